@@ -1,0 +1,53 @@
+import {
+  SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
+  SendTaskSuccessCommand,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { stepFunctions } from './aws-clients.ts';
+
+/** A report for a task the workflow no longer waits for (timed out, already answered). */
+const settledTaskErrors = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']);
+
+const ignoreSettled = (error: unknown) => {
+  if (error instanceof Error && settledTaskErrors.has(error.name)) return;
+  throw error;
+};
+
+export class AssemblyWorkflows {
+  /** @param stateMachines robot type → state machine ARN */
+  constructor(private readonly stateMachines: Readonly<Record<string, string>>) {}
+
+  /**
+   * Starts the order's workflow. The execution is named after the order, so a repeated start
+   * (a retried request, the intake sweeper) finds the existing execution instead of a second one.
+   */
+  async start(robotType: string, orderId: string, input: unknown): Promise<void> {
+    const stateMachineArn = this.stateMachines[robotType];
+    if (!stateMachineArn) throw new Error(`No assembly workflow is deployed for robot type ${robotType}`);
+    try {
+      await stepFunctions().send(
+        new StartExecutionCommand({ stateMachineArn, name: orderId, input: JSON.stringify(input) }),
+      );
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ExecutionAlreadyExists') return;
+      throw error;
+    }
+  }
+
+  async stepSucceeded(taskToken: string, output: Record<string, unknown>): Promise<void> {
+    await stepFunctions()
+      .send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }))
+      .catch(ignoreSettled);
+  }
+
+  async stepFailed(taskToken: string, error: string, cause: string): Promise<void> {
+    await stepFunctions()
+      .send(new SendTaskFailureCommand({ taskToken, error, cause: cause.slice(0, 32_000) }))
+      .catch(ignoreSettled);
+  }
+
+  async heartbeat(taskToken: string): Promise<void> {
+    await stepFunctions().send(new SendTaskHeartbeatCommand({ taskToken })).catch(ignoreSettled);
+  }
+}

@@ -1,0 +1,69 @@
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { OrderRecord } from '#domain/orders';
+import { dynamo, isConditionFailure } from './aws-clients.ts';
+
+/** Name of the sparse index over orders whose workflow has not been confirmed started. */
+export const awaitingStartIndex = 'awaitingStart';
+
+export class OrderStore {
+  constructor(private readonly tableName: string) {}
+
+  async create(order: OrderRecord): Promise<void> {
+    await dynamo().send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...order, awaitingStartShard: order.awaitingStart ? 'orders' : undefined },
+        ConditionExpression: 'attribute_not_exists(orderId)',
+      }),
+    );
+  }
+
+  async get(orderId: string): Promise<OrderRecord | undefined> {
+    const { Item } = await dynamo().send(new GetCommand({ TableName: this.tableName, Key: { orderId } }));
+    return Item as OrderRecord | undefined;
+  }
+
+  /** Drops the order out of the sweeper's index once its workflow exists. */
+  async markWorkflowStarted(orderId: string): Promise<void> {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { orderId },
+        UpdateExpression: 'REMOVE awaitingStart, awaitingStartShard',
+        ConditionExpression: 'attribute_exists(orderId)',
+      }),
+    );
+  }
+
+  /** First step to start moves the order on; later ones find it moved already. */
+  async markInProgress(orderId: string, at: string): Promise<void> {
+    try {
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { orderId },
+          UpdateExpression: 'SET #status = :inProgress, startedAt = :at',
+          ConditionExpression: '#status = :pending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':inProgress': 'IN_PROGRESS', ':pending': 'PENDING', ':at': at },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** Orders accepted before `before` whose workflow start was never confirmed. */
+  async listAwaitingStart(before: string, limit: number): Promise<OrderRecord[]> {
+    const { Items } = await dynamo().send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: awaitingStartIndex,
+        KeyConditionExpression: 'awaitingStartShard = :shard AND awaitingStart < :before',
+        ExpressionAttributeValues: { ':shard': 'orders', ':before': before },
+        Limit: limit,
+      }),
+    );
+    return (Items ?? []) as OrderRecord[];
+  }
+}

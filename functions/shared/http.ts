@@ -1,0 +1,129 @@
+/**
+ * The middy stack every HTTP handler shares: parse the JSON body whatever the Content-Type
+ * (curl's -d sends form encoding), validate body, path and query with zod, answer errors as
+ * {"error":{code,message,details}}. httpErrorHandler is registered last so it runs first on
+ * error and decides what is exposed; the envelope then shapes its answer.
+ */
+import middy, { type MiddlewareObj } from '@middy/core';
+import httpErrorHandler from '@middy/http-error-handler';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { HttpError } from './http-errors.ts';
+import { describeError, logger } from './logger.ts';
+
+type Schema = z.ZodType;
+type Infer<S> = S extends Schema ? z.infer<S> : undefined;
+
+export interface RouteSchemas {
+  readonly body?: Schema;
+  readonly path?: Schema;
+  readonly query?: Schema;
+}
+
+export interface RouteInput<S extends RouteSchemas> {
+  readonly body: Infer<S['body']>;
+  readonly path: Infer<S['path']>;
+  readonly query: Infer<S['query']>;
+  readonly event: APIGatewayProxyEventV2;
+}
+
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+});
+
+const issuesOf = (error: z.ZodError, prefix: string) =>
+  error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
+    message: issue.message,
+  }));
+
+function validate<S extends RouteSchemas>(schemas: S): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
+  return {
+    before: (request) => {
+      const event = request.event as APIGatewayProxyEventV2 & { parsed?: unknown };
+      const parsed: Record<string, unknown> = { body: undefined, path: undefined, query: undefined };
+      if (schemas.body) {
+        let raw: unknown;
+        const text = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString() : event.body;
+        if (!text) {
+          throw new HttpError(400, 'MISSING_BODY', 'This endpoint needs a JSON request body.');
+        }
+        try {
+          raw = JSON.parse(text);
+        } catch (error) {
+          throw new HttpError(400, 'INVALID_JSON', 'The request body is not valid JSON.', {
+            reason: (error as Error).message,
+          });
+        }
+        const result = schemas.body.safeParse(raw);
+        if (!result.success) {
+          throw new HttpError(400, 'VALIDATION_FAILED', 'The request body is invalid.', issuesOf(result.error, ''));
+        }
+        parsed.body = result.data;
+      }
+      for (const [key, source, label] of [
+        ['path', event.pathParameters ?? {}, 'path'],
+        ['query', event.queryStringParameters ?? {}, 'query'],
+      ] as const) {
+        const schema = schemas[key];
+        if (!schema) continue;
+        const result = schema.safeParse(source);
+        if (!result.success) {
+          throw new HttpError(400, 'VALIDATION_FAILED', `The ${label} parameters are invalid.`, issuesOf(result.error, label));
+        }
+        parsed[key] = result.data;
+      }
+      event.parsed = parsed;
+    },
+  };
+}
+
+const defaultCodes: Record<number, string> = { 400: 'BAD_REQUEST', 404: 'NOT_FOUND', 409: 'CONFLICT', 500: 'INTERNAL' };
+
+/** Registered before httpErrorHandler so that its onError runs after it. */
+function errorEnvelope(): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
+  return {
+    onError: (request) => {
+      const response = request.response as HttpResult | undefined;
+      if (!response) return;
+      const statusCode = response.statusCode ?? 500;
+      const error = request.error as Partial<HttpError> | null;
+      const exposed = statusCode < 500 && error;
+      response.body = JSON.stringify({
+        error: {
+          code: (exposed && error.code) || defaultCodes[statusCode] || 'ERROR',
+          message: exposed ? error.message : 'The factory hit an internal error; the request was not completed.',
+          details: (exposed && error.details) ?? null,
+        },
+      });
+      response.headers = { ...response.headers, 'content-type': 'application/json' };
+      delete (response.headers as Record<string, unknown>)['Content-Type'];
+    },
+  };
+}
+
+export function httpRoute<S extends RouteSchemas>(
+  schemas: S,
+  handle: (input: RouteInput<S>) => Promise<HttpResult>,
+) {
+  return middy<APIGatewayProxyEventV2, HttpResult>()
+    .use(validate(schemas))
+    .use(errorEnvelope())
+    .use(
+      httpErrorHandler({
+        logger: (error: unknown) => {
+          if ((error as Partial<HttpError>).expose) return;
+          logger.error('Unhandled error in HTTP handler', describeError(error));
+        },
+        fallbackMessage: 'Internal error',
+      }),
+    )
+    .handler(async (event) => {
+      const parsed = (event as APIGatewayProxyEventV2 & { parsed: Record<string, unknown> }).parsed;
+      return handle({ ...(parsed as Omit<RouteInput<S>, 'event'>), event });
+    });
+}

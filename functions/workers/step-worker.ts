@@ -1,0 +1,70 @@
+/**
+ * Step worker: one per production line, fed by the line's SQS queue. Each record is one delivery
+ * of a workflow step; failures are reported per record so one bad message does not redeliver
+ * its batch-mates.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { AssemblyWorkflows } from '#adapters/assembly-workflows';
+import { JobLogStore } from '#adapters/job-log-store';
+import { JobStore } from '#adapters/job-store';
+import { OrderStore } from '#adapters/order-store';
+import { WorkerRegistry } from '#adapters/worker-registry';
+import { runStepAttempt, type StepPorts, stepMessageSchema } from '#domain/step-attempt';
+import { envInt, requireEnv } from '#shared/env';
+import { describeError, logger } from '#shared/logger';
+
+const line = requireEnv('LINE_NAME');
+const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? `${line}-worker`;
+// An execution environment is a worker; its log stream name is unique to it on AWS.
+const workerId = `${line}:${process.env.AWS_LAMBDA_LOG_STREAM_NAME?.split(']').pop() ?? randomUUID()}`;
+const jobs = new JobStore(requireEnv('JOBS_TABLE'));
+const ports: StepPorts = {
+  jobs,
+  logs: new JobLogStore(requireEnv('JOB_LOGS_TABLE'), envInt('JOB_LOG_RETENTION_DAYS', 30)),
+  orders: new OrderStore(requireEnv('ORDERS_TABLE')),
+  workflow: new AssemblyWorkflows({}),
+  worker: new WorkerRegistry(
+    requireEnv('WORKERS_TABLE'),
+    { workerId, line, functionName, startedAt: new Date().toISOString() },
+    envInt('WORKER_ROW_TTL_SECONDS', 3600),
+  ),
+  clock: { now: () => new Date(), sleep: (ms) => sleep(ms) },
+  workerId,
+};
+const settings = {
+  leaseMs: envInt('STEP_LEASE_MS', 30_000),
+  heartbeatEveryMs: envInt('STEP_HEARTBEAT_MS', 10_000),
+};
+
+async function processRecord(record: SQSRecord): Promise<void> {
+  const parsed = stepMessageSchema.safeParse(JSON.parse(record.body));
+  if (!parsed.success) {
+    // Left for the dead-letter queue: without a valid token there is nobody to report to.
+    throw new Error(`Malformed step message ${record.messageId}: ${parsed.error.message}`);
+  }
+  const outcome = await runStepAttempt(parsed.data, ports, settings);
+  logger.info('Step delivery handled', {
+    outcome,
+    orderId: parsed.data.orderId,
+    step: parsed.data.stepName,
+    messageId: record.messageId,
+    receiveCount: record.attributes.ApproximateReceiveCount,
+  });
+  if (outcome === 'in-flight-elsewhere') {
+    throw new Error(`Step ${parsed.data.orderId}/${parsed.data.stepName} is running on another worker`);
+  }
+}
+
+export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
+  const results = await Promise.allSettled(event.Records.map(processRecord));
+  const batchItemFailures = results.flatMap((result, i) => {
+    if (result.status === 'fulfilled') return [];
+    const record = event.Records[i] as SQSRecord;
+    logger.warn('Step delivery left for redelivery', { messageId: record.messageId, ...describeError(result.reason) });
+    return [{ itemIdentifier: record.messageId }];
+  });
+  return { batchItemFailures };
+});

@@ -1,0 +1,29 @@
+/**
+ * CDK app entry (cdk.json). The same function builds the app for `cdk deploy` and for the local
+ * cloud, which synthesizes it and runs the resulting template.
+ */
+import { App, RemovalPolicy } from 'aws-cdk-lib';
+import { FactoryStack } from './factory-stack.ts';
+
+export const stackName = 'RobotFactory';
+
+export interface BuildOptions {
+  readonly outdir?: string;
+  readonly context?: Record<string, unknown>;
+}
+
+export function buildFactoryApp(options: BuildOptions = {}): { app: App; stack: FactoryStack } {
+  const app = new App({ outdir: options.outdir, context: options.context });
+  const simulation = ['true', true].includes(app.node.tryGetContext('robot-factory:simulation'));
+  const stack = new FactoryStack(app, stackName, {
+    simulation,
+    dataRemovalPolicy: simulation ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+    description: 'Robot Factory: serverless job orchestration (orders, assembly workflows, production lines)',
+  });
+  return { app, stack };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  buildFactoryApp().app.synth();
+}

@@ -1,0 +1,60 @@
+import { CfnOutput } from 'aws-cdk-lib';
+import { CorsHttpMethod, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Construct } from 'constructs';
+import { FactoryFunction } from './factory-function.ts';
+
+export interface FactoryRoute {
+  readonly method: HttpMethod;
+  readonly path: string;
+  /** Handler module under functions/. */
+  readonly entry: string;
+  readonly environment: Record<string, string>;
+}
+
+export interface FactoryApiProps {
+  readonly routes: readonly FactoryRoute[];
+}
+
+/** The HTTP API: one Lambda per route, so each has only the permissions its route needs. */
+export class FactoryApi extends Construct {
+  public readonly httpApi: HttpApi;
+  /** Route handler functions by `METHOD /path`. */
+  public readonly handlers: ReadonlyMap<string, FactoryFunction>;
+
+  constructor(scope: Construct, id: string, props: FactoryApiProps) {
+    super(scope, id);
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'Robot Factory API',
+      corsPreflight: {
+        allowOrigins: ['*'],
+        allowMethods: [CorsHttpMethod.ANY],
+        allowHeaders: ['content-type', 'idempotency-key'],
+      },
+    });
+    const handlers = new Map<string, FactoryFunction>();
+    for (const route of props.routes) {
+      const key = `${route.method} ${route.path}`;
+      const name = route.entry.replace(/^api\//, '').replace(/\.ts$/, '');
+      const fn = new FactoryFunction(this, pascal(name), {
+        entry: route.entry,
+        description: key,
+        environment: route.environment,
+      });
+      this.httpApi.addRoutes({
+        path: route.path,
+        methods: [route.method],
+        integration: new HttpLambdaIntegration(`${pascal(name)}Integration`, fn),
+      });
+      handlers.set(key, fn);
+    }
+    this.handlers = handlers;
+    new CfnOutput(scope, 'ApiUrl', { value: this.httpApi.apiEndpoint, description: 'Robot Factory HTTP API' });
+  }
+}
+
+const pascal = (name: string) =>
+  name
+    .split(/[-_/]/)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');

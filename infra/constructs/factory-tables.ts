@@ -1,0 +1,91 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, type ITable, Table, type TableProps } from 'aws-cdk-lib/aws-dynamodb';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+
+export interface FactoryTablesProps {
+  /** @default RemovalPolicy.RETAIN — orders are customer data */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The factory's state. On-demand billing (traffic is bursty), point-in-time recovery on every
+ * table, TTL where rows are disposable (logs, worker heartbeats, finished jobs).
+ */
+export class FactoryTables extends Construct {
+  public readonly orders: ITable;
+  public readonly jobs: ITable;
+  public readonly jobLogs: ITable;
+  public readonly workers: ITable;
+
+  constructor(scope: Construct, id: string, props: FactoryTablesProps = {}) {
+    super(scope, id);
+    const common: Partial<TableProps> = {
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    };
+    const orders = new Table(this, 'Orders', {
+      ...common,
+      partitionKey: { name: 'orderId', type: AttributeType.STRING },
+    });
+    // Sparse: only orders whose workflow start is unconfirmed carry the key.
+    orders.addGlobalSecondaryIndex({
+      indexName: 'awaitingStart',
+      partitionKey: { name: 'awaitingStartShard', type: AttributeType.STRING },
+      sortKey: { name: 'awaitingStart', type: AttributeType.STRING },
+    });
+
+    const jobs = new Table(this, 'Jobs', {
+      ...common,
+      partitionKey: { name: 'jobId', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
+    });
+    jobs.addGlobalSecondaryIndex({
+      indexName: 'byOrder',
+      partitionKey: { name: 'orderId', type: AttributeType.STRING },
+      sortKey: { name: 'stepName', type: AttributeType.STRING },
+    });
+
+    const jobLogs = new Table(this, 'JobLogs', {
+      ...common,
+      partitionKey: { name: 'jobId', type: AttributeType.STRING },
+      sortKey: { name: 'logId', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
+    });
+
+    const workers = new Table(this, 'Workers', {
+      ...common,
+      partitionKey: { name: 'workerId', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
+    });
+    workers.addGlobalSecondaryIndex({
+      indexName: 'byLine',
+      partitionKey: { name: 'line', type: AttributeType.STRING },
+      sortKey: { name: 'lastHeartbeatAt', type: AttributeType.STRING },
+    });
+
+    this.orders = orders;
+    this.jobs = jobs;
+    this.jobLogs = jobLogs;
+    this.workers = workers;
+  }
+
+  /** The environment variables a function needs to find the tables. */
+  get environment(): Record<string, string> {
+    return {
+      ORDERS_TABLE: this.orders.tableName,
+      JOBS_TABLE: this.jobs.tableName,
+      JOB_LOGS_TABLE: this.jobLogs.tableName,
+      WORKERS_TABLE: this.workers.tableName,
+    };
+  }
+
+  grantReadData(grantee: IGrantable): void {
+    for (const table of [this.orders, this.jobs, this.jobLogs, this.workers]) table.grantReadData(grantee);
+  }
+
+  grantReadWriteData(grantee: IGrantable): void {
+    for (const table of [this.orders, this.jobs, this.jobLogs, this.workers]) table.grantReadWriteData(grantee);
+  }
+}
