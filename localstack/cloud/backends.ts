@@ -1,0 +1,135 @@
+/**
+ * Data planes behind the edge. "embedded" (default): dynalite for DynamoDB, fauxqs for SQS and
+ * our Step Functions facade, all in this process. "moto": one moto server serves DynamoDB, SQS and
+ * Step Functions (LocalStack's interpreter), as an independent second implementation.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import type { Backend, BufferedRequest, ServiceResponse } from './edge.ts';
+
+export type BackendKind = 'embedded' | 'moto';
+
+export interface DataPlane {
+  readonly kind: BackendKind;
+  readonly dynamodb: Backend;
+  readonly sqs: Backend;
+  /** Undefined when the local cloud serves Step Functions itself. */
+  readonly states?: Backend;
+  /** Whether UpdateTimeToLive is implemented. */
+  readonly supportsTtl: boolean;
+  readonly describe: string;
+  stop(): Promise<void>;
+}
+
+export async function startEmbedded(edgeUrl: () => string, region: string): Promise<DataPlane> {
+  const { default: dynalite } = await import('dynalite');
+  const { startFauxqs } = await import('fauxqs');
+  const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', () => resolve()));
+  const dynamoUrl = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+  const fauxqs = await startFauxqs({ port: 0, logger: false });
+  const fauxqsPrefix = `http://sqs.${region}.localhost:${fauxqs.port}/`;
+  const edgePrefix = () => `${edgeUrl()}/`;
+
+  // fauxqs addresses queues by their full URL on a host that does not resolve; clients get
+  // queue URLs on the edge instead, translated both ways here.
+  const sqs = async (request: BufferedRequest): Promise<ServiceResponse> => {
+    const body = request.body.toString().replaceAll(edgePrefix(), fauxqsPrefix);
+    const response = await fetch(`${fauxqs.address}${request.url}`, {
+      method: request.method,
+      headers: Object.fromEntries(
+        Object.entries(request.headers)
+          .filter(([k]) => !['host', 'content-length', 'connection'].includes(k))
+          .map(([k, v]) => [k, String(v)]),
+      ),
+      body: request.method === 'GET' ? undefined : body,
+    });
+    const text = (await response.text()).replaceAll(fauxqsPrefix, edgePrefix());
+    return {
+      status: response.status,
+      headers: Object.fromEntries(
+        [...response.headers.entries()].filter(([k]) => !['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(k)),
+      ),
+      body: text,
+    };
+  };
+
+  return {
+    kind: 'embedded',
+    dynamodb: dynamoUrl,
+    sqs,
+    supportsTtl: false,
+    describe: `dynalite (DynamoDB) ${dynamoUrl}, fauxqs (SQS) ${fauxqs.address}, Step Functions facade (in process)`,
+    stop: async () => {
+      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      await fauxqs.stop();
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startMoto(): Promise<DataPlane> {
+  const port = await freePort();
+  const launcher = fileURLToPath(new URL('../moto/moto_server.py', import.meta.url));
+  const python = process.env.PYTHON ?? 'python3';
+  const child: ChildProcess = spawn(python, [launcher, String(port)], {
+    env: { ...process.env, MOTO_PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`moto server exited (${child.exitCode}):\n${output.slice(-2000)}`);
+    try {
+      const response = await fetch(`${url}/moto-api/config`, {
+        method: 'POST',
+        body: JSON.stringify({ stepfunctions: { execute_state_machine: true } }),
+      });
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill();
+      throw new Error(`moto server did not start within 30 s:\n${output.slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    kind: 'moto',
+    dynamodb: url,
+    sqs: url,
+    states: url,
+    supportsTtl: true,
+    describe: `moto server ${url} (DynamoDB, SQS, Step Functions)`,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** Whether moto can run here (`python3 -c "import moto"`). */
+export async function motoAvailable(): Promise<boolean> {
+  const python = process.env.PYTHON ?? 'python3';
+  return new Promise((resolve) => {
+    const child = spawn(python, ['-c', 'import moto.server, flask'], { stdio: 'ignore' });
+    child.on('error', () => resolve(false));
+    child.on('exit', (code) => resolve(code === 0));
+  });
+}

@@ -1,0 +1,132 @@
+/**
+ * The local cloud's single AWS endpoint (LocalStack-style): SDK clients point AWS_ENDPOINT_URL
+ * here; each request is counted and handed to the backend that serves its service.
+ */
+import { createServer, type IncomingMessage, request as httpRequest, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CallCounter } from './call-counter.ts';
+
+export interface BufferedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: Buffer;
+}
+
+export interface ServiceResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string | Buffer;
+}
+
+/** Either a URL to proxy to, or an in-process handler. */
+export type Backend = string | ((request: BufferedRequest) => Promise<ServiceResponse>);
+
+export interface EdgeBackends {
+  readonly dynamodb: Backend;
+  readonly sqs: Backend;
+  readonly states: Backend;
+  readonly lambda: Backend;
+}
+
+const targetPrefixes: Record<string, keyof EdgeBackends> = {
+  DynamoDB_20120810: 'dynamodb',
+  AmazonSQS: 'sqs',
+  AWSStepFunctions: 'states',
+};
+
+export function identify(request: BufferedRequest): { service: keyof EdgeBackends; action: string } | undefined {
+  const target = request.headers['x-amz-target'];
+  if (typeof target === 'string') {
+    const [prefix, action] = target.split('.');
+    const service = prefix ? targetPrefixes[prefix] : undefined;
+    if (service && action) return { service, action };
+  }
+  const path = request.url.split('?')[0] ?? '';
+  const lambda = path.match(/^\/20\d\d-\d\d-\d\d\/(functions|event-source-mappings)(?:\/([^/]+))?(?:\/([^/]+))?/);
+  if (lambda) {
+    const [, collection, id, sub] = lambda;
+    return { service: 'lambda', action: `${request.method} ${collection}${id ? '/{id}' : ''}${sub ? `/${sub}` : ''}` };
+  }
+  const form = new URLSearchParams(request.body.toString());
+  const action = form.get('Action');
+  if (action) return { service: 'sqs', action };
+  return undefined;
+}
+
+async function forward(target: string, request: BufferedRequest): Promise<ServiceResponse> {
+  const url = new URL(request.url, target);
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(
+      url,
+      { method: request.method, headers: { ...request.headers, host: url.host } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 500,
+            headers: Object.fromEntries(
+              Object.entries(response.headers)
+                .filter(([k]) => !['content-length', 'transfer-encoding', 'connection'].includes(k))
+                .map(([k, v]) => [k, String(v)]),
+            ),
+            body: Buffer.concat(chunks),
+          }),
+        );
+        response.on('error', reject);
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(request.body);
+  });
+}
+
+export interface Edge {
+  readonly url: string;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+export async function startEdge(port: number, backends: EdgeBackends, counter: CallCounter): Promise<Edge> {
+  const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+    incoming.on('end', async () => {
+      const request: BufferedRequest = {
+        method: incoming.method ?? 'GET',
+        url: incoming.url ?? '/',
+        headers: incoming.headers,
+        body: Buffer.concat(chunks),
+      };
+      const identified = identify(request);
+      if (!identified) {
+        outgoing.writeHead(400, { 'content-type': 'application/json' });
+        outgoing.end(JSON.stringify({ __type: 'UnknownOperationException', message: 'The local cloud does not serve this request' }));
+        return;
+      }
+      counter.record(identified.service, identified.action);
+      const backend = backends[identified.service];
+      try {
+        const response = typeof backend === 'string' ? await forward(backend, request) : await backend(request);
+        outgoing.writeHead(response.status, response.headers);
+        outgoing.end(response.body);
+      } catch (error) {
+        outgoing.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
+        outgoing.end(JSON.stringify({ __type: 'InternalFailure', message: (error as Error).message }));
+      }
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${bound}`,
+    server,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

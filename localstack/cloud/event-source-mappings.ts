@@ -1,0 +1,144 @@
+/**
+ * SQS → Lambda event source mappings as Lambda runs them: pollers receive batches, invoke the
+ * function, and delete what succeeded. MaximumConcurrency bounds the concurrent invocations;
+ * with ReportBatchItemFailures only the reported records stay on the queue.
+ */
+import { randomUUID } from 'node:crypto';
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { LambdaRuntime } from './lambda-runtime.ts';
+
+export interface QueueMapping {
+  readonly uuid: string;
+  readonly functionName: string;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly batchSize: number;
+  readonly reportBatchItemFailures: boolean;
+  maximumConcurrency: number;
+  enabled: boolean;
+}
+
+export class EventSourcePollers {
+  private readonly mappings = new Map<string, { mapping: QueueMapping; running: number; stop: AbortController }>();
+  private stopped = false;
+
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly runtime: LambdaRuntime,
+    private readonly region: string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  add(mapping: Omit<QueueMapping, 'uuid'> & { uuid?: string }): QueueMapping {
+    const full: QueueMapping = { ...mapping, uuid: mapping.uuid ?? randomUUID() };
+    this.mappings.set(full.uuid, { mapping: full, running: 0, stop: new AbortController() });
+    this.reconcile(full.uuid);
+    return full;
+  }
+
+  list(): QueueMapping[] {
+    return [...this.mappings.values()].map((m) => m.mapping);
+  }
+
+  get(uuid: string): QueueMapping | undefined {
+    return this.mappings.get(uuid)?.mapping;
+  }
+
+  /** Applies a changed MaximumConcurrency or enabled flag (UpdateEventSourceMapping). */
+  update(uuid: string, changes: Partial<Pick<QueueMapping, 'maximumConcurrency' | 'enabled'>>): QueueMapping | undefined {
+    const entry = this.mappings.get(uuid);
+    if (!entry) return undefined;
+    Object.assign(entry.mapping, changes);
+    this.reconcile(uuid);
+    return entry.mapping;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const entry of this.mappings.values()) entry.stop.abort();
+  }
+
+  /** Starts pollers up to the mapping's concurrency; surplus pollers retire after their batch. */
+  private reconcile(uuid: string): void {
+    const entry = this.mappings.get(uuid);
+    if (!entry || this.stopped) return;
+    const wanted = entry.mapping.enabled ? entry.mapping.maximumConcurrency : 0;
+    while (entry.running < wanted) {
+      entry.running++;
+      void this.poll(entry).finally(() => {
+        entry.running--;
+      });
+    }
+  }
+
+  private async poll(entry: { mapping: QueueMapping; running: number; stop: AbortController }): Promise<void> {
+    const { mapping } = entry;
+    while (!this.stopped && mapping.enabled && entry.running <= mapping.maximumConcurrency) {
+      let messages: Message[] = [];
+      try {
+        const response = await this.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: mapping.queueUrl,
+            MaxNumberOfMessages: Math.min(mapping.batchSize, 10),
+            WaitTimeSeconds: 2,
+            MessageSystemAttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+          { abortSignal: entry.stop.signal },
+        );
+        messages = response.Messages ?? [];
+      } catch (error) {
+        if (this.stopped) return;
+        this.log(`[esm ${mapping.functionName}] receive failed: ${(error as Error).message}`);
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      if (messages.length === 0) continue;
+      await this.deliver(mapping, messages);
+    }
+  }
+
+  private async deliver(mapping: QueueMapping, messages: Message[]): Promise<void> {
+    const event = {
+      Records: messages.map((m) => ({
+        messageId: m.MessageId,
+        receiptHandle: m.ReceiptHandle,
+        body: m.Body,
+        attributes: m.Attributes ?? {},
+        messageAttributes: Object.fromEntries(
+          Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [
+            k,
+            { stringValue: v.StringValue, binaryValue: v.BinaryValue, dataType: v.DataType, stringListValues: [], binaryListValues: [] },
+          ]),
+        ),
+        md5OfBody: m.MD5OfBody,
+        eventSource: 'aws:sqs',
+        eventSourceARN: mapping.queueArn,
+        awsRegion: this.region,
+      })),
+    };
+    const outcome = await this.runtime.invoke(mapping.functionName, event);
+    let done: Message[] = [];
+    if (outcome.ok) {
+      const failures = mapping.reportBatchItemFailures
+        ? new Set(
+            ((outcome.result as { batchItemFailures?: { itemIdentifier: string }[] } | null)?.batchItemFailures ?? []).map(
+              (f) => f.itemIdentifier,
+            ),
+          )
+        : new Set<string>();
+      done = messages.filter((m) => !failures.has(m.MessageId as string));
+    } else {
+      this.log(`[esm ${mapping.functionName}] batch of ${messages.length} failed: ${outcome.error.errorType}: ${outcome.error.errorMessage}`);
+    }
+    if (done.length === 0 || this.stopped) return;
+    await this.sqs
+      .send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: mapping.queueUrl,
+          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      )
+      .catch((error: Error) => this.log(`[esm ${mapping.functionName}] delete failed: ${error.message}`));
+  }
+}

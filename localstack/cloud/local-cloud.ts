@@ -1,0 +1,184 @@
+/**
+ * The embedded local cloud: synthesizes the factory's CDK app and runs that template on this
+ * machine. Order of boot: data plane → edge endpoint → resources from the template → Lambda
+ * runtime → event source pollers → HTTP API → schedules.
+ */
+import './quiet-sdk.ts';
+import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { type BackendKind, type DataPlane, startEmbedded, startMoto } from './backends.ts';
+import { CallCounter } from './call-counter.ts';
+import { type Edge, startEdge } from './edge.ts';
+import { EventSourcePollers } from './event-source-mappings.ts';
+import { startHttpApi } from './http-api.ts';
+import { LambdaRuntime } from './lambda-runtime.ts';
+import { type ProvisionedStack, provision } from './provisioner.ts';
+import { Schedules } from './schedules.ts';
+import { StepFunctionsFacade } from './step-functions/facade.ts';
+import { synthesize } from './synth.ts';
+import { TemplateResolver } from './template.ts';
+
+export interface LocalCloudOptions {
+  /** HTTP API port. @default 3000 (0 picks a free port) */
+  readonly apiPort?: number;
+  /** AWS endpoint port (all services). @default 4566 (0 picks a free port) */
+  readonly edgePort?: number;
+  /** @default 'embedded' */
+  readonly backend?: BackendKind;
+  /** Where the cloud assembly and logs go. @default .local/ */
+  readonly workDir?: string;
+  /** Progress and request lines; function output goes to `${workDir}/lambda.log` unless echoed. */
+  readonly log?: (line: string) => void;
+  /** Also print function output to the console. @default false */
+  readonly echoFunctionLogs?: boolean;
+  /** Extra CDK context (the simulation hook is on by default locally). */
+  readonly context?: Record<string, unknown>;
+}
+
+export interface LocalCloud {
+  readonly apiUrl: string;
+  readonly edgeUrl: string;
+  readonly backend: BackendKind;
+  readonly stack: ProvisionedStack;
+  readonly calls: CallCounter;
+  readonly runtime: LambdaRuntime;
+  readonly pollers: EventSourcePollers;
+  readonly schedules: Schedules;
+  /** Present with the embedded backend. */
+  readonly stepFunctions?: StepFunctionsFacade;
+  readonly clients: { dynamodb: DynamoDBClient; sqs: SQSClient; sfn: SFNClient };
+  readonly resolver: TemplateResolver;
+  readonly bootMs: number;
+  stop(): Promise<void>;
+}
+
+export const localIdentity = { region: 'us-east-1', accountId: '000000000000' } as const;
+
+export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const started = Date.now();
+  const log = options.log ?? ((line: string) => console.log(line));
+  const workDir = path.resolve(options.workDir ?? '.local');
+  const backend = options.backend ?? 'embedded';
+  mkdirSync(workDir, { recursive: true });
+  const lambdaLog = path.join(workDir, 'lambda.log');
+  rmSync(lambdaLog, { force: true });
+
+  log('Synthesizing the CDK app …');
+  process.env.CDK_DEFAULT_ACCOUNT ??= localIdentity.accountId;
+  process.env.CDK_DEFAULT_REGION ??= localIdentity.region;
+  const synthesized = synthesize(path.join(workDir, 'cdk.out'), {
+    'robot-factory:simulation': true,
+    ...options.context,
+  });
+  log(`Synthesized ${Object.keys(synthesized.template.Resources).length} resources (${Date.now() - started} ms)`);
+
+  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+  let edge: Edge | undefined;
+  const dataPlane: DataPlane =
+    backend === 'moto' ? await startMoto() : await startEmbedded(() => edge?.url ?? '', localIdentity.region);
+
+  const calls = new CallCounter();
+  let facade: StepFunctionsFacade | undefined;
+  const lambdaApi = async () => ({ status: 501, headers: {}, body: '{}' });
+  const edgeBackends = {
+    dynamodb: dataPlane.dynamodb,
+    sqs: dataPlane.sqs,
+    states: dataPlane.states ?? ((request: Parameters<StepFunctionsFacade['handle']>[0]) => (facade as StepFunctionsFacade).handle(request)),
+    lambda: lambdaApi,
+  };
+  edge = await startEdge(options.edgePort ?? 4566, edgeBackends, calls);
+  const clientConfig = { region: localIdentity.region, endpoint: edge.url, credentials };
+  const clients = {
+    dynamodb: new DynamoDBClient(clientConfig),
+    sqs: new SQSClient(clientConfig),
+    sfn: new SFNClient(clientConfig),
+  };
+  if (!dataPlane.states) facade = new StepFunctionsFacade(clients, localIdentity);
+
+  const resolver = new TemplateResolver(synthesized.template, { ...localIdentity, stackName: synthesized.stackName });
+  const apiPort = options.apiPort ?? 3000;
+  const stack = await provision(resolver, clients, {
+    assemblyDir: synthesized.assemblyDir,
+    apiUrl: `http://localhost:${apiPort}`,
+    supportsTtl: dataPlane.supportsTtl,
+    baseEnvironment: {
+      AWS_REGION: localIdentity.region,
+      AWS_DEFAULT_REGION: localIdentity.region,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_ENDPOINT_URL: edge.url,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      LOCAL_CLOUD: 'true',
+    },
+  });
+  for (const warning of stack.warnings) log(`warning: ${warning}`);
+
+  const functionLog = (line: string) => {
+    appendFileSync(lambdaLog, `${line}\n`);
+    if (options.echoFunctionLogs) log(line);
+  };
+  const runtime = new LambdaRuntime({ log: functionLog });
+  for (const fn of stack.functions) runtime.register(fn);
+
+  const pollers = new EventSourcePollers(clients.sqs, runtime, localIdentity.region, functionLog);
+  for (const mapping of stack.eventSourceMappings) pollers.add({ ...mapping, uuid: mapping.logicalId });
+
+  const http = await startHttpApi(stack.routes, runtime, {
+    port: apiPort,
+    apiId: 'local',
+    accountId: localIdentity.accountId,
+    cors: stack.api?.cors,
+    log: functionLog,
+  });
+
+  const schedules = new Schedules(runtime, localIdentity, log);
+  for (const schedule of stack.schedules) schedules.start(schedule);
+
+  return {
+    apiUrl: http.url,
+    edgeUrl: edge.url,
+    backend,
+    stack,
+    calls,
+    runtime,
+    pollers,
+    schedules,
+    ...(facade ? { stepFunctions: facade } : {}),
+    clients,
+    resolver,
+    bootMs: Date.now() - started,
+    stop: async () => {
+      schedules.stop();
+      pollers.stop();
+      await http.close();
+      await runtime.stop();
+      await edge?.close();
+      await dataPlane.stop();
+      for (const client of Object.values(clients)) client.destroy();
+    },
+  };
+}
+
+export function describeLocalCloud(cloud: LocalCloud): string[] {
+  const { stack } = cloud;
+  const lines = [
+    `Robot Factory is running on the local cloud (${cloud.backend} backend), ready in ${cloud.bootMs} ms`,
+    '',
+    `  HTTP API        ${cloud.apiUrl}`,
+    ...stack.routes.map((r) => `                  ${r.method.padEnd(6)} ${r.path}  →  ${r.functionName}`),
+    `  AWS endpoint    ${cloud.edgeUrl}  (DynamoDB, SQS, Step Functions; AWS_ENDPOINT_URL=${cloud.edgeUrl})`,
+    `  Tables          ${stack.tables.join(', ')}`,
+    `  Queues          ${stack.queues.length} (${stack.queues.filter((q) => !/DeadLetter/.test(q.name)).length} production lines, each with a DLQ)`,
+    ...stack.eventSourceMappings.map(
+      (m) =>
+        `                  ${m.queueUrl.split('/').pop()} → ${m.functionName} (batch ${m.batchSize}, max concurrency ${m.maximumConcurrency})`,
+    ),
+    `  State machines  ${stack.stateMachines.map((s) => s.arn.split(':').pop()).join(', ')}`,
+    `  Schedules       ${stack.schedules.map((s) => `${s.ruleName} ${s.expression}`).join(', ') || 'none'}`,
+    `  Function logs   .local/lambda.log`,
+  ];
+  return lines;
+}

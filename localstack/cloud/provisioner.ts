@@ -1,0 +1,257 @@
+/**
+ * Creates the template's resources in the local data plane, through the AWS APIs, and records
+ * their physical names so the resolver can fill in Ref and Fn::GetAtt. Resource types the local
+ * cloud does not need (IAM, log groups, permissions) are skipped: it does not enforce IAM.
+ */
+import * as path from 'node:path';
+import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateStateMachineCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { LocalFunction } from './lambda-runtime.ts';
+import type { LocalRoute } from './http-api.ts';
+import type { LocalSchedule } from './schedules.ts';
+import type { TemplateResolver } from './template.ts';
+
+type Props = Record<string, unknown>;
+
+export interface ProvisionClients {
+  readonly dynamodb: DynamoDBClient;
+  readonly sqs: SQSClient;
+  readonly sfn: SFNClient;
+}
+
+export interface ProvisionedStack {
+  readonly tables: string[];
+  readonly queues: { logicalId: string; name: string; url: string; arn: string }[];
+  readonly stateMachines: { logicalId: string; arn: string }[];
+  readonly functions: LocalFunction[];
+  readonly eventSourceMappings: {
+    logicalId: string;
+    functionName: string;
+    queueUrl: string;
+    queueArn: string;
+    batchSize: number;
+    reportBatchItemFailures: boolean;
+    maximumConcurrency: number;
+    enabled: boolean;
+  }[];
+  readonly routes: LocalRoute[];
+  readonly api?: { logicalId: string; cors?: { allowOrigins: string[]; allowMethods: string[]; allowHeaders: string[] } };
+  readonly schedules: LocalSchedule[];
+  readonly warnings: string[];
+}
+
+export async function provision(
+  resolver: TemplateResolver,
+  clients: ProvisionClients,
+  options: { assemblyDir: string; apiUrl: string; baseEnvironment: Record<string, string>; supportsTtl: boolean },
+): Promise<ProvisionedStack> {
+  const { region, accountId } = resolver.identity;
+  const warnings: string[] = [];
+
+  const tables: string[] = [];
+  await Promise.all(
+    resolver.resourcesOfType('AWS::DynamoDB::Table').map(async ([logicalId, resource]) => {
+      const p = resolver.resolve<Props>(resource.Properties ?? {});
+      const name = (p.TableName as string | undefined) ?? logicalId;
+      await clients.dynamodb.send(
+        new CreateTableCommand({
+          TableName: name,
+          AttributeDefinitions: p.AttributeDefinitions as never,
+          KeySchema: p.KeySchema as never,
+          BillingMode: 'PAY_PER_REQUEST',
+          GlobalSecondaryIndexes: (p.GlobalSecondaryIndexes as Props[] | undefined)?.map((gsi) => ({
+            IndexName: gsi.IndexName as string,
+            KeySchema: gsi.KeySchema as never,
+            Projection: gsi.Projection as never,
+          })),
+        }),
+      );
+      const ttl = p.TimeToLiveSpecification as { AttributeName: string; Enabled: boolean } | undefined;
+      if (ttl?.Enabled && options.supportsTtl) {
+        await clients.dynamodb.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: ttl }));
+      }
+      resolver.define(logicalId, {
+        ref: name,
+        attributes: { Arn: `arn:aws:dynamodb:${region}:${accountId}:table/${name}` },
+      });
+      tables.push(name);
+    }),
+  );
+  if (!options.supportsTtl) warnings.push('TTL is not enforced by dynalite: expired rows stay until restart');
+
+  // Queues first without redrive (a DLQ must exist before a queue names it), then redrive.
+  const queueResources = resolver.resourcesOfType('AWS::SQS::Queue');
+  const queues = await Promise.all(
+    queueResources.map(async ([logicalId, resource]) => {
+      const p = resource.Properties ?? {};
+      const name = (p.QueueName as string | undefined) ?? logicalId;
+      const attributes: Record<string, string> = {};
+      for (const key of ['VisibilityTimeout', 'MessageRetentionPeriod', 'DelaySeconds', 'ReceiveMessageWaitTimeSeconds', 'MaximumMessageSize']) {
+        if (p[key] !== undefined) attributes[key] = String(p[key]);
+      }
+      const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+      const { Attributes } = await clients.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+      );
+      const url = QueueUrl as string;
+      const arn = Attributes?.QueueArn as string;
+      resolver.define(logicalId, { ref: url, attributes: { Arn: arn, QueueName: name, QueueUrl: url } });
+      return { logicalId, name, url, arn };
+    }),
+  );
+  for (const [logicalId, resource] of queueResources) {
+    const redrive = resource.Properties?.RedrivePolicy;
+    if (!redrive) continue;
+    const queue = queues.find((q) => q.logicalId === logicalId);
+    await clients.sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: queue?.url,
+        Attributes: { RedrivePolicy: JSON.stringify(resolver.resolve(redrive)) },
+      }),
+    );
+  }
+
+  // Roles only need an ARN for CreateStateMachine; IAM is not enforced locally.
+  for (const [logicalId] of resolver.resourcesOfType('AWS::IAM::Role')) {
+    resolver.define(logicalId, { ref: logicalId, attributes: { Arn: `arn:aws:iam::${accountId}:role/${logicalId}` } });
+  }
+
+  const stateMachines = await Promise.all(
+    resolver.resourcesOfType('AWS::StepFunctions::StateMachine').map(async ([logicalId, resource]) => {
+      const p = resolver.resolve<Props>(resource.Properties ?? {});
+      const name = (p.StateMachineName as string | undefined) ?? logicalId;
+      const { stateMachineArn } = await clients.sfn.send(
+        new CreateStateMachineCommand({
+          name,
+          definition: p.DefinitionString as string,
+          roleArn: p.RoleArn as string,
+          type: (p.StateMachineType as 'STANDARD' | undefined) ?? 'STANDARD',
+        }),
+      );
+      resolver.define(logicalId, { ref: stateMachineArn as string, attributes: { Arn: stateMachineArn as string, Name: name } });
+      return { logicalId, arn: stateMachineArn as string };
+    }),
+  );
+
+  const lambdaResources = resolver.resourcesOfType('AWS::Lambda::Function');
+  for (const [logicalId, resource] of lambdaResources) {
+    const name = (resource.Properties?.FunctionName as string | undefined) ?? logicalId;
+    resolver.define(logicalId, { ref: name, attributes: { Arn: `arn:aws:lambda:${region}:${accountId}:function:${name}` } });
+  }
+  const functions = lambdaResources.map(([logicalId, resource]): LocalFunction => {
+    const p = resource.Properties ?? {};
+    const name = resolver.physicalOf(logicalId)?.ref as string;
+    // A bundled asset's S3 key is "<hash>.zip"; the cloud assembly holds it as asset.<hash>/.
+    const s3Key = (p.Code as Props | undefined)?.S3Key;
+    const assetPath =
+      (resource.Metadata?.['aws:asset:path'] as string | undefined) ??
+      (typeof s3Key === 'string' ? `asset.${s3Key.replace(/\.zip$/, '')}` : undefined);
+    if (!assetPath) throw new Error(`${logicalId}: no bundled code asset in the template (inline code is not supported locally)`);
+    const [file, handlerExport] = splitHandler(String(p.Handler ?? 'index.handler'));
+    const variables = resolver.resolve<Record<string, string>>((p.Environment as Props | undefined)?.Variables ?? {});
+    return {
+      name,
+      arn: resolver.physicalOf(logicalId)?.attributes.Arn as string,
+      codePath: path.join(options.assemblyDir, assetPath, `${file}.mjs`),
+      handlerExport,
+      environment: {
+        ...options.baseEnvironment,
+        ...variables,
+        AWS_LAMBDA_FUNCTION_NAME: name,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(p.MemorySize ?? 128),
+        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      },
+      timeoutSeconds: Number(p.Timeout ?? 3),
+      memorySize: Number(p.MemorySize ?? 128),
+      concurrencyLimit: Number(p.ReservedConcurrentExecutions ?? 100),
+    };
+  });
+
+  const eventSourceMappings = resolver.resourcesOfType('AWS::Lambda::EventSourceMapping').flatMap(([logicalId, resource]) => {
+    const p = resolver.resolve<Props>(resource.Properties ?? {});
+    const queue = queues.find((q) => q.arn === p.EventSourceArn);
+    if (!queue) {
+      warnings.push(`${logicalId}: event source ${String(p.EventSourceArn)} is not an SQS queue; skipped`);
+      return [];
+    }
+    const scaling = p.ScalingConfig as { MaximumConcurrency?: number } | undefined;
+    return [
+      {
+        logicalId,
+        functionName: String(p.FunctionName).split(':').pop() as string,
+        queueUrl: queue.url,
+        queueArn: queue.arn,
+        batchSize: Number(p.BatchSize ?? 10),
+        reportBatchItemFailures: ((p.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
+        // Lambda's own default: up to 1,000 concurrent batches; locally a few pollers suffice.
+        maximumConcurrency: scaling?.MaximumConcurrency ?? 5,
+        enabled: p.Enabled !== false,
+      },
+    ];
+  });
+
+  const apis = resolver.resourcesOfType('AWS::ApiGatewayV2::Api');
+  const [apiEntry] = apis;
+  for (const [logicalId] of apis) {
+    resolver.define(logicalId, { ref: logicalId.toLowerCase().slice(0, 10), attributes: { ApiEndpoint: options.apiUrl } });
+  }
+  const integrations = new Map<string, string>();
+  for (const [logicalId, resource] of resolver.resourcesOfType('AWS::ApiGatewayV2::Integration')) {
+    resolver.define(logicalId, { ref: logicalId, attributes: {} });
+    integrations.set(logicalId, resolver.resolve<string>(resource.Properties?.IntegrationUri));
+  }
+  const routes = resolver.resourcesOfType('AWS::ApiGatewayV2::Route').flatMap(([logicalId, resource]): LocalRoute[] => {
+    const p = resolver.resolve<Props>(resource.Properties ?? {});
+    const [method, routePath] = String(p.RouteKey).split(' ') as [string, string];
+    const integrationArn = integrations.get(String(p.Target ?? '').replace(/^integrations\//, ''));
+    const fn = functions.find((f) => f.arn === integrationArn);
+    if (!fn) {
+      warnings.push(`${logicalId}: route ${String(p.RouteKey)} has no local Lambda integration; skipped`);
+      return [];
+    }
+    return [{ method, path: routePath, functionName: fn.name }];
+  });
+  const cors = apiEntry?.[1].Properties?.CorsConfiguration as Props | undefined;
+
+  const schedules = resolver.resourcesOfType('AWS::Events::Rule').flatMap(([logicalId, resource]): LocalSchedule[] => {
+    const p = resolver.resolve<Props>(resource.Properties ?? {});
+    if (!p.ScheduleExpression) return [];
+    return ((p.Targets as Props[] | undefined) ?? []).flatMap((target) => {
+      const fn = functions.find((f) => f.arn === target.Arn);
+      return fn ? [{ ruleName: logicalId, expression: String(p.ScheduleExpression), functionName: fn.name }] : [];
+    });
+  });
+
+  return {
+    tables,
+    queues,
+    stateMachines,
+    functions,
+    eventSourceMappings,
+    routes,
+    ...(apiEntry
+      ? {
+          api: {
+            logicalId: apiEntry[0],
+            ...(cors
+              ? {
+                  cors: {
+                    allowOrigins: (cors.AllowOrigins as string[]) ?? ['*'],
+                    allowMethods: (cors.AllowMethods as string[]) ?? ['*'],
+                    allowHeaders: (cors.AllowHeaders as string[]) ?? [],
+                  },
+                }
+              : {}),
+          },
+        }
+      : {}),
+    schedules,
+    warnings,
+  };
+}
+
+function splitHandler(handler: string): [string, string] {
+  const dot = handler.lastIndexOf('.');
+  return [handler.slice(0, dot), handler.slice(dot + 1)];
+}

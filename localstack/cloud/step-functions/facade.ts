@@ -1,0 +1,393 @@
+/**
+ * A Step Functions API (AWS JSON 1.0 protocol) over the aws-local-stepfunctions interpreter.
+ * The interpreter runs the ASL (Retry with backoff and jitter, Catch, Parallel, Map, intrinsics);
+ * this facade adds what it lacks: executions addressable by ARN, `$$.Task.Token` with
+ * SendTaskSuccess/Failure/Heartbeat and HeartbeatSeconds, the sqs/dynamodb integrations, and a
+ * count of billed state transitions per execution.
+ */
+import './polyfills.ts';
+import { randomBytes } from 'node:crypto';
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { BufferedRequest, ServiceResponse } from '../edge.ts';
+import { dynamodbCall, type IntegrationClients, sendMessage, TaskError } from './integrations.ts';
+
+const TOKEN_PLACEHOLDER = '__LOCAL_CLOUD_TASK_TOKEN__';
+
+type Json = Record<string, unknown>;
+
+interface StateMachineRecord {
+  readonly arn: string;
+  readonly name: string;
+  readonly definition: string;
+  readonly roleArn: string;
+  readonly type: string;
+  readonly creationDate: number;
+  readonly machine: StateMachine;
+  readonly taskStates: Map<string, Json>;
+}
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
+
+export interface ExecutionRecord {
+  readonly arn: string;
+  readonly stateMachineArn: string;
+  readonly name: string;
+  readonly input: string;
+  readonly startDate: number;
+  status: ExecutionStatus;
+  stopDate?: number;
+  output?: string;
+  error?: string;
+  cause?: string;
+  /** Billed state transitions: every state entered, plus every retry. */
+  transitions: number;
+  abort?: () => void;
+}
+
+interface PendingTask {
+  readonly executionArn: string;
+  readonly resolve: (output: unknown) => void;
+  readonly reject: (error: Error) => void;
+  heartbeatTimer?: NodeJS.Timeout;
+  readonly heartbeatSeconds?: number;
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+export class StepFunctionsFacade {
+  private readonly machines = new Map<string, StateMachineRecord>();
+  private readonly executions = new Map<string, ExecutionRecord>();
+  private readonly pendingTasks = new Map<string, PendingTask>();
+  /** Tokens already answered or timed out: late reports get TaskTimedOut, as on AWS. */
+  private readonly settledTokens = new Set<string>();
+
+  constructor(
+    private readonly clients: IntegrationClients,
+    private readonly identity: { region: string; accountId: string },
+  ) {}
+
+  readonly handle = async (request: BufferedRequest): Promise<ServiceResponse> => {
+    const action = String(request.headers['x-amz-target']).split('.')[1] ?? '';
+    const body = request.body.length ? (JSON.parse(request.body.toString()) as Json) : {};
+    try {
+      const result = await this.dispatch(action, body);
+      return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.0' }, body: JSON.stringify(result) };
+    } catch (error) {
+      const apiError = error instanceof ApiError ? error : new ApiError('InternalFailure', (error as Error).message, 500);
+      return {
+        status: apiError.status,
+        headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': apiError.type },
+        body: JSON.stringify({ __type: apiError.type, message: apiError.message }),
+      };
+    }
+  };
+
+  /** All executions, for the bench's transition counts. */
+  listExecutionRecords(): ExecutionRecord[] {
+    return [...this.executions.values()];
+  }
+
+  private dispatch(action: string, body: Json): Promise<unknown> | unknown {
+    switch (action) {
+      case 'CreateStateMachine':
+        return this.createStateMachine(body);
+      case 'DescribeStateMachine':
+        return this.describeStateMachine(this.machine(String(body.stateMachineArn)));
+      case 'ListStateMachines':
+        return {
+          stateMachines: [...this.machines.values()].map((m) => ({
+            stateMachineArn: m.arn,
+            name: m.name,
+            type: m.type,
+            creationDate: m.creationDate / 1000,
+          })),
+        };
+      case 'StartExecution':
+        return this.startExecution(body);
+      case 'DescribeExecution':
+        return this.describeExecution(this.execution(String(body.executionArn)));
+      case 'ListExecutions':
+        return {
+          executions: [...this.executions.values()]
+            .filter((e) => e.stateMachineArn === body.stateMachineArn)
+            .filter((e) => !body.statusFilter || e.status === body.statusFilter)
+            .map((e) => ({
+              executionArn: e.arn,
+              stateMachineArn: e.stateMachineArn,
+              name: e.name,
+              status: e.status,
+              startDate: e.startDate / 1000,
+              ...(e.stopDate ? { stopDate: e.stopDate / 1000 } : {}),
+            })),
+        };
+      case 'StopExecution': {
+        const execution = this.execution(String(body.executionArn));
+        if (execution.status === 'RUNNING') {
+          execution.status = 'ABORTED';
+          execution.stopDate = Date.now();
+          execution.error = body.error as string | undefined;
+          execution.cause = body.cause as string | undefined;
+          execution.abort?.();
+          this.settleTasksOf(execution.arn);
+        }
+        return { stopDate: (execution.stopDate ?? Date.now()) / 1000 };
+      }
+      case 'SendTaskSuccess':
+        return this.settleTask(String(body.taskToken), (task) => task.resolve(JSON.parse(String(body.output ?? '{}'))));
+      case 'SendTaskFailure':
+        return this.settleTask(String(body.taskToken), (task) =>
+          task.reject(new TaskError(String(body.error ?? 'States.TaskFailed'), String(body.cause ?? ''))),
+        );
+      case 'SendTaskHeartbeat': {
+        const token = String(body.taskToken);
+        const task = this.pendingTasks.get(token);
+        if (!task) throw this.unknownToken(token);
+        this.armHeartbeat(token, task);
+        return {};
+      }
+      default:
+        throw new ApiError('UnknownOperationException', `The local Step Functions does not implement ${action}`);
+    }
+  }
+
+  private createStateMachine(body: Json) {
+    const name = String(body.name);
+    const arn = `arn:aws:states:${this.identity.region}:${this.identity.accountId}:stateMachine:${name}`;
+    const existing = this.machines.get(arn);
+    if (existing) {
+      if (existing.definition === body.definition) return { stateMachineArn: arn, creationDate: existing.creationDate / 1000 };
+      throw new ApiError('StateMachineAlreadyExists', `State machine ${name} already exists`);
+    }
+    const definition = JSON.parse(String(body.definition)) as Json;
+    if ('QueryLanguage' in definition && definition.QueryLanguage !== 'JSONPath') {
+      throw new ApiError('InvalidDefinition', 'The local cloud runs JSONPath state machines only (JSONata is ignored by its interpreter)');
+    }
+    const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false, checkPaths: true } });
+    const taskStates = new Map<string, Json>();
+    collectTaskStates(definition, taskStates);
+    const record: StateMachineRecord = {
+      arn,
+      name,
+      definition: String(body.definition),
+      roleArn: String(body.roleArn ?? ''),
+      type: String(body.type ?? 'STANDARD'),
+      creationDate: Date.now(),
+      machine,
+      taskStates,
+    };
+    this.machines.set(arn, record);
+    return { stateMachineArn: arn, creationDate: record.creationDate / 1000 };
+  }
+
+  private describeStateMachine(m: StateMachineRecord) {
+    return {
+      stateMachineArn: m.arn,
+      name: m.name,
+      status: 'ACTIVE',
+      definition: m.definition,
+      roleArn: m.roleArn,
+      type: m.type,
+      creationDate: m.creationDate / 1000,
+    };
+  }
+
+  private startExecution(body: Json) {
+    const machine = this.machine(String(body.stateMachineArn));
+    const name = String(body.name ?? randomBytes(16).toString('hex'));
+    const input = String(body.input ?? '{}');
+    const arn = `arn:aws:states:${this.identity.region}:${this.identity.accountId}:execution:${machine.name}:${name}`;
+    const existing = this.executions.get(arn);
+    if (existing) {
+      // AWS: same name and input while running is idempotent; anything else is a conflict.
+      if (existing.status === 'RUNNING' && existing.input === input) {
+        return { executionArn: arn, startDate: existing.startDate / 1000 };
+      }
+      throw new ApiError('ExecutionAlreadyExists', `Execution ${name} already exists`);
+    }
+    let parsedInput: unknown;
+    try {
+      parsedInput = JSON.parse(input);
+    } catch {
+      throw new ApiError('InvalidExecutionInput', 'The execution input is not valid JSON');
+    }
+    const execution: ExecutionRecord = {
+      arn,
+      stateMachineArn: machine.arn,
+      name,
+      input,
+      startDate: Date.now(),
+      status: 'RUNNING',
+      transitions: 0,
+    };
+    this.executions.set(arn, execution);
+    this.run(machine, execution, parsedInput);
+    return { executionArn: arn, startDate: execution.startDate / 1000 };
+  }
+
+  private run(machine: StateMachineRecord, execution: ExecutionRecord, input: unknown): void {
+    const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
+    for (const [stateName, state] of machine.taskStates) {
+      overrides[stateName] = (taskInput) => this.runTask(execution, state, taskInput);
+    }
+    const run = machine.machine.run(input as never, {
+      overrides: { taskResourceLocalHandlers: overrides as never },
+      noThrowOnAbort: true,
+      context: {
+        Execution: { Id: execution.arn, Name: execution.name, RoleArn: machine.roleArn },
+        StateMachine: { Id: machine.arn, Name: machine.name },
+        // Evaluated when a state reads it, so it is the time that state was entered.
+        State: {
+          get EnteredTime() {
+            return new Date().toISOString();
+          },
+        },
+        Task: { Token: TOKEN_PLACEHOLDER },
+      } as never,
+    });
+    execution.abort = run.abort;
+    void (async () => {
+      for await (const event of run.eventLogs) {
+        if (event.type === 'StateEntered' || event.type === 'StateRetried') execution.transitions++;
+      }
+    })().catch(() => undefined);
+    run.result.then(
+      (output) => {
+        if (execution.status !== 'RUNNING') return;
+        execution.status = 'SUCCEEDED';
+        execution.output = JSON.stringify(output ?? null);
+        execution.stopDate = Date.now();
+      },
+      (error: Error) => {
+        if (execution.status !== 'RUNNING') return;
+        const cause = (error.cause as Error | undefined) ?? error;
+        execution.status = cause.name === 'States.Timeout' && error.name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : 'FAILED';
+        execution.error = cause.name;
+        execution.cause = cause.message;
+        execution.stopDate = Date.now();
+        this.settleTasksOf(execution.arn);
+      },
+    );
+  }
+
+  private async runTask(execution: ExecutionRecord, state: Json, input: unknown): Promise<unknown> {
+    const resource = String(state.Resource);
+    const match = resource.match(/^arn:aws[\w-]*:states:::([\w-]+):(\w+)(\.waitForTaskToken|\.sync)?$/);
+    if (!match) throw new TaskError('States.Runtime', `The local cloud cannot run task resource ${resource}`);
+    const [, service, action, pattern] = match as unknown as [string, string, string, string | undefined];
+    if (pattern === '.sync') throw new TaskError('States.Runtime', `${resource}: .sync integrations are not supported locally`);
+
+    let token: string | undefined;
+    let parameters = input as Json;
+    if (pattern === '.waitForTaskToken') {
+      token = `${randomBytes(24).toString('base64url')}`;
+      parameters = replaceToken(parameters, token) as Json;
+    }
+    const waiting = token ? this.waitForToken(execution.arn, token, state.HeartbeatSeconds as number | undefined) : undefined;
+    try {
+      let result: unknown;
+      if (service === 'sqs' && action === 'sendMessage') result = await sendMessage(this.clients, parameters);
+      else if (service === 'dynamodb') result = await dynamodbCall(this.clients, action, parameters);
+      else throw new TaskError('States.Runtime', `The local cloud does not integrate with ${service}:${action}`);
+      return waiting ? await waiting : result;
+    } catch (error) {
+      if (token) this.dropTask(token);
+      throw error;
+    }
+  }
+
+  private waitForToken(executionArn: string, token: string, heartbeatSeconds?: number): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const task: PendingTask = { executionArn, resolve, reject, heartbeatSeconds };
+      this.pendingTasks.set(token, task);
+      this.armHeartbeat(token, task);
+    });
+  }
+
+  private armHeartbeat(token: string, task: PendingTask): void {
+    if (!task.heartbeatSeconds) return;
+    clearTimeout(task.heartbeatTimer);
+    task.heartbeatTimer = setTimeout(() => {
+      this.dropTask(token);
+      task.reject(new TaskError('States.HeartbeatTimeout', `No heartbeat for ${task.heartbeatSeconds} s`));
+    }, task.heartbeatSeconds * 1000);
+    task.heartbeatTimer.unref();
+  }
+
+  private settleTask(token: string, settle: (task: PendingTask) => void) {
+    const task = this.pendingTasks.get(token);
+    if (!task) throw this.unknownToken(token);
+    this.dropTask(token);
+    settle(task);
+    return {};
+  }
+
+  private dropTask(token: string): void {
+    const task = this.pendingTasks.get(token);
+    if (task) clearTimeout(task.heartbeatTimer);
+    this.pendingTasks.delete(token);
+    this.settledTokens.add(token);
+  }
+
+  private settleTasksOf(executionArn: string): void {
+    for (const [token, task] of this.pendingTasks) if (task.executionArn === executionArn) this.dropTask(token);
+  }
+
+  private unknownToken(token: string): ApiError {
+    return this.settledTokens.has(token)
+      ? new ApiError('TaskTimedOut', 'The task is no longer waiting for a report')
+      : new ApiError('TaskDoesNotExist', 'No task has this token');
+  }
+
+  private machine(arn: string): StateMachineRecord {
+    const machine = this.machines.get(arn);
+    if (!machine) throw new ApiError('StateMachineDoesNotExist', `State machine does not exist: ${arn}`);
+    return machine;
+  }
+
+  private execution(arn: string): ExecutionRecord {
+    const execution = this.executions.get(arn);
+    if (!execution) throw new ApiError('ExecutionDoesNotExist', `Execution does not exist: ${arn}`);
+    return execution;
+  }
+
+  private describeExecution(e: ExecutionRecord) {
+    return {
+      executionArn: e.arn,
+      stateMachineArn: e.stateMachineArn,
+      name: e.name,
+      status: e.status,
+      startDate: e.startDate / 1000,
+      input: e.input,
+      ...(e.stopDate ? { stopDate: e.stopDate / 1000 } : {}),
+      ...(e.output !== undefined ? { output: e.output } : {}),
+      ...(e.error !== undefined ? { error: e.error } : {}),
+      ...(e.cause !== undefined ? { cause: e.cause } : {}),
+    };
+  }
+}
+
+function collectTaskStates(definition: Json, into: Map<string, Json>): void {
+  for (const [name, state] of Object.entries((definition.States ?? {}) as Record<string, Json>)) {
+    if (state.Type === 'Task') into.set(name, state);
+    for (const branch of (state.Branches ?? []) as Json[]) collectTaskStates(branch, into);
+    const iterator = (state.ItemProcessor ?? state.Iterator) as Json | undefined;
+    if (iterator) collectTaskStates(iterator, into);
+  }
+}
+
+function replaceToken(value: unknown, token: string): unknown {
+  if (value === TOKEN_PLACEHOLDER) return token;
+  if (Array.isArray(value)) return value.map((v) => replaceToken(v, token));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceToken(v, token)]));
+  }
+  return value;
+}

@@ -1,0 +1,48 @@
+/**
+import './cloud/quiet-sdk.ts';
+ * `npm start`: serve the whole factory on this machine from its own CDK template.
+ * PORT (default 3000) is the HTTP API; EDGE_PORT (default 4566) the AWS endpoint;
+ * LOCAL_CLOUD_BACKEND=moto uses a moto server as the data plane; LOG_FUNCTIONS=1 echoes
+ * function output to the console.
+ */
+import { describeLocalCloud, startLocalCloud } from './cloud/local-cloud.ts';
+
+const port = (name: string, fallback: number) => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65_535) {
+    console.error(`${name} must be a port number (0–65535), got "${raw}"`);
+    process.exit(2);
+  }
+  return value;
+};
+
+const cloud = await startLocalCloud({
+  apiPort: port('PORT', 3000),
+  edgePort: port('EDGE_PORT', 4566),
+  backend: process.env.LOCAL_CLOUD_BACKEND === 'moto' ? 'moto' : 'embedded',
+  echoFunctionLogs: process.env.LOG_FUNCTIONS === '1',
+  log: (line) => console.log(`[local-cloud] ${line}`),
+}).catch((error: Error & { code?: string }) => {
+  if (error.code === 'EADDRINUSE') {
+    console.error(`A port is already in use (${error.message}). Set PORT / EDGE_PORT to free ports.`);
+  } else {
+    console.error(error);
+  }
+  process.exit(1);
+});
+
+for (const line of describeLocalCloud(cloud)) console.log(line);
+console.log(`\nTry: curl -s ${cloud.apiUrl}/robot-types\nPress Ctrl+C to stop.`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nStopping the local cloud …');
+    await cloud.stop();
+    process.exit(0);
+  });
+}
