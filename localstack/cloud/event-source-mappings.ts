@@ -4,6 +4,7 @@
  * with ReportBatchItemFailures only the reported records stay on the queue.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { LambdaRuntime } from './lambda-runtime.ts';
 
@@ -31,9 +32,19 @@ export class EventSourcePollers {
 
   add(mapping: Omit<QueueMapping, 'uuid'> & { uuid?: string }): QueueMapping {
     const full: QueueMapping = { ...mapping, uuid: mapping.uuid ?? randomUUID() };
-    this.mappings.set(full.uuid, { mapping: full, running: 0, stop: new AbortController() });
+    const stop = new AbortController();
+    // Every poller's receive listens for the stop signal.
+    setMaxListeners(1000, stop.signal);
+    this.mappings.set(full.uuid, { mapping: full, running: 0, stop });
     this.reconcile(full.uuid);
     return full;
+  }
+
+  /** Enabled, or Disabling while pollers still finish their last receive, then Disabled (as on AWS). */
+  state(uuid: string): 'Enabled' | 'Disabling' | 'Disabled' {
+    const entry = this.mappings.get(uuid);
+    if (entry?.mapping.enabled) return 'Enabled';
+    return entry && entry.running > 0 ? 'Disabling' : 'Disabled';
   }
 
   list(): QueueMapping[] {

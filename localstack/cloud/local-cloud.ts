@@ -14,6 +14,7 @@ import { CallCounter } from './call-counter.ts';
 import { type Edge, startEdge } from './edge.ts';
 import { EventSourcePollers } from './event-source-mappings.ts';
 import { startHttpApi } from './http-api.ts';
+import { lambdaApi } from './lambda-api.ts';
 import { LambdaRuntime } from './lambda-runtime.ts';
 import { type ProvisionedStack, provision } from './provisioner.ts';
 import { Schedules } from './schedules.ts';
@@ -66,6 +67,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const lambdaLog = path.join(workDir, 'lambda.log');
   rmSync(lambdaLog, { force: true });
 
+  const functionLog = (line: string) => {
+    appendFileSync(lambdaLog, `${line}\n`);
+    if (options.echoFunctionLogs) log(line);
+  };
+
   log('Synthesizing the CDK app …');
   process.env.CDK_DEFAULT_ACCOUNT ??= localIdentity.accountId;
   process.env.CDK_DEFAULT_REGION ??= localIdentity.region;
@@ -82,20 +88,29 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
   const calls = new CallCounter();
   let facade: StepFunctionsFacade | undefined;
-  const lambdaApi = async () => ({ status: 501, headers: {}, body: '{}' });
+  const runtime = new LambdaRuntime({ log: (line) => functionLog(line) });
+  let pollers: EventSourcePollers | undefined;
   const edgeBackends = {
     dynamodb: dataPlane.dynamodb,
     sqs: dataPlane.sqs,
     states: dataPlane.states ?? ((request: Parameters<StepFunctionsFacade['handle']>[0]) => (facade as StepFunctionsFacade).handle(request)),
-    lambda: lambdaApi,
+    lambda: lambdaApi(runtime, () => pollers),
   };
   edge = await startEdge(options.edgePort ?? 4566, edgeBackends, calls);
-  const clientConfig = { region: localIdentity.region, endpoint: edge.url, credentials };
+  // The SDK's HTTP handler allows 50 sockets per client; the pollers hold one long poll each,
+  // so they get their own client with room for all of them, apart from the workflow's sends.
+  const clientConfig = {
+    region: localIdentity.region,
+    endpoint: edge.url,
+    credentials,
+    requestHandler: { httpAgent: { keepAlive: true, maxSockets: 1000 } },
+  };
   const clients = {
     dynamodb: new DynamoDBClient(clientConfig),
     sqs: new SQSClient(clientConfig),
     sfn: new SFNClient(clientConfig),
   };
+  const pollerSqs = new SQSClient(clientConfig);
   if (!dataPlane.states) facade = new StepFunctionsFacade(clients, localIdentity);
 
   const resolver = new TemplateResolver(synthesized.template, { ...localIdentity, stackName: synthesized.stackName });
@@ -116,14 +131,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   });
   for (const warning of stack.warnings) log(`warning: ${warning}`);
 
-  const functionLog = (line: string) => {
-    appendFileSync(lambdaLog, `${line}\n`);
-    if (options.echoFunctionLogs) log(line);
-  };
-  const runtime = new LambdaRuntime({ log: functionLog });
   for (const fn of stack.functions) runtime.register(fn);
 
-  const pollers = new EventSourcePollers(clients.sqs, runtime, localIdentity.region, functionLog);
+  pollers = new EventSourcePollers(pollerSqs, runtime, localIdentity.region, functionLog);
   for (const mapping of stack.eventSourceMappings) pollers.add({ ...mapping, uuid: mapping.logicalId });
 
   const http = await startHttpApi(stack.routes, runtime, {
@@ -144,7 +154,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     stack,
     calls,
     runtime,
-    pollers,
+    pollers: pollers as EventSourcePollers,
     schedules,
     ...(facade ? { stepFunctions: facade } : {}),
     clients,
@@ -152,12 +162,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     bootMs: Date.now() - started,
     stop: async () => {
       schedules.stop();
-      pollers.stop();
+      pollers?.stop();
       await http.close();
       await runtime.stop();
       await edge?.close();
       await dataPlane.stop();
-      for (const client of Object.values(clients)) client.destroy();
+      for (const client of [...Object.values(clients), pollerSqs]) client.destroy();
     },
   };
 }

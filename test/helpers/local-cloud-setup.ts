@@ -1,0 +1,33 @@
+import type { TestProject } from 'vitest/node';
+import '../../localstack/cloud/quiet-sdk.ts';
+import { type LocalCloud, startLocalCloud } from '../../localstack/cloud/local-cloud.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    apiUrl: string;
+    edgeUrl: string;
+    backend: string;
+  }
+}
+
+let cloud: LocalCloud | undefined;
+
+export async function setup(project: TestProject) {
+  const backend = process.env.LOCAL_CLOUD_BACKEND === 'moto' ? 'moto' : 'embedded';
+  cloud = await startLocalCloud({
+    apiPort: 0,
+    edgePort: 0,
+    backend,
+    workDir: `.local/test-${backend}`,
+    log: (line) => {
+      if (process.env.LOCAL_CLOUD_VERBOSE) console.log(`[local-cloud] ${line}`);
+    },
+  });
+  project.provide('apiUrl', cloud.apiUrl);
+  project.provide('edgeUrl', cloud.edgeUrl);
+  project.provide('backend', backend);
+}
+
+export async function teardown() {
+  await cloud?.stop();
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { api, specificationsFor } from '../helpers/factory-client.ts';
+
+const validOrder = { customerId: 'cust-1', robotType: 'welder', specifications: specificationsFor.welder };
+
+const expectError = (response: { status: number; body: any }, status: number, code: string) => {
+  expect(response.status).toBe(status);
+  expect(Object.keys(response.body)).toEqual(['error']);
+  expect(response.body.error).toMatchObject({ code, message: expect.any(String) });
+  expect(response.body.error).toHaveProperty('details');
+};
+
+describe('bad input gets a clear 4xx JSON error', () => {
+  it.each([
+    ['a body that is not JSON', '{"customerId": ', 'INVALID_JSON'],
+    ['a missing customerId', { ...validOrder, customerId: undefined }, 'VALIDATION_FAILED'],
+    ['an unknown field', { ...validOrder, colour: 'red' }, 'VALIDATION_FAILED'],
+    ['a priority above 10', { ...validOrder, priority: 11 }, 'VALIDATION_FAILED'],
+    ['a fractional priority', { ...validOrder, priority: 2.5 }, 'VALIDATION_FAILED'],
+    ['an unknown robot type', { ...validOrder, robotType: 'dalek' }, 'UNKNOWN_ROBOT_TYPE'],
+    ['specifications of another robot', { ...validOrder, specifications: specificationsFor.courier }, 'INVALID_SPECIFICATIONS'],
+    ['a reach out of range', { ...validOrder, specifications: { ...specificationsFor.welder, reachMm: 10 } }, 'INVALID_SPECIFICATIONS'],
+    ['a simulated failure of a step the robot lacks', { ...validOrder, simulate: { failures: { warp_drive: 1 } } }, 'UNKNOWN_STEP'],
+    ['a malformed simulate hook', { ...validOrder, simulate: { failures: { calibrate: 'sometimes' } } }, 'VALIDATION_FAILED'],
+  ])('POST /orders with %s → 400', async (_label, body, code) => {
+    const response = await api('POST', '/orders', body);
+    expectError(response, 400, code);
+  });
+
+  it('POST /orders with no body → 400 MISSING_BODY', async () => {
+    expectError(await api('POST', '/orders'), 400, 'MISSING_BODY');
+  });
+
+  it('names the offending fields in details', async () => {
+    const { body } = await api('POST', '/orders', { ...validOrder, priority: -1, customerId: '' });
+    expect(body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['customerId', 'priority']);
+  });
+
+  it('lists the known robot types when the type is unknown', async () => {
+    const { body } = await api('POST', '/orders', { ...validOrder, robotType: 'dalek' });
+    expect(body.error.details.knownRobotTypes).toEqual(['welder', 'courier', 'companion']);
+  });
+
+  it.each([
+    ['/orders/ord_missing/status', 'ORDER_NOT_FOUND'],
+    ['/jobs/ord_missing.calibrate', 'JOB_NOT_FOUND'],
+    ['/jobs/ord_missing.calibrate/logs', 'JOB_NOT_FOUND'],
+  ])('GET %s → 404 %s', async (path, code) => {
+    const response = await api('GET', path);
+    expect(response.status).toBe(404);
+    expect(response.body).toEqual({ error: { code, message: expect.stringContaining('ord_missing'), details: null } });
+  });
+});
+
+describe('the catalog', () => {
+  it('GET /robot-types lists every robot type with its step graph and specification schema', async () => {
+    const { status, body } = await api('GET', '/robot-types');
+    expect(status).toBe(200);
+    expect(body.map((t: { name: string }) => t.name)).toEqual(['welder', 'courier', 'companion']);
+    const courier = body.find((t: { name: string }) => t.name === 'courier');
+    expect(courier.specificationsSchema.required).toEqual(['payloadKg', 'rangeKm', 'terrain']);
+    expect(courier.steps.find((s: { name: string }) => s.name === 'install_software').dependsOn).toEqual([
+      'assemble_chassis',
+      'assemble_drivetrain',
+      'assemble_sensors',
+    ]);
+    for (const step of courier.steps) expect(step).toMatchObject({ jobType: expect.any(String), dependsOn: expect.any(Array) });
+  });
+});
