@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { Construct } from 'constructs';
 import { robotTypes } from '../functions/domain/catalog.ts';
@@ -27,7 +27,11 @@ export class FactoryStack extends Stack {
     const lines = Object.fromEntries(
       productionLineNames.map((name) => [
         name,
-        new ProductionLine(this, `${pascal(name)}Line`, { lineName: name, definition: productionLines[name], tables }),
+        new ProductionLine(this, `${pascal(name)}Line`, {
+          lineName: name,
+          definition: productionLines[name],
+          tables,
+        }),
       ]),
     );
     const lineQueues = Object.fromEntries(Object.entries(lines).map(([name, line]) => [name, line.queue]));
@@ -61,9 +65,19 @@ export class FactoryStack extends Stack {
             SIMULATION_ENABLED: String(props.simulation ?? false),
           },
         },
-        { method: HttpMethod.GET, path: '/orders/{orderId}/status', entry: 'api/get-order-status.ts', environment: readEnv },
+        {
+          method: HttpMethod.GET,
+          path: '/orders/{orderId}/status',
+          entry: 'api/get-order-status.ts',
+          environment: readEnv,
+        },
         { method: HttpMethod.GET, path: '/jobs/{jobId}', entry: 'api/get-job.ts', environment: readEnv },
-        { method: HttpMethod.GET, path: '/jobs/{jobId}/logs', entry: 'api/get-job-logs.ts', environment: readEnv },
+        {
+          method: HttpMethod.GET,
+          path: '/jobs/{jobId}/logs',
+          entry: 'api/get-job-logs.ts',
+          environment: readEnv,
+        },
         { method: HttpMethod.GET, path: '/robot-types', entry: 'api/list-robot-types.ts', environment: {} },
       ],
     });

@@ -24,20 +24,27 @@ export class WorkerRegistry {
   }
 
   idle(outcome: 'completed' | 'failed'): Promise<void> {
-    return this.beat({ status: 'idle', currentJobId: null }, outcome === 'completed' ? 'jobsProcessed' : 'failures');
+    return this.beat(
+      { status: 'idle', currentJobId: null },
+      outcome === 'completed' ? 'jobsProcessed' : 'failures',
+    );
   }
 
-  private async beat(state: { status: string; currentJobId: string | null }, counter?: string): Promise<void> {
+  private async beat(
+    state: { status: string; currentJobId: string | null },
+    counter?: string,
+  ): Promise<void> {
     const now = new Date();
     await dynamo().send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { workerId: this.identity.workerId },
-        UpdateExpression: [
-          'SET #status = :status, currentJobId = :job, lastHeartbeatAt = :now, expiresAt = :expires',
-          'line = :line, functionName = :fn, startedAt = if_not_exists(startedAt, :started)',
-          'memoryUsedMb = :memory',
-        ].join(', ') + (counter ? ` ADD ${counter} :one` : ''),
+        UpdateExpression:
+          [
+            'SET #status = :status, currentJobId = :job, lastHeartbeatAt = :now, expiresAt = :expires',
+            'line = :line, functionName = :fn, startedAt = if_not_exists(startedAt, :started)',
+            'memoryUsedMb = :memory',
+          ].join(', ') + (counter ? ` ADD ${counter} :one` : ''),
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':status': state.status,

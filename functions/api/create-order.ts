@@ -26,7 +26,14 @@ export const handler = httpRoute({ body: orderRequestSchema }, async ({ body }) 
   } catch (error) {
     // The order is stored durably; the intake sweeper starts its workflow. The customer's
     // request succeeded, so it is not a 5xx.
-    logger.warn('Workflow start deferred to the intake sweeper', { orderId: order.orderId, ...describeError(error) });
+    logger.warn('Workflow start deferred to the intake sweeper', {
+      orderId: order.orderId,
+      ...describeError(error),
+    });
   }
-  return json(202, { orderId: order.orderId, status: order.status, statusUrl: `/orders/${order.orderId}/status` });
+  return json(202, {
+    orderId: order.orderId,
+    status: order.status,
+    statusUrl: `/orders/${order.orderId}/status`,
+  });
 });

@@ -18,7 +18,10 @@ export function planStages(robotType: RobotType): AssemblyStep[][] {
   const depthOf = (s: AssemblyStep): number => {
     const known = depth.get(s.name);
     if (known !== undefined) return known;
-    const d = s.dependsOn.reduce((max, dep) => Math.max(max, depthOf(byName.get(dep) as AssemblyStep) + 1), 0);
+    const d = s.dependsOn.reduce(
+      (max, dep) => Math.max(max, depthOf(byName.get(dep) as AssemblyStep) + 1),
+      0,
+    );
     depth.set(s.name, d);
     return d;
   };
@@ -34,17 +37,22 @@ export function validateStepGraph(robotType: RobotType): void {
   const names = new Set<string>();
   for (const s of robotType.steps) {
     if (!/^[a-z][a-z0-9_]{0,39}$/.test(s.name)) {
-      throw new CatalogError(`${robotType.name}: step name "${s.name}" must be snake_case, at most 40 characters`);
+      throw new CatalogError(
+        `${robotType.name}: step name "${s.name}" must be snake_case, at most 40 characters`,
+      );
     }
     if (names.has(s.name)) throw new CatalogError(`${robotType.name}: step "${s.name}" is defined twice`);
     names.add(s.name);
     if (!lineForJobType(s.jobType)) {
-      throw new CatalogError(`${robotType.name}: step "${s.name}" has job type "${s.jobType}" that no line accepts`);
+      throw new CatalogError(
+        `${robotType.name}: step "${s.name}" has job type "${s.jobType}" that no line accepts`,
+      );
     }
   }
   for (const s of robotType.steps) {
     for (const dep of s.dependsOn) {
-      if (!names.has(dep)) throw new CatalogError(`${robotType.name}: step "${s.name}" depends on unknown "${dep}"`);
+      if (!names.has(dep))
+        throw new CatalogError(`${robotType.name}: step "${s.name}" depends on unknown "${dep}"`);
     }
   }
   const visiting = new Set<string>();

@@ -73,7 +73,10 @@ export function acceptOrder(request: OrderRequest, options: AcceptOrderOptions):
     throw new OrderRejected(
       'INVALID_SPECIFICATIONS',
       `The specifications do not fit a ${robotType.name} robot.`,
-      specs.error.issues.map((issue) => ({ path: ['specifications', ...issue.path].join('.'), message: issue.message })),
+      specs.error.issues.map((issue) => ({
+        path: ['specifications', ...issue.path].join('.'),
+        message: issue.message,
+      })),
     );
   }
   if (request.simulate) {
@@ -87,10 +90,14 @@ export function acceptOrder(request: OrderRequest, options: AcceptOrderOptions):
       (name) => !robotType.steps.some((s) => s.name === name),
     );
     if (unknownSteps.length > 0) {
-      throw new OrderRejected('UNKNOWN_STEP', `simulate.failures names steps that ${robotType.name} does not have.`, {
-        unknownSteps,
-        steps: robotType.steps.map((s) => s.name),
-      });
+      throw new OrderRejected(
+        'UNKNOWN_STEP',
+        `simulate.failures names steps that ${robotType.name} does not have.`,
+        {
+          unknownSteps,
+          steps: robotType.steps.map((s) => s.name),
+        },
+      );
     }
   }
   const createdAt = options.now.toISOString();

@@ -44,7 +44,9 @@ export interface StepJobPort {
   finish(
     jobId: string,
     attemptToken: string,
-    outcome: { status: 'COMPLETED'; at: string; result: Record<string, unknown> } | { status: 'FAILED'; at: string; error: string },
+    outcome:
+      | { status: 'COMPLETED'; at: string; result: Record<string, unknown> }
+      | { status: 'FAILED'; at: string; error: string },
   ): Promise<boolean>;
 }
 
@@ -57,7 +59,10 @@ export interface StepPorts {
     stepFailed(taskToken: string, error: string, cause: string): Promise<void>;
     heartbeat(taskToken: string): Promise<void>;
   };
-  readonly worker: { busy(jobId: string): Promise<void>; idle(outcome: 'completed' | 'failed'): Promise<void> };
+  readonly worker: {
+    busy(jobId: string): Promise<void>;
+    idle(outcome: 'completed' | 'failed'): Promise<void>;
+  };
   readonly clock: { now(): Date; sleep(ms: number): Promise<void> };
   readonly workerId: string;
 }
@@ -145,7 +150,11 @@ export async function runStepAttempt(
 
   if (simulatedFailure(message.simulate, step.name, attempt)) {
     const error = `Simulated failure of ${step.name} on attempt ${attempt}`;
-    const owned = await ports.jobs.finish(jobId, attemptToken, { status: 'FAILED', at: ports.clock.now().toISOString(), error });
+    const owned = await ports.jobs.finish(jobId, attemptToken, {
+      status: 'FAILED',
+      at: ports.clock.now().toISOString(),
+      error,
+    });
     if (!owned) return 'lost-ownership';
     await log('ERROR', error);
     await ports.workflow.stepFailed(message.taskToken, 'StepFailed', error);
@@ -155,7 +164,11 @@ export async function runStepAttempt(
 
   const completedAt = ports.clock.now().toISOString();
   const result = { durationMs, line: claim.job.queue };
-  const owned = await ports.jobs.finish(jobId, attemptToken, { status: 'COMPLETED', at: completedAt, result });
+  const owned = await ports.jobs.finish(jobId, attemptToken, {
+    status: 'COMPLETED',
+    at: completedAt,
+    result,
+  });
   if (!owned) return 'lost-ownership';
   await log('INFO', `Attempt ${attempt} completed in ${durationMs} ms`);
   await ports.workflow.stepSucceeded(message.taskToken, { jobId, stepName: step.name, completedAt });
@@ -184,7 +197,11 @@ async function reportSettledAttempt(
   }
   if (job.status === 'RUNNING' && job.attemptToken === attemptToken) return 'in-flight-elsewhere';
   const cause = job.lastError ?? `Step job ${job.jobId} is ${job.status}`;
-  await ports.workflow.stepFailed(message.taskToken, job.status === 'FAILED' ? 'StepFailed' : `Step${capitalize(job.status)}`, cause);
+  await ports.workflow.stepFailed(
+    message.taskToken,
+    job.status === 'FAILED' ? 'StepFailed' : `Step${capitalize(job.status)}`,
+    cause,
+  );
   return 'duplicate-reported';
 }
 

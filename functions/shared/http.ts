@@ -29,7 +29,11 @@ export interface RouteInput<S extends RouteSchemas> {
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
-export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
+export const json = (
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpResult => ({
   statusCode,
   headers: { 'content-type': 'application/json', ...headers },
   body: JSON.stringify(body),
@@ -48,7 +52,8 @@ function validate<S extends RouteSchemas>(schemas: S): MiddlewareObj<APIGatewayP
       const parsed: Record<string, unknown> = { body: undefined, path: undefined, query: undefined };
       if (schemas.body) {
         let raw: unknown;
-        const text = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString() : event.body;
+        const text =
+          event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString() : event.body;
         if (!text) {
           throw new HttpError(400, 'MISSING_BODY', 'This endpoint needs a JSON request body.');
         }
@@ -61,7 +66,12 @@ function validate<S extends RouteSchemas>(schemas: S): MiddlewareObj<APIGatewayP
         }
         const result = schemas.body.safeParse(raw);
         if (!result.success) {
-          throw new HttpError(400, 'VALIDATION_FAILED', 'The request body is invalid.', issuesOf(result.error, ''));
+          throw new HttpError(
+            400,
+            'VALIDATION_FAILED',
+            'The request body is invalid.',
+            issuesOf(result.error, ''),
+          );
         }
         parsed.body = result.data;
       }
@@ -73,7 +83,12 @@ function validate<S extends RouteSchemas>(schemas: S): MiddlewareObj<APIGatewayP
         if (!schema) continue;
         const result = schema.safeParse(source);
         if (!result.success) {
-          throw new HttpError(400, 'VALIDATION_FAILED', `The ${label} parameters are invalid.`, issuesOf(result.error, label));
+          throw new HttpError(
+            400,
+            'VALIDATION_FAILED',
+            `The ${label} parameters are invalid.`,
+            issuesOf(result.error, label),
+          );
         }
         parsed[key] = result.data;
       }
@@ -82,7 +97,12 @@ function validate<S extends RouteSchemas>(schemas: S): MiddlewareObj<APIGatewayP
   };
 }
 
-const defaultCodes: Record<number, string> = { 400: 'BAD_REQUEST', 404: 'NOT_FOUND', 409: 'CONFLICT', 500: 'INTERNAL' };
+const defaultCodes: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  500: 'INTERNAL',
+};
 
 /** Registered before httpErrorHandler so that its onError runs after it. */
 function errorEnvelope(): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
@@ -96,7 +116,9 @@ function errorEnvelope(): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
       response.body = JSON.stringify({
         error: {
           code: (exposed && error.code) || defaultCodes[statusCode] || 'ERROR',
-          message: exposed ? error.message : 'The factory hit an internal error; the request was not completed.',
+          message: exposed
+            ? error.message
+            : 'The factory hit an internal error; the request was not completed.',
           details: (exposed && error.details) ?? null,
         },
       });

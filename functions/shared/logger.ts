@@ -21,4 +21,6 @@ export const logger = {
 };
 
 export const describeError = (error: unknown) =>
-  error instanceof Error ? { errorName: error.name, errorMessage: error.message, stack: error.stack } : { error };
+  error instanceof Error
+    ? { errorName: error.name, errorMessage: error.message, stack: error.stack }
+    : { error };

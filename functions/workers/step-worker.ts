@@ -63,7 +63,10 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event)
   const batchItemFailures = results.flatMap((result, i) => {
     if (result.status === 'fulfilled') return [];
     const record = event.Records[i] as SQSRecord;
-    logger.warn('Step delivery left for redelivery', { messageId: record.messageId, ...describeError(result.reason) });
+    logger.warn('Step delivery left for redelivery', {
+      messageId: record.messageId,
+      ...describeError(result.reason),
+    });
     return [{ itemIdentifier: record.messageId }];
   });
   return { batchItemFailures };

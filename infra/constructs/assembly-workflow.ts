@@ -12,12 +12,12 @@ import {
   Parallel,
   Pass,
   QueryLanguage,
+  Result,
   type State,
   StateMachine,
   StateMachineType,
   TaskInput,
   Timeout,
-  Result,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { DynamoAttributeValue, DynamoUpdateItem, SqsSendMessage } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -68,7 +68,12 @@ export class AssemblyWorkflow extends Construct {
         ':error': str(JsonPath.stringAt('$.failure.Cause')),
       },
       resultPath: JsonPath.DISCARD,
-    }).next(new Fail(this, 'Order failed', { error: 'OrderFailed', cause: `A ${robotType.name} step exhausted its retries` }));
+    }).next(
+      new Fail(this, 'Order failed', {
+        error: 'OrderFailed',
+        cause: `A ${robotType.name} step exhausted its retries`,
+      }),
+    );
 
     const stepState = (step: AssemblyStep, inParallel: boolean): State & INextable => {
       const line = lineForJobType(step.jobType);

@@ -1,5 +1,5 @@
 import { CfnOutput } from 'aws-cdk-lib';
-import { CorsHttpMethod, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CorsHttpMethod, HttpApi, type HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Construct } from 'constructs';
 import { FactoryFunction } from './factory-function.ts';
@@ -49,7 +49,10 @@ export class FactoryApi extends Construct {
       handlers.set(key, fn);
     }
     this.handlers = handlers;
-    new CfnOutput(scope, 'ApiUrl', { value: this.httpApi.apiEndpoint, description: 'Robot Factory HTTP API' });
+    new CfnOutput(scope, 'ApiUrl', {
+      value: this.httpApi.apiEndpoint,
+      description: 'Robot Factory HTTP API',
+    });
   }
 }
 

@@ -86,6 +86,7 @@ export class FactoryTables extends Construct {
   }
 
   grantReadWriteData(grantee: IGrantable): void {
-    for (const table of [this.orders, this.jobs, this.jobLogs, this.workers]) table.grantReadWriteData(grantee);
+    for (const table of [this.orders, this.jobs, this.jobLogs, this.workers])
+      table.grantReadWriteData(grantee);
   }
 }

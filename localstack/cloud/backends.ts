@@ -4,9 +4,9 @@
  * Step Functions (LocalStack's interpreter), as an independent second implementation.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { AddressInfo } from 'node:net';
 import type { Backend, BufferedRequest, ServiceResponse } from './edge.ts';
 
 export type BackendKind = 'embedded' | 'moto';
@@ -50,7 +50,9 @@ export async function startEmbedded(edgeUrl: () => string, region: string): Prom
     return {
       status: response.status,
       headers: Object.fromEntries(
-        [...response.headers.entries()].filter(([k]) => !['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(k)),
+        [...response.headers.entries()].filter(
+          ([k]) => !['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(k),
+        ),
       ),
       body: text,
     };
@@ -94,7 +96,8 @@ export async function startMoto(): Promise<DataPlane> {
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`moto server exited (${child.exitCode}):\n${output.slice(-2000)}`);
+    if (child.exitCode !== null)
+      throw new Error(`moto server exited (${child.exitCode}):\n${output.slice(-2000)}`);
     try {
       const response = await fetch(`${url}/moto-api/config`, {
         method: 'POST',

@@ -2,7 +2,13 @@
  * The local cloud's single AWS endpoint (LocalStack-style): SDK clients point AWS_ENDPOINT_URL
  * here; each request is counted and handed to the backend that serves its service.
  */
-import { createServer, type IncomingMessage, request as httpRequest, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CallCounter } from './call-counter.ts';
 
@@ -35,7 +41,9 @@ const targetPrefixes: Record<string, keyof EdgeBackends> = {
   AWSStepFunctions: 'states',
 };
 
-export function identify(request: BufferedRequest): { service: keyof EdgeBackends; action: string } | undefined {
+export function identify(
+  request: BufferedRequest,
+): { service: keyof EdgeBackends; action: string } | undefined {
   const target = request.headers['x-amz-target'];
   if (typeof target === 'string') {
     const [prefix, action] = target.split('.');
@@ -43,10 +51,15 @@ export function identify(request: BufferedRequest): { service: keyof EdgeBackend
     if (service && action) return { service, action };
   }
   const path = request.url.split('?')[0] ?? '';
-  const lambda = path.match(/^\/20\d\d-\d\d-\d\d\/(functions|event-source-mappings)(?:\/([^/]+))?(?:\/([^/]+))?/);
+  const lambda = path.match(
+    /^\/20\d\d-\d\d-\d\d\/(functions|event-source-mappings)(?:\/([^/]+))?(?:\/([^/]+))?/,
+  );
   if (lambda) {
     const [, collection, id, sub] = lambda;
-    return { service: 'lambda', action: `${request.method} ${collection}${id ? '/{id}' : ''}${sub ? `/${sub}` : ''}` };
+    return {
+      service: 'lambda',
+      action: `${request.method} ${collection}${id ? '/{id}' : ''}${sub ? `/${sub}` : ''}`,
+    };
   }
   const form = new URLSearchParams(request.body.toString());
   const action = form.get('Action');
@@ -102,13 +115,19 @@ export async function startEdge(port: number, backends: EdgeBackends, counter: C
       const identified = identify(request);
       if (!identified) {
         outgoing.writeHead(400, { 'content-type': 'application/json' });
-        outgoing.end(JSON.stringify({ __type: 'UnknownOperationException', message: 'The local cloud does not serve this request' }));
+        outgoing.end(
+          JSON.stringify({
+            __type: 'UnknownOperationException',
+            message: 'The local cloud does not serve this request',
+          }),
+        );
         return;
       }
       counter.record(identified.service, identified.action);
       const backend = backends[identified.service];
       try {
-        const response = typeof backend === 'string' ? await forward(backend, request) : await backend(request);
+        const response =
+          typeof backend === 'string' ? await forward(backend, request) : await backend(request);
         outgoing.writeHead(response.status, response.headers);
         outgoing.end(response.body);
       } catch (error) {

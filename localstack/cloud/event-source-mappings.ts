@@ -5,7 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { LambdaRuntime } from './lambda-runtime.ts';
 
 export interface QueueMapping {
@@ -20,7 +25,10 @@ export interface QueueMapping {
 }
 
 export class EventSourcePollers {
-  private readonly mappings = new Map<string, { mapping: QueueMapping; running: number; stop: AbortController }>();
+  private readonly mappings = new Map<
+    string,
+    { mapping: QueueMapping; running: number; stop: AbortController }
+  >();
   private stopped = false;
 
   constructor(
@@ -56,7 +64,10 @@ export class EventSourcePollers {
   }
 
   /** Applies a changed MaximumConcurrency or enabled flag (UpdateEventSourceMapping). */
-  update(uuid: string, changes: Partial<Pick<QueueMapping, 'maximumConcurrency' | 'enabled'>>): QueueMapping | undefined {
+  update(
+    uuid: string,
+    changes: Partial<Pick<QueueMapping, 'maximumConcurrency' | 'enabled'>>,
+  ): QueueMapping | undefined {
     const entry = this.mappings.get(uuid);
     if (!entry) return undefined;
     Object.assign(entry.mapping, changes);
@@ -82,7 +93,11 @@ export class EventSourcePollers {
     }
   }
 
-  private async poll(entry: { mapping: QueueMapping; running: number; stop: AbortController }): Promise<void> {
+  private async poll(entry: {
+    mapping: QueueMapping;
+    running: number;
+    stop: AbortController;
+  }): Promise<void> {
     const { mapping } = entry;
     while (!this.stopped && mapping.enabled && entry.running <= mapping.maximumConcurrency) {
       let messages: Message[] = [];
@@ -119,7 +134,13 @@ export class EventSourcePollers {
         messageAttributes: Object.fromEntries(
           Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [
             k,
-            { stringValue: v.StringValue, binaryValue: v.BinaryValue, dataType: v.DataType, stringListValues: [], binaryListValues: [] },
+            {
+              stringValue: v.StringValue,
+              binaryValue: v.BinaryValue,
+              dataType: v.DataType,
+              stringListValues: [],
+              binaryListValues: [],
+            },
           ]),
         ),
         md5OfBody: m.MD5OfBody,
@@ -133,14 +154,17 @@ export class EventSourcePollers {
     if (outcome.ok) {
       const failures = mapping.reportBatchItemFailures
         ? new Set(
-            ((outcome.result as { batchItemFailures?: { itemIdentifier: string }[] } | null)?.batchItemFailures ?? []).map(
-              (f) => f.itemIdentifier,
-            ),
+            (
+              (outcome.result as { batchItemFailures?: { itemIdentifier: string }[] } | null)
+                ?.batchItemFailures ?? []
+            ).map((f) => f.itemIdentifier),
           )
         : new Set<string>();
       done = messages.filter((m) => !failures.has(m.MessageId as string));
     } else {
-      this.log(`[esm ${mapping.functionName}] batch of ${messages.length} failed: ${outcome.error.errorType}: ${outcome.error.errorMessage}`);
+      this.log(
+        `[esm ${mapping.functionName}] batch of ${messages.length} failed: ${outcome.error.errorType}: ${outcome.error.errorMessage}`,
+      );
     }
     if (done.length === 0 || this.stopped) return;
     await this.sqs

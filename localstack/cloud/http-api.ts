@@ -103,9 +103,13 @@ export async function startHttpApi(
       }
       const body = Buffer.concat(chunks);
       const contentType = String(req.headers['content-type'] ?? '');
-      const isText = body.length === 0 || /json|text|xml|x-www-form-urlencoded/.test(contentType) || contentType === '';
+      const isText =
+        body.length === 0 || /json|text|xml|x-www-form-urlencoded/.test(contentType) || contentType === '';
       const headers = Object.fromEntries(
-        Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : String(v)]),
+        Object.entries(req.headers).map(([k, v]) => [
+          k.toLowerCase(),
+          Array.isArray(v) ? v.join(',') : String(v),
+        ]),
       );
       const query: Record<string, string> = {};
       for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
@@ -146,13 +150,20 @@ export async function startHttpApi(
       let responseBody: string | Buffer = JSON.stringify({ message: 'Internal Server Error' });
       if (outcome.ok) {
         const result = outcome.result as
-          | { statusCode?: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean }
+          | {
+              statusCode?: number;
+              headers?: Record<string, string>;
+              body?: string;
+              isBase64Encoded?: boolean;
+            }
           | string
           | null;
         if (result && typeof result === 'object' && 'statusCode' in result) {
           status = result.statusCode ?? 200;
           responseHeaders = result.headers ?? {};
-          responseBody = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? '');
+          responseBody = result.isBase64Encoded
+            ? Buffer.from(result.body ?? '', 'base64')
+            : (result.body ?? '');
         } else {
           // Payload 2.0 without statusCode: API Gateway answers 200 with the result as JSON.
           status = 200;

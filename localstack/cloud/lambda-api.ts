@@ -7,7 +7,11 @@ import type { BufferedRequest, ServiceResponse } from './edge.ts';
 import type { EventSourcePollers, QueueMapping } from './event-source-mappings.ts';
 import type { LambdaRuntime } from './lambda-runtime.ts';
 
-const jsonResponse = (status: number, body: unknown, headers: Record<string, string> = {}): ServiceResponse => ({
+const jsonResponse = (
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): ServiceResponse => ({
   status,
   headers: { 'content-type': 'application/json', ...headers },
   body: JSON.stringify(body),
@@ -48,11 +52,15 @@ export function lambdaApi(runtime: LambdaRuntime, pollers: () => EventSourcePoll
         const fn = url.searchParams.get('FunctionName');
         const target = fn ? runtime.get(fn) : undefined;
         return jsonResponse(200, {
-          EventSourceMappings: esm.list().filter((m) => !fn || m.functionName === target?.name).map(view),
+          EventSourceMappings: esm
+            .list()
+            .filter((m) => !fn || m.functionName === target?.name)
+            .map(view),
         });
       }
       const mapping = id ? esm.get(id) : undefined;
-      if (!mapping) return error(404, 'ResourceNotFoundException', `The resource you requested does not exist: ${id}`);
+      if (!mapping)
+        return error(404, 'ResourceNotFoundException', `The resource you requested does not exist: ${id}`);
       if (request.method === 'GET') return jsonResponse(200, view(mapping));
       if (request.method === 'PUT') {
         const body = JSON.parse(request.body.toString() || '{}') as {
@@ -60,8 +68,15 @@ export function lambdaApi(runtime: LambdaRuntime, pollers: () => EventSourcePoll
           ScalingConfig?: { MaximumConcurrency?: number };
         };
         const concurrency = body.ScalingConfig?.MaximumConcurrency;
-        if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 2 || concurrency > 1000)) {
-          return error(400, 'InvalidParameterValueException', 'MaximumConcurrency must be between 2 and 1000');
+        if (
+          concurrency !== undefined &&
+          (!Number.isInteger(concurrency) || concurrency < 2 || concurrency > 1000)
+        ) {
+          return error(
+            400,
+            'InvalidParameterValueException',
+            'MaximumConcurrency must be between 2 and 1000',
+          );
         }
         const updated = esm.update(mapping.uuid, {
           ...(body.Enabled !== undefined ? { enabled: body.Enabled } : {}),
@@ -70,6 +85,10 @@ export function lambdaApi(runtime: LambdaRuntime, pollers: () => EventSourcePoll
         return jsonResponse(202, view(updated as QueueMapping));
       }
     }
-    return error(400, 'UnsupportedOperation', `The local cloud does not implement ${request.method} ${url.pathname}`);
+    return error(
+      400,
+      'UnsupportedOperation',
+      `The local cloud does not implement ${request.method} ${url.pathname}`,
+    );
   };
 }

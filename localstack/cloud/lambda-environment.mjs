@@ -1,7 +1,8 @@
 // One Lambda execution environment: a worker thread that imports the bundled handler once
 // (cold start) and then serves invocations one at a time, as Lambda does.
-import { parentPort, workerData } from 'node:worker_threads';
+
 import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
 
 const { codePath, handlerExport, functionName, memorySize, logStreamName, functionArn } = workerData;
 const module = await import(pathToFileURL(codePath).href);
@@ -30,7 +31,11 @@ parentPort.on('message', async ({ id, event, deadline }) => {
     parentPort.postMessage({
       type: 'error',
       id,
-      error: { errorType: error?.name ?? 'Error', errorMessage: error?.message ?? String(error), stack: error?.stack },
+      error: {
+        errorType: error?.name ?? 'Error',
+        errorMessage: error?.message ?? String(error),
+        stack: error?.stack,
+      },
     });
   }
 });

@@ -78,7 +78,11 @@ export class LambdaRuntime {
 
   async invoke(nameOrArn: string, event: unknown): Promise<InvocationResult> {
     const fn = this.get(nameOrArn);
-    if (!fn) return { ok: false, error: { errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${nameOrArn}` } };
+    if (!fn)
+      return {
+        ok: false,
+        error: { errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${nameOrArn}` },
+      };
     this.invocations.set(fn.name, (this.invocations.get(fn.name) ?? 0) + 1);
     const environment = await this.acquire(fn);
     try {
@@ -91,7 +95,13 @@ export class LambdaRuntime {
       const id = randomUUID();
       const timer = setTimeout(() => {
         this.discard(fn.name, environment);
-        resolve({ ok: false, error: { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${fn.timeoutSeconds} seconds` } });
+        resolve({
+          ok: false,
+          error: {
+            errorType: 'Sandbox.Timedout',
+            errorMessage: `Task timed out after ${fn.timeoutSeconds} seconds`,
+          },
+        });
       }, fn.timeoutSeconds * 1000);
       environment.current = { resolve, timer };
       environment.worker.postMessage({ id, event, deadline: Date.now() + fn.timeoutSeconds * 1000 });
@@ -107,7 +117,9 @@ export class LambdaRuntime {
 
   async stop(): Promise<void> {
     clearInterval(this.reaper);
-    const all = [...this.environments.entries()].flatMap(([name, envs]) => envs.map((env) => [name, env] as const));
+    const all = [...this.environments.entries()].flatMap(([name, envs]) =>
+      envs.map((env) => [name, env] as const),
+    );
     await Promise.all(all.map(([name, env]) => this.discard(name, env)));
   }
 
@@ -125,7 +137,9 @@ export class LambdaRuntime {
         envs.push(env);
         return env;
       }
-      await new Promise<void>((resolve) => this.waiters.set(fn.name, [...(this.waiters.get(fn.name) ?? []), resolve]));
+      await new Promise<void>((resolve) =>
+        this.waiters.set(fn.name, [...(this.waiters.get(fn.name) ?? []), resolve]),
+      );
     }
   }
 
@@ -178,7 +192,11 @@ export class LambdaRuntime {
       if (!current) return;
       env.current = undefined;
       clearTimeout(current.timer);
-      current.resolve(message.type === 'result' ? { ok: true, result: message.result } : { ok: false, error: message.error as InvocationError });
+      current.resolve(
+        message.type === 'result'
+          ? { ok: true, result: message.result }
+          : { ok: false, error: message.error as InvocationError },
+      );
     });
     worker.on('error', (error) => {
       failReady(error);
@@ -186,7 +204,10 @@ export class LambdaRuntime {
       env.current = undefined;
       if (current) {
         clearTimeout(current.timer);
-        current.resolve({ ok: false, error: { errorType: 'Runtime.ExitError', errorMessage: error.message } });
+        current.resolve({
+          ok: false,
+          error: { errorType: 'Runtime.ExitError', errorMessage: error.message },
+        });
       }
       this.discard(fn.name, env);
     });
@@ -195,7 +216,10 @@ export class LambdaRuntime {
       env.current = undefined;
       if (current) {
         clearTimeout(current.timer);
-        current.resolve({ ok: false, error: { errorType: 'Runtime.ExitError', errorMessage: 'The execution environment stopped' } });
+        current.resolve({
+          ok: false,
+          error: { errorType: 'Runtime.ExitError', errorMessage: 'The execution environment stopped' },
+        });
       }
       this.remove(fn.name, env);
     });

@@ -79,7 +79,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     'robot-factory:simulation': true,
     ...options.context,
   });
-  log(`Synthesized ${Object.keys(synthesized.template.Resources).length} resources (${Date.now() - started} ms)`);
+  log(
+    `Synthesized ${Object.keys(synthesized.template.Resources).length} resources (${Date.now() - started} ms)`,
+  );
 
   const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
   let edge: Edge | undefined;
@@ -93,7 +95,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const edgeBackends = {
     dynamodb: dataPlane.dynamodb,
     sqs: dataPlane.sqs,
-    states: dataPlane.states ?? ((request: Parameters<StepFunctionsFacade['handle']>[0]) => (facade as StepFunctionsFacade).handle(request)),
+    states:
+      dataPlane.states ??
+      ((request: Parameters<StepFunctionsFacade['handle']>[0]) =>
+        (facade as StepFunctionsFacade).handle(request)),
     lambda: lambdaApi(runtime, () => pollers),
   };
   edge = await startEdge(options.edgePort ?? 4566, edgeBackends, calls);
@@ -113,7 +118,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const pollerSqs = new SQSClient(clientConfig);
   if (!dataPlane.states) facade = new StepFunctionsFacade(clients, localIdentity);
 
-  const resolver = new TemplateResolver(synthesized.template, { ...localIdentity, stackName: synthesized.stackName });
+  const resolver = new TemplateResolver(synthesized.template, {
+    ...localIdentity,
+    stackName: synthesized.stackName,
+  });
   const apiPort = options.apiPort ?? 3000;
   const stack = await provision(resolver, clients, {
     assemblyDir: synthesized.assemblyDir,

@@ -6,9 +6,14 @@
 import * as path from 'node:path';
 import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateStateMachineCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { LocalFunction } from './lambda-runtime.ts';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SetQueueAttributesCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { LocalRoute } from './http-api.ts';
+import type { LocalFunction } from './lambda-runtime.ts';
 import type { LocalSchedule } from './schedules.ts';
 import type { TemplateResolver } from './template.ts';
 
@@ -36,7 +41,10 @@ export interface ProvisionedStack {
     enabled: boolean;
   }[];
   readonly routes: LocalRoute[];
-  readonly api?: { logicalId: string; cors?: { allowOrigins: string[]; allowMethods: string[]; allowHeaders: string[] } };
+  readonly api?: {
+    logicalId: string;
+    cors?: { allowOrigins: string[]; allowMethods: string[]; allowHeaders: string[] };
+  };
   readonly schedules: LocalSchedule[];
   readonly warnings: string[];
 }
@@ -44,7 +52,12 @@ export interface ProvisionedStack {
 export async function provision(
   resolver: TemplateResolver,
   clients: ProvisionClients,
-  options: { assemblyDir: string; apiUrl: string; baseEnvironment: Record<string, string>; supportsTtl: boolean },
+  options: {
+    assemblyDir: string;
+    apiUrl: string;
+    baseEnvironment: Record<string, string>;
+    supportsTtl: boolean;
+  },
 ): Promise<ProvisionedStack> {
   const { region, accountId } = resolver.identity;
   const warnings: string[] = [];
@@ -69,7 +82,9 @@ export async function provision(
       );
       const ttl = p.TimeToLiveSpecification as { AttributeName: string; Enabled: boolean } | undefined;
       if (ttl?.Enabled && options.supportsTtl) {
-        await clients.dynamodb.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: ttl }));
+        await clients.dynamodb.send(
+          new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: ttl }),
+        );
       }
       resolver.define(logicalId, {
         ref: name,
@@ -87,10 +102,18 @@ export async function provision(
       const p = resource.Properties ?? {};
       const name = (p.QueueName as string | undefined) ?? logicalId;
       const attributes: Record<string, string> = {};
-      for (const key of ['VisibilityTimeout', 'MessageRetentionPeriod', 'DelaySeconds', 'ReceiveMessageWaitTimeSeconds', 'MaximumMessageSize']) {
+      for (const key of [
+        'VisibilityTimeout',
+        'MessageRetentionPeriod',
+        'DelaySeconds',
+        'ReceiveMessageWaitTimeSeconds',
+        'MaximumMessageSize',
+      ]) {
         if (p[key] !== undefined) attributes[key] = String(p[key]);
       }
-      const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+      const { QueueUrl } = await clients.sqs.send(
+        new CreateQueueCommand({ QueueName: name, Attributes: attributes }),
+      );
       const { Attributes } = await clients.sqs.send(
         new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
       );
@@ -114,7 +137,10 @@ export async function provision(
 
   // Roles only need an ARN for CreateStateMachine; IAM is not enforced locally.
   for (const [logicalId] of resolver.resourcesOfType('AWS::IAM::Role')) {
-    resolver.define(logicalId, { ref: logicalId, attributes: { Arn: `arn:aws:iam::${accountId}:role/${logicalId}` } });
+    resolver.define(logicalId, {
+      ref: logicalId,
+      attributes: { Arn: `arn:aws:iam::${accountId}:role/${logicalId}` },
+    });
   }
 
   const stateMachines = await Promise.all(
@@ -129,7 +155,10 @@ export async function provision(
           type: (p.StateMachineType as 'STANDARD' | undefined) ?? 'STANDARD',
         }),
       );
-      resolver.define(logicalId, { ref: stateMachineArn as string, attributes: { Arn: stateMachineArn as string, Name: name } });
+      resolver.define(logicalId, {
+        ref: stateMachineArn as string,
+        attributes: { Arn: stateMachineArn as string, Name: name },
+      });
       return { logicalId, arn: stateMachineArn as string };
     }),
   );
@@ -137,7 +166,10 @@ export async function provision(
   const lambdaResources = resolver.resourcesOfType('AWS::Lambda::Function');
   for (const [logicalId, resource] of lambdaResources) {
     const name = (resource.Properties?.FunctionName as string | undefined) ?? logicalId;
-    resolver.define(logicalId, { ref: name, attributes: { Arn: `arn:aws:lambda:${region}:${accountId}:function:${name}` } });
+    resolver.define(logicalId, {
+      ref: name,
+      attributes: { Arn: `arn:aws:lambda:${region}:${accountId}:function:${name}` },
+    });
   }
   const functions = lambdaResources.map(([logicalId, resource]): LocalFunction => {
     const p = resource.Properties ?? {};
@@ -147,9 +179,14 @@ export async function provision(
     const assetPath =
       (resource.Metadata?.['aws:asset:path'] as string | undefined) ??
       (typeof s3Key === 'string' ? `asset.${s3Key.replace(/\.zip$/, '')}` : undefined);
-    if (!assetPath) throw new Error(`${logicalId}: no bundled code asset in the template (inline code is not supported locally)`);
+    if (!assetPath)
+      throw new Error(
+        `${logicalId}: no bundled code asset in the template (inline code is not supported locally)`,
+      );
     const [file, handlerExport] = splitHandler(String(p.Handler ?? 'index.handler'));
-    const variables = resolver.resolve<Record<string, string>>((p.Environment as Props | undefined)?.Variables ?? {});
+    const variables = resolver.resolve<Record<string, string>>(
+      (p.Environment as Props | undefined)?.Variables ?? {},
+    );
     return {
       name,
       arn: resolver.physicalOf(logicalId)?.attributes.Arn as string,
@@ -168,60 +205,73 @@ export async function provision(
     };
   });
 
-  const eventSourceMappings = resolver.resourcesOfType('AWS::Lambda::EventSourceMapping').flatMap(([logicalId, resource]) => {
-    const p = resolver.resolve<Props>(resource.Properties ?? {});
-    const queue = queues.find((q) => q.arn === p.EventSourceArn);
-    if (!queue) {
-      warnings.push(`${logicalId}: event source ${String(p.EventSourceArn)} is not an SQS queue; skipped`);
-      return [];
-    }
-    const scaling = p.ScalingConfig as { MaximumConcurrency?: number } | undefined;
-    return [
-      {
-        logicalId,
-        functionName: String(p.FunctionName).split(':').pop() as string,
-        queueUrl: queue.url,
-        queueArn: queue.arn,
-        batchSize: Number(p.BatchSize ?? 10),
-        reportBatchItemFailures: ((p.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
-        // Lambda's own default: up to 1,000 concurrent batches; locally a few pollers suffice.
-        maximumConcurrency: scaling?.MaximumConcurrency ?? 5,
-        enabled: p.Enabled !== false,
-      },
-    ];
-  });
+  const eventSourceMappings = resolver
+    .resourcesOfType('AWS::Lambda::EventSourceMapping')
+    .flatMap(([logicalId, resource]) => {
+      const p = resolver.resolve<Props>(resource.Properties ?? {});
+      const queue = queues.find((q) => q.arn === p.EventSourceArn);
+      if (!queue) {
+        warnings.push(`${logicalId}: event source ${String(p.EventSourceArn)} is not an SQS queue; skipped`);
+        return [];
+      }
+      const scaling = p.ScalingConfig as { MaximumConcurrency?: number } | undefined;
+      return [
+        {
+          logicalId,
+          functionName: String(p.FunctionName).split(':').pop() as string,
+          queueUrl: queue.url,
+          queueArn: queue.arn,
+          batchSize: Number(p.BatchSize ?? 10),
+          reportBatchItemFailures: ((p.FunctionResponseTypes as string[] | undefined) ?? []).includes(
+            'ReportBatchItemFailures',
+          ),
+          // Lambda's own default: up to 1,000 concurrent batches; locally a few pollers suffice.
+          maximumConcurrency: scaling?.MaximumConcurrency ?? 5,
+          enabled: p.Enabled !== false,
+        },
+      ];
+    });
 
   const apis = resolver.resourcesOfType('AWS::ApiGatewayV2::Api');
   const [apiEntry] = apis;
   for (const [logicalId] of apis) {
-    resolver.define(logicalId, { ref: logicalId.toLowerCase().slice(0, 10), attributes: { ApiEndpoint: options.apiUrl } });
+    resolver.define(logicalId, {
+      ref: logicalId.toLowerCase().slice(0, 10),
+      attributes: { ApiEndpoint: options.apiUrl },
+    });
   }
   const integrations = new Map<string, string>();
   for (const [logicalId, resource] of resolver.resourcesOfType('AWS::ApiGatewayV2::Integration')) {
     resolver.define(logicalId, { ref: logicalId, attributes: {} });
     integrations.set(logicalId, resolver.resolve<string>(resource.Properties?.IntegrationUri));
   }
-  const routes = resolver.resourcesOfType('AWS::ApiGatewayV2::Route').flatMap(([logicalId, resource]): LocalRoute[] => {
-    const p = resolver.resolve<Props>(resource.Properties ?? {});
-    const [method, routePath] = String(p.RouteKey).split(' ') as [string, string];
-    const integrationArn = integrations.get(String(p.Target ?? '').replace(/^integrations\//, ''));
-    const fn = functions.find((f) => f.arn === integrationArn);
-    if (!fn) {
-      warnings.push(`${logicalId}: route ${String(p.RouteKey)} has no local Lambda integration; skipped`);
-      return [];
-    }
-    return [{ method, path: routePath, functionName: fn.name }];
-  });
+  const routes = resolver
+    .resourcesOfType('AWS::ApiGatewayV2::Route')
+    .flatMap(([logicalId, resource]): LocalRoute[] => {
+      const p = resolver.resolve<Props>(resource.Properties ?? {});
+      const [method, routePath] = String(p.RouteKey).split(' ') as [string, string];
+      const integrationArn = integrations.get(String(p.Target ?? '').replace(/^integrations\//, ''));
+      const fn = functions.find((f) => f.arn === integrationArn);
+      if (!fn) {
+        warnings.push(`${logicalId}: route ${String(p.RouteKey)} has no local Lambda integration; skipped`);
+        return [];
+      }
+      return [{ method, path: routePath, functionName: fn.name }];
+    });
   const cors = apiEntry?.[1].Properties?.CorsConfiguration as Props | undefined;
 
-  const schedules = resolver.resourcesOfType('AWS::Events::Rule').flatMap(([logicalId, resource]): LocalSchedule[] => {
-    const p = resolver.resolve<Props>(resource.Properties ?? {});
-    if (!p.ScheduleExpression) return [];
-    return ((p.Targets as Props[] | undefined) ?? []).flatMap((target) => {
-      const fn = functions.find((f) => f.arn === target.Arn);
-      return fn ? [{ ruleName: logicalId, expression: String(p.ScheduleExpression), functionName: fn.name }] : [];
+  const schedules = resolver
+    .resourcesOfType('AWS::Events::Rule')
+    .flatMap(([logicalId, resource]): LocalSchedule[] => {
+      const p = resolver.resolve<Props>(resource.Properties ?? {});
+      if (!p.ScheduleExpression) return [];
+      return ((p.Targets as Props[] | undefined) ?? []).flatMap((target) => {
+        const fn = functions.find((f) => f.arn === target.Arn);
+        return fn
+          ? [{ ruleName: logicalId, expression: String(p.ScheduleExpression), functionName: fn.name }]
+          : [];
+      });
     });
-  });
 
   return {
     tables,

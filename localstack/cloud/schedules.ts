@@ -8,7 +8,14 @@ export interface LocalSchedule {
   readonly functionName: string;
 }
 
-const units: Record<string, number> = { minute: 60_000, minutes: 60_000, hour: 3_600_000, hours: 3_600_000, day: 86_400_000, days: 86_400_000 };
+const units: Record<string, number> = {
+  minute: 60_000,
+  minutes: 60_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+  day: 86_400_000,
+  days: 86_400_000,
+};
 
 export function rateMs(expression: string): number | undefined {
   const match = expression.match(/^rate\((\d+) (minutes?|hours?|days?)\)$/);
@@ -28,7 +35,9 @@ export class Schedules {
   start(schedule: LocalSchedule): void {
     const every = rateMs(schedule.expression);
     if (every === undefined) {
-      this.log(`[schedules] ${schedule.ruleName}: "${schedule.expression}" is not a rate() expression; not scheduled locally`);
+      this.log(
+        `[schedules] ${schedule.ruleName}: "${schedule.expression}" is not a rate() expression; not scheduled locally`,
+      );
       return;
     }
     const timer = setInterval(() => void this.fire(schedule), every);
@@ -46,7 +55,9 @@ export class Schedules {
       account: this.identity.accountId,
       time: new Date().toISOString(),
       region: this.identity.region,
-      resources: [`arn:aws:events:${this.identity.region}:${this.identity.accountId}:rule/${schedule.ruleName}`],
+      resources: [
+        `arn:aws:events:${this.identity.region}:${this.identity.accountId}:rule/${schedule.ruleName}`,
+      ],
       detail: {},
     });
     if (!outcome.ok) this.log(`[schedules] ${schedule.ruleName} failed: ${outcome.error.errorMessage}`);

@@ -14,6 +14,8 @@ export function synthesize(outdir: string, context: Record<string, unknown>): Sy
   const { app } = buildFactoryApp({ outdir, context });
   const assembly = app.synth();
   const artifact = assembly.getStackByName(stackName);
-  const template = JSON.parse(readFileSync(path.join(assembly.directory, artifact.templateFile), 'utf8')) as CfnTemplate;
+  const template = JSON.parse(
+    readFileSync(path.join(assembly.directory, artifact.templateFile), 'utf8'),
+  ) as CfnTemplate;
   return { template, assemblyDir: assembly.directory, stackName };
 }

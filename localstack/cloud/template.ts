@@ -97,7 +97,8 @@ export class TemplateResolver {
           return String(this.resolveValue(source)).split(separator);
         }
         case 'Fn::Sub': {
-          const [text, vars] = typeof arg === 'string' ? [arg, {}] : (arg as [string, Record<string, unknown>]);
+          const [text, vars] =
+            typeof arg === 'string' ? [arg, {}] : (arg as [string, Record<string, unknown>]);
           const bound = this.resolveValue(vars) as Record<string, string>;
           return text.replace(/\$\{([^}]+)\}/g, (_, name: string) => {
             if (name in bound) return String(bound[name]);
@@ -121,7 +122,8 @@ export class TemplateResolver {
   private getAtt(logicalId: string, attribute: string): string {
     const physical = this.physical.get(logicalId);
     const value = physical?.attributes[attribute];
-    if (value === undefined) throw new UnresolvedReference(`Fn::GetAtt ${logicalId}.${attribute}: not available locally`);
+    if (value === undefined)
+      throw new UnresolvedReference(`Fn::GetAtt ${logicalId}.${attribute}: not available locally`);
     return value;
   }
 }

@@ -38,7 +38,8 @@ export async function placeOrder(robotType: string, extra: Record<string, unknow
     simulate: { stepDurationMs: 20 },
     ...extra,
   });
-  if (response.status !== 202) throw new Error(`Order rejected: ${response.status} ${JSON.stringify(response.body)}`);
+  if (response.status !== 202)
+    throw new Error(`Order rejected: ${response.status} ${JSON.stringify(response.body)}`);
   return response.body as { orderId: string; status: string; statusUrl: string };
 }
 
@@ -48,7 +49,8 @@ export async function waitForOrder(orderId: string, timeoutMs = 60_000) {
   for (;;) {
     const { body } = await api('GET', `/orders/${orderId}/status`);
     if (['COMPLETED', 'FAILED', 'CANCELLED'].includes(body.status)) return body;
-    if (Date.now() > deadline) throw new Error(`Order ${orderId} still ${body.status} after ${timeoutMs} ms: ${JSON.stringify(body)}`);
+    if (Date.now() > deadline)
+      throw new Error(`Order ${orderId} still ${body.status} after ${timeoutMs} ms: ${JSON.stringify(body)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

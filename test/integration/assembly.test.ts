@@ -2,24 +2,38 @@ import { describe, expect, it } from 'vitest';
 import { api, placeOrder, waitForOrder } from '../helpers/factory-client.ts';
 
 describe('robot orders flow end to end', () => {
-  it.each(['welder', 'courier', 'companion'])('a %s order completes with every step COMPLETED', async (robotType) => {
-    // Act
-    const accepted = await placeOrder(robotType);
-    const order = await waitForOrder(accepted.orderId);
+  it.each(['welder', 'courier', 'companion'])(
+    'a %s order completes with every step COMPLETED',
+    async (robotType) => {
+      // Act
+      const accepted = await placeOrder(robotType);
+      const order = await waitForOrder(accepted.orderId);
 
-    // Assess
-    expect(accepted.status).toBe('PENDING');
-    expect(accepted.statusUrl).toBe(`/orders/${accepted.orderId}/status`);
-    const { body: types } = await api('GET', '/robot-types');
-    const catalogSteps = types.find((t: { name: string }) => t.name === robotType).steps.map((s: { name: string }) => s.name);
-    expect(order).toMatchObject({ orderId: accepted.orderId, robotType, status: 'COMPLETED', progress: 100 });
-    expect(order.steps.map((s: { name: string }) => s.name)).toEqual(catalogSteps);
-    for (const step of order.steps) {
-      expect(step).toMatchObject({ status: 'COMPLETED', attempts: 1, jobId: `${accepted.orderId}.${step.name}` });
-      expect(Date.parse(step.completedAt)).toBeGreaterThanOrEqual(Date.parse(step.startedAt));
-    }
-    expect(Date.parse(order.completedAt)).toBeGreaterThanOrEqual(Date.parse(order.createdAt));
-  });
+      // Assess
+      expect(accepted.status).toBe('PENDING');
+      expect(accepted.statusUrl).toBe(`/orders/${accepted.orderId}/status`);
+      const { body: types } = await api('GET', '/robot-types');
+      const catalogSteps = types
+        .find((t: { name: string }) => t.name === robotType)
+        .steps.map((s: { name: string }) => s.name);
+      expect(order).toMatchObject({
+        orderId: accepted.orderId,
+        robotType,
+        status: 'COMPLETED',
+        progress: 100,
+      });
+      expect(order.steps.map((s: { name: string }) => s.name)).toEqual(catalogSteps);
+      for (const step of order.steps) {
+        expect(step).toMatchObject({
+          status: 'COMPLETED',
+          attempts: 1,
+          jobId: `${accepted.orderId}.${step.name}`,
+        });
+        expect(Date.parse(step.completedAt)).toBeGreaterThanOrEqual(Date.parse(step.startedAt));
+      }
+      expect(Date.parse(order.completedAt)).toBeGreaterThanOrEqual(Date.parse(order.createdAt));
+    },
+  );
 
   it('runs the steps of a parallel stage side by side, after their dependency', async () => {
     const { orderId } = await placeOrder('courier', { simulate: { stepDurationMs: 400 } });
@@ -27,7 +41,9 @@ describe('robot orders flow end to end', () => {
     const step = (name: string) => order.steps.find((s: { name: string }) => s.name === name);
     const assemblies = ['assemble_chassis', 'assemble_drivetrain', 'assemble_sensors'].map(step);
     for (const assembly of assemblies) {
-      expect(Date.parse(assembly.startedAt)).toBeGreaterThanOrEqual(Date.parse(step('fabricate_parts').completedAt));
+      expect(Date.parse(assembly.startedAt)).toBeGreaterThanOrEqual(
+        Date.parse(step('fabricate_parts').completedAt),
+      );
     }
     // All three were running at once: each started before any of them finished.
     const lastStart = Math.max(...assemblies.map((a) => Date.parse(a.startedAt)));
@@ -37,7 +53,9 @@ describe('robot orders flow end to end', () => {
 
   it('a step that fails twice completes on its third attempt, with growing gaps between attempts', async () => {
     // Prepare: quality_check retries with exponential backoff (1 s, then 2 s) and no jitter.
-    const { orderId } = await placeOrder('companion', { simulate: { stepDurationMs: 20, failures: { quality_check: 2 } } });
+    const { orderId } = await placeOrder('companion', {
+      simulate: { stepDurationMs: 20, failures: { quality_check: 2 } },
+    });
 
     // Act
     const order = await waitForOrder(orderId);
@@ -47,7 +65,13 @@ describe('robot orders flow end to end', () => {
     const step = order.steps.find((s: { name: string }) => s.name === 'quality_check');
     expect(step).toMatchObject({ status: 'COMPLETED', attempts: 3 });
     const { body: job } = await api('GET', `/jobs/${orderId}.quality_check`);
-    expect(job).toMatchObject({ status: 'COMPLETED', attempts: 3, maxAttempts: 3, orderId, type: 'quality_check' });
+    expect(job).toMatchObject({
+      status: 'COMPLETED',
+      attempts: 3,
+      maxAttempts: 3,
+      orderId,
+      type: 'quality_check',
+    });
     const { body } = await api('GET', `/jobs/${orderId}.quality_check/logs`);
     const startedAt = body.logs
       .filter((l: { message: string }) => / started/.test(l.message))
@@ -59,11 +83,17 @@ describe('robot orders flow end to end', () => {
     expect(gap1).toBeGreaterThanOrEqual(1000);
     expect(gap2).toBeGreaterThanOrEqual(2000);
     expect(gap2).toBeGreaterThan(gap1);
-    expect(body.logs.filter((l: { level: string }) => l.level === 'ERROR').map((l: { attempt: number }) => l.attempt)).toEqual([1, 2]);
+    expect(
+      body.logs
+        .filter((l: { level: string }) => l.level === 'ERROR')
+        .map((l: { attempt: number }) => l.attempt),
+    ).toEqual([1, 2]);
   });
 
   it('a step that always fails leaves the order FAILED and its job DEAD, with the error and logs', async () => {
-    const { orderId } = await placeOrder('welder', { simulate: { stepDurationMs: 20, failures: { install_software: 'always' } } });
+    const { orderId } = await placeOrder('welder', {
+      simulate: { stepDurationMs: 20, failures: { install_software: 'always' } },
+    });
 
     const order = await waitForOrder(orderId);
 
@@ -78,13 +108,19 @@ describe('robot orders flow end to end', () => {
     expect(order.progress).toBe(42); // 3 of 7 steps done
 
     const { body: job } = await api('GET', `/jobs/${orderId}.install_software`);
-    expect(job).toMatchObject({ status: 'DEAD', attempts: 3, error: 'Simulated failure of install_software on attempt 3' });
+    expect(job).toMatchObject({
+      status: 'DEAD',
+      attempts: 3,
+      error: 'Simulated failure of install_software on attempt 3',
+    });
     const { body: logs } = await api('GET', `/jobs/${orderId}.install_software/logs`);
     expect(logs.logs.filter((l: { level: string }) => l.level === 'ERROR')).toHaveLength(3);
   });
 
   it('a failure inside a parallel stage fails the order and stops the later stages', async () => {
-    const { orderId } = await placeOrder('courier', { simulate: { stepDurationMs: 20, failures: { assemble_sensors: 'always' } } });
+    const { orderId } = await placeOrder('courier', {
+      simulate: { stepDurationMs: 20, failures: { assemble_sensors: 'always' } },
+    });
 
     const order = await waitForOrder(orderId);
 

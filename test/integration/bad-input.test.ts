@@ -18,10 +18,26 @@ describe('bad input gets a clear 4xx JSON error', () => {
     ['a priority above 10', { ...validOrder, priority: 11 }, 'VALIDATION_FAILED'],
     ['a fractional priority', { ...validOrder, priority: 2.5 }, 'VALIDATION_FAILED'],
     ['an unknown robot type', { ...validOrder, robotType: 'dalek' }, 'UNKNOWN_ROBOT_TYPE'],
-    ['specifications of another robot', { ...validOrder, specifications: specificationsFor.courier }, 'INVALID_SPECIFICATIONS'],
-    ['a reach out of range', { ...validOrder, specifications: { ...specificationsFor.welder, reachMm: 10 } }, 'INVALID_SPECIFICATIONS'],
-    ['a simulated failure of a step the robot lacks', { ...validOrder, simulate: { failures: { warp_drive: 1 } } }, 'UNKNOWN_STEP'],
-    ['a malformed simulate hook', { ...validOrder, simulate: { failures: { calibrate: 'sometimes' } } }, 'VALIDATION_FAILED'],
+    [
+      'specifications of another robot',
+      { ...validOrder, specifications: specificationsFor.courier },
+      'INVALID_SPECIFICATIONS',
+    ],
+    [
+      'a reach out of range',
+      { ...validOrder, specifications: { ...specificationsFor.welder, reachMm: 10 } },
+      'INVALID_SPECIFICATIONS',
+    ],
+    [
+      'a simulated failure of a step the robot lacks',
+      { ...validOrder, simulate: { failures: { warp_drive: 1 } } },
+      'UNKNOWN_STEP',
+    ],
+    [
+      'a malformed simulate hook',
+      { ...validOrder, simulate: { failures: { calibrate: 'sometimes' } } },
+      'VALIDATION_FAILED',
+    ],
   ])('POST /orders with %s → 400', async (_label, body, code) => {
     const response = await api('POST', '/orders', body);
     expectError(response, 400, code);
@@ -33,7 +49,10 @@ describe('bad input gets a clear 4xx JSON error', () => {
 
   it('names the offending fields in details', async () => {
     const { body } = await api('POST', '/orders', { ...validOrder, priority: -1, customerId: '' });
-    expect(body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['customerId', 'priority']);
+    expect(body.error.details.map((d: { path: string }) => d.path).sort()).toEqual([
+      'customerId',
+      'priority',
+    ]);
   });
 
   it('lists the known robot types when the type is unknown', async () => {
@@ -48,7 +67,9 @@ describe('bad input gets a clear 4xx JSON error', () => {
   ])('GET %s → 404 %s', async (path, code) => {
     const response = await api('GET', path);
     expect(response.status).toBe(404);
-    expect(response.body).toEqual({ error: { code, message: expect.stringContaining('ord_missing'), details: null } });
+    expect(response.body).toEqual({
+      error: { code, message: expect.stringContaining('ord_missing'), details: null },
+    });
   });
 });
 
@@ -64,6 +85,7 @@ describe('the catalog', () => {
       'assemble_drivetrain',
       'assemble_sensors',
     ]);
-    for (const step of courier.steps) expect(step).toMatchObject({ jobType: expect.any(String), dependsOn: expect.any(Array) });
+    for (const step of courier.steps)
+      expect(step).toMatchObject({ jobType: expect.any(String), dependsOn: expect.any(Array) });
   });
 });

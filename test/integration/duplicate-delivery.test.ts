@@ -26,10 +26,13 @@ describe('at-least-once delivery', () => {
     const { EventSourceMappings } = await lambda.send(new ListEventSourceMappingsCommand({}));
     const mapping = EventSourceMappings?.find((m) => m.EventSourceArn?.includes('PackagingLineQueue'));
     expect(mapping?.UUID).toBeDefined();
-    const setEnabled = (Enabled: boolean) => lambda.send(new UpdateEventSourceMappingCommand({ UUID: mapping?.UUID, Enabled }));
+    const setEnabled = (Enabled: boolean) =>
+      lambda.send(new UpdateEventSourceMappingCommand({ UUID: mapping?.UUID, Enabled }));
     await setEnabled(false);
     // Pollers finish their current receive before the mapping reports Disabled, as on AWS.
-    while ((await lambda.send(new GetEventSourceMappingCommand({ UUID: mapping?.UUID }))).State !== 'Disabled') {
+    while (
+      (await lambda.send(new GetEventSourceMappingCommand({ UUID: mapping?.UUID }))).State !== 'Disabled'
+    ) {
       await new Promise((r) => setTimeout(r, 200));
     }
     try {
@@ -37,19 +40,33 @@ describe('at-least-once delivery', () => {
       let message: { Body?: string; ReceiptHandle?: string } | undefined;
       const deadline = Date.now() + 60_000;
       while (!message && Date.now() < deadline) {
-        const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }));
+        const received = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }),
+        );
         for (const other of received.Messages ?? []) {
           if (other.Body?.includes(orderId)) message = other;
           // Another test's step: hand it straight back to the queue.
-          else await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: other.ReceiptHandle, VisibilityTimeout: 0 }));
+          else
+            await sqs.send(
+              new ChangeMessageVisibilityCommand({
+                QueueUrl: queueUrl,
+                ReceiptHandle: other.ReceiptHandle,
+                VisibilityTimeout: 0,
+              }),
+            );
         }
       }
       expect(message?.Body).toContain('"stepName":"package"');
 
       // Act: two extra copies, and the original made visible again: three deliveries.
-      for (let i = 0; i < 2; i++) await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message?.Body }));
+      for (let i = 0; i < 2; i++)
+        await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message?.Body }));
       await sqs.send(
-        new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: message?.ReceiptHandle, VisibilityTimeout: 0 }),
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: queueUrl,
+          ReceiptHandle: message?.ReceiptHandle,
+          VisibilityTimeout: 0,
+        }),
       );
       await setEnabled(true);
       const order = await waitForOrder(orderId);

@@ -79,9 +79,14 @@ export class StepFunctionsFacade {
     const body = request.body.length ? (JSON.parse(request.body.toString()) as Json) : {};
     try {
       const result = await this.dispatch(action, body);
-      return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.0' }, body: JSON.stringify(result) };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/x-amz-json-1.0' },
+        body: JSON.stringify(result),
+      };
     } catch (error) {
-      const apiError = error instanceof ApiError ? error : new ApiError('InternalFailure', (error as Error).message, 500);
+      const apiError =
+        error instanceof ApiError ? error : new ApiError('InternalFailure', (error as Error).message, 500);
       return {
         status: apiError.status,
         headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': apiError.type },
@@ -141,7 +146,9 @@ export class StepFunctionsFacade {
         return { stopDate: (execution.stopDate ?? Date.now()) / 1000 };
       }
       case 'SendTaskSuccess':
-        return this.settleTask(String(body.taskToken), (task) => task.resolve(JSON.parse(String(body.output ?? '{}'))));
+        return this.settleTask(String(body.taskToken), (task) =>
+          task.resolve(JSON.parse(String(body.output ?? '{}'))),
+        );
       case 'SendTaskFailure':
         return this.settleTask(String(body.taskToken), (task) =>
           task.reject(new TaskError(String(body.error ?? 'States.TaskFailed'), String(body.cause ?? ''))),
@@ -154,7 +161,10 @@ export class StepFunctionsFacade {
         return {};
       }
       default:
-        throw new ApiError('UnknownOperationException', `The local Step Functions does not implement ${action}`);
+        throw new ApiError(
+          'UnknownOperationException',
+          `The local Step Functions does not implement ${action}`,
+        );
     }
   }
 
@@ -163,14 +173,20 @@ export class StepFunctionsFacade {
     const arn = `arn:aws:states:${this.identity.region}:${this.identity.accountId}:stateMachine:${name}`;
     const existing = this.machines.get(arn);
     if (existing) {
-      if (existing.definition === body.definition) return { stateMachineArn: arn, creationDate: existing.creationDate / 1000 };
+      if (existing.definition === body.definition)
+        return { stateMachineArn: arn, creationDate: existing.creationDate / 1000 };
       throw new ApiError('StateMachineAlreadyExists', `State machine ${name} already exists`);
     }
     const definition = JSON.parse(String(body.definition)) as Json;
     if ('QueryLanguage' in definition && definition.QueryLanguage !== 'JSONPath') {
-      throw new ApiError('InvalidDefinition', 'The local cloud runs JSONPath state machines only (JSONata is ignored by its interpreter)');
+      throw new ApiError(
+        'InvalidDefinition',
+        'The local cloud runs JSONPath state machines only (JSONata is ignored by its interpreter)',
+      );
     }
-    const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false, checkPaths: true } });
+    const machine = new StateMachine(definition as never, {
+      validationOptions: { checkArn: false, checkPaths: true },
+    });
     const taskStates = new Map<string, Json>();
     collectTaskStates(definition, taskStates);
     const record: StateMachineRecord = {
@@ -268,7 +284,8 @@ export class StepFunctionsFacade {
       (error: Error) => {
         if (execution.status !== 'RUNNING') return;
         const cause = (error.cause as Error | undefined) ?? error;
-        execution.status = cause.name === 'States.Timeout' && error.name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : 'FAILED';
+        execution.status =
+          cause.name === 'States.Timeout' && error.name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : 'FAILED';
         execution.error = cause.name;
         execution.cause = cause.message;
         execution.stopDate = Date.now();
@@ -282,7 +299,8 @@ export class StepFunctionsFacade {
     const match = resource.match(/^arn:aws[\w-]*:states:::([\w-]+):(\w+)(\.waitForTaskToken|\.sync)?$/);
     if (!match) throw new TaskError('States.Runtime', `The local cloud cannot run task resource ${resource}`);
     const [, service, action, pattern] = match as unknown as [string, string, string, string | undefined];
-    if (pattern === '.sync') throw new TaskError('States.Runtime', `${resource}: .sync integrations are not supported locally`);
+    if (pattern === '.sync')
+      throw new TaskError('States.Runtime', `${resource}: .sync integrations are not supported locally`);
 
     let token: string | undefined;
     let parameters = input as Json;
@@ -290,12 +308,15 @@ export class StepFunctionsFacade {
       token = `${randomBytes(24).toString('base64url')}`;
       parameters = replaceToken(parameters, token) as Json;
     }
-    const waiting = token ? this.waitForToken(execution.arn, token, state.HeartbeatSeconds as number | undefined) : undefined;
+    const waiting = token
+      ? this.waitForToken(execution.arn, token, state.HeartbeatSeconds as number | undefined)
+      : undefined;
     try {
       let result: unknown;
       if (service === 'sqs' && action === 'sendMessage') result = await sendMessage(this.clients, parameters);
       else if (service === 'dynamodb') result = await dynamodbCall(this.clients, action, parameters);
-      else throw new TaskError('States.Runtime', `The local cloud does not integrate with ${service}:${action}`);
+      else
+        throw new TaskError('States.Runtime', `The local cloud does not integrate with ${service}:${action}`);
       return waiting ? await waiting : result;
     } catch (error) {
       if (token) this.dropTask(token);
@@ -337,7 +358,8 @@ export class StepFunctionsFacade {
   }
 
   private settleTasksOf(executionArn: string): void {
-    for (const [token, task] of this.pendingTasks) if (task.executionArn === executionArn) this.dropTask(token);
+    for (const [token, task] of this.pendingTasks)
+      if (task.executionArn === executionArn) this.dropTask(token);
   }
 
   private unknownToken(token: string): ApiError {

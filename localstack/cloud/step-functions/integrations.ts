@@ -2,8 +2,14 @@
  * The service integrations our state machines use, implemented with the AWS SDK against the
  * local cloud's own endpoint, with the error names Step Functions gives them on AWS.
  */
-import { DynamoDBClient, DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 
 export interface IntegrationClients {
   readonly sqs: SQSClient;
@@ -38,17 +44,28 @@ export async function sendMessage(clients: IntegrationClients, parameters: Recor
   }
 }
 
-export async function dynamodbCall(clients: IntegrationClients, action: string, parameters: Record<string, unknown>) {
+export async function dynamodbCall(
+  clients: IntegrationClients,
+  action: string,
+  parameters: Record<string, unknown>,
+) {
   const commands = {
     updateItem: UpdateItemCommand,
     putItem: PutItemCommand,
     getItem: GetItemCommand,
     deleteItem: DeleteItemCommand,
   } as const;
-  const Command = commands[action as keyof typeof commands] as unknown as (new (input: never) => never) | undefined;
-  if (!Command) throw new TaskError('States.Runtime', `dynamodb:${action} is not supported by the local cloud`);
+  const Command = commands[action as keyof typeof commands] as unknown as
+    | (new (
+        input: never,
+      ) => never)
+    | undefined;
+  if (!Command)
+    throw new TaskError('States.Runtime', `dynamodb:${action} is not supported by the local cloud`);
   try {
-    const { $metadata: _metadata, ...result } = (await clients.dynamodb.send(new Command(parameters as never))) as unknown as Record<string, unknown>;
+    const { $metadata: _metadata, ...result } = (await clients.dynamodb.send(
+      new Command(parameters as never),
+    )) as unknown as Record<string, unknown>;
     return result;
   } catch (error) {
     throw serviceError('DynamoDB', error);

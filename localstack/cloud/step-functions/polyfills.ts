@@ -9,4 +9,5 @@ promise.withResolvers ??= <T>() => {
   });
   return { promise: created, resolve, reject };
 };
+
 export {};

@@ -1,0 +1,179 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { robotTypes } from '../../functions/domain/catalog.ts';
+import { productionLineNames, productionLines } from '../../functions/domain/production-lines.ts';
+import { FactoryStack } from '../../infra/factory-stack.ts';
+
+let template: Template;
+type Resources = Record<string, { Properties: Record<string, any> }>;
+
+beforeAll(() => {
+  // Prepare: bundling skipped, the template is what matters here.
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  template = Template.fromStack(new FactoryStack(app, 'TestFactory'));
+});
+
+const definitionOf = (logicalIdPrefix: string) => {
+  const [, machine] = Object.entries(
+    template.findResources('AWS::StepFunctions::StateMachine') as Resources,
+  ).find(([id]) => id.startsWith(logicalIdPrefix)) as [string, { Properties: Record<string, any> }];
+  const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
+  // References (queue URLs, table names, partition) sit inside string values: mark them in place.
+  return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'REF')).join(''));
+};
+
+const allStates = (definition: any): Record<string, any> => {
+  const states: Record<string, any> = {};
+  for (const [name, state] of Object.entries<any>(definition.States)) {
+    states[name] = state;
+    for (const branch of state.Branches ?? []) Object.assign(states, allStates(branch));
+  }
+  return states;
+};
+
+describe('tables', () => {
+  it('are on-demand with point-in-time recovery', () => {
+    const tables = template.findResources('AWS::DynamoDB::Table') as Resources;
+    expect(Object.keys(tables)).toHaveLength(4);
+    for (const table of Object.values(tables)) {
+      expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    }
+  });
+
+  it('expire logs, jobs and worker rows by TTL', () => {
+    const tables = template.findResources('AWS::DynamoDB::Table') as Resources;
+    const withTtl = Object.keys(tables).filter(
+      (id) => tables[id]?.Properties.TimeToLiveSpecification?.Enabled,
+    );
+    expect(withTtl.map((id) => id.replace(/[A-F0-9]{8}$/, '')).sort()).toEqual([
+      'TablesJobLogs',
+      'TablesJobs',
+      'TablesWorkers',
+    ]);
+  });
+
+  it('index step jobs by order, so status reads never Scan', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: Match.arrayWith([Match.objectLike({ IndexName: 'byOrder' })]),
+    });
+  });
+});
+
+describe('production lines', () => {
+  it('give every work queue a dead-letter queue with an explicit maxReceiveCount', () => {
+    const queues = template.findResources('AWS::SQS::Queue') as Resources;
+    const workQueues = Object.entries(queues).filter(([id]) => !id.includes('DeadLetter'));
+    expect(workQueues).toHaveLength(productionLineNames.length);
+    for (const [, queue] of workQueues) {
+      expect(queue.Properties.RedrivePolicy).toEqual({
+        deadLetterTargetArn: { 'Fn::GetAtt': [expect.stringContaining('DeadLetterQueue'), 'Arn'] },
+        maxReceiveCount: 5,
+      });
+    }
+  });
+
+  it('feed each worker with partial batch failures and the line concurrency as MaximumConcurrency', () => {
+    for (const line of productionLineNames) {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: productionLines[line].maxConcurrency },
+        BatchSize: 5,
+      });
+    }
+    expect(Object.keys(template.findResources('AWS::Lambda::EventSourceMapping'))).toHaveLength(
+      productionLineNames.length,
+    );
+  });
+
+  it('keep the visibility timeout at six times the worker timeout', () => {
+    const functions = template.findResources('AWS::Lambda::Function') as Resources;
+    const worker = Object.entries(functions).find(([id]) => id.startsWith('FabricationLineWorker'))?.[1];
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: (worker?.Properties.Timeout as number) * 6,
+    });
+  });
+});
+
+describe('functions', () => {
+  it('all run Node 22 on arm64', () => {
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function') as Resources)) {
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+    }
+  });
+
+  it('turn the simulation hook off unless asked', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SIMULATION_ENABLED: 'false' }) },
+    });
+  });
+});
+
+describe('assembly workflows', () => {
+  it('are Standard state machines in JSONPath, one per robot type', () => {
+    const machines = template.findResources('AWS::StepFunctions::StateMachine') as Resources;
+    expect(Object.keys(machines)).toHaveLength(robotTypes.length);
+    for (const machine of Object.values(machines))
+      expect(machine.Properties.StateMachineType).toBe('STANDARD');
+    for (const robotType of robotTypes) {
+      const prefix = `${robotType.name.charAt(0).toUpperCase()}${robotType.name.slice(1)}Assembly`;
+      expect(definitionOf(prefix).QueryLanguage).toBe('JSONPath');
+    }
+  });
+
+  it.each(robotTypes.map((r) => [r.name, r] as const))(
+    '%s: every step waits for a task token with retry, catch, timeout and heartbeat',
+    (_name, robotType) => {
+      const prefix = `${robotType.name.charAt(0).toUpperCase()}${robotType.name.slice(1)}Assembly`;
+      const states = allStates(definitionOf(prefix));
+      for (const step of robotType.steps) {
+        const state = states[`Run ${step.name}`];
+        expect(state.Resource).toContain(':states:::sqs:sendMessage.waitForTaskToken');
+        expect(state.Parameters.MessageBody['taskToken.$']).toBe('$$.Task.Token');
+        expect(state.TimeoutSeconds).toBe(step.timeoutSeconds);
+        expect(state.HeartbeatSeconds).toBe(60);
+        expect(state.Retry).toEqual([
+          {
+            ErrorEquals: ['StepFailed', 'States.Timeout', 'States.HeartbeatTimeout'],
+            IntervalSeconds: step.retry.intervalSeconds,
+            MaxAttempts: step.retry.maxRetries,
+            BackoffRate: step.retry.backoffRate,
+            MaxDelaySeconds: step.retry.maxDelaySeconds,
+            JitterStrategy: step.retry.jitter,
+          },
+        ]);
+        expect(state.Catch).toEqual([
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: `Record ${step.name} dead` },
+        ]);
+      }
+    },
+  );
+
+  it('runs independent steps in a Parallel state', () => {
+    const definition = definitionOf('CourierAssembly');
+    const parallel = Object.values<any>(definition.States).find((s) => s.Type === 'Parallel');
+    const branchStarts = parallel.Branches.map((b: { StartAt: string }) => b.StartAt).sort();
+    expect(branchStarts).toEqual(['Run assemble_chassis', 'Run assemble_drivetrain', 'Run assemble_sensors']);
+  });
+});
+
+describe('HTTP API', () => {
+  it('routes the foundation endpoints to Lambda', () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route') as Resources).map(
+      (r) => r.Properties.RouteKey,
+    );
+    expect(routes.sort()).toEqual([
+      'GET /jobs/{jobId}',
+      'GET /jobs/{jobId}/logs',
+      'GET /orders/{orderId}/status',
+      'GET /robot-types',
+      'POST /orders',
+    ]);
+    template.allResourcesProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+    });
+  });
+});

@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import type { JobLogEntry, JobRecord } from '../../functions/domain/jobs.ts';
+import {
+  attemptTokenOf,
+  type ClaimOutcome,
+  type ClaimRequest,
+  runStepAttempt,
+  type StepMessage,
+  type StepPorts,
+  simulatedFailure,
+} from '../../functions/domain/step-attempt.ts';
+
+/** The job store's conditional writes, in memory: same conditions as the DynamoDB adapter. */
+class MemoryJobs {
+  readonly rows = new Map<string, JobRecord>();
+  now = 0;
+
+  async claim({ jobId, attemptToken, workerId, now, leaseMs, seed }: ClaimRequest): Promise<ClaimOutcome> {
+    const row = this.rows.get(jobId);
+    const finished = row && ['COMPLETED', 'DEAD', 'CANCELLED'].includes(row.status);
+    if (!row?.attemptToken || (row.attemptToken !== attemptToken && !finished)) {
+      const job: JobRecord = {
+        ...seed,
+        ...row,
+        status: 'RUNNING',
+        attempts: (row?.attempts ?? 0) + 1,
+        attemptToken,
+        workerId,
+        leaseExpiresAt: now.getTime() + leaseMs,
+      } as JobRecord;
+      this.rows.set(jobId, job);
+      return { kind: 'claimed', job };
+    }
+    if (
+      row.attemptToken === attemptToken &&
+      row.status === 'RUNNING' &&
+      (row.leaseExpiresAt ?? 0) < now.getTime()
+    ) {
+      const job = { ...row, workerId, leaseExpiresAt: now.getTime() + leaseMs };
+      this.rows.set(jobId, job);
+      return { kind: 'claimed', job };
+    }
+    return { kind: 'taken', job: row };
+  }
+
+  async extendLease() {}
+
+  async finish(
+    jobId: string,
+    attemptToken: string,
+    outcome: { status: 'COMPLETED' | 'FAILED'; at: string; error?: string },
+  ) {
+    const row = this.rows.get(jobId);
+    if (row?.attemptToken !== attemptToken || row.status !== 'RUNNING') return false;
+    this.rows.set(jobId, {
+      ...row,
+      status: outcome.status,
+      completedAt: outcome.at,
+      lastError: outcome.error,
+    });
+    return true;
+  }
+}
+
+function harness() {
+  const jobs = new MemoryJobs();
+  const logs: JobLogEntry[] = [];
+  const reports: string[] = [];
+  let clock = Date.parse('2026-11-22T10:00:00Z');
+  const ports: StepPorts = {
+    jobs,
+    logs: { append: async (_id, entry) => void logs.push(entry) },
+    orders: { markInProgress: async () => {} },
+    workflow: {
+      stepSucceeded: async (token) => void reports.push(`success:${token}`),
+      stepFailed: async (token, error) => void reports.push(`failure:${token}:${error}`),
+      heartbeat: async (token) => void reports.push(`heartbeat:${token}`),
+    },
+    worker: { busy: async () => {}, idle: async () => {} },
+    clock: {
+      now: () => new Date(clock),
+      sleep: async (ms) => {
+        clock += ms;
+      },
+    },
+    workerId: 'w1',
+  };
+  return { jobs, logs, reports, ports, advance: (ms: number) => (clock += ms) };
+}
+
+const message = (taskToken: string, simulate: StepMessage['simulate'] = {}): StepMessage => ({
+  taskToken,
+  orderId: 'ord_1',
+  robotType: 'companion',
+  stepName: 'calibrate',
+  jobType: 'calibrate',
+  priority: 5,
+  simulate,
+});
+const settings = { leaseMs: 30_000, heartbeatEveryMs: 10_000 };
+
+describe('runStepAttempt', () => {
+  it('runs the step, records it COMPLETED and reports success to the workflow', async () => {
+    const { jobs, logs, reports, ports } = harness();
+    expect(await runStepAttempt(message('t1'), ports, settings)).toBe('completed');
+    expect(jobs.rows.get('ord_1.calibrate')).toMatchObject({
+      status: 'COMPLETED',
+      attempts: 1,
+      maxAttempts: 3,
+      queue: 'calibration',
+    });
+    expect(reports).toEqual(['success:t1']);
+    expect(logs.map((l) => l.message)).toEqual([
+      'Attempt 1 of 3 started: Calibrate microphones and face tracking.',
+      'Attempt 1 completed in 300 ms',
+    ]);
+  });
+
+  it('answers a duplicate of a finished attempt from the record, without running the step again', async () => {
+    const { logs, reports, ports } = harness();
+    await runStepAttempt(message('t1'), ports, settings);
+    expect(await runStepAttempt(message('t1'), ports, settings)).toBe('duplicate-reported');
+    expect(logs.filter((l) => l.message.includes('started'))).toHaveLength(1);
+    expect(reports).toEqual(['success:t1', 'success:t1']);
+  });
+
+  it('leaves a duplicate alone while another worker holds a live lease, and takes over once it lapses', async () => {
+    const { jobs, ports, advance } = harness();
+    jobs.rows.set('ord_1.calibrate', {
+      jobId: 'ord_1.calibrate',
+      status: 'RUNNING',
+      attempts: 1,
+      attemptToken: attemptTokenOf('t1'),
+      leaseExpiresAt: Date.parse('2026-11-22T10:00:10Z'),
+    } as JobRecord);
+    expect(await runStepAttempt(message('t1'), ports, settings)).toBe('in-flight-elsewhere');
+    advance(20_000);
+    expect(await runStepAttempt(message('t1'), ports, settings)).toBe('completed');
+    expect(jobs.rows.get('ord_1.calibrate')).toMatchObject({ status: 'COMPLETED', attempts: 1 });
+  });
+
+  it('counts a retry (new token) as the next attempt and fails it as the simulation says', async () => {
+    const { jobs, reports, ports } = harness();
+    const simulate = { failures: { calibrate: 1 } };
+    expect(await runStepAttempt(message('t1', simulate), ports, settings)).toBe('failed');
+    expect(jobs.rows.get('ord_1.calibrate')).toMatchObject({
+      status: 'FAILED',
+      lastError: 'Simulated failure of calibrate on attempt 1',
+    });
+    expect(await runStepAttempt(message('t2', simulate), ports, settings)).toBe('completed');
+    expect(jobs.rows.get('ord_1.calibrate')).toMatchObject({ status: 'COMPLETED', attempts: 2 });
+    expect(reports).toEqual(['failure:t1:StepFailed', 'success:t2']);
+  });
+
+  it('a new attempt of a step that already completed is answered with success, not re-run', async () => {
+    const { logs, reports, ports } = harness();
+    await runStepAttempt(message('t1'), ports, settings);
+    expect(await runStepAttempt(message('t2'), ports, settings)).toBe('duplicate-reported');
+    expect(reports).toEqual(['success:t1', 'success:t2']);
+    expect(logs.filter((l) => l.message.includes('started'))).toHaveLength(1);
+  });
+
+  it('heartbeats the workflow during a long step', async () => {
+    const { reports, ports } = harness();
+    await runStepAttempt(message('t1', { stepDurationMs: 35_000 }), ports, settings);
+    expect(reports.filter((r) => r.startsWith('heartbeat'))).toHaveLength(3);
+  });
+});
+
+describe('simulatedFailure', () => {
+  it.each([
+    [{ failures: { calibrate: 2 } }, [true, true, false]],
+    [{ failures: { calibrate: 'always' as const } }, [true, true, true]],
+    [{ failures: { other: 1 } }, [false, false, false]],
+    [{}, [false, false, false]],
+  ])('%j fails attempts 1–3 as %j', (simulate, expected) => {
+    expect([1, 2, 3].map((attempt) => simulatedFailure(simulate, 'calibrate', attempt))).toEqual(expected);
+  });
+});
