@@ -14,6 +14,7 @@ import { lineForJobType } from './production-lines.ts';
 
 export const stepMessageSchema = z.object({
   taskToken: z.string().min(1),
+  retryCount: z.int().min(0).default(0),
   orderId: z.string().min(1),
   robotType: z.string().min(1),
   stepName: z.string().min(1),
@@ -80,8 +81,13 @@ export type AttemptResult =
   | 'in-flight-elsewhere'
   | 'lost-ownership';
 
-export const attemptTokenOf = (taskToken: string): string =>
-  createHash('sha256').update(taskToken).digest('hex').slice(0, 32);
+/**
+ * An attempt is identified by its task token and the state's retry count: AWS issues a new token
+ * per attempt, but other engines (LocalStack's interpreter) reuse one across retries. A duplicate
+ * delivery carries both unchanged.
+ */
+export const attemptTokenOf = (taskToken: string, retryCount = 0): string =>
+  createHash('sha256').update(`${taskToken}#${retryCount}`).digest('hex').slice(0, 32);
 
 /** Whether the simulated attempt fails: `n` fails the first n attempts, "always" every attempt. */
 export function simulatedFailure(simulate: Simulation, stepName: string, attempt: number): boolean {
@@ -105,7 +111,7 @@ export async function runStepAttempt(
     throw new UnknownStepError(`No step "${message.stepName}" in robot type "${message.robotType}"`);
   }
   const jobId = stepJobId(message.orderId, step.name);
-  const attemptToken = attemptTokenOf(message.taskToken);
+  const attemptToken = attemptTokenOf(message.taskToken, message.retryCount);
   const now = ports.clock.now();
   const claim = await ports.jobs.claim({
     jobId,

@@ -84,6 +84,8 @@ export class AssemblyWorkflow extends Construct {
         integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
         messageBody: TaskInput.fromObject({
           taskToken: JsonPath.taskToken,
+          // With the token, identifies the attempt: some engines reuse the token across retries.
+          retryCount: JsonPath.numberAt('$$.State.RetryCount'),
           orderId: JsonPath.stringAt('$.orderId'),
           robotType: JsonPath.stringAt('$.robotType'),
           stepName: step.name,

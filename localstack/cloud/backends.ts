@@ -4,6 +4,7 @@
  * Step Functions (LocalStack's interpreter), as an independent second implementation.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -82,7 +83,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startMoto(): Promise<DataPlane> {
+export async function startMoto(logFile: string): Promise<DataPlane> {
   const port = await freePort();
   const launcher = fileURLToPath(new URL('../moto/moto_server.py', import.meta.url));
   const python = process.env.PYTHON ?? 'python3';
@@ -91,8 +92,12 @@ export async function startMoto(): Promise<DataPlane> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const capture = (c: Buffer) => {
+    output = (output + c.toString()).slice(-20_000);
+    appendFileSync(logFile, c);
+  };
+  child.stdout?.on('data', capture);
+  child.stderr?.on('data', capture);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -119,7 +124,7 @@ export async function startMoto(): Promise<DataPlane> {
     sqs: url,
     states: url,
     supportsTtl: true,
-    describe: `moto server ${url} (DynamoDB, SQS, Step Functions)`,
+    describe: `moto server ${url} (DynamoDB, SQS, Step Functions); its log: ${logFile}`,
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

@@ -72,7 +72,8 @@ async function forward(target: string, request: BufferedRequest): Promise<Servic
   return new Promise((resolve, reject) => {
     const outgoing = httpRequest(
       url,
-      { method: request.method, headers: { ...request.headers, host: url.host } },
+      // The Host header is kept: moto builds queue URLs from it, so they point at the edge.
+      { method: request.method, headers: request.headers },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));

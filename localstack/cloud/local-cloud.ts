@@ -66,6 +66,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   mkdirSync(workDir, { recursive: true });
   const lambdaLog = path.join(workDir, 'lambda.log');
   rmSync(lambdaLog, { force: true });
+  rmSync(path.join(workDir, 'moto.log'), { force: true });
 
   const functionLog = (line: string) => {
     appendFileSync(lambdaLog, `${line}\n`);
@@ -86,7 +87,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
   let edge: Edge | undefined;
   const dataPlane: DataPlane =
-    backend === 'moto' ? await startMoto() : await startEmbedded(() => edge?.url ?? '', localIdentity.region);
+    backend === 'moto' ? await startMoto(path.join(workDir, 'moto.log')) : await startEmbedded(() => edge?.url ?? '', localIdentity.region);
 
   const calls = new CallCounter();
   let facade: StepFunctionsFacade | undefined;

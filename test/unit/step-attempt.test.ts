@@ -88,8 +88,9 @@ function harness() {
   return { jobs, logs, reports, ports, advance: (ms: number) => (clock += ms) };
 }
 
-const message = (taskToken: string, simulate: StepMessage['simulate'] = {}): StepMessage => ({
+const message = (taskToken: string, simulate: StepMessage['simulate'] = {}, retryCount = 0): StepMessage => ({
   taskToken,
+  retryCount,
   orderId: 'ord_1',
   robotType: 'companion',
   stepName: 'calibrate',
@@ -150,6 +151,15 @@ describe('runStepAttempt', () => {
     expect(await runStepAttempt(message('t2', simulate), ports, settings)).toBe('completed');
     expect(jobs.rows.get('ord_1.calibrate')).toMatchObject({ status: 'COMPLETED', attempts: 2 });
     expect(reports).toEqual(['failure:t1:StepFailed', 'success:t2']);
+  });
+
+  it('tells a retry from a duplicate when an engine reuses the task token across retries', async () => {
+    const { jobs, ports } = harness();
+    const simulate = { failures: { calibrate: 1 } };
+    expect(await runStepAttempt(message('t1', simulate, 0), ports, settings)).toBe('failed');
+    expect(await runStepAttempt(message('t1', simulate, 0), ports, settings)).toBe('duplicate-reported');
+    expect(await runStepAttempt(message('t1', simulate, 1), ports, settings)).toBe('completed');
+    expect(jobs.rows.get('ord_1.calibrate')).toMatchObject({ status: 'COMPLETED', attempts: 2 });
   });
 
   it('a new attempt of a step that already completed is answered with success, not re-run', async () => {

@@ -12,6 +12,7 @@ import type { BufferedRequest, ServiceResponse } from '../edge.ts';
 import { dynamodbCall, type IntegrationClients, sendMessage, TaskError } from './integrations.ts';
 
 const TOKEN_PLACEHOLDER = '__LOCAL_CLOUD_TASK_TOKEN__';
+const RETRY_COUNT_PLACEHOLDER = '__LOCAL_CLOUD_RETRY_COUNT__';
 
 type Json = Record<string, unknown>;
 
@@ -41,6 +42,8 @@ export interface ExecutionRecord {
   cause?: string;
   /** Billed state transitions: every state entered, plus every retry. */
   transitions: number;
+  /** Runs of each Task state so far: its `$$.State.RetryCount` (the workflows never re-enter a state). */
+  readonly taskRuns: Map<string, number>;
   abort?: () => void;
 }
 
@@ -242,6 +245,7 @@ export class StepFunctionsFacade {
       startDate: Date.now(),
       status: 'RUNNING',
       transitions: 0,
+      taskRuns: new Map(),
     };
     this.executions.set(arn, execution);
     this.run(machine, execution, parsedInput);
@@ -251,7 +255,11 @@ export class StepFunctionsFacade {
   private run(machine: StateMachineRecord, execution: ExecutionRecord, input: unknown): void {
     const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const [stateName, state] of machine.taskStates) {
-      overrides[stateName] = (taskInput) => this.runTask(execution, state, taskInput);
+      overrides[stateName] = (taskInput) => {
+        const retryCount = execution.taskRuns.get(stateName) ?? 0;
+        execution.taskRuns.set(stateName, retryCount + 1);
+        return this.runTask(execution, state, replacePlaceholder(taskInput, RETRY_COUNT_PLACEHOLDER, retryCount));
+      };
     }
     const run = machine.machine.run(input as never, {
       overrides: { taskResourceLocalHandlers: overrides as never },
@@ -264,6 +272,8 @@ export class StepFunctionsFacade {
           get EnteredTime() {
             return new Date().toISOString();
           },
+          // The interpreter has no retry counter; the task override fills it in.
+          RetryCount: RETRY_COUNT_PLACEHOLDER,
         },
         Task: { Token: TOKEN_PLACEHOLDER },
       } as never,
@@ -306,7 +316,7 @@ export class StepFunctionsFacade {
     let parameters = input as Json;
     if (pattern === '.waitForTaskToken') {
       token = `${randomBytes(24).toString('base64url')}`;
-      parameters = replaceToken(parameters, token) as Json;
+      parameters = replacePlaceholder(parameters, TOKEN_PLACEHOLDER, token) as Json;
     }
     const waiting = token
       ? this.waitForToken(execution.arn, token, state.HeartbeatSeconds as number | undefined)
@@ -405,11 +415,11 @@ function collectTaskStates(definition: Json, into: Map<string, Json>): void {
   }
 }
 
-function replaceToken(value: unknown, token: string): unknown {
-  if (value === TOKEN_PLACEHOLDER) return token;
-  if (Array.isArray(value)) return value.map((v) => replaceToken(v, token));
+function replacePlaceholder(value: unknown, placeholder: string, replacement: unknown): unknown {
+  if (value === placeholder) return replacement;
+  if (Array.isArray(value)) return value.map((v) => replacePlaceholder(v, placeholder, replacement));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceToken(v, token)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replacePlaceholder(v, placeholder, replacement)]));
   }
   return value;
 }
