@@ -193,6 +193,15 @@ async function reportSettledAttempt(
   attemptToken: string,
   ports: StepPorts,
 ): Promise<AttemptResult> {
+  if (!(job.status === 'RUNNING' && job.attemptToken === attemptToken)) {
+    await ports.logs.append(job.jobId, {
+      timestamp: ports.clock.now().toISOString(),
+      level: 'INFO',
+      message: `Duplicate delivery absorbed: the step is ${job.status}; its verdict was reported again`,
+      attempt: job.attempts,
+      workerId: ports.workerId,
+    });
+  }
   if (job.status === 'COMPLETED') {
     await ports.workflow.stepSucceeded(message.taskToken, {
       jobId: job.jobId,

@@ -73,21 +73,24 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     if (options.echoFunctionLogs) log(line);
   };
 
-  log('Synthesizing the CDK app …');
+  log('Synthesizing the CDK app (reused when infra/ and functions/ are unchanged) …');
   process.env.CDK_DEFAULT_ACCOUNT ??= localIdentity.accountId;
   process.env.CDK_DEFAULT_REGION ??= localIdentity.region;
-  const synthesized = synthesize(path.join(workDir, 'cdk.out'), {
+  const synthesized = await synthesize(path.join(workDir, 'cdk.out'), {
     'robot-factory:simulation': true,
     ...options.context,
   });
   log(
-    `Synthesized ${Object.keys(synthesized.template.Resources).length} resources (${Date.now() - started} ms)`,
+    `${synthesized.synthesized ? 'Synthesized' : 'Reused the synthesized template:'} ` +
+      `${Object.keys(synthesized.template.Resources).length} resources (${Date.now() - started} ms)`,
   );
 
   const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
   let edge: Edge | undefined;
   const dataPlane: DataPlane =
-    backend === 'moto' ? await startMoto(path.join(workDir, 'moto.log')) : await startEmbedded(() => edge?.url ?? '', localIdentity.region);
+    backend === 'moto'
+      ? await startMoto(path.join(workDir, 'moto.log'))
+      : await startEmbedded(() => edge?.url ?? '', localIdentity.region);
 
   const calls = new CallCounter();
   let facade: StepFunctionsFacade | undefined;

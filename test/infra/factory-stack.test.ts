@@ -132,7 +132,7 @@ describe('assembly workflows', () => {
         const state = states[`Run ${step.name}`];
         expect(state.Resource).toContain(':states:::sqs:sendMessage.waitForTaskToken');
         expect(state.Parameters.MessageBody['taskToken.$']).toBe('$$.Task.Token');
-      expect(state.Parameters.MessageBody['retryCount.$']).toBe('$$.State.RetryCount');
+        expect(state.Parameters.MessageBody['retryCount.$']).toBe('$$.State.RetryCount');
         expect(state.TimeoutSeconds).toBe(step.timeoutSeconds);
         expect(state.HeartbeatSeconds).toBe(60);
         expect(state.Retry).toEqual([

@@ -258,7 +258,11 @@ export class StepFunctionsFacade {
       overrides[stateName] = (taskInput) => {
         const retryCount = execution.taskRuns.get(stateName) ?? 0;
         execution.taskRuns.set(stateName, retryCount + 1);
-        return this.runTask(execution, state, replacePlaceholder(taskInput, RETRY_COUNT_PLACEHOLDER, retryCount));
+        return this.runTask(
+          execution,
+          state,
+          replacePlaceholder(taskInput, RETRY_COUNT_PLACEHOLDER, retryCount),
+        );
       };
     }
     const run = machine.machine.run(input as never, {
@@ -419,7 +423,9 @@ function replacePlaceholder(value: unknown, placeholder: string, replacement: un
   if (value === placeholder) return replacement;
   if (Array.isArray(value)) return value.map((v) => replacePlaceholder(v, placeholder, replacement));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replacePlaceholder(v, placeholder, replacement)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, replacePlaceholder(v, placeholder, replacement)]),
+    );
   }
   return value;
 }

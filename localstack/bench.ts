@@ -1,0 +1,90 @@
+/**
+ * `npm run bench`: the cost model's input. Runs orders of every robot type on the local cloud
+ * and prints, per order and per step, the AWS API calls the factory made (by service and
+ * action) and the Step Functions state transitions the executions took.
+ * BENCH_ORDERS (default 10) orders per robot type.
+ */
+import './cloud/quiet-sdk.ts';
+import { transitionsPerOrder } from '../functions/domain/assembly-plan.ts';
+import { robotTypes } from '../functions/domain/catalog.ts';
+import { CallCounter } from './cloud/call-counter.ts';
+import { startLocalCloud } from './cloud/local-cloud.ts';
+
+const ordersPerType = Number(process.env.BENCH_ORDERS ?? 10);
+const specifications: Record<string, unknown> = {
+  welder: { reachMm: 1800, payloadKg: 12, weldingProcess: 'mig' },
+  courier: { payloadKg: 8, rangeKm: 25, terrain: 'urban' },
+  companion: { heightCm: 60, personality: 'calm', language: 'en' },
+};
+// Polling calls depend on idle time, not on orders; they are reported apart.
+const pollingActions = new Set(['sqs:ReceiveMessage']);
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const cloud = await startLocalCloud({ apiPort: 0, edgePort: 0, workDir: '.local/bench', log });
+log(`local cloud ready in ${cloud.bootMs} ms; ${ordersPerType} orders per robot type`);
+
+async function runOrders(robotType: string): Promise<number> {
+  const started = Date.now();
+  const ids = await Promise.all(
+    Array.from({ length: ordersPerType }, async () => {
+      const response = await fetch(`${cloud.apiUrl}/orders`, {
+        method: 'POST',
+        body: JSON.stringify({
+          customerId: 'bench',
+          robotType,
+          specifications: specifications[robotType],
+          simulate: { stepDurationMs: 10 },
+        }),
+      });
+      return ((await response.json()) as { orderId: string }).orderId;
+    }),
+  );
+  // Waits on the executions in process, so that no status polling adds calls to the count.
+  const pending = new Set(ids);
+  while (pending.size > 0) {
+    for (const execution of cloud.stepFunctions?.listExecutionRecords() ?? []) {
+      if (!pending.has(execution.name) || execution.status === 'RUNNING') continue;
+      if (execution.status !== 'SUCCEEDED')
+        throw new Error(`bench order ${execution.name} ended ${execution.status}`);
+      pending.delete(execution.name);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return Date.now() - started;
+}
+
+const rows: string[] = [];
+try {
+  for (const robotType of robotTypes) {
+    const before = cloud.calls.snapshot();
+    const executionsBefore = cloud.stepFunctions?.listExecutionRecords().length ?? 0;
+    const elapsed = await runOrders(robotType.name);
+    const calls = CallCounter.difference(cloud.calls.snapshot(), before);
+    const executions = cloud.stepFunctions?.listExecutionRecords().slice(executionsBefore) ?? [];
+    const transitions =
+      executions.reduce((sum, e) => sum + e.transitions, 0) / Math.max(1, executions.length);
+    const steps = robotType.steps.length;
+    const work = Object.entries(calls).filter(([action]) => !pollingActions.has(action));
+    const total = work.reduce((sum, [, n]) => sum + n, 0);
+    rows.push('');
+    rows.push(`${robotType.name}: ${steps} steps, ${ordersPerType} orders in ${elapsed} ms`);
+    rows.push(
+      `  state transitions per order: ${transitions.toFixed(1)} measured, ${transitionsPerOrder(robotType).happyPath} expected`,
+    );
+    rows.push(
+      `  AWS calls per order: ${(total / ordersPerType).toFixed(1)} (${(total / ordersPerType / steps).toFixed(1)} per step)`,
+    );
+    for (const [action, n] of work.sort(([a], [b]) => a.localeCompare(b))) {
+      rows.push(
+        `    ${action.padEnd(40)} ${(n / ordersPerType).toFixed(2).padStart(7)} per order ${(n / ordersPerType / steps).toFixed(2).padStart(7)} per step`,
+      );
+    }
+    const polls = Object.entries(calls).filter(([action]) => pollingActions.has(action));
+    for (const [action, n] of polls)
+      rows.push(`    ${action.padEnd(40)} ${n} in the run (event source polling; depends on idle time)`);
+  }
+} finally {
+  await cloud.stop();
+}
+console.log(`Robot Factory bench (${cloud.backend} backend)`);
+for (const row of rows) console.log(row);
