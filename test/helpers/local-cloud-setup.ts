@@ -13,6 +13,14 @@ declare module 'vitest' {
 let cloud: LocalCloud | undefined;
 
 export async function setup(project: TestProject) {
+  // An already-running factory (e.g. deployed to LocalStack): drive it instead of starting one.
+  const externalApi = process.env.FACTORY_API_URL;
+  if (externalApi) {
+    project.provide('apiUrl', externalApi.replace(/\/$/, ''));
+    project.provide('edgeUrl', process.env.FACTORY_AWS_ENDPOINT ?? 'http://localhost:4566');
+    project.provide('backend', 'external');
+    return;
+  }
   const backend = process.env.LOCAL_CLOUD_BACKEND === 'moto' ? 'moto' : 'embedded';
   cloud = await startLocalCloud({
     apiPort: 0,
