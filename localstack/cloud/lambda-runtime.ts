@@ -198,29 +198,21 @@ export class LambdaRuntime {
           : { ok: false, error: message.error as InvocationError },
       );
     });
-    worker.on('error', (error) => {
-      failReady(error);
+    // The environment died under an invocation: that invocation fails, as on Lambda.
+    const failInFlight = (errorMessage: string) => {
       const current = env.current;
       env.current = undefined;
-      if (current) {
-        clearTimeout(current.timer);
-        current.resolve({
-          ok: false,
-          error: { errorType: 'Runtime.ExitError', errorMessage: error.message },
-        });
-      }
+      if (!current) return;
+      clearTimeout(current.timer);
+      current.resolve({ ok: false, error: { errorType: 'Runtime.ExitError', errorMessage } });
+    };
+    worker.on('error', (error) => {
+      failReady(error);
+      failInFlight(error.message);
       this.discard(fn.name, env);
     });
     worker.on('exit', () => {
-      const current = env.current;
-      env.current = undefined;
-      if (current) {
-        clearTimeout(current.timer);
-        current.resolve({
-          ok: false,
-          error: { errorType: 'Runtime.ExitError', errorMessage: 'The execution environment stopped' },
-        });
-      }
+      failInFlight('The execution environment stopped');
       this.remove(fn.name, env);
     });
     return env;
