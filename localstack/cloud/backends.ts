@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Backend, BufferedRequest, ServiceResponse } from './edge.ts';
+import { ObjectStore } from './object-store.ts';
 
 export type BackendKind = 'embedded' | 'moto';
 
@@ -16,6 +17,7 @@ export interface DataPlane {
   readonly kind: BackendKind;
   readonly dynamodb: Backend;
   readonly sqs: Backend;
+  readonly s3: Backend;
   /** Undefined when the local cloud serves Step Functions itself. */
   readonly states?: Backend;
   /** Whether UpdateTimeToLive is implemented. */
@@ -59,12 +61,14 @@ export async function startEmbedded(edgeUrl: () => string, region: string): Prom
     };
   };
 
+  const objects = new ObjectStore();
   return {
     kind: 'embedded',
     dynamodb: dynamoUrl,
     sqs,
+    s3: objects.handle,
     supportsTtl: false,
-    describe: `dynalite (DynamoDB) ${dynamoUrl}, fauxqs (SQS) ${fauxqs.address}, Step Functions facade (in process)`,
+    describe: `dynalite (DynamoDB) ${dynamoUrl}, fauxqs (SQS) ${fauxqs.address}, Step Functions facade and S3 object store (in process)`,
     stop: async () => {
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
       await fauxqs.stop();
@@ -122,9 +126,10 @@ export async function startMoto(logFile: string): Promise<DataPlane> {
     kind: 'moto',
     dynamodb: url,
     sqs: url,
+    s3: url,
     states: url,
     supportsTtl: true,
-    describe: `moto server ${url} (DynamoDB, SQS, Step Functions); its log: ${logFile}`,
+    describe: `moto server ${url} (DynamoDB, SQS, S3, Step Functions); its log: ${logFile}`,
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

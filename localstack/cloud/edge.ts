@@ -33,6 +33,13 @@ export interface EdgeBackends {
   readonly sqs: Backend;
   readonly states: Backend;
   readonly lambda: Backend;
+  readonly s3: Backend;
+}
+
+/** Local-only hooks: admin routes, and injected failures of service calls. */
+export interface EdgeHooks {
+  handle(request: BufferedRequest): Promise<ServiceResponse | undefined>;
+  injectedFailure(service: string, action: string, request: BufferedRequest): ServiceResponse | undefined;
 }
 
 const targetPrefixes: Record<string, keyof EdgeBackends> = {
@@ -44,6 +51,12 @@ const targetPrefixes: Record<string, keyof EdgeBackends> = {
 export function identify(
   request: BufferedRequest,
 ): { service: keyof EdgeBackends; action: string } | undefined {
+  // S3 has no target header; SigV4's credential scope names the service.
+  const authorization = String(request.headers.authorization ?? '');
+  if (authorization.includes('/s3/aws4_request')) {
+    const key = (request.url.split('?')[0] ?? '').split('/').filter(Boolean).length > 1;
+    return { service: 's3', action: `${request.method} ${key ? 'object' : 'bucket'}` };
+  }
   const target = request.headers['x-amz-target'];
   if (typeof target === 'string') {
     const [prefix, action] = target.split('.');
@@ -102,7 +115,12 @@ export interface Edge {
   close(): Promise<void>;
 }
 
-export async function startEdge(port: number, backends: EdgeBackends, counter: CallCounter): Promise<Edge> {
+export async function startEdge(
+  port: number,
+  backends: EdgeBackends,
+  counter: CallCounter,
+  hooks?: EdgeHooks,
+): Promise<Edge> {
   const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -113,6 +131,12 @@ export async function startEdge(port: number, backends: EdgeBackends, counter: C
         headers: incoming.headers,
         body: Buffer.concat(chunks),
       };
+      const local = await hooks?.handle(request);
+      if (local) {
+        outgoing.writeHead(local.status, local.headers);
+        outgoing.end(local.body);
+        return;
+      }
       const identified = identify(request);
       if (!identified) {
         outgoing.writeHead(400, { 'content-type': 'application/json' });
@@ -128,7 +152,8 @@ export async function startEdge(port: number, backends: EdgeBackends, counter: C
       const backend = backends[identified.service];
       try {
         const response =
-          typeof backend === 'string' ? await forward(backend, request) : await backend(request);
+          hooks?.injectedFailure(identified.service, identified.action, request) ??
+          (typeof backend === 'string' ? await forward(backend, request) : await backend(request));
         outgoing.writeHead(response.status, response.headers);
         outgoing.end(response.body);
       } catch (error) {

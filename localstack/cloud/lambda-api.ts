@@ -1,6 +1,6 @@
 /**
  * The Lambda API calls the factory and its tests use, served by the local runtime:
- * Invoke, ListEventSourceMappings, GetEventSourceMapping, UpdateEventSourceMapping
+ * Invoke, ListFunctions, ListEventSourceMappings, GetEventSourceMapping, UpdateEventSourceMapping
  * (Enabled, BatchSize is fixed, ScalingConfig.MaximumConcurrency — the scaling knob).
  */
 import type { BufferedRequest, ServiceResponse } from './edge.ts';
@@ -46,6 +46,18 @@ export function lambdaApi(runtime: LambdaRuntime, pollers: () => EventSourcePoll
       return outcome.ok
         ? jsonResponse(200, outcome.result, { 'x-amz-executed-version': '$LATEST' })
         : jsonResponse(200, outcome.error, { 'x-amz-function-error': 'Unhandled' });
+    }
+    if (collection === 'functions' && !id && request.method === 'GET') {
+      return jsonResponse(200, {
+        Functions: runtime.list().map((fn) => ({
+          FunctionName: fn.name,
+          FunctionArn: fn.arn,
+          Runtime: 'nodejs22.x',
+          Timeout: fn.timeoutSeconds,
+          MemorySize: fn.memorySize,
+          Description: fn.description ?? '',
+        })),
+      });
     }
     if (collection === 'event-source-mappings' && esm) {
       if (!id && request.method === 'GET') {

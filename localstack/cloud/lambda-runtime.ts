@@ -19,6 +19,7 @@ export interface LocalFunction {
   readonly memorySize: number;
   /** Upper bound of concurrent environments (reserved concurrency, or the account default). */
   readonly concurrencyLimit: number;
+  readonly description?: string;
 }
 
 export interface InvocationError {

@@ -6,9 +6,12 @@
 import './quiet-sdk.ts';
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { LocalAdmin } from './admin.ts';
 import { type BackendKind, type DataPlane, startEmbedded, startMoto } from './backends.ts';
 import { CallCounter } from './call-counter.ts';
 import { type Edge, startEdge } from './edge.ts';
@@ -50,11 +53,13 @@ export interface LocalCloud {
   readonly schedules: Schedules;
   /** Present with the embedded backend. */
   readonly stepFunctions?: StepFunctionsFacade;
-  readonly clients: { dynamodb: DynamoDBClient; sqs: SQSClient; sfn: SFNClient };
+  readonly clients: { dynamodb: DynamoDBClient; sqs: SQSClient; sfn: SFNClient; s3: S3Client };
   readonly resolver: TemplateResolver;
   readonly bootMs: number;
   stop(): Promise<void>;
 }
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const localIdentity = { region: 'us-east-1', accountId: '000000000000' } as const;
 
@@ -76,7 +81,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   log('Synthesizing the CDK app (reused when infra/ and functions/ are unchanged) …');
   process.env.CDK_DEFAULT_ACCOUNT ??= localIdentity.accountId;
   process.env.CDK_DEFAULT_REGION ??= localIdentity.region;
-  const synthesized = await synthesize(path.join(workDir, 'cdk.out'), {
+  // Shared by every run in this checkout (npm start, tests, bench): keyed by the inputs.
+  const synthesized = await synthesize(path.resolve(repoRoot, '.local', 'assemblies'), {
     'robot-factory:simulation': true,
     ...options.context,
   });
@@ -104,8 +110,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ((request: Parameters<StepFunctionsFacade['handle']>[0]) =>
         (facade as StepFunctionsFacade).handle(request)),
     lambda: lambdaApi(runtime, () => pollers),
+    s3: dataPlane.s3,
   };
-  edge = await startEdge(options.edgePort ?? 4566, edgeBackends, calls);
+  const admin = new LocalAdmin(runtime);
+  edge = await startEdge(options.edgePort ?? 4566, edgeBackends, calls, admin);
   // The SDK's HTTP handler allows 50 sockets per client; the pollers hold one long poll each,
   // so they get their own client with room for all of them, apart from the workflow's sends.
   const clientConfig = {
@@ -118,6 +126,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     dynamodb: new DynamoDBClient(clientConfig),
     sqs: new SQSClient(clientConfig),
     sfn: new SFNClient(clientConfig),
+    s3: new S3Client({ ...clientConfig, forcePathStyle: true }),
   };
   const pollerSqs = new SQSClient(clientConfig);
   if (!dataPlane.states) facade = new StepFunctionsFacade(clients, localIdentity);
@@ -191,9 +200,10 @@ export function describeLocalCloud(cloud: LocalCloud): string[] {
     '',
     `  HTTP API        ${cloud.apiUrl}`,
     ...stack.routes.map((r) => `                  ${r.method.padEnd(6)} ${r.path}  →  ${r.functionName}`),
-    `  AWS endpoint    ${cloud.edgeUrl}  (DynamoDB, SQS, Step Functions; AWS_ENDPOINT_URL=${cloud.edgeUrl})`,
+    `  AWS endpoint    ${cloud.edgeUrl}  (DynamoDB, SQS, S3, Step Functions, Lambda; AWS_ENDPOINT_URL=${cloud.edgeUrl})`,
     `  Tables          ${stack.tables.join(', ')}`,
-    `  Queues          ${stack.queues.length} (${stack.queues.filter((q) => !/DeadLetter/.test(q.name)).length} production lines, each with a DLQ)`,
+    `  Queues          ${stack.queues.length} SQS queues: ${stack.queues.filter((q) => /LineQueue/.test(q.name) && !/DeadLetter/.test(q.name)).length} production lines, ${stack.queues.filter((q) => /JobQueue/.test(q.name) && !/DeadLetter/.test(q.name)).length} job-queue priority bands, and their DLQs`,
+    `  Buckets         ${stack.buckets.join(', ') || 'none'}`,
     ...stack.eventSourceMappings.map(
       (m) =>
         `                  ${m.queueUrl.split('/').pop()} → ${m.functionName} (batch ${m.batchSize}, max concurrency ${m.maximumConcurrency})`,

@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateStateMachineCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import {
   CreateQueueCommand,
@@ -20,6 +21,7 @@ import type { TemplateResolver } from './template.ts';
 type Props = Record<string, unknown>;
 
 export interface ProvisionClients {
+  readonly s3: S3Client;
   readonly dynamodb: DynamoDBClient;
   readonly sqs: SQSClient;
   readonly sfn: SFNClient;
@@ -27,6 +29,7 @@ export interface ProvisionClients {
 
 export interface ProvisionedStack {
   readonly tables: string[];
+  readonly buckets: string[];
   readonly queues: { logicalId: string; name: string; url: string; arn: string }[];
   readonly stateMachines: { logicalId: string; arn: string }[];
   readonly functions: LocalFunction[];
@@ -94,6 +97,20 @@ export async function provision(
     }),
   );
   if (!options.supportsTtl) warnings.push('TTL is not enforced by dynalite: expired rows stay until restart');
+
+  const buckets = await Promise.all(
+    resolver.resourcesOfType('AWS::S3::Bucket').map(async ([logicalId, resource]) => {
+      const p = resolver.resolve<Props>(resource.Properties ?? {});
+      // Bucket names are lower case; CloudFormation derives one from the logical id likewise.
+      const name = (p.BucketName as string | undefined) ?? `${logicalId.toLowerCase().slice(0, 50)}-local`;
+      await clients.s3.send(new CreateBucketCommand({ Bucket: name }));
+      resolver.define(logicalId, {
+        ref: name,
+        attributes: { Arn: `arn:aws:s3:::${name}`, DomainName: `${name}.s3.amazonaws.com` },
+      });
+      return name;
+    }),
+  );
 
   // Queues first without redrive (a DLQ must exist before a queue names it), then redrive.
   const queueResources = resolver.resourcesOfType('AWS::SQS::Queue');
@@ -202,6 +219,7 @@ export async function provision(
       timeoutSeconds: Number(p.Timeout ?? 3),
       memorySize: Number(p.MemorySize ?? 128),
       concurrencyLimit: Number(p.ReservedConcurrentExecutions ?? 100),
+      description: typeof p.Description === 'string' ? p.Description : undefined,
     };
   });
 
@@ -275,6 +293,7 @@ export async function provision(
 
   return {
     tables,
+    buckets,
     queues,
     stateMachines,
     functions,
