@@ -18,6 +18,8 @@ export function buildFactoryApp(options: BuildOptions = {}): { app: App; stack: 
   const stack = new FactoryStack(app, stackName, {
     simulation,
     dataRemovalPolicy: simulation ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    ...numberContext(app, 'robot-factory:jobRetentionDays', 'jobRetentionDays'),
+    ...numberContext(app, 'robot-factory:deadJobRetentionDays', 'deadJobRetentionDays'),
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
     description: 'Robot Factory: serverless job orchestration (orders, assembly workflows, production lines)',
   });
@@ -26,4 +28,14 @@ export function buildFactoryApp(options: BuildOptions = {}): { app: App; stack: 
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   buildFactoryApp().app.synth();
+}
+
+/** `cdk deploy -c robot-factory:jobRetentionDays=14` and friends: a positive integer or nothing. */
+function numberContext(app: App, key: string, prop: string): Record<string, number> {
+  const raw = app.node.tryGetContext(key);
+  if (raw === undefined) return {};
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`Context ${key} must be a positive integer, got ${raw}`);
+  return { [prop]: value };
 }

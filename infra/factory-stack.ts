@@ -1,12 +1,18 @@
-import { type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { robotTypes } from '../functions/domain/catalog.ts';
+import { jobQueueNames, jobQueues } from '../functions/domain/job-queues.ts';
 import { productionLineNames, productionLines } from '../functions/domain/production-lines.ts';
 import { AssemblyWorkflow } from './constructs/assembly-workflow.ts';
 import { FactoryApi } from './constructs/factory-api.ts';
+import type { FactoryFunction } from './constructs/factory-function.ts';
 import { FactoryTables } from './constructs/factory-tables.ts';
 import { IntakeSweeper } from './constructs/intake-sweeper.ts';
+import { JobDispatcher } from './constructs/job-dispatcher.ts';
+import { JobQueue } from './constructs/job-queue.ts';
 import { ProductionLine } from './constructs/production-line.ts';
 
 export interface FactoryStackProps extends StackProps {
@@ -17,6 +23,10 @@ export interface FactoryStackProps extends StackProps {
   readonly simulation?: boolean;
   /** @default RemovalPolicy.RETAIN */
   readonly dataRemovalPolicy?: RemovalPolicy;
+  /** Days finished jobs (COMPLETED, CANCELLED) stay before TTL removes them. @default 7 */
+  readonly jobRetentionDays?: number;
+  /** Days DEAD jobs stay in the dead-letter queue. @default 30 */
+  readonly deadJobRetentionDays?: number;
 }
 
 export class FactoryStack extends Stack {
@@ -53,6 +63,59 @@ export class FactoryStack extends Stack {
     );
 
     const readEnv = tables.environment;
+
+    // The job engine: standalone jobs never touch Step Functions.
+    const artifacts = new Bucket(this, 'Artifacts', {
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      lifecycleRules: [{ expiration: Duration.days(props.jobRetentionDays ?? 7) }],
+      removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    const engineEnv: Record<string, string> = {
+      ...readEnv,
+      ARTIFACTS_BUCKET: artifacts.bucketName,
+      JOB_RETENTION_DAYS: String(props.jobRetentionDays ?? 7),
+      DEAD_JOB_RETENTION_DAYS: String(props.deadJobRetentionDays ?? 30),
+    };
+    // Queue URLs go to the workers by a second variable set after the queues exist.
+    const jobQueueConstructs = jobQueueNames.map(
+      (name) =>
+        new JobQueue(this, `${pascal(name)}JobQueue`, {
+          queueName: name,
+          definition: jobQueues[name],
+          environment: engineEnv,
+          ...(name === 'media'
+            ? {
+                memorySize: 1024,
+                bundleImageCodecs: true,
+                bundledFiles: [
+                  'node_modules/@jsquash/webp/codec/enc/webp_enc_simd.wasm',
+                  'node_modules/@jsquash/webp/codec/dec/webp_dec.wasm',
+                ],
+              }
+            : {}),
+        }),
+    );
+    const jobQueueUrls = Stack.of(this).toJsonString(
+      Object.fromEntries(jobQueueNames.map((name, i) => [name, jobQueueConstructs[i]?.urls])),
+    );
+    engineEnv.JOB_QUEUE_URLS = jobQueueUrls;
+    for (const jobQueue of jobQueueConstructs) {
+      jobQueue.worker.addEnvironment('JOB_QUEUE_URLS', jobQueueUrls);
+      tables.grantReadWriteData(jobQueue.worker);
+      artifacts.grantReadWrite(jobQueue.worker);
+    }
+    const grantSend = (grantee: IGrantable) => {
+      for (const jobQueue of jobQueueConstructs)
+        for (const q of Object.values(jobQueue.bands)) q.grantSendMessages(grantee);
+    };
+    for (const jobQueue of jobQueueConstructs) grantSend(jobQueue.worker);
+    const dispatcher = new JobDispatcher(this, 'JobDispatcher', { environment: engineEnv });
+    tables.grantReadWriteData(dispatcher.function);
+    grantSend(dispatcher.function);
+
+    const engineWrites = { ...engineEnv, ASSEMBLY_WORKFLOWS: assemblyWorkflows };
     const api = new FactoryApi(this, 'Api', {
       routes: [
         {
@@ -79,8 +142,109 @@ export class FactoryStack extends Stack {
           environment: readEnv,
         },
         { method: HttpMethod.GET, path: '/robot-types', entry: 'api/list-robot-types.ts', environment: {} },
+        // The job engine
+        {
+          method: HttpMethod.POST,
+          path: '/jobs',
+          entry: 'api/submit-job.ts',
+          environment: engineEnv,
+          writes: true,
+        },
+        {
+          method: HttpMethod.POST,
+          path: '/jobs/bulk',
+          entry: 'api/submit-jobs-bulk.ts',
+          environment: engineEnv,
+          writes: true,
+          timeout: Duration.seconds(29),
+        },
+        { method: HttpMethod.GET, path: '/jobs', entry: 'api/list-jobs.ts', environment: readEnv },
+        {
+          method: HttpMethod.GET,
+          path: '/jobs/queue',
+          entry: 'api/queue-overview.ts',
+          environment: readEnv,
+          timeout: Duration.seconds(29),
+        },
+        {
+          method: HttpMethod.GET,
+          path: '/jobs/stats',
+          entry: 'api/job-stats.ts',
+          environment: readEnv,
+          timeout: Duration.seconds(29),
+        },
+        {
+          method: HttpMethod.DELETE,
+          path: '/jobs/{jobId}',
+          entry: 'api/cancel-job.ts',
+          environment: engineEnv,
+          writes: true,
+        },
+        {
+          method: HttpMethod.POST,
+          path: '/jobs/{jobId}/retry',
+          entry: 'api/retry-job.ts',
+          environment: engineWrites,
+          writes: true,
+        },
+        {
+          method: HttpMethod.GET,
+          path: '/jobs/{jobId}/output',
+          entry: 'api/get-job-output.ts',
+          environment: engineEnv,
+        },
+        { method: HttpMethod.GET, path: '/queues', entry: 'api/list-queues.ts', environment: {} },
+        { method: HttpMethod.GET, path: '/dlq', entry: 'api/list-dead-jobs.ts', environment: readEnv },
+        {
+          method: HttpMethod.POST,
+          path: '/dlq/retry',
+          entry: 'api/retry-dead-jobs.ts',
+          environment: engineWrites,
+          writes: true,
+          timeout: Duration.seconds(29),
+        },
+        {
+          method: HttpMethod.DELETE,
+          path: '/dlq/{jobId}',
+          entry: 'api/discard-dead-job.ts',
+          environment: engineEnv,
+          writes: true,
+        },
+        {
+          method: HttpMethod.GET,
+          path: '/dlq/export',
+          entry: 'api/export-dead-jobs.ts',
+          environment: readEnv,
+          timeout: Duration.seconds(29),
+        },
+        {
+          method: HttpMethod.POST,
+          path: '/job-batches',
+          entry: 'api/create-batch.ts',
+          environment: engineEnv,
+          writes: true,
+          timeout: Duration.seconds(29),
+        },
+        {
+          method: HttpMethod.GET,
+          path: '/job-batches/{batchId}',
+          entry: 'api/get-batch.ts',
+          environment: readEnv,
+        },
+        { method: HttpMethod.GET, path: '/outbox', entry: 'api/list-outbox.ts', environment: readEnv },
       ],
     });
+    for (const route of api.routes) {
+      const fn = api.handlers.get(`${route.method} ${route.path}`);
+      if (!fn || !route.writes) continue;
+      tables.grantReadWriteData(fn);
+      grantSend(fn);
+    }
+    artifacts.grantRead(api.handlers.get('GET /jobs/{jobId}/output') as FactoryFunction);
+    for (const key of ['POST /jobs/{jobId}/retry', 'POST /dlq/retry']) {
+      const fn = api.handlers.get(key);
+      if (fn) for (const workflow of workflows) workflow.stateMachine.grantStartExecution(fn);
+    }
     const createOrder = api.handlers.get('POST /orders');
     if (createOrder) {
       tables.orders.grantReadWriteData(createOrder);

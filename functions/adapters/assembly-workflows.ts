@@ -19,15 +19,16 @@ export class AssemblyWorkflows {
   constructor(private readonly stateMachines: Readonly<Record<string, string>>) {}
 
   /**
-   * Starts the order's workflow. The execution is named after the order, so a repeated start
-   * (a retried request, the intake sweeper) finds the existing execution instead of a second one.
+   * Starts the order's workflow. The execution is named after the order (or its resume), so a
+   * repeated start (a retried request, the intake sweeper) finds the existing execution instead
+   * of a second one.
    */
-  async start(robotType: string, orderId: string, input: unknown): Promise<void> {
+  async start(robotType: string, executionName: string, input: unknown): Promise<void> {
     const stateMachineArn = this.stateMachines[robotType];
     if (!stateMachineArn) throw new Error(`No assembly workflow is deployed for robot type ${robotType}`);
     try {
       await stepFunctions().send(
-        new StartExecutionCommand({ stateMachineArn, name: orderId, input: JSON.stringify(input) }),
+        new StartExecutionCommand({ stateMachineArn, name: executionName, input: JSON.stringify(input) }),
       );
     } catch (error) {
       if (error instanceof Error && error.name === 'ExecutionAlreadyExists') return;

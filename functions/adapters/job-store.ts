@@ -1,5 +1,5 @@
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { JobRecord } from '#domain/jobs';
+import { type JobRecord, queueStatusKey } from '#domain/jobs';
 import type { ClaimOutcome, ClaimRequest, StepJobPort } from '#domain/step-attempt';
 import { dynamo, isConditionFailure } from './aws-clients.ts';
 
@@ -40,7 +40,7 @@ export class JobStore implements StepJobPort {
           TableName: this.tableName,
           Key: { jobId },
           UpdateExpression: [
-            'SET #status = :running, attempts = if_not_exists(attempts, :zero) + :one',
+            'SET #status = :running, queueStatus = :queueStatus, attempts = if_not_exists(attempts, :zero) + :one',
             'attemptToken = :token, workerId = :worker, startedAt = :at, updatedAt = :at',
             'leaseExpiresAt = :lease, createdAt = if_not_exists(createdAt, :createdAt)',
             ...seedNames.map((name) => `#seed_${name} = :seed_${name}`),
@@ -53,6 +53,7 @@ export class JobStore implements StepJobPort {
           },
           ExpressionAttributeValues: {
             ':running': 'RUNNING',
+            ':queueStatus': queueStatusKey(seed.queue, 'RUNNING'),
             ':zero': 0,
             ':one': 1,
             ':token': attemptToken,
@@ -124,8 +125,8 @@ export class JobStore implements StepJobPort {
     jobId: string,
     attemptToken: string,
     outcome:
-      | { status: 'COMPLETED'; at: string; result: Record<string, unknown> }
-      | { status: 'FAILED'; at: string; error: string },
+      | { status: 'COMPLETED'; at: string; queue: string; result: Record<string, unknown> }
+      | { status: 'FAILED'; at: string; queue: string; error: string },
   ): Promise<boolean> {
     const completed = outcome.status === 'COMPLETED';
     try {
@@ -134,12 +135,13 @@ export class JobStore implements StepJobPort {
           TableName: this.tableName,
           Key: { jobId },
           UpdateExpression: completed
-            ? 'SET #status = :status, completedAt = :at, updatedAt = :at, #result = :detail REMOVE leaseExpiresAt'
-            : 'SET #status = :status, failedAt = :at, updatedAt = :at, lastError = :detail REMOVE leaseExpiresAt',
+            ? 'SET #status = :status, queueStatus = :queueStatus, completedAt = :at, updatedAt = :at, #result = :detail REMOVE leaseExpiresAt'
+            : 'SET #status = :status, queueStatus = :queueStatus, failedAt = :at, updatedAt = :at, lastError = :detail REMOVE leaseExpiresAt',
           ConditionExpression: 'attemptToken = :token AND #status = :running',
           ExpressionAttributeNames: { '#status': 'status', ...(completed ? { '#result': 'result' } : {}) },
           ExpressionAttributeValues: {
             ':status': outcome.status,
+            ':queueStatus': queueStatusKey(outcome.queue, outcome.status),
             ':at': outcome.at,
             ':detail': completed ? outcome.result : outcome.error,
             ':token': attemptToken,

@@ -53,6 +53,39 @@ export class OrderStore {
     }
   }
 
+  /**
+   * A failed order goes back to work after a step retry: a new execution (named for the resume)
+   * will run it; until that start is confirmed the intake sweeper sees it as awaiting start.
+   */
+  async resume(order: OrderRecord, at: string): Promise<OrderRecord | undefined> {
+    const resumes = (order.resumes ?? 0) + 1;
+    try {
+      const { Attributes } = await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { orderId: order.orderId },
+          UpdateExpression:
+            'SET #status = :inProgress, resumes = :resumes, resumedAt = :at, executionName = :name, awaitingStart = :at, awaitingStartShard = :shard REMOVE failedAt, #error',
+          ConditionExpression: '#status = :failed',
+          ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+          ExpressionAttributeValues: {
+            ':inProgress': 'IN_PROGRESS',
+            ':failed': 'FAILED',
+            ':resumes': resumes,
+            ':at': at,
+            ':name': `${order.orderId}-resume-${resumes}`,
+            ':shard': 'orders',
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes as OrderRecord;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
   /** Orders accepted before `before` whose workflow start was never confirmed. */
   async listAwaitingStart(before: string, limit: number): Promise<OrderRecord[]> {
     const { Items } = await dynamo().send(

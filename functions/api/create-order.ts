@@ -1,7 +1,13 @@
 /** POST /orders — accept a robot order and start its assembly workflow. */
 import { AssemblyWorkflows } from '#adapters/assembly-workflows';
 import { OrderStore } from '#adapters/order-store';
-import { acceptOrder, assemblyInput, OrderRejected, orderRequestSchema } from '#domain/orders';
+import {
+  acceptOrder,
+  assemblyInput,
+  executionNameOf,
+  OrderRejected,
+  orderRequestSchema,
+} from '#domain/orders';
 import { envFlag, requireEnv, requireJsonEnv } from '#shared/env';
 import { httpRoute, json } from '#shared/http';
 import { badRequest } from '#shared/http-errors';
@@ -21,7 +27,7 @@ export const handler = httpRoute({ body: orderRequestSchema }, async ({ body }) 
   }
   await orders.create(order);
   try {
-    await workflows.start(order.robotType, order.orderId, assemblyInput(order));
+    await workflows.start(order.robotType, executionNameOf(order), assemblyInput(order));
     await orders.markWorkflowStarted(order.orderId);
   } catch (error) {
     // The order is stored durably; the intake sweeper starts its workflow. The customer's

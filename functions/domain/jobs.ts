@@ -3,6 +3,8 @@
  * conditional write in the job store, so a duplicate delivery or a late worker cannot move a job
  * backwards.
  */
+import type { Backoff } from './backoff.ts';
+
 export const jobStatuses = [
   'PENDING',
   'QUEUED',
@@ -20,7 +22,8 @@ export const finishedJobStatuses: readonly JobStatus[] = ['COMPLETED', 'DEAD', '
 
 export interface JobRecord {
   readonly jobId: string;
-  readonly kind: 'step';
+  /** A robot assembly step (driven by a workflow) or a standalone job (driven by the engine). */
+  readonly kind: 'step' | 'job';
   readonly queue: string;
   readonly type: string;
   readonly status: JobStatus;
@@ -41,6 +44,28 @@ export interface JobRecord {
   readonly deadAt?: string;
   readonly lastError?: string;
   readonly result?: Record<string, unknown>;
+  // Standalone jobs (kind 'job') only:
+  readonly payload?: Record<string, unknown>;
+  readonly backoff?: Backoff;
+  /** When the next attempt may start (ISO): the delay, or the backoff after a failed attempt. */
+  readonly runAt?: string;
+  readonly timeoutMs?: number;
+  readonly dependsOn?: readonly string[];
+  /** Dependencies not yet COMPLETED; absent when none (DynamoDB string set). */
+  readonly waitingOn?: ReadonlySet<string>;
+  /** Jobs waiting for this one. */
+  readonly dependents?: ReadonlySet<string>;
+  readonly batchId?: string;
+  readonly idempotencyKey?: string;
+  readonly failedAt?: string;
+  readonly cancelledAt?: string;
+  readonly cancelReason?: string;
+  readonly cancelRequestedAt?: string;
+  readonly manualRetries?: number;
+  /** Follow-up work (a queue send, dependents to settle) not yet confirmed done; see job-store. */
+  readonly dispatchAt?: string;
+  readonly discardedAt?: string;
+  readonly expiresAt?: number;
 }
 
 export interface JobLogEntry {
@@ -53,9 +78,28 @@ export interface JobLogEntry {
 
 /** What the API shows of a job: internal bookkeeping (token hash, lease) stays inside. */
 export function publicJobView(job: JobRecord) {
-  const { attemptToken: _token, leaseExpiresAt: _lease, lastError, ...rest } = job;
-  return { ...rest, ...(lastError ? { error: lastError } : {}) };
+  const {
+    attemptToken: _token,
+    leaseExpiresAt: _lease,
+    dispatchAt: _dispatch,
+    lastError,
+    waitingOn,
+    dependents,
+    ...rest
+  } = job as JobRecord & Record<string, unknown>;
+  for (const internal of ['queueStatus', 'leaseShard', 'dispatchShard', 'band', 'sortKey'])
+    delete rest[internal];
+  return {
+    ...rest,
+    ...(waitingOn ? { waitingOn: [...waitingOn].sort() } : {}),
+    ...(dependents ? { dependents: [...dependents].sort() } : {}),
+    ...(lastError ? { error: lastError } : {}),
+  };
 }
+
+/** The listing index's partition key: one partition per queue and state. */
+export const queueStatusKey = (queue: string, status: JobStatus | 'DISCARDED'): string =>
+  `${queue}#${status}`;
 
 /** Deterministic so that the workflow, the workers and the API agree on it without a lookup. */
 export const stepJobId = (orderId: string, stepName: string): string => `${orderId}.${stepName}`;

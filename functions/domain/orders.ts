@@ -41,7 +41,14 @@ export interface OrderRecord {
   readonly error?: string;
   /** Present until the assembly workflow is known to have started; the intake sweeper reads it. */
   readonly awaitingStart?: string;
+  /** The current execution's name: the order id, or `<orderId>-resume-<n>` after a step retry. */
+  readonly executionName?: string;
+  readonly resumes?: number;
+  readonly resumedAt?: string;
 }
+
+export const executionNameOf = (order: Pick<OrderRecord, 'orderId' | 'executionName'>): string =>
+  order.executionName ?? order.orderId;
 
 /** A problem with an order that the customer can fix: becomes a 400. */
 export class OrderRejected extends Error {
@@ -158,5 +165,6 @@ export function orderStatusView(order: OrderRecord, jobs: readonly JobRecord[]) 
     ...(order.completedAt ? { completedAt: order.completedAt } : {}),
     ...(order.failedAt ? { failedAt: order.failedAt } : {}),
     ...(order.error ? { error: order.error } : {}),
+    ...(order.resumes ? { resumes: order.resumes, resumedAt: order.resumedAt } : {}),
   };
 }

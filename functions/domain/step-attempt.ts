@@ -46,8 +46,8 @@ export interface StepJobPort {
     jobId: string,
     attemptToken: string,
     outcome:
-      | { status: 'COMPLETED'; at: string; result: Record<string, unknown> }
-      | { status: 'FAILED'; at: string; error: string },
+      | { status: 'COMPLETED'; at: string; queue: string; result: Record<string, unknown> }
+      | { status: 'FAILED'; at: string; queue: string; error: string },
   ): Promise<boolean>;
 }
 
@@ -159,6 +159,7 @@ export async function runStepAttempt(
     const owned = await ports.jobs.finish(jobId, attemptToken, {
       status: 'FAILED',
       at: ports.clock.now().toISOString(),
+      queue: claim.job.queue,
       error,
     });
     if (!owned) return 'lost-ownership';
@@ -173,6 +174,7 @@ export async function runStepAttempt(
   const owned = await ports.jobs.finish(jobId, attemptToken, {
     status: 'COMPLETED',
     at: completedAt,
+    queue: claim.job.queue,
     result,
   });
   if (!owned) return 'lost-ownership';

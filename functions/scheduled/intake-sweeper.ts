@@ -7,7 +7,7 @@ import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { AssemblyWorkflows } from '#adapters/assembly-workflows';
 import { OrderStore } from '#adapters/order-store';
-import { assemblyInput } from '#domain/orders';
+import { assemblyInput, executionNameOf } from '#domain/orders';
 import { envInt, requireEnv, requireJsonEnv } from '#shared/env';
 import { describeError, logger } from '#shared/logger';
 
@@ -22,7 +22,7 @@ export const handler = middy<ScheduledEvent, { restarted: number; failed: number
   let failed = 0;
   for (const order of stranded) {
     try {
-      await workflows.start(order.robotType, order.orderId, assemblyInput(order));
+      await workflows.start(order.robotType, executionNameOf(order), assemblyInput(order));
       await orders.markWorkflowStarted(order.orderId);
       restarted++;
     } catch (error) {

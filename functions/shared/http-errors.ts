@@ -16,3 +16,20 @@ export const badRequest = (code: string, message: string, details?: unknown) =>
   new HttpError(400, code, message, details);
 
 export const notFound = (code: string, message: string) => new HttpError(404, code, message);
+
+export const conflict = (code: string, message: string, details?: unknown) =>
+  new HttpError(409, code, message, details);
+
+/**
+ * Turns the domain's "the client asked for something invalid" errors into 400s (use in .catch):
+ * JobRejected carries its own code and details; InvalidCursor is a tampered or stale cursor.
+ */
+export function rejectedAsHttp(error: unknown): never {
+  if (error instanceof Error && error.name === 'JobRejected') {
+    const rejected = error as Error & { code: string; details?: unknown };
+    throw badRequest(rejected.code, rejected.message, rejected.details);
+  }
+  if (error instanceof Error && error.name === 'InvalidCursor')
+    throw badRequest('INVALID_CURSOR', error.message);
+  throw error;
+}

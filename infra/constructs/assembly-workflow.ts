@@ -112,7 +112,7 @@ export class AssemblyWorkflow extends Construct {
         table: props.jobsTable,
         key: { jobId: str(JsonPath.format(`{}.${step.name}`, JsonPath.stringAt('$.orderId'))) },
         updateExpression:
-          'SET #status = :dead, deadAt = :at, updatedAt = :at, failureKind = :kind, orderId = :orderId, stepName = :step, ' +
+          'SET #status = :dead, queueStatus = :queueDead, deadAt = :at, updatedAt = :at, failureKind = :kind, orderId = :orderId, stepName = :step, ' +
           'robotType = :robotType, #type = :type, queue = :queue, kind = :stepKind, maxAttempts = :max, ' +
           'attempts = if_not_exists(attempts, :zero), createdAt = if_not_exists(createdAt, :at), ' +
           'lastError = if_not_exists(lastError, :cause) REMOVE leaseExpiresAt',
@@ -128,6 +128,7 @@ export class AssemblyWorkflow extends Construct {
           ':step': str(step.name),
           ':type': str(step.jobType),
           ':queue': str(line),
+          ':queueDead': str(`${line}#DEAD`),
           ':stepKind': str('step'),
           ':max': DynamoAttributeValue.fromNumber(attemptsAllowed(step)),
           ':zero': DynamoAttributeValue.fromNumber(0),

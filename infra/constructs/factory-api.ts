@@ -1,4 +1,4 @@
-import { CfnOutput } from 'aws-cdk-lib';
+import { CfnOutput, type Duration } from 'aws-cdk-lib';
 import { CorsHttpMethod, HttpApi, type HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Construct } from 'constructs';
@@ -10,6 +10,10 @@ export interface FactoryRoute {
   /** Handler module under functions/. */
   readonly entry: string;
   readonly environment: Record<string, string>;
+  /** The handler changes state (the stack grants it write access). */
+  readonly writes?: boolean;
+  /** @default 10 seconds (API Gateway waits 30 s at most) */
+  readonly timeout?: Duration;
 }
 
 export interface FactoryApiProps {
@@ -21,6 +25,7 @@ export class FactoryApi extends Construct {
   public readonly httpApi: HttpApi;
   /** Route handler functions by `METHOD /path`. */
   public readonly handlers: ReadonlyMap<string, FactoryFunction>;
+  public readonly routes: readonly FactoryRoute[];
 
   constructor(scope: Construct, id: string, props: FactoryApiProps) {
     super(scope, id);
@@ -40,6 +45,7 @@ export class FactoryApi extends Construct {
         entry: route.entry,
         description: key,
         environment: route.environment,
+        timeout: route.timeout,
       });
       this.httpApi.addRoutes({
         path: route.path,
@@ -49,6 +55,7 @@ export class FactoryApi extends Construct {
       handlers.set(key, fn);
     }
     this.handlers = handlers;
+    this.routes = props.routes;
     new CfnOutput(scope, 'ApiUrl', {
       value: this.httpApi.apiEndpoint,
       description: 'Robot Factory HTTP API',

@@ -17,7 +17,19 @@ export interface FactoryFunctionProps {
   /** @default 256 */
   readonly memorySize?: number;
   readonly description?: string;
+  /** Files copied next to the bundle (runtime assets such as .wasm), relative to the repository. */
+  readonly bundledFiles?: readonly string[];
+  /**
+   * Bundle the image codecs (jimp, WebP). Every function that knows the job types reaches them
+   * through a lazy import, but only the media worker runs them; the others leave them out.
+   * @default false
+   */
+  readonly bundleImageCodecs?: boolean;
 }
+
+/** Provided by the Lambda Node.js runtime, so never bundled. */
+const runtimeProvided = ['@aws-sdk/*'];
+const imageCodecs = ['jimp', '@jsquash/webp'];
 
 /**
  * Every Lambda of the factory: Node 22 on arm64, ESM bundled locally by esbuild (no Docker),
@@ -53,6 +65,19 @@ export class FactoryFunction extends NodejsFunction {
         // Some SDK dependencies still call require(); give the ESM bundle one.
         banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
         mainFields: ['module', 'main'],
+        externalModules: props.bundleImageCodecs ? runtimeProvided : [...runtimeProvided, ...imageCodecs],
+        ...(props.bundledFiles?.length
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (inputDir: string, outputDir: string) =>
+                  (props.bundledFiles ?? []).map(
+                    (file) => `cp "${path.join(inputDir, file)}" "${outputDir}/"`,
+                  ),
+              },
+            }
+          : {}),
       },
     });
   }

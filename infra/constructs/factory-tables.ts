@@ -1,5 +1,12 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, type ITable, Table, type TableProps } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  AttributeType,
+  BillingMode,
+  type ITable,
+  ProjectionType,
+  Table,
+  type TableProps,
+} from 'aws-cdk-lib/aws-dynamodb';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 
@@ -17,6 +24,8 @@ export class FactoryTables extends Construct {
   public readonly jobs: ITable;
   public readonly jobLogs: ITable;
   public readonly workers: ITable;
+  public readonly outbox: ITable;
+  public readonly jobBatches: ITable;
 
   constructor(scope: Construct, id: string, props: FactoryTablesProps = {}) {
     super(scope, id);
@@ -46,6 +55,32 @@ export class FactoryTables extends Construct {
       partitionKey: { name: 'orderId', type: AttributeType.STRING },
       sortKey: { name: 'stepName', type: AttributeType.STRING },
     });
+    // Listings, the dead-letter queue and counts: one partition per queue and state.
+    jobs.addGlobalSecondaryIndex({
+      indexName: 'byQueueStatus',
+      partitionKey: { name: 'queueStatus', type: AttributeType.STRING },
+      sortKey: { name: 'createdAt', type: AttributeType.STRING },
+    });
+    // Sparse work lists of the job dispatcher: unconfirmed follow-ups, and leases of running jobs.
+    jobs.addGlobalSecondaryIndex({
+      indexName: 'dispatchDue',
+      partitionKey: { name: 'dispatchShard', type: AttributeType.STRING },
+      sortKey: { name: 'dispatchAt', type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
+    jobs.addGlobalSecondaryIndex({
+      indexName: 'leases',
+      partitionKey: { name: 'leaseShard', type: AttributeType.STRING },
+      sortKey: { name: 'leaseExpiresAt', type: AttributeType.NUMBER },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
+    jobs.addGlobalSecondaryIndex({
+      indexName: 'byBatch',
+      partitionKey: { name: 'batchId', type: AttributeType.STRING },
+      sortKey: { name: 'createdAt', type: AttributeType.STRING },
+      projectionType: ProjectionType.INCLUDE,
+      nonKeyAttributes: ['status'],
+    });
 
     const jobLogs = new Table(this, 'JobLogs', {
       ...common,
@@ -65,10 +100,28 @@ export class FactoryTables extends Construct {
       sortKey: { name: 'lastHeartbeatAt', type: AttributeType.STRING },
     });
 
+    // send_email's outbox: one partition per day.
+    const outbox = new Table(this, 'Outbox', {
+      ...common,
+      partitionKey: { name: 'day', type: AttributeType.STRING },
+      sortKey: { name: 'mailId', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
+    });
+    const jobBatches = new Table(this, 'JobBatches', {
+      ...common,
+      partitionKey: { name: 'batchId', type: AttributeType.STRING },
+    });
+
     this.orders = orders;
+    this.outbox = outbox;
+    this.jobBatches = jobBatches;
     this.jobs = jobs;
     this.jobLogs = jobLogs;
     this.workers = workers;
+  }
+
+  private get all(): ITable[] {
+    return [this.orders, this.jobs, this.jobLogs, this.workers, this.outbox, this.jobBatches];
   }
 
   /** The environment variables a function needs to find the tables. */
@@ -78,15 +131,16 @@ export class FactoryTables extends Construct {
       JOBS_TABLE: this.jobs.tableName,
       JOB_LOGS_TABLE: this.jobLogs.tableName,
       WORKERS_TABLE: this.workers.tableName,
+      OUTBOX_TABLE: this.outbox.tableName,
+      JOB_BATCHES_TABLE: this.jobBatches.tableName,
     };
   }
 
   grantReadData(grantee: IGrantable): void {
-    for (const table of [this.orders, this.jobs, this.jobLogs, this.workers]) table.grantReadData(grantee);
+    for (const table of this.all) table.grantReadData(grantee);
   }
 
   grantReadWriteData(grantee: IGrantable): void {
-    for (const table of [this.orders, this.jobs, this.jobLogs, this.workers])
-      table.grantReadWriteData(grantee);
+    for (const table of this.all) table.grantReadWriteData(grantee);
   }
 }

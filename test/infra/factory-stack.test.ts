@@ -2,6 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { robotTypes } from '../../functions/domain/catalog.ts';
+import { bandNames, jobQueueNames, jobQueues } from '../../functions/domain/job-queues.ts';
 import { productionLineNames, productionLines } from '../../functions/domain/production-lines.ts';
 import { FactoryStack } from '../../infra/factory-stack.ts';
 
@@ -35,7 +36,7 @@ const allStates = (definition: any): Record<string, any> => {
 describe('tables', () => {
   it('are on-demand with point-in-time recovery', () => {
     const tables = template.findResources('AWS::DynamoDB::Table') as Resources;
-    expect(Object.keys(tables)).toHaveLength(4);
+    expect(Object.keys(tables)).toHaveLength(6);
     for (const table of Object.values(tables)) {
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
@@ -50,6 +51,7 @@ describe('tables', () => {
     expect(withTtl.map((id) => id.replace(/[A-F0-9]{8}$/, '')).sort()).toEqual([
       'TablesJobLogs',
       'TablesJobs',
+      'TablesOutbox',
       'TablesWorkers',
     ]);
   });
@@ -65,7 +67,7 @@ describe('production lines', () => {
   it('give every work queue a dead-letter queue with an explicit maxReceiveCount', () => {
     const queues = template.findResources('AWS::SQS::Queue') as Resources;
     const workQueues = Object.entries(queues).filter(([id]) => !id.includes('DeadLetter'));
-    expect(workQueues).toHaveLength(productionLineNames.length);
+    expect(workQueues).toHaveLength(productionLineNames.length + jobQueueNames.length * bandNames.length);
     for (const [, queue] of workQueues) {
       expect(queue.Properties.RedrivePolicy).toEqual({
         deadLetterTargetArn: { 'Fn::GetAtt': [expect.stringContaining('DeadLetterQueue'), 'Arn'] },
@@ -83,7 +85,7 @@ describe('production lines', () => {
       });
     }
     expect(Object.keys(template.findResources('AWS::Lambda::EventSourceMapping'))).toHaveLength(
-      productionLineNames.length,
+      productionLineNames.length + jobQueueNames.length * bandNames.length,
     );
   });
 
@@ -165,16 +167,110 @@ describe('HTTP API', () => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route') as Resources).map(
       (r) => r.Properties.RouteKey,
     );
-    expect(routes.sort()).toEqual([
-      'GET /jobs/{jobId}',
-      'GET /jobs/{jobId}/logs',
-      'GET /orders/{orderId}/status',
-      'GET /robot-types',
-      'POST /orders',
-    ]);
+    expect(routes).toEqual(
+      expect.arrayContaining([
+        'GET /jobs/{jobId}',
+        'GET /jobs/{jobId}/logs',
+        'GET /orders/{orderId}/status',
+        'GET /robot-types',
+        'POST /orders',
+      ]),
+    );
     template.allResourcesProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
+    });
+  });
+});
+
+describe('job engine', () => {
+  it('routes every job-engine endpoint to Lambda', () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route') as Resources).map(
+      (r) => r.Properties.RouteKey,
+    );
+    expect(routes).toEqual(
+      expect.arrayContaining([
+        'POST /jobs',
+        'POST /jobs/bulk',
+        'GET /jobs',
+        'GET /jobs/queue',
+        'GET /jobs/stats',
+        'DELETE /jobs/{jobId}',
+        'POST /jobs/{jobId}/retry',
+        'GET /jobs/{jobId}/output',
+        'GET /queues',
+        'GET /dlq',
+        'POST /dlq/retry',
+        'DELETE /dlq/{jobId}',
+        'GET /dlq/export',
+        'POST /job-batches',
+        'GET /job-batches/{batchId}',
+        'GET /outbox',
+      ]),
+    );
+  });
+
+  it('gives each queue one SQS queue per priority band, its weight as MaximumConcurrency, one job per invocation', () => {
+    const queues = template.findResources('AWS::SQS::Queue') as Resources;
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping') as Resources);
+    for (const name of jobQueueNames) {
+      const prefix = `${name.charAt(0).toUpperCase()}${name.slice(1)}JobQueue`;
+      for (const band of bandNames) {
+        const bandId = Object.keys(queues).find((id) =>
+          id.startsWith(`${prefix}${band.charAt(0).toUpperCase()}${band.slice(1)}Queue`),
+        );
+        expect(bandId, `${name}/${band}`).toBeDefined();
+        const mapping = mappings.find(
+          (m) =>
+            JSON.stringify(m.Properties.EventSourceArn) === JSON.stringify({ 'Fn::GetAtt': [bandId, 'Arn'] }),
+        );
+        expect(mapping?.Properties.ScalingConfig).toEqual({
+          MaximumConcurrency: jobQueues[name].concurrency[band],
+        });
+        expect(mapping?.Properties.BatchSize).toBe(1);
+        expect(mapping?.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+      }
+    }
+  });
+
+  it('indexes jobs for listings, the dispatcher and batches (no Scan anywhere)', () => {
+    const jobs = Object.entries(template.findResources('AWS::DynamoDB::Table') as Resources).find(([id]) =>
+      id.startsWith('TablesJobs'),
+    )?.[1];
+    const indexes = ((jobs?.Properties.GlobalSecondaryIndexes ?? []) as { IndexName: string }[]).map(
+      (i) => i.IndexName,
+    );
+    expect(indexes.sort()).toEqual(['byBatch', 'byOrder', 'byQueueStatus', 'dispatchDue', 'leases']);
+  });
+
+  it('sweeps due markers and expired leases every minute', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: Match.arrayWith([
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^JobDispatcherFunction'), 'Arn'] },
+        }),
+      ]),
+    });
+  });
+
+  it('never lets standalone-job functions start Step Functions executions', () => {
+    const policies = Object.entries(template.findResources('AWS::IAM::Policy') as Resources);
+    const startersOf = policies
+      .filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('states:StartExecution'))
+      .map(([id]) => id);
+    for (const id of startersOf)
+      expect(id).toMatch(/^(ApiCreateOrder|ApiRetryJob|ApiRetryDeadJobs|IntakeSweeper)/);
+  });
+
+  it('keeps job outputs in a private, encrypted bucket with expiry', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: Match.objectLike({
+        BlockPublicAcls: true,
+        RestrictPublicBuckets: true,
+      }),
+      BucketEncryption: Match.anyValue(),
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 7, Status: 'Enabled' })] },
     });
   });
 });

@@ -1,0 +1,400 @@
+/**
+ * The standalone jobs' writes. Every state change is one conditional UpdateItem whose condition
+ * is the state it leaves (and the attempt token for a running job), so duplicates and late
+ * workers find the condition false instead of moving a job backwards. The listing key
+ * (queueStatus), the marker (dispatchAt) and the lease index key move in the same write.
+ */
+import { createHash } from 'node:crypto';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { DispatchPlan, JobEnginePort, Settlement } from '#domain/job-lifecycle';
+import { type JobRecord, type JobStatus, queueStatusKey } from '#domain/jobs';
+import { dynamo, isConditionFailure } from './aws-clients.ts';
+
+const shards = 4;
+const shardOf = (jobId: string, prefix: string) =>
+  `${prefix}${(createHash('md5').update(jobId).digest()[0] ?? 0) % shards}`;
+export const dispatchShards = Array.from({ length: shards }, (_, i) => `d${i}`);
+export const leaseShards = Array.from({ length: shards }, (_, i) => `l${i}`);
+export const dispatchIndex = 'dispatchDue';
+export const leaseIndex = 'leases';
+export const listingIndex = 'byQueueStatus';
+export const batchIndex = 'byBatch';
+
+export interface Retention {
+  readonly finishedDays: number;
+  readonly deadDays: number;
+}
+
+const startable: JobStatus[] = ['QUEUED', 'PENDING', 'FAILED', 'RETRYING'];
+const epochSeconds = (iso: string, days: number) => Math.floor(Date.parse(iso) / 1000) + days * 86_400;
+
+type Update = {
+  set: Record<string, unknown>;
+  remove?: string[];
+  add?: Record<string, unknown>;
+  del?: Record<string, unknown>;
+  condition?: string;
+  values?: Record<string, unknown>;
+};
+
+export class JobEngineStore implements JobEnginePort {
+  constructor(
+    private readonly tableName: string,
+    private readonly retention: Retention,
+  ) {}
+
+  private async update(jobId: string, u: Update): Promise<JobRecord | undefined> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ...u.values };
+    const name = (attr: string) => {
+      const key = `#${attr.replace(/[^A-Za-z0-9]/g, '_')}`;
+      names[key] = attr;
+      return key;
+    };
+    const clauses: string[] = [];
+    const sets = Object.entries(u.set).map(([attr, value]) => {
+      values[`:set_${attr}`] = value;
+      return `${name(attr)} = :set_${attr}`;
+    });
+    if (sets.length) clauses.push(`SET ${sets.join(', ')}`);
+    if (u.remove?.length) clauses.push(`REMOVE ${u.remove.map(name).join(', ')}`);
+    if (u.add && Object.keys(u.add).length) {
+      clauses.push(
+        `ADD ${Object.entries(u.add)
+          .map(([attr, value]) => {
+            values[`:add_${attr}`] = value;
+            return `${name(attr)} :add_${attr}`;
+          })
+          .join(', ')}`,
+      );
+    }
+    if (u.del && Object.keys(u.del).length) {
+      clauses.push(
+        `DELETE ${Object.entries(u.del)
+          .map(([attr, value]) => {
+            values[`:del_${attr}`] = value;
+            return `${name(attr)} :del_${attr}`;
+          })
+          .join(', ')}`,
+      );
+    }
+    // Condition attributes are written as #name in the condition text.
+    for (const match of (u.condition ?? '').matchAll(/#([A-Za-z_][A-Za-z0-9_]*)/g)) {
+      names[`#${match[1]}`] = match[1] as string;
+    }
+    try {
+      const { Attributes } = await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { jobId },
+          UpdateExpression: clauses.join(' '),
+          ...(u.condition ? { ConditionExpression: u.condition } : {}),
+          ExpressionAttributeNames: names,
+          ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes as JobRecord;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  private statusFields(job: Pick<JobRecord, 'queue'>, status: JobStatus, at: string) {
+    return { status, queueStatus: queueStatusKey(job.queue, status), updatedAt: at };
+  }
+
+  private marker(jobId: string, dispatchAt: string) {
+    return { dispatchAt, dispatchShard: shardOf(jobId, 'd') };
+  }
+
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    const { Item } = await dynamo().send(
+      new GetCommand({ TableName: this.tableName, Key: { jobId }, ConsistentRead: true }),
+    );
+    return Item as JobRecord | undefined;
+  }
+
+  async getMany(jobIds: readonly string[]): Promise<Map<string, JobRecord>> {
+    const found = new Map<string, JobRecord>();
+    const ids = [...new Set(jobIds)];
+    for (let i = 0; i < ids.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = ids.slice(i, i + 100).map((jobId) => ({ jobId }));
+      while (keys && keys.length > 0) {
+        const { Responses, UnprocessedKeys }: BatchGetCommandOutput = await dynamo().send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of Responses?.[this.tableName] ?? []) found.set(item.jobId, item as JobRecord);
+        keys = UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return found;
+  }
+
+  /** Stores a new job; false when the id exists (the same idempotency key). */
+  async create(job: JobRecord, plan: DispatchPlan | undefined): Promise<boolean> {
+    const finished = job.status === 'CANCELLED';
+    try {
+      await dynamo().send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...job,
+            queueStatus: queueStatusKey(job.queue, job.status),
+            ...(plan ? this.marker(job.jobId, plan.dispatchAt) : {}),
+            ...(finished ? { expiresAt: epochSeconds(job.createdAt, this.retention.finishedDays) } : {}),
+          },
+          ConditionExpression: 'attribute_not_exists(jobId)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async claim(jobId: string, request: { token: string; workerId: string; now: Date; leaseMs: number }) {
+    const at = request.now.toISOString();
+    const current = await this.get(jobId);
+    if (current?.kind !== 'job' || !startable.includes(current.status))
+      return { kind: 'not-runnable' as const, job: current };
+    const job = await this.update(jobId, {
+      set: {
+        ...this.statusFields(current, 'RUNNING', at),
+        attemptToken: request.token,
+        workerId: request.workerId,
+        startedAt: at,
+        leaseExpiresAt: request.now.getTime() + request.leaseMs,
+        leaseShard: shardOf(jobId, 'l'),
+        attempts: (current.attempts ?? 0) + 1,
+      },
+      remove: ['dispatchAt', 'dispatchShard', 'cancelRequestedAt'],
+      // The state read above, unchanged: the claim is a compare-and-set on it.
+      condition:
+        '#status = :seen AND #attempts = :seenAttempts AND #runAt <= :at AND attribute_not_exists(#waitingOn)',
+      values: { ':seen': current.status, ':seenAttempts': current.attempts ?? 0, ':at': at },
+    });
+    return job
+      ? { kind: 'claimed' as const, job }
+      : { kind: 'not-runnable' as const, job: await this.get(jobId) };
+  }
+
+  async extendLease(
+    jobId: string,
+    token: string,
+    until: number,
+  ): Promise<'ok' | 'cancel-requested' | 'lost'> {
+    const job = await this.update(jobId, {
+      set: { leaseExpiresAt: until },
+      condition: '#attemptToken = :token AND #status = :running',
+      values: { ':token': token, ':running': 'RUNNING' },
+    });
+    if (!job) return 'lost';
+    return job.cancelRequestedAt ? 'cancel-requested' : 'ok';
+  }
+
+  async settle(job: JobRecord, token: string, settlement: Settlement, now: Date, plan?: DispatchPlan) {
+    return this.settleIf(job, token, settlement, now, plan);
+  }
+
+  private async settleIf(
+    job: JobRecord,
+    token: string,
+    settlement: Settlement,
+    now: Date,
+    plan?: DispatchPlan,
+    extra?: { condition: string; values: Record<string, unknown> },
+  ) {
+    const at = now.toISOString();
+    const base = this.statusFields(job, settlement.status, at);
+    const set: Record<string, unknown> =
+      settlement.status === 'COMPLETED'
+        ? {
+            ...base,
+            completedAt: at,
+            result: settlement.result,
+            expiresAt: epochSeconds(at, this.retention.finishedDays),
+          }
+        : settlement.status === 'FAILED'
+          ? {
+              ...base,
+              failedAt: at,
+              lastError: settlement.error,
+              runAt: settlement.runAt,
+              ...this.marker(job.jobId, plan?.dispatchAt ?? at),
+            }
+          : settlement.status === 'DEAD'
+            ? {
+                ...base,
+                deadAt: at,
+                lastError: settlement.error,
+                expiresAt: epochSeconds(at, this.retention.deadDays),
+              }
+            : {
+                ...base,
+                cancelledAt: at,
+                cancelReason: settlement.reason,
+                expiresAt: epochSeconds(at, this.retention.finishedDays),
+              };
+    const remove = ['leaseExpiresAt', 'leaseShard'];
+    const condition = `#attemptToken = :token AND #status = :running${extra ? ` AND ${extra.condition}` : ''}`;
+    const values = { ':token': token, ':running': 'RUNNING', ...extra?.values };
+    if (settlement.status === 'FAILED') return this.update(job.jobId, { set, remove, condition, values });
+    // Most jobs have no dependents: settle without a marker; with dependents the marker rides along.
+    const plain = await this.update(job.jobId, {
+      set,
+      remove,
+      condition: `${condition} AND attribute_not_exists(#dependents)`,
+      values,
+    });
+    if (plain) return plain;
+    return this.update(job.jobId, {
+      set: { ...set, ...this.marker(job.jobId, at) },
+      remove,
+      condition,
+      values,
+    });
+  }
+
+  async clearMarker(jobId: string, dispatchAt: string): Promise<void> {
+    await this.update(jobId, {
+      set: {},
+      remove: ['dispatchAt', 'dispatchShard'],
+      condition: '#dispatchAt = :marker',
+      values: { ':marker': dispatchAt },
+    });
+  }
+
+  async moveMarker(jobId: string, from: string, to: string): Promise<void> {
+    await this.update(jobId, {
+      set: { dispatchAt: to },
+      condition: '#dispatchAt = :marker',
+      values: { ':marker': from },
+    });
+  }
+
+  async satisfy(dependentId: string, dependencyId: string): Promise<JobRecord | undefined> {
+    const updated = await this.update(dependentId, {
+      set: {},
+      del: { waitingOn: new Set([dependencyId]) },
+      condition: 'contains(#waitingOn, :dependency)',
+      values: { ':dependency': dependencyId },
+    });
+    return updated ?? this.get(dependentId);
+  }
+
+  async release(job: JobRecord, now: Date, plan: DispatchPlan): Promise<JobRecord | undefined> {
+    const at = now.toISOString();
+    const due = Date.parse(job.runAt ?? at) <= now.getTime();
+    return this.update(job.jobId, {
+      set: {
+        ...this.statusFields(job, due ? 'QUEUED' : 'PENDING', at),
+        ...this.marker(job.jobId, plan.dispatchAt),
+      },
+      condition:
+        '#status = :pending AND attribute_not_exists(#waitingOn) AND attribute_not_exists(#dispatchAt)',
+      values: { ':pending': 'PENDING' },
+    });
+  }
+
+  async cancel(job: JobRecord, reason: string, now: Date): Promise<JobRecord | undefined> {
+    const at = now.toISOString();
+    return this.update(job.jobId, {
+      set: {
+        ...this.statusFields(job, 'CANCELLED', at),
+        cancelledAt: at,
+        cancelReason: reason,
+        expiresAt: epochSeconds(at, this.retention.finishedDays),
+        // The marker makes the cancellation reach the dependents even if we crash now.
+        ...this.marker(job.jobId, at),
+      },
+      remove: ['waitingOn'],
+      condition: '#status = :seen',
+      values: { ':seen': job.status },
+    });
+  }
+
+  async register(dependencyId: string, dependentId: string): Promise<'registered' | 'finished'> {
+    const updated = await this.update(dependencyId, {
+      set: {},
+      add: { dependents: new Set([dependentId]) },
+      condition: 'attribute_exists(#jobId) AND NOT (#status IN (:completed, :dead, :cancelled))',
+      values: { ':completed': 'COMPLETED', ':dead': 'DEAD', ':cancelled': 'CANCELLED' },
+    });
+    return updated ? 'registered' : 'finished';
+  }
+
+  /** DELETE /jobs/{id} on a running job: the worker sees it at its next heartbeat. */
+  async requestCancel(jobId: string, now: Date): Promise<JobRecord | undefined> {
+    return this.update(jobId, {
+      set: { cancelRequestedAt: now.toISOString() },
+      condition: '#status = :running',
+      values: { ':running': 'RUNNING' },
+    });
+  }
+
+  /** A DEAD or FAILED job back in line, with a fresh attempt budget (the history stays in its log). */
+  async rearm(job: JobRecord, now: Date, plan: DispatchPlan): Promise<JobRecord | undefined> {
+    const at = now.toISOString();
+    return this.update(job.jobId, {
+      set: {
+        ...this.statusFields(job, 'RETRYING', at),
+        attempts: 0,
+        runAt: at,
+        manualRetries: (job.manualRetries ?? 0) + 1,
+        ...this.marker(job.jobId, plan.dispatchAt),
+      },
+      remove: ['expiresAt', 'deadAt', 'discardedAt'],
+      condition: '#status = :seen AND #updatedAt = :seenAt',
+      values: { ':seen': job.status, ':seenAt': job.updatedAt },
+    });
+  }
+
+  /** A step job back in line for a resumed workflow; its attempt count keeps growing. */
+  async rearmStep(job: JobRecord, now: Date): Promise<JobRecord | undefined> {
+    const at = now.toISOString();
+    return this.update(job.jobId, {
+      set: { ...this.statusFields(job, 'RETRYING', at), manualRetries: (job.manualRetries ?? 0) + 1 },
+      remove: ['expiresAt', 'discardedAt'],
+      condition: '#status = :seen',
+      values: { ':seen': job.status },
+    });
+  }
+
+  /** DELETE /dlq/{id}: the job leaves the dead-letter view but stays readable until its TTL. */
+  async discard(job: JobRecord, now: Date): Promise<JobRecord | undefined> {
+    const at = now.toISOString();
+    return this.update(job.jobId, {
+      set: {
+        queueStatus: queueStatusKey(job.queue, 'DISCARDED'),
+        discardedAt: at,
+        updatedAt: at,
+        expiresAt: epochSeconds(at, this.retention.finishedDays),
+      },
+      condition: '#status = :dead AND attribute_not_exists(#discardedAt)',
+      values: { ':dead': 'DEAD' },
+    });
+  }
+
+  /** The lease sweeper's verdict on an attempt whose worker stopped heartbeating. */
+  async expireLease(
+    job: JobRecord,
+    settlement: Settlement,
+    now: Date,
+    plan?: DispatchPlan,
+  ): Promise<JobRecord | undefined> {
+    if (!job.attemptToken) return undefined;
+    return this.settleIf(job, job.attemptToken, settlement, now, plan, {
+      condition: '#leaseExpiresAt < :now',
+      values: { ':now': now.getTime() },
+    });
+  }
+}

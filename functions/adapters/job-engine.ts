@@ -1,0 +1,52 @@
+/** Wires the job engine's ports to DynamoDB and SQS from the environment the stack sets. */
+import { randomUUID } from 'node:crypto';
+import type { FollowUpPorts } from '#domain/job-lifecycle';
+import { defaultDispatchGraceMs } from '#domain/job-lifecycle';
+import { jobTypes } from '#job-types/index';
+import { envInt, requireEnv, requireJsonEnv } from '#shared/env';
+import { AssemblyWorkflows } from './assembly-workflows.ts';
+import { JobEngineStore } from './job-engine-store.ts';
+import { JobLogStore } from './job-log-store.ts';
+import { JobQueries } from './job-queries.ts';
+import { type BandQueueUrls, JobQueueSender } from './job-queue-sender.ts';
+import { JobStore } from './job-store.ts';
+import { OrderStore } from './order-store.ts';
+
+export function jobEngineFromEnv(actor = `api:${randomUUID().slice(0, 8)}`) {
+  const jobsTable = requireEnv('JOBS_TABLE');
+  const store = new JobEngineStore(jobsTable, {
+    finishedDays: envInt('JOB_RETENTION_DAYS', 7),
+    deadDays: envInt('DEAD_JOB_RETENTION_DAYS', 30),
+  });
+  const sender = new JobQueueSender(requireJsonEnv<BandQueueUrls>('JOB_QUEUE_URLS'));
+  const logs = new JobLogStore(requireEnv('JOB_LOGS_TABLE'), envInt('JOB_LOG_RETENTION_DAYS', 30));
+  const followUps: FollowUpPorts = {
+    jobs: store,
+    queue: sender,
+    logs,
+    clock: { now: () => new Date() },
+    graceMs: envInt('DISPATCH_GRACE_MS', defaultDispatchGraceMs),
+    actor,
+  };
+  return {
+    store,
+    sender,
+    logs,
+    queries: new JobQueries(jobsTable),
+    followUps,
+    intake: { ...followUps, store, sender, jobTypes },
+  };
+}
+
+/** Retry needs the orders and workflows too: a robot step's retry resumes its order. */
+export function retryPortsFromEnv() {
+  const engine = jobEngineFromEnv();
+  return {
+    ...engine.followUps,
+    store: engine.store,
+    stepJobs: new JobStore(requireEnv('JOBS_TABLE')),
+    orders: new OrderStore(requireEnv('ORDERS_TABLE')),
+    workflows: new AssemblyWorkflows(requireJsonEnv<Record<string, string>>('ASSEMBLY_WORKFLOWS')),
+    queries: engine.queries,
+  };
+}

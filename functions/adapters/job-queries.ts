@@ -1,0 +1,241 @@
+/**
+ * Read models over the jobs table, all by Query on indexes (never Scan):
+ * - byQueueStatus (queueStatus = "<queue>#<STATUS>", createdAt): listings, the DLQ, counts;
+ * - dispatchDue / leases: the sweeper's work lists (sparse: only jobs with a marker / a lease);
+ * - byBatch: a batch's jobs.
+ * A listing over several queues or states walks their partitions one after another; the cursor
+ * remembers the partition and DynamoDB's LastEvaluatedKey within it.
+ */
+import { QueryCommand, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { type JobRecord, type JobStatus, queueStatusKey } from '#domain/jobs';
+import type { FinishedJobFacts } from '#job-types/job-type';
+import { dynamo } from './aws-clients.ts';
+import {
+  batchIndex,
+  dispatchIndex,
+  dispatchShards,
+  leaseIndex,
+  leaseShards,
+  listingIndex,
+} from './job-engine-store.ts';
+
+export class InvalidCursor extends Error {
+  override readonly name = 'InvalidCursor';
+}
+
+/** Index pages one listing request may read before it answers with what it has and a cursor. */
+const maxReadsPerPage = 25;
+
+interface Cursor {
+  readonly p: number;
+  readonly k?: Record<string, unknown>;
+}
+
+const encodeCursor = (cursor: Cursor) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
+function decodeCursor(raw: string | undefined, partitions: number): Cursor {
+  if (!raw) return { p: 0 };
+  try {
+    const cursor = JSON.parse(Buffer.from(raw, 'base64url').toString()) as Cursor;
+    if (!Number.isInteger(cursor.p) || cursor.p < 0 || cursor.p >= partitions) throw new Error('partition');
+    return cursor;
+  } catch {
+    throw new InvalidCursor('The cursor is not one this listing handed out');
+  }
+}
+
+export interface ListingFilter {
+  readonly queues: readonly string[];
+  readonly statuses: readonly (JobStatus | 'DISCARDED')[];
+  readonly type?: string;
+  readonly errorContains?: string;
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+export class JobQueries {
+  constructor(private readonly tableName: string) {}
+
+  /** One page of jobs, newest first within each queue and state. */
+  async list(filter: ListingFilter): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
+    const partitions = filter.queues.flatMap((q) => filter.statuses.map((s) => queueStatusKey(q, s)));
+    let cursor = decodeCursor(filter.cursor, partitions.length);
+    const jobs: JobRecord[] = [];
+    const filters: string[] = [];
+    const values: Record<string, unknown> = {};
+    if (filter.type) {
+      filters.push('#type = :type');
+      values[':type'] = filter.type;
+    }
+    if (filter.errorContains) {
+      filters.push('contains(lastError, :error)');
+      values[':error'] = filter.errorContains;
+    }
+    // Filters apply after DynamoDB's Limit, so filtered pages read more and the page may end
+    // early (with a cursor) once it has read enough, rather than run past the Lambda timeout.
+    const pageSize = filters.length ? Math.max(100, filter.limit) : filter.limit;
+    let reads = 0;
+    while (jobs.length < filter.limit && reads < maxReadsPerPage) {
+      const partition = partitions[cursor.p];
+      if (partition === undefined) return { jobs, nextCursor: null };
+      reads++;
+      const page = await dynamo().send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: listingIndex,
+          KeyConditionExpression: 'queueStatus = :partition',
+          ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+          ExpressionAttributeNames: filter.type ? { '#type': 'type' } : undefined,
+          ExpressionAttributeValues: { ':partition': partition, ...values },
+          ScanIndexForward: false,
+          Limit: filters.length ? pageSize : filter.limit - jobs.length,
+          ExclusiveStartKey: cursor.k,
+        }),
+      );
+      const items = (page.Items ?? []) as JobRecord[];
+      const wanted = filter.limit - jobs.length;
+      if (items.length > wanted) {
+        // More matches than the page needs: resume right after the last one returned.
+        const taken = items.slice(0, wanted);
+        jobs.push(...taken);
+        const last = taken.at(-1) as JobRecord & { queueStatus: string };
+        cursor = {
+          p: cursor.p,
+          k: { jobId: last.jobId, queueStatus: last.queueStatus, createdAt: last.createdAt },
+        };
+        break;
+      }
+      jobs.push(...items);
+      cursor = page.LastEvaluatedKey ? { p: cursor.p, k: page.LastEvaluatedKey } : { p: cursor.p + 1 };
+    }
+    return { jobs, nextCursor: cursor.p < partitions.length ? encodeCursor(cursor) : null };
+  }
+
+  /** Every page of a query, following LastEvaluatedKey. */
+  private async *pages(input: QueryCommandInput): AsyncGenerator<QueryCommandOutput> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page: QueryCommandOutput = await dynamo().send(
+        new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey: startKey }),
+      );
+      yield page;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  private partitionQuery(queue: string, status: JobStatus): QueryCommandInput {
+    return {
+      TableName: this.tableName,
+      IndexName: listingIndex,
+      KeyConditionExpression: 'queueStatus = :partition',
+      ExpressionAttributeValues: { ':partition': queueStatusKey(queue, status) },
+    };
+  }
+
+  /** Every job of a queue and state, projected to the attributes an overview needs. */
+  async *inPartition(
+    queue: string,
+    status: JobStatus,
+    projection: string[],
+  ): AsyncGenerator<Partial<JobRecord>> {
+    const names = Object.fromEntries(projection.map((p) => [`#${p}`, p]));
+    for await (const page of this.pages({
+      ...this.partitionQuery(queue, status),
+      ProjectionExpression: Object.keys(names).join(', '),
+      ExpressionAttributeNames: names,
+    })) {
+      for (const item of page.Items ?? []) yield item as Partial<JobRecord>;
+    }
+  }
+
+  async count(queue: string, status: JobStatus): Promise<number> {
+    let total = 0;
+    for await (const page of this.pages({ ...this.partitionQuery(queue, status), Select: 'COUNT' })) {
+      total += page.Count ?? 0;
+    }
+    return total;
+  }
+
+  /** Jobs whose marker is due: follow-ups not confirmed done. */
+  async *dueMarkers(now: string, limit: number): AsyncGenerator<JobRecord> {
+    yield* this.sparse(dispatchIndex, 'dispatchShard', dispatchShards, 'dispatchAt', now, limit);
+  }
+
+  /** Running jobs whose lease ran out. */
+  async *expiredLeases(nowMs: number, limit: number): AsyncGenerator<JobRecord> {
+    yield* this.sparse(leaseIndex, 'leaseShard', leaseShards, 'leaseExpiresAt', nowMs, limit);
+  }
+
+  private async *sparse(
+    index: string,
+    shardKey: string,
+    shards: readonly string[],
+    sortKey: string,
+    upTo: unknown,
+    limit: number,
+  ) {
+    let yielded = 0;
+    for (const shard of shards) {
+      for await (const page of this.pages({
+        TableName: this.tableName,
+        IndexName: index,
+        KeyConditionExpression: '#shard = :shard AND #sort <= :upTo',
+        ExpressionAttributeNames: { '#shard': shardKey, '#sort': sortKey },
+        ExpressionAttributeValues: { ':shard': shard, ':upTo': upTo },
+        Limit: 100,
+      })) {
+        for (const item of page.Items ?? []) {
+          yield item as JobRecord;
+          if (++yielded >= limit) return;
+        }
+      }
+    }
+  }
+
+  async batchStatuses(batchId: string): Promise<JobStatus[]> {
+    const statuses: JobStatus[] = [];
+    for await (const page of this.pages({
+      TableName: this.tableName,
+      IndexName: batchIndex,
+      KeyConditionExpression: 'batchId = :batch',
+      ExpressionAttributeValues: { ':batch': batchId },
+      ProjectionExpression: '#status',
+      ExpressionAttributeNames: { '#status': 'status' },
+    })) {
+      for (const item of page.Items ?? []) statuses.push(item.status as JobStatus);
+    }
+    return statuses;
+  }
+
+  /** Finished jobs created in [from, to), across the given queues (reports). */
+  async *finishedBetween(
+    queues: readonly string[],
+    from: string,
+    to: string,
+  ): AsyncGenerator<FinishedJobFacts> {
+    for (const queue of queues) {
+      for (const status of ['COMPLETED', 'DEAD', 'CANCELLED'] as const) {
+        const query = this.partitionQuery(queue, status);
+        for await (const page of this.pages({
+          ...query,
+          KeyConditionExpression: 'queueStatus = :partition AND createdAt BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ...query.ExpressionAttributeValues, ':from': from, ':to': to },
+        })) {
+          for (const item of page.Items ?? []) {
+            if ((item.createdAt as string) >= to) continue;
+            yield {
+              queue: item.queue,
+              type: item.type,
+              status: item.status,
+              kind: item.kind,
+              robotType: item.robotType,
+              createdAt: item.createdAt,
+              startedAt: item.startedAt,
+              completedAt: item.completedAt,
+              attempts: item.attempts ?? 0,
+            };
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,29 @@
+/** GET /dlq?queue=&type=&errorContains=&limit=&cursor= — the dead-letter queue: DEAD jobs of both kinds. */
+import { JobQueries } from '#adapters/job-queries';
+import { deadJobFilterSchema, pageSchema } from '#domain/job-listing';
+import { allQueueNames } from '#domain/job-queues';
+import { publicJobView } from '#domain/jobs';
+import { requireEnv } from '#shared/env';
+import { httpRoute, json } from '#shared/http';
+import { rejectedAsHttp } from '#shared/http-errors';
+
+const queries = new JobQueries(requireEnv('JOBS_TABLE'));
+
+export const handler = httpRoute(
+  {
+    query: deadJobFilterSchema.extend(pageSchema.shape),
+  },
+  async ({ query }) => {
+    const page = await queries
+      .list({
+        queues: query.queue ? [query.queue] : allQueueNames,
+        statuses: ['DEAD'],
+        type: query.type,
+        errorContains: query.errorContains,
+        limit: query.limit,
+        cursor: query.cursor,
+      })
+      .catch(rejectedAsHttp);
+    return json(200, { jobs: page.jobs.map(publicJobView), nextCursor: page.nextCursor });
+  },
+);

@@ -1,0 +1,31 @@
+/** POST /jobs/{jobId}/retry — re-run a DEAD or FAILED job; a robot step resumes its order. */
+import { z } from 'zod';
+import { retryPortsFromEnv } from '#adapters/job-engine';
+import { retryJob } from '#domain/job-retry';
+import { publicJobView } from '#domain/jobs';
+import { httpRoute, json } from '#shared/http';
+import { conflict, notFound } from '#shared/http-errors';
+
+const ports = retryPortsFromEnv();
+
+export const handler = httpRoute(
+  { path: z.object({ jobId: z.string().min(1).max(200) }) },
+  async ({ path }) => {
+    const job = await ports.store.get(path.jobId);
+    if (!job) throw notFound('JOB_NOT_FOUND', `No job ${path.jobId}`);
+    const outcome = await retryJob(job, ports);
+    if (outcome.kind === 'refused') throw conflict(outcome.code, outcome.message, { status: job.status });
+    return json(202, {
+      ...publicJobView(outcome.job),
+      ...(outcome.orderId
+        ? {
+            resumedOrder: {
+              orderId: outcome.orderId,
+              execution: outcome.executionName,
+              statusUrl: `/orders/${outcome.orderId}/status`,
+            },
+          }
+        : {}),
+    });
+  },
+);

@@ -1,0 +1,408 @@
+/**
+ * The life of a standalone job after submission: dispatch to its band's queue, one attempt on a
+ * worker (claim → run with heartbeats, timeout and cancellation → settle), and the follow-ups
+ * of a settled job (its retry, its dependents). docs/job-engine.md draws the state machine.
+ *
+ * Crash safety rests on one rule: a write that creates follow-up work also sets the job's
+ * `dispatchAt` marker (a sparse, indexed attribute) in the same conditional write; the marker is
+ * cleared only after the follow-up is done. The dispatcher sweeps markers that outlived their
+ * grace period and redoes the follow-up. Every follow-up is idempotent, so doing one twice is
+ * harmless and a crash between any two writes strands nothing.
+ */
+import type { JobContext, JobType } from '#job-types/job-type';
+import { PermanentJobError } from '#job-types/job-type';
+import { retryDelayMs } from './backoff.ts';
+import type { PriorityBand } from './job-queues.ts';
+import { bandOf } from './job-queues.ts';
+import { finishedJobStatuses, type JobLogEntry, type JobRecord } from './jobs.ts';
+
+/** SQS DelaySeconds stops at 15 minutes; later work waits in the marker index. */
+export const sqsMaxDelayMs = 900_000;
+/** Longer than any normal send, so the sweeper rarely sends what the API is still sending. */
+export const defaultDispatchGraceMs = 15_000;
+
+export interface DispatchPlan {
+  /** Send to the band's queue now, with this delay. */
+  readonly sendDelaySeconds?: number;
+  /** When the sweeper should look at the job if the follow-up was not confirmed. */
+  readonly dispatchAt: string;
+}
+
+/** How a runnable (or blocked) job reaches a worker from `now`. */
+export function dispatchPlan(
+  job: Pick<JobRecord, 'runAt' | 'waitingOn'>,
+  now: Date,
+  graceMs: number,
+): DispatchPlan {
+  const grace = new Date(now.getTime() + graceMs).toISOString();
+  if (job.waitingOn && job.waitingOn.size > 0) return { dispatchAt: grace };
+  const waitMs = Math.max(0, Date.parse(job.runAt ?? now.toISOString()) - now.getTime());
+  if (waitMs <= sqsMaxDelayMs) return { sendDelaySeconds: Math.ceil(waitMs / 1000), dispatchAt: grace };
+  // Picked up by a sweep (every minute) at most 14 minutes before it is due: within SQS's delay.
+  return { dispatchAt: new Date(Date.parse(job.runAt as string) - (sqsMaxDelayMs - 60_000)).toISOString() };
+}
+
+export type Settlement =
+  | { readonly status: 'COMPLETED'; readonly result: Record<string, unknown> }
+  | { readonly status: 'FAILED'; readonly error: string; readonly runAt: string; readonly retryInMs: number }
+  | { readonly status: 'DEAD'; readonly error: string }
+  | { readonly status: 'CANCELLED'; readonly reason: string };
+
+/** What an attempt's failure means for the job under its retry policy. */
+export function settleFailure(
+  job: JobRecord,
+  error: string,
+  permanent: boolean,
+  now: Date,
+  random: () => number,
+): Settlement {
+  if (permanent || job.attempts >= job.maxAttempts) return { status: 'DEAD', error };
+  const retryInMs = retryDelayMs(
+    job.backoff ?? { type: 'none', delayMs: 0, maxDelayMs: 0, jitter: false },
+    job.attempts,
+    random,
+  );
+  return { status: 'FAILED', error, retryInMs, runAt: new Date(now.getTime() + retryInMs).toISOString() };
+}
+
+export interface JobEnginePort {
+  get(jobId: string): Promise<JobRecord | undefined>;
+  /** RUNNING with a fresh token and lease, if the job is runnable now; else the job as it is. */
+  claim(
+    jobId: string,
+    request: { token: string; workerId: string; now: Date; leaseMs: number },
+  ): Promise<{ kind: 'claimed'; job: JobRecord } | { kind: 'not-runnable'; job: JobRecord | undefined }>;
+  /** Extends the lease; tells whether cancellation was asked for or the attempt is no longer ours. */
+  extendLease(jobId: string, token: string, until: number): Promise<'ok' | 'cancel-requested' | 'lost'>;
+  /** Conditional on the token and RUNNING; the settled job, or undefined when not ours any more. */
+  settle(
+    job: JobRecord,
+    token: string,
+    settlement: Settlement,
+    now: Date,
+    plan?: DispatchPlan,
+  ): Promise<JobRecord | undefined>;
+  /** Removes the marker if it still has this value. */
+  clearMarker(jobId: string, dispatchAt: string): Promise<void>;
+  /** Moves a marker on (e.g. a long delay not yet within SQS's reach). */
+  moveMarker(jobId: string, from: string, to: string): Promise<void>;
+  /** Removes `dependencyId` from the dependent's waitingOn; the dependent afterwards. */
+  satisfy(dependentId: string, dependencyId: string): Promise<JobRecord | undefined>;
+  /** PENDING and no longer waiting → runnable, with a marker; undefined when not (any more) so. */
+  release(job: JobRecord, now: Date, plan: DispatchPlan): Promise<JobRecord | undefined>;
+  /** Cancels a job that has not started; with a marker when it has dependents to cancel. */
+  cancel(job: JobRecord, reason: string, now: Date): Promise<JobRecord | undefined>;
+  /** Adds `dependentId` to the dependency's dependents unless the dependency has finished. */
+  register(dependencyId: string, dependentId: string): Promise<'registered' | 'finished'>;
+}
+
+export interface JobQueuePort {
+  send(queue: string, band: PriorityBand, jobId: string, delaySeconds: number): Promise<void>;
+}
+
+export interface JobLogPort {
+  append(jobId: string, entry: JobLogEntry): Promise<void>;
+}
+
+export interface FollowUpPorts {
+  readonly jobs: JobEnginePort;
+  readonly queue: JobQueuePort;
+  readonly logs: JobLogPort;
+  readonly clock: { now(): Date };
+  readonly graceMs: number;
+  readonly actor: string;
+}
+
+const logEntry = (
+  ports: FollowUpPorts,
+  job: JobRecord,
+  level: JobLogEntry['level'],
+  message: string,
+): JobLogEntry => ({
+  timestamp: ports.clock.now().toISOString(),
+  level,
+  message,
+  attempt: job.attempts,
+  workerId: ports.actor,
+});
+
+/** Sends a runnable job to its band queue and clears its marker. A failed send keeps the marker. */
+export async function dispatch(job: JobRecord, ports: FollowUpPorts): Promise<void> {
+  const now = ports.clock.now();
+  if (!job.dispatchAt) return;
+  const plan = dispatchPlan(job, now, ports.graceMs);
+  if (plan.sendDelaySeconds === undefined) {
+    if (plan.dispatchAt !== job.dispatchAt && Date.parse(plan.dispatchAt) > now.getTime())
+      await ports.jobs.moveMarker(job.jobId, job.dispatchAt, plan.dispatchAt);
+    return;
+  }
+  await ports.queue.send(job.queue, bandOf(job.priority), job.jobId, plan.sendDelaySeconds);
+  await ports.jobs.clearMarker(job.jobId, job.dispatchAt);
+}
+
+/**
+ * Finishes whatever the job's marker stands for: a send for a runnable job, the registration
+ * with its dependencies for a blocked one, the dependents of a finished one. Idempotent.
+ */
+export async function completeFollowUps(job: JobRecord, ports: FollowUpPorts, depth = 0): Promise<void> {
+  if (!job.dispatchAt) return;
+  if (job.kind !== 'job') return ports.jobs.clearMarker(job.jobId, job.dispatchAt);
+  const marker = job.dispatchAt;
+  switch (job.status) {
+    case 'QUEUED':
+    case 'RETRYING':
+    case 'FAILED':
+    case 'PENDING': {
+      if (job.waitingOn && job.waitingOn.size > 0) {
+        const current = await registerWithDependencies(job, ports, depth);
+        if (!current) return;
+        if (current.status !== 'PENDING' || (current.waitingOn?.size ?? 0) > 0) {
+          if (current.dispatchAt === marker) await ports.jobs.clearMarker(job.jobId, marker);
+          return;
+        }
+        return dispatch(current, ports);
+      }
+      return dispatch(job, ports);
+    }
+    case 'RUNNING':
+      return ports.jobs.clearMarker(job.jobId, marker);
+    case 'COMPLETED':
+    case 'DEAD':
+    case 'CANCELLED': {
+      for (const dependentId of [...(job.dependents ?? [])].sort()) {
+        if (job.status === 'COMPLETED') await releaseDependent(dependentId, job.jobId, ports);
+        else await cancelDependent(dependentId, `Dependency ${job.jobId} ended ${job.status}`, ports, depth);
+      }
+      return ports.jobs.clearMarker(job.jobId, marker);
+    }
+  }
+}
+
+/** Registers a blocked job with each dependency; settles those that finished meanwhile. */
+async function registerWithDependencies(
+  job: JobRecord,
+  ports: FollowUpPorts,
+  depth: number,
+): Promise<JobRecord | undefined> {
+  let current: JobRecord | undefined = job;
+  for (const dependencyId of [...(job.waitingOn ?? [])].sort()) {
+    if ((await ports.jobs.register(dependencyId, job.jobId)) === 'registered') continue;
+    const dependency = await ports.jobs.get(dependencyId);
+    if (dependency?.status === 'COMPLETED') current = await ports.jobs.satisfy(job.jobId, dependencyId);
+    else {
+      await cancelDependent(
+        job.jobId,
+        `Dependency ${dependencyId} ended ${dependency?.status ?? 'DELETED'}`,
+        ports,
+        depth,
+      );
+      return ports.jobs.get(job.jobId);
+    }
+  }
+  return current && (current.waitingOn?.size ?? 0) === 0 ? ports.jobs.get(job.jobId) : current;
+}
+
+async function releaseDependent(
+  dependentId: string,
+  dependencyId: string,
+  ports: FollowUpPorts,
+): Promise<void> {
+  const dependent = await ports.jobs.satisfy(dependentId, dependencyId);
+  if (dependent?.status !== 'PENDING' || (dependent.waitingOn?.size ?? 0) > 0) return;
+  const now = ports.clock.now();
+  const released = await ports.jobs.release(
+    dependent,
+    now,
+    dispatchPlan({ runAt: dependent.runAt }, now, ports.graceMs),
+  );
+  if (!released) return;
+  await ports.logs.append(
+    dependentId,
+    logEntry(ports, released, 'INFO', `Dependencies completed (last: ${dependencyId}); job released`),
+  );
+  await dispatch(released, ports);
+}
+
+async function cancelDependent(
+  dependentId: string,
+  reason: string,
+  ports: FollowUpPorts,
+  depth: number,
+): Promise<void> {
+  const dependent = await ports.jobs.get(dependentId);
+  if (!dependent || finishedJobStatuses.includes(dependent.status) || dependent.status === 'RUNNING') return;
+  const cancelled = await ports.jobs.cancel(dependent, reason, ports.clock.now());
+  if (!cancelled) return;
+  await ports.logs.append(dependentId, logEntry(ports, cancelled, 'WARN', `Cancelled: ${reason}`));
+  // Dependency chains are short in practice; a deep one is finished by the sweeper's next pass.
+  if (depth < 50) await completeFollowUps(cancelled, ports, depth + 1);
+}
+
+export interface AttemptPorts extends FollowUpPorts {
+  readonly types: ReadonlyMap<string, JobType>;
+  readonly worker: {
+    busy(jobId: string): Promise<void>;
+    idle(outcome: 'completed' | 'failed'): Promise<void>;
+  };
+  readonly clock: { now(): Date; sleep(ms: number, signal?: AbortSignal): Promise<void> };
+  readonly random: () => number;
+  readonly newToken: () => string;
+  readonly services: Pick<JobContext, 'outbox' | 'artifacts' | 'jobsData'>;
+}
+
+export interface AttemptSettings {
+  readonly leaseMs: number;
+  readonly heartbeatEveryMs: number;
+}
+
+export type AttemptOutcome = 'completed' | 'retrying' | 'dead' | 'cancelled' | 'absorbed' | 'lost-ownership';
+
+class Abort extends Error {
+  constructor(
+    readonly why: 'timeout' | 'cancelled' | 'lost',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One delivery of a job message: claim, run, settle, follow up. */
+export async function runJobAttempt(
+  jobId: string,
+  ports: AttemptPorts,
+  settings: AttemptSettings,
+): Promise<AttemptOutcome> {
+  const token = ports.newToken();
+  const claim = await ports.jobs.claim(jobId, {
+    token,
+    workerId: ports.actor,
+    now: ports.clock.now(),
+    leaseMs: settings.leaseMs,
+  });
+  if (claim.kind === 'not-runnable') {
+    const job = claim.job;
+    // A duplicate or early delivery: the job's state says what to do, and it is never "run again".
+    if (job && (finishedJobStatuses.includes(job.status) || job.status === 'RUNNING')) {
+      await ports.logs.append(
+        jobId,
+        logEntry(ports, job, 'INFO', `Duplicate delivery absorbed: the job is ${job.status}`),
+      );
+    }
+    return 'absorbed';
+  }
+  const job = claim.job;
+  const type = ports.types.get(job.type);
+  const log = (level: JobLogEntry['level'], message: string) =>
+    ports.logs.append(jobId, { ...logEntry(ports, job, level, message), attempt: job.attempts });
+  await Promise.all([
+    log('INFO', `Attempt ${job.attempts} of ${job.maxAttempts} started on ${job.queue}`),
+    ports.worker.busy(jobId),
+  ]);
+
+  const controller = new AbortController();
+  const aborted = new Promise<never>((_, reject) => {
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+  });
+  aborted.catch(() => undefined);
+  const timeoutMs = job.timeoutMs ?? 60_000;
+  const timer = setTimeout(
+    () => controller.abort(new Abort('timeout', `Timed out after ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  let beating = true;
+  const heartbeat = (async () => {
+    while (beating && !controller.signal.aborted) {
+      await ports.clock.sleep(settings.heartbeatEveryMs, controller.signal).catch(() => undefined);
+      if (!beating || controller.signal.aborted) return;
+      const lease = await ports.jobs
+        .extendLease(jobId, token, ports.clock.now().getTime() + settings.leaseMs)
+        .catch(() => 'ok' as const);
+      if (lease === 'cancel-requested') controller.abort(new Abort('cancelled', 'Cancelled while running'));
+      else if (lease === 'lost') controller.abort(new Abort('lost', 'The attempt lost its lease'));
+      else await ports.worker.busy(jobId).catch(() => undefined);
+    }
+  })();
+
+  const started = performance.now();
+  let settlement: Settlement;
+  try {
+    if (!type) throw new PermanentJobError(`No handler for job type ${job.type} on this worker`);
+    const context: JobContext = {
+      jobId,
+      queue: job.queue,
+      attempt: job.attempts,
+      signal: controller.signal,
+      now: () => ports.clock.now(),
+      random: ports.random,
+      sleep: (ms, signal) => ports.clock.sleep(ms, signal),
+      log,
+      ...ports.services,
+    };
+    const result = await Promise.race([type.run(job.payload ?? {}, context), aborted]);
+    settlement = { status: 'COMPLETED', result };
+  } catch (caught) {
+    const error = controller.signal.aborted ? controller.signal.reason : caught;
+    if (error instanceof Abort && error.why === 'lost') {
+      beating = false;
+      clearTimeout(timer);
+      await log('WARN', 'Attempt abandoned: its lease was taken over');
+      return 'lost-ownership';
+    }
+    settlement =
+      error instanceof Abort && error.why === 'cancelled'
+        ? { status: 'CANCELLED', reason: 'Cancelled while running (DELETE /jobs/{id})' }
+        : settleFailure(
+            job,
+            (error as Error)?.message ?? String(error),
+            error instanceof PermanentJobError,
+            ports.clock.now(),
+            ports.random,
+          );
+  } finally {
+    beating = false;
+    clearTimeout(timer);
+    controller.abort(new Abort('timeout', 'attempt over'));
+  }
+  await heartbeat;
+
+  const ranMs = Math.round(performance.now() - started);
+  const now = ports.clock.now();
+  const plan =
+    settlement.status === 'FAILED'
+      ? dispatchPlan({ runAt: settlement.runAt }, now, ports.graceMs)
+      : undefined;
+  const settled = await ports.jobs.settle(job, token, settlement, now, plan);
+  if (!settled) {
+    await log('WARN', `Attempt ${job.attempts} finished after losing its lease; its outcome was discarded`);
+    return 'lost-ownership';
+  }
+  switch (settlement.status) {
+    case 'COMPLETED':
+      await log('INFO', `Attempt ${job.attempts} completed in ${ranMs} ms`);
+      break;
+    case 'FAILED':
+      await log(
+        'WARN',
+        `Attempt ${job.attempts} failed after ${ranMs} ms: ${settlement.error}; retry in ${settlement.retryInMs} ms (at ${settlement.runAt})`,
+      );
+      break;
+    case 'DEAD':
+      await log(
+        'ERROR',
+        `Attempt ${job.attempts} failed after ${ranMs} ms: ${settlement.error}; no retries left: DEAD`,
+      );
+      break;
+    case 'CANCELLED':
+      await log('WARN', `Cancelled while running, after ${ranMs} ms`);
+      break;
+  }
+  await completeFollowUps(settled, ports);
+  await ports.worker.idle(settlement.status === 'COMPLETED' ? 'completed' : 'failed');
+  return settlement.status === 'COMPLETED'
+    ? 'completed'
+    : settlement.status === 'FAILED'
+      ? 'retrying'
+      : settlement.status === 'DEAD'
+        ? 'dead'
+        : 'cancelled';
+}

@@ -1,0 +1,92 @@
+/**
+ * The job engine's named queues, beside the production lines. SQS has no priorities, so each
+ * queue is three SQS queues, one per priority band, each with its own worker concurrency: urgent
+ * work gets the most, and low work always keeps a share (no starvation without aging tricks).
+ */
+import { type ProductionLineName, productionLineNames, productionLines } from './production-lines.ts';
+
+export const priorityBands = [
+  { name: 'urgent', min: 0, max: 2 },
+  { name: 'normal', min: 3, max: 6 },
+  { name: 'low', min: 7, max: 10 },
+] as const;
+export type PriorityBand = (typeof priorityBands)[number]['name'];
+export const bandNames: readonly PriorityBand[] = priorityBands.map((b) => b.name);
+
+export const bandOf = (priority: number): PriorityBand =>
+  (priorityBands.find((b) => priority >= b.min && priority <= b.max) ?? priorityBands[1]).name;
+
+export interface JobQueueDefinition {
+  readonly description: string;
+  readonly jobTypes: readonly string[];
+  /**
+   * Workers per band: each band's SQS event source has this MaximumConcurrency (2–1000 on AWS).
+   * The weights are the policy: urgent work overtakes a backlog, low work still moves.
+   */
+  readonly concurrency: Readonly<Record<PriorityBand, number>>;
+}
+
+export const jobQueues = {
+  default: {
+    description: 'General background work: demo jobs, timers, webhooks and mail.',
+    jobTypes: ['delayed_message', 'fail_sometimes', 'webhook_call', 'send_email'],
+    concurrency: { urgent: 6, normal: 4, low: 2 },
+  },
+  notifications: {
+    description: 'Customer notifications: e-mail and outgoing webhooks.',
+    jobTypes: ['send_email', 'webhook_call'],
+    concurrency: { urgent: 6, normal: 4, low: 2 },
+  },
+  reports: {
+    description: 'Sales and analytics reports computed from the jobs data.',
+    jobTypes: ['generate_report'],
+    concurrency: { urgent: 3, normal: 2, low: 2 },
+  },
+  media: {
+    description: 'Image processing for catalogues and robot inspection photos.',
+    jobTypes: ['process_image'],
+    concurrency: { urgent: 4, normal: 3, low: 2 },
+  },
+} as const satisfies Record<string, JobQueueDefinition>;
+
+export type JobQueueName = keyof typeof jobQueues;
+export const jobQueueNames = Object.keys(jobQueues) as JobQueueName[];
+
+export const isJobQueue = (name: string): name is JobQueueName => Object.hasOwn(jobQueues, name);
+export const isProductionLine = (name: string): name is ProductionLineName =>
+  Object.hasOwn(productionLines, name);
+
+/** Every queue a job can be on: the engine's queues and the robot production lines. */
+export const allQueueNames: readonly string[] = [...jobQueueNames, ...productionLineNames];
+
+/** What GET /queues shows of every queue. */
+export function describeQueues() {
+  return [
+    ...jobQueueNames.map((name) => {
+      const q: JobQueueDefinition = jobQueues[name];
+      return {
+        name,
+        kind: 'job-queue' as const,
+        description: q.description,
+        jobTypes: [...q.jobTypes],
+        concurrency: Object.values(q.concurrency).reduce((a, b) => a + b, 0),
+        bands: priorityBands.map((b) => ({
+          band: b.name,
+          priorities: [b.min, b.max],
+          concurrency: q.concurrency[b.name],
+        })),
+        acceptsSubmissions: true,
+      };
+    }),
+    ...productionLineNames.map((name) => ({
+      name,
+      kind: 'production-line' as const,
+      description: productionLines[name].description,
+      jobTypes: [...productionLines[name].jobTypes],
+      concurrency: productionLines[name].maxConcurrency,
+      bands: [],
+      // Steps are created by the assembly workflows, never by POST /jobs.
+      acceptsSubmissions: false,
+    })),
+  ];
+}

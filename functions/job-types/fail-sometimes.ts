@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { defineJobType } from './job-type.ts';
+
+/** Fails each attempt with the given probability: exercises retries, backoff and the DLQ. */
+export const failSometimes = defineJobType({
+  name: 'fail_sometimes',
+  description: 'Fails an attempt with probability `probability` after working for `workMs`.',
+  payload: z
+    .object({
+      probability: z.number().min(0).max(1),
+      workMs: z.int().min(0).max(600_000).default(0),
+    })
+    .strict(),
+  defaults: { maxAttempts: 3, timeoutMs: 60_000 },
+  async run(payload, context) {
+    if (payload.workMs > 0) await context.sleep(payload.workMs, context.signal);
+    const roll = context.random();
+    if (roll < payload.probability) {
+      throw new Error(
+        `Unlucky attempt ${context.attempt}: rolled ${roll.toFixed(3)} < ${payload.probability}`,
+      );
+    }
+    return { roll, attempt: context.attempt };
+  },
+});

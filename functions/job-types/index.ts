@@ -1,0 +1,15 @@
+/** The registry of job types: one line per plugin. */
+import { delayedMessage } from './delayed-message.ts';
+import { failSometimes } from './fail-sometimes.ts';
+import { generateReport } from './generate-report.ts';
+import type { JobType } from './job-type.ts';
+import { processImage } from './process-image.ts';
+import { sendEmail } from './send-email.ts';
+import { webhookCall } from './webhook-call.ts';
+
+export const jobTypes: ReadonlyMap<string, JobType> = new Map(
+  [delayedMessage, failSometimes, sendEmail, webhookCall, generateReport, processImage].map((t) => [
+    t.name,
+    t as JobType,
+  ]),
+);

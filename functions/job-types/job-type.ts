@@ -1,0 +1,77 @@
+/**
+ * A job type is a plugin: a payload schema (checked at submission, so bad payloads are a 400 and
+ * never reach a worker), defaults, and `run`. Adding a type = one module here + one line in
+ * index.ts (and naming it in a queue's jobTypes). `run` reaches the outside world only through
+ * the context's ports, which the worker wires to adapters.
+ */
+import type { z } from 'zod';
+import type { Backoff } from '#domain/backoff';
+
+export interface StoredArtifact {
+  readonly key: string;
+  readonly contentType: string;
+  readonly bytes: number;
+}
+
+export interface JobContext {
+  readonly jobId: string;
+  readonly queue: string;
+  readonly attempt: number;
+  /** Aborted on timeout, cancellation or lost lease: long work should check it. */
+  readonly signal: AbortSignal;
+  now(): Date;
+  random(): number;
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  log(level: 'INFO' | 'WARN' | 'ERROR', message: string): Promise<void>;
+  readonly outbox: {
+    deliver(mail: {
+      jobId: string;
+      to: string;
+      cc: string[];
+      subject: string;
+      body: string;
+      sentAt: string;
+    }): Promise<void>;
+  };
+  readonly artifacts: {
+    put(name: string, body: Uint8Array, contentType: string): Promise<StoredArtifact>;
+    get(key: string): Promise<{ body: Uint8Array; contentType: string } | undefined>;
+  };
+  readonly jobsData: {
+    /** Finished jobs (standalone and robot steps) created in [from, to), per queue and state. */
+    finishedBetween(from: string, to: string): AsyncIterable<FinishedJobFacts>;
+  };
+}
+
+export interface FinishedJobFacts {
+  readonly queue: string;
+  readonly type: string;
+  readonly status: string;
+  readonly kind: string;
+  readonly robotType?: string;
+  readonly createdAt: string;
+  readonly startedAt?: string;
+  readonly completedAt?: string;
+  readonly attempts: number;
+}
+
+export interface JobTypeDefaults {
+  readonly maxAttempts: number;
+  readonly timeoutMs: number;
+  readonly backoff?: Partial<Backoff>;
+}
+
+export interface JobType<S extends z.ZodType = z.ZodType> {
+  readonly name: string;
+  readonly description: string;
+  readonly payload: S;
+  readonly defaults: JobTypeDefaults;
+  run(payload: z.infer<S>, context: JobContext): Promise<Record<string, unknown>>;
+}
+
+/** Thrown by a handler for a failure retrying cannot fix: the job goes DEAD at once. */
+export class PermanentJobError extends Error {
+  override readonly name = 'PermanentJobError';
+}
+
+export const defineJobType = <S extends z.ZodType>(type: JobType<S>): JobType<S> => type;

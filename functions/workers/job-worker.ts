@@ -1,0 +1,85 @@
+/**
+ * Job worker: one per job queue, fed by the queue's three band queues. Each record is a wake-up
+ * call for one job id; the job row decides whether anything runs. Records run concurrently and
+ * each is acknowledged on its own (ReportBatchItemFailures).
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { ArtifactStore } from '#adapters/artifact-store';
+import { jobEngineFromEnv } from '#adapters/job-engine';
+import { OutboxStore } from '#adapters/outbox-store';
+import { WorkerRegistry } from '#adapters/worker-registry';
+import { type AttemptPorts, runJobAttempt } from '#domain/job-lifecycle';
+import { allQueueNames } from '#domain/job-queues';
+import { jobTypes } from '#job-types/index';
+import { envInt, requireEnv } from '#shared/env';
+import { describeError, logger } from '#shared/logger';
+
+const queue = requireEnv('QUEUE_NAME');
+const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? `${queue}-worker`;
+// An execution environment is a worker; its log stream name is unique to it on AWS.
+const workerId = `${queue}:${process.env.AWS_LAMBDA_LOG_STREAM_NAME?.split(']').pop() ?? randomUUID()}`;
+const engine = jobEngineFromEnv(workerId);
+const artifacts = new ArtifactStore(requireEnv('ARTIFACTS_BUCKET'));
+const outbox = new OutboxStore(requireEnv('OUTBOX_TABLE'), envInt('OUTBOX_RETENTION_DAYS', 30));
+
+const ports: AttemptPorts = {
+  ...engine.followUps,
+  clock: {
+    now: () => new Date(),
+    sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : undefined),
+  },
+  types: jobTypes,
+  worker: new WorkerRegistry(
+    requireEnv('WORKERS_TABLE'),
+    { workerId, line: queue, functionName, startedAt: new Date().toISOString() },
+    envInt('WORKER_ROW_TTL_SECONDS', 3600),
+  ),
+  random: Math.random,
+  newToken: randomUUID,
+  services: {
+    outbox,
+    artifacts,
+    jobsData: { finishedBetween: (from, to) => engine.queries.finishedBetween(allQueueNames, from, to) },
+  },
+};
+const settings = {
+  leaseMs: envInt('JOB_LEASE_MS', 30_000),
+  heartbeatEveryMs: envInt('JOB_HEARTBEAT_MS', 5_000),
+};
+
+async function processRecord(record: SQSRecord): Promise<void> {
+  let jobId: unknown;
+  try {
+    jobId = (JSON.parse(record.body) as { jobId?: unknown }).jobId;
+  } catch {
+    jobId = undefined;
+  }
+  if (typeof jobId !== 'string') {
+    // Left for the queue's dead-letter queue: a message without a job id has nothing to run.
+    throw new Error(`Malformed job message ${record.messageId}`);
+  }
+  const outcome = await runJobAttempt(jobId, ports, settings);
+  logger.info('Job delivery handled', {
+    outcome,
+    jobId,
+    messageId: record.messageId,
+    receiveCount: record.attributes.ApproximateReceiveCount,
+  });
+}
+
+export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
+  const results = await Promise.allSettled(event.Records.map(processRecord));
+  const batchItemFailures = results.flatMap((result, i) => {
+    if (result.status === 'fulfilled') return [];
+    const record = event.Records[i] as SQSRecord;
+    logger.warn('Job delivery left for redelivery', {
+      messageId: record.messageId,
+      ...describeError(result.reason),
+    });
+    return [{ itemIdentifier: record.messageId }];
+  });
+  return { batchItemFailures };
+});

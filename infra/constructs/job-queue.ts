@@ -1,0 +1,85 @@
+import { Duration } from 'aws-cdk-lib';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { JobQueueDefinition, PriorityBand } from '../../functions/domain/job-queues.ts';
+import { bandNames } from '../../functions/domain/job-queues.ts';
+import { FactoryFunction } from './factory-function.ts';
+
+export interface JobQueueProps {
+  readonly queueName: string;
+  readonly definition: JobQueueDefinition;
+  /** Environment of the worker (tables, bucket, band queue URLs). */
+  readonly environment: Record<string, string>;
+  /** Longest a job may run is this minus a margin (timeoutMs ≤ 14 min). @default 15 minutes */
+  readonly workerTimeout?: Duration;
+  /** Files copied next to the worker's bundle (e.g. Wasm codecs), relative to the repository. */
+  readonly bundledFiles?: readonly string[];
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** @default false */
+  readonly bundleImageCodecs?: boolean;
+}
+
+/**
+ * A job queue: one SQS queue per priority band (each with a dead-letter queue for poison
+ * messages), one worker Lambda, and one event source per band whose MaximumConcurrency is the
+ * band's weight. Messages are wake-up calls (a job id); jobs' retries, delays and DLQ live in
+ * the jobs table, so maxReceiveCount only catches messages no worker can even read.
+ */
+export class JobQueue extends Construct {
+  public readonly bands: Readonly<Record<PriorityBand, Queue>>;
+  public readonly deadLetterQueue: Queue;
+  public readonly worker: FactoryFunction;
+
+  constructor(scope: Construct, id: string, props: JobQueueProps) {
+    super(scope, id);
+    const workerTimeout = props.workerTimeout ?? Duration.minutes(15);
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    this.bands = Object.fromEntries(
+      bandNames.map((band) => [
+        band,
+        new Queue(this, `${band.charAt(0).toUpperCase()}${band.slice(1)}Queue`, {
+          // A redelivery only matters if a worker died before settling; the lease sweeper
+          // recovers the job sooner, so this just has to exceed the worker timeout.
+          visibilityTimeout: Duration.seconds(workerTimeout.toSeconds() + 60),
+          retentionPeriod: Duration.days(4),
+          encryption: QueueEncryption.SQS_MANAGED,
+          enforceSSL: true,
+          deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
+        }),
+      ]),
+    ) as Record<PriorityBand, Queue>;
+    this.worker = new FactoryFunction(this, 'Worker', {
+      entry: 'workers/job-worker.ts',
+      description: `Job worker of the ${props.queueName} queue`,
+      timeout: workerTimeout,
+      memorySize: props.memorySize ?? 512,
+      environment: { ...props.environment, QUEUE_NAME: props.queueName },
+      bundledFiles: props.bundledFiles,
+      bundleImageCodecs: props.bundleImageCodecs,
+    });
+    for (const band of bandNames) {
+      this.worker.addEventSource(
+        new SqsEventSource(this.bands[band], {
+          // One job per invocation: a band's concurrency is then exactly its number of running jobs.
+          batchSize: 1,
+          reportBatchItemFailures: true,
+          maxConcurrency: props.definition.concurrency[band],
+        }),
+      );
+    }
+  }
+
+  /** The band queue URLs, for JOB_QUEUE_URLS. */
+  get urls(): Record<PriorityBand, string> {
+    return Object.fromEntries(bandNames.map((b) => [b, this.bands[b].queueUrl])) as Record<
+      PriorityBand,
+      string
+    >;
+  }
+}
