@@ -2,7 +2,8 @@
  * `npm run bench`: the cost model's input. Runs orders of every robot type on the local cloud
  * and prints, per order and per step, the AWS API calls the factory made (by service and
  * action) and the Step Functions state transitions the executions took.
- * BENCH_ORDERS (default 10) orders per robot type.
+ * BENCH_ORDERS (default 10) orders per robot type. Then the job engine: BENCH_JOBS (default 500)
+ * standalone jobs submitted in one request, with intake latency, time to drain and calls per job.
  */
 import './cloud/quiet-sdk.ts';
 import { transitionsPerOrder } from '../functions/domain/assembly-plan.ts';
@@ -83,8 +84,61 @@ try {
     for (const [action, n] of polls)
       rows.push(`    ${action.padEnd(40)} ${n} in the run (event source polling; depends on idle time)`);
   }
+  rows.push('', ...(await benchStandaloneJobs()));
 } finally {
   await cloud.stop();
+}
+
+/**
+ * One batch of standalone jobs (POST /job-batches, the bulk intake path plus a batch row), waited
+ * for through GET /job-batches/{id}. The waiting polls' own calls are measured and subtracted.
+ */
+async function benchStandaloneJobs(): Promise<string[]> {
+  const count = Number(process.env.BENCH_JOBS ?? 500);
+  const jobs = Array.from({ length: count }, (_, i) => ({
+    queue: 'default',
+    type: 'delayed_message',
+    priority: [0, 5, 9][i % 3],
+    payload: { message: `bench-${i}` },
+  }));
+  const before = cloud.calls.snapshot();
+  const started = Date.now();
+  const response = await fetch(`${cloud.apiUrl}/job-batches`, {
+    method: 'POST',
+    body: JSON.stringify({ name: 'bench', jobs }),
+  });
+  const intakeMs = Date.now() - started;
+  if (response.status !== 202)
+    throw new Error(`bench batch rejected: ${response.status} ${await response.text()}`);
+  const { batchId } = (await response.json()) as { batchId: string };
+  const poll = async () =>
+    (await (await fetch(`${cloud.apiUrl}/job-batches/${batchId}`)).json()) as {
+      finished: boolean;
+      completed: number;
+    };
+  let polls = 0;
+  for (;;) {
+    polls++;
+    if ((await poll()).finished) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const drainMs = Date.now() - started;
+  const calls = CallCounter.difference(cloud.calls.snapshot(), before);
+  const probe = cloud.calls.snapshot();
+  await poll();
+  const perPoll = CallCounter.difference(cloud.calls.snapshot(), probe);
+  for (const [action, n] of Object.entries(perPoll)) calls[action] = (calls[action] ?? 0) - n * polls;
+  const work = Object.entries(calls).filter(([action, n]) => !pollingActions.has(action) && n > 0);
+  const total = work.reduce((sum, [, n]) => sum + n, 0);
+  const lines = [
+    `standalone jobs: ${count} delayed_message jobs (priorities 0/5/9) in one request`,
+    `  intake: accepted in ${intakeMs} ms (${Math.round((count / intakeMs) * 1000)} jobs/s through one API call)`,
+    `  drained (all COMPLETED) ${drainMs} ms after submission; no Step Functions calls: ${work.some(([a]) => a.startsWith('states:')) ? 'VIOLATED' : 'none made'}`,
+    `  AWS calls per job: ${(total / count).toFixed(1)}`,
+  ];
+  for (const [action, n] of work.sort(([a], [b]) => a.localeCompare(b)))
+    lines.push(`    ${action.padEnd(40)} ${(n / count).toFixed(2).padStart(7)} per job`);
+  return lines;
 }
 console.log(`Robot Factory bench (${cloud.backend} backend)`);
 for (const row of rows) console.log(row);

@@ -63,3 +63,91 @@ export function awsClients() {
   };
   return { sqs: new SQSClient(config), lambda: new LambdaClient(config) };
 }
+
+export type Job = Record<string, any> & { jobId: string; status: string };
+
+/** Submits one job; fails the test on anything but 202/200. */
+export async function submitJob(
+  job: Record<string, unknown>,
+): Promise<{ jobId: string; status: string; duplicate: boolean }> {
+  const response = await api('POST', '/jobs', job);
+  if (response.status !== 202 && response.status !== 200)
+    throw new Error(`Job rejected: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+export async function getJob(jobId: string): Promise<Job> {
+  const { status, body } = await api('GET', `/jobs/${jobId}`);
+  if (status !== 200) throw new Error(`GET /jobs/${jobId}: ${status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** Polls a job until `done` holds (default: it finished), or fails with its last state. */
+export async function waitForJob(
+  jobId: string,
+  done: (job: Job) => boolean = (job) => ['COMPLETED', 'DEAD', 'CANCELLED'].includes(job.status),
+  timeoutMs = 60_000,
+): Promise<Job> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await getJob(jobId);
+    if (done(job)) return job;
+    if (Date.now() > deadline)
+      throw new Error(`Job ${jobId} not there after ${timeoutMs} ms: ${JSON.stringify(job)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function jobLog(
+  jobId: string,
+): Promise<{ message: string; level: string; timestamp: string; attempt: number }[]> {
+  const { body } = await api('GET', `/jobs/${jobId}/logs`);
+  return body.entries ?? body.logs ?? body;
+}
+
+/** Invokes a function of the stack by (part of) its name, through the Lambda API. */
+export async function invokeFunction(nameContains: string, payload: unknown = {}): Promise<any> {
+  const { lambda } = awsClients();
+  try {
+    const { ListFunctionsCommand, InvokeCommand } = await import('@aws-sdk/client-lambda');
+    const { Functions } = await lambda.send(new ListFunctionsCommand({}));
+    const name = Functions?.find((f) => f.FunctionName?.includes(nameContains))?.FunctionName;
+    if (!name) throw new Error(`No function named like ${nameContains}`);
+    const result = await lambda.send(
+      new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(payload)) }),
+    );
+    const text = Buffer.from(result.Payload ?? []).toString();
+    if (result.FunctionError) throw new Error(`${name} failed: ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  } finally {
+    lambda.destroy();
+  }
+}
+
+/** The local cloud's test hooks (/__local on the AWS endpoint). */
+export async function localAdmin(method: string, path: string, body?: unknown): Promise<any> {
+  const response = await fetch(`${inject('edgeUrl')}/__local${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} /__local${path}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+export async function functionNamed(nameContains: string): Promise<string> {
+  const { lambda } = awsClients();
+  try {
+    const { ListFunctionsCommand } = await import('@aws-sdk/client-lambda');
+    const { Functions } = await lambda.send(new ListFunctionsCommand({}));
+    const name = Functions?.find((f) => f.FunctionName?.includes(nameContains))?.FunctionName;
+    if (!name) throw new Error(`No function named like ${nameContains}`);
+    return name;
+  } finally {
+    lambda.destroy();
+  }
+}
+
+/** A unique tag per test run, to find one's own jobs among other tests'. */
+export const runTag = (label: string) =>
+  `${label}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;

@@ -89,3 +89,56 @@ describe('the catalog', () => {
       expect(step).toMatchObject({ jobType: expect.any(String), dependsOn: expect.any(Array) });
   });
 });
+
+describe('bad job submissions get a clear 400 and store nothing', () => {
+  const valid = { queue: 'default', type: 'delayed_message', payload: { message: 'hi' } };
+  it.each([
+    ['an unknown queue', { ...valid, queue: 'warp' }, 'UNKNOWN_QUEUE'],
+    ['a type the queue does not take', { ...valid, queue: 'media' }, 'JOB_TYPE_NOT_ACCEPTED'],
+    ['an unknown job type', { ...valid, type: 'teleport' }, 'UNKNOWN_JOB_TYPE'],
+    [
+      'a production line as queue',
+      { ...valid, queue: 'packaging', type: 'package_robot' },
+      'QUEUE_NOT_SUBMITTABLE',
+    ],
+    ['a priority of 11', { ...valid, priority: 11 }, 'VALIDATION_FAILED'],
+    ['a negative priority', { ...valid, priority: -1 }, 'VALIDATION_FAILED'],
+    ['both delayMs and runAt', { ...valid, delayMs: 10, runAt: '2030-01-01T00:00:00Z' }, 'VALIDATION_FAILED'],
+    ['an unknown backoff type', { ...valid, backoff: { type: 'fibonacci' } }, 'VALIDATION_FAILED'],
+    ['an invalid payload', { ...valid, payload: { message: '' } }, 'INVALID_PAYLOAD'],
+    ['a payload over 128 KiB', { ...valid, payload: { message: 'x'.repeat(135_000) } }, 'PAYLOAD_TOO_LARGE'],
+    ['an unknown dependency', { ...valid, dependsOn: ['job_does_not_exist'] }, 'UNKNOWN_DEPENDENCY'],
+    ['a timeout over 14 minutes', { ...valid, timeoutMs: 900_000 }, 'VALIDATION_FAILED'],
+  ])('POST /jobs with %s → 400 %s', async (_label, body, code) => {
+    expectError(await api('POST', '/jobs', body), 400, code);
+  });
+
+  it('rejects dependency cycles within a bulk request', async () => {
+    const response = await api('POST', '/jobs/bulk', {
+      jobs: [
+        { ...valid, ref: 'a', dependsOn: ['b'] },
+        { ...valid, ref: 'b', dependsOn: ['a'] },
+      ],
+    });
+    expectError(response, 400, 'DEPENDENCY_CYCLE');
+    expect(response.body.error.details.cycle).toEqual(['a', 'b', 'a']);
+  });
+
+  it('rejects a bulk request over 500 jobs', async () => {
+    expectError(
+      await api('POST', '/jobs/bulk', { jobs: Array.from({ length: 501 }, () => valid) }),
+      400,
+      'VALIDATION_FAILED',
+    );
+  });
+
+  it('answers unknown jobs, batches and bad listing parameters with 4xx', async () => {
+    expectError(await api('DELETE', '/jobs/job_nope'), 404, 'JOB_NOT_FOUND');
+    expectError(await api('POST', '/jobs/job_nope/retry'), 404, 'JOB_NOT_FOUND');
+    expectError(await api('GET', '/jobs?status=SLEEPING'), 400, 'VALIDATION_FAILED');
+    expectError(await api('GET', '/jobs?limit=0'), 400, 'VALIDATION_FAILED');
+    expectError(await api('GET', '/dlq?queue=warp'), 400, 'VALIDATION_FAILED');
+    expectError(await api('POST', '/dlq/retry', { jobIds: [] }), 400, 'VALIDATION_FAILED');
+    expectError(await api('GET', '/job-batches/batch_nope'), 404, 'BATCH_NOT_FOUND');
+  });
+});

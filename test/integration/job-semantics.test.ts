@@ -1,0 +1,383 @@
+/**
+ * The semantics the job engine promises, each shown end to end: priority bands without
+ * starvation, retry schedules, delays, dependencies, timeouts, cancellation, and at-least-once
+ * safety (duplicates, a killed worker, a dropped send).
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ListQueuesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { jobIdForKey } from '../../functions/domain/job-submission.ts';
+import {
+  api,
+  awsClients,
+  functionNamed,
+  getJob,
+  invokeFunction,
+  jobLog,
+  localAdmin,
+  runTag,
+  submitJob,
+  waitForJob,
+} from '../helpers/factory-client.ts';
+
+const { sqs, lambda } = awsClients();
+afterAll(() => {
+  sqs.destroy();
+  lambda.destroy();
+});
+const local = inject('backend') !== 'external';
+const finished = (job: { status: string }) => ['COMPLETED', 'DEAD', 'CANCELLED'].includes(job.status);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('priority', () => {
+  it('starts an urgent job before older low-priority work, and the low work still finishes', async () => {
+    const tag = runTag('prio');
+    // The low band of "default" has 2 workers: eight 1.5 s jobs make a backlog of about 6 s.
+    const low = (
+      await api('POST', '/jobs/bulk', {
+        jobs: Array.from({ length: 8 }, (_, i) => ({
+          queue: 'default',
+          type: 'delayed_message',
+          priority: 9,
+          payload: { message: `${tag}-low-${i}`, holdMs: 1500 },
+        })),
+      })
+    ).body.jobs.map((j: { jobId: string }) => j.jobId);
+    await sleep(300);
+    const urgent = await submitJob({
+      queue: 'default',
+      type: 'delayed_message',
+      priority: 0,
+      payload: { message: `${tag}-urgent` },
+    });
+
+    const urgentJob = await waitForJob(urgent.jobId, finished, 30_000);
+    const lowJobs = await Promise.all(low.map((id: string) => waitForJob(id, finished, 60_000)));
+    // No starvation: every low-priority job completed.
+    expect(lowJobs.map((j) => j.status)).toEqual(Array(8).fill('COMPLETED'));
+    // The urgent job, submitted last, started before most of the older low-priority jobs.
+    const startedAfterUrgent = lowJobs.filter((j) => j.startedAt > urgentJob.startedAt).length;
+    expect(startedAfterUrgent).toBeGreaterThanOrEqual(4);
+    expect(
+      urgentJob.completedAt <
+        lowJobs
+          .map((j) => j.completedAt)
+          .sort()
+          .at(-1),
+    ).toBe(true);
+  });
+});
+
+describe('retries', () => {
+  it('retries a failing job on the fixed schedule, then parks it DEAD in the DLQ', async () => {
+    const { jobId } = await submitJob({
+      queue: 'default',
+      type: 'fail_sometimes',
+      payload: { probability: 1 },
+      maxAttempts: 3,
+      backoff: { type: 'fixed', delayMs: 2000 },
+    });
+    const job = await waitForJob(jobId, finished, 60_000);
+    expect(job).toMatchObject({ status: 'DEAD', attempts: 3 });
+    expect(job.error).toMatch(/Unlucky attempt 3/);
+    const starts = (await jobLog(jobId))
+      .filter((l) => /^Attempt \d+ of 3 started/.test(l.message))
+      .map((l) => Date.parse(l.timestamp));
+    expect(starts).toHaveLength(3);
+    // SQS delays are whole seconds: each gap is at least the 2 s of the policy.
+    for (let i = 1; i < starts.length; i++)
+      expect((starts[i] as number) - (starts[i - 1] as number)).toBeGreaterThanOrEqual(1900);
+    const failures = (await jobLog(jobId)).filter((l) => /retry in 2000 ms/.test(l.message));
+    expect(failures).toHaveLength(2);
+    const dlq = await api('GET', '/dlq?queue=default&type=fail_sometimes&limit=200');
+    expect(dlq.body.jobs.map((j: { jobId: string }) => j.jobId)).toContain(jobId);
+  });
+
+  it('recovers when a retry succeeds', async () => {
+    // fail_sometimes with probability 0 never fails: one attempt; probability 1 always fails.
+    const { jobId } = await submitJob({
+      queue: 'default',
+      type: 'fail_sometimes',
+      payload: { probability: 0 },
+    });
+    expect((await waitForJob(jobId)).status).toBe('COMPLETED');
+  });
+});
+
+describe('delays', () => {
+  it('holds a delayed job PENDING until runAt, then runs it', async () => {
+    const runAt = new Date(Date.now() + 3000).toISOString();
+    const { jobId, status } = await submitJob({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'later' },
+      runAt,
+    });
+    expect(status).toBe('PENDING');
+    const job = await waitForJob(jobId, finished, 30_000);
+    expect(job.status).toBe('COMPLETED');
+    expect(Date.parse(job.startedAt)).toBeGreaterThanOrEqual(Date.parse(runAt));
+  });
+
+  it('keeps a delay beyond SQS reach (days) in the due index: the sweeper leaves it until it is near', async () => {
+    const { jobId } = await submitJob({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'in two days' },
+      delayMs: 2 * 86_400_000,
+    });
+    await invokeFunction('JobDispatcher');
+    const job = await getJob(jobId);
+    expect(job.status).toBe('PENDING');
+    expect(Date.parse(job.runAt) - Date.now()).toBeGreaterThan(86_400_000);
+    expect((await api('DELETE', `/jobs/${jobId}`)).body.status).toBe('CANCELLED');
+  });
+});
+
+describe('dependencies', () => {
+  it('runs a job only after all its dependencies completed', async () => {
+    const { body } = await api('POST', '/jobs/bulk', {
+      jobs: [
+        {
+          ref: 'slow',
+          queue: 'default',
+          type: 'delayed_message',
+          payload: { message: 'slow', holdMs: 1500 },
+        },
+        { ref: 'fast', queue: 'default', type: 'delayed_message', payload: { message: 'fast' } },
+        {
+          ref: 'after',
+          queue: 'default',
+          type: 'delayed_message',
+          payload: { message: 'after' },
+          dependsOn: ['slow', 'fast'],
+        },
+      ],
+    });
+    const [slow, fast, after] = body.jobs.map((j: { jobId: string }) => j.jobId);
+    expect(body.jobs[2].status).toBe('PENDING');
+    const done = await waitForJob(after, finished, 30_000);
+    const [s, f] = await Promise.all([getJob(slow), getJob(fast)]);
+    expect(done.status).toBe('COMPLETED');
+    expect(done.startedAt >= s.completedAt && done.startedAt >= f.completedAt).toBe(true);
+    expect(done.dependsOn.sort()).toEqual([slow, fast].sort());
+  });
+
+  it('cancels dependents (transitively) with the reason when a dependency dies', async () => {
+    const { body } = await api('POST', '/jobs/bulk', {
+      jobs: [
+        {
+          ref: 'doomed',
+          queue: 'default',
+          type: 'fail_sometimes',
+          payload: { probability: 1 },
+          maxAttempts: 1,
+        },
+        {
+          ref: 'child',
+          queue: 'default',
+          type: 'delayed_message',
+          payload: { message: 'child' },
+          dependsOn: ['doomed'],
+        },
+        {
+          ref: 'grandchild',
+          queue: 'default',
+          type: 'delayed_message',
+          payload: { message: 'gc' },
+          dependsOn: ['child'],
+        },
+      ],
+    });
+    const [doomed, child, grandchild] = body.jobs.map((j: { jobId: string }) => j.jobId);
+    expect((await waitForJob(doomed, finished)).status).toBe('DEAD');
+    const c = await waitForJob(child, finished, 30_000);
+    const g = await waitForJob(grandchild, finished, 30_000);
+    expect(c).toMatchObject({ status: 'CANCELLED', cancelReason: `Dependency ${doomed} ended DEAD` });
+    expect(g).toMatchObject({ status: 'CANCELLED', cancelReason: `Dependency ${child} ended CANCELLED` });
+  });
+
+  it('depends on jobs of earlier requests by id', async () => {
+    const first = await submitJob({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'one', holdMs: 500 },
+    });
+    const second = await submitJob({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'two' },
+      dependsOn: [first.jobId],
+    });
+    expect(second.status).toBe('PENDING');
+    const done = await waitForJob(second.jobId, finished, 30_000);
+    expect(done.status).toBe('COMPLETED');
+    expect(done.startedAt >= (await getJob(first.jobId)).completedAt).toBe(true);
+  });
+});
+
+describe('timeouts', () => {
+  it('fails an attempt that runs over timeoutMs and retries it per policy', async () => {
+    const { jobId } = await submitJob({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'too slow', holdMs: 5000 },
+      timeoutMs: 400,
+      maxAttempts: 2,
+      backoff: { type: 'none' },
+    });
+    const job = await waitForJob(jobId, finished, 30_000);
+    expect(job).toMatchObject({ status: 'DEAD', attempts: 2, error: 'Timed out after 400 ms' });
+    expect(Date.parse(job.deadAt) - Date.parse(job.createdAt)).toBeLessThan(4000);
+  });
+});
+
+describe('cancellation', () => {
+  it('cancels a queued (delayed) job at once', async () => {
+    const { jobId } = await submitJob({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'never' },
+      delayMs: 60_000,
+    });
+    const response = await api('DELETE', `/jobs/${jobId}`);
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ status: 'CANCELLED' });
+    expect((await api('DELETE', `/jobs/${jobId}`)).body.error.code).toBe('JOB_FINISHED');
+  });
+
+  it('tells a running job to stop; it ends CANCELLED and its blocked dependent too', async () => {
+    const running = await submitJob({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'long', holdMs: 30_000 },
+    });
+    const blocked = await submitJob({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'blocked' },
+      dependsOn: [running.jobId],
+    });
+    await waitForJob(running.jobId, (j) => j.status === 'RUNNING', 20_000);
+    const response = await api('DELETE', `/jobs/${running.jobId}`);
+    expect(response.status).toBe(202);
+    expect(response.body.cancelRequested).toBe(true);
+    const stopped = await waitForJob(running.jobId, finished, 20_000);
+    expect(stopped.status).toBe('CANCELLED');
+    expect(Date.parse(stopped.cancelledAt) - Date.parse(stopped.startedAt)).toBeLessThan(15_000);
+    expect((await waitForJob(blocked.jobId, finished, 20_000)).status).toBe('CANCELLED');
+  });
+
+  it('cancels a blocked job directly', async () => {
+    const first = await submitJob({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'x', holdMs: 3000 },
+    });
+    const blocked = await submitJob({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'y' },
+      dependsOn: [first.jobId],
+    });
+    const response = await api('DELETE', `/jobs/${blocked.jobId}`);
+    expect(response.body).toMatchObject({ status: 'CANCELLED' });
+    expect((await waitForJob(first.jobId, finished, 30_000)).status).toBe('COMPLETED');
+    expect((await getJob(blocked.jobId)).status).toBe('CANCELLED');
+  });
+});
+
+describe('at-least-once safety', () => {
+  it('absorbs a duplicate delivery: the job runs once and completes once', async () => {
+    const { jobId } = await submitJob({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'dup', holdMs: 2000 },
+    });
+    await waitForJob(jobId, (j) => j.status === 'RUNNING', 20_000);
+    const { QueueUrls } = await sqs.send(
+      new ListQueuesCommand({ QueueNamePrefix: 'DefaultJobQueueNormalQueue' }),
+    );
+    // Duplicates while running, and after completion.
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: QueueUrls?.[0], MessageBody: JSON.stringify({ jobId }) }),
+    );
+    const job = await waitForJob(jobId, finished, 20_000);
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: QueueUrls?.[0], MessageBody: JSON.stringify({ jobId }) }),
+    );
+    await sleep(1500);
+    expect(job).toMatchObject({ status: 'COMPLETED', attempts: 1 });
+    const after = await getJob(jobId);
+    expect(after).toMatchObject({ status: 'COMPLETED', attempts: 1, completedAt: job.completedAt });
+    const log = await jobLog(jobId);
+    expect(log.filter((l) => /started/.test(l.message))).toHaveLength(1);
+    expect(log.filter((l) => /Duplicate delivery absorbed/.test(l.message)).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it.runIf(local)('recovers a job whose worker was killed mid-job', async () => {
+    // A webhook that answers after 20 s keeps the job mid-flight; only this test uses the
+    // notifications queue, so killing its worker touches no other test.
+    const slow = createServer((_req, res) => setTimeout(() => res.end('ok'), 20_000).unref());
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/hook`;
+    try {
+      const victim = await submitJob({
+        queue: 'notifications',
+        type: 'webhook_call',
+        payload: { url, requestTimeoutMs: 30_000 },
+        maxAttempts: 3,
+        backoff: { type: 'none' },
+      });
+      await waitForJob(victim.jobId, (j) => j.status === 'RUNNING', 20_000);
+      const crashed = await localAdmin(
+        'POST',
+        `/lambda/${await functionNamed('NotificationsJobQueueWorker')}/crash`,
+      );
+      expect(crashed.crashedEnvironments).toBeGreaterThanOrEqual(1);
+      // Its lease (30 s) runs out; the dispatcher fails the lost attempt and dispatches the next.
+      const deadline = Date.now() + 80_000;
+      let job = await getJob(victim.jobId);
+      while (job.attempts < 2 && Date.now() < deadline) {
+        await sleep(5000);
+        await invokeFunction('JobDispatcher');
+        job = await getJob(victim.jobId);
+      }
+      expect(job.attempts).toBe(2);
+      const log = await jobLog(victim.jobId);
+      expect(log.some((l) => /stopped heartbeating/.test(l.message))).toBe(true);
+      expect(log.some((l) => /Attempt 2 of 3 started/.test(l.message))).toBe(true);
+    } finally {
+      slow.closeAllConnections();
+      slow.close();
+    }
+  });
+
+  it.runIf(local)('repairs a dropped queue send: the job is stored, the sweeper sends it', async () => {
+    const key = runTag('dropped');
+    const jobId = jobIdForKey(key);
+    // Every attempt (the SDK retries) of the intake's SendMessageBatch for this job fails.
+    await localAdmin('POST', '/faults', {
+      service: 'sqs',
+      action: 'SendMessageBatch',
+      bodyContains: jobId,
+      times: 10,
+    });
+    const response = await api('POST', '/jobs', {
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'dropped' },
+      idempotencyKey: key,
+    });
+    expect(response.status).toBe(202);
+    await localAdmin('DELETE', '/faults');
+    await sleep(2000);
+    expect((await getJob(jobId)).status).toBe('QUEUED');
+    // After the grace period (15 s) the marker is due and the sweep sends the job.
+    await sleep(14_000);
+    const sweep = await invokeFunction('JobDispatcher');
+    expect(sweep.followUps).toBeGreaterThanOrEqual(1);
+    expect((await waitForJob(jobId, finished, 30_000)).status).toBe('COMPLETED');
+  });
+});

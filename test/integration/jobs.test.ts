@@ -1,0 +1,190 @@
+/** The job engine's intake and views, over HTTP: submit, idempotency, bulk, listings, queues, stats. */
+import { describe, expect, inject, it } from 'vitest';
+import { api, getJob, runTag, submitJob, waitForJob } from '../helpers/factory-client.ts';
+
+describe('submitting jobs', () => {
+  it('runs a standalone job on its queue and shows it in GET /jobs/{id}', async () => {
+    const { jobId, status } = await submitJob({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'hello' },
+    });
+    expect(status).toBe('QUEUED');
+    const job = await waitForJob(jobId);
+    expect(job).toMatchObject({
+      kind: 'job',
+      queue: 'default',
+      type: 'delayed_message',
+      status: 'COMPLETED',
+      attempts: 1,
+      priority: 5,
+      result: { message: 'hello' },
+    });
+    // Retention: finished jobs carry their TTL (7 days by default).
+    expect(job.expiresAt - Date.parse(job.completedAt) / 1000).toBeCloseTo(7 * 86_400, -1);
+  });
+
+  it('returns the same job for the same idempotency key and creates nothing new', async () => {
+    const key = runTag('idem');
+    const first = await api('POST', '/jobs', {
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'once' },
+      idempotencyKey: key,
+    });
+    const second = await api('POST', '/jobs', {
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'twice?' },
+      idempotencyKey: key,
+    });
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(200);
+    expect(second.body).toMatchObject({ jobId: first.body.jobId, duplicate: true });
+    const job = await waitForJob(first.body.jobId);
+    expect(job.result.message).toBe('once');
+  });
+
+  it('takes the idempotency key from the Idempotency-Key header too', async () => {
+    const key = runTag('header');
+    const send = async () => {
+      const response = await fetch(`${inject('apiUrl')}/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ queue: 'default', type: 'delayed_message', payload: { message: 'h' } }),
+      });
+      return { status: response.status, body: (await response.json()) as { jobId: string } };
+    };
+    const a = await send();
+    const b = await send();
+    expect(a.body.jobId).toBe(b.body.jobId);
+    expect([a.status, b.status]).toEqual([202, 200]);
+  });
+
+  it('accepts 500 jobs in one bulk request, and absorbs the same 500 again', async () => {
+    const tag = runTag('bulk');
+    const jobs = Array.from({ length: 500 }, (_, i) => ({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: `${tag}-${i}` },
+      idempotencyKey: `${tag}-${i}`,
+    }));
+    const first = await api('POST', '/jobs/bulk', { jobs });
+    expect(first.status).toBe(202);
+    expect(first.body.accepted).toBe(500);
+    expect(new Set(first.body.jobs.map((j: { jobId: string }) => j.jobId)).size).toBe(500);
+    const again = await api('POST', '/jobs/bulk', { jobs });
+    expect(again.body).toMatchObject({ accepted: 0, duplicates: 500 });
+    // Spot-check that they run: the first, the middle and the last.
+    for (const index of [0, 250, 499]) {
+      const job = await waitForJob(first.body.jobs[index].jobId, undefined, 120_000);
+      expect(job.status).toBe('COMPLETED');
+    }
+  });
+
+  it('rejects a bulk request atomically: one bad job, nothing stored', async () => {
+    const key = runTag('atomic');
+    const response = await api('POST', '/jobs/bulk', {
+      jobs: [
+        { queue: 'default', type: 'delayed_message', payload: { message: 'fine' }, idempotencyKey: key },
+        { queue: 'default', type: 'delayed_message', payload: {} },
+      ],
+    });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('INVALID_PAYLOAD');
+    expect(response.body.error.details[0]).toMatchObject({ index: 1, path: 'payload.message' });
+    // The valid first job was not stored: submitting it now creates it.
+    const now = await api('POST', '/jobs', {
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'fine' },
+      idempotencyKey: key,
+    });
+    expect(now.status).toBe(202);
+  });
+});
+
+describe('queues and listings', () => {
+  it('lists every queue with the job types it takes and its concurrency', async () => {
+    const { status, body } = await api('GET', '/queues');
+    expect(status).toBe(200);
+    const byName = Object.fromEntries(body.map((q: { name: string }) => [q.name, q]));
+    expect(byName.media).toMatchObject({ kind: 'job-queue', jobTypes: ['process_image'], concurrency: 9 });
+    expect(byName.media.bands.map((b: { band: string }) => b.band)).toEqual(['urgent', 'normal', 'low']);
+    expect(byName.packaging).toMatchObject({
+      kind: 'production-line',
+      jobTypes: ['package_robot'],
+      acceptsSubmissions: false,
+    });
+  });
+
+  it('pages through GET /jobs with a cursor, filtered by queue, state and type', async () => {
+    const tag = runTag('page');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push(
+        (
+          await submitJob({
+            queue: 'default',
+            type: 'send_email',
+            payload: { to: `p${i}@example.com`, subject: tag, body: 'b' },
+          })
+        ).jobId,
+      );
+    }
+    for (const id of ids) await waitForJob(id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = `/jobs?queue=default&status=COMPLETED&type=send_email&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const { status, body } = await api('GET', query);
+      expect(status).toBe(200);
+      expect(body.jobs.length).toBeLessThanOrEqual(2);
+      for (const job of body.jobs)
+        expect(job).toMatchObject({ queue: 'default', status: 'COMPLETED', type: 'send_email' });
+      seen.push(...body.jobs.map((j: { jobId: string }) => j.jobId));
+      cursor = body.nextCursor;
+      pages++;
+    } while (cursor && !ids.every((id) => seen.includes(id)) && pages < 100);
+    expect(ids.every((id) => seen.includes(id))).toBe(true);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect((await api('GET', '/jobs?cursor=bm90LWEtY3Vyc29y')).body.error.code).toBe('INVALID_CURSOR');
+  });
+
+  it('shows robot steps and standalone jobs in the same listing', async () => {
+    const { body } = await api('GET', '/jobs?status=COMPLETED&limit=200');
+    const kinds = new Set(body.jobs.map((j: { kind: string }) => j.kind));
+    expect(kinds.has('job')).toBe(true);
+  });
+
+  it('counts jobs by state and shows each queue per priority band', async () => {
+    const { jobId } = await submitJob({
+      queue: 'reports',
+      type: 'generate_report',
+      payload: { from: '2026-01-01', to: '2026-01-02' },
+      delayMs: 600_000,
+    });
+    const stats = await api('GET', '/jobs/stats?queue=reports');
+    expect(stats.status).toBe(200);
+    expect(stats.body.delayed).toBeGreaterThanOrEqual(1);
+    for (const key of ['waiting', 'active', 'completed', 'failed', 'dead', 'delayed'])
+      expect(typeof stats.body[key]).toBe('number');
+    const overview = await api('GET', '/jobs/queue?queue=reports');
+    expect(overview.status).toBe(200);
+    const [reports] = overview.body.queues;
+    expect(reports.bands.normal.delayed).toBeGreaterThanOrEqual(1);
+    expect(Object.keys(reports.bands)).toEqual(['urgent', 'normal', 'low']);
+    for (const band of Object.values<any>(reports.bands))
+      expect(Object.keys(band).sort()).toEqual([
+        'blocked',
+        'dead',
+        'delayed',
+        'oldestWaitingAgeMs',
+        'running',
+        'waiting',
+      ]);
+    expect((await api('DELETE', `/jobs/${jobId}`)).status).toBe(200);
+    expect((await getJob(jobId)).status).toBe('CANCELLED');
+  });
+});
