@@ -1,19 +1,20 @@
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { robotTypes } from '../functions/domain/catalog.ts';
 import { jobQueueNames, jobQueues } from '../functions/domain/job-queues.ts';
 import { productionLineNames, productionLines } from '../functions/domain/production-lines.ts';
 import { AssemblyWorkflow } from './constructs/assembly-workflow.ts';
-import { FactoryApi } from './constructs/factory-api.ts';
+import { FactoryApi, type FactoryRoute } from './constructs/factory-api.ts';
 import type { FactoryFunction } from './constructs/factory-function.ts';
 import { FactoryTables } from './constructs/factory-tables.ts';
 import { IntakeSweeper } from './constructs/intake-sweeper.ts';
 import { JobDispatcher } from './constructs/job-dispatcher.ts';
 import { JobQueue } from './constructs/job-queue.ts';
 import { ProductionLine } from './constructs/production-line.ts';
+import { ScheduledTask } from './constructs/scheduled-task.ts';
 
 export interface FactoryStackProps extends StackProps {
   /**
@@ -111,6 +112,62 @@ export class FactoryStack extends Stack {
         for (const q of Object.values(jobQueue.bands)) q.grantSendMessages(grantee);
     };
     for (const jobQueue of jobQueueConstructs) grantSend(jobQueue.worker);
+    // Per queue: its event source mappings (scaling, pausing) and SQS queues (depth).
+    const queueWiring = Stack.of(this).toJsonString({
+      ...Object.fromEntries(
+        jobQueueNames.map((name, i) => {
+          const jobQueue = jobQueueConstructs[i] as JobQueue;
+          return [name, { mappings: jobQueue.mappingIds, urls: Object.values(jobQueue.urls) }];
+        }),
+      ),
+      ...Object.fromEntries(
+        Object.entries(lines).map(([name, line]) => [
+          name,
+          { mappings: line.mappingIds, urls: [line.queue.queueUrl] },
+        ]),
+      ),
+    });
+    const opsEnv = { ...engineEnv, QUEUE_WIRING: queueWiring };
+    const allSqsQueues = [
+      ...jobQueueConstructs.flatMap((q) => Object.values(q.bands)),
+      ...Object.values(lines).map((line) => line.queue),
+    ];
+    const mappingArns = [
+      ...jobQueueConstructs.flatMap((q) => Object.values(q.mappingIds)),
+      ...Object.values(lines).flatMap((line) => Object.values(line.mappingIds)),
+    ].map((uuid) =>
+      Stack.of(this).formatArn({
+        service: 'lambda',
+        resource: 'event-source-mapping',
+        resourceName: uuid,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    );
+    /** Read queue depth and mappings; with `write`, also change concurrency and pause. */
+    const grantOperations = (grantee: IGrantable, write: boolean) => {
+      tables.grantReadWriteData(grantee);
+      grantSend(grantee);
+      for (const q of allSqsQueues) q.grant(grantee, 'sqs:GetQueueAttributes');
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: write
+            ? ['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping']
+            : ['lambda:GetEventSourceMapping'],
+          resources: mappingArns,
+        }),
+      );
+    };
+    for (const [id, entry, description] of [
+      ['Autoscaler', 'scheduled/autoscaler.ts', 'Autoscaler: worker concurrency from backlog and wait time'],
+      ['MaintenanceTicker', 'scheduled/maintenance-ticker.ts', 'Starts and ends maintenance windows'],
+      ['JobScheduler', 'scheduled/job-scheduler.ts', 'Enqueues the jobs of due cron schedules'],
+    ] as const) {
+      grantOperations(
+        new ScheduledTask(this, id, { entry, description, environment: opsEnv }).function,
+        true,
+      );
+    }
+
     const dispatcher = new JobDispatcher(this, 'JobDispatcher', { environment: engineEnv });
     tables.grantReadWriteData(dispatcher.function);
     grantSend(dispatcher.function);
@@ -193,7 +250,7 @@ export class FactoryStack extends Stack {
           entry: 'api/get-job-output.ts',
           environment: engineEnv,
         },
-        { method: HttpMethod.GET, path: '/queues', entry: 'api/list-queues.ts', environment: {} },
+        { method: HttpMethod.GET, path: '/queues', entry: 'api/list-queues.ts', environment: readEnv },
         { method: HttpMethod.GET, path: '/dlq', entry: 'api/list-dead-jobs.ts', environment: readEnv },
         {
           method: HttpMethod.POST,
@@ -232,13 +289,50 @@ export class FactoryStack extends Stack {
           environment: readEnv,
         },
         { method: HttpMethod.GET, path: '/outbox', entry: 'api/list-outbox.ts', environment: readEnv },
+        // Operations: workers, scaling, maintenance, cron, rate limits, analytics (one function per family)
+        ...routeFamily('api/workers.ts', { environment: opsEnv, operates: true }, [
+          'GET /workers/status',
+          'POST /workers/scale',
+          'GET /workers/scaling-events',
+        ]),
+        ...routeFamily('api/maintenance.ts', { environment: opsEnv, operates: true }, [
+          'POST /factory/maintenance',
+          'GET /factory/maintenance',
+          'DELETE /factory/maintenance/{windowId}',
+        ]),
+        ...routeFamily('api/scheduled-jobs.ts', { environment: opsEnv, writes: true }, [
+          'POST /scheduled-jobs',
+          'GET /scheduled-jobs',
+          'GET /scheduled-jobs/{scheduleId}',
+          'PATCH /scheduled-jobs/{scheduleId}',
+          'DELETE /scheduled-jobs/{scheduleId}',
+        ]),
+        ...routeFamily('api/rate-limits.ts', { environment: opsEnv, writes: true }, [
+          'PUT /queues/{queue}/rate-limit',
+          'DELETE /queues/{queue}/rate-limit',
+        ]),
+        ...routeFamily(
+          'api/analytics.ts',
+          { environment: opsEnv, reads: true, timeout: Duration.seconds(29) },
+          [
+            'GET /analytics/throughput',
+            'GET /metrics/queues',
+            'GET /metrics/workers',
+            'GET /metrics/jobs/timeline',
+            'GET /metrics/job-duration-histogram',
+          ],
+        ),
       ],
     });
     for (const route of api.routes) {
       const fn = api.handlers.get(`${route.method} ${route.path}`);
-      if (!fn || !route.writes) continue;
-      tables.grantReadWriteData(fn);
-      grantSend(fn);
+      if (!fn) continue;
+      if (route.operates) grantOperations(fn, true);
+      else if (route.reads) grantOperations(fn, false);
+      else if (route.writes) {
+        tables.grantReadWriteData(fn);
+        grantSend(fn);
+      }
     }
     artifacts.grantRead(api.handlers.get('GET /jobs/{jobId}/output') as FactoryFunction);
     for (const key of ['POST /jobs/{jobId}/retry', 'POST /dlq/retry']) {
@@ -258,6 +352,18 @@ export class FactoryStack extends Stack {
     tables.orders.grantReadWriteData(sweeper.function);
     for (const workflow of workflows) workflow.stateMachine.grantStartExecution(sweeper.function);
   }
+}
+
+/** Routes served by one handler module (`byRoute`), from "METHOD /path" keys. */
+function routeFamily(
+  entry: string,
+  settings: Omit<FactoryRoute, 'method' | 'path' | 'entry'>,
+  keys: readonly string[],
+): FactoryRoute[] {
+  return keys.map((key) => {
+    const [method, path] = key.split(' ') as [string, string];
+    return { ...settings, entry, method: method as HttpMethod, path };
+  });
 }
 
 const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);

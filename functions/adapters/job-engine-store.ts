@@ -19,6 +19,8 @@ import { dynamo, isConditionFailure } from './aws-clients.ts';
 const shards = 4;
 const shardOf = (jobId: string, prefix: string) =>
   `${prefix}${(createHash('md5').update(jobId).digest()[0] ?? 0) % shards}`;
+/** Running jobs of both kinds carry this key while they hold a lease (the dispatcher's index). */
+export const leaseShardOf = (jobId: string) => shardOf(jobId, 'l');
 export const dispatchShards = Array.from({ length: shards }, (_, i) => `d${i}`);
 export const leaseShards = Array.from({ length: shards }, (_, i) => `l${i}`);
 export const dispatchIndex = 'dispatchDue';
@@ -173,7 +175,7 @@ export class JobEngineStore implements JobEnginePort {
         workerId: request.workerId,
         startedAt: at,
         leaseExpiresAt: request.now.getTime() + request.leaseMs,
-        leaseShard: shardOf(jobId, 'l'),
+        leaseShard: leaseShardOf(jobId),
         attempts: (current.attempts ?? 0) + 1,
       },
       remove: ['dispatchAt', 'dispatchShard', 'cancelRequestedAt'],
@@ -332,6 +334,39 @@ export class JobEngineStore implements JobEnginePort {
     return updated ? 'registered' : 'finished';
   }
 
+  /** Rate limit: the attempt is given back and the job waits for its start slot. */
+  async postpone(
+    job: JobRecord,
+    token: string,
+    slotAt: number,
+    runAt: string,
+    now: Date,
+    plan: DispatchPlan,
+  ) {
+    return this.update(job.jobId, {
+      set: {
+        ...this.statusFields(job, 'QUEUED', now.toISOString()),
+        attempts: Math.max(0, job.attempts - 1),
+        runAt,
+        rateSlotAt: slotAt,
+        ...this.marker(job.jobId, plan.dispatchAt),
+      },
+      remove: ['leaseExpiresAt', 'leaseShard'],
+      condition: '#attemptToken = :token AND #status = :running',
+      values: { ':token': token, ':running': 'RUNNING' },
+    });
+  }
+
+  /** The attempt really starts (after a rate-limit wait): the slot is used up. */
+  async markStarted(job: JobRecord, token: string, at: Date) {
+    return this.update(job.jobId, {
+      set: { startedAt: at.toISOString() },
+      remove: ['rateSlotAt'],
+      condition: '#attemptToken = :token AND #status = :running',
+      values: { ':token': token, ':running': 'RUNNING' },
+    });
+  }
+
   /** DELETE /jobs/{id} on a running job: the worker sees it at its next heartbeat. */
   async requestCancel(jobId: string, now: Date): Promise<JobRecord | undefined> {
     return this.update(jobId, {
@@ -381,6 +416,20 @@ export class JobEngineStore implements JobEnginePort {
       },
       condition: '#status = :dead AND attribute_not_exists(#discardedAt)',
       values: { ':dead': 'DEAD' },
+    });
+  }
+
+  /**
+   * A robot step whose worker stopped heartbeating: the attempt is marked FAILED (the workflow's
+   * HeartbeatSeconds retries the step with a new token; the row no longer claims to be running).
+   */
+  async abandonStepAttempt(job: JobRecord, error: string, now: Date): Promise<JobRecord | undefined> {
+    const at = now.toISOString();
+    return this.update(job.jobId, {
+      set: { ...this.statusFields(job, 'FAILED', at), failedAt: at, lastError: error },
+      remove: ['leaseExpiresAt', 'leaseShard'],
+      condition: '#attemptToken = :token AND #status = :running AND #leaseExpiresAt < :now',
+      values: { ':token': job.attemptToken, ':running': 'RUNNING', ':now': now.getTime() },
     });
   }
 

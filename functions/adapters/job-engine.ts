@@ -10,6 +10,7 @@ import { JobLogStore } from './job-log-store.ts';
 import { JobQueries } from './job-queries.ts';
 import { type BandQueueUrls, JobQueueSender } from './job-queue-sender.ts';
 import { JobStore } from './job-store.ts';
+import { MetricsStore } from './metrics-store.ts';
 import { OrderStore } from './order-store.ts';
 
 export function jobEngineFromEnv(actor = `api:${randomUUID().slice(0, 8)}`) {
@@ -28,13 +29,18 @@ export function jobEngineFromEnv(actor = `api:${randomUUID().slice(0, 8)}`) {
     graceMs: envInt('DISPATCH_GRACE_MS', defaultDispatchGraceMs),
     actor,
   };
+  // Analytics are optional: a function without the metrics table simply records none.
+  const metricsTable = process.env.METRICS_TABLE;
+  const metrics = metricsTable
+    ? new MetricsStore(metricsTable, envInt('METRICS_RETENTION_DAYS', 30))
+    : undefined;
   return {
     store,
     sender,
     logs,
     queries: new JobQueries(jobsTable),
     followUps,
-    intake: { ...followUps, store, sender, jobTypes },
+    intake: { ...followUps, store, sender, jobTypes, ...(metrics ? { metrics } : {}) },
   };
 }
 

@@ -147,6 +147,15 @@ export class JobQueries {
     }
   }
 
+  /** When the oldest QUEUED job of a queue became runnable (its runAt), if any waits. */
+  async oldestWaiting(queue: string): Promise<string | undefined> {
+    const { Items } = await dynamo().send(
+      new QueryCommand({ ...this.partitionQuery(queue, 'QUEUED'), ScanIndexForward: true, Limit: 1 }),
+    );
+    const item = Items?.[0];
+    return item ? ((item.runAt as string | undefined) ?? (item.createdAt as string)) : undefined;
+  }
+
   async count(queue: string, status: JobStatus): Promise<number> {
     let total = 0;
     for await (const page of this.pages({ ...this.partitionQuery(queue, status), Select: 'COUNT' })) {
@@ -204,6 +213,36 @@ export class JobQueries {
       for (const item of page.Items ?? []) statuses.push(item.status as JobStatus);
     }
     return statuses;
+  }
+
+  /** Jobs created in [from, to) that started, with their start and end (Gantt view). */
+  async *timeline(queues: readonly string[], from: string, to: string) {
+    for (const queue of queues) {
+      for (const status of ['RUNNING', 'COMPLETED', 'FAILED', 'DEAD', 'CANCELLED'] as const) {
+        const query = this.partitionQuery(queue, status);
+        for await (const page of this.pages({
+          ...query,
+          KeyConditionExpression: 'queueStatus = :partition AND createdAt BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ...query.ExpressionAttributeValues, ':from': from, ':to': to },
+        })) {
+          for (const item of page.Items ?? []) {
+            if (!item.startedAt) continue;
+            yield {
+              jobId: item.jobId as string,
+              queue,
+              type: item.type as string,
+              kind: item.kind as string,
+              status,
+              start: item.startedAt as string,
+              end: (item.completedAt ?? item.deadAt ?? item.cancelledAt ?? item.failedAt ?? null) as
+                | string
+                | null,
+              attempts: (item.attempts ?? 0) as number,
+            };
+          }
+        }
+      }
+    }
   }
 
   /** Finished jobs created in [from, to), across the given queues (reports). */

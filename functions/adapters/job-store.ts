@@ -2,6 +2,7 @@ import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type JobRecord, queueStatusKey } from '#domain/jobs';
 import type { ClaimOutcome, ClaimRequest, StepJobPort } from '#domain/step-attempt';
 import { dynamo, isConditionFailure } from './aws-clients.ts';
+import { leaseShardOf } from './job-engine-store.ts';
 
 export const jobsByOrderIndex = 'byOrder';
 
@@ -42,7 +43,7 @@ export class JobStore implements StepJobPort {
           UpdateExpression: [
             'SET #status = :running, queueStatus = :queueStatus, attempts = if_not_exists(attempts, :zero) + :one',
             'attemptToken = :token, workerId = :worker, startedAt = :at, updatedAt = :at',
-            'leaseExpiresAt = :lease, createdAt = if_not_exists(createdAt, :createdAt)',
+            'leaseExpiresAt = :lease, leaseShard = :leaseShard, createdAt = if_not_exists(createdAt, :createdAt)',
             ...seedNames.map((name) => `#seed_${name} = :seed_${name}`),
           ].join(', '),
           ConditionExpression:
@@ -60,6 +61,7 @@ export class JobStore implements StepJobPort {
             ':worker': workerId,
             ':at': at,
             ':lease': lease,
+            ':leaseShard': leaseShardOf(jobId),
             ':createdAt': createdAt,
             ':completed': 'COMPLETED',
             ':dead': 'DEAD',
@@ -135,8 +137,8 @@ export class JobStore implements StepJobPort {
           TableName: this.tableName,
           Key: { jobId },
           UpdateExpression: completed
-            ? 'SET #status = :status, queueStatus = :queueStatus, completedAt = :at, updatedAt = :at, #result = :detail REMOVE leaseExpiresAt'
-            : 'SET #status = :status, queueStatus = :queueStatus, failedAt = :at, updatedAt = :at, lastError = :detail REMOVE leaseExpiresAt',
+            ? 'SET #status = :status, queueStatus = :queueStatus, completedAt = :at, updatedAt = :at, #result = :detail REMOVE leaseExpiresAt, leaseShard'
+            : 'SET #status = :status, queueStatus = :queueStatus, failedAt = :at, updatedAt = :at, lastError = :detail REMOVE leaseExpiresAt, leaseShard',
           ConditionExpression: 'attemptToken = :token AND #status = :running',
           ExpressionAttributeNames: { '#status': 'status', ...(completed ? { '#result': 'result' } : {}) },
           ExpressionAttributeValues: {

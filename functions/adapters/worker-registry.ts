@@ -19,6 +19,11 @@ export class WorkerRegistry {
     private readonly ttlSeconds: number,
   ) {}
 
+  /** On start of the execution environment: the worker exists, idle. */
+  register(): Promise<void> {
+    return this.beat({ status: 'idle', currentJobId: null });
+  }
+
   busy(jobId: string): Promise<void> {
     return this.beat({ status: 'busy', currentJobId: jobId });
   }

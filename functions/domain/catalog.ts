@@ -170,3 +170,13 @@ export function describeRobotType(robotType: RobotType) {
     })),
   };
 }
+
+/** Whether no other step of the robot type depends on this one (packaging, at the end). */
+export function isFinalStep(robotTypeName: string, stepName: string): boolean {
+  const robotType = findRobotType(robotTypeName);
+  if (!robotType) return false;
+  return (
+    robotType.steps.some((s) => s.name === stepName) &&
+    !robotType.steps.some((s) => s.dependsOn.includes(stepName))
+  );
+}

@@ -15,6 +15,8 @@ import { retryDelayMs } from './backoff.ts';
 import type { PriorityBand } from './job-queues.ts';
 import { bandOf } from './job-queues.ts';
 import { finishedJobStatuses, type JobLogEntry, type JobRecord } from './jobs.ts';
+import { slotLeadMs, waitInPlaceMs } from './rate-limits.ts';
+import type { MetricDelta } from './throughput.ts';
 
 /** SQS DelaySeconds stops at 15 minutes; later work waits in the marker index. */
 export const sqsMaxDelayMs = 900_000;
@@ -94,6 +96,17 @@ export interface JobEnginePort {
   cancel(job: JobRecord, reason: string, now: Date): Promise<JobRecord | undefined>;
   /** Adds `dependentId` to the dependency's dependents unless the dependency has finished. */
   register(dependencyId: string, dependentId: string): Promise<'registered' | 'finished'>;
+  /** Rate limit: gives the attempt back; the job waits in line for its start slot. */
+  postpone?(
+    job: JobRecord,
+    token: string,
+    slotAt: number,
+    runAt: string,
+    now: Date,
+    plan: DispatchPlan,
+  ): Promise<JobRecord | undefined>;
+  /** Rate limit: the attempt really starts now (its slot reached). */
+  markStarted?(job: JobRecord, token: string, at: Date): Promise<JobRecord | undefined>;
 }
 
 export interface JobQueuePort {
@@ -240,6 +253,9 @@ async function cancelDependent(
 
 export interface AttemptPorts extends FollowUpPorts {
   readonly types: ReadonlyMap<string, JobType>;
+  /** The queue's start slot when it is rate limited (epoch ms), undefined when it is not. */
+  readonly rateLimiter?: { reserve(queue: string, now: number): Promise<number | undefined> };
+  readonly metrics?: { record(delta: MetricDelta): Promise<void> };
   readonly worker: {
     busy(jobId: string): Promise<void>;
     idle(outcome: 'completed' | 'failed'): Promise<void>;
@@ -255,7 +271,14 @@ export interface AttemptSettings {
   readonly heartbeatEveryMs: number;
 }
 
-export type AttemptOutcome = 'completed' | 'retrying' | 'dead' | 'cancelled' | 'absorbed' | 'lost-ownership';
+export type AttemptOutcome =
+  | 'completed'
+  | 'retrying'
+  | 'dead'
+  | 'cancelled'
+  | 'absorbed'
+  | 'lost-ownership'
+  | 'rate-limited';
 
 class Abort extends Error {
   constructor(
@@ -290,10 +313,16 @@ export async function runJobAttempt(
     }
     return 'absorbed';
   }
-  const job = claim.job;
+  let job = claim.job;
   const type = ports.types.get(job.type);
   const log = (level: JobLogEntry['level'], message: string) =>
     ports.logs.append(jobId, { ...logEntry(ports, job, level, message), attempt: job.attempts });
+  if (ports.rateLimiter) {
+    const gate = await passRateLimit(job, token, ports);
+    if (gate === 'postponed') return 'rate-limited';
+    if (gate === 'lost') return 'lost-ownership';
+    job = gate;
+  }
   await Promise.all([
     log('INFO', `Attempt ${job.attempts} of ${job.maxAttempts} started on ${job.queue}`),
     ports.worker.busy(jobId),
@@ -367,6 +396,24 @@ export async function runJobAttempt(
 
   const ranMs = Math.round(performance.now() - started);
   const now = ports.clock.now();
+  await ports.metrics
+    ?.record({
+      queue: job.queue,
+      type: job.type,
+      at: now,
+      ...(settlement.status === 'COMPLETED'
+        ? {
+            completed: 1,
+            runMs: ranMs,
+            waitMs: Date.parse(job.startedAt ?? now.toISOString()) - Date.parse(job.runAt ?? job.createdAt),
+          }
+        : settlement.status === 'FAILED'
+          ? { failed: 1 }
+          : settlement.status === 'DEAD'
+            ? { failed: 1, dead: 1 }
+            : {}),
+    })
+    .catch(() => undefined); // analytics never fail a job
   const plan =
     settlement.status === 'FAILED'
       ? dispatchPlan({ runAt: settlement.runAt }, now, ports.graceMs)
@@ -405,4 +452,62 @@ export async function runJobAttempt(
       : settlement.status === 'DEAD'
         ? 'dead'
         : 'cancelled';
+}
+
+/**
+ * Holds the attempt to its queue's rate limit: a reserved slot within a couple of seconds is
+ * waited for here (and `startedAt` moved to it); a later slot puts the job back in line, due at
+ * its slot, with the attempt given back — delayed, not failed.
+ */
+async function passRateLimit(
+  job: JobRecord,
+  token: string,
+  ports: AttemptPorts,
+): Promise<JobRecord | 'postponed' | 'lost'> {
+  const limiter = ports.rateLimiter;
+  const store = ports.jobs;
+  if (!limiter || !store.postpone || !store.markStarted) return job;
+  const now = ports.clock.now();
+  // A job postponed earlier already holds its slot.
+  const slot = job.rateSlotAt ?? (await limiter.reserve(job.queue, now.getTime() + slotLeadMs));
+  if (slot === undefined) return job;
+  // Measured after the reservation, which itself takes time.
+  const waitMs = slot - ports.clock.now().getTime();
+  if (waitMs > waitInPlaceMs) {
+    // Due a little before the slot (SQS delays are whole seconds); the rest is waited here.
+    const runAt = new Date(now.getTime() + Math.floor(waitMs / 1000) * 1000).toISOString();
+    const postponed = await store.postpone(
+      job,
+      token,
+      slot,
+      runAt,
+      now,
+      dispatchPlan({ runAt }, now, ports.graceMs),
+    );
+    if (!postponed) return 'lost';
+    await ports.logs.append(
+      job.jobId,
+      logEntry(
+        ports,
+        postponed,
+        'INFO',
+        `Rate limit of ${job.queue}: start slot ${new Date(slot).toISOString()}; job put back in line`,
+      ),
+    );
+    await dispatch(postponed, ports);
+    return 'postponed';
+  }
+  if (waitMs > 0) await ports.clock.sleep(waitMs);
+  // Recorded as soon as the slot is reached; the log line follows.
+  const started = await store.markStarted(job, token, ports.clock.now());
+  await ports.logs.append(
+    job.jobId,
+    logEntry(
+      ports,
+      job,
+      'INFO',
+      `Rate limit of ${job.queue}: start slot ${new Date(slot).toISOString()} (waited ${Math.max(0, waitMs)} ms)`,
+    ),
+  );
+  return started ?? 'lost';
 }

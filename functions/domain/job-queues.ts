@@ -29,12 +29,12 @@ export interface JobQueueDefinition {
 export const jobQueues = {
   default: {
     description: 'General background work: demo jobs, timers, webhooks and mail.',
-    jobTypes: ['delayed_message', 'fail_sometimes', 'webhook_call', 'send_email'],
+    jobTypes: ['delayed_message', 'fail_sometimes', 'webhook_call', 'send_email', 'run_maintenance'],
     concurrency: { urgent: 6, normal: 4, low: 2 },
   },
   notifications: {
     description: 'Customer notifications: e-mail and outgoing webhooks.',
-    jobTypes: ['send_email', 'webhook_call'],
+    jobTypes: ['send_email', 'webhook_call', 'run_maintenance'],
     concurrency: { urgent: 6, normal: 4, low: 2 },
   },
   reports: {

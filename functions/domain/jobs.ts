@@ -65,6 +65,8 @@ export interface JobRecord {
   /** Follow-up work (a queue send, dependents to settle) not yet confirmed done; see job-store. */
   readonly dispatchAt?: string;
   readonly discardedAt?: string;
+  /** A rate-limit start slot this job holds (epoch ms), from when it was put back in line. */
+  readonly rateSlotAt?: number;
   readonly expiresAt?: number;
 }
 

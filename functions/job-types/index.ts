@@ -4,12 +4,12 @@ import { failSometimes } from './fail-sometimes.ts';
 import { generateReport } from './generate-report.ts';
 import type { JobType } from './job-type.ts';
 import { processImage } from './process-image.ts';
+import { runMaintenance } from './run-maintenance.ts';
 import { sendEmail } from './send-email.ts';
 import { webhookCall } from './webhook-call.ts';
 
 export const jobTypes: ReadonlyMap<string, JobType> = new Map(
-  [delayedMessage, failSometimes, sendEmail, webhookCall, generateReport, processImage].map((t) => [
-    t.name,
-    t as JobType,
-  ]),
+  [delayedMessage, failSometimes, sendEmail, webhookCall, generateReport, processImage, runMaintenance].map(
+    (t) => [t.name, t as JobType],
+  ),
 );

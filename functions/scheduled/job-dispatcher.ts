@@ -27,6 +27,19 @@ export const handler = middy<unknown, SweepResult>().handler(async () => {
       const current = await engine.store.get(job.jobId);
       if (current?.status !== 'RUNNING' || (current.leaseExpiresAt ?? 0) >= now.getTime()) continue;
       const error = `Worker ${current.workerId ?? '?'} stopped heartbeating (lease expired ${new Date(current.leaseExpiresAt ?? 0).toISOString()})`;
+      if (current.kind === 'step') {
+        const abandoned = await engine.store.abandonStepAttempt(current, error, now);
+        if (!abandoned) continue;
+        result.expiredLeases++;
+        await engine.logs.append(job.jobId, {
+          timestamp: now.toISOString(),
+          level: 'WARN',
+          message: `${error}: attempt ${current.attempts} failed; the workflow retries the step after its heartbeat timeout`,
+          attempt: current.attempts,
+          workerId: 'dispatcher',
+        });
+        continue;
+      }
       const settlement = settleFailure(current, error, false, now, Math.random);
       const plan =
         settlement.status === 'FAILED'

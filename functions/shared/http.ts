@@ -6,7 +6,7 @@
  */
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { HttpError } from './http-errors.ts';
 import { describeError, logger } from './logger.ts';
@@ -148,4 +148,23 @@ export function httpRoute<S extends RouteSchemas>(
       const parsed = (event as APIGatewayProxyEventV2 & { parsed: Record<string, unknown> }).parsed;
       return handle({ ...(parsed as Omit<RouteInput<S>, 'event'>), event });
     });
+}
+
+type RouteHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResult>;
+
+/**
+ * One Lambda for a family of routes (e.g. all of /scheduled-jobs): dispatches on the API's
+ * routeKey to each route's own httpRoute stack. Fewer functions to bundle and keep warm, the
+ * same validation and error envelope per route.
+ */
+export function byRoute(routes: Record<string, RouteHandler>) {
+  return async (event: APIGatewayProxyEventV2, context: Context): Promise<HttpResult> => {
+    const route = routes[event.routeKey];
+    if (!route) {
+      return json(404, {
+        error: { code: 'NO_ROUTE', message: `No handler for ${event.routeKey}`, details: null },
+      });
+    }
+    return route(event, context);
+  };
 }

@@ -9,7 +9,10 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ArtifactStore } from '#adapters/artifact-store';
 import { jobEngineFromEnv } from '#adapters/job-engine';
+import { MetricsStore } from '#adapters/metrics-store';
+import { OperationsStore } from '#adapters/operations-store';
 import { OutboxStore } from '#adapters/outbox-store';
+import { RateLimiter } from '#adapters/rate-limiter';
 import { WorkerRegistry } from '#adapters/worker-registry';
 import { type AttemptPorts, runJobAttempt } from '#domain/job-lifecycle';
 import { allQueueNames } from '#domain/job-queues';
@@ -25,18 +28,24 @@ const engine = jobEngineFromEnv(workerId);
 const artifacts = new ArtifactStore(requireEnv('ARTIFACTS_BUCKET'));
 const outbox = new OutboxStore(requireEnv('OUTBOX_TABLE'), envInt('OUTBOX_RETENTION_DAYS', 30));
 
+const registry = new WorkerRegistry(
+  requireEnv('WORKERS_TABLE'),
+  { workerId, line: queue, functionName, startedAt: new Date().toISOString() },
+  envInt('WORKER_ROW_TTL_SECONDS', 3600),
+);
+// A worker registers when its execution environment starts, before its first job.
+await registry.register().catch((error) => logger.warn('Worker registration failed', describeError(error)));
+
 const ports: AttemptPorts = {
   ...engine.followUps,
+  rateLimiter: new RateLimiter(new OperationsStore(requireEnv('OPERATIONS_TABLE'))),
+  metrics: new MetricsStore(requireEnv('METRICS_TABLE'), envInt('METRICS_RETENTION_DAYS', 30)),
   clock: {
     now: () => new Date(),
     sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : undefined),
   },
   types: jobTypes,
-  worker: new WorkerRegistry(
-    requireEnv('WORKERS_TABLE'),
-    { workerId, line: queue, functionName, startedAt: new Date().toISOString() },
-    envInt('WORKER_ROW_TTL_SECONDS', 3600),
-  ),
+  worker: registry,
   random: Math.random,
   newToken: randomUUID,
   services: {

@@ -10,8 +10,10 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { AssemblyWorkflows } from '#adapters/assembly-workflows';
 import { JobLogStore } from '#adapters/job-log-store';
 import { JobStore } from '#adapters/job-store';
+import { MetricsStore, OrderMetrics } from '#adapters/metrics-store';
 import { OrderStore } from '#adapters/order-store';
 import { WorkerRegistry } from '#adapters/worker-registry';
+import { isFinalStep } from '#domain/catalog';
 import { runStepAttempt, type StepPorts, stepMessageSchema } from '#domain/step-attempt';
 import { envInt, requireEnv } from '#shared/env';
 import { describeError, logger } from '#shared/logger';
@@ -21,16 +23,19 @@ const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? `${line}-worker`;
 // An execution environment is a worker; its log stream name is unique to it on AWS.
 const workerId = `${line}:${process.env.AWS_LAMBDA_LOG_STREAM_NAME?.split(']').pop() ?? randomUUID()}`;
 const jobs = new JobStore(requireEnv('JOBS_TABLE'));
-const ports: StepPorts = {
+const registry = new WorkerRegistry(
+  requireEnv('WORKERS_TABLE'),
+  { workerId, line, functionName, startedAt: new Date().toISOString() },
+  envInt('WORKER_ROW_TTL_SECONDS', 3600),
+);
+// A worker registers when its execution environment starts, before its first step.
+await registry.register().catch((error) => logger.warn('Worker registration failed', describeError(error)));
+const ports: StepPorts & { orders: OrderStore } = {
   jobs,
   logs: new JobLogStore(requireEnv('JOB_LOGS_TABLE'), envInt('JOB_LOG_RETENTION_DAYS', 30)),
   orders: new OrderStore(requireEnv('ORDERS_TABLE')),
   workflow: new AssemblyWorkflows({}),
-  worker: new WorkerRegistry(
-    requireEnv('WORKERS_TABLE'),
-    { workerId, line, functionName, startedAt: new Date().toISOString() },
-    envInt('WORKER_ROW_TTL_SECONDS', 3600),
-  ),
+  worker: registry,
   clock: { now: () => new Date(), sleep: (ms) => sleep(ms) },
   workerId,
 };
@@ -38,6 +43,18 @@ const settings = {
   leaseMs: envInt('STEP_LEASE_MS', 30_000),
   heartbeatEveryMs: envInt('STEP_HEARTBEAT_MS', 10_000),
 };
+
+const orderMetrics = process.env.METRICS_TABLE
+  ? new OrderMetrics(new MetricsStore(process.env.METRICS_TABLE, envInt('METRICS_RETENTION_DAYS', 30)))
+  : undefined;
+
+/** The last step of an order: its completion is (within a transition) the order's. */
+async function recordOrderCompleted(orderId: string): Promise<void> {
+  const order = await ports.orders.get(orderId);
+  if (!order || !orderMetrics) return;
+  const now = new Date();
+  await orderMetrics.record(order.robotType, now, now.getTime() - Date.parse(order.createdAt));
+}
 
 async function processRecord(record: SQSRecord): Promise<void> {
   const parsed = stepMessageSchema.safeParse(JSON.parse(record.body));
@@ -53,6 +70,11 @@ async function processRecord(record: SQSRecord): Promise<void> {
     messageId: record.messageId,
     receiveCount: record.attributes.ApproximateReceiveCount,
   });
+  if (outcome === 'completed' && isFinalStep(parsed.data.robotType, parsed.data.stepName)) {
+    await recordOrderCompleted(parsed.data.orderId).catch((error) =>
+      logger.warn('Order analytics not recorded', { orderId: parsed.data.orderId, ...describeError(error) }),
+    );
+  }
   if (outcome === 'in-flight-elsewhere') {
     throw new Error(`Step ${parsed.data.orderId}/${parsed.data.stepName} is running on another worker`);
   }

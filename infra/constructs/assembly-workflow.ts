@@ -115,7 +115,7 @@ export class AssemblyWorkflow extends Construct {
           'SET #status = :dead, queueStatus = :queueDead, deadAt = :at, updatedAt = :at, failureKind = :kind, orderId = :orderId, stepName = :step, ' +
           'robotType = :robotType, #type = :type, queue = :queue, kind = :stepKind, maxAttempts = :max, ' +
           'attempts = if_not_exists(attempts, :zero), createdAt = if_not_exists(createdAt, :at), ' +
-          'lastError = if_not_exists(lastError, :cause) REMOVE leaseExpiresAt',
+          'lastError = if_not_exists(lastError, :cause) REMOVE leaseExpiresAt, leaseShard',
         conditionExpression: 'attribute_not_exists(#status) OR #status <> :completed',
         expressionAttributeNames: { '#status': 'status', '#type': 'type' },
         expressionAttributeValues: {

@@ -12,6 +12,10 @@ export interface FactoryRoute {
   readonly environment: Record<string, string>;
   /** The handler changes state (the stack grants it write access). */
   readonly writes?: boolean;
+  /** The handler changes worker concurrency or pauses queues (Lambda API write access). */
+  readonly operates?: boolean;
+  /** The handler reads queue depth and event source mappings. */
+  readonly reads?: boolean;
   /** @default 10 seconds (API Gateway waits 30 s at most) */
   readonly timeout?: Duration;
 }
@@ -38,21 +42,28 @@ export class FactoryApi extends Construct {
       },
     });
     const handlers = new Map<string, FactoryFunction>();
+    // Routes naming the same entry share one function (a module serving a family of routes).
+    const byEntry = new Map<string, { fn: FactoryFunction; integration: HttpLambdaIntegration }>();
     for (const route of props.routes) {
       const key = `${route.method} ${route.path}`;
       const name = route.entry.replace(/^api\//, '').replace(/\.ts$/, '');
-      const fn = new FactoryFunction(this, pascal(name), {
-        entry: route.entry,
-        description: key,
-        environment: route.environment,
-        timeout: route.timeout,
-      });
-      this.httpApi.addRoutes({
-        path: route.path,
-        methods: [route.method],
-        integration: new HttpLambdaIntegration(`${pascal(name)}Integration`, fn),
-      });
-      handlers.set(key, fn);
+      let shared = byEntry.get(route.entry);
+      if (!shared) {
+        const family = props.routes.filter((r) => r.entry === route.entry);
+        const fn = new FactoryFunction(this, pascal(name), {
+          entry: route.entry,
+          description: family
+            .map((r) => `${r.method} ${r.path}`)
+            .join(', ')
+            .slice(0, 256),
+          environment: route.environment,
+          timeout: route.timeout,
+        });
+        shared = { fn, integration: new HttpLambdaIntegration(`${pascal(name)}Integration`, fn) };
+        byEntry.set(route.entry, shared);
+      }
+      this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration: shared.integration });
+      handlers.set(key, shared.fn);
     }
     this.handlers = handlers;
     this.routes = props.routes;

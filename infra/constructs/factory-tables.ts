@@ -26,6 +26,8 @@ export class FactoryTables extends Construct {
   public readonly workers: ITable;
   public readonly outbox: ITable;
   public readonly jobBatches: ITable;
+  public readonly operations: ITable;
+  public readonly metrics: ITable;
 
   constructor(scope: Construct, id: string, props: FactoryTablesProps = {}) {
     super(scope, id);
@@ -112,7 +114,23 @@ export class FactoryTables extends Construct {
       partitionKey: { name: 'batchId', type: AttributeType.STRING },
     });
 
+    // Operator data: scaling events, maintenance windows, cron schedules, rate limits (pk/sk kinds).
+    const operations = new Table(this, 'Operations', {
+      ...common,
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+    });
+    // Pre-aggregated analytics buckets (minute/hour), expiring by TTL.
+    const metrics = new Table(this, 'Metrics', {
+      ...common,
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
+    });
+
     this.orders = orders;
+    this.operations = operations;
+    this.metrics = metrics;
     this.outbox = outbox;
     this.jobBatches = jobBatches;
     this.jobs = jobs;
@@ -121,7 +139,16 @@ export class FactoryTables extends Construct {
   }
 
   private get all(): ITable[] {
-    return [this.orders, this.jobs, this.jobLogs, this.workers, this.outbox, this.jobBatches];
+    return [
+      this.orders,
+      this.jobs,
+      this.jobLogs,
+      this.workers,
+      this.outbox,
+      this.jobBatches,
+      this.operations,
+      this.metrics,
+    ];
   }
 
   /** The environment variables a function needs to find the tables. */
@@ -133,6 +160,8 @@ export class FactoryTables extends Construct {
       WORKERS_TABLE: this.workers.tableName,
       OUTBOX_TABLE: this.outbox.tableName,
       JOB_BATCHES_TABLE: this.jobBatches.tableName,
+      OPERATIONS_TABLE: this.operations.tableName,
+      METRICS_TABLE: this.metrics.tableName,
     };
   }
 

@@ -31,6 +31,8 @@ export class JobQueue extends Construct {
   public readonly bands: Readonly<Record<PriorityBand, Queue>>;
   public readonly deadLetterQueue: Queue;
   public readonly worker: FactoryFunction;
+  /** The band's event source mappings (the scaling and pausing knobs). */
+  public readonly mappingIds: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: JobQueueProps) {
     super(scope, id);
@@ -63,16 +65,18 @@ export class JobQueue extends Construct {
       bundledFiles: props.bundledFiles,
       bundleImageCodecs: props.bundleImageCodecs,
     });
+    const mappingIds: Record<string, string> = {};
     for (const band of bandNames) {
-      this.worker.addEventSource(
-        new SqsEventSource(this.bands[band], {
-          // One job per invocation: a band's concurrency is then exactly its number of running jobs.
-          batchSize: 1,
-          reportBatchItemFailures: true,
-          maxConcurrency: props.definition.concurrency[band],
-        }),
-      );
+      const source = new SqsEventSource(this.bands[band], {
+        // One job per invocation: a band's concurrency is then exactly its number of running jobs.
+        batchSize: 1,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.definition.concurrency[band],
+      });
+      this.worker.addEventSource(source);
+      mappingIds[band] = source.eventSourceMappingId;
     }
+    this.mappingIds = mappingIds;
   }
 
   /** The band queue URLs, for JOB_QUEUE_URLS. */

@@ -26,6 +26,8 @@ export class ProductionLine extends Construct {
   public readonly queue: Queue;
   public readonly deadLetterQueue: Queue;
   public readonly worker: FactoryFunction;
+  /** The event source mapping (the scaling and pausing knob). */
+  public readonly mappingIds: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: ProductionLineProps) {
     super(scope, id);
@@ -50,14 +52,14 @@ export class ProductionLine extends Construct {
       timeout: workerTimeout,
       environment: { ...props.tables.environment, LINE_NAME: props.lineName },
     });
-    this.worker.addEventSource(
-      new SqsEventSource(this.queue, {
-        batchSize: props.batchSize ?? 5,
-        maxBatchingWindow: Duration.seconds(0),
-        reportBatchItemFailures: true,
-        maxConcurrency: props.definition.maxConcurrency,
-      }),
-    );
+    const source = new SqsEventSource(this.queue, {
+      batchSize: props.batchSize ?? 5,
+      maxBatchingWindow: Duration.seconds(0),
+      reportBatchItemFailures: true,
+      maxConcurrency: props.definition.maxConcurrency,
+    });
+    this.worker.addEventSource(source);
+    this.mappingIds = { line: source.eventSourceMappingId };
     props.tables.grantReadWriteData(this.worker);
   }
 }

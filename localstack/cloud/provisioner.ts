@@ -180,6 +180,11 @@ export async function provision(
     }),
   );
 
+  // A mapping's Ref is its UUID; locally the UUID is the logical id (functions' environments may name it).
+  for (const [logicalId] of resolver.resourcesOfType('AWS::Lambda::EventSourceMapping')) {
+    resolver.define(logicalId, { ref: logicalId, attributes: {} });
+  }
+
   const lambdaResources = resolver.resourcesOfType('AWS::Lambda::Function');
   for (const [logicalId, resource] of lambdaResources) {
     const name = (resource.Properties?.FunctionName as string | undefined) ?? logicalId;

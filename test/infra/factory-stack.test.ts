@@ -36,7 +36,7 @@ const allStates = (definition: any): Record<string, any> => {
 describe('tables', () => {
   it('are on-demand with point-in-time recovery', () => {
     const tables = template.findResources('AWS::DynamoDB::Table') as Resources;
-    expect(Object.keys(tables)).toHaveLength(6);
+    expect(Object.keys(tables)).toHaveLength(8);
     for (const table of Object.values(tables)) {
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
@@ -51,6 +51,7 @@ describe('tables', () => {
     expect(withTtl.map((id) => id.replace(/[A-F0-9]{8}$/, '')).sort()).toEqual([
       'TablesJobLogs',
       'TablesJobs',
+      'TablesMetrics',
       'TablesOutbox',
       'TablesWorkers',
     ]);
@@ -255,7 +256,10 @@ describe('job engine', () => {
   });
 
   it('never lets standalone-job functions start Step Functions executions', () => {
-    const policies = Object.entries(template.findResources('AWS::IAM::Policy') as Resources);
+    const policies = Object.entries({
+      ...(template.findResources('AWS::IAM::Policy') as Resources),
+      ...(template.findResources('AWS::IAM::ManagedPolicy') as Resources),
+    });
     const startersOf = policies
       .filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('states:StartExecution'))
       .map(([id]) => id);
@@ -272,5 +276,72 @@ describe('job engine', () => {
       BucketEncryption: Match.anyValue(),
       LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 7, Status: 'Enabled' })] },
     });
+  });
+});
+
+describe('operations', () => {
+  it('routes the operator endpoints, a family of routes to one function', () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route') as Resources).map(
+      (r) => r.Properties.RouteKey,
+    );
+    expect(routes).toEqual(
+      expect.arrayContaining([
+        'GET /workers/status',
+        'POST /workers/scale',
+        'GET /workers/scaling-events',
+        'POST /factory/maintenance',
+        'GET /factory/maintenance',
+        'DELETE /factory/maintenance/{windowId}',
+        'POST /scheduled-jobs',
+        'GET /scheduled-jobs',
+        'GET /scheduled-jobs/{scheduleId}',
+        'PATCH /scheduled-jobs/{scheduleId}',
+        'DELETE /scheduled-jobs/{scheduleId}',
+        'PUT /queues/{queue}/rate-limit',
+        'GET /analytics/throughput',
+        'GET /metrics/queues',
+        'GET /metrics/workers',
+        'GET /metrics/jobs/timeline',
+        'GET /metrics/job-duration-histogram',
+      ]),
+    );
+    const functions = Object.keys(template.findResources('AWS::Lambda::Function'));
+    expect(functions.filter((id) => id.startsWith('ApiScheduledJobs'))).toHaveLength(1);
+  });
+
+  it('runs the autoscaler, the cron scheduler and the maintenance ticker every minute', () => {
+    for (const prefix of ['Autoscaler', 'JobScheduler', 'MaintenanceTicker']) {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 minute)',
+        Targets: Match.arrayWith([
+          Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${prefix}Function`), 'Arn'] } }),
+        ]),
+      });
+    }
+  });
+
+  it('lets only the operators change event source mappings, and only the factory mappings', () => {
+    // Roles with many grants overflow into managed policies: look at both.
+    const policies = Object.entries({
+      ...(template.findResources('AWS::IAM::Policy') as Resources),
+      ...(template.findResources('AWS::IAM::ManagedPolicy') as Resources),
+    });
+    const writers = policies.filter(([, p]) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes('lambda:UpdateEventSourceMapping'),
+    );
+    expect([...new Set(writers.map(([id]) => id.replace(/ServiceRole.*$/, '')))].sort()).toEqual([
+      'ApiMaintenance',
+      'ApiWorkers',
+      'AutoscalerFunction',
+      'JobSchedulerFunction',
+      'MaintenanceTickerFunction',
+    ]);
+    for (const [, policy] of writers) {
+      const statement = policy.Properties.PolicyDocument.Statement.find((s: { Action: unknown }) =>
+        JSON.stringify(s.Action).includes('UpdateEventSourceMapping'),
+      );
+      expect(statement.Resource).not.toBe('*');
+      expect(JSON.stringify(statement.Resource)).toContain('event-source-mapping');
+    }
   });
 });

@@ -1,0 +1,144 @@
+/**
+ * Pre-aggregated metrics (see domain/throughput.ts). Items: pk `<granularity>#<queue>`, sk
+ * `<bucketStart>#<type>#<shard>`; a random shard (of 4) spreads a busy queue's writes over
+ * several items (one item takes ~1,000 writes/s). Robot orders: pk `<granularity>#orders`, sk
+ * `<bucketStart>#<robotType>#<shard>`.
+ */
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  bucketStart,
+  type Granularity,
+  granularities,
+  increments,
+  type MetricDelta,
+  type StoredBucket,
+} from '#domain/throughput';
+import { dynamo } from './aws-clients.ts';
+
+const shards = 4;
+
+export class MetricsStore {
+  constructor(
+    private readonly tableName: string,
+    private readonly retentionDays: number,
+  ) {}
+
+  private async add(
+    pk: string,
+    sk: string,
+    counters: Record<string, number>,
+    bucket: string,
+    granularity: Granularity,
+  ) {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const adds = Object.entries(counters).map(([key, value], i) => {
+      names[`#a${i}`] = key;
+      values[`:a${i}`] = value;
+      return `#a${i} :a${i}`;
+    });
+    if (adds.length === 0) return;
+    // Minute buckets are kept for the retention; hour buckets ten times as long.
+    const keepDays = granularity === 'minute' ? this.retentionDays : this.retentionDays * 10;
+    values[':expires'] = Math.floor(Date.parse(bucket) / 1000) + keepDays * 86_400;
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk, sk },
+        UpdateExpression: `SET expiresAt = :expires ADD ${adds.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  /** Adds one event (or a group of like events) to its minute and hour buckets. */
+  async record(delta: MetricDelta): Promise<void> {
+    const counters = increments(delta);
+    const shard = Math.floor(Math.random() * shards);
+    await Promise.all(
+      (Object.keys(granularities) as Granularity[]).map((g) => {
+        const bucket = bucketStart(delta.at, g);
+        return this.add(`${g}#${delta.queue}`, `${bucket}#${delta.type}#${shard}`, counters, bucket, g);
+      }),
+    );
+  }
+
+  /** Adds pre-merged counters straight to a bucket (bulk loading, e.g. the bench). */
+  async addToBucket(
+    granularity: Granularity,
+    queue: string,
+    type: string,
+    bucket: string,
+    counters: Record<string, number>,
+    shard = 0,
+  ) {
+    await this.add(`${granularity}#${queue}`, `${bucket}#${type}#${shard}`, counters, bucket, granularity);
+  }
+
+  async buckets(
+    granularity: Granularity,
+    queue: string,
+    from: Date,
+    to: Date,
+    type?: string,
+  ): Promise<StoredBucket[]> {
+    const found: StoredBucket[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await dynamo().send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: {
+            ':pk': `${granularity}#${queue}`,
+            ':from': bucketStart(from, granularity),
+            ':to': `${new Date(to.getTime() - 1).toISOString()}~`,
+          },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const [bucket = '', itemType = ''] = String(item.sk).split('#');
+        if (type && itemType !== type) continue;
+        const { pk: _pk, sk: _sk, expiresAt: _e, ...counters } = item;
+        found.push({ bucket, queue, type: itemType, counters: counters as Record<string, number> });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return found;
+  }
+}
+
+export interface OrderBucket {
+  readonly bucket: string;
+  readonly robotType: string;
+  readonly completed: number;
+  readonly assemblyMsSum: number;
+}
+
+/** Robot orders completed, by hour and robot type (assembly time = completion − order time). */
+export class OrderMetrics {
+  constructor(private readonly metrics: MetricsStore) {}
+
+  record(robotType: string, at: Date, assemblyMs: number): Promise<void> {
+    return this.metrics.addToBucket(
+      'hour',
+      'orders',
+      robotType,
+      bucketStart(at, 'hour'),
+      { completed: 1, assemblyMsSum: assemblyMs },
+      Math.floor(Math.random() * 4),
+    );
+  }
+
+  async buckets(from: Date, to: Date): Promise<OrderBucket[]> {
+    const stored = await this.metrics.buckets('hour', 'orders', from, to);
+    return stored.map((b) => ({
+      bucket: b.bucket,
+      robotType: b.type,
+      completed: b.counters.completed ?? 0,
+      assemblyMsSum: b.counters.assemblyMsSum ?? 0,
+    }));
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * The operations table (one table, several item kinds, pk/sk): scaling events
+ * (`scaling#<queue>`), maintenance windows (`maintenance`), cron schedules (`schedule`) and
+ * per-queue rate limits (`ratelimit`). All small, operator-driven data.
+ */
+import { randomBytes } from 'node:crypto';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { MaintenanceWindow } from '#domain/maintenance';
+import type { RateLimit } from '#domain/rate-limits';
+import { dynamo, isConditionFailure } from './aws-clients.ts';
+
+export interface ScalingEvent {
+  readonly queue: string;
+  readonly at: string;
+  readonly from: number;
+  readonly to: number;
+  readonly by: string;
+  readonly reason: string;
+  readonly source: 'manual' | 'autoscaler';
+  readonly bands?: Record<string, number>;
+}
+
+export interface CronSchedule {
+  readonly scheduleId: string;
+  readonly name: string;
+  readonly cron: string;
+  readonly timezone: string;
+  readonly job: Record<string, unknown>;
+  readonly paused: boolean;
+  readonly createdAt: string;
+  /** Occurrences up to this time have been enqueued. */
+  readonly lastOccurrence: string;
+  readonly lastJobId?: string;
+}
+
+export class OperationsStore {
+  constructor(private readonly tableName: string) {}
+
+  private async list<T>(pk: string, limit = 1000, newestFirst = false): Promise<T[]> {
+    const items: T[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await dynamo().send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ScanIndexForward: !newestFirst,
+          Limit: limit - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const { pk: _pk, sk: _sk, ...item } of page.Items ?? []) items.push(item as T);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && items.length < limit);
+    return items;
+  }
+
+  // Scaling events
+  async recordScaling(event: ScalingEvent): Promise<void> {
+    await dynamo().send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: `scaling#${event.queue}`, sk: `${event.at}#${randomBytes(3).toString('hex')}`, ...event },
+      }),
+    );
+  }
+
+  scalingEvents(queue: string, limit: number): Promise<ScalingEvent[]> {
+    return this.list<ScalingEvent>(`scaling#${queue}`, limit, true);
+  }
+
+  // Maintenance windows
+  async putWindow(window: MaintenanceWindow): Promise<void> {
+    await dynamo().send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: 'maintenance', sk: window.windowId, ...window },
+      }),
+    );
+  }
+
+  windows(): Promise<MaintenanceWindow[]> {
+    return this.list<MaintenanceWindow>('maintenance');
+  }
+
+  async getWindow(windowId: string): Promise<MaintenanceWindow | undefined> {
+    const { Item } = await dynamo().send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: 'maintenance', sk: windowId },
+        ConsistentRead: true,
+      }),
+    );
+    if (!Item) return undefined;
+    const { pk: _pk, sk: _sk, ...window } = Item;
+    return window as MaintenanceWindow;
+  }
+
+  /** Compare-and-set on the window's activeOccurrence: one ticker wins a transition. */
+  async transitionWindow(window: MaintenanceWindow, next: MaintenanceWindow): Promise<boolean> {
+    try {
+      await dynamo().send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: 'maintenance', sk: window.windowId, ...next },
+          ConditionExpression: window.activeOccurrence
+            ? 'activeOccurrence = :seen AND startAt = :start'
+            : 'attribute_not_exists(activeOccurrence) AND startAt = :start',
+          ExpressionAttributeValues: {
+            ':start': window.startAt,
+            ...(window.activeOccurrence ? { ':seen': window.activeOccurrence } : {}),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async deleteWindow(windowId: string): Promise<void> {
+    await dynamo().send(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: 'maintenance', sk: windowId } }),
+    );
+  }
+
+  // Cron schedules
+  async putSchedule(schedule: CronSchedule): Promise<void> {
+    await dynamo().send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: 'schedule', sk: schedule.scheduleId, ...schedule },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  schedules(): Promise<CronSchedule[]> {
+    return this.list<CronSchedule>('schedule');
+  }
+
+  async getSchedule(scheduleId: string): Promise<CronSchedule | undefined> {
+    const { Item } = await dynamo().send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: 'schedule', sk: scheduleId },
+        ConsistentRead: true,
+      }),
+    );
+    if (!Item) return undefined;
+    const { pk: _pk, sk: _sk, ...schedule } = Item;
+    return schedule as CronSchedule;
+  }
+
+  async setPaused(scheduleId: string, paused: boolean): Promise<CronSchedule | undefined> {
+    try {
+      const { Attributes } = await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: 'schedule', sk: scheduleId },
+          UpdateExpression: 'SET paused = :paused, lastOccurrence = :now',
+          ConditionExpression: 'attribute_exists(pk)',
+          // Resuming does not replay what was missed while paused.
+          ExpressionAttributeValues: { ':paused': paused, ':now': new Date().toISOString() },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const { pk: _pk, sk: _sk, ...schedule } = Attributes ?? {};
+      return schedule as CronSchedule;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Moves lastOccurrence forward if it is still what the ticker read. */
+  async advanceSchedule(schedule: CronSchedule, occurrence: string, jobId: string): Promise<boolean> {
+    try {
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: 'schedule', sk: schedule.scheduleId },
+          UpdateExpression: 'SET lastOccurrence = :occurrence, lastJobId = :job',
+          ConditionExpression: 'lastOccurrence = :seen AND paused = :false',
+          ExpressionAttributeValues: {
+            ':occurrence': occurrence,
+            ':job': jobId,
+            ':seen': schedule.lastOccurrence,
+            ':false': false,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async deleteSchedule(scheduleId: string): Promise<boolean> {
+    const { Attributes } = await dynamo().send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk: 'schedule', sk: scheduleId },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return Attributes !== undefined;
+  }
+
+  // Rate limits
+  async setRateLimit(queue: string, limit: RateLimit | null, by: string): Promise<void> {
+    if (!limit) {
+      await dynamo().send(
+        new DeleteCommand({ TableName: this.tableName, Key: { pk: 'ratelimit', sk: queue } }),
+      );
+      return;
+    }
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: 'ratelimit', sk: queue },
+        UpdateExpression: 'SET #limit = :limit, windowMs = :window, updatedAt = :now, updatedBy = :by',
+        ExpressionAttributeNames: { '#limit': 'limit' },
+        ExpressionAttributeValues: {
+          ':limit': limit.limit,
+          ':window': limit.windowMs,
+          ':now': new Date().toISOString(),
+          ':by': by,
+        },
+      }),
+    );
+  }
+
+  async rateLimit(queue: string): Promise<(RateLimit & { tat?: number }) | undefined> {
+    const { Item } = await dynamo().send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: 'ratelimit', sk: queue } }),
+    );
+    return Item ? { limit: Item.limit, windowMs: Item.windowMs, tat: Item.tat } : undefined;
+  }
+
+  async rateLimits(): Promise<Record<string, RateLimit>> {
+    const { Items } = await dynamo().send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'ratelimit' },
+      }),
+    );
+    return Object.fromEntries(
+      (Items ?? []).map((item) => [item.sk as string, { limit: item.limit, windowMs: item.windowMs }]),
+    );
+  }
+
+  /**
+   * Reserves the next start slot (GCRA): if the schedule is free now, the slot is now;
+   * otherwise the one after the last reserved. Returns the slot's time (epoch ms).
+   */
+  async reserveSlot(queue: string, spacingMs: number, now: number): Promise<number> {
+    try {
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: 'ratelimit', sk: queue },
+          UpdateExpression: 'SET tat = :next',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(tat) OR tat <= :now)',
+          ExpressionAttributeValues: { ':next': now + spacingMs, ':now': now },
+        }),
+      );
+      return now;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    try {
+      const { Attributes } = await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: 'ratelimit', sk: queue },
+          UpdateExpression: 'SET tat = tat + :spacing',
+          ConditionExpression: 'attribute_exists(tat)',
+          ExpressionAttributeValues: { ':spacing': spacingMs },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return Math.max(now, (Attributes?.tat as number) - spacingMs);
+    } catch (error) {
+      // The limit was removed meanwhile: no limit, no wait.
+      if (isConditionFailure(error)) return now;
+      throw error;
+    }
+  }
+}

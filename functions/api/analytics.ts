@@ -1,0 +1,193 @@
+/**
+ * Throughput analytics and operational metrics, from pre-aggregated buckets and small reads:
+ * GET /analytics/throughput?from&to&granularity=minute|hour&queue&type
+ * GET /metrics/queues, GET /metrics/workers
+ * GET /metrics/jobs/timeline?from&to&queue&limit (start/end per job, for a Gantt view)
+ * GET /metrics/job-duration-histogram?queue&type&from&to
+ */
+import { z } from 'zod';
+import { JobQueries } from '#adapters/job-queries';
+import { operationsFromEnv } from '#adapters/operations';
+import { allQueueNames } from '#domain/job-queues';
+import { durationHistogram, type Granularity, granularities, throughputReport } from '#domain/throughput';
+import { activeWithinMs, workerStatus } from '#domain/worker-status';
+import { requireEnv } from '#shared/env';
+import { byRoute, httpRoute, json } from '#shared/http';
+import { badRequest } from '#shared/http-errors';
+
+const ops = operationsFromEnv();
+const queries = new JobQueries(requireEnv('JOBS_TABLE'));
+const queueName = z.enum(allQueueNames as [string, ...string[]]);
+const instant = z.iso.datetime({ offset: true });
+
+/** A time range with defaults (the last `defaultMs`), validated and bounded in buckets. */
+function range(
+  query: { from?: string; to?: string },
+  defaultMs: number,
+  granularity: Granularity,
+  maxBuckets: number,
+) {
+  const to = query.to ? new Date(query.to) : new Date();
+  const from = query.from ? new Date(query.from) : new Date(to.getTime() - defaultMs);
+  if (from >= to) throw badRequest('INVALID_RANGE', '`from` must be before `to`');
+  const buckets = (to.getTime() - from.getTime()) / granularities[granularity];
+  if (buckets > maxBuckets) {
+    throw badRequest(
+      'RANGE_TOO_LARGE',
+      `At most ${maxBuckets} ${granularity} buckets per request; use a coarser granularity or a shorter range`,
+    );
+  }
+  return { from, to };
+}
+
+const throughput = httpRoute(
+  {
+    query: z.object({
+      from: instant.optional(),
+      to: instant.optional(),
+      granularity: z.enum(['minute', 'hour']).default('minute'),
+      queue: queueName.optional(),
+      type: z.string().min(1).max(64).optional(),
+    }),
+  },
+  async ({ query }) => {
+    const { from, to } = range(
+      query,
+      query.granularity === 'minute' ? 3_600_000 : 86_400_000,
+      query.granularity,
+      1500,
+    );
+    const queues = query.queue ? [query.queue] : allQueueNames;
+    const buckets = (
+      await Promise.all(queues.map((q) => ops.metrics.buckets(query.granularity, q, from, to, query.type)))
+    ).flat();
+    const orders = await ops.orderMetrics.buckets(from, to);
+    const perHour = new Map<string, number>();
+    const byType = new Map<string, { completed: number; sum: number }>();
+    for (const o of orders) {
+      perHour.set(o.bucket, (perHour.get(o.bucket) ?? 0) + o.completed);
+      const t = byType.get(o.robotType) ?? { completed: 0, sum: 0 };
+      t.completed += o.completed;
+      t.sum += o.assemblyMsSum;
+      byType.set(o.robotType, t);
+    }
+    return json(200, {
+      ...throughputReport(buckets, from, to, query.granularity),
+      orders: {
+        completedPerHour: [...perHour.entries()].sort().map(([hour, completed]) => ({ hour, completed })),
+        byRobotType: Object.fromEntries(
+          [...byType.entries()].map(([robotType, t]) => [
+            robotType,
+            { completed: t.completed, meanAssemblyMs: Math.round(t.sum / t.completed) },
+          ]),
+        ),
+      },
+    });
+  },
+);
+
+const queueMetrics = httpRoute({}, async () => {
+  const limits = await ops.operations.rateLimits();
+  const queues = await Promise.all(
+    ops.scaling.queues().map(async (queue) => {
+      const [load, concurrency, oldest] = await Promise.all([
+        ops.scaling.depth(queue),
+        ops.scaling.concurrency(queue),
+        queries.oldestWaiting(queue),
+      ]);
+      return {
+        queue,
+        ...load,
+        oldestWaitingAgeMs: oldest ? Math.max(0, Date.now() - Date.parse(oldest)) : null,
+        concurrency: concurrency.total,
+        paused: concurrency.paused,
+        rateLimit: limits[queue] ?? null,
+      };
+    }),
+  );
+  return json(200, { at: new Date().toISOString(), queues });
+});
+
+const workerMetrics = httpRoute({}, async () => {
+  const now = Date.now();
+  const since = new Date(now - activeWithinMs).toISOString();
+  const queues = await Promise.all(
+    ops.scaling.queues().map(async (queue) => {
+      const rows = await ops.workers.seenSince(queue, since);
+      const states = rows.map((r) => workerStatus(r, now));
+      return {
+        queue,
+        workers: rows.length,
+        busy: states.filter((s) => s === 'busy').length,
+        idle: states.filter((s) => s === 'idle').length,
+        lost: states.filter((s) => s === 'lost').length,
+        jobsProcessed: rows.reduce((sum, r) => sum + (r.jobsProcessed ?? 0), 0),
+        failures: rows.reduce((sum, r) => sum + (r.failures ?? 0), 0),
+        memoryUsedMbMax: rows.reduce((max, r) => Math.max(max, r.memoryUsedMb ?? 0), 0) || null,
+      };
+    }),
+  );
+  return json(200, { at: new Date(now).toISOString(), queues });
+});
+
+const timeline = httpRoute(
+  {
+    query: z.object({
+      from: instant.optional(),
+      to: instant.optional(),
+      queue: queueName.optional(),
+      limit: z.coerce.number().int().min(1).max(2000).default(500),
+    }),
+  },
+  async ({ query }) => {
+    const { from, to } = range(query, 3_600_000, 'minute', 10_080);
+    const jobs = [];
+    for await (const job of queries.timeline(
+      query.queue ? [query.queue] : allQueueNames,
+      from.toISOString(),
+      to.toISOString(),
+    )) {
+      jobs.push(job);
+      if (jobs.length >= query.limit) break;
+    }
+    jobs.sort((a, b) => (a.start ?? '').localeCompare(b.start ?? ''));
+    return json(200, {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      jobs,
+      truncated: jobs.length >= query.limit,
+    });
+  },
+);
+
+const histogram = httpRoute(
+  {
+    query: z.object({
+      queue: queueName.optional(),
+      type: z.string().min(1).max(64).optional(),
+      from: instant.optional(),
+      to: instant.optional(),
+    }),
+  },
+  async ({ query }) => {
+    const { from, to } = range(query, 86_400_000, 'hour', 24 * 90);
+    const queues = query.queue ? [query.queue] : allQueueNames;
+    const buckets = (
+      await Promise.all(queues.map((q) => ops.metrics.buckets('hour', q, from, to, query.type)))
+    ).flat();
+    return json(200, {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      queue: query.queue ?? null,
+      runTimeMs: durationHistogram(buckets),
+    });
+  },
+);
+
+export const handler = byRoute({
+  'GET /analytics/throughput': throughput,
+  'GET /metrics/queues': queueMetrics,
+  'GET /metrics/workers': workerMetrics,
+  'GET /metrics/jobs/timeline': timeline,
+  'GET /metrics/job-duration-histogram': histogram,
+});

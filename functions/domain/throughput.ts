@@ -1,0 +1,126 @@
+/**
+ * Throughput analytics, pre-aggregated. Every job event adds to one bucket per granularity
+ * (minute, hour): counters (submitted, completed, failed attempts, dead) and histograms of run
+ * time and wait time (start − due). A query reads the buckets of its range, so its cost depends
+ * on the range and granularity, never on how many jobs there were.
+ */
+import { bucketOf, type Histogram, merge, summary } from './histogram.ts';
+
+export const granularities = { minute: 60_000, hour: 3_600_000 } as const;
+export type Granularity = keyof typeof granularities;
+
+export const bucketStart = (at: Date | number, granularity: Granularity): string => {
+  const ms = typeof at === 'number' ? at : at.getTime();
+  const size = granularities[granularity];
+  return new Date(Math.floor(ms / size) * size).toISOString();
+};
+
+/** One event's contribution to a bucket. */
+export interface MetricDelta {
+  readonly queue: string;
+  readonly type: string;
+  readonly at: Date;
+  readonly submitted?: number;
+  readonly completed?: number;
+  readonly failed?: number;
+  readonly dead?: number;
+  readonly runMs?: number;
+  readonly waitMs?: number;
+}
+
+/** The counter and histogram-bucket increments a delta makes (attribute → amount). */
+export function increments(delta: MetricDelta): Record<string, number> {
+  const add: Record<string, number> = {};
+  for (const key of ['submitted', 'completed', 'failed', 'dead'] as const) {
+    if (delta[key]) add[key] = delta[key];
+  }
+  if (delta.runMs !== undefined) add[`r${bucketOf(delta.runMs)}`] = 1;
+  if (delta.waitMs !== undefined) add[`w${bucketOf(Math.max(0, delta.waitMs))}`] = 1;
+  return add;
+}
+
+export interface StoredBucket {
+  readonly bucket: string;
+  readonly queue: string;
+  readonly type: string;
+  readonly counters: Record<string, number>;
+}
+
+interface Aggregate {
+  submitted: number;
+  completed: number;
+  failed: number;
+  dead: number;
+  run: Histogram;
+  wait: Histogram;
+}
+
+const empty = (): Aggregate => ({ submitted: 0, completed: 0, failed: 0, dead: 0, run: {}, wait: {} });
+
+function add(into: Aggregate, counters: Record<string, number>): void {
+  for (const [key, value] of Object.entries(counters)) {
+    if (key === 'submitted' || key === 'completed' || key === 'failed' || key === 'dead') into[key] += value;
+    else if (/^r\d+$/.test(key)) merge(into.run, { [Number(key.slice(1))]: value });
+    else if (/^w\d+$/.test(key)) merge(into.wait, { [Number(key.slice(1))]: value });
+  }
+}
+
+function view(a: Aggregate, seconds: number) {
+  const finished = a.completed + a.dead;
+  return {
+    submitted: a.submitted,
+    completed: a.completed,
+    failed: a.failed,
+    dead: a.dead,
+    jobsPerSecond: Number((a.completed / seconds).toFixed(3)),
+    successRate: finished ? Number((a.completed / finished).toFixed(4)) : null,
+    runTimeMs: summary(a.run),
+    waitTimeMs: summary(a.wait),
+  };
+}
+
+/** Merges stored buckets (any shards, queues, types) into the answer of GET /analytics/throughput. */
+export function throughputReport(
+  buckets: readonly StoredBucket[],
+  from: Date,
+  to: Date,
+  granularity: Granularity,
+) {
+  const size = granularities[granularity];
+  const byBucket = new Map<string, Aggregate>();
+  const totals = empty();
+  for (const b of buckets) {
+    const a = byBucket.get(b.bucket) ?? empty();
+    add(a, b.counters);
+    add(totals, b.counters);
+    byBucket.set(b.bucket, a);
+  }
+  const series = [];
+  for (let t = Date.parse(bucketStart(from, granularity)); t < to.getTime(); t += size) {
+    const key = new Date(t).toISOString();
+    series.push({ bucket: key, ...view(byBucket.get(key) ?? empty(), size / 1000) });
+  }
+  return {
+    from: from.toISOString(),
+    to: to.toISOString(),
+    granularity,
+    buckets: series,
+    totals: view(totals, Math.max(1, (to.getTime() - from.getTime()) / 1000)),
+  };
+}
+
+/** Histogram of run times over stored buckets (GET /metrics/job-duration-histogram). */
+export function durationHistogram(buckets: readonly StoredBucket[]) {
+  const a = empty();
+  for (const b of buckets) add(a, b.counters);
+  return {
+    ...summary(a.run),
+    buckets: Object.entries(a.run)
+      .map(([bucket, count]) => ({
+        bucket: Number(bucket),
+        upToMs: Math.round(2 ** (Number(bucket) / 4)),
+        count,
+      }))
+      .sort((x, y) => x.bucket - y.bucket),
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Autoscaler (every minute): sets each queue's worker concurrency from its backlog (SQS depth
+ * and in-flight messages) and the age of its oldest waiting job, within per-queue bounds
+ * (domain/worker-scaling.ts). Paused queues (maintenance) are left alone. Every change is
+ * recorded as a scaling event with its reason.
+ */
+import middy from '@middy/core';
+import { jobEngineFromEnv } from '#adapters/job-engine';
+import { operationsFromEnv } from '#adapters/operations';
+import { isJobQueue } from '#domain/job-queues';
+import { autoscale, scalingBounds, splitAcrossBands } from '#domain/worker-scaling';
+import { describeError, logger } from '#shared/logger';
+
+const ops = operationsFromEnv();
+const engine = jobEngineFromEnv('autoscaler');
+
+export const handler = middy<unknown, { decisions: unknown[] }>().handler(async () => {
+  const decisions = [];
+  for (const queue of ops.scaling.queues()) {
+    try {
+      const current = await ops.scaling.concurrency(queue);
+      if (current.paused) continue;
+      const load = await ops.scaling.depth(queue);
+      const oldest = isJobQueue(queue) ? await engine.queries.oldestWaiting(queue) : undefined;
+      const now = Date.now();
+      const decision = autoscale(
+        current.total,
+        {
+          depth: load.depth,
+          inFlight: load.inFlight,
+          oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
+        },
+        scalingBounds(queue),
+      );
+      decisions.push({ queue, from: current.total, ...decision, load });
+      if (decision.desired === current.total) continue;
+      const parts = isJobQueue(queue)
+        ? splitAcrossBands(queue, decision.desired)
+        : { line: decision.desired };
+      await ops.scaling.setConcurrency(queue, parts);
+      await ops.operations.recordScaling({
+        queue,
+        at: new Date(now).toISOString(),
+        from: current.total,
+        to: decision.desired,
+        by: 'autoscaler',
+        reason: decision.reason,
+        source: 'autoscaler',
+        bands: parts,
+      });
+    } catch (error) {
+      logger.error('Autoscaling a queue failed', { queue, ...describeError(error) });
+    }
+  }
+  return { decisions };
+});

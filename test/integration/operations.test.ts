@@ -1,0 +1,406 @@
+/**
+ * Factory operations over HTTP: workers and heartbeats, scaling (manual and autoscaler),
+ * maintenance windows, cron schedules, rate limits and analytics. The tests that pause or
+ * scale a queue use "reports" and run one after another in this file.
+ */
+import { GetEventSourceMappingCommand, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import {
+  api,
+  awsClients,
+  getJob,
+  invokeFunction,
+  jobLog,
+  runTag,
+  submitJob,
+  waitForJob,
+} from '../helpers/factory-client.ts';
+
+const { lambda } = awsClients();
+afterAll(() => lambda.destroy());
+const finished = (job: { status: string }) => ['COMPLETED', 'DEAD', 'CANCELLED'].includes(job.status);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const report = (i = 0) => ({
+  queue: 'reports',
+  type: 'generate_report',
+  payload: { title: `r${i}`, from: '2020-01-01', to: '2020-01-02' },
+});
+
+async function reportsMappings() {
+  const { EventSourceMappings = [] } = await lambda.send(new ListEventSourceMappingsCommand({}));
+  return EventSourceMappings.filter((m) => m.EventSourceArn?.includes('ReportsJobQueue'));
+}
+
+async function reportsConcurrency() {
+  const { body } = await api('GET', '/workers/status?queue=reports');
+  return body.queues[0].summary.configuredConcurrency as number;
+}
+
+describe('workers', () => {
+  it('lists workers per queue with state, heartbeat and counters, and a summary per queue', async () => {
+    const { jobId } = await submitJob(report(1));
+    await waitForJob(jobId);
+    const { status, body } = await api('GET', '/workers/status');
+    expect(status).toBe(200);
+    const reports = body.queues.find((q: { queue: string }) => q.queue === 'reports');
+    expect(reports.summary).toMatchObject({ configuredConcurrency: expect.any(Number), paused: false });
+    expect(reports.summary.activeWorkers).toBeGreaterThanOrEqual(1);
+    const worker = reports.workers[0];
+    expect(worker).toMatchObject({ queue: 'reports', status: expect.stringMatching(/^(idle|busy|lost)$/) });
+    for (const key of [
+      'workerId',
+      'startedAt',
+      'lastHeartbeatAt',
+      'jobsProcessed',
+      'failures',
+      'memoryUsedMb',
+    ])
+      expect(worker).toHaveProperty(key);
+    expect(
+      reports.workers.reduce((sum: number, w: { jobsProcessed: number }) => sum + w.jobsProcessed, 0),
+    ).toBeGreaterThanOrEqual(1);
+    expect(body.queues.map((q: { queue: string }) => q.queue)).toEqual(
+      expect.arrayContaining(['default', 'packaging']),
+    );
+  });
+});
+
+describe('scaling', () => {
+  it('sets a queue concurrency through the event source mappings, audited and visible', async () => {
+    const response = await fetch(`${inject('apiUrl')}/workers/scale`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-operator': 'ada@factory' },
+      body: JSON.stringify({ queue: 'reports', concurrency: 12, reason: 'month-end reports' }),
+    });
+    expect(response.status).toBe(200);
+    const event = (await response.json()) as { from: number };
+    expect(event).toMatchObject({
+      queue: 'reports',
+      to: 12,
+      by: 'ada@factory',
+      reason: 'month-end reports',
+      source: 'manual',
+    });
+    const mappings = await reportsMappings();
+    const total = mappings.reduce((sum, m) => sum + (m.ScalingConfig?.MaximumConcurrency ?? 0), 0);
+    expect(total).toBe(12);
+    expect(mappings.every((m) => (m.ScalingConfig?.MaximumConcurrency ?? 0) >= 2)).toBe(true);
+    expect(await reportsConcurrency()).toBe(12);
+    const events = await api('GET', '/workers/scaling-events?queue=reports&limit=5');
+    expect(events.body.events[0]).toMatchObject({
+      queue: 'reports',
+      from: event.from,
+      to: 12,
+      by: 'ada@factory',
+    });
+  });
+
+  it('rejects concurrency out of range and unknown queues', async () => {
+    const tooLow = await api('POST', '/workers/scale', { queue: 'reports', concurrency: 3 });
+    expect(tooLow.status).toBe(400);
+    expect(tooLow.body.error.code).toBe('CONCURRENCY_OUT_OF_RANGE');
+    expect((await api('POST', '/workers/scale', { queue: 'packaging', concurrency: 1001 })).status).toBe(400);
+    expect((await api('POST', '/workers/scale', { queue: 'warp', concurrency: 5 })).status).toBe(400);
+  });
+
+  it('autoscaler: a backlog scales the queue up, an idle queue back down', async () => {
+    await api('POST', '/workers/scale', { queue: 'reports', concurrency: 6 });
+    // A backlog: the queue's mappings are paused while 30 jobs arrive, then resumed.
+    const mappings = await reportsMappings();
+    const { UpdateEventSourceMappingCommand } = await import('@aws-sdk/client-lambda');
+    const setEnabled = (Enabled: boolean) =>
+      Promise.all(
+        mappings.map((m) => lambda.send(new UpdateEventSourceMappingCommand({ UUID: m.UUID, Enabled }))),
+      );
+    await setEnabled(false);
+    for (const m of mappings) {
+      while ((await lambda.send(new GetEventSourceMappingCommand({ UUID: m.UUID }))).State !== 'Disabled')
+        await sleep(100);
+    }
+    let ids: string[] = [];
+    try {
+      const { body } = await api('POST', '/jobs/bulk', {
+        jobs: Array.from({ length: 30 }, (_, i) => report(i)),
+      });
+      ids = body.jobs.map((j: { jobId: string }) => j.jobId);
+    } finally {
+      await setEnabled(true);
+    }
+    const up = await invokeFunction('Autoscaler');
+    const decision = up.decisions.find((d: { queue: string }) => d.queue === 'reports');
+    expect(decision.from).toBe(6);
+    expect(decision.desired).toBeGreaterThan(6);
+    expect(decision.reason).toMatch(/backlog/);
+    expect(await reportsConcurrency()).toBe(decision.desired);
+
+    for (const id of ids) await waitForJob(id, finished, 60_000);
+    await sleep(500);
+    const down = await invokeFunction('Autoscaler');
+    const idle = down.decisions.find((d: { queue: string }) => d.queue === 'reports');
+    expect(idle).toMatchObject({ desired: 6, reason: expect.stringMatching(/^idle/) });
+    expect(await reportsConcurrency()).toBe(6);
+    const events = await api('GET', '/workers/scaling-events?queue=reports&limit=10');
+    const auto = events.body.events.filter((e: { source: string }) => e.source === 'autoscaler');
+    expect(auto.length).toBeGreaterThanOrEqual(2);
+    expect(auto[0]).toMatchObject({ to: 6, by: 'autoscaler' });
+  });
+});
+
+describe('maintenance windows', () => {
+  it('pauses the queue, runs a maintenance job with logs, and resumes afterwards', async () => {
+    const endAt = new Date(Date.now() + 6000).toISOString();
+    const created = await api('POST', '/factory/maintenance', {
+      queue: 'reports',
+      endAt,
+      kind: 'inspection',
+      note: 'rig check',
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      queue: 'reports',
+      kind: 'inspection',
+      state: 'active',
+      started: true,
+    });
+    const windowId = created.body.windowId;
+    expect((await api('GET', '/workers/status?queue=reports')).body.queues[0].summary.paused).toBe(true);
+    // As on AWS, a disabled mapping finishes the polls it has under way before it is Disabled.
+    for (const m of await reportsMappings()) {
+      while ((await lambda.send(new GetEventSourceMappingCommand({ UUID: m.UUID }))).State !== 'Disabled')
+        await sleep(100);
+    }
+
+    // No new job starts while paused.
+    const { jobId } = await submitJob(report(99));
+    await sleep(2000);
+    expect((await getJob(jobId)).status).toBe('QUEUED');
+    const maintenanceJob = await waitForJob(created.body.maintenanceJobId, finished, 30_000);
+    expect(maintenanceJob).toMatchObject({ type: 'run_maintenance', status: 'COMPLETED' });
+    expect(
+      (await jobLog(maintenanceJob.jobId)).filter((l) => /^Maintenance .* step \d\/4/.test(l.message)),
+    ).toHaveLength(4);
+
+    await sleep(Math.max(0, Date.parse(endAt) - Date.now() + 200));
+    const tick = await invokeFunction('MaintenanceTicker');
+    expect(tick.outcomes).toEqual(
+      expect.arrayContaining([expect.objectContaining({ windowId, action: 'resumed' })]),
+    );
+    expect((await waitForJob(jobId, finished, 30_000)).status).toBe('COMPLETED');
+    const listed = await api('GET', '/factory/maintenance');
+    expect(listed.body.windows.find((w: { windowId: string }) => w.windowId === windowId)).toMatchObject({
+      state: 'completed',
+    });
+    expect((await api('DELETE', `/factory/maintenance/${windowId}`)).status).toBe(204);
+    expect((await api('DELETE', `/factory/maintenance/${windowId}`)).status).toBe(404);
+  });
+
+  it('accepts recurring windows and rejects bad ones', async () => {
+    const recurring = await api('POST', '/factory/maintenance', {
+      line: 'calibration',
+      cron: '0 3 * * 0',
+      durationMinutes: 45,
+      kind: 'calibration',
+    });
+    expect(recurring.status).toBe(201);
+    expect(recurring.body).toMatchObject({ queue: 'calibration', state: 'scheduled', durationMinutes: 45 });
+    expect(new Date(recurring.body.startAt).getUTCDay()).toBe(0);
+    await api('DELETE', `/factory/maintenance/${recurring.body.windowId}`);
+    expect((await api('POST', '/factory/maintenance', { line: 'calibration', kind: 'repair' })).status).toBe(
+      400,
+    );
+    expect(
+      (await api('POST', '/factory/maintenance', { line: 'warp', durationMinutes: 5, kind: 'repair' }))
+        .status,
+    ).toBe(400);
+    expect(
+      (
+        await api('POST', '/factory/maintenance', {
+          line: 'calibration',
+          cron: 'every day',
+          durationMinutes: 5,
+          kind: 'repair',
+        })
+      ).body.error.code,
+    ).toBe('INVALID_CRON');
+  });
+});
+
+describe('cron schedules', () => {
+  it('enqueues exactly one job per due occurrence, even with two schedulers at once', async () => {
+    const name = runTag('cron');
+    const created = await api('POST', '/scheduled-jobs', {
+      name,
+      cron: '*/2 * * * * *',
+      timezone: 'Europe/Lisbon',
+      job: { queue: 'default', type: 'delayed_message', payload: { message: name } },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.nextRuns).toHaveLength(5);
+    const id = created.body.scheduleId;
+    await sleep(2500);
+    const [a, b] = await Promise.all([invokeFunction('JobScheduler'), invokeFunction('JobScheduler')]);
+    const mine = [...a.enqueued, ...b.enqueued].filter((e: { scheduleId: string }) => e.scheduleId === id);
+    expect(mine.length).toBeGreaterThanOrEqual(1);
+    // Both ticks name the same occurrence and get the same job.
+    expect(new Set(mine.map((e: { jobId: string }) => e.jobId)).size).toBe(1);
+    const job = await waitForJob(mine[0].jobId);
+    expect(job.result.message).toBe(name);
+
+    const paused = await api('PATCH', `/scheduled-jobs/${id}`, { paused: true });
+    expect(paused.body).toMatchObject({ paused: true, nextRuns: [] });
+    await sleep(2500);
+    const none = await invokeFunction('JobScheduler');
+    expect(none.enqueued.filter((e: { scheduleId: string }) => e.scheduleId === id)).toEqual([]);
+    expect((await api('GET', `/scheduled-jobs/${id}`)).body.lastJobId).toBe(mine[0].jobId);
+    expect(
+      (await api('GET', '/scheduled-jobs')).body.schedules.map((s: { scheduleId: string }) => s.scheduleId),
+    ).toContain(id);
+    expect((await api('DELETE', `/scheduled-jobs/${id}`)).status).toBe(204);
+    expect((await api('GET', `/scheduled-jobs/${id}`)).status).toBe(404);
+  });
+
+  it('rejects an invalid cron, an unknown time zone and an invalid job', async () => {
+    const job = { queue: 'default', type: 'delayed_message', payload: { message: 'x' } };
+    expect(
+      (await api('POST', '/scheduled-jobs', { name: 'bad', cron: '61 * * * *', job })).body.error.code,
+    ).toBe('INVALID_CRON');
+    expect(
+      (
+        await api('POST', '/scheduled-jobs', {
+          name: 'bad',
+          cron: '0 * * * *',
+          timezone: 'Mars/Olympus',
+          job,
+        })
+      ).body.error.code,
+    ).toBe('INVALID_TIMEZONE');
+    expect(
+      (
+        await api('POST', '/scheduled-jobs', {
+          name: 'bad',
+          cron: '0 * * * *',
+          job: { ...job, queue: 'warp' },
+        })
+      ).body.error.code,
+    ).toBe('UNKNOWN_QUEUE');
+  });
+});
+
+describe('rate limits', () => {
+  it('holds 50 jobs to 10 per second across all workers: about 5 s, never more than 10 in any second', async () => {
+    // notifications: cheap jobs (send_email), and enough workers that only the limit binds.
+    await api('POST', '/workers/scale', { queue: 'notifications', concurrency: 36 });
+    // Warm the band's workers first, so that cold starts do not stretch what is measured.
+    const warm = await api('POST', '/jobs/bulk', {
+      jobs: Array.from({ length: 24 }, (_, i) => ({
+        queue: 'notifications',
+        type: 'send_email',
+        payload: { to: `warm${i}@example.com`, subject: 'warm-up', body: 'w' },
+      })),
+    });
+    for (const j of warm.body.jobs) await waitForJob(j.jobId);
+    const set = await api('PUT', '/queues/notifications/rate-limit', { limit: 10, windowMs: 1000 });
+    expect(set.status).toBe(200);
+    try {
+      await sleep(5500); // workers re-read the limit at most every 5 s
+      const tag = runTag('limited');
+      const { body } = await api('POST', '/jobs/bulk', {
+        jobs: Array.from({ length: 50 }, (_, i) => ({
+          queue: 'notifications',
+          type: 'send_email',
+          payload: { to: `customer${i}@example.com`, subject: tag, body: 'Your robot is ready.' },
+        })),
+      });
+      // One poll at a time: fifty parallel pollers would load the 2-core machine being measured.
+      const jobs = [];
+      for (const j of body.jobs) jobs.push(await waitForJob(j.jobId, finished, 60_000));
+      expect(jobs.every((j) => j.status === 'COMPLETED')).toBe(true);
+      const starts = jobs.map((j) => Date.parse(j.startedAt)).sort((a, b) => a - b);
+      const span = (starts.at(-1) as number) - (starts[0] as number);
+      expect(span).toBeGreaterThanOrEqual(4500);
+      expect(span).toBeLessThan(7000);
+      for (const start of starts)
+        expect(starts.filter((s) => s >= start && s < start + 1000).length).toBeLessThanOrEqual(10);
+      const queues = await api('GET', '/queues');
+      expect(queues.body.find((q: { name: string }) => q.name === 'notifications').rateLimit).toEqual({
+        limit: 10,
+        windowMs: 1000,
+      });
+      // Delayed, not failed: every job ran once.
+      expect(jobs.every((j) => j.attempts === 1)).toBe(true);
+    } finally {
+      expect((await api('DELETE', '/queues/notifications/rate-limit')).status).toBe(204);
+      await api('POST', '/workers/scale', { queue: 'notifications', concurrency: 12 });
+    }
+    expect(
+      (await api('PUT', '/queues/packaging/rate-limit', { limit: 1, windowMs: 1000 })).body.error.code,
+    ).toBe('NOT_A_JOB_QUEUE');
+    expect((await api('PUT', '/queues/reports/rate-limit', { limit: 0, windowMs: 1000 })).status).toBe(400);
+  });
+});
+
+describe('analytics', () => {
+  it('reports throughput per bucket with percentiles from the pre-aggregated histograms', async () => {
+    const { body: submitted } = await api('POST', '/jobs/bulk', {
+      jobs: [
+        ...Array.from({ length: 4 }, (_, i) => ({
+          queue: 'default',
+          type: 'delayed_message',
+          payload: { message: `a${i}`, holdMs: 100 },
+        })),
+        { queue: 'default', type: 'fail_sometimes', payload: { probability: 1 }, maxAttempts: 1 },
+      ],
+    });
+    for (const j of submitted.jobs) await waitForJob(j.jobId);
+    const from = new Date(Date.now() - 10 * 60_000).toISOString();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const { status, body } = await api(
+      'GET',
+      `/analytics/throughput?queue=default&from=${from}&to=${to}&granularity=minute`,
+    );
+    expect(status).toBe(200);
+    expect(body.buckets.length).toBeGreaterThanOrEqual(10);
+    expect(body.totals.submitted).toBeGreaterThanOrEqual(5);
+    expect(body.totals.completed).toBeGreaterThanOrEqual(4);
+    expect(body.totals.dead).toBeGreaterThanOrEqual(1);
+    expect(body.totals.runTimeMs.p50).toBeGreaterThan(0);
+    expect(body.totals.runTimeMs.p99).toBeGreaterThanOrEqual(body.totals.runTimeMs.p50);
+    for (const key of ['jobsPerSecond', 'successRate', 'waitTimeMs']) expect(body.totals).toHaveProperty(key);
+    const typed = await api(
+      'GET',
+      `/analytics/throughput?queue=default&type=fail_sometimes&from=${from}&to=${to}`,
+    );
+    expect(typed.body.totals.completed).toBeLessThan(body.totals.completed);
+    expect(body.orders).toHaveProperty('byRobotType');
+    expect(
+      (
+        await api(
+          'GET',
+          '/analytics/throughput?granularity=minute&from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z',
+        )
+      ).body.error.code,
+    ).toBe('RANGE_TOO_LARGE');
+  });
+
+  it('serves queue and worker metrics, a job timeline and a duration histogram', async () => {
+    const queues = await api('GET', '/metrics/queues');
+    expect(queues.body.queues.find((q: { queue: string }) => q.queue === 'default')).toMatchObject({
+      depth: expect.any(Number),
+      inFlight: expect.any(Number),
+      concurrency: expect.any(Number),
+    });
+    const workers = await api('GET', '/metrics/workers');
+    expect(
+      workers.body.queues.find((q: { queue: string }) => q.queue === 'default').jobsProcessed,
+    ).toBeGreaterThan(0);
+    const timeline = await api('GET', '/metrics/jobs/timeline?queue=default&limit=50');
+    expect(timeline.body.jobs.length).toBeGreaterThan(0);
+    expect(timeline.body.jobs[0]).toMatchObject({ jobId: expect.any(String), start: expect.any(String) });
+    const histogram = await api('GET', '/metrics/job-duration-histogram?queue=default');
+    expect(histogram.body.runTimeMs.count).toBeGreaterThan(0);
+    expect(histogram.body.runTimeMs.buckets[0]).toMatchObject({
+      upToMs: expect.any(Number),
+      count: expect.any(Number),
+    });
+  });
+});
