@@ -25,6 +25,7 @@ export function rateMs(expression: string): number | undefined {
 
 export class Schedules {
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly disabled = new Set<string>();
 
   constructor(
     private readonly runtime: LambdaRuntime,
@@ -33,6 +34,7 @@ export class Schedules {
   ) {}
 
   start(schedule: LocalSchedule): void {
+    this.known.add(schedule.ruleName);
     const every = rateMs(schedule.expression);
     if (every === undefined) {
       this.log(
@@ -40,7 +42,9 @@ export class Schedules {
       );
       return;
     }
-    const timer = setInterval(() => void this.fire(schedule), every);
+    const timer = setInterval(() => {
+      if (!this.disabled.has(schedule.ruleName)) void this.fire(schedule);
+    }, every);
     timer.unref();
     this.timers.push(timer);
   }
@@ -63,6 +67,19 @@ export class Schedules {
     if (!outcome.ok) this.log(`[schedules] ${schedule.ruleName} failed: ${outcome.error.errorMessage}`);
     return outcome;
   }
+
+  /** Like DisableRule: the rule stays, its timer stops firing (names matching the pattern). */
+  disable(pattern: RegExp): string[] {
+    const names = this.names.filter((name) => pattern.test(name));
+    for (const name of names) this.disabled.add(name);
+    return names;
+  }
+
+  private get names(): string[] {
+    return [...this.known];
+  }
+
+  private readonly known = new Set<string>();
 
   stop(): void {
     for (const timer of this.timers) clearInterval(timer);

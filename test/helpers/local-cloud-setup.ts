@@ -31,6 +31,9 @@ export async function setup(project: TestProject) {
       if (process.env.LOCAL_CLOUD_VERBOSE) console.log(`[local-cloud] ${line}`);
     },
   });
+  // The autoscaler's minute timer would change queue concurrency under the other tests' feet
+  // (e.g. an idle line scaled to 2 workers); its test invokes it explicitly instead.
+  cloud.schedules.disable(/^AutoscalerSchedule/);
   project.provide('apiUrl', cloud.apiUrl);
   project.provide('edgeUrl', cloud.edgeUrl);
   project.provide('backend', backend);

