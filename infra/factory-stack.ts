@@ -10,8 +10,6 @@ import { AssemblyWorkflow } from './constructs/assembly-workflow.ts';
 import { FactoryApi, type FactoryRoute } from './constructs/factory-api.ts';
 import type { FactoryFunction } from './constructs/factory-function.ts';
 import { FactoryTables } from './constructs/factory-tables.ts';
-import { IntakeSweeper } from './constructs/intake-sweeper.ts';
-import { JobDispatcher } from './constructs/job-dispatcher.ts';
 import { JobQueue } from './constructs/job-queue.ts';
 import { ProductionLine } from './constructs/production-line.ts';
 import { ScheduledTask } from './constructs/scheduled-task.ts';
@@ -168,7 +166,13 @@ export class FactoryStack extends Stack {
       );
     }
 
-    const dispatcher = new JobDispatcher(this, 'JobDispatcher', { environment: engineEnv });
+    // Redoes follow-ups a crash or a failed send left undone, hands long delays to SQS when they
+    // come within 15 minutes, and recovers jobs whose worker stopped heartbeating.
+    const dispatcher = new ScheduledTask(this, 'JobDispatcher', {
+      entry: 'scheduled/job-dispatcher.ts',
+      description: 'Job dispatcher: due markers, long delays, expired leases',
+      environment: engineEnv,
+    });
     tables.grantReadWriteData(dispatcher.function);
     grantSend(dispatcher.function);
 
@@ -346,8 +350,12 @@ export class FactoryStack extends Stack {
     }
     for (const [key, fn] of api.handlers) if (key.startsWith('GET')) tables.grantReadData(fn);
 
-    const sweeper = new IntakeSweeper(this, 'IntakeSweeper', {
+    // Starts workflows that an intake crash left unstarted (see functions/scheduled/intake-sweeper.ts).
+    const sweeper = new ScheduledTask(this, 'IntakeSweeper', {
+      entry: 'scheduled/intake-sweeper.ts',
+      description: 'Starts assembly workflows of orders whose start was not confirmed',
       environment: { ...readEnv, ASSEMBLY_WORKFLOWS: assemblyWorkflows },
+      timeout: Duration.seconds(60),
     });
     tables.orders.grantReadWriteData(sweeper.function);
     for (const workflow of workflows) workflow.stateMachine.grantStartExecution(sweeper.function);
