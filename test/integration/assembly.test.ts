@@ -36,7 +36,8 @@ describe('robot orders flow end to end', () => {
   );
 
   it('runs the steps of a parallel stage side by side, after their dependency', async () => {
-    const { orderId } = await placeOrder('courier', { simulate: { stepDurationMs: 400 } });
+    // Steps long enough (1.5 s) that a slow backend's dispatch spacing cannot hide the overlap.
+    const { orderId } = await placeOrder('courier', { simulate: { stepDurationMs: 1500 } });
     const order = await waitForOrder(orderId);
     const step = (name: string) => order.steps.find((s: { name: string }) => s.name === name);
     const assemblies = ['assemble_chassis', 'assemble_drivetrain', 'assemble_sensors'].map(step);

@@ -239,11 +239,19 @@ describe('cron schedules', () => {
     const id = created.body.scheduleId;
     await sleep(2500);
     const [a, b] = await Promise.all([invokeFunction('JobScheduler'), invokeFunction('JobScheduler')]);
-    const mine = [...a.enqueued, ...b.enqueued].filter((e: { scheduleId: string }) => e.scheduleId === id);
+    const mine: { scheduleId: string; occurrence: string; jobId: string }[] = [
+      ...a.enqueued,
+      ...b.enqueued,
+    ].filter((e: { scheduleId: string }) => e.scheduleId === id);
     expect(mine.length).toBeGreaterThanOrEqual(1);
-    // Both ticks name the same occurrence and get the same job.
-    expect(new Set(mine.map((e: { jobId: string }) => e.jobId)).size).toBe(1);
-    const job = await waitForJob(mine[0].jobId);
+    // Both ticks naming an occurrence get the same job: one job per occurrence. (On a slow
+    // backend the two ticks may straddle a 2-s boundary and see different occurrences.)
+    const byOccurrence = new Map<string, Set<string>>();
+    for (const e of mine)
+      byOccurrence.set(e.occurrence, (byOccurrence.get(e.occurrence) ?? new Set()).add(e.jobId));
+    for (const jobIds of byOccurrence.values()) expect(jobIds.size).toBe(1);
+    expect(new Set(mine.map((e) => e.jobId)).size).toBe(byOccurrence.size);
+    const job = await waitForJob(mine[0]?.jobId ?? '');
     expect(job.result.message).toBe(name);
 
     const paused = await api('PATCH', `/scheduled-jobs/${id}`, { paused: true });
@@ -251,7 +259,7 @@ describe('cron schedules', () => {
     await sleep(2500);
     const none = await invokeFunction('JobScheduler');
     expect(none.enqueued.filter((e: { scheduleId: string }) => e.scheduleId === id)).toEqual([]);
-    expect((await api('GET', `/scheduled-jobs/${id}`)).body.lastJobId).toBe(mine[0].jobId);
+    expect(mine.map((e) => e.jobId)).toContain((await api('GET', `/scheduled-jobs/${id}`)).body.lastJobId);
     expect(
       (await api('GET', '/scheduled-jobs')).body.schedules.map((s: { scheduleId: string }) => s.scheduleId),
     ).toContain(id);
