@@ -215,10 +215,15 @@ export class JobQueries {
     return statuses;
   }
 
-  /** Jobs created in [from, to) that started, with their start and end (Gantt view). */
-  async *timeline(queues: readonly string[], from: string, to: string) {
+  /** Jobs of the given queues and states created in [from, to), from the listing index. */
+  private async *createdBetween(
+    queues: readonly string[],
+    statuses: readonly JobStatus[],
+    from: string,
+    to: string,
+  ): AsyncGenerator<Record<string, unknown> & { queue: string; status: JobStatus }> {
     for (const queue of queues) {
-      for (const status of ['RUNNING', 'COMPLETED', 'FAILED', 'DEAD', 'CANCELLED'] as const) {
+      for (const status of statuses) {
         const query = this.partitionQuery(queue, status);
         for await (const page of this.pages({
           ...query,
@@ -226,22 +231,29 @@ export class JobQueries {
           ExpressionAttributeValues: { ...query.ExpressionAttributeValues, ':from': from, ':to': to },
         })) {
           for (const item of page.Items ?? []) {
-            if (!item.startedAt) continue;
-            yield {
-              jobId: item.jobId as string,
-              queue,
-              type: item.type as string,
-              kind: item.kind as string,
-              status,
-              start: item.startedAt as string,
-              end: (item.completedAt ?? item.deadAt ?? item.cancelledAt ?? item.failedAt ?? null) as
-                | string
-                | null,
-              attempts: (item.attempts ?? 0) as number,
-            };
+            // BETWEEN includes `to`; the range is half-open.
+            if ((item.createdAt as string) < to) yield { ...item, queue, status };
           }
         }
       }
+    }
+  }
+
+  /** Jobs created in [from, to) that started, with their start and end (Gantt view). */
+  async *timeline(queues: readonly string[], from: string, to: string) {
+    const states = ['RUNNING', 'COMPLETED', 'FAILED', 'DEAD', 'CANCELLED'] as const;
+    for await (const item of this.createdBetween(queues, states, from, to)) {
+      if (!item.startedAt) continue;
+      yield {
+        jobId: item.jobId as string,
+        queue: item.queue,
+        type: item.type as string,
+        kind: item.kind as string,
+        status: item.status,
+        start: item.startedAt as string,
+        end: (item.completedAt ?? item.deadAt ?? item.cancelledAt ?? item.failedAt ?? null) as string | null,
+        attempts: (item.attempts ?? 0) as number,
+      };
     }
   }
 
@@ -251,30 +263,18 @@ export class JobQueries {
     from: string,
     to: string,
   ): AsyncGenerator<FinishedJobFacts> {
-    for (const queue of queues) {
-      for (const status of ['COMPLETED', 'DEAD', 'CANCELLED'] as const) {
-        const query = this.partitionQuery(queue, status);
-        for await (const page of this.pages({
-          ...query,
-          KeyConditionExpression: 'queueStatus = :partition AND createdAt BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ...query.ExpressionAttributeValues, ':from': from, ':to': to },
-        })) {
-          for (const item of page.Items ?? []) {
-            if ((item.createdAt as string) >= to) continue;
-            yield {
-              queue: item.queue,
-              type: item.type,
-              status: item.status,
-              kind: item.kind,
-              robotType: item.robotType,
-              createdAt: item.createdAt,
-              startedAt: item.startedAt,
-              completedAt: item.completedAt,
-              attempts: item.attempts ?? 0,
-            };
-          }
-        }
-      }
+    for await (const item of this.createdBetween(queues, ['COMPLETED', 'DEAD', 'CANCELLED'], from, to)) {
+      yield {
+        queue: item.queue,
+        type: item.type as string,
+        status: item.status,
+        kind: item.kind as string,
+        robotType: item.robotType as string | undefined,
+        createdAt: item.createdAt as string,
+        startedAt: item.startedAt as string | undefined,
+        completedAt: item.completedAt as string | undefined,
+        attempts: (item.attempts as number | undefined) ?? 0,
+      };
     }
   }
 }

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { JobType } from '#job-types/job-type';
 import { type Backoff, backoffSchema, defaultBackoff } from './backoff.ts';
-import { bandOf, isJobQueue, isProductionLine, jobQueues } from './job-queues.ts';
+import { isJobQueue, isProductionLine, jobQueues } from './job-queues.ts';
 import { finishedJobStatuses, type JobRecord, type JobStatus } from './jobs.ts';
 
 /** Payloads live in the job row (DynamoDB items stop at 400 KB); bigger inputs go by reference. */
@@ -264,5 +264,3 @@ export function findCycle(requests: readonly JobRequest[]): string[] | undefined
   }
   return undefined;
 }
-
-export const bandForJob = (job: Pick<JobRecord, 'priority'>) => bandOf(job.priority);
