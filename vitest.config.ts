@@ -20,6 +20,9 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           // One local cloud (or moto-backed cloud) for the whole suite, driven over HTTP.
           globalSetup: ['test/helpers/local-cloud-setup.ts'],
+          // The files mostly wait on the cloud (a maintenance window waits minutes): run several
+          // at once even on two cores.
+          maxWorkers: 3,
           testTimeout: 90_000,
           hookTimeout: 120_000,
         },

@@ -43,7 +43,7 @@ export class FactoryStack extends Stack {
         }),
       ]),
     );
-    const lineQueues = Object.fromEntries(Object.entries(lines).map(([name, line]) => [name, line.queue]));
+    const lineQueues = Object.fromEntries(Object.entries(lines).map(([name, line]) => [name, line.bands]));
 
     const workflows = robotTypes.map(
       (robotType) =>
@@ -121,14 +121,14 @@ export class FactoryStack extends Stack {
       ...Object.fromEntries(
         Object.entries(lines).map(([name, line]) => [
           name,
-          { mappings: line.mappingIds, urls: [line.queue.queueUrl] },
+          { mappings: line.mappingIds, urls: Object.values(line.urls) },
         ]),
       ),
     });
     const opsEnv = { ...engineEnv, QUEUE_WIRING: queueWiring };
     const allSqsQueues = [
       ...jobQueueConstructs.flatMap((q) => Object.values(q.bands)),
-      ...Object.values(lines).map((line) => line.queue),
+      ...Object.values(lines).flatMap((line) => Object.values(line.bands)),
     ];
     const mappingArns = [
       ...jobQueueConstructs.flatMap((q) => Object.values(q.mappingIds)),
@@ -175,6 +175,8 @@ export class FactoryStack extends Stack {
     });
     tables.grantReadWriteData(dispatcher.function);
     grantSend(dispatcher.function);
+    // A robot step whose worker vanished is reported to its workflow (StepLost).
+    for (const workflow of workflows) workflow.stateMachine.grantTaskResponse(dispatcher.function);
 
     const engineWrites = { ...engineEnv, ASSEMBLY_WORKFLOWS: assemblyWorkflows };
     const api = new FactoryApi(this, 'Api', {
@@ -189,6 +191,12 @@ export class FactoryStack extends Stack {
             SIMULATION_ENABLED: String(props.simulation ?? false),
           },
         },
+        ...routeFamily('api/orders.ts', { environment: engineWrites, writes: true }, [
+          'GET /orders',
+          'GET /orders/{orderId}',
+          'DELETE /orders/{orderId}',
+          'POST /orders/{orderId}/retry',
+        ]),
         {
           method: HttpMethod.GET,
           path: '/orders/{orderId}/status',
@@ -339,10 +347,14 @@ export class FactoryStack extends Stack {
       }
     }
     artifacts.grantRead(api.handlers.get('GET /jobs/{jobId}/output') as FactoryFunction);
-    for (const key of ['POST /jobs/{jobId}/retry', 'POST /dlq/retry']) {
+    for (const key of ['POST /jobs/{jobId}/retry', 'POST /dlq/retry', 'POST /orders/{orderId}/retry']) {
       const fn = api.handlers.get(key);
       if (fn) for (const workflow of workflows) workflow.stateMachine.grantStartExecution(fn);
     }
+    const cancelOrder = api.handlers.get('DELETE /orders/{orderId}');
+    if (cancelOrder)
+      for (const workflow of workflows)
+        workflow.stateMachine.grantExecution(cancelOrder, 'states:StopExecution');
     const createOrder = api.handlers.get('POST /orders');
     if (createOrder) {
       tables.orders.grantReadWriteData(createOrder);

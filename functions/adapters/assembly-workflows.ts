@@ -1,8 +1,8 @@
 import {
   SendTaskFailureCommand,
-  SendTaskHeartbeatCommand,
   SendTaskSuccessCommand,
   StartExecutionCommand,
+  StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { stepFunctions } from './aws-clients.ts';
 
@@ -48,7 +48,18 @@ export class AssemblyWorkflows {
       .catch(ignoreSettled);
   }
 
-  async heartbeat(taskToken: string): Promise<void> {
-    await stepFunctions().send(new SendTaskHeartbeatCommand({ taskToken })).catch(ignoreSettled);
+  /** Stops the order's execution; one that already ended (or never started) is left as it is. */
+  async stop(robotType: string, executionName: string, cause: string): Promise<void> {
+    const stateMachineArn = this.stateMachines[robotType];
+    if (!stateMachineArn) throw new Error(`No assembly workflow is deployed for robot type ${robotType}`);
+    const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${executionName}`;
+    try {
+      await stepFunctions().send(
+        new StopExecutionCommand({ executionArn, error: 'OrderCancelled', cause: cause.slice(0, 32_000) }),
+      );
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return;
+      throw error;
+    }
   }
 }

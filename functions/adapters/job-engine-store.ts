@@ -38,6 +38,8 @@ const epochSeconds = (iso: string, days: number) => Math.floor(Date.parse(iso) /
 
 type Update = {
   set: Record<string, unknown>;
+  /** Set only where the attribute is absent. */
+  setIfMissing?: Record<string, unknown>;
   remove?: string[];
   add?: Record<string, unknown>;
   del?: Record<string, unknown>;
@@ -64,6 +66,10 @@ export class JobEngineStore implements JobEnginePort {
       values[`:set_${attr}`] = value;
       return `${name(attr)} = :set_${attr}`;
     });
+    for (const [attr, value] of Object.entries(u.setIfMissing ?? {})) {
+      values[`:keep_${attr}`] = value;
+      sets.push(`${name(attr)} = if_not_exists(${name(attr)}, :keep_${attr})`);
+    }
     if (sets.length) clauses.push(`SET ${sets.join(', ')}`);
     if (u.remove?.length) clauses.push(`REMOVE ${u.remove.map(name).join(', ')}`);
     if (u.add && Object.keys(u.add).length) {
@@ -393,15 +399,59 @@ export class JobEngineStore implements JobEnginePort {
     });
   }
 
-  /** A step job back in line for a resumed workflow; its attempt count keeps growing. */
-  async rearmStep(job: JobRecord, now: Date): Promise<JobRecord | undefined> {
+  /**
+   * A step job back in line for a resumed workflow. Its attempt count keeps growing (the history
+   * stays true) and the resumed execution brings a fresh retry budget, so the budget grows by it.
+   */
+  async rearmStep(job: JobRecord, now: Date, attemptsAllowed: number): Promise<JobRecord | undefined> {
     const at = now.toISOString();
     return this.update(job.jobId, {
-      set: { ...this.statusFields(job, 'RETRYING', at), manualRetries: (job.manualRetries ?? 0) + 1 },
+      set: {
+        ...this.statusFields(job, 'RETRYING', at),
+        manualRetries: (job.manualRetries ?? 0) + 1,
+        maxAttempts: (job.attempts ?? 0) + attemptsAllowed,
+      },
       remove: ['expiresAt', 'discardedAt'],
       condition: '#status = :seen',
       values: { ':seen': job.status },
     });
+  }
+
+  /**
+   * A step of a cancelled order: one that has not started becomes CANCELLED (its row is created
+   * if the step never ran, so that a message still in a queue finds it so); a running one is
+   * asked to stop, as DELETE /jobs/{id} asks a running job.
+   */
+  async cancelStep(
+    seed: Pick<
+      JobRecord,
+      'jobId' | 'queue' | 'type' | 'orderId' | 'robotType' | 'stepName' | 'priority' | 'maxAttempts'
+    >,
+    reason: string,
+    at: string,
+  ): Promise<'cancelled' | 'stop-requested' | 'finished'> {
+    const { jobId, maxAttempts, ...fields } = seed;
+    const cancelled = await this.update(jobId, {
+      set: {
+        ...fields,
+        kind: 'step',
+        ...this.statusFields(seed, 'CANCELLED', at),
+        cancelledAt: at,
+        cancelReason: reason,
+        expiresAt: epochSeconds(at, this.retention.finishedDays),
+      },
+      setIfMissing: { attempts: 0, createdAt: at, maxAttempts },
+      remove: ['leaseExpiresAt', 'leaseShard', 'taskToken'],
+      condition: 'attribute_not_exists(#status) OR #status IN (:pending, :queued, :retrying, :failed)',
+      values: { ':pending': 'PENDING', ':queued': 'QUEUED', ':retrying': 'RETRYING', ':failed': 'FAILED' },
+    });
+    if (cancelled) return 'cancelled';
+    const stopping = await this.update(jobId, {
+      set: { cancelRequestedAt: at, cancelReason: reason },
+      condition: '#status = :running',
+      values: { ':running': 'RUNNING' },
+    });
+    return stopping ? 'stop-requested' : 'finished';
   }
 
   /** DELETE /dlq/{id}: the job leaves the dead-letter view but stays readable until its TTL. */
@@ -419,15 +469,12 @@ export class JobEngineStore implements JobEnginePort {
     });
   }
 
-  /**
-   * A robot step whose worker stopped heartbeating: the attempt is marked FAILED (the workflow's
-   * HeartbeatSeconds retries the step with a new token; the row no longer claims to be running).
-   */
+  /** A robot step whose worker stopped heartbeating: the attempt is FAILED (the workflow retries it). */
   async abandonStepAttempt(job: JobRecord, error: string, now: Date): Promise<JobRecord | undefined> {
     const at = now.toISOString();
     return this.update(job.jobId, {
       set: { ...this.statusFields(job, 'FAILED', at), failedAt: at, lastError: error },
-      remove: ['leaseExpiresAt', 'leaseShard'],
+      remove: ['leaseExpiresAt', 'leaseShard', 'taskToken'],
       condition: '#attemptToken = :token AND #status = :running AND #leaseExpiresAt < :now',
       values: { ':token': job.attemptToken, ':running': 'RUNNING', ':now': now.getTime() },
     });

@@ -18,30 +18,7 @@ import {
   leaseShards,
   listingIndex,
 } from './job-engine-store.ts';
-
-export class InvalidCursor extends Error {
-  override readonly name = 'InvalidCursor';
-}
-
-/** Index pages one listing request may read before it answers with what it has and a cursor. */
-const maxReadsPerPage = 25;
-
-interface Cursor {
-  readonly p: number;
-  readonly k?: Record<string, unknown>;
-}
-
-const encodeCursor = (cursor: Cursor) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
-function decodeCursor(raw: string | undefined, partitions: number): Cursor {
-  if (!raw) return { p: 0 };
-  try {
-    const cursor = JSON.parse(Buffer.from(raw, 'base64url').toString()) as Cursor;
-    if (!Number.isInteger(cursor.p) || cursor.p < 0 || cursor.p >= partitions) throw new Error('partition');
-    return cursor;
-  } catch {
-    throw new InvalidCursor('The cursor is not one this listing handed out');
-  }
-}
+import { listPartitions } from './partition-listing.ts';
 
 export interface ListingFilter {
   readonly queues: readonly string[];
@@ -57,9 +34,6 @@ export class JobQueries {
 
   /** One page of jobs, newest first within each queue and state. */
   async list(filter: ListingFilter): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
-    const partitions = filter.queues.flatMap((q) => filter.statuses.map((s) => queueStatusKey(q, s)));
-    let cursor = decodeCursor(filter.cursor, partitions.length);
-    const jobs: JobRecord[] = [];
     const filters: string[] = [];
     const values: Record<string, unknown> = {};
     if (filter.type) {
@@ -67,47 +41,21 @@ export class JobQueries {
       values[':type'] = filter.type;
     }
     if (filter.errorContains) {
-      filters.push('contains(lastError, :error)');
+      filters.push('contains(#lastError, :error)');
       values[':error'] = filter.errorContains;
     }
-    // Filters apply after DynamoDB's Limit, so filtered pages read more and the page may end
-    // early (with a cursor) once it has read enough, rather than run past the Lambda timeout.
-    const pageSize = filters.length ? Math.max(100, filter.limit) : filter.limit;
-    let reads = 0;
-    while (jobs.length < filter.limit && reads < maxReadsPerPage) {
-      const partition = partitions[cursor.p];
-      if (partition === undefined) return { jobs, nextCursor: null };
-      reads++;
-      const page = await dynamo().send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: listingIndex,
-          KeyConditionExpression: 'queueStatus = :partition',
-          ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
-          ExpressionAttributeNames: filter.type ? { '#type': 'type' } : undefined,
-          ExpressionAttributeValues: { ':partition': partition, ...values },
-          ScanIndexForward: false,
-          Limit: filters.length ? pageSize : filter.limit - jobs.length,
-          ExclusiveStartKey: cursor.k,
-        }),
-      );
-      const items = (page.Items ?? []) as JobRecord[];
-      const wanted = filter.limit - jobs.length;
-      if (items.length > wanted) {
-        // More matches than the page needs: resume right after the last one returned.
-        const taken = items.slice(0, wanted);
-        jobs.push(...taken);
-        const last = taken.at(-1) as JobRecord & { queueStatus: string };
-        cursor = {
-          p: cursor.p,
-          k: { jobId: last.jobId, queueStatus: last.queueStatus, createdAt: last.createdAt },
-        };
-        break;
-      }
-      jobs.push(...items);
-      cursor = page.LastEvaluatedKey ? { p: cursor.p, k: page.LastEvaluatedKey } : { p: cursor.p + 1 };
-    }
-    return { jobs, nextCursor: cursor.p < partitions.length ? encodeCursor(cursor) : null };
+    const page = await listPartitions<JobRecord & Record<string, unknown>>({
+      tableName: this.tableName,
+      indexName: listingIndex,
+      partitionAttribute: 'queueStatus',
+      partitions: filter.queues.flatMap((q) => filter.statuses.map((s) => queueStatusKey(q, s))),
+      keyAttributes: ['jobId', 'queueStatus', 'createdAt'],
+      filters,
+      values,
+      limit: filter.limit,
+      cursor: filter.cursor,
+    });
+    return { jobs: page.items, nextCursor: page.nextCursor };
   }
 
   /** Every page of a query, following LastEvaluatedKey. */

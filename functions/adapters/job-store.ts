@@ -1,6 +1,6 @@
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type JobRecord, queueStatusKey } from '#domain/jobs';
-import type { ClaimOutcome, ClaimRequest, StepJobPort } from '#domain/step-attempt';
+import type { ClaimOutcome, ClaimRequest, StepFinish, StepJobPort } from '#domain/step-attempt';
 import { dynamo, isConditionFailure } from './aws-clients.ts';
 import { leaseShardOf } from './job-engine-store.ts';
 
@@ -29,25 +29,27 @@ export class JobStore implements StepJobPort {
   }
 
   async claim(request: ClaimRequest): Promise<ClaimOutcome> {
-    const { jobId, attemptToken, workerId, now, leaseMs, seed } = request;
+    const { jobId, attemptToken, taskToken, dispatchSeq, workerId, now, leaseMs, seed } = request;
     const at = now.toISOString();
     const lease = now.getTime() + leaseMs;
     const { jobId: _key, createdAt, ...seedFields } = seed;
+    // Set only by the first claim: a resumed step keeps the budget and priority it was given.
     const seedNames = Object.keys(seedFields);
     try {
-      // A new attempt: any token but this one, on a job that is not finished.
+      // A new attempt: a dispatch newer than the recorded one, on a job that is not finished.
       const { Attributes } = await dynamo().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { jobId },
           UpdateExpression: [
             'SET #status = :running, queueStatus = :queueStatus, attempts = if_not_exists(attempts, :zero) + :one',
-            'attemptToken = :token, workerId = :worker, startedAt = :at, updatedAt = :at',
-            'leaseExpiresAt = :lease, leaseShard = :leaseShard, createdAt = if_not_exists(createdAt, :createdAt)',
-            ...seedNames.map((name) => `#seed_${name} = :seed_${name}`),
+            'attemptToken = :token, taskToken = :taskToken, dispatchSeq = :seq, workerId = :worker',
+            'startedAt = :at, updatedAt = :at, leaseExpiresAt = :lease, leaseShard = :leaseShard',
+            'createdAt = if_not_exists(createdAt, :createdAt)',
+            ...seedNames.map((name) => `#seed_${name} = if_not_exists(#seed_${name}, :seed_${name})`),
           ].join(', '),
           ConditionExpression:
-            'attribute_not_exists(attemptToken) OR (attemptToken <> :token AND NOT (#status IN (:completed, :dead, :cancelled)))',
+            '(attribute_not_exists(dispatchSeq) OR dispatchSeq < :seq) AND (attribute_not_exists(#status) OR NOT (#status IN (:completed, :dead, :cancelled)))',
           ExpressionAttributeNames: {
             '#status': 'status',
             ...Object.fromEntries(seedNames.map((name) => [`#seed_${name}`, name])),
@@ -58,6 +60,8 @@ export class JobStore implements StepJobPort {
             ':zero': 0,
             ':one': 1,
             ':token': attemptToken,
+            ':taskToken': taskToken,
+            ':seq': dispatchSeq,
             ':worker': workerId,
             ':at': at,
             ':lease': lease,
@@ -106,9 +110,13 @@ export class JobStore implements StepJobPort {
     return { kind: 'taken', job };
   }
 
-  async extendLease(jobId: string, attemptToken: string, until: number): Promise<void> {
+  async extendLease(
+    jobId: string,
+    attemptToken: string,
+    until: number,
+  ): Promise<'ok' | 'cancel-requested' | 'lost'> {
     try {
-      await dynamo().send(
+      const { Attributes } = await dynamo().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { jobId },
@@ -116,38 +124,44 @@ export class JobStore implements StepJobPort {
           ConditionExpression: 'attemptToken = :token AND #status = :running',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':until': until, ':token': attemptToken, ':running': 'RUNNING' },
+          ReturnValues: 'ALL_NEW',
         }),
       );
+      return Attributes?.cancelRequestedAt ? 'cancel-requested' : 'ok';
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+      if (isConditionFailure(error)) return 'lost';
+      throw error;
     }
   }
 
-  async finish(
-    jobId: string,
-    attemptToken: string,
-    outcome:
-      | { status: 'COMPLETED'; at: string; queue: string; result: Record<string, unknown> }
-      | { status: 'FAILED'; at: string; queue: string; error: string },
-  ): Promise<boolean> {
-    const completed = outcome.status === 'COMPLETED';
+  async finish(jobId: string, attemptToken: string, outcome: StepFinish): Promise<boolean> {
+    const fields: Record<string, unknown> =
+      outcome.status === 'COMPLETED'
+        ? { completedAt: outcome.at, result: outcome.result }
+        : outcome.status === 'FAILED'
+          ? { failedAt: outcome.at, lastError: outcome.error }
+          : { cancelledAt: outcome.at, cancelReason: outcome.reason };
+    const names = Object.keys(fields);
     try {
       await dynamo().send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { jobId },
-          UpdateExpression: completed
-            ? 'SET #status = :status, queueStatus = :queueStatus, completedAt = :at, updatedAt = :at, #result = :detail REMOVE leaseExpiresAt, leaseShard'
-            : 'SET #status = :status, queueStatus = :queueStatus, failedAt = :at, updatedAt = :at, lastError = :detail REMOVE leaseExpiresAt, leaseShard',
+          UpdateExpression: `SET #status = :status, queueStatus = :queueStatus, updatedAt = :at, ${names
+            .map((n) => `#f_${n} = :f_${n}`)
+            .join(', ')} REMOVE leaseExpiresAt, leaseShard, taskToken`,
           ConditionExpression: 'attemptToken = :token AND #status = :running',
-          ExpressionAttributeNames: { '#status': 'status', ...(completed ? { '#result': 'result' } : {}) },
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            ...Object.fromEntries(names.map((n) => [`#f_${n}`, n])),
+          },
           ExpressionAttributeValues: {
             ':status': outcome.status,
             ':queueStatus': queueStatusKey(outcome.queue, outcome.status),
             ':at': outcome.at,
-            ':detail': completed ? outcome.result : outcome.error,
             ':token': attemptToken,
             ':running': 'RUNNING',
+            ...Object.fromEntries(names.map((n) => [`:f_${n}`, fields[n]])),
           },
         }),
       );

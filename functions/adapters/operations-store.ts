@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { MaintenanceWindow } from '#domain/maintenance';
 import type { RateLimit } from '#domain/rate-limits';
+import type { ScalingMode } from '#domain/worker-scaling';
 import { dynamo, isConditionFailure } from './aws-clients.ts';
 
 export interface ScalingEvent {
@@ -18,6 +19,9 @@ export interface ScalingEvent {
   readonly reason: string;
   readonly source: 'manual' | 'autoscaler';
   readonly bands?: Record<string, number>;
+  /** Who decides from now on (manual pin, or auto within bounds), when the event changed it. */
+  readonly mode?: 'manual' | 'auto';
+  readonly bounds?: { min: number; max: number };
 }
 
 export interface CronSchedule {
@@ -68,6 +72,18 @@ export class OperationsStore {
 
   scalingEvents(queue: string, limit: number): Promise<ScalingEvent[]> {
     return this.list<ScalingEvent>(`scaling#${queue}`, limit, true);
+  }
+
+  // Scaling modes: who decides a queue's concurrency (domain/worker-scaling.ts)
+  async setScalingMode(mode: ScalingMode): Promise<void> {
+    await dynamo().send(
+      new PutCommand({ TableName: this.tableName, Item: { pk: 'scaling-mode', sk: mode.queue, ...mode } }),
+    );
+  }
+
+  async scalingModes(): Promise<Map<string, ScalingMode>> {
+    const modes = await this.list<ScalingMode>('scaling-mode');
+    return new Map(modes.map((m) => [m.queue, m]));
   }
 
   // Maintenance windows

@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { OrderRecord } from '#domain/orders';
+import { type OrderRecord, type OrderStatus, orderStatuses } from '#domain/orders';
 import { dynamo, isConditionFailure } from './aws-clients.ts';
+import { listPartitions } from './partition-listing.ts';
 
 /** Name of the sparse index over orders whose workflow has not been confirmed started. */
 export const awaitingStartIndex = 'awaitingStart';
@@ -84,6 +85,78 @@ export class OrderStore {
       if (isConditionFailure(error)) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * DELETE /orders/{id}: an order that is still being built stops being built. The sweeper
+   * loses interest in it (no awaiting-start key).
+   */
+  async cancel(order: OrderRecord, at: string, by: string, reason: string): Promise<OrderRecord | undefined> {
+    try {
+      const { Attributes } = await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { orderId: order.orderId },
+          UpdateExpression:
+            'SET #status = :cancelled, cancelledAt = :at, cancelledBy = :by, cancelReason = :reason REMOVE awaitingStart, awaitingStartShard',
+          ConditionExpression: '#status IN (:pending, :inProgress)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':cancelled': 'CANCELLED',
+            ':pending': 'PENDING',
+            ':inProgress': 'IN_PROGRESS',
+            ':at': at,
+            ':by': by,
+            ':reason': reason,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes as OrderRecord;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * GET /orders: a customer's orders (byCustomer), or orders by state (byStatus), newest first
+   * within each state; other criteria filter.
+   */
+  async list(filter: {
+    readonly status?: OrderStatus;
+    readonly robotType?: string;
+    readonly customerId?: string;
+    readonly limit: number;
+    readonly cursor?: string;
+  }): Promise<{ orders: OrderRecord[]; nextCursor: string | null }> {
+    const filters: string[] = [];
+    const values: Record<string, unknown> = {};
+    if (filter.robotType) {
+      filters.push('#robotType = :robotType');
+      values[':robotType'] = filter.robotType;
+    }
+    const byCustomer = filter.customerId !== undefined;
+    if (byCustomer && filter.status) {
+      filters.push('#status = :status');
+      values[':status'] = filter.status;
+    }
+    const page = await listPartitions<OrderRecord & Record<string, unknown>>({
+      tableName: this.tableName,
+      indexName: byCustomer ? 'byCustomer' : 'byStatus',
+      partitionAttribute: byCustomer ? 'customerId' : 'status',
+      partitions: byCustomer
+        ? [filter.customerId as string]
+        : filter.status
+          ? [filter.status]
+          : orderStatuses,
+      keyAttributes: ['orderId', 'createdAt', byCustomer ? 'customerId' : 'status'],
+      filters,
+      values,
+      limit: filter.limit,
+      cursor: filter.cursor,
+    });
+    return { orders: page.items, nextCursor: page.nextCursor };
   }
 
   /** Orders accepted before `before` whose workflow start was never confirmed. */

@@ -2,15 +2,20 @@
 import { z } from 'zod';
 import { JobLogStore } from '#adapters/job-log-store';
 import { JobStore } from '#adapters/job-store';
+import { OrderStore } from '#adapters/order-store';
+import { findJob } from '#domain/job-lookup';
 import { envInt, requireEnv } from '#shared/env';
 import { httpRoute, json } from '#shared/http';
 import { notFound } from '#shared/http-errors';
 
-const jobs = new JobStore(requireEnv('JOBS_TABLE'));
+const ports = {
+  jobs: new JobStore(requireEnv('JOBS_TABLE')),
+  orders: new OrderStore(requireEnv('ORDERS_TABLE')),
+};
 const logs = new JobLogStore(requireEnv('JOB_LOGS_TABLE'), envInt('JOB_LOG_RETENTION_DAYS', 30));
 
 export const handler = httpRoute({ path: z.object({ jobId: z.string().min(1) }) }, async ({ path }) => {
-  const [job, entries] = await Promise.all([jobs.get(path.jobId), logs.list(path.jobId)]);
+  const [job, entries] = await Promise.all([findJob(path.jobId, ports), logs.list(path.jobId)]);
   if (!job) throw notFound('JOB_NOT_FOUND', `No job with id "${path.jobId}".`);
   return json(200, { jobId: job.jobId, logs: entries });
 });

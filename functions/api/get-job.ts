@@ -1,15 +1,20 @@
-/** GET /jobs/{jobId} */
+/** GET /jobs/{jobId} — a job of either kind; a robot step not yet dispatched shows as PENDING. */
 import { z } from 'zod';
 import { JobStore } from '#adapters/job-store';
+import { OrderStore } from '#adapters/order-store';
+import { findJob } from '#domain/job-lookup';
 import { publicJobView } from '#domain/jobs';
 import { requireEnv } from '#shared/env';
 import { httpRoute, json } from '#shared/http';
 import { notFound } from '#shared/http-errors';
 
-const jobs = new JobStore(requireEnv('JOBS_TABLE'));
+const ports = {
+  jobs: new JobStore(requireEnv('JOBS_TABLE')),
+  orders: new OrderStore(requireEnv('ORDERS_TABLE')),
+};
 
 export const handler = httpRoute({ path: z.object({ jobId: z.string().min(1) }) }, async ({ path }) => {
-  const job = await jobs.get(path.jobId);
+  const job = await findJob(path.jobId, ports);
   if (!job) throw notFound('JOB_NOT_FOUND', `No job with id "${path.jobId}".`);
   return json(200, publicJobView(job));
 });

@@ -4,7 +4,7 @@ import { OperationsStore } from '#adapters/operations-store';
 import { isJobQueue, jobQueueNames } from '#domain/job-queues';
 import { rateLimitSchema, slotSpacingMs } from '#domain/rate-limits';
 import { requireEnv } from '#shared/env';
-import { byRoute, httpRoute, json } from '#shared/http';
+import { actorOf, byRoute, httpRoute, json } from '#shared/http';
 import { badRequest } from '#shared/http-errors';
 
 const operations = new OperationsStore(requireEnv('OPERATIONS_TABLE'));
@@ -21,13 +21,13 @@ const checkQueue = (queue: string) => {
 
 const put = httpRoute({ path: queuePath, body: rateLimitSchema }, async ({ path, body, event }) => {
   checkQueue(path.queue);
-  await operations.setRateLimit(path.queue, body, event.headers?.['x-operator'] ?? 'api');
+  await operations.setRateLimit(path.queue, body, actorOf(event));
   return json(200, { queue: path.queue, ...body, startSpacingMs: slotSpacingMs(body) });
 });
 
 const remove = httpRoute({ path: queuePath }, async ({ path, event }) => {
   checkQueue(path.queue);
-  await operations.setRateLimit(path.queue, null, event.headers?.['x-operator'] ?? 'api');
+  await operations.setRateLimit(path.queue, null, actorOf(event));
   return { statusCode: 204, body: '' };
 });
 

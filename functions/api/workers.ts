@@ -2,16 +2,16 @@
  * Workers and scaling:
  * GET /workers/status?queue= — every worker (execution environment) per queue with its state,
  *   and per queue the active workers and the configured concurrency.
- * POST /workers/scale {queue, concurrency} — sets the queue's MaximumConcurrency (split over a
- *   job queue's priority bands), audited.
+ * POST /workers/scale {queue, concurrency} — pins the queue's MaximumConcurrency (split over its
+ *   priority bands) until released with {queue, mode: "auto", min?, max?}; audited.
  * GET /workers/scaling-events?queue=&limit= — manual and autoscaler decisions, newest first.
  */
 import { z } from 'zod';
 import { operationsFromEnv } from '#adapters/operations';
-import { allQueueNames, isJobQueue } from '#domain/job-queues';
-import { manualLimits, splitAcrossBands } from '#domain/worker-scaling';
+import { allQueueNames } from '#domain/job-queues';
+import { boundsOf, describeMode, manualLimits, splitAcrossBands } from '#domain/worker-scaling';
 import { activeWithinMs, workerStatus } from '#domain/worker-status';
-import { byRoute, httpRoute, json } from '#shared/http';
+import { actorOf, byRoute, httpRoute, json } from '#shared/http';
 import { badRequest } from '#shared/http-errors';
 
 const ops = operationsFromEnv();
@@ -20,6 +20,7 @@ const queueName = z.enum(allQueueNames as [string, ...string[]]);
 const status = httpRoute({ query: z.object({ queue: queueName.optional() }) }, async ({ query }) => {
   const now = Date.now();
   const since = new Date(now - activeWithinMs).toISOString();
+  const modes = await ops.operations.scalingModes();
   const queues = await Promise.all(
     (query.queue ? [query.queue] : ops.scaling.queues()).map(async (queue) => {
       const [rows, concurrency] = await Promise.all([
@@ -46,8 +47,9 @@ const status = httpRoute({ query: z.object({ queue: queueName.optional() }) }, a
           idle: count('idle'),
           lost: count('lost'),
           configuredConcurrency: concurrency.total,
-          ...(isJobQueue(queue) ? { bands: concurrency.parts } : {}),
+          bands: concurrency.parts,
           paused: concurrency.paused,
+          scaling: describeMode(queue, modes.get(queue)),
         },
         workers,
       };
@@ -56,42 +58,94 @@ const status = httpRoute({ query: z.object({ queue: queueName.optional() }) }, a
   return json(200, { at: new Date(now).toISOString(), queues });
 });
 
-const scale = httpRoute(
-  {
-    body: z
-      .object({ queue: queueName, concurrency: z.int(), reason: z.string().max(200).optional() })
-      .strict(),
-  },
-  async ({ body, event }) => {
-    const limits = manualLimits(body.queue);
-    if (body.concurrency < limits.min || body.concurrency > limits.max) {
-      throw badRequest(
-        'CONCURRENCY_OUT_OF_RANGE',
-        `Concurrency of ${body.queue} must be between ${limits.min} and ${limits.max}` +
-          (isJobQueue(body.queue) ? ' (at least 2 per priority band)' : ''),
-        limits,
-      );
-    }
-    const before = await ops.scaling.concurrency(body.queue);
-    const parts = isJobQueue(body.queue)
-      ? splitAcrossBands(body.queue, body.concurrency)
-      : { line: body.concurrency };
-    await ops.scaling.setConcurrency(body.queue, parts);
-    const by = event.headers?.['x-operator'] ?? `api (${event.requestContext?.http?.sourceIp ?? 'unknown'})`;
+/**
+ * An operator's decision holds: a concurrency pins the queue (mode manual) until it is released
+ * with `{"mode": "auto"}`, optionally with the autoscaler's bounds.
+ */
+const scaleSchema = z
+  .object({
+    queue: queueName,
+    mode: z.enum(['manual', 'auto']).optional(),
+    concurrency: z.int().optional(),
+    min: z.int().optional(),
+    max: z.int().optional(),
+    reason: z.string().max(200).optional(),
+  })
+  .strict()
+  .refine((b) => (b.mode === 'auto' ? b.concurrency === undefined : b.concurrency !== undefined), {
+    message:
+      'Give a concurrency to pin the queue (mode manual), or {"mode": "auto"} to hand it to the autoscaler',
+    path: ['concurrency'],
+  })
+  .refine((b) => b.mode === 'auto' || (b.min === undefined && b.max === undefined), {
+    message: 'min and max are the autoscaler\'s bounds: give them with {"mode": "auto"}',
+    path: ['min'],
+  });
+
+const scale = httpRoute({ body: scaleSchema }, async ({ body, event }) => {
+  const limits = manualLimits(body.queue);
+  const outOfRange = (n: number | undefined) => n !== undefined && (n < limits.min || n > limits.max);
+  if (outOfRange(body.concurrency) || outOfRange(body.min) || outOfRange(body.max)) {
+    throw badRequest(
+      'CONCURRENCY_OUT_OF_RANGE',
+      `Concurrency of ${body.queue} must be between ${limits.min} and ${limits.max} (at least 2 per priority band)`,
+      limits,
+    );
+  }
+  const by = actorOf(event);
+  const at = new Date().toISOString();
+  const reason = body.reason ?? (body.mode === 'auto' ? 'released to the autoscaler' : 'manual');
+  const before = await ops.scaling.concurrency(body.queue);
+  if (body.mode === 'auto') {
+    const bounds = boundsOf(body.queue, {
+      queue: body.queue,
+      mode: 'auto',
+      min: body.min,
+      max: body.max,
+      by,
+      at,
+      reason,
+    });
+    if (bounds.min > bounds.max)
+      throw badRequest('INVALID_BOUNDS', `min (${bounds.min}) is above max (${bounds.max})`, bounds);
+    await ops.operations.setScalingMode({ queue: body.queue, mode: 'auto', ...bounds, by, at, reason });
+    // Today's concurrency stays until the autoscaler's next tick, unless it is out of the new bounds.
+    const to = Math.min(bounds.max, Math.max(bounds.min, before.total));
+    const parts = splitAcrossBands(body.queue, to);
+    if (to !== before.total) await ops.scaling.setConcurrency(body.queue, parts);
     const scalingEvent = {
       queue: body.queue,
-      at: new Date().toISOString(),
+      at,
       from: before.total,
-      to: body.concurrency,
+      to,
       by,
-      reason: body.reason ?? 'manual',
+      reason,
       source: 'manual' as const,
       bands: parts,
+      mode: 'auto' as const,
+      bounds,
     };
     await ops.operations.recordScaling(scalingEvent);
     return json(200, scalingEvent);
-  },
-);
+  }
+  const concurrency = body.concurrency as number;
+  const parts = splitAcrossBands(body.queue, concurrency);
+  await ops.scaling.setConcurrency(body.queue, parts);
+  await ops.operations.setScalingMode({ queue: body.queue, mode: 'manual', concurrency, by, at, reason });
+  const scalingEvent = {
+    queue: body.queue,
+    at,
+    from: before.total,
+    to: concurrency,
+    by,
+    reason,
+    source: 'manual' as const,
+    bands: parts,
+    mode: 'manual' as const,
+  };
+  await ops.operations.recordScaling(scalingEvent);
+  return json(200, scalingEvent);
+});
 
 const events = httpRoute(
   {

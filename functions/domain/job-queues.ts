@@ -3,6 +3,7 @@
  * queue is three SQS queues, one per priority band, each with its own worker concurrency: urgent
  * work gets the most, and low work always keeps a share (no starvation without aging tricks).
  */
+import { z } from 'zod';
 import { type ProductionLineName, productionLineNames, productionLines } from './production-lines.ts';
 
 export const priorityBands = [
@@ -15,6 +16,21 @@ export const bandNames: readonly PriorityBand[] = priorityBands.map((b) => b.nam
 
 export const bandOf = (priority: number): PriorityBand =>
   (priorityBands.find((b) => priority >= b.min && priority <= b.max) ?? priorityBands[1]).name;
+
+/** The band's position (0 = urgent): how the assembly workflow picks a line's band queue. */
+export const bandIndexOf = (priority: number): number => bandNames.indexOf(bandOf(priority));
+
+/** Priority names accepted beside the numbers (0 is the most urgent, 10 the least). */
+export const priorityNames = { critical: 0, high: 2, normal: 5, low: 8 } as const;
+export type PriorityName = keyof typeof priorityNames;
+
+/** A priority as a number 0–10 or one of the names; always a number once parsed. */
+export const prioritySchema = z.union([
+  z.int().min(0).max(10),
+  z
+    .enum(Object.keys(priorityNames) as [PriorityName, ...PriorityName[]])
+    .transform((name) => priorityNames[name]),
+]);
 
 export interface JobQueueDefinition {
   readonly description: string;
@@ -59,6 +75,16 @@ export const isProductionLine = (name: string): name is ProductionLineName =>
 /** Every queue a job can be on: the engine's queues and the robot production lines. */
 export const allQueueNames: readonly string[] = [...jobQueueNames, ...productionLineNames];
 
+/** Workers per band of any queue, job queue or production line, as configured in the template. */
+export function bandConcurrency(queue: string): Readonly<Record<PriorityBand, number>> {
+  if (isJobQueue(queue)) return jobQueues[queue].concurrency;
+  if (isProductionLine(queue)) return productionLines[queue].concurrency;
+  throw new Error(`No queue named ${queue}`);
+}
+
+const sum = (parts: Readonly<Record<PriorityBand, number>>) =>
+  Object.values(parts).reduce((a, b) => a + b, 0);
+
 /** What GET /queues shows of every queue. */
 export function describeQueues() {
   return [
@@ -69,7 +95,7 @@ export function describeQueues() {
         kind: 'job-queue' as const,
         description: q.description,
         jobTypes: [...q.jobTypes],
-        concurrency: Object.values(q.concurrency).reduce((a, b) => a + b, 0),
+        concurrency: sum(q.concurrency),
         bands: priorityBands.map((b) => ({
           band: b.name,
           priorities: [b.min, b.max],
@@ -83,8 +109,12 @@ export function describeQueues() {
       kind: 'production-line' as const,
       description: productionLines[name].description,
       jobTypes: [...productionLines[name].jobTypes],
-      concurrency: productionLines[name].maxConcurrency,
-      bands: [],
+      concurrency: sum(productionLines[name].concurrency),
+      bands: priorityBands.map((b) => ({
+        band: b.name,
+        priorities: [b.min, b.max],
+        concurrency: productionLines[name].concurrency[b.name],
+      })),
       // Steps are created by the assembly workflows, never by POST /jobs.
       acceptsSubmissions: false,
     })),

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { JobType } from '#job-types/job-type';
 import { type Backoff, backoffSchema, defaultBackoff } from './backoff.ts';
-import { isJobQueue, isProductionLine, jobQueues } from './job-queues.ts';
+import { isJobQueue, isProductionLine, jobQueues, prioritySchema } from './job-queues.ts';
 import { finishedJobStatuses, type JobRecord, type JobStatus } from './jobs.ts';
 
 /** Payloads live in the job row (DynamoDB items stop at 400 KB); bigger inputs go by reference. */
@@ -20,7 +20,7 @@ export const jobRequestSchema = z
     queue: z.string().min(1).max(64),
     type: z.string().min(1).max(64),
     payload: z.record(z.string(), z.unknown()).default({}),
-    priority: z.int().min(0).max(10).default(5),
+    priority: prioritySchema.default(5),
     maxAttempts: z.int().min(1).max(25).optional(),
     backoff: backoffSchema.optional(),
     delayMs: z.int().min(0).max(maxDelayMs).optional(),

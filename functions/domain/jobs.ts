@@ -36,6 +36,9 @@ export interface JobRecord {
   readonly workerId?: string;
   /** Hash of the Step Functions task token of the current attempt: the attempt's identity. */
   readonly attemptToken?: string;
+  /** Robot steps: the newest dispatch seen (domain/step-attempt.ts), and its task token while it runs. */
+  readonly dispatchSeq?: number;
+  readonly taskToken?: string;
   readonly leaseExpiresAt?: number;
   readonly createdAt: string;
   readonly updatedAt?: string;
@@ -82,6 +85,8 @@ export interface JobLogEntry {
 export function publicJobView(job: JobRecord) {
   const {
     attemptToken: _token,
+    taskToken: _taskToken,
+    dispatchSeq: _dispatchSeq,
     leaseExpiresAt: _lease,
     dispatchAt: _dispatch,
     lastError,
@@ -105,3 +110,10 @@ export const queueStatusKey = (queue: string, status: JobStatus | 'DISCARDED'): 
 
 /** Deterministic so that the workflow, the workers and the API agree on it without a lookup. */
 export const stepJobId = (orderId: string, stepName: string): string => `${orderId}.${stepName}`;
+
+/** The order and step a step job id names (order ids have no dot), if it has the shape of one. */
+export function parseStepJobId(jobId: string): { orderId: string; stepName: string } | undefined {
+  const dot = jobId.indexOf('.');
+  if (dot <= 0 || dot === jobId.length - 1) return undefined;
+  return { orderId: jobId.slice(0, dot), stepName: jobId.slice(dot + 1) };
+}

@@ -5,8 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { findRobotType, type RobotType, robotTypes } from './catalog.ts';
+import { attemptsAllowed, findRobotType, findStep, type RobotType, robotTypes } from './catalog.ts';
+import { bandIndexOf, prioritySchema } from './job-queues.ts';
 import { type JobRecord, stepJobId } from './jobs.ts';
+import { lineForJobType } from './production-lines.ts';
 
 export const orderStatuses = ['PENDING', 'IN_PROGRESS', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
 export type OrderStatus = (typeof orderStatuses)[number];
@@ -21,7 +23,8 @@ export const orderRequestSchema = z.strictObject({
   customerId: z.string().trim().min(1).max(128),
   robotType: z.string().min(1).max(64),
   specifications: z.record(z.string(), z.unknown()),
-  priority: z.int().min(0).max(10).default(5),
+  /** 0 (most urgent) to 10, or critical/high/normal/low: picks the band its steps wait in on every line. */
+  priority: prioritySchema.default(5),
   simulate: simulationSchema.optional(),
 });
 export type OrderRequest = z.infer<typeof orderRequestSchema>;
@@ -45,6 +48,9 @@ export interface OrderRecord {
   readonly executionName?: string;
   readonly resumes?: number;
   readonly resumedAt?: string;
+  readonly cancelledAt?: string;
+  readonly cancelledBy?: string;
+  readonly cancelReason?: string;
 }
 
 export const executionNameOf = (order: Pick<OrderRecord, 'orderId' | 'executionName'>): string =>
@@ -132,6 +138,7 @@ export function assemblyInput(order: OrderRecord) {
     orderId: order.orderId,
     robotType: order.robotType,
     priority: order.priority,
+    band: bandIndexOf(order.priority),
     simulate: order.simulate ?? {},
   };
 }
@@ -166,5 +173,32 @@ export function orderStatusView(order: OrderRecord, jobs: readonly JobRecord[]) 
     ...(order.failedAt ? { failedAt: order.failedAt } : {}),
     ...(order.error ? { error: order.error } : {}),
     ...(order.resumes ? { resumes: order.resumes, resumedAt: order.resumedAt } : {}),
+    ...(order.cancelledAt
+      ? { cancelledAt: order.cancelledAt, cancelledBy: order.cancelledBy, cancelReason: order.cancelReason }
+      : {}),
+  };
+}
+
+/**
+ * A step of the order that has no job row yet (its stage has not been dispatched): what
+ * GET /jobs/{id} shows of it, so that every jobId of the order status answers.
+ */
+export function unstartedStepJob(order: OrderRecord, stepName: string): JobRecord | undefined {
+  const robotType = findRobotType(order.robotType);
+  const step = robotType && findStep(robotType, stepName);
+  if (!step) return undefined;
+  return {
+    jobId: stepJobId(order.orderId, step.name),
+    kind: 'step',
+    queue: lineForJobType(step.jobType) ?? 'unknown',
+    type: step.jobType,
+    status: 'PENDING',
+    attempts: 0,
+    maxAttempts: attemptsAllowed(step),
+    priority: order.priority,
+    orderId: order.orderId,
+    robotType: order.robotType,
+    stepName: step.name,
+    createdAt: order.createdAt,
   };
 }

@@ -1,46 +1,47 @@
 /**
- * Production lines are the factory's named work queues. Each line is one SQS queue (with a
- * dead-letter queue) feeding one worker Lambda; a job type belongs to exactly one line so that a
- * line's concurrency bounds the work of that kind.
+ * Production lines are the factory's named work queues for robot steps. Like a job queue, a line
+ * is one SQS queue per priority band (each band with its own worker concurrency, so an urgent
+ * order overtakes a backlog of ordinary ones) feeding one worker Lambda; a job type belongs to
+ * exactly one line so that a line's concurrency bounds the work of that kind.
  */
 export const productionLines = {
   fabrication: {
     description: 'Cuts, prints and machines the raw parts.',
     jobTypes: ['fabricate_parts'],
-    maxConcurrency: 10,
+    concurrency: { urgent: 4, normal: 4, low: 2 },
   },
   assembly: {
     description: 'Builds sub-assemblies (arms, chassis, drivetrains, sensor heads).',
     jobTypes: ['assemble_module'],
-    maxConcurrency: 20,
+    concurrency: { urgent: 8, normal: 8, low: 4 },
   },
   software: {
     description: 'Flashes firmware and installs the robot operating software.',
     jobTypes: ['install_software'],
-    maxConcurrency: 10,
+    concurrency: { urgent: 4, normal: 4, low: 2 },
   },
   calibration: {
     description: 'Calibrates sensors and actuators on the test rig.',
     jobTypes: ['calibrate'],
-    maxConcurrency: 5,
+    concurrency: { urgent: 2, normal: 2, low: 2 },
   },
   quality: {
     description: 'Runs the quality-assurance test suite.',
     jobTypes: ['quality_check'],
-    maxConcurrency: 5,
+    concurrency: { urgent: 2, normal: 2, low: 2 },
   },
   packaging: {
     description: 'Packs and labels the robot for shipping.',
     jobTypes: ['package_robot'],
-    maxConcurrency: 5,
+    concurrency: { urgent: 2, normal: 2, low: 2 },
   },
 } as const satisfies Record<string, ProductionLineDefinition>;
 
 export interface ProductionLineDefinition {
   readonly description: string;
   readonly jobTypes: readonly string[];
-  /** Upper bound of concurrently running workers: the SQS event source's MaximumConcurrency (2–1000). */
-  readonly maxConcurrency: number;
+  /** Workers per priority band: each band's SQS event source MaximumConcurrency (2–1000). */
+  readonly concurrency: Readonly<Record<'urgent' | 'normal' | 'low', number>>;
 }
 
 export type ProductionLineName = keyof typeof productionLines;

@@ -1,12 +1,19 @@
 /**
- * One delivery of a step message, from claim to report. The attempt's identity is the Step
- * Functions task token: a duplicate delivery carries the same token and finds the attempt
- * already claimed, so the step never runs twice concurrently and never completes twice.
- * I/O goes through the ports below; adapters implement them.
+ * One delivery of a step message, from claim to report. Step Functions hands the step over with
+ * a task token; from then on the factory, not the workflow, keeps the attempt's time: the
+ * worker enforces the step's timeout, heartbeats its lease in the jobs table, and the job
+ * dispatcher fails attempts whose worker vanished (StepLost). Waiting in a queue — a paused
+ * line, a backlog — is therefore never an attempt and never times a step out.
+ *
+ * Each dispatch of a step is identified by its execution's start time and the state's retry
+ * count (`dispatchSeq`), its attempt by the task token: a duplicate delivery carries both
+ * unchanged and finds the attempt already claimed, a superseded dispatch (an older message that
+ * surfaces after a retry or a resume) finds a newer one recorded and is dropped. I/O goes
+ * through the ports below; adapters implement them.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { attemptsAllowed, findRobotType, findStep } from './catalog.ts';
+import { type AssemblyStep, attemptsAllowed, findRobotType, findStep } from './catalog.ts';
 import type { JobLogEntry, JobRecord } from './jobs.ts';
 import { stepJobId } from './jobs.ts';
 import { type Simulation, simulationSchema } from './orders.ts';
@@ -15,6 +22,8 @@ import { lineForJobType } from './production-lines.ts';
 export const stepMessageSchema = z.object({
   taskToken: z.string().min(1),
   retryCount: z.int().min(0).default(0),
+  /** `$$.Execution.StartTime`: orders the dispatches of different executions (resumes). */
+  executionStartedAt: z.string().optional(),
   orderId: z.string().min(1),
   robotType: z.string().min(1),
   stepName: z.string().min(1),
@@ -24,9 +33,42 @@ export const stepMessageSchema = z.object({
 });
 export type StepMessage = z.infer<typeof stepMessageSchema>;
 
+/** What a worker (or the lease sweep) reports for a failed attempt; the step's retry policy takes it. */
+export const stepFailureErrors = ['StepFailed', 'StepTimedOut', 'StepLost'] as const;
+export type StepFailureError = (typeof stepFailureErrors)[number];
+
+/**
+ * Transient faults of a service integration as Step Functions names them (`<Service>.<error>`):
+ * throttling and 5xx. The workflow retries them with a budget of their own; they are never an
+ * attempt of the step.
+ */
+export function transportErrors(service: 'SQS' | 'DynamoDB'): string[] {
+  const common = ['SdkClientException', 'InternalFailure', 'ServiceUnavailable', 'ThrottlingException'];
+  const specific =
+    service === 'SQS'
+      ? ['AmazonSQSException', 'InternalError', 'RequestThrottled', 'KmsThrottled']
+      : [
+          'AmazonDynamoDBException',
+          'InternalServerError',
+          'InternalServerErrorException',
+          'ProvisionedThroughputExceededException',
+          'RequestLimitExceeded',
+        ];
+  return [...specific, ...common].map((name) => `${service}.${name}`);
+}
+
+/** A later execution (a resume) or a later retry of the same execution supersedes an earlier dispatch. */
+export function dispatchSequenceOf(message: Pick<StepMessage, 'executionStartedAt' | 'retryCount'>): number {
+  const started = message.executionStartedAt ? Date.parse(message.executionStartedAt) : 0;
+  return (Number.isFinite(started) ? started : 0) * 1000 + Math.min(message.retryCount, 999);
+}
+
 export interface ClaimRequest {
   readonly jobId: string;
   readonly attemptToken: string;
+  /** Kept on the row while the attempt runs, so that the lease sweep can report a lost worker. */
+  readonly taskToken: string;
+  readonly dispatchSeq: number;
   readonly workerId: string;
   readonly now: Date;
   readonly leaseMs: number;
@@ -37,18 +79,25 @@ export type ClaimOutcome =
   | { readonly kind: 'claimed'; readonly job: JobRecord }
   | { readonly kind: 'taken'; readonly job: JobRecord };
 
+export type StepFinish =
+  | { status: 'COMPLETED'; at: string; queue: string; result: Record<string, unknown> }
+  | { status: 'FAILED'; at: string; queue: string; error: string }
+  | { status: 'CANCELLED'; at: string; queue: string; reason: string };
+
 export interface StepJobPort {
-  /** Starts a new attempt, or takes over this token's attempt when its lease expired. */
+  /**
+   * Starts a new attempt for a dispatch newer than the recorded one (on a job that is not
+   * finished), or takes over this token's attempt when its lease expired.
+   */
   claim(request: ClaimRequest): Promise<ClaimOutcome>;
-  extendLease(jobId: string, attemptToken: string, until: number): Promise<void>;
-  /** Conditional on the attempt still being this token's and RUNNING; false when it is not. */
-  finish(
+  /** Extends the lease; tells whether cancellation was asked for or the attempt is no longer ours. */
+  extendLease(
     jobId: string,
     attemptToken: string,
-    outcome:
-      | { status: 'COMPLETED'; at: string; queue: string; result: Record<string, unknown> }
-      | { status: 'FAILED'; at: string; queue: string; error: string },
-  ): Promise<boolean>;
+    until: number,
+  ): Promise<'ok' | 'cancel-requested' | 'lost'>;
+  /** Conditional on the attempt still being this token's and RUNNING; false when it is not. */
+  finish(jobId: string, attemptToken: string, outcome: StepFinish): Promise<boolean>;
 }
 
 export interface StepPorts {
@@ -58,7 +107,6 @@ export interface StepPorts {
   readonly workflow: {
     stepSucceeded(taskToken: string, output: Record<string, unknown>): Promise<void>;
     stepFailed(taskToken: string, error: string, cause: string): Promise<void>;
-    heartbeat(taskToken: string): Promise<void>;
   };
   readonly worker: {
     busy(jobId: string): Promise<void>;
@@ -70,14 +118,16 @@ export interface StepPorts {
 
 export interface StepRunSettings {
   readonly leaseMs: number;
-  /** How often a long step proves it is alive (workflow heartbeat, lease, worker row). */
+  /** How often a running step proves it is alive (lease, worker row) and looks for a cancel. */
   readonly heartbeatEveryMs: number;
 }
 
 export type AttemptResult =
   | 'completed'
   | 'failed'
+  | 'cancelled'
   | 'duplicate-reported'
+  | 'superseded'
   | 'in-flight-elsewhere'
   | 'lost-ownership';
 
@@ -100,6 +150,22 @@ export class UnknownStepError extends Error {
   override readonly name = 'UnknownStepError';
 }
 
+/** The row a step's first claim creates: what the catalog says about the step. */
+function seedOf(message: StepMessage, step: AssemblyStep, jobId: string, now: Date): ClaimRequest['seed'] {
+  return {
+    jobId,
+    kind: 'step',
+    queue: lineForJobType(step.jobType) ?? 'unknown',
+    type: step.jobType,
+    maxAttempts: attemptsAllowed(step),
+    priority: message.priority,
+    orderId: message.orderId,
+    robotType: message.robotType,
+    stepName: step.name,
+    createdAt: now.toISOString(),
+  };
+}
+
 export async function runStepAttempt(
   message: StepMessage,
   ports: StepPorts,
@@ -112,30 +178,36 @@ export async function runStepAttempt(
   }
   const jobId = stepJobId(message.orderId, step.name);
   const attemptToken = attemptTokenOf(message.taskToken, message.retryCount);
+  const dispatchSeq = dispatchSequenceOf(message);
   const now = ports.clock.now();
   const claim = await ports.jobs.claim({
     jobId,
     attemptToken,
+    taskToken: message.taskToken,
+    dispatchSeq,
     workerId: ports.workerId,
     now,
     leaseMs: settings.leaseMs,
-    seed: {
-      jobId,
-      kind: 'step',
-      queue: lineForJobType(step.jobType) ?? 'unknown',
-      type: step.jobType,
-      maxAttempts: attemptsAllowed(step),
-      priority: message.priority,
-      orderId: message.orderId,
-      robotType: robotType.name,
-      stepName: step.name,
-      createdAt: now.toISOString(),
-    },
+    seed: seedOf(message, step, jobId, now),
   });
 
-  if (claim.kind === 'taken') return reportSettledAttempt(claim.job, message, attemptToken, ports);
+  if (claim.kind === 'taken') {
+    if ((claim.job.dispatchSeq ?? 0) > dispatchSeq && claim.job.status !== 'COMPLETED') {
+      await ports.logs.append(jobId, {
+        timestamp: ports.clock.now().toISOString(),
+        level: 'INFO',
+        message: 'Superseded delivery dropped: a newer dispatch of this step took its place',
+        attempt: claim.job.attempts,
+        workerId: ports.workerId,
+      });
+      return 'superseded';
+    }
+    return reportSettledAttempt(claim.job, message, attemptToken, ports);
+  }
 
-  const attempt = claim.job.attempts;
+  const job = claim.job;
+  const attempt = job.attempts;
+  const of = `${attempt} of ${job.maxAttempts}`;
   const log = (level: JobLogEntry['level'], text: string) =>
     ports.logs.append(jobId, {
       timestamp: ports.clock.now().toISOString(),
@@ -146,40 +218,68 @@ export async function runStepAttempt(
     });
 
   await Promise.all([
-    log('INFO', `Attempt ${attempt} of ${claim.job.maxAttempts} started: ${step.description}`),
+    log('INFO', `Attempt ${of} started on ${job.queue}: ${step.description}`),
     ports.orders.markInProgress(message.orderId, now.toISOString()),
     ports.worker.busy(jobId),
   ]);
 
   const durationMs = message.simulate.stepDurationMs ?? step.durationMs;
-  await workWithHeartbeats(durationMs, message.taskToken, jobId, attemptToken, ports, settings);
+  const budgetMs = step.timeoutSeconds * 1000;
+  const worked = await workWithHeartbeats(
+    Math.min(durationMs, budgetMs),
+    jobId,
+    attemptToken,
+    ports,
+    settings,
+  );
+  if (worked === 'lost') {
+    await log('WARN', `Attempt ${of} abandoned: its lease was taken over`);
+    return 'lost-ownership';
+  }
+  const at = ports.clock.now().toISOString();
+  if (worked === 'cancel-requested') {
+    const owned = await ports.jobs.finish(jobId, attemptToken, {
+      status: 'CANCELLED',
+      at,
+      queue: job.queue,
+      reason: 'Its order was cancelled while the step ran',
+    });
+    if (!owned) return 'lost-ownership';
+    await log('WARN', `Attempt ${of} stopped: its order was cancelled`);
+    await ports.worker.idle('failed');
+    return 'cancelled';
+  }
 
-  if (simulatedFailure(message.simulate, step.name, attempt)) {
-    const error = `Simulated failure of ${step.name} on attempt ${attempt}`;
+  const failure: { error: StepFailureError; text: string } | undefined =
+    durationMs > budgetMs
+      ? { error: 'StepTimedOut', text: `timed out after ${step.timeoutSeconds} s` }
+      : simulatedFailure(message.simulate, step.name, attempt)
+        ? { error: 'StepFailed', text: `failed: Simulated failure of ${step.name}` }
+        : undefined;
+  if (failure) {
+    const error = `Attempt ${of} ${failure.text}`;
     const owned = await ports.jobs.finish(jobId, attemptToken, {
       status: 'FAILED',
-      at: ports.clock.now().toISOString(),
-      queue: claim.job.queue,
+      at,
+      queue: job.queue,
       error,
     });
     if (!owned) return 'lost-ownership';
     await log('ERROR', error);
-    await ports.workflow.stepFailed(message.taskToken, 'StepFailed', error);
+    await ports.workflow.stepFailed(message.taskToken, failure.error, error);
     await ports.worker.idle('failed');
     return 'failed';
   }
 
-  const completedAt = ports.clock.now().toISOString();
-  const result = { durationMs, line: claim.job.queue };
   const owned = await ports.jobs.finish(jobId, attemptToken, {
     status: 'COMPLETED',
-    at: completedAt,
-    queue: claim.job.queue,
-    result,
+    at,
+    queue: job.queue,
+    result: { durationMs, line: job.queue },
   });
   if (!owned) return 'lost-ownership';
-  await log('INFO', `Attempt ${attempt} completed in ${durationMs} ms`);
-  await ports.workflow.stepSucceeded(message.taskToken, { jobId, stepName: step.name, completedAt });
+  await log('INFO', `Attempt ${of} completed in ${durationMs} ms`);
+  await ports.workflow.stepSucceeded(message.taskToken, { jobId, stepName: step.name, completedAt: at });
   await ports.worker.idle('completed');
   return 'completed';
 }
@@ -195,15 +295,14 @@ async function reportSettledAttempt(
   attemptToken: string,
   ports: StepPorts,
 ): Promise<AttemptResult> {
-  if (!(job.status === 'RUNNING' && job.attemptToken === attemptToken)) {
-    await ports.logs.append(job.jobId, {
-      timestamp: ports.clock.now().toISOString(),
-      level: 'INFO',
-      message: `Duplicate delivery absorbed: the step is ${job.status}; its verdict was reported again`,
-      attempt: job.attempts,
-      workerId: ports.workerId,
-    });
-  }
+  if (job.status === 'RUNNING' && job.attemptToken === attemptToken) return 'in-flight-elsewhere';
+  await ports.logs.append(job.jobId, {
+    timestamp: ports.clock.now().toISOString(),
+    level: 'INFO',
+    message: `Duplicate delivery absorbed: the step is ${job.status}; its verdict was reported again`,
+    attempt: job.attempts,
+    workerId: ports.workerId,
+  });
   if (job.status === 'COMPLETED') {
     await ports.workflow.stepSucceeded(message.taskToken, {
       jobId: job.jobId,
@@ -212,7 +311,6 @@ async function reportSettledAttempt(
     });
     return 'duplicate-reported';
   }
-  if (job.status === 'RUNNING' && job.attemptToken === attemptToken) return 'in-flight-elsewhere';
   const cause = job.lastError ?? `Step job ${job.jobId} is ${job.status}`;
   await ports.workflow.stepFailed(
     message.taskToken,
@@ -226,22 +324,22 @@ const capitalize = (s: string) => s.charAt(0) + s.slice(1).toLowerCase();
 
 async function workWithHeartbeats(
   durationMs: number,
-  taskToken: string,
   jobId: string,
   attemptToken: string,
   ports: StepPorts,
   settings: StepRunSettings,
-): Promise<void> {
+): Promise<'done' | 'cancel-requested' | 'lost'> {
   let remaining = durationMs;
   while (remaining > settings.heartbeatEveryMs) {
     await ports.clock.sleep(settings.heartbeatEveryMs);
     remaining -= settings.heartbeatEveryMs;
     const until = ports.clock.now().getTime() + settings.leaseMs;
-    await Promise.all([
-      ports.workflow.heartbeat(taskToken),
+    const [lease] = await Promise.all([
       ports.jobs.extendLease(jobId, attemptToken, until),
       ports.worker.busy(jobId),
     ]);
+    if (lease !== 'ok') return lease;
   }
   await ports.clock.sleep(remaining);
+  return 'done';
 }

@@ -1,10 +1,9 @@
 /**
- * Worker concurrency: what an operator may set, how a job queue's total is split over its
- * priority bands, and the autoscaler's policy. A queue's concurrency is the sum of its event
- * source mappings' MaximumConcurrency (one mapping per band; one for a production line).
+ * Worker concurrency: what an operator may set, how a queue's total is split over its priority
+ * bands, and the autoscaler's policy. A queue's concurrency is the sum of its event source
+ * mappings' MaximumConcurrency (one mapping per band, for job queues and production lines alike).
  */
-import { bandNames, isJobQueue, jobQueues, type PriorityBand } from './job-queues.ts';
-import { productionLines } from './production-lines.ts';
+import { bandConcurrency, bandNames, type PriorityBand } from './job-queues.ts';
 
 /** AWS's bounds for ScalingConfig.MaximumConcurrency, per mapping. */
 export const minMappingConcurrency = 2;
@@ -15,31 +14,26 @@ export interface ScalingBounds {
   readonly max: number;
 }
 
-/** Autoscaler bounds per queue: never below the configured default's floor, never above max. */
+const configuredTotal = (queue: string) =>
+  Object.values<number>(bandConcurrency(queue)).reduce((a, b) => a + b, 0);
+
+/** Autoscaler bounds per queue unless an operator set others: the floor of every band, up to 5× the configured total. */
 export function scalingBounds(queue: string): ScalingBounds {
-  if (isJobQueue(queue)) {
-    const configured = Object.values<number>(jobQueues[queue].concurrency).reduce((a, b) => a + b, 0);
-    return { min: bandNames.length * minMappingConcurrency, max: Math.max(configured * 5, 30) };
-  }
-  const line = productionLines[queue as keyof typeof productionLines];
-  return { min: minMappingConcurrency, max: Math.max(line.maxConcurrency * 5, 20) };
+  return { min: bandNames.length * minMappingConcurrency, max: Math.max(configuredTotal(queue) * 5, 30) };
 }
 
-/** Manual limits: what POST /workers/scale accepts for a queue. */
-export function manualLimits(queue: string): ScalingBounds {
-  return isJobQueue(queue)
-    ? { min: bandNames.length * minMappingConcurrency, max: bandNames.length * maxMappingConcurrency }
-    : { min: minMappingConcurrency, max: maxMappingConcurrency };
+/** Manual limits: what POST /workers/scale accepts for a queue (at least 2 per band, AWS's floor). */
+export function manualLimits(_queue: string): ScalingBounds {
+  return { min: bandNames.length * minMappingConcurrency, max: bandNames.length * maxMappingConcurrency };
 }
 
 /**
- * A job queue's total over its bands, in proportion to the configured weights, each band at
- * least 2 (AWS's minimum, and the no-starvation floor); the parts add up to the total.
+ * A queue's total over its bands, in proportion to the configured weights, each band at least 2
+ * (AWS's minimum, and the no-starvation floor); the parts add up to the total.
  */
 export function splitAcrossBands(queue: string, total: number): Record<PriorityBand, number> {
-  if (!isJobQueue(queue)) throw new Error(`${queue} has no priority bands`);
-  const weights = jobQueues[queue].concurrency;
-  const weightSum = Object.values<number>(weights).reduce((a, b) => a + b, 0);
+  const weights = bandConcurrency(queue);
+  const weightSum = configuredTotal(queue);
   const parts = Object.fromEntries(
     bandNames.map((b) => [b, Math.max(minMappingConcurrency, Math.floor((total * weights[b]) / weightSum))]),
   ) as Record<PriorityBand, number>;
@@ -56,6 +50,47 @@ export function splitAcrossBands(queue: string, total: number): Record<PriorityB
     }
   }
   return parts;
+}
+
+/**
+ * Who decides a queue's concurrency. `manual`: an operator pinned it (POST /workers/scale with a
+ * concurrency) and the autoscaler leaves the queue alone until it is released. `auto`: the
+ * autoscaler sets it, within bounds an operator may narrow. No row means auto with the defaults.
+ */
+export interface ScalingMode {
+  readonly queue: string;
+  readonly mode: 'manual' | 'auto';
+  /** manual: the pinned total. */
+  readonly concurrency?: number;
+  /** auto: the autoscaler's bounds. */
+  readonly min?: number;
+  readonly max?: number;
+  readonly by: string;
+  readonly at: string;
+  readonly reason: string;
+}
+
+/** The bounds the autoscaler works within for a queue in auto mode. */
+export function boundsOf(queue: string, mode: ScalingMode | undefined): ScalingBounds {
+  const defaults = scalingBounds(queue);
+  return { min: mode?.min ?? defaults.min, max: mode?.max ?? defaults.max };
+}
+
+/** What GET /workers/status shows of who decides. */
+export function describeMode(queue: string, mode: ScalingMode | undefined) {
+  if (mode?.mode === 'manual')
+    return {
+      mode: 'manual' as const,
+      pinnedTo: mode.concurrency,
+      since: mode.at,
+      by: mode.by,
+      reason: mode.reason,
+    };
+  return {
+    mode: 'auto' as const,
+    bounds: boundsOf(queue, mode),
+    ...(mode ? { since: mode.at, by: mode.by, reason: mode.reason } : {}),
+  };
 }
 
 export interface QueueLoad {

@@ -1,14 +1,14 @@
 /**
  * Autoscaler (every minute): sets each queue's worker concurrency from its backlog (SQS depth
  * and in-flight messages) and the age of its oldest waiting job, within per-queue bounds
- * (domain/worker-scaling.ts). Paused queues (maintenance) are left alone. Every change is
- * recorded as a scaling event with its reason.
+ * (domain/worker-scaling.ts). Paused queues (maintenance) and queues an operator pinned (mode
+ * manual) are left alone. Every change is recorded as a scaling event with its reason.
  */
 import middy from '@middy/core';
 import { jobEngineFromEnv } from '#adapters/job-engine';
 import { operationsFromEnv } from '#adapters/operations';
 import { isJobQueue } from '#domain/job-queues';
-import { autoscale, scalingBounds, splitAcrossBands } from '#domain/worker-scaling';
+import { autoscale, boundsOf, splitAcrossBands } from '#domain/worker-scaling';
 import { describeError, logger } from '#shared/logger';
 
 const ops = operationsFromEnv();
@@ -16,8 +16,12 @@ const engine = jobEngineFromEnv('autoscaler');
 
 export const handler = middy<unknown, { decisions: unknown[] }>().handler(async () => {
   const decisions = [];
+  const modes = await ops.operations.scalingModes();
   for (const queue of ops.scaling.queues()) {
     try {
+      const mode = modes.get(queue);
+      // An operator pinned this queue: their decision holds until they release it.
+      if (mode?.mode === 'manual') continue;
       const current = await ops.scaling.concurrency(queue);
       if (current.paused) continue;
       const load = await ops.scaling.depth(queue);
@@ -30,13 +34,11 @@ export const handler = middy<unknown, { decisions: unknown[] }>().handler(async 
           inFlight: load.inFlight,
           oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
         },
-        scalingBounds(queue),
+        boundsOf(queue, mode),
       );
       decisions.push({ queue, from: current.total, ...decision, load });
       if (decision.desired === current.total) continue;
-      const parts = isJobQueue(queue)
-        ? splitAcrossBands(queue, decision.desired)
-        : { line: decision.desired };
+      const parts = splitAcrossBands(queue, decision.desired);
       await ops.scaling.setConcurrency(queue, parts);
       await ops.operations.recordScaling({
         queue,

@@ -1,17 +1,26 @@
 /**
  * The job engine's sweeper (every minute): finishes follow-ups whose marker outlived its grace
  * period (a send that never happened, dependents not yet told, a long delay now within SQS's
- * 15-minute reach) and settles attempts whose worker stopped heartbeating (lease expired): the
- * attempt failed, and the job is retried or goes DEAD per its policy.
+ * 15-minute reach) and settles attempts whose worker stopped heartbeating (lease expired, see
+ * domain/lease-recovery.ts).
  */
 import middy from '@middy/core';
+import { AssemblyWorkflows } from '#adapters/assembly-workflows';
 import { jobEngineFromEnv } from '#adapters/job-engine';
-import { completeFollowUps, dispatchPlan, settleFailure } from '#domain/job-lifecycle';
+import { completeFollowUps } from '#domain/job-lifecycle';
+import { type LeaseRecoveryPorts, recoverExpiredLease } from '#domain/lease-recovery';
 import { envInt } from '#shared/env';
 import { describeError, logger } from '#shared/logger';
 
 const engine = jobEngineFromEnv('dispatcher');
 const maxPerRun = envInt('DISPATCH_MAX_PER_RUN', 2000);
+const recovery: LeaseRecoveryPorts = {
+  ...engine.followUps,
+  store: engine.store,
+  // Task callbacks need no state machine ARN: the token names the task.
+  workflow: new AssemblyWorkflows({}),
+  random: Math.random,
+};
 
 export interface SweepResult {
   followUps: number;
@@ -24,38 +33,7 @@ export const handler = middy<unknown, SweepResult>().handler(async () => {
   const now = new Date();
   for await (const job of engine.queries.expiredLeases(now.getTime(), maxPerRun)) {
     try {
-      const current = await engine.store.get(job.jobId);
-      if (current?.status !== 'RUNNING' || (current.leaseExpiresAt ?? 0) >= now.getTime()) continue;
-      const error = `Worker ${current.workerId ?? '?'} stopped heartbeating (lease expired ${new Date(current.leaseExpiresAt ?? 0).toISOString()})`;
-      if (current.kind === 'step') {
-        const abandoned = await engine.store.abandonStepAttempt(current, error, now);
-        if (!abandoned) continue;
-        result.expiredLeases++;
-        await engine.logs.append(job.jobId, {
-          timestamp: now.toISOString(),
-          level: 'WARN',
-          message: `${error}: attempt ${current.attempts} failed; the workflow retries the step after its heartbeat timeout`,
-          attempt: current.attempts,
-          workerId: 'dispatcher',
-        });
-        continue;
-      }
-      const settlement = settleFailure(current, error, false, now, Math.random);
-      const plan =
-        settlement.status === 'FAILED'
-          ? dispatchPlan({ runAt: settlement.runAt }, now, engine.followUps.graceMs)
-          : undefined;
-      const settled = await engine.store.expireLease(current, settlement, now, plan);
-      if (!settled) continue;
-      result.expiredLeases++;
-      await engine.logs.append(job.jobId, {
-        timestamp: now.toISOString(),
-        level: 'WARN',
-        message: `${error}: attempt ${current.attempts} failed; job is ${settled.status}`,
-        attempt: current.attempts,
-        workerId: 'dispatcher',
-      });
-      await completeFollowUps(settled, engine.followUps);
+      if ((await recoverExpiredLease(job.jobId, recovery)) === 'recovered') result.expiredLeases++;
     } catch (error) {
       result.errors++;
       logger.error('Could not recover an expired lease', { jobId: job.jobId, ...describeError(error) });

@@ -150,6 +150,13 @@ export function httpRoute<S extends RouteSchemas>(
     });
 }
 
+/**
+ * Who asked, for audit records (scaling events, cancellations): the X-Operator header, or the
+ * caller's address.
+ */
+export const actorOf = (event: APIGatewayProxyEventV2): string =>
+  event.headers?.['x-operator'] ?? `api (${event.requestContext?.http?.sourceIp ?? 'unknown'})`;
+
 type RouteHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResult>;
 
 /**

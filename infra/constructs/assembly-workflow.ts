@@ -1,49 +1,68 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import {
+  CustomState,
   DefinitionBody,
   Fail,
+  FieldUtils,
   type IChainable,
   type INextable,
-  IntegrationPattern,
   JitterType,
   JsonPath,
   Parallel,
   Pass,
   QueryLanguage,
-  Result,
   type State,
   StateMachine,
   StateMachineType,
-  TaskInput,
-  Timeout,
 } from 'aws-cdk-lib/aws-stepfunctions';
-import { DynamoAttributeValue, DynamoUpdateItem, SqsSendMessage } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { DynamoAttributeValue, DynamoUpdateItem } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { planStages } from '../../functions/domain/assembly-plan.ts';
 import { type AssemblyStep, attemptsAllowed, type RobotType } from '../../functions/domain/catalog.ts';
+import { bandNames, type PriorityBand } from '../../functions/domain/job-queues.ts';
+import { queueStatusKey } from '../../functions/domain/jobs.ts';
 import { lineForJobType } from '../../functions/domain/production-lines.ts';
+import { stepFailureErrors, transportErrors } from '../../functions/domain/step-attempt.ts';
 
 export interface AssemblyWorkflowProps {
   readonly robotType: RobotType;
-  /** The work queue of each production line, by line name. */
-  readonly lineQueues: Readonly<Record<string, IQueue>>;
+  /** The band queues of each production line, by line name. */
+  readonly lineQueues: Readonly<Record<string, Readonly<Record<PriorityBand, IQueue>>>>;
   readonly ordersTable: ITable;
   readonly jobsTable: ITable;
-  /** SendTaskHeartbeat is expected at least this often from a running step. @default 60 seconds */
-  readonly stepHeartbeat?: Duration;
+  /**
+   * How long a step may wait for a worker before the workflow gives up on it: a backstop only.
+   * Waiting in a paused line or behind a backlog is not an attempt, so it must outlast the
+   * longest maintenance window (7 days). Attempts are timed by the workers, lost workers
+   * found by the job dispatcher's lease sweep.
+   * @default 8 days
+   */
+  readonly stepWaitLimit?: Duration;
 }
 
 const str = (value: string) => DynamoAttributeValue.fromString(value);
 const at = () => str(JsonPath.stringAt('$$.State.EnteredTime'));
 
+/** Bookkeeping writes ride out DynamoDB's transient faults instead of failing the order. */
+const retryTransport = (state: DynamoUpdateItem) =>
+  state.addRetry({
+    errors: transportErrors('DynamoDB'),
+    maxAttempts: 6,
+    interval: Duration.seconds(1),
+    backoffRate: 2,
+    maxDelay: Duration.seconds(30),
+    jitterStrategy: JitterType.FULL,
+  });
+
 /**
  * The assembly workflow of one robot type, built from its catalog entry. Each step is one Task
- * state that sends the step to its line's queue and waits for the worker's task token callback;
- * retries with backoff live on that state, so a retry costs one state transition. Stages of
- * independent steps run in a Parallel state. Bookkeeping states run only at the end, or on the
- * failure path.
+ * state that sends the step to its line's queue for the order's priority band and waits for the
+ * worker's task token callback; retries with backoff live on that state, so a retry costs one
+ * state transition. The state has no heartbeat and only a backstop timeout: time spent waiting
+ * for a worker (a paused line, a backlog) is not an attempt. Stages of independent steps run in a
+ * Parallel state. Bookkeeping states run only at the end, or on the failure path.
  */
 export class AssemblyWorkflow extends Construct {
   public readonly stateMachine: StateMachine;
@@ -51,7 +70,7 @@ export class AssemblyWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: AssemblyWorkflowProps) {
     super(scope, id);
     const { robotType } = props;
-    const heartbeat = props.stepHeartbeat ?? Duration.seconds(60);
+    const waitLimit = props.stepWaitLimit ?? Duration.days(8);
 
     const orderKey = { orderId: str(JsonPath.stringAt('$.orderId')) };
     const recordOrderFailed = new DynamoUpdateItem(this, 'Record order failed', {
@@ -68,54 +87,79 @@ export class AssemblyWorkflow extends Construct {
         ':error': str(JsonPath.stringAt('$.failure.Cause')),
       },
       resultPath: JsonPath.DISCARD,
-    }).next(
+    });
+    retryTransport(recordOrderFailed).next(
       new Fail(this, 'Order failed', {
         error: 'OrderFailed',
-        cause: `A ${robotType.name} step exhausted its retries`,
+        causePath: JsonPath.stringAt('$.failure.Cause'),
       }),
     );
 
-    const stepState = (step: AssemblyStep, inParallel: boolean): State & INextable => {
+    const bandQueues = new Set<IQueue>();
+    /** Steps whose dead record found them completed after all: the workflow carries on from there. */
+    const lateCompletions: { pass: Pass; stage: number }[] = [];
+
+    const stepState = (step: AssemblyStep, stage: number, inParallel: boolean): State & INextable => {
       const line = lineForJobType(step.jobType);
-      const queue = line && props.lineQueues[line];
-      if (!queue) throw new Error(`${robotType.name}.${step.name}: no queue for job type ${step.jobType}`);
-      const dispatch = new SqsSendMessage(this, `Run ${step.name}`, {
-        queue,
-        integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-        messageBody: TaskInput.fromObject({
-          taskToken: JsonPath.taskToken,
-          // With the token, identifies the attempt: some engines reuse the token across retries.
-          retryCount: JsonPath.numberAt('$$.State.RetryCount'),
-          orderId: JsonPath.stringAt('$.orderId'),
-          robotType: JsonPath.stringAt('$.robotType'),
-          stepName: step.name,
-          jobType: step.jobType,
-          priority: JsonPath.numberAt('$.priority'),
-          simulate: JsonPath.objectAt('$.simulate'),
-        }),
-        // The step's report is in the jobs table; the workflow payload stays the order input.
-        resultPath: JsonPath.DISCARD,
-        taskTimeout: Timeout.duration(Duration.seconds(step.timeoutSeconds)),
-        heartbeatTimeout: Timeout.duration(heartbeat),
+      const queues = line && props.lineQueues[line];
+      if (!queues) throw new Error(`${robotType.name}.${step.name}: no queue for job type ${step.jobType}`);
+      const dispatch = new CustomState(this, `Run ${step.name}`, {
+        stateJson: {
+          Type: 'Task',
+          Resource: `arn:${Aws.PARTITION}:states:::sqs:sendMessage.waitForTaskToken`,
+          Parameters: FieldUtils.renderObject({
+            // The order's priority band picks the band queue (0 urgent, 1 normal, 2 low).
+            QueueUrl: JsonPath.arrayGetItem(
+              JsonPath.array(...bandNames.map((band) => queues[band].queueUrl)),
+              JsonPath.numberAt('$.band'),
+            ),
+            MessageBody: {
+              taskToken: JsonPath.taskToken,
+              // Token, execution start and retry count identify the dispatch: a newer one
+              // supersedes an older one still in a queue (see domain/step-attempt.ts).
+              retryCount: JsonPath.numberAt('$$.State.RetryCount'),
+              executionStartedAt: JsonPath.stringAt('$$.Execution.StartTime'),
+              orderId: JsonPath.stringAt('$.orderId'),
+              robotType: JsonPath.stringAt('$.robotType'),
+              stepName: step.name,
+              jobType: step.jobType,
+              priority: JsonPath.numberAt('$.priority'),
+              simulate: JsonPath.objectAt('$.simulate'),
+            },
+          }),
+          // The step's report is in the jobs table; the workflow payload stays the order input.
+          ResultPath: null,
+          TimeoutSeconds: waitLimit.toSeconds(),
+        },
       });
+      for (const band of bandNames) bandQueues.add(queues[band]);
+      // A failed attempt (handler error, timeout, lost worker): the step's own retry policy.
       dispatch.addRetry({
-        errors: ['StepFailed', 'States.Timeout', 'States.HeartbeatTimeout'],
+        errors: [...stepFailureErrors],
         maxAttempts: step.retry.maxRetries,
         interval: Duration.seconds(step.retry.intervalSeconds),
         backoffRate: step.retry.backoffRate,
         maxDelay: Duration.seconds(step.retry.maxDelaySeconds),
         jitterStrategy: step.retry.jitter === 'FULL' ? JitterType.FULL : JitterType.NONE,
       });
+      // A failed dispatch (SQS throttling or a 5xx) is no attempt: its own budget and backoff.
+      dispatch.addRetry({
+        errors: transportErrors('SQS'),
+        maxAttempts: 10,
+        interval: Duration.seconds(1),
+        backoffRate: 2,
+        maxDelay: Duration.seconds(60),
+        jitterStrategy: JitterType.FULL,
+      });
 
-      const cause = `Step ${step.name} failed all ${attemptsAllowed(step)} attempts`;
       const markDead = new DynamoUpdateItem(this, `Record ${step.name} dead`, {
         table: props.jobsTable,
         key: { jobId: str(JsonPath.format(`{}.${step.name}`, JsonPath.stringAt('$.orderId'))) },
         updateExpression:
           'SET #status = :dead, queueStatus = :queueDead, deadAt = :at, updatedAt = :at, failureKind = :kind, orderId = :orderId, stepName = :step, ' +
-          'robotType = :robotType, #type = :type, queue = :queue, kind = :stepKind, maxAttempts = :max, ' +
+          'robotType = :robotType, #type = :type, queue = :queue, kind = :stepKind, maxAttempts = if_not_exists(maxAttempts, :max), ' +
           'attempts = if_not_exists(attempts, :zero), createdAt = if_not_exists(createdAt, :at), ' +
-          'lastError = if_not_exists(lastError, :cause) REMOVE leaseExpiresAt, leaseShard',
+          'lastError = if_not_exists(lastError, :cause) REMOVE leaseExpiresAt, leaseShard, taskToken',
         conditionExpression: 'attribute_not_exists(#status) OR #status <> :completed',
         expressionAttributeNames: { '#status': 'status', '#type': 'type' },
         expressionAttributeValues: {
@@ -128,31 +172,50 @@ export class AssemblyWorkflow extends Construct {
           ':step': str(step.name),
           ':type': str(step.jobType),
           ':queue': str(line),
-          ':queueDead': str(`${line}#DEAD`),
+          ':queueDead': str(queueStatusKey(line, 'DEAD')),
           ':stepKind': str('step'),
           ':max': DynamoAttributeValue.fromNumber(attemptsAllowed(step)),
           ':zero': DynamoAttributeValue.fromNumber(0),
-          ':cause': str(cause),
+          ':cause': str(JsonPath.stringAt('$.failure.Cause')),
         },
         resultPath: JsonPath.DISCARD,
       });
-      const afterDead: IChainable = inParallel
-        ? new Fail(this, `${step.name} gave up`, { error: 'StepDead', cause })
-        : new Pass(this, `Explain ${step.name} failure`, {
-            result: Result.fromObject({ Error: 'StepDead', Cause: cause }),
-            resultPath: '$.failure',
-          }).next(recordOrderFailed);
-      // A job that completed after all (a late report) is not marked dead; the order still fails.
-      markDead.addCatch(afterDead, { resultPath: JsonPath.DISCARD });
-      markDead.next(afterDead);
+      retryTransport(markDead);
+      // The failure as the order will tell it: which step, and what its last attempt said.
+      const explain = new Pass(this, `Explain ${step.name} failure`, {
+        parameters: {
+          Error: 'StepDead',
+          Cause: JsonPath.format(`Step ${step.name} failed: {}`, JsonPath.stringAt('$.failure.Cause')),
+        },
+        resultPath: '$.failure',
+      });
+      explain.next(
+        inParallel
+          ? new Fail(this, `${step.name} gave up`, {
+              errorPath: JsonPath.stringAt('$.failure.Error'),
+              causePath: JsonPath.stringAt('$.failure.Cause'),
+            })
+          : recordOrderFailed,
+      );
+      // A job found COMPLETED (a late report of an attempt) was not dead after all: carry on.
+      const completedAfterAll = new Pass(this, `${step.name} completed after all`, {
+        resultPath: JsonPath.DISCARD,
+      });
+      if (!inParallel) lateCompletions.push({ pass: completedAfterAll, stage });
+      markDead.addCatch(completedAfterAll, {
+        errors: ['DynamoDB.ConditionalCheckFailedException'],
+        resultPath: JsonPath.DISCARD,
+      });
+      markDead.addCatch(explain, { resultPath: JsonPath.DISCARD });
+      markDead.next(explain);
       dispatch.addCatch(markDead, { errors: ['States.ALL'], resultPath: '$.failure' });
       return dispatch;
     };
 
     const stages = planStages(robotType).map((stage, index): State & INextable => {
-      if (stage.length === 1) return stepState(stage[0] as AssemblyStep, false);
+      if (stage.length === 1) return stepState(stage[0] as AssemblyStep, index, false);
       const parallel = new Parallel(this, `Stage ${index + 1} in parallel`, { resultPath: JsonPath.DISCARD });
-      for (const step of stage) parallel.branch(stepState(step, true));
+      for (const step of stage) parallel.branch(stepState(step, index, true));
       parallel.addCatch(recordOrderFailed, { errors: ['States.ALL'], resultPath: '$.failure' });
       return parallel;
     });
@@ -171,6 +234,7 @@ export class AssemblyWorkflow extends Construct {
       },
       resultPath: JsonPath.DISCARD,
     });
+    retryTransport(recordOrderCompleted);
 
     const [first, ...rest] = stages;
     if (!first) throw new Error(`${robotType.name} has no steps`);
@@ -180,13 +244,18 @@ export class AssemblyWorkflow extends Construct {
       chain = stage;
     }
     chain.next(recordOrderCompleted);
+    for (const { pass, stage } of lateCompletions) {
+      pass.next((stages[stage + 1] as IChainable | undefined) ?? recordOrderCompleted);
+    }
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineType: StateMachineType.STANDARD,
       queryLanguage: QueryLanguage.JSON_PATH,
       definitionBody: DefinitionBody.fromChainable(first),
       comment: `Assembly of a ${robotType.name} robot: ${robotType.description}`,
-      timeout: Duration.hours(24),
+      // Longer than any step may wait (a paused line), within what timers can hold locally.
+      timeout: Duration.days(21),
     });
+    for (const queue of bandQueues) queue.grantSendMessages(this.stateMachine);
   }
 }

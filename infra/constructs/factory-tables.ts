@@ -40,6 +40,17 @@ export class FactoryTables extends Construct {
       ...common,
       partitionKey: { name: 'orderId', type: AttributeType.STRING },
     });
+    // Listings: by state, and a customer's orders, newest first.
+    for (const [indexName, partition] of [
+      ['byStatus', 'status'],
+      ['byCustomer', 'customerId'],
+    ] as const) {
+      orders.addGlobalSecondaryIndex({
+        indexName,
+        partitionKey: { name: partition, type: AttributeType.STRING },
+        sortKey: { name: 'createdAt', type: AttributeType.STRING },
+      });
+    }
     // Sparse: only orders whose workflow start is unconfirmed carry the key.
     orders.addGlobalSecondaryIndex({
       indexName: 'awaitingStart',

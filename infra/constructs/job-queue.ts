@@ -1,10 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { JobQueueDefinition, PriorityBand } from '../../functions/domain/job-queues.ts';
-import { bandNames } from '../../functions/domain/job-queues.ts';
 import { FactoryFunction } from './factory-function.ts';
+import { addPriorityBandQueues, bandUrls } from './priority-band-queues.ts';
 
 export interface JobQueueProps {
   readonly queueName: string;
@@ -22,10 +21,9 @@ export interface JobQueueProps {
 }
 
 /**
- * A job queue: one SQS queue per priority band (each with a dead-letter queue for poison
- * messages), one worker Lambda, and one event source per band whose MaximumConcurrency is the
- * band's weight. Messages are wake-up calls (a job id); jobs' retries, delays and DLQ live in
- * the jobs table, so maxReceiveCount only catches messages no worker can even read.
+ * A job queue: one SQS queue per priority band, one worker Lambda, one event source per band.
+ * Messages are wake-up calls (a job id); jobs' retries, delays and DLQ live in the jobs table,
+ * so maxReceiveCount only catches messages no worker can even read.
  */
 export class JobQueue extends Construct {
   public readonly bands: Readonly<Record<PriorityBand, Queue>>;
@@ -37,25 +35,6 @@ export class JobQueue extends Construct {
   constructor(scope: Construct, id: string, props: JobQueueProps) {
     super(scope, id);
     const workerTimeout = props.workerTimeout ?? Duration.minutes(15);
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      retentionPeriod: Duration.days(14),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    this.bands = Object.fromEntries(
-      bandNames.map((band) => [
-        band,
-        new Queue(this, `${band.charAt(0).toUpperCase()}${band.slice(1)}Queue`, {
-          // A redelivery only matters if a worker died before settling; the lease sweeper
-          // recovers the job sooner, so this just has to exceed the worker timeout.
-          visibilityTimeout: Duration.seconds(workerTimeout.toSeconds() + 60),
-          retentionPeriod: Duration.days(4),
-          encryption: QueueEncryption.SQS_MANAGED,
-          enforceSSL: true,
-          deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
-        }),
-      ]),
-    ) as Record<PriorityBand, Queue>;
     this.worker = new FactoryFunction(this, 'Worker', {
       entry: 'workers/job-worker.ts',
       description: `Job worker of the ${props.queueName} queue`,
@@ -65,25 +44,22 @@ export class JobQueue extends Construct {
       bundledFiles: props.bundledFiles,
       bundleImageCodecs: props.bundleImageCodecs,
     });
-    const mappingIds: Record<string, string> = {};
-    for (const band of bandNames) {
-      const source = new SqsEventSource(this.bands[band], {
-        // One job per invocation: a band's concurrency is then exactly its number of running jobs.
-        batchSize: 1,
-        reportBatchItemFailures: true,
-        maxConcurrency: props.definition.concurrency[band],
-      });
-      this.worker.addEventSource(source);
-      mappingIds[band] = source.eventSourceMappingId;
-    }
-    this.mappingIds = mappingIds;
+    const queues = addPriorityBandQueues(this, {
+      worker: this.worker,
+      concurrency: props.definition.concurrency,
+      // A redelivery only matters if a worker died before settling; the lease sweeper
+      // recovers the job sooner, so this just has to exceed the worker timeout.
+      visibilityTimeout: Duration.seconds(workerTimeout.toSeconds() + 60),
+      // One job per invocation: a band's concurrency is then exactly its number of running jobs.
+      batchSize: 1,
+    });
+    this.bands = queues.bands;
+    this.deadLetterQueue = queues.deadLetterQueue;
+    this.mappingIds = queues.mappingIds;
   }
 
   /** The band queue URLs, for JOB_QUEUE_URLS. */
   get urls(): Record<PriorityBand, string> {
-    return Object.fromEntries(bandNames.map((b) => [b, this.bands[b].queueUrl])) as Record<
-      PriorityBand,
-      string
-    >;
+    return bandUrls(this.bands);
   }
 }

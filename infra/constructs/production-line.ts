@@ -1,10 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { PriorityBand } from '../../functions/domain/job-queues.ts';
 import type { ProductionLineDefinition } from '../../functions/domain/production-lines.ts';
 import { FactoryFunction } from './factory-function.ts';
 import type { FactoryTables } from './factory-tables.ts';
+import { addPriorityBandQueues, bandUrls } from './priority-band-queues.ts';
 
 export interface ProductionLineProps {
   readonly lineName: string;
@@ -19,47 +20,42 @@ export interface ProductionLineProps {
 }
 
 /**
- * A production line: its work queue, the dead-letter queue behind it and the worker Lambda that
- * drains it. The event source's MaximumConcurrency is the line's worker count.
+ * A production line: a work queue per priority band (an order's priority picks the band its
+ * steps wait in), the dead-letter queue behind them and the worker Lambda that drains them. The
+ * bands' event source MaximumConcurrency is the line's worker count.
  */
 export class ProductionLine extends Construct {
-  public readonly queue: Queue;
+  public readonly bands: Readonly<Record<PriorityBand, Queue>>;
   public readonly deadLetterQueue: Queue;
   public readonly worker: FactoryFunction;
-  /** The event source mapping (the scaling and pausing knob). */
+  /** The event source mapping of each band (the scaling and pausing knobs). */
   public readonly mappingIds: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: ProductionLineProps) {
     super(scope, id);
     const workerTimeout = props.workerTimeout ?? Duration.minutes(5);
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      retentionPeriod: Duration.days(14),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    this.queue = new Queue(this, 'Queue', {
-      // AWS advice for Lambda consumers: at least six times the function timeout, so that
-      // retries inside a batch window do not make messages visible again.
-      visibilityTimeout: Duration.seconds(workerTimeout.toSeconds() * 6),
-      retentionPeriod: Duration.days(4),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
-    });
     this.worker = new FactoryFunction(this, 'Worker', {
       entry: 'workers/step-worker.ts',
       description: `Step worker of the ${props.lineName} line`,
       timeout: workerTimeout,
       environment: { ...props.tables.environment, LINE_NAME: props.lineName },
     });
-    const source = new SqsEventSource(this.queue, {
+    const queues = addPriorityBandQueues(this, {
+      worker: this.worker,
+      concurrency: props.definition.concurrency,
+      // AWS advice for Lambda consumers: at least six times the function timeout, so that
+      // retries inside a batch window do not make messages visible again.
+      visibilityTimeout: Duration.seconds(workerTimeout.toSeconds() * 6),
       batchSize: props.batchSize ?? 5,
-      maxBatchingWindow: Duration.seconds(0),
-      reportBatchItemFailures: true,
-      maxConcurrency: props.definition.maxConcurrency,
+      maxReceiveCount: props.maxReceiveCount,
     });
-    this.worker.addEventSource(source);
-    this.mappingIds = { line: source.eventSourceMappingId };
+    this.bands = queues.bands;
+    this.deadLetterQueue = queues.deadLetterQueue;
+    this.mappingIds = queues.mappingIds;
     props.tables.grantReadWriteData(this.worker);
+  }
+
+  get urls(): Record<PriorityBand, string> {
+    return bandUrls(this.bands);
   }
 }

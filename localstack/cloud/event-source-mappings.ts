@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   type Message,
   ReceiveMessageCommand,
@@ -120,8 +121,28 @@ export class EventSourcePollers {
         continue;
       }
       if (messages.length === 0) continue;
+      if (!mapping.enabled) {
+        // Disabled while this poll was waiting: the batch goes back unprocessed, as if never taken.
+        await this.release(mapping, messages);
+        return;
+      }
       await this.deliver(mapping, messages);
     }
+  }
+
+  private async release(mapping: QueueMapping, messages: Message[]): Promise<void> {
+    await this.sqs
+      .send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: mapping.queueUrl,
+          Entries: messages.map((m, i) => ({
+            Id: String(i),
+            ReceiptHandle: m.ReceiptHandle,
+            VisibilityTimeout: 0,
+          })),
+        }),
+      )
+      .catch((error: Error) => this.log(`[esm ${mapping.functionName}] release failed: ${error.message}`));
   }
 
   private async deliver(mapping: QueueMapping, messages: Message[]): Promise<void> {

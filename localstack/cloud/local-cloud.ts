@@ -184,6 +184,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     stop: async () => {
       schedules.stop();
       pollers?.stop();
+      facade?.stop();
       await http.close();
       await runtime.stop();
       await edge?.close();

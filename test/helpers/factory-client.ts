@@ -3,15 +3,28 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
 
+let target: { apiUrl: string; edgeUrl: string } | undefined;
+/** Points the helpers at another factory: a test file's own local cloud. */
+export function useFactory(factory: { apiUrl: string; edgeUrl: string } | undefined): void {
+  target = factory;
+}
+const apiUrl = () => target?.apiUrl ?? inject('apiUrl');
+const edgeUrl = () => target?.edgeUrl ?? inject('edgeUrl');
+
 export interface ApiResponse<T = any> {
   readonly status: number;
   readonly body: T;
 }
 
-export async function api<T = any>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
-  const response = await fetch(`${inject('apiUrl')}${path}`, {
+export async function api<T = any>(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<ApiResponse<T>> {
+  const response = await fetch(`${apiUrl()}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();
@@ -58,7 +71,7 @@ export async function waitForOrder(orderId: string, timeoutMs = 60_000) {
 export function awsClients() {
   const config = {
     region: 'us-east-1',
-    endpoint: inject('edgeUrl'),
+    endpoint: edgeUrl(),
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   };
   return { sqs: new SQSClient(config), lambda: new LambdaClient(config) };
@@ -126,7 +139,7 @@ export async function invokeFunction(nameContains: string, payload: unknown = {}
 
 /** The local cloud's test hooks (/__local on the AWS endpoint). */
 export async function localAdmin(method: string, path: string, body?: unknown): Promise<any> {
-  const response = await fetch(`${inject('edgeUrl')}/__local${path}`, {
+  const response = await fetch(`${edgeUrl()}/__local${path}`, {
     method,
     headers: { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),

@@ -68,7 +68,7 @@ describe('production lines', () => {
   it('give every work queue a dead-letter queue with an explicit maxReceiveCount', () => {
     const queues = template.findResources('AWS::SQS::Queue') as Resources;
     const workQueues = Object.entries(queues).filter(([id]) => !id.includes('DeadLetter'));
-    expect(workQueues).toHaveLength(productionLineNames.length + jobQueueNames.length * bandNames.length);
+    expect(workQueues).toHaveLength((productionLineNames.length + jobQueueNames.length) * bandNames.length);
     for (const [, queue] of workQueues) {
       expect(queue.Properties.RedrivePolicy).toEqual({
         deadLetterTargetArn: { 'Fn::GetAtt': [expect.stringContaining('DeadLetterQueue'), 'Arn'] },
@@ -77,17 +77,20 @@ describe('production lines', () => {
     }
   });
 
-  it('feed each worker with partial batch failures and the line concurrency as MaximumConcurrency', () => {
+  it('feed each worker from one queue per priority band, with the band concurrency as MaximumConcurrency', () => {
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping') as Resources);
     for (const line of productionLineNames) {
-      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-        FunctionResponseTypes: ['ReportBatchItemFailures'],
-        ScalingConfig: { MaximumConcurrency: productionLines[line].maxConcurrency },
-        BatchSize: 5,
-      });
+      for (const band of bandNames) {
+        const prefix = `${line.charAt(0).toUpperCase()}${line.slice(1)}Line${band.charAt(0).toUpperCase()}${band.slice(1)}Queue`;
+        const mapping = mappings.find((m) => m.Properties.EventSourceArn['Fn::GetAtt'][0].startsWith(prefix));
+        expect(mapping?.Properties).toMatchObject({
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+          ScalingConfig: { MaximumConcurrency: productionLines[line].concurrency[band] },
+          BatchSize: 5,
+        });
+      }
     }
-    expect(Object.keys(template.findResources('AWS::Lambda::EventSourceMapping'))).toHaveLength(
-      productionLineNames.length + jobQueueNames.length * bandNames.length,
-    );
+    expect(mappings).toHaveLength((productionLineNames.length + jobQueueNames.length) * bandNames.length);
   });
 
   it('keep the visibility timeout at six times the worker timeout', () => {
@@ -127,30 +130,43 @@ describe('assembly workflows', () => {
   });
 
   it.each(robotTypes.map((r) => [r.name, r] as const))(
-    '%s: every step waits for a task token with retry, catch, timeout and heartbeat',
+    '%s: every step waits for a task token in its band queue, with retries for attempts and for dispatch faults',
     (_name, robotType) => {
       const prefix = `${robotType.name.charAt(0).toUpperCase()}${robotType.name.slice(1)}Assembly`;
       const states = allStates(definitionOf(prefix));
       for (const step of robotType.steps) {
         const state = states[`Run ${step.name}`];
         expect(state.Resource).toContain(':states:::sqs:sendMessage.waitForTaskToken');
+        expect(state.Parameters['QueueUrl.$']).toMatch(
+          /^States\.ArrayGetItem\(States\.Array\(.+\), \$\.band\)$/,
+        );
         expect(state.Parameters.MessageBody['taskToken.$']).toBe('$$.Task.Token');
         expect(state.Parameters.MessageBody['retryCount.$']).toBe('$$.State.RetryCount');
-        expect(state.TimeoutSeconds).toBe(step.timeoutSeconds);
-        expect(state.HeartbeatSeconds).toBe(60);
-        expect(state.Retry).toEqual([
-          {
-            ErrorEquals: ['StepFailed', 'States.Timeout', 'States.HeartbeatTimeout'],
-            IntervalSeconds: step.retry.intervalSeconds,
-            MaxAttempts: step.retry.maxRetries,
-            BackoffRate: step.retry.backoffRate,
-            MaxDelaySeconds: step.retry.maxDelaySeconds,
-            JitterStrategy: step.retry.jitter,
-          },
-        ]);
+        expect(state.Parameters.MessageBody['executionStartedAt.$']).toBe('$$.Execution.StartTime');
+        // Waiting for a worker is no attempt: no heartbeat, only a backstop of days.
+        expect(state.HeartbeatSeconds).toBeUndefined();
+        expect(state.TimeoutSeconds).toBe(8 * 86_400);
+        expect(state.Retry[0]).toEqual({
+          ErrorEquals: ['StepFailed', 'StepTimedOut', 'StepLost'],
+          IntervalSeconds: step.retry.intervalSeconds,
+          MaxAttempts: step.retry.maxRetries,
+          BackoffRate: step.retry.backoffRate,
+          MaxDelaySeconds: step.retry.maxDelaySeconds,
+          JitterStrategy: step.retry.jitter,
+        });
+        expect(state.Retry[1]).toMatchObject({
+          ErrorEquals: expect.arrayContaining(['SQS.AmazonSQSException', 'SQS.InternalFailure']),
+          MaxAttempts: 10,
+        });
         expect(state.Catch).toEqual([
           { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: `Record ${step.name} dead` },
         ]);
+        // A step found COMPLETED when it was to be marked dead lets the order carry on.
+        const markDead = states[`Record ${step.name} dead`];
+        expect(markDead.Catch[0]).toMatchObject({
+          ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'],
+          Next: `${step.name} completed after all`,
+        });
       }
     },
   );
@@ -264,7 +280,7 @@ describe('job engine', () => {
       .filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('states:StartExecution'))
       .map(([id]) => id);
     for (const id of startersOf)
-      expect(id).toMatch(/^(ApiCreateOrder|ApiRetryJob|ApiRetryDeadJobs|IntakeSweeper)/);
+      expect(id).toMatch(/^(ApiCreateOrder|ApiOrders|ApiRetryJob|ApiRetryDeadJobs|IntakeSweeper)/);
   });
 
   it('keeps job outputs in a private, encrypted bucket with expiry', () => {

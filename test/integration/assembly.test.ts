@@ -103,12 +103,15 @@ describe('robot orders flow end to end', () => {
     const order = await waitForOrder(orderId);
 
     expect(order.status).toBe('FAILED');
-    expect(order.error).toContain('install_software');
+    // The order's error tells what happened, with attempt numbers that match the step's record.
+    expect(order.error).toBe(
+      'Step install_software failed: Attempt 3 of 3 failed: Simulated failure of install_software',
+    );
     expect(order.failedAt).toBeDefined();
     const steps = Object.fromEntries(order.steps.map((s: { name: string }) => [s.name, s]));
     expect(steps.fabricate_parts.status).toBe('COMPLETED');
     expect(steps.install_software).toMatchObject({ status: 'DEAD', attempts: 3 });
-    expect(steps.install_software.error).toBe('Simulated failure of install_software on attempt 3');
+    expect(steps.install_software.error).toBe('Attempt 3 of 3 failed: Simulated failure of install_software');
     expect(steps.calibrate.status).toBe('PENDING');
     expect(order.progress).toBe(42); // 3 of 7 steps done
 
@@ -116,7 +119,7 @@ describe('robot orders flow end to end', () => {
     expect(job).toMatchObject({
       status: 'DEAD',
       attempts: 3,
-      error: 'Simulated failure of install_software on attempt 3',
+      error: 'Attempt 3 of 3 failed: Simulated failure of install_software',
     });
     const { body: logs } = await api('GET', `/jobs/${orderId}.install_software/logs`);
     expect(logs.logs.filter((l: { level: string }) => l.level === 'ERROR')).toHaveLength(3);
@@ -131,7 +134,9 @@ describe('robot orders flow end to end', () => {
 
     const steps = Object.fromEntries(order.steps.map((s: { name: string }) => [s.name, s]));
     expect(order.status).toBe('FAILED');
-    expect(order.error).toContain('assemble_sensors');
+    expect(order.error).toBe(
+      'Step assemble_sensors failed: Attempt 3 of 3 failed: Simulated failure of assemble_sensors',
+    );
     expect(steps.assemble_sensors.status).toBe('DEAD');
     expect(steps.install_software.status).toBe('PENDING');
   });

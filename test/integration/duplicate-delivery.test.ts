@@ -18,12 +18,19 @@ afterAll(() => {
   lambda.destroy();
 });
 
-/** Pauses the packaging line, places an order and catches its packaging step message. */
-async function catchPackagingMessage() {
-  const { QueueUrls } = await sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'PackagingLineQueue' }));
+/**
+ * Pauses one priority band of the packaging line, places an order of that band and catches its
+ * packaging step message (orders default to priority 5: the normal band).
+ */
+async function catchPackagingMessage(
+  band: 'Urgent' | 'Normal' = 'Normal',
+  extra: Record<string, unknown> = {},
+) {
+  const queueName = `PackagingLine${band}Queue`;
+  const { QueueUrls } = await sqs.send(new ListQueuesCommand({ QueueNamePrefix: queueName }));
   const queueUrl = QueueUrls?.[0] as string;
   const { EventSourceMappings } = await lambda.send(new ListEventSourceMappingsCommand({}));
-  const uuid = EventSourceMappings?.find((m) => m.EventSourceArn?.includes('PackagingLineQueue'))?.UUID;
+  const uuid = EventSourceMappings?.find((m) => m.EventSourceArn?.includes(queueName))?.UUID;
   expect(uuid).toBeDefined();
   const setEnabled = (Enabled: boolean) =>
     lambda.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled }));
@@ -33,7 +40,7 @@ async function catchPackagingMessage() {
     await new Promise((r) => setTimeout(r, 200));
   }
   try {
-    const { orderId } = await placeOrder('companion');
+    const { orderId } = await placeOrder('companion', extra);
     let message: { Body?: string; ReceiptHandle?: string } | undefined;
     const deadline = Date.now() + 60_000;
     while (!message && Date.now() < deadline) {
@@ -72,6 +79,27 @@ async function expectRanOnce(orderId: string) {
   expect(body.logs.filter((l: { message: string }) => / started/.test(l.message))).toHaveLength(1);
   expect(body.logs.filter((l: { message: string }) => / completed/.test(l.message))).toHaveLength(1);
 }
+
+describe('order priority', () => {
+  it("a critical order's steps wait in each line's urgent band, ahead of the normal backlog", async () => {
+    const caught = await catchPackagingMessage('Urgent', { priority: 'critical' });
+    try {
+      expect(JSON.parse(caught.body)).toMatchObject({ orderId: caught.orderId, priority: 0 });
+      await sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: caught.queueUrl,
+          ReceiptHandle: caught.receiptHandle,
+          VisibilityTimeout: 0,
+        }),
+      );
+      await caught.setEnabled(true);
+      const order = await waitForOrder(caught.orderId);
+      expect(order).toMatchObject({ status: 'COMPLETED', priority: 0 });
+    } finally {
+      await caught.setEnabled(true);
+    }
+  });
+});
 
 describe('at-least-once delivery', () => {
   // moto's DynamoDB does not make a conditional write atomic against a concurrent one (its server

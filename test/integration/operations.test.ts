@@ -99,12 +99,56 @@ describe('scaling', () => {
     const tooLow = await api('POST', '/workers/scale', { queue: 'reports', concurrency: 3 });
     expect(tooLow.status).toBe(400);
     expect(tooLow.body.error.code).toBe('CONCURRENCY_OUT_OF_RANGE');
-    expect((await api('POST', '/workers/scale', { queue: 'packaging', concurrency: 1001 })).status).toBe(400);
+    expect((await api('POST', '/workers/scale', { queue: 'packaging', concurrency: 3001 })).status).toBe(400);
+    const mixed = await api('POST', '/workers/scale', { queue: 'reports', mode: 'auto', concurrency: 9 });
+    expect(mixed.status).toBe(400);
+    const inverted = await api('POST', '/workers/scale', {
+      queue: 'reports',
+      mode: 'auto',
+      min: 20,
+      max: 10,
+    });
+    expect(inverted.body.error.code).toBe('INVALID_BOUNDS');
     expect((await api('POST', '/workers/scale', { queue: 'warp', concurrency: 5 })).status).toBe(400);
+  });
+
+  it("an operator's scale holds against the autoscaler until released to it", async () => {
+    // Prepare: reports idles, so the autoscaler would take it down to its minimum (6).
+    const pinned = await api('POST', '/workers/scale', {
+      queue: 'reports',
+      concurrency: 12,
+      reason: 'month end',
+    });
+    expect(pinned.body).toMatchObject({ to: 12, mode: 'manual', reason: 'month end' });
+    // Act
+    await invokeFunction('Autoscaler');
+    await invokeFunction('Autoscaler');
+    // Assess
+    const { body } = await api('GET', '/workers/status?queue=reports');
+    expect(body.queues[0].summary).toMatchObject({
+      configuredConcurrency: 12,
+      scaling: { mode: 'manual', pinnedTo: 12, reason: 'month end' },
+    });
+    const released = await api('POST', '/workers/scale', { queue: 'reports', mode: 'auto', min: 6, max: 40 });
+    expect(released.body).toMatchObject({ mode: 'auto', bounds: { min: 6, max: 40 } });
+    const after = await api('GET', '/workers/status?queue=reports');
+    expect(after.body.queues[0].summary.scaling).toMatchObject({ mode: 'auto', bounds: { min: 6, max: 40 } });
+    const tick = await invokeFunction('Autoscaler');
+    expect(tick.decisions.find((d: { queue: string }) => d.queue === 'reports')).toMatchObject({
+      from: 12,
+      desired: 6,
+    });
+    const events = await api('GET', '/workers/scaling-events?queue=reports&limit=3');
+    expect(events.body.events.map((e: { by: string; mode?: string }) => [e.by, e.mode ?? null])).toEqual([
+      ['autoscaler', null],
+      [expect.stringMatching(/^api/), 'auto'],
+      [expect.stringMatching(/^api/), 'manual'],
+    ]);
   });
 
   it('autoscaler: a backlog scales the queue up, an idle queue back down', async () => {
     await api('POST', '/workers/scale', { queue: 'reports', concurrency: 6 });
+    await api('POST', '/workers/scale', { queue: 'reports', mode: 'auto' });
     // A backlog: the queue's mappings are paused while 30 jobs arrive, then resumed.
     const mappings = await reportsMappings();
     const { UpdateEventSourceMappingCommand } = await import('@aws-sdk/client-lambda');
@@ -329,8 +373,10 @@ describe('rate limits', () => {
         expect(jobs.every((j) => j.status === 'COMPLETED')).toBe(true);
         const starts = jobs.map((j) => Date.parse(j.startedAt)).sort((a, b) => a - b);
         const span = (starts.at(-1) as number) - (starts[0] as number);
+        // Never faster than the limit; how much slower depends on the machine, so only a
+        // generous bound says the queue kept moving.
         expect(span).toBeGreaterThanOrEqual(4500);
-        expect(span).toBeLessThan(7000);
+        expect(span).toBeLessThan(30_000);
         for (const start of starts)
           expect(starts.filter((s) => s >= start && s < start + 1000).length).toBeLessThanOrEqual(10);
         const queues = await api('GET', '/queues');
@@ -343,6 +389,7 @@ describe('rate limits', () => {
       } finally {
         expect((await api('DELETE', '/queues/notifications/rate-limit')).status).toBe(204);
         await api('POST', '/workers/scale', { queue: 'notifications', concurrency: 12 });
+        await api('POST', '/workers/scale', { queue: 'notifications', mode: 'auto' });
       }
       expect(
         (await api('PUT', '/queues/packaging/rate-limit', { limit: 1, windowMs: 1000 })).body.error.code,

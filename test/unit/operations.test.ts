@@ -10,7 +10,13 @@ import { bucketOf, bucketValue, merge, percentile, summary } from '../../functio
 import { planWindow, windowAction } from '../../functions/domain/maintenance.ts';
 import { slotSpacingMs } from '../../functions/domain/rate-limits.ts';
 import { increments, throughputReport } from '../../functions/domain/throughput.ts';
-import { autoscale, scalingBounds, splitAcrossBands } from '../../functions/domain/worker-scaling.ts';
+import {
+  autoscale,
+  boundsOf,
+  describeMode,
+  scalingBounds,
+  splitAcrossBands,
+} from '../../functions/domain/worker-scaling.ts';
 import { workerStatus } from '../../functions/domain/worker-status.ts';
 
 describe('scaling', () => {
@@ -37,7 +43,35 @@ describe('scaling', () => {
       reason: expect.stringMatching(/^idle/),
     });
     expect(autoscale(50, { depth: 5000, inFlight: 50, oldestWaitingMs: null }, bounds).desired).toBe(60);
-    expect(scalingBounds('packaging').min).toBe(2);
+    // Every queue has three priority bands, each at least 2 workers (AWS's floor).
+    expect(scalingBounds('packaging').min).toBe(6);
+  });
+
+  it("holds an operator's decision: a pinned queue shows manual, a released one its bounds", () => {
+    const at = '2026-11-22T12:00:00Z';
+    expect(
+      describeMode('reports', {
+        queue: 'reports',
+        mode: 'manual',
+        concurrency: 12,
+        by: 'ada',
+        at,
+        reason: 'month end',
+      }),
+    ).toEqual({
+      mode: 'manual',
+      pinnedTo: 12,
+      since: at,
+      by: 'ada',
+      reason: 'month end',
+    });
+    expect(describeMode('reports', undefined)).toEqual({ mode: 'auto', bounds: scalingBounds('reports') });
+    expect(
+      boundsOf('reports', { queue: 'reports', mode: 'auto', min: 8, by: 'ada', at, reason: 'r' }),
+    ).toEqual({
+      min: 8,
+      max: scalingBounds('reports').max,
+    });
   });
 
   it('calls a busy worker that stopped heartbeating lost', () => {

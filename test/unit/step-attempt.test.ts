@@ -4,7 +4,9 @@ import {
   attemptTokenOf,
   type ClaimOutcome,
   type ClaimRequest,
+  dispatchSequenceOf,
   runStepAttempt,
+  type StepFinish,
   type StepMessage,
   type StepPorts,
   simulatedFailure,
@@ -13,18 +15,21 @@ import {
 /** The job store's conditional writes, in memory: same conditions as the DynamoDB adapter. */
 class MemoryJobs {
   readonly rows = new Map<string, JobRecord>();
-  now = 0;
+  cancelRequested = false;
 
-  async claim({ jobId, attemptToken, workerId, now, leaseMs, seed }: ClaimRequest): Promise<ClaimOutcome> {
+  async claim(request: ClaimRequest): Promise<ClaimOutcome> {
+    const { jobId, attemptToken, taskToken, dispatchSeq, workerId, now, leaseMs, seed } = request;
     const row = this.rows.get(jobId);
     const finished = row && ['COMPLETED', 'DEAD', 'CANCELLED'].includes(row.status);
-    if (!row?.attemptToken || (row.attemptToken !== attemptToken && !finished)) {
+    if ((row?.dispatchSeq === undefined || row.dispatchSeq < dispatchSeq) && !finished) {
       const job: JobRecord = {
         ...seed,
         ...row,
         status: 'RUNNING',
         attempts: (row?.attempts ?? 0) + 1,
         attemptToken,
+        taskToken,
+        dispatchSeq,
         workerId,
         leaseExpiresAt: now.getTime() + leaseMs,
       } as JobRecord;
@@ -32,7 +37,7 @@ class MemoryJobs {
       return { kind: 'claimed', job };
     }
     if (
-      row.attemptToken === attemptToken &&
+      row?.attemptToken === attemptToken &&
       row.status === 'RUNNING' &&
       (row.leaseExpiresAt ?? 0) < now.getTime()
     ) {
@@ -40,23 +45,23 @@ class MemoryJobs {
       this.rows.set(jobId, job);
       return { kind: 'claimed', job };
     }
-    return { kind: 'taken', job: row };
+    return { kind: 'taken', job: row as JobRecord };
   }
 
-  async extendLease() {}
+  async extendLease(jobId: string, attemptToken: string) {
+    const row = this.rows.get(jobId);
+    if (row?.attemptToken !== attemptToken || row.status !== 'RUNNING') return 'lost' as const;
+    return this.cancelRequested ? ('cancel-requested' as const) : ('ok' as const);
+  }
 
-  async finish(
-    jobId: string,
-    attemptToken: string,
-    outcome: { status: 'COMPLETED' | 'FAILED'; at: string; error?: string },
-  ) {
+  async finish(jobId: string, attemptToken: string, outcome: StepFinish) {
     const row = this.rows.get(jobId);
     if (row?.attemptToken !== attemptToken || row.status !== 'RUNNING') return false;
     this.rows.set(jobId, {
       ...row,
       status: outcome.status,
-      completedAt: outcome.at,
-      lastError: outcome.error,
+      ...(outcome.status === 'COMPLETED' ? { completedAt: outcome.at } : {}),
+      ...(outcome.status === 'FAILED' ? { lastError: outcome.error } : {}),
     });
     return true;
   }
@@ -74,7 +79,6 @@ function harness() {
     workflow: {
       stepSucceeded: async (token) => void reports.push(`success:${token}`),
       stepFailed: async (token, error) => void reports.push(`failure:${token}:${error}`),
-      heartbeat: async (token) => void reports.push(`heartbeat:${token}`),
     },
     worker: { busy: async () => {}, idle: async () => {} },
     clock: {
@@ -88,9 +92,16 @@ function harness() {
   return { jobs, logs, reports, ports, advance: (ms: number) => (clock += ms) };
 }
 
-const message = (taskToken: string, simulate: StepMessage['simulate'] = {}, retryCount = 0): StepMessage => ({
+const executionStartedAt = '2026-11-22T09:59:00.000Z';
+const message = (
+  taskToken: string,
+  simulate: StepMessage['simulate'] = {},
+  retryCount = 0,
+  startedAt = executionStartedAt,
+): StepMessage => ({
   taskToken,
   retryCount,
+  executionStartedAt: startedAt,
   orderId: 'ord_1',
   robotType: 'companion',
   stepName: 'calibrate',
@@ -112,8 +123,8 @@ describe('runStepAttempt', () => {
     });
     expect(reports).toEqual(['success:t1']);
     expect(logs.map((l) => l.message)).toEqual([
-      'Attempt 1 of 3 started: Calibrate microphones and face tracking.',
-      'Attempt 1 completed in 300 ms',
+      'Attempt 1 of 3 started on calibration: Calibrate microphones and face tracking.',
+      'Attempt 1 of 3 completed in 300 ms',
     ]);
   });
 
@@ -131,7 +142,9 @@ describe('runStepAttempt', () => {
       jobId: 'ord_1.calibrate',
       status: 'RUNNING',
       attempts: 1,
+      maxAttempts: 3,
       attemptToken: attemptTokenOf('t1'),
+      dispatchSeq: dispatchSequenceOf(message('t1')),
       leaseExpiresAt: Date.parse('2026-11-22T10:00:10Z'),
     } as JobRecord);
     expect(await runStepAttempt(message('t1'), ports, settings)).toBe('in-flight-elsewhere');
@@ -140,15 +153,15 @@ describe('runStepAttempt', () => {
     expect(jobs.rows.get('ord_1.calibrate')).toMatchObject({ status: 'COMPLETED', attempts: 1 });
   });
 
-  it('counts a retry (new token) as the next attempt and fails it as the simulation says', async () => {
+  it('counts a retry as the next attempt and fails it as the simulation says, with attempt numbers that are true', async () => {
     const { jobs, reports, ports } = harness();
     const simulate = { failures: { calibrate: 1 } };
     expect(await runStepAttempt(message('t1', simulate), ports, settings)).toBe('failed');
     expect(jobs.rows.get('ord_1.calibrate')).toMatchObject({
       status: 'FAILED',
-      lastError: 'Simulated failure of calibrate on attempt 1',
+      lastError: 'Attempt 1 of 3 failed: Simulated failure of calibrate',
     });
-    expect(await runStepAttempt(message('t2', simulate), ports, settings)).toBe('completed');
+    expect(await runStepAttempt(message('t2', simulate, 1), ports, settings)).toBe('completed');
     expect(jobs.rows.get('ord_1.calibrate')).toMatchObject({ status: 'COMPLETED', attempts: 2 });
     expect(reports).toEqual(['failure:t1:StepFailed', 'success:t2']);
   });
@@ -162,18 +175,47 @@ describe('runStepAttempt', () => {
     expect(jobs.rows.get('ord_1.calibrate')).toMatchObject({ status: 'COMPLETED', attempts: 2 });
   });
 
-  it('a new attempt of a step that already completed is answered with success, not re-run', async () => {
+  it('drops a superseded delivery: an older dispatch that surfaces after a newer one ran', async () => {
+    const { jobs, logs, reports, ports } = harness();
+    const simulate = { failures: { calibrate: 'always' as const } };
+    await runStepAttempt(message('t1', simulate, 0), ports, settings);
+    await runStepAttempt(message('t2', simulate, 1), ports, settings);
+    // A copy of the first dispatch's message (say, redelivered after its visibility timeout).
+    expect(await runStepAttempt(message('t1', simulate, 0), ports, settings)).toBe('superseded');
+    expect(jobs.rows.get('ord_1.calibrate')).toMatchObject({ status: 'FAILED', attempts: 2 });
+    expect(reports).toEqual(['failure:t1:StepFailed', 'failure:t2:StepFailed']);
+    expect(logs.at(-1)?.message).toMatch(/Superseded delivery dropped/);
+  });
+
+  it('a resumed execution answers a step that already completed with success, without re-running it', async () => {
     const { logs, reports, ports } = harness();
     await runStepAttempt(message('t1'), ports, settings);
-    expect(await runStepAttempt(message('t2'), ports, settings)).toBe('duplicate-reported');
+    const resumed = message('t2', {}, 0, '2026-11-22T11:00:00.000Z');
+    expect(await runStepAttempt(resumed, ports, settings)).toBe('duplicate-reported');
     expect(reports).toEqual(['success:t1', 'success:t2']);
     expect(logs.filter((l) => l.message.includes('started'))).toHaveLength(1);
   });
 
-  it('heartbeats the workflow during a long step', async () => {
-    const { reports, ports } = harness();
-    await runStepAttempt(message('t1', { stepDurationMs: 35_000 }), ports, settings);
-    expect(reports.filter((r) => r.startsWith('heartbeat'))).toHaveLength(3);
+  it('times an attempt out after the step timeout: StepTimedOut, an attempt of its own', async () => {
+    const { jobs, reports, ports } = harness();
+    // calibrate allows 300 s per attempt.
+    expect(await runStepAttempt(message('t1', { stepDurationMs: 400_000 }), ports, settings)).toBe('failed');
+    expect(jobs.rows.get('ord_1.calibrate')).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      lastError: 'Attempt 1 of 3 timed out after 300 s',
+    });
+    expect(reports).toEqual(['failure:t1:StepTimedOut']);
+  });
+
+  it('stops a running attempt at its next heartbeat when its order is cancelled, and reports nothing', async () => {
+    const { jobs, reports, ports } = harness();
+    jobs.cancelRequested = true;
+    expect(await runStepAttempt(message('t1', { stepDurationMs: 35_000 }), ports, settings)).toBe(
+      'cancelled',
+    );
+    expect(jobs.rows.get('ord_1.calibrate')?.status).toBe('CANCELLED');
+    expect(reports).toEqual([]);
   });
 });
 

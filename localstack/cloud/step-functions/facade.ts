@@ -98,6 +98,18 @@ export class StepFunctionsFacade {
     }
   };
 
+  /**
+   * Ends what is still running: waiting tasks fail (which clears their interpreter timers, days
+   * long for a step that waits for a worker) and executions are aborted.
+   */
+  stop(): void {
+    for (const [token, task] of this.pendingTasks) {
+      this.dropTask(token);
+      task.reject(new TaskError('States.Runtime', 'The local cloud stopped'));
+    }
+    for (const execution of this.executions.values()) if (execution.status === 'RUNNING') execution.abort?.();
+  }
+
   /** All executions, for the bench's transition counts. */
   listExecutionRecords(): ExecutionRecord[] {
     return [...this.executions.values()];
@@ -269,7 +281,12 @@ export class StepFunctionsFacade {
       overrides: { taskResourceLocalHandlers: overrides as never },
       noThrowOnAbort: true,
       context: {
-        Execution: { Id: execution.arn, Name: execution.name, RoleArn: machine.roleArn },
+        Execution: {
+          Id: execution.arn,
+          Name: execution.name,
+          RoleArn: machine.roleArn,
+          StartTime: new Date(execution.startDate).toISOString(),
+        },
         StateMachine: { Id: machine.arn, Name: machine.name },
         // Evaluated when a state reads it, so it is the time that state was entered.
         State: {

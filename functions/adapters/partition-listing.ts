@@ -1,0 +1,92 @@
+/**
+ * One page of a listing over an index whose partitions are walked one after another (newest
+ * first within each): job listings over queue#state partitions, order listings over states or
+ * a customer. The cursor remembers the partition and where in it the page ended. Filters apply
+ * after DynamoDB's Limit, so a filtered page reads more and may end early (with a cursor) once
+ * it has read enough, rather than run past the Lambda timeout.
+ */
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from './aws-clients.ts';
+
+export class InvalidCursor extends Error {
+  override readonly name = 'InvalidCursor';
+}
+
+/** Index pages one listing request may read before it answers with what it has and a cursor. */
+const maxReadsPerPage = 25;
+
+interface Cursor {
+  readonly p: number;
+  readonly k?: Record<string, unknown>;
+}
+
+const encodeCursor = (cursor: Cursor) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
+function decodeCursor(raw: string | undefined, partitions: number): Cursor {
+  if (!raw) return { p: 0 };
+  try {
+    const cursor = JSON.parse(Buffer.from(raw, 'base64url').toString()) as Cursor;
+    if (!Number.isInteger(cursor.p) || cursor.p < 0 || cursor.p >= partitions) throw new Error('partition');
+    if (cursor.k !== undefined && (typeof cursor.k !== 'object' || cursor.k === null)) throw new Error('key');
+    return cursor;
+  } catch {
+    throw new InvalidCursor('The cursor is not one this listing handed out');
+  }
+}
+
+export interface PartitionListing {
+  readonly tableName: string;
+  readonly indexName: string;
+  readonly partitionAttribute: string;
+  readonly partitions: readonly string[];
+  /** The attributes of an item's position in the index: the table's key and the index's key. */
+  readonly keyAttributes: readonly string[];
+  /** ANDed conditions on attributes written #name, with their :values. */
+  readonly filters?: readonly string[];
+  readonly values?: Record<string, unknown>;
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+export async function listPartitions<T extends Record<string, unknown>>(
+  listing: PartitionListing,
+): Promise<{ items: T[]; nextCursor: string | null }> {
+  const { partitions, filters = [], limit } = listing;
+  let cursor = decodeCursor(listing.cursor, partitions.length);
+  const items: T[] = [];
+  const names: Record<string, string> = { '#partition': listing.partitionAttribute };
+  for (const match of filters.join(' ').matchAll(/#([A-Za-z_][A-Za-z0-9_]*)/g))
+    names[`#${match[1]}`] = match[1] as string;
+  const pageSize = filters.length ? Math.max(100, limit) : limit;
+  let reads = 0;
+  while (items.length < limit && reads < maxReadsPerPage) {
+    const partition = partitions[cursor.p];
+    if (partition === undefined) return { items, nextCursor: null };
+    reads++;
+    const page = await dynamo().send(
+      new QueryCommand({
+        TableName: listing.tableName,
+        IndexName: listing.indexName,
+        KeyConditionExpression: '#partition = :partition',
+        ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':partition': partition, ...listing.values },
+        ScanIndexForward: false,
+        Limit: filters.length ? pageSize : limit - items.length,
+        ExclusiveStartKey: cursor.k,
+      }),
+    );
+    const found = (page.Items ?? []) as T[];
+    const wanted = limit - items.length;
+    if (found.length > wanted) {
+      // More matches than the page needs: resume right after the last one returned.
+      const taken = found.slice(0, wanted);
+      items.push(...taken);
+      const last = taken.at(-1) as T;
+      cursor = { p: cursor.p, k: Object.fromEntries(listing.keyAttributes.map((a) => [a, last[a]])) };
+      break;
+    }
+    items.push(...found);
+    cursor = page.LastEvaluatedKey ? { p: cursor.p, k: page.LastEvaluatedKey } : { p: cursor.p + 1 };
+  }
+  return { items, nextCursor: cursor.p < partitions.length ? encodeCursor(cursor) : null };
+}

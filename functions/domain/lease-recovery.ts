@@ -1,0 +1,73 @@
+/**
+ * Attempts whose worker stopped heartbeating (the lease in the job row ran out): the job
+ * dispatcher finds them in the lease index and settles them here. The attempt failed; a
+ * standalone job is retried or goes DEAD under its own policy, a robot step is reported to its
+ * workflow as StepLost, whose retry policy takes it from there (a lost worker is an attempt).
+ */
+import {
+  completeFollowUps,
+  dispatchPlan,
+  type FollowUpPorts,
+  type Settlement,
+  settleFailure,
+} from './job-lifecycle.ts';
+import type { JobRecord } from './jobs.ts';
+
+export interface LeaseRecoveryPorts extends FollowUpPorts {
+  readonly store: FollowUpPorts['jobs'] & {
+    /** The step attempt marked FAILED, if its lease is still the expired one. */
+    abandonStepAttempt(job: JobRecord, error: string, now: Date): Promise<JobRecord | undefined>;
+    /** The job settled, if its lease is still the expired one. */
+    expireLease(
+      job: JobRecord,
+      settlement: Settlement,
+      now: Date,
+      plan?: { dispatchAt: string },
+    ): Promise<JobRecord | undefined>;
+  };
+  readonly workflow: { stepFailed(taskToken: string, error: string, cause: string): Promise<void> };
+  readonly random: () => number;
+}
+
+export type RecoveryOutcome = 'recovered' | 'not-expired';
+
+export async function recoverExpiredLease(
+  jobId: string,
+  ports: LeaseRecoveryPorts,
+): Promise<RecoveryOutcome> {
+  const now = ports.clock.now();
+  const job = await ports.store.get(jobId);
+  if (job?.status !== 'RUNNING' || (job.leaseExpiresAt ?? 0) >= now.getTime()) return 'not-expired';
+  const lost = `Worker ${job.workerId ?? '?'} stopped heartbeating (lease expired ${new Date(job.leaseExpiresAt ?? 0).toISOString()})`;
+  const attempt = `Attempt ${job.attempts} of ${job.maxAttempts}`;
+  const log = (message: string) =>
+    ports.logs.append(jobId, {
+      timestamp: now.toISOString(),
+      level: 'WARN',
+      message,
+      attempt: job.attempts,
+      workerId: ports.actor,
+    });
+
+  if (job.kind === 'step') {
+    const error = `${attempt} lost: ${lost}`;
+    // Reported first: should the write below fail, the lease is still expired and the next
+    // sweep reports again (a second report of a settled task is ignored by the workflow).
+    if (job.taskToken) await ports.workflow.stepFailed(job.taskToken, 'StepLost', error);
+    const abandoned = await ports.store.abandonStepAttempt(job, error, now);
+    if (!abandoned) return 'not-expired';
+    await log(`${error}; the workflow retries the step per its policy`);
+    return 'recovered';
+  }
+
+  const settlement = settleFailure(job, `${attempt} lost: ${lost}`, false, now, ports.random);
+  const plan =
+    settlement.status === 'FAILED'
+      ? dispatchPlan({ runAt: settlement.runAt }, now, ports.graceMs)
+      : undefined;
+  const settled = await ports.store.expireLease(job, settlement, now, plan);
+  if (!settled) return 'not-expired';
+  await log(`${attempt} lost: ${lost}; job is ${settled.status}`);
+  await completeFollowUps(settled, ports);
+  return 'recovered';
+}
