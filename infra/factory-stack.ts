@@ -11,6 +11,7 @@ import { FactoryApi, type FactoryRoute } from './constructs/factory-api.ts';
 import type { FactoryFunction } from './constructs/factory-function.ts';
 import { FactoryTables } from './constructs/factory-tables.ts';
 import { JobQueue } from './constructs/job-queue.ts';
+import { PreciseTimers } from './constructs/precise-timers.ts';
 import { ProductionLine } from './constructs/production-line.ts';
 import { ScheduledTask } from './constructs/scheduled-task.ts';
 
@@ -31,6 +32,10 @@ export interface FactoryStackProps extends StackProps {
 export class FactoryStack extends Stack {
   constructor(scope: Construct, id: string, props: FactoryStackProps = {}) {
     super(scope, id, props);
+    // Merge IAM statements that differ only in resources: every function's policy stays one
+    // document instead of overflowing into managed policies (CloudFormation allows 500
+    // resources a stack).
+    this.node.setContext('@aws-cdk/aws-iam:minimizePolicies', true);
     const tables = new FactoryTables(this, 'Tables', { removalPolicy: props.dataRemovalPolicy });
 
     const lines = Object.fromEntries(
@@ -125,7 +130,10 @@ export class FactoryStack extends Stack {
         ]),
       ),
     });
-    const opsEnv = { ...engineEnv, QUEUE_WIRING: queueWiring };
+    const timers = new PreciseTimers(this, 'Timers', {
+      environment: { ...engineEnv, QUEUE_WIRING: queueWiring },
+    });
+    const opsEnv = { ...engineEnv, QUEUE_WIRING: queueWiring, TIMERS_QUEUE_URL: timers.queue.queueUrl };
     const allSqsQueues = [
       ...jobQueueConstructs.flatMap((q) => Object.values(q.bands)),
       ...Object.values(lines).flatMap((line) => Object.values(line.bands)),
@@ -141,10 +149,11 @@ export class FactoryStack extends Stack {
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       }),
     );
-    /** Read queue depth and mappings; with `write`, also change concurrency and pause. */
+    /** Read queue depth and mappings; with `write`, also change concurrency, pause and arm timers. */
     const grantOperations = (grantee: IGrantable, write: boolean) => {
       tables.grantReadWriteData(grantee);
       grantSend(grantee);
+      if (write) timers.grantArm(grantee);
       for (const q of allSqsQueues) q.grant(grantee, 'sqs:GetQueueAttributes');
       grantee.grantPrincipal.addToPrincipalPolicy(
         new PolicyStatement({
@@ -155,6 +164,7 @@ export class FactoryStack extends Stack {
         }),
       );
     };
+    grantOperations(timers.function, true);
     for (const [id, entry, description] of [
       ['Autoscaler', 'scheduled/autoscaler.ts', 'Autoscaler: worker concurrency from backlog and wait time'],
       ['MaintenanceTicker', 'scheduled/maintenance-ticker.ts', 'Starts and ends maintenance windows'],
@@ -347,6 +357,8 @@ export class FactoryStack extends Stack {
       }
     }
     artifacts.grantRead(api.handlers.get('GET /jobs/{jobId}/output') as FactoryFunction);
+    // A new or resumed schedule arms the timer of its first occurrence.
+    timers.grantArm(api.handlers.get('POST /scheduled-jobs') as FactoryFunction);
     for (const key of ['POST /jobs/{jobId}/retry', 'POST /dlq/retry', 'POST /orders/{orderId}/retry']) {
       const fn = api.handlers.get(key);
       if (fn) for (const workflow of workflows) workflow.stateMachine.grantStartExecution(fn);

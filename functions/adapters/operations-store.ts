@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { CronSchedule } from '#domain/cron-schedules';
 import type { MaintenanceWindow } from '#domain/maintenance';
 import type { RateLimit } from '#domain/rate-limits';
 import type { ScalingMode } from '#domain/worker-scaling';
@@ -24,18 +25,7 @@ export interface ScalingEvent {
   readonly bounds?: { min: number; max: number };
 }
 
-export interface CronSchedule {
-  readonly scheduleId: string;
-  readonly name: string;
-  readonly cron: string;
-  readonly timezone: string;
-  readonly job: Record<string, unknown>;
-  readonly paused: boolean;
-  readonly createdAt: string;
-  /** Occurrences up to this time have been enqueued. */
-  readonly lastOccurrence: string;
-  readonly lastJobId?: string;
-}
+export type { CronSchedule } from '#domain/cron-schedules';
 
 export class OperationsStore {
   constructor(private readonly tableName: string) {}
@@ -133,6 +123,31 @@ export class OperationsStore {
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
+    }
+  }
+
+  /** Remembers which transition a precise timer is armed for, so that sweeps arm it once. */
+  async markWindowTimer(windowId: string, at: string): Promise<void> {
+    await this.markTimer('maintenance', windowId, at);
+  }
+
+  async markScheduleTimer(scheduleId: string, at: string): Promise<void> {
+    await this.markTimer('schedule', scheduleId, at);
+  }
+
+  private async markTimer(pk: string, sk: string, at: string): Promise<void> {
+    try {
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk, sk },
+          UpdateExpression: 'SET timerFor = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
     }
   }
 

@@ -1,11 +1,14 @@
 /** Wires the operator-facing ports (scaling, workers, schedules, windows, metrics) from the environment. */
+import type { CronPorts } from '#domain/cron-tick';
 import { submitJobs } from '#domain/job-intake';
+import type { JobRequest } from '#domain/job-submission';
 import type { MaintenancePorts } from '#domain/maintenance-tick';
 import { envInt, requireEnv, requireJsonEnv } from '#shared/env';
 import { EventSourceScaling, type QueueWiring } from './event-source-scaling.ts';
 import { jobEngineFromEnv } from './job-engine.ts';
 import { MetricsStore, OrderMetrics } from './metrics-store.ts';
 import { OperationsStore } from './operations-store.ts';
+import { TimerQueue } from './timer-queue.ts';
 import { WorkerDirectory } from './worker-directory.ts';
 
 export function operationsFromEnv() {
@@ -19,17 +22,35 @@ export function operationsFromEnv() {
   };
 }
 
-/** What the maintenance tick needs: windows, the queues' mappings, and job intake. */
+/** Submits one job through the engine's intake, as POST /jobs would. */
+function submitterFor(actor: string) {
+  const engine = jobEngineFromEnv(actor);
+  return async (job: JobRequest) => {
+    const [accepted] = await submitJobs([job], engine.intake, { indexed: false });
+    if (!accepted) throw new Error(`${actor}: job not accepted`);
+    return accepted;
+  };
+}
+
+const timersFromEnv = () => new TimerQueue(requireEnv('TIMERS_QUEUE_URL'));
+
+/** What the maintenance tick needs: windows, the queues' mappings, job intake and timers. */
 export function maintenancePortsFromEnv(ops: ReturnType<typeof operationsFromEnv>): MaintenancePorts {
-  const engine = jobEngineFromEnv('maintenance');
   return {
     windows: ops.operations,
     queues: ops.scaling,
-    submit: async (job) => {
-      const [accepted] = await submitJobs([job], engine.intake, { indexed: false });
-      if (!accepted) throw new Error('maintenance job not accepted');
-      return accepted;
-    },
+    submit: submitterFor('maintenance'),
+    timers: timersFromEnv(),
+    clock: { now: () => new Date() },
+  };
+}
+
+/** What cron schedules need: the schedules, job intake and timers. */
+export function cronPortsFromEnv(ops: Pick<ReturnType<typeof operationsFromEnv>, 'operations'>): CronPorts {
+  return {
+    schedules: ops.operations,
+    submit: submitterFor('scheduler'),
+    timers: timersFromEnv(),
     clock: { now: () => new Date() },
   };
 }

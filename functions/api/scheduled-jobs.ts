@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { cronPortsFromEnv } from '#adapters/operations';
 import { type CronSchedule, OperationsStore } from '#adapters/operations-store';
 import {
   InvalidSchedule,
@@ -12,6 +13,7 @@ import {
   scheduleRequestSchema,
   validateCron,
 } from '#domain/cron-schedules';
+import { armNextOccurrence } from '#domain/cron-tick';
 import { validateScheduledJob } from '#domain/schedule-planning';
 import { jobTypes } from '#job-types/index';
 import { requireEnv } from '#shared/env';
@@ -19,6 +21,7 @@ import { byRoute, httpRoute, json } from '#shared/http';
 import { badRequest, notFound, rejectedAsHttp } from '#shared/http-errors';
 
 const operations = new OperationsStore(requireEnv('OPERATIONS_TABLE'));
+const cron = cronPortsFromEnv({ operations });
 const idPath = z.object({ scheduleId: z.string().min(1).max(100) });
 
 const view = (schedule: CronSchedule, upcoming: number) => ({
@@ -52,6 +55,8 @@ const create = httpRoute({ body: scheduleRequestSchema }, async ({ body }) => {
     lastOccurrence: now,
   };
   await operations.putSchedule(schedule);
+  // The first occurrence may be seconds away: its timer cannot wait for the minute sweep.
+  await armNextOccurrence(schedule, new Date(), cron);
   return json(201, view(schedule, 5));
 });
 
@@ -68,6 +73,8 @@ const get = httpRoute({ path: idPath }, async ({ path }) => {
 const patch = httpRoute({ path: idPath, body: schedulePatchSchema }, async ({ path, body }) => {
   const schedule = await operations.setPaused(path.scheduleId, body.paused);
   if (!schedule) throw notFound('SCHEDULE_NOT_FOUND', `No schedule ${path.scheduleId}`);
+  // Resumed: arm the next occurrence again (a timer armed before the pause found it paused).
+  if (!schedule.paused) await armNextOccurrence({ ...schedule, timerFor: undefined }, new Date(), cron);
   return json(200, view(schedule, 5));
 });
 

@@ -8,6 +8,21 @@ import { Cron } from 'croner';
 import { z } from 'zod';
 import { jobRequestSchema } from './job-submission.ts';
 
+export interface CronSchedule {
+  readonly scheduleId: string;
+  readonly name: string;
+  readonly cron: string;
+  readonly timezone: string;
+  readonly job: Record<string, unknown>;
+  readonly paused: boolean;
+  readonly createdAt: string;
+  /** Occurrences up to this time have been enqueued. */
+  readonly lastOccurrence: string;
+  readonly lastJobId?: string;
+  /** The occurrence a precise timer is armed for (domain/timers.ts). */
+  readonly timerFor?: string;
+}
+
 export const scheduleRequestSchema = z
   .object({
     name: z.string().min(1).max(200),

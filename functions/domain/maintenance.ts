@@ -68,6 +68,16 @@ export interface MaintenanceWindow {
   readonly activeOccurrence?: string;
   readonly maintenanceJobId?: string;
   readonly history?: readonly { occurrence: string; pausedAt: string; resumedAt?: string; jobId?: string }[];
+  /** The transition (a startAt or endAt) a precise timer is armed for (domain/timers.ts). */
+  readonly timerFor?: string;
+}
+
+/** When the window next changes the queue: its start while scheduled, its end while active. */
+export function nextTransition(window: MaintenanceWindow, now: Date): Date | undefined {
+  if (window.activeOccurrence) return new Date(window.endAt);
+  if (isWindowOver(window, now)) return undefined;
+  const start = new Date(window.startAt);
+  return start.getTime() > now.getTime() ? start : undefined;
 }
 
 export class InvalidWindow extends Error {

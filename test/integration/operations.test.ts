@@ -5,11 +5,14 @@
  */
 import { GetEventSourceMappingCommand, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { occurrenceKey } from '../../functions/domain/cron-schedules.ts';
+import { jobIdForKey } from '../../functions/domain/job-submission.ts';
 import {
   api,
   awsClients,
   getJob,
   invokeFunction,
+  type Job,
   jobLog,
   runTag,
   submitJob,
@@ -224,16 +227,16 @@ describe('maintenance windows', () => {
       (await jobLog(maintenanceJob.jobId)).filter((l) => /^Maintenance .* step \d\/4/.test(l.message)),
     ).toHaveLength(4);
 
-    await sleep(Math.max(0, Date.parse(endAt) - Date.now() + 200));
-    const tick = await invokeFunction('MaintenanceTicker');
-    expect(tick.outcomes).toEqual(
-      expect.arrayContaining([expect.objectContaining({ windowId, action: 'resumed' })]),
-    );
+    // The window's end resumes the queue by itself (its precise timer), and the job runs.
     expect((await waitForJob(jobId, finished, 30_000)).status).toBe('COMPLETED');
+    expect(Date.parse((await getJob(jobId)).startedAt)).toBeGreaterThanOrEqual(Date.parse(endAt));
     const listed = await api('GET', '/factory/maintenance');
     expect(listed.body.windows.find((w: { windowId: string }) => w.windowId === windowId)).toMatchObject({
       state: 'completed',
     });
+    // A tick after the fact finds nothing left to do.
+    const tick = await invokeFunction('MaintenanceTicker');
+    expect(tick.outcomes.filter((o: { windowId: string }) => o.windowId === windowId)).toEqual([]);
     expect((await api('DELETE', `/factory/maintenance/${windowId}`)).status).toBe(204);
     expect((await api('DELETE', `/factory/maintenance/${windowId}`)).status).toBe(404);
   });
@@ -270,7 +273,7 @@ describe('maintenance windows', () => {
 });
 
 describe('cron schedules', () => {
-  it('enqueues exactly one job per due occurrence, even with two schedulers at once', async () => {
+  it('enqueues exactly one job per occurrence, with timers and two schedulers at once', async () => {
     const name = runTag('cron');
     const created = await api('POST', '/scheduled-jobs', {
       name,
@@ -281,34 +284,86 @@ describe('cron schedules', () => {
     expect(created.status).toBe(201);
     expect(created.body.nextRuns).toHaveLength(5);
     const id = created.body.scheduleId;
-    await sleep(2500);
+    await sleep(3000);
+    // Two sweeps at once on top of the timers: whatever each enqueues is the occurrence's one job.
     const [a, b] = await Promise.all([invokeFunction('JobScheduler'), invokeFunction('JobScheduler')]);
-    const mine: { scheduleId: string; occurrence: string; jobId: string }[] = [
-      ...a.enqueued,
-      ...b.enqueued,
-    ].filter((e: { scheduleId: string }) => e.scheduleId === id);
-    expect(mine.length).toBeGreaterThanOrEqual(1);
-    // Both ticks naming an occurrence get the same job: one job per occurrence. (On a slow
-    // backend the two ticks may straddle a 2-s boundary and see different occurrences.)
-    const byOccurrence = new Map<string, Set<string>>();
-    for (const e of mine)
-      byOccurrence.set(e.occurrence, (byOccurrence.get(e.occurrence) ?? new Set()).add(e.jobId));
-    for (const jobIds of byOccurrence.values()) expect(jobIds.size).toBe(1);
-    expect(new Set(mine.map((e) => e.jobId)).size).toBe(byOccurrence.size);
-    const job = await waitForJob(mine[0]?.jobId ?? '');
-    expect(job.result.message).toBe(name);
-
+    await sleep(2500);
     const paused = await api('PATCH', `/scheduled-jobs/${id}`, { paused: true });
     expect(paused.body).toMatchObject({ paused: true, nextRuns: [] });
     await sleep(2500);
     const none = await invokeFunction('JobScheduler');
     expect(none.enqueued.filter((e: { scheduleId: string }) => e.scheduleId === id)).toEqual([]);
-    expect(mine.map((e) => e.jobId)).toContain((await api('GET', `/scheduled-jobs/${id}`)).body.lastJobId);
+
+    const { body } = await api('GET', '/jobs?queue=default&type=delayed_message&limit=200');
+    const mine = body.jobs.filter((j: Job) => j.payload?.message === name);
+    const keys = mine.map((j: Job) => j.idempotencyKey);
+    expect(mine.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(keys).size).toBe(mine.length);
+    for (const e of [...a.enqueued, ...b.enqueued].filter((e: { scheduleId: string }) => e.scheduleId === id))
+      expect(mine.map((j: Job) => j.jobId)).toContain(e.jobId);
+    const job = await waitForJob(mine[0].jobId);
+    expect(job.result.message).toBe(name);
+    expect(mine.map((j: Job) => j.jobId)).toContain(
+      (await api('GET', `/scheduled-jobs/${id}`)).body.lastJobId,
+    );
     expect(
       (await api('GET', '/scheduled-jobs')).body.schedules.map((s: { scheduleId: string }) => s.scheduleId),
     ).toContain(id);
     expect((await api('DELETE', `/scheduled-jobs/${id}`)).status).toBe(204);
     expect((await api('GET', `/scheduled-jobs/${id}`)).status).toBe(404);
+  });
+
+  it('fires on time: an occurrence creates its job, a window pauses and resumes its queue, within 2 s', async () => {
+    // Prepare: a cron every 3 s; a window on reports from 4 s to 9 s from now.
+    const name = runTag('ontime');
+    const created = await api('POST', '/scheduled-jobs', {
+      name,
+      cron: '*/3 * * * * *',
+      job: { queue: 'default', type: 'delayed_message', payload: { message: name } },
+    });
+    const id = created.body.scheduleId;
+    const startAt = new Date(Date.now() + 4000);
+    const endAt = new Date(startAt.getTime() + 5000);
+    const window = await api('POST', '/factory/maintenance', {
+      queue: 'reports',
+      startAt: startAt.toISOString(),
+      endAt: endAt.toISOString(),
+      kind: 'inspection',
+    });
+    expect(window.body.state).toBe('scheduled');
+
+    // Act: wait for the first two occurrences' jobs, then for the window's end.
+    const occurrences = (created.body.nextRuns as string[]).slice(0, 2);
+    const jobs = [];
+    for (const at of occurrences) {
+      const jobId = jobIdForKey(occurrenceKey(id, new Date(at)));
+      for (let found = await api('GET', `/jobs/${jobId}`); ; found = await api('GET', `/jobs/${jobId}`)) {
+        if (found.status === 200) {
+          jobs.push(found.body);
+          break;
+        }
+        await sleep(100);
+      }
+    }
+    await api('DELETE', `/scheduled-jobs/${id}`);
+    await sleep(Math.max(0, endAt.getTime() - Date.now()) + 2500);
+
+    // Assess
+    for (const [i, job] of jobs.entries()) {
+      const lateMs = Date.parse(job.createdAt) - Date.parse(occurrences[i] as string);
+      expect(lateMs).toBeGreaterThanOrEqual(0);
+      expect(lateMs).toBeLessThan(2000);
+    }
+    const listed = await api('GET', '/factory/maintenance');
+    const done = listed.body.windows.find((w: { windowId: string }) => w.windowId === window.body.windowId);
+    expect(done.state).toBe('completed');
+    const [run] = done.history;
+    expect(Date.parse(run.pausedAt) - startAt.getTime()).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(run.pausedAt) - startAt.getTime()).toBeLessThan(2000);
+    expect(Date.parse(run.resumedAt) - endAt.getTime()).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(run.resumedAt) - endAt.getTime()).toBeLessThan(2000);
+    expect((await api('GET', '/workers/status?queue=reports')).body.queues[0].summary.paused).toBe(false);
+    await api('DELETE', `/factory/maintenance/${window.body.windowId}`);
   });
 
   it('rejects an invalid cron, an unknown time zone and an invalid job', async () => {
