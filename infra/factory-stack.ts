@@ -189,161 +189,180 @@ export class FactoryStack extends Stack {
     for (const workflow of workflows) workflow.stateMachine.grantTaskResponse(dispatcher.function);
 
     const engineWrites = { ...engineEnv, ASSEMBLY_WORKFLOWS: assemblyWorkflows };
+    const routes: FactoryRoute[] = [
+      {
+        method: HttpMethod.POST,
+        path: '/orders',
+        entry: 'api/create-order.ts',
+        environment: {
+          ...readEnv,
+          ASSEMBLY_WORKFLOWS: assemblyWorkflows,
+          SIMULATION_ENABLED: String(props.simulation ?? false),
+        },
+      },
+      ...routeFamily('api/orders.ts', { environment: engineWrites, writes: true }, [
+        'GET /orders',
+        'GET /orders/{orderId}',
+        'DELETE /orders/{orderId}',
+        'POST /orders/{orderId}/retry',
+      ]),
+      {
+        method: HttpMethod.GET,
+        path: '/orders/{orderId}/status',
+        entry: 'api/get-order-status.ts',
+        environment: readEnv,
+      },
+      { method: HttpMethod.GET, path: '/jobs/{jobId}', entry: 'api/get-job.ts', environment: readEnv },
+      {
+        method: HttpMethod.GET,
+        path: '/jobs/{jobId}/logs',
+        entry: 'api/get-job-logs.ts',
+        environment: readEnv,
+      },
+      { method: HttpMethod.GET, path: '/robot-types', entry: 'api/list-robot-types.ts', environment: {} },
+      // The job engine
+      {
+        method: HttpMethod.POST,
+        path: '/jobs',
+        entry: 'api/submit-job.ts',
+        environment: engineEnv,
+        writes: true,
+      },
+      {
+        method: HttpMethod.POST,
+        path: '/jobs/bulk',
+        entry: 'api/submit-jobs-bulk.ts',
+        environment: engineEnv,
+        writes: true,
+        timeout: Duration.seconds(29),
+      },
+      { method: HttpMethod.GET, path: '/jobs', entry: 'api/list-jobs.ts', environment: readEnv },
+      {
+        method: HttpMethod.GET,
+        path: '/jobs/queue',
+        entry: 'api/queue-overview.ts',
+        environment: readEnv,
+        timeout: Duration.seconds(29),
+      },
+      {
+        method: HttpMethod.GET,
+        path: '/jobs/stats',
+        entry: 'api/job-stats.ts',
+        environment: readEnv,
+        timeout: Duration.seconds(29),
+      },
+      {
+        method: HttpMethod.DELETE,
+        path: '/jobs/{jobId}',
+        entry: 'api/cancel-job.ts',
+        environment: engineEnv,
+        writes: true,
+      },
+      {
+        method: HttpMethod.POST,
+        path: '/jobs/{jobId}/retry',
+        entry: 'api/retry-job.ts',
+        environment: engineWrites,
+        writes: true,
+      },
+      {
+        method: HttpMethod.GET,
+        path: '/jobs/{jobId}/output',
+        entry: 'api/get-job-output.ts',
+        environment: engineEnv,
+      },
+      { method: HttpMethod.GET, path: '/queues', entry: 'api/list-queues.ts', environment: readEnv },
+      { method: HttpMethod.GET, path: '/dlq', entry: 'api/list-dead-jobs.ts', environment: readEnv },
+      {
+        method: HttpMethod.POST,
+        path: '/dlq/retry',
+        entry: 'api/retry-dead-jobs.ts',
+        environment: engineWrites,
+        writes: true,
+        timeout: Duration.seconds(29),
+      },
+      {
+        method: HttpMethod.DELETE,
+        path: '/dlq/{jobId}',
+        entry: 'api/discard-dead-job.ts',
+        environment: engineEnv,
+        writes: true,
+      },
+      {
+        method: HttpMethod.GET,
+        path: '/dlq/export',
+        entry: 'api/export-dead-jobs.ts',
+        environment: readEnv,
+        timeout: Duration.seconds(29),
+      },
+      {
+        method: HttpMethod.POST,
+        path: '/job-batches',
+        entry: 'api/create-batch.ts',
+        environment: engineEnv,
+        writes: true,
+        timeout: Duration.seconds(29),
+      },
+      {
+        method: HttpMethod.GET,
+        path: '/job-batches/{batchId}',
+        entry: 'api/get-batch.ts',
+        environment: readEnv,
+      },
+      { method: HttpMethod.GET, path: '/outbox', entry: 'api/list-outbox.ts', environment: readEnv },
+      // Operations: workers, scaling, maintenance, cron, rate limits, analytics (one function per family)
+      ...routeFamily('api/workers.ts', { environment: opsEnv, operates: true }, [
+        'GET /workers/status',
+        'POST /workers/scale',
+        'GET /workers/scaling-events',
+      ]),
+      ...routeFamily('api/maintenance.ts', { environment: opsEnv, operates: true }, [
+        'POST /factory/maintenance',
+        'GET /factory/maintenance',
+        'DELETE /factory/maintenance/{windowId}',
+      ]),
+      ...routeFamily('api/scheduled-jobs.ts', { environment: opsEnv, writes: true }, [
+        'POST /scheduled-jobs',
+        'GET /scheduled-jobs',
+        'GET /scheduled-jobs/{scheduleId}',
+        'PATCH /scheduled-jobs/{scheduleId}',
+        'DELETE /scheduled-jobs/{scheduleId}',
+      ]),
+      ...routeFamily('api/rate-limits.ts', { environment: opsEnv, writes: true }, [
+        'PUT /queues/{queue}/rate-limit',
+        'DELETE /queues/{queue}/rate-limit',
+      ]),
+      ...routeFamily(
+        'api/analytics.ts',
+        { environment: opsEnv, reads: true, timeout: Duration.seconds(29) },
+        [
+          'GET /analytics/throughput',
+          'GET /metrics/queues',
+          'GET /metrics/workers',
+          'GET /metrics/jobs/timeline',
+          'GET /metrics/job-duration-histogram',
+        ],
+      ),
+    ];
     const api = new FactoryApi(this, 'Api', {
       routes: [
-        {
-          method: HttpMethod.POST,
-          path: '/orders',
-          entry: 'api/create-order.ts',
-          environment: {
-            ...readEnv,
-            ASSEMBLY_WORKFLOWS: assemblyWorkflows,
-            SIMULATION_ENABLED: String(props.simulation ?? false),
-          },
-        },
-        ...routeFamily('api/orders.ts', { environment: engineWrites, writes: true }, [
-          'GET /orders',
-          'GET /orders/{orderId}',
-          'DELETE /orders/{orderId}',
-          'POST /orders/{orderId}/retry',
-        ]),
-        {
-          method: HttpMethod.GET,
-          path: '/orders/{orderId}/status',
-          entry: 'api/get-order-status.ts',
-          environment: readEnv,
-        },
-        { method: HttpMethod.GET, path: '/jobs/{jobId}', entry: 'api/get-job.ts', environment: readEnv },
-        {
-          method: HttpMethod.GET,
-          path: '/jobs/{jobId}/logs',
-          entry: 'api/get-job-logs.ts',
-          environment: readEnv,
-        },
-        { method: HttpMethod.GET, path: '/robot-types', entry: 'api/list-robot-types.ts', environment: {} },
-        // The job engine
-        {
-          method: HttpMethod.POST,
-          path: '/jobs',
-          entry: 'api/submit-job.ts',
-          environment: engineEnv,
-          writes: true,
-        },
-        {
-          method: HttpMethod.POST,
-          path: '/jobs/bulk',
-          entry: 'api/submit-jobs-bulk.ts',
-          environment: engineEnv,
-          writes: true,
-          timeout: Duration.seconds(29),
-        },
-        { method: HttpMethod.GET, path: '/jobs', entry: 'api/list-jobs.ts', environment: readEnv },
-        {
-          method: HttpMethod.GET,
-          path: '/jobs/queue',
-          entry: 'api/queue-overview.ts',
-          environment: readEnv,
-          timeout: Duration.seconds(29),
-        },
-        {
-          method: HttpMethod.GET,
-          path: '/jobs/stats',
-          entry: 'api/job-stats.ts',
-          environment: readEnv,
-          timeout: Duration.seconds(29),
-        },
-        {
-          method: HttpMethod.DELETE,
-          path: '/jobs/{jobId}',
-          entry: 'api/cancel-job.ts',
-          environment: engineEnv,
-          writes: true,
-        },
-        {
-          method: HttpMethod.POST,
-          path: '/jobs/{jobId}/retry',
-          entry: 'api/retry-job.ts',
-          environment: engineWrites,
-          writes: true,
-        },
-        {
-          method: HttpMethod.GET,
-          path: '/jobs/{jobId}/output',
-          entry: 'api/get-job-output.ts',
-          environment: engineEnv,
-        },
-        { method: HttpMethod.GET, path: '/queues', entry: 'api/list-queues.ts', environment: readEnv },
-        { method: HttpMethod.GET, path: '/dlq', entry: 'api/list-dead-jobs.ts', environment: readEnv },
-        {
-          method: HttpMethod.POST,
-          path: '/dlq/retry',
-          entry: 'api/retry-dead-jobs.ts',
-          environment: engineWrites,
-          writes: true,
-          timeout: Duration.seconds(29),
-        },
-        {
-          method: HttpMethod.DELETE,
-          path: '/dlq/{jobId}',
-          entry: 'api/discard-dead-job.ts',
-          environment: engineEnv,
-          writes: true,
-        },
-        {
-          method: HttpMethod.GET,
-          path: '/dlq/export',
-          entry: 'api/export-dead-jobs.ts',
-          environment: readEnv,
-          timeout: Duration.seconds(29),
-        },
-        {
-          method: HttpMethod.POST,
-          path: '/job-batches',
-          entry: 'api/create-batch.ts',
-          environment: engineEnv,
-          writes: true,
-          timeout: Duration.seconds(29),
-        },
-        {
-          method: HttpMethod.GET,
-          path: '/job-batches/{batchId}',
-          entry: 'api/get-batch.ts',
-          environment: readEnv,
-        },
-        { method: HttpMethod.GET, path: '/outbox', entry: 'api/list-outbox.ts', environment: readEnv },
-        // Operations: workers, scaling, maintenance, cron, rate limits, analytics (one function per family)
-        ...routeFamily('api/workers.ts', { environment: opsEnv, operates: true }, [
-          'GET /workers/status',
-          'POST /workers/scale',
-          'GET /workers/scaling-events',
-        ]),
-        ...routeFamily('api/maintenance.ts', { environment: opsEnv, operates: true }, [
-          'POST /factory/maintenance',
-          'GET /factory/maintenance',
-          'DELETE /factory/maintenance/{windowId}',
-        ]),
-        ...routeFamily('api/scheduled-jobs.ts', { environment: opsEnv, writes: true }, [
-          'POST /scheduled-jobs',
-          'GET /scheduled-jobs',
-          'GET /scheduled-jobs/{scheduleId}',
-          'PATCH /scheduled-jobs/{scheduleId}',
-          'DELETE /scheduled-jobs/{scheduleId}',
-        ]),
-        ...routeFamily('api/rate-limits.ts', { environment: opsEnv, writes: true }, [
-          'PUT /queues/{queue}/rate-limit',
-          'DELETE /queues/{queue}/rate-limit',
-        ]),
-        ...routeFamily(
-          'api/analytics.ts',
-          { environment: opsEnv, reads: true, timeout: Duration.seconds(29) },
-          [
-            'GET /analytics/throughput',
-            'GET /metrics/queues',
-            'GET /metrics/workers',
-            'GET /metrics/jobs/timeline',
-            'GET /metrics/job-duration-histogram',
-          ],
-        ),
+        ...routes,
+        // Seed 004's API, served as written: same handlers under /api/v1 (POST /api/v1/jobs answers
+        // with the seed's {jobId, status, queuePosition}).
+        { ...routeOf(routes, 'POST /jobs'), path: '/api/v1/jobs', entry: 'api/v1-jobs.ts', reads: true },
+        ...[
+          'GET /jobs',
+          'POST /jobs/bulk',
+          'GET /jobs/stats',
+          'GET /jobs/{jobId}',
+          'DELETE /jobs/{jobId}',
+          'POST /jobs/{jobId}/retry',
+          'GET /jobs/{jobId}/logs',
+          'GET /queues',
+          'GET /dlq',
+          'POST /dlq/retry',
+        ].map((key) => ({ ...routeOf(routes, key), path: `/api/v1${key.split(' ')[1]}` })),
+        { ...routeOf(routes, 'GET /workers/status'), path: '/api/v1/workers' },
       ],
     });
     for (const route of api.routes) {
@@ -385,6 +404,12 @@ export class FactoryStack extends Stack {
     for (const workflow of workflows) workflow.stateMachine.grantStartExecution(sweeper.function);
   }
 }
+
+const routeOf = (routes: readonly FactoryRoute[], key: string): FactoryRoute => {
+  const route = routes.find((r) => `${r.method} ${r.path}` === key);
+  if (!route) throw new Error(`No route ${key} to alias`);
+  return route;
+};
 
 /** Routes served by one handler module (`byRoute`), from "METHOD /path" keys. */
 function routeFamily(

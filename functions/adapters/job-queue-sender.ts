@@ -1,4 +1,9 @@
-import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { JobQueuePort } from '#domain/job-lifecycle';
 import type { PriorityBand } from '#domain/job-queues';
 
@@ -71,5 +76,16 @@ export class JobQueueSender implements JobQueuePort {
     }
     await Promise.all(calls);
     return failed;
+  }
+
+  /** Messages waiting (visible) in a band queue: an estimate of the line a new job joins. */
+  async waiting(queue: string, band: PriorityBand): Promise<number> {
+    const { Attributes = {} } = await sqs().send(
+      new GetQueueAttributesCommand({
+        QueueUrl: this.url(queue, band),
+        AttributeNames: ['ApproximateNumberOfMessages'],
+      }),
+    );
+    return Number(Attributes.ApproximateNumberOfMessages ?? 0);
   }
 }

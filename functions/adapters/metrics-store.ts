@@ -7,11 +7,11 @@
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   bucketStart,
-  type Granularity,
-  granularities,
   increments,
   type MetricDelta,
   type StoredBucket,
+  type StoredGranularity,
+  storedGranularities,
 } from '#domain/throughput';
 import { dynamo } from './aws-clients.ts';
 
@@ -28,7 +28,7 @@ export class MetricsStore {
     sk: string,
     counters: Record<string, number>,
     bucket: string,
-    granularity: Granularity,
+    granularity: StoredGranularity,
   ) {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
@@ -38,8 +38,8 @@ export class MetricsStore {
       return `#a${i} :a${i}`;
     });
     if (adds.length === 0) return;
-    // Minute buckets are kept for the retention; hour buckets ten times as long.
-    const keepDays = granularity === 'minute' ? this.retentionDays : this.retentionDays * 10;
+    // Minute buckets are kept for the retention; hour buckets ten times, day buckets thirty times as long.
+    const keepDays = this.retentionDays * { minute: 1, hour: 10, day: 30 }[granularity];
     values[':expires'] = Math.floor(Date.parse(bucket) / 1000) + keepDays * 86_400;
     await dynamo().send(
       new UpdateCommand({
@@ -52,12 +52,12 @@ export class MetricsStore {
     );
   }
 
-  /** Adds one event (or a group of like events) to its minute and hour buckets. */
+  /** Adds one event (or a group of like events) to its minute, hour and day buckets. */
   async record(delta: MetricDelta): Promise<void> {
     const counters = increments(delta);
     const shard = Math.floor(Math.random() * shards);
     await Promise.all(
-      (Object.keys(granularities) as Granularity[]).map((g) => {
+      storedGranularities.map((g) => {
         const bucket = bucketStart(delta.at, g);
         return this.add(`${g}#${delta.queue}`, `${bucket}#${delta.type}#${shard}`, counters, bucket, g);
       }),
@@ -66,7 +66,7 @@ export class MetricsStore {
 
   /** Adds pre-merged counters straight to a bucket (bulk loading, e.g. the bench). */
   async addToBucket(
-    granularity: Granularity,
+    granularity: StoredGranularity,
     queue: string,
     type: string,
     bucket: string,
@@ -77,7 +77,7 @@ export class MetricsStore {
   }
 
   async buckets(
-    granularity: Granularity,
+    granularity: StoredGranularity,
     queue: string,
     from: Date,
     to: Date,

@@ -4,6 +4,7 @@ import { dynamo } from './aws-clients.ts';
 export interface OutboxMail {
   readonly jobId: string;
   readonly to: string;
+  readonly from?: string;
   readonly cc: readonly string[];
   readonly subject: string;
   readonly body: string;

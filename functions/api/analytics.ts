@@ -1,6 +1,6 @@
 /**
  * Throughput analytics and operational metrics, from pre-aggregated buckets and small reads:
- * GET /analytics/throughput?from&to&granularity=minute|hour&queue&type
+ * GET /analytics/throughput?from&to&granularity=minute|hour|day|week|month&queue&type
  * GET /metrics/queues, GET /metrics/workers
  * GET /metrics/jobs/timeline?from&to&queue&limit (start/end per job, for a Gantt view)
  * GET /metrics/job-duration-histogram?queue&type&from&to
@@ -9,7 +9,14 @@ import { z } from 'zod';
 import { JobQueries } from '#adapters/job-queries';
 import { operationsFromEnv } from '#adapters/operations';
 import { allQueueNames } from '#domain/job-queues';
-import { durationHistogram, type Granularity, granularities, throughputReport } from '#domain/throughput';
+import {
+  bucketStart,
+  durationHistogram,
+  type Granularity,
+  granularities,
+  storedFor,
+  throughputReport,
+} from '#domain/throughput';
 import { activeWithinMs, workerStatus } from '#domain/worker-status';
 import { requireEnv } from '#shared/env';
 import { byRoute, httpRoute, json } from '#shared/http';
@@ -40,26 +47,34 @@ function range(
   return { from, to };
 }
 
+/** What a throughput query covers without from/to: an hour of minutes, a day of hours, … */
+const defaultRangeMs: Record<Granularity, number> = {
+  minute: 3_600_000,
+  hour: 86_400_000,
+  day: 30 * 86_400_000,
+  week: 12 * 7 * 86_400_000,
+  month: 365 * 86_400_000,
+};
+
 const throughput = httpRoute(
   {
     query: z.object({
       from: instant.optional(),
       to: instant.optional(),
-      granularity: z.enum(['minute', 'hour']).default('minute'),
+      granularity: z.enum(['minute', 'hour', 'day', 'week', 'month']).default('minute'),
       queue: queueName.optional(),
       type: z.string().min(1).max(64).optional(),
     }),
   },
   async ({ query }) => {
-    const { from, to } = range(
-      query,
-      query.granularity === 'minute' ? 3_600_000 : 86_400_000,
-      query.granularity,
-      1500,
-    );
+    const asked = range(query, defaultRangeMs[query.granularity], query.granularity, 1500);
+    // Whole buckets: a week or a month starts on its first day.
+    const from = new Date(bucketStart(asked.from, query.granularity));
+    const to = asked.to;
     const queues = query.queue ? [query.queue] : allQueueNames;
+    const stored = storedFor(query.granularity);
     const buckets = (
-      await Promise.all(queues.map((q) => ops.metrics.buckets(query.granularity, q, from, to, query.type)))
+      await Promise.all(queues.map((q) => ops.metrics.buckets(stored, q, from, to, query.type)))
     ).flat();
     const orders = await ops.orderMetrics.buckets(from, to);
     const perHour = new Map<string, number>();

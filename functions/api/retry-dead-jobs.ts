@@ -9,6 +9,7 @@ import { retryJob } from '#domain/job-retry';
 import type { JobRecord } from '#domain/jobs';
 import { mapLimit } from '#shared/concurrency';
 import { httpRoute, json } from '#shared/http';
+import { badRequest } from '#shared/http-errors';
 
 const ports = retryPortsFromEnv();
 
@@ -19,12 +20,20 @@ const redriveSchema = z.union([
       queue: z.enum(allQueueNames as [string, ...string[]]).optional(),
       type: z.string().min(1).max(64).optional(),
       errorContains: z.string().min(1).max(200).optional(),
+      /** Retrying every dead job is asked for explicitly, never by an empty body. */
+      all: z.literal(true).optional(),
       limit: z.int().min(1).max(1000).default(500),
     })
     .strict(),
 ]);
 
 export const handler = httpRoute({ body: redriveSchema }, async ({ body }) => {
+  if (!('jobIds' in body) && !body.queue && !body.type && !body.errorContains && !body.all) {
+    throw badRequest(
+      'CONFIRMATION_REQUIRED',
+      'This would retry every dead job: narrow it (jobIds, queue, type, errorContains) or confirm with "all": true',
+    );
+  }
   let jobs: JobRecord[];
   const skipped: { jobId: string; reason: string }[] = [];
   if ('jobIds' in body) {

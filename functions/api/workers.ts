@@ -170,6 +170,7 @@ const events = httpRoute(
 
 export const handler = byRoute({
   'GET /workers/status': status,
+  'GET /api/v1/workers': status,
   'POST /workers/scale': scale,
   'GET /workers/scaling-events': events,
 });

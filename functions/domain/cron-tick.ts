@@ -47,7 +47,11 @@ async function enqueue(schedule: CronSchedule, occurrence: Date, ports: CronPort
 }
 
 /** Arms the timer of the schedule's next occurrence after `after`, if it comes within the horizon. */
-export async function armNextOccurrence(schedule: CronSchedule, after: Date, ports: CronPorts): Promise<void> {
+export async function armNextOccurrence(
+  schedule: CronSchedule,
+  after: Date,
+  ports: CronPorts,
+): Promise<void> {
   if (schedule.paused) return;
   const [next] = nextRuns(schedule.cron, schedule.timezone, after, 1);
   if (!next || !withinHorizon(next, ports.clock.now()) || schedule.timerFor === next.toISOString()) return;

@@ -75,6 +75,16 @@ export const isProductionLine = (name: string): name is ProductionLineName =>
 /** Every queue a job can be on: the engine's queues and the robot production lines. */
 export const allQueueNames: readonly string[] = [...jobQueueNames, ...productionLineNames];
 
+/**
+ * The queue a job type goes to when a request names none (seed 003's tasks carry only a type):
+ * the most specialised job queue that takes it.
+ */
+export function defaultQueueOf(type: string): JobQueueName | undefined {
+  return jobQueueNames
+    .filter((q) => (jobQueues[q].jobTypes as readonly string[]).includes(type))
+    .sort((a, b) => jobQueues[a].jobTypes.length - jobQueues[b].jobTypes.length)[0];
+}
+
 /** Workers per band of any queue, job queue or production line, as configured in the template. */
 export function bandConcurrency(queue: string): Readonly<Record<PriorityBand, number>> {
   if (isJobQueue(queue)) return jobQueues[queue].concurrency;

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { JobType } from '#job-types/job-type';
 import { type Backoff, backoffSchema, defaultBackoff } from './backoff.ts';
-import { isJobQueue, isProductionLine, jobQueues, prioritySchema } from './job-queues.ts';
+import { defaultQueueOf, isJobQueue, isProductionLine, jobQueues, prioritySchema } from './job-queues.ts';
 import { finishedJobStatuses, type JobRecord, type JobStatus } from './jobs.ts';
 
 /** Payloads live in the job row (DynamoDB items stop at 400 KB); bigger inputs go by reference. */
@@ -15,7 +15,33 @@ export const maxPayloadBytes = 128 * 1024;
 export const maxDelayMs = 365 * 86_400_000;
 export const maxBulkJobs = 500;
 
-export const jobRequestSchema = z
+/**
+ * Requests written from the seeds are accepted as written: `jobType` and `scheduledFor` (seed
+ * 004), upper-case type names, `availableAt` and no queue (seed 003, the type's default queue).
+ */
+function seedShapes(raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const request: Record<string, unknown> = { ...raw };
+  const rename = (from: string, to: string) => {
+    if (request[from] === undefined) return;
+    if (request[to] === undefined || request[to] === request[from]) {
+      request[to] = request[from];
+      delete request[from];
+    }
+  };
+  rename('jobType', 'type');
+  rename('scheduledFor', 'runAt');
+  rename('availableAt', 'runAt');
+  if (typeof request.type === 'string' && /^[A-Z][A-Z0-9_]*$/.test(request.type))
+    request.type = request.type.toLowerCase();
+  if (request.queue === undefined && typeof request.type === 'string') {
+    const queue = defaultQueueOf(request.type);
+    if (queue) request.queue = queue;
+  }
+  return request;
+}
+
+const jobRequestObject = z
   .object({
     queue: z.string().min(1).max(64),
     type: z.string().min(1).max(64),
@@ -36,6 +62,7 @@ export const jobRequestSchema = z
     message: 'Give delayMs or runAt, not both',
     path: ['runAt'],
   });
+export const jobRequestSchema = z.preprocess(seedShapes, jobRequestObject);
 export type JobRequest = z.infer<typeof jobRequestSchema>;
 
 export const bulkRequestSchema = z

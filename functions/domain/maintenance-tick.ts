@@ -58,9 +58,10 @@ async function transition(
     const paused: MaintenanceWindow = {
       ...window,
       activeOccurrence: action.occurrence,
-      history: [...(window.history ?? []), { occurrence: action.occurrence, pausedAt: now.toISOString() }].slice(
-        -20,
-      ),
+      history: [
+        ...(window.history ?? []),
+        { occurrence: action.occurrence, pausedAt: now.toISOString() },
+      ].slice(-20),
     };
     if (!(await ports.windows.transitionWindow(window, paused))) return undefined;
     await ports.queues.setEnabled(window.queue, false);

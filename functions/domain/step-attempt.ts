@@ -18,6 +18,7 @@ import type { JobLogEntry, JobRecord } from './jobs.ts';
 import { stepJobId } from './jobs.ts';
 import { type Simulation, simulationSchema } from './orders.ts';
 import { lineForJobType } from './production-lines.ts';
+import type { MetricDelta } from './throughput.ts';
 
 export const stepMessageSchema = z.object({
   taskToken: z.string().min(1),
@@ -114,6 +115,8 @@ export interface StepPorts {
   };
   readonly clock: { now(): Date; sleep(ms: number): Promise<void> };
   readonly workerId: string;
+  /** Throughput analytics, as for standalone jobs; they never fail a step. */
+  readonly metrics?: { record(delta: MetricDelta): Promise<void> };
 }
 
 export interface StepRunSettings {
@@ -166,10 +169,16 @@ function seedOf(message: StepMessage, step: AssemblyStep, jobId: string, now: Da
   };
 }
 
+/** When the step message was sent (SQS SentTimestamp): the start of its wait. */
+export interface StepDelivery {
+  readonly sentAt?: Date;
+}
+
 export async function runStepAttempt(
   message: StepMessage,
   ports: StepPorts,
   settings: StepRunSettings,
+  delivery: StepDelivery = {},
 ): Promise<AttemptResult> {
   const robotType = findRobotType(message.robotType);
   const step = robotType && findStep(robotType, message.stepName);
@@ -217,11 +226,17 @@ export async function runStepAttempt(
       workerId: ports.workerId,
     });
 
+  const record = (delta: Omit<MetricDelta, 'queue' | 'type' | 'at'>) =>
+    ports.metrics
+      ?.record({ queue: job.queue, type: job.type, at: ports.clock.now(), ...delta })
+      .catch(() => undefined);
   await Promise.all([
     log('INFO', `Attempt ${of} started on ${job.queue}: ${step.description}`),
     ports.orders.markInProgress(message.orderId, now.toISOString()),
     ports.worker.busy(jobId),
+    attempt === 1 ? record({ submitted: 1 }) : undefined,
   ]);
+  const waitMs = delivery.sentAt ? Math.max(0, now.getTime() - delivery.sentAt.getTime()) : undefined;
 
   const durationMs = message.simulate.stepDurationMs ?? step.durationMs;
   const budgetMs = step.timeoutSeconds * 1000;
@@ -267,6 +282,8 @@ export async function runStepAttempt(
     if (!owned) return 'lost-ownership';
     await log('ERROR', error);
     await ports.workflow.stepFailed(message.taskToken, failure.error, error);
+    // The last attempt of the budget: the workflow marks the step dead.
+    await record(attempt >= job.maxAttempts ? { failed: 1, dead: 1 } : { failed: 1 });
     await ports.worker.idle('failed');
     return 'failed';
   }
@@ -280,6 +297,7 @@ export async function runStepAttempt(
   if (!owned) return 'lost-ownership';
   await log('INFO', `Attempt ${of} completed in ${durationMs} ms`);
   await ports.workflow.stepSucceeded(message.taskToken, { jobId, stepName: step.name, completedAt: at });
+  await record({ completed: 1, runMs: durationMs, ...(waitMs !== undefined ? { waitMs } : {}) });
   await ports.worker.idle('completed');
   return 'completed';
 }

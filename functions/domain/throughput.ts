@@ -1,19 +1,48 @@
 /**
- * Throughput analytics, pre-aggregated. Every job event adds to one bucket per granularity
- * (minute, hour): counters (submitted, completed, failed attempts, dead) and histograms of run
- * time and wait time (start − due). A query reads the buckets of its range, so its cost depends
- * on the range and granularity, never on how many jobs there were.
+ * Throughput analytics, pre-aggregated. Every job event (robot steps and standalone jobs alike)
+ * adds to one stored bucket per stored granularity (minute, hour, day): counters (submitted,
+ * completed, failed attempts, dead) and histograms of run time and wait time (start − due).
+ * Weeks (from Monday, UTC) and calendar months are answered from day buckets. A query reads
+ * the buckets of its range, so its cost depends on the range and granularity, never on how many
+ * jobs there were.
  */
 import { bucketOf, type Histogram, merge, summary } from './histogram.ts';
 
-export const granularities = { minute: 60_000, hour: 3_600_000 } as const;
+/** Approximate size of each granularity, for range limits. */
+export const granularities = {
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+  week: 7 * 86_400_000,
+  month: 31 * 86_400_000,
+} as const;
 export type Granularity = keyof typeof granularities;
+export const storedGranularities = ['minute', 'hour', 'day'] as const;
+export type StoredGranularity = (typeof storedGranularities)[number];
+
+/** The stored buckets a granularity is answered from. */
+export const storedFor = (granularity: Granularity): StoredGranularity =>
+  granularity === 'minute' || granularity === 'hour' ? granularity : 'day';
 
 export const bucketStart = (at: Date | number, granularity: Granularity): string => {
   const ms = typeof at === 'number' ? at : at.getTime();
+  if (granularity === 'week' || granularity === 'month') {
+    const day = new Date(Math.floor(ms / 86_400_000) * 86_400_000);
+    if (granularity === 'month')
+      return new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), 1)).toISOString();
+    // ISO weeks start on Monday.
+    return new Date(day.getTime() - ((day.getUTCDay() + 6) % 7) * 86_400_000).toISOString();
+  }
   const size = granularities[granularity];
   return new Date(Math.floor(ms / size) * size).toISOString();
 };
+
+/** The start of the bucket after the one starting at `start`. */
+export function nextBucketStart(start: number, granularity: Granularity): number {
+  if (granularity !== 'month') return start + granularities[granularity];
+  const d = new Date(start);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+}
 
 /** One event's contribution to a bucket. */
 export interface MetricDelta {
@@ -86,19 +115,22 @@ export function throughputReport(
   to: Date,
   granularity: Granularity,
 ) {
-  const size = granularities[granularity];
   const byBucket = new Map<string, Aggregate>();
   const totals = empty();
   for (const b of buckets) {
-    const a = byBucket.get(b.bucket) ?? empty();
+    // Stored buckets fold into the asked granularity (days into weeks or months).
+    const key = bucketStart(Date.parse(b.bucket), granularity);
+    const a = byBucket.get(key) ?? empty();
     add(a, b.counters);
     add(totals, b.counters);
-    byBucket.set(b.bucket, a);
+    byBucket.set(key, a);
   }
   const series = [];
-  for (let t = Date.parse(bucketStart(from, granularity)); t < to.getTime(); t += size) {
+  for (let t = Date.parse(bucketStart(from, granularity)); t < to.getTime(); ) {
+    const next = nextBucketStart(t, granularity);
     const key = new Date(t).toISOString();
-    series.push({ bucket: key, ...view(byBucket.get(key) ?? empty(), size / 1000) });
+    series.push({ bucket: key, ...view(byBucket.get(key) ?? empty(), (next - t) / 1000) });
+    t = next;
   }
   return {
     from: from.toISOString(),

@@ -17,6 +17,23 @@ const percentile = (sorted: number[], p: number) =>
     ? null
     : (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? null);
 
+/** Seed 002's request, `{report_type, date_range: {start, end}, user_id}`, in this type's terms. */
+function seedShape(raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const { report_type, date_range, user_id, ...rest } = raw as Record<string, unknown>;
+  if (report_type === undefined && date_range === undefined && user_id === undefined) return raw;
+  const range = (date_range ?? {}) as Record<string, unknown>;
+  return {
+    ...rest,
+    ...(report_type !== undefined
+      ? { reportType: report_type, title: rest.title ?? `${report_type} report` }
+      : {}),
+    ...(user_id !== undefined ? { requestedBy: user_id } : {}),
+    ...(range.start !== undefined ? { from: range.start } : {}),
+    ...(range.end !== undefined ? { to: range.end } : {}),
+  };
+}
+
 /**
  * A sales and operations report over a date range, computed from the jobs data: robots shipped
  * per robot type (completed packaging steps), and per queue and job type the finished jobs,
@@ -25,17 +42,22 @@ const percentile = (sorted: number[], p: number) =>
 export const generateReport = defineJobType({
   name: 'generate_report',
   description: 'Sales/operations report over [from, to) from the jobs data; stored as JSON.',
-  payload: z
-    .object({
-      title: z.string().min(1).max(200).default('Factory report'),
-      from: isoDate,
-      to: isoDate,
-    })
-    .strict()
-    .refine((p) => Date.parse(p.from) < Date.parse(p.to), {
-      message: '`from` must be before `to`',
-      path: ['to'],
-    }),
+  payload: z.preprocess(
+    seedShape,
+    z
+      .object({
+        title: z.string().min(1).max(200).default('Factory report'),
+        reportType: z.string().min(1).max(64).optional(),
+        requestedBy: z.string().min(1).max(128).optional(),
+        from: isoDate,
+        to: isoDate,
+      })
+      .strict()
+      .refine((p) => Date.parse(p.from) < Date.parse(p.to), {
+        message: '`from` must be before `to`',
+        path: ['to'],
+      }),
+  ),
   defaults: { maxAttempts: 3, timeoutMs: 300_000 },
   async run(payload, context) {
     const from = new Date(payload.from).toISOString();
@@ -96,6 +118,8 @@ export const generateReport = defineJobType({
     );
     const report = {
       title: payload.title,
+      ...(payload.reportType ? { reportType: payload.reportType } : {}),
+      ...(payload.requestedBy ? { requestedBy: payload.requestedBy } : {}),
       from,
       to,
       generatedAt: context.now().toISOString(),

@@ -75,3 +75,11 @@ export class PermanentJobError extends Error {
 }
 
 export const defineJobType = <S extends z.ZodType>(type: JobType<S>): JobType<S> => type;
+
+/** A payload field under another name (a seed's spelling) moves to the field the type uses. */
+export function withAlias(raw: unknown, alias: string, field: string): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const { [alias]: value, ...rest } = raw as Record<string, unknown>;
+  if (value === undefined || rest[field] !== undefined) return raw;
+  return { ...rest, [field]: value };
+}

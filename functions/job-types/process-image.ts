@@ -8,6 +8,27 @@ const source = z.union([
 ]);
 
 /**
+ * Seed 002's request, `{image_url, transformations: {resize: {width, height}, format, quality}}`,
+ * in this type's terms.
+ */
+function seedShape(raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const { image_url, transformations, ...rest } = raw as Record<string, unknown>;
+  if (image_url === undefined && transformations === undefined) return raw;
+  const t = (transformations ?? {}) as Record<string, unknown>;
+  const { resize, format, ...otherTransformations } = t;
+  const size = (resize ?? {}) as Record<string, unknown>;
+  return {
+    ...rest,
+    ...(image_url !== undefined ? { image: { url: image_url } } : {}),
+    ...(size.width !== undefined ? { width: size.width } : {}),
+    ...(size.height !== undefined ? { height: size.height } : {}),
+    ...(format !== undefined ? { format: format === 'jpg' ? 'jpeg' : format } : {}),
+    ...otherTransformations,
+  };
+}
+
+/**
  * Resizes and re-encodes an image given inline (base64), by URL or by a stored artifact key
  * (e.g. an earlier job's output). The output is stored (S3 on AWS) and served by
  * GET /jobs/{id}/output.
@@ -15,16 +36,19 @@ const source = z.union([
 export const processImage = defineJobType({
   name: 'process_image',
   description: 'Resize (contain/cover/fill/inside) and convert to jpeg, png or webp with a quality.',
-  payload: z
-    .object({
-      image: source,
-      width: z.int().min(1).max(8000).optional(),
-      height: z.int().min(1).max(8000).optional(),
-      fit: z.enum(['contain', 'cover', 'fill', 'inside']).default('inside'),
-      format: z.enum(['jpeg', 'png', 'webp']).default('webp'),
-      quality: z.int().min(1).max(100).default(80),
-    })
-    .strict(),
+  payload: z.preprocess(
+    seedShape,
+    z
+      .object({
+        image: source,
+        width: z.int().min(1).max(8000).optional(),
+        height: z.int().min(1).max(8000).optional(),
+        fit: z.enum(['contain', 'cover', 'fill', 'inside']).default('inside'),
+        format: z.enum(['jpeg', 'png', 'webp']).default('webp'),
+        quality: z.int().min(1).max(100).default(80),
+      })
+      .strict(),
+  ),
   defaults: { maxAttempts: 3, timeoutMs: 120_000 },
   async run(payload, context) {
     const input = await loadImage(payload.image, context);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineJobType } from './job-type.ts';
+import { defineJobType, withAlias } from './job-type.ts';
 
 /**
  * "Delivers" an e-mail by recording it in the outbox table (GET /outbox lists it); a real mail
@@ -9,14 +9,19 @@ import { defineJobType } from './job-type.ts';
 export const sendEmail = defineJobType({
   name: 'send_email',
   description: 'Validates and delivers an e-mail to the outbox.',
-  payload: z
-    .object({
-      to: z.email(),
-      cc: z.array(z.email()).max(20).default([]),
-      subject: z.string().min(1).max(200),
-      body: z.string().min(1).max(50_000),
-    })
-    .strict(),
+  payload: z.preprocess(
+    // Seed 003 calls the text `content`.
+    (raw) => withAlias(raw, 'content', 'body'),
+    z
+      .object({
+        to: z.email(),
+        from: z.email().optional(),
+        cc: z.array(z.email()).max(20).default([]),
+        subject: z.string().min(1).max(200),
+        body: z.string().min(1).max(50_000),
+      })
+      .strict(),
+  ),
   defaults: { maxAttempts: 5, timeoutMs: 30_000, backoff: { type: 'exponential', delayMs: 2000 } },
   async run(payload, context) {
     const sentAt = context.now().toISOString();

@@ -3,8 +3,8 @@
  * — enqueues a due occurrence nothing enqueued and arms the timers of the coming ones.
  */
 import middy from '@middy/core';
-import { OperationsStore } from '#adapters/operations-store';
 import { cronPortsFromEnv } from '#adapters/operations';
+import { OperationsStore } from '#adapters/operations-store';
 import { cronSweep, type Enqueued } from '#domain/cron-tick';
 import { requireEnv } from '#shared/env';
 import { describeError, logger } from '#shared/logger';

@@ -30,6 +30,9 @@ const registry = new WorkerRegistry(
 );
 // A worker registers when its execution environment starts, before its first step.
 await registry.register().catch((error) => logger.warn('Worker registration failed', describeError(error)));
+const metrics = process.env.METRICS_TABLE
+  ? new MetricsStore(process.env.METRICS_TABLE, envInt('METRICS_RETENTION_DAYS', 30))
+  : undefined;
 const ports: StepPorts & { orders: OrderStore } = {
   jobs,
   logs: new JobLogStore(requireEnv('JOB_LOGS_TABLE'), envInt('JOB_LOG_RETENTION_DAYS', 30)),
@@ -38,15 +41,14 @@ const ports: StepPorts & { orders: OrderStore } = {
   worker: registry,
   clock: { now: () => new Date(), sleep: (ms) => sleep(ms) },
   workerId,
+  ...(metrics ? { metrics } : {}),
 };
 const settings = {
   leaseMs: envInt('STEP_LEASE_MS', 30_000),
   heartbeatEveryMs: envInt('STEP_HEARTBEAT_MS', 10_000),
 };
 
-const orderMetrics = process.env.METRICS_TABLE
-  ? new OrderMetrics(new MetricsStore(process.env.METRICS_TABLE, envInt('METRICS_RETENTION_DAYS', 30)))
-  : undefined;
+const orderMetrics = metrics ? new OrderMetrics(metrics) : undefined;
 
 /** The last step of an order: its completion is (within a transition) the order's. */
 async function recordOrderCompleted(orderId: string): Promise<void> {
@@ -62,7 +64,10 @@ async function processRecord(record: SQSRecord): Promise<void> {
     // Left for the dead-letter queue: without a valid token there is nobody to report to.
     throw new Error(`Malformed step message ${record.messageId}: ${parsed.error.message}`);
   }
-  const outcome = await runStepAttempt(parsed.data, ports, settings);
+  const sentAt = Number(record.attributes.SentTimestamp);
+  const outcome = await runStepAttempt(parsed.data, ports, settings, {
+    ...(Number.isFinite(sentAt) && sentAt > 0 ? { sentAt: new Date(sentAt) } : {}),
+  });
   logger.info('Step delivery handled', {
     outcome,
     orderId: parsed.data.orderId,

@@ -33,8 +33,19 @@ export class FactoryApi extends Construct {
 
   constructor(scope: Construct, id: string, props: FactoryApiProps) {
     super(scope, id);
+    // Requests no route takes get the factory's error envelope, not API Gateway's bare 404.
+    const noRoute = new FactoryFunction(this, 'NoRoute', {
+      entry: 'api/no-route.ts',
+      description: 'Answers requests no route takes (404, or 405 with the allowed methods)',
+      environment: {
+        ROUTE_KEYS: JSON.stringify(props.routes.map((r) => `${r.method} ${r.path}`)),
+      },
+    });
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: 'Robot Factory API',
+      defaultIntegration: new HttpLambdaIntegration('NoRouteIntegration', noRoute, {
+        scopePermissionToRoute: false,
+      }),
       corsPreflight: {
         allowOrigins: ['*'],
         allowMethods: [CorsHttpMethod.ANY],
@@ -59,7 +70,14 @@ export class FactoryApi extends Construct {
           environment: route.environment,
           timeout: route.timeout,
         });
-        shared = { fn, integration: new HttpLambdaIntegration(`${pascal(name)}Integration`, fn) };
+        // One invoke permission per function for this API, not one per route (the stack's
+        // resource count is bounded at 500).
+        shared = {
+          fn,
+          integration: new HttpLambdaIntegration(`${pascal(name)}Integration`, fn, {
+            scopePermissionToRoute: false,
+          }),
+        };
         byEntry.set(route.entry, shared);
       }
       this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration: shared.integration });

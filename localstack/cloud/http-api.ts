@@ -43,6 +43,20 @@ const bySpecificity = (a: CompiledRoute, b: CompiledRoute) => {
   return a.method === 'ANY' ? 1 : b.method === 'ANY' ? -1 : 0;
 };
 
+/** A path segment that is not valid percent-encoding: API Gateway answers 400, so do we. */
+class BadPathEncoding extends Error {}
+
+const decodeSegment = (part: string): string => {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new BadPathEncoding(part);
+  }
+};
+
+const errorBody = (code: string, message: string) =>
+  JSON.stringify({ error: { code, message, details: null } });
+
 function match(route: CompiledRoute, method: string, parts: string[]): Record<string, string> | undefined {
   if (route.method !== 'ANY' && route.method !== method) return undefined;
   const params: Record<string, string> = {};
@@ -55,7 +69,7 @@ function match(route: CompiledRoute, method: string, parts: string[]): Record<st
     }
     const part = parts[i];
     if (part === undefined) return undefined;
-    if (segment.startsWith('{')) params[segment.slice(1, -1)] = decodeURIComponent(part);
+    if (segment.startsWith('{')) params[segment.slice(1, -1)] = decodeSegment(part);
     else if (segment !== part) return undefined;
   }
   return parts.length === route.segments.length ? params : undefined;
@@ -66,29 +80,50 @@ export async function startHttpApi(
   runtime: LambdaRuntime,
   options: HttpApiOptions,
 ): Promise<{ url: string; server: Server; close(): Promise<void> }> {
-  const compiled = routes.map(compile).sort(bySpecificity);
+  const compiled = routes
+    .filter((r) => r.path !== '$default')
+    .map(compile)
+    .sort(bySpecificity);
+  const fallback = routes.find((r) => r.path === '$default');
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      const started = Date.now();
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const method = (req.method ?? 'GET').toUpperCase();
-      const corsHeaders: Record<string, string> = options.cors
-        ? { 'access-control-allow-origin': options.cors.allowOrigins.join(',') }
-        : {};
-      if (method === 'OPTIONS' && options.cors) {
-        res.writeHead(204, {
-          ...corsHeaders,
-          'access-control-allow-methods': options.cors.allowMethods.join(','),
-          'access-control-allow-headers': options.cors.allowHeaders.join(','),
-        });
-        res.end();
-        return;
-      }
-      const parts = url.pathname.split('/').filter(Boolean);
-      let route: CompiledRoute | undefined;
-      let pathParameters: Record<string, string> | undefined;
+    req.on('end', () => {
+      // No request may take the edge down: whatever goes wrong is this request's 500.
+      handle(req, res, Buffer.concat(chunks)).catch((error: Error) => {
+        options.log(`[http] ${req.method} ${req.url} crashed the handler: ${error.stack ?? error.message}`);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(errorBody('INTERNAL', 'The local HTTP API hit an internal error.'));
+      });
+    });
+  });
+  const handle = async (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+    const started = Date.now();
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(errorBody('BAD_REQUEST', 'The request target is not a valid URL.'));
+      return;
+    }
+    const method = (req.method ?? 'GET').toUpperCase();
+    const corsHeaders: Record<string, string> = options.cors
+      ? { 'access-control-allow-origin': options.cors.allowOrigins.join(',') }
+      : {};
+    if (method === 'OPTIONS' && options.cors) {
+      res.writeHead(204, {
+        ...corsHeaders,
+        'access-control-allow-methods': options.cors.allowMethods.join(','),
+        'access-control-allow-headers': options.cors.allowHeaders.join(','),
+      });
+      res.end();
+      return;
+    }
+    const parts = url.pathname.split('/').filter(Boolean);
+    let route: LocalRoute | undefined;
+    let pathParameters: Record<string, string> | undefined;
+    try {
       for (const candidate of compiled) {
         pathParameters = match(candidate, method, parts);
         if (pathParameters) {
@@ -96,87 +131,95 @@ export async function startHttpApi(
           break;
         }
       }
-      if (!route || !pathParameters) {
-        res.writeHead(404, { 'content-type': 'application/json', ...corsHeaders });
-        res.end(JSON.stringify({ message: 'Not Found' }));
-        return;
-      }
-      const body = Buffer.concat(chunks);
-      const contentType = String(req.headers['content-type'] ?? '');
-      const isText =
-        body.length === 0 || /json|text|xml|x-www-form-urlencoded/.test(contentType) || contentType === '';
-      const headers = Object.fromEntries(
-        Object.entries(req.headers).map(([k, v]) => [
-          k.toLowerCase(),
-          Array.isArray(v) ? v.join(',') : String(v),
-        ]),
-      );
-      const query: Record<string, string> = {};
-      for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
-      const now = new Date();
-      const routeKey = `${route.method} ${route.path}`;
-      const event = {
-        version: '2.0',
-        routeKey,
-        rawPath: url.pathname,
-        rawQueryString: url.search.slice(1),
-        headers,
-        ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
-        ...(Object.keys(pathParameters).length ? { pathParameters } : {}),
-        requestContext: {
-          accountId: options.accountId,
-          apiId: options.apiId,
-          domainName: headers.host ?? 'localhost',
-          domainPrefix: 'localhost',
-          http: {
-            method,
-            path: url.pathname,
-            protocol: `HTTP/${req.httpVersion}`,
-            sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-            userAgent: headers['user-agent'] ?? '',
-          },
-          requestId: randomUUID(),
-          routeKey,
-          stage: '$default',
-          time: now.toUTCString(),
-          timeEpoch: now.getTime(),
+    } catch (error) {
+      if (!(error instanceof BadPathEncoding)) throw error;
+      res.writeHead(400, { 'content-type': 'application/json', ...corsHeaders });
+      res.end(errorBody('BAD_REQUEST', 'The request path is not valid percent-encoding.'));
+      return;
+    }
+    if (!route && fallback) {
+      route = fallback;
+      pathParameters = {};
+    }
+    if (!route || !pathParameters) {
+      res.writeHead(404, { 'content-type': 'application/json', ...corsHeaders });
+      res.end(JSON.stringify({ message: 'Not Found' }));
+      return;
+    }
+    const contentType = String(req.headers['content-type'] ?? '');
+    const isText =
+      body.length === 0 || /json|text|xml|x-www-form-urlencoded/.test(contentType) || contentType === '';
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).map(([k, v]) => [
+        k.toLowerCase(),
+        Array.isArray(v) ? v.join(',') : String(v),
+      ]),
+    );
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+    const now = new Date();
+    const routeKey = route.path === '$default' ? '$default' : `${route.method} ${route.path}`;
+    const event = {
+      version: '2.0',
+      routeKey,
+      rawPath: url.pathname,
+      rawQueryString: url.search.slice(1),
+      headers,
+      ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
+      ...(Object.keys(pathParameters).length ? { pathParameters } : {}),
+      requestContext: {
+        accountId: options.accountId,
+        apiId: options.apiId,
+        domainName: headers.host ?? 'localhost',
+        domainPrefix: 'localhost',
+        http: {
+          method,
+          path: url.pathname,
+          protocol: `HTTP/${req.httpVersion}`,
+          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+          userAgent: headers['user-agent'] ?? '',
         },
-        ...(body.length ? { body: isText ? body.toString() : body.toString('base64') } : {}),
-        isBase64Encoded: !isText,
-      };
-      const outcome = await runtime.invoke(route.functionName, event);
-      let status = 500;
-      let responseHeaders: Record<string, string> = { 'content-type': 'application/json' };
-      let responseBody: string | Buffer = JSON.stringify({ message: 'Internal Server Error' });
-      if (outcome.ok) {
-        const result = outcome.result as
-          | {
-              statusCode?: number;
-              headers?: Record<string, string>;
-              body?: string;
-              isBase64Encoded?: boolean;
-            }
-          | string
-          | null;
-        if (result && typeof result === 'object' && 'statusCode' in result) {
-          status = result.statusCode ?? 200;
-          responseHeaders = result.headers ?? {};
-          responseBody = result.isBase64Encoded
-            ? Buffer.from(result.body ?? '', 'base64')
-            : (result.body ?? '');
-        } else {
-          // Payload 2.0 without statusCode: API Gateway answers 200 with the result as JSON.
-          status = 200;
-          responseBody = typeof result === 'string' ? result : JSON.stringify(result);
-        }
+        requestId: randomUUID(),
+        routeKey,
+        stage: '$default',
+        time: now.toUTCString(),
+        timeEpoch: now.getTime(),
+      },
+      ...(body.length ? { body: isText ? body.toString() : body.toString('base64') } : {}),
+      isBase64Encoded: !isText,
+    };
+    const outcome = await runtime.invoke(route.functionName, event);
+    let status = 500;
+    let responseHeaders: Record<string, string> = { 'content-type': 'application/json' };
+    let responseBody: string | Buffer = JSON.stringify({ message: 'Internal Server Error' });
+    if (outcome.ok) {
+      const result = outcome.result as
+        | {
+            statusCode?: number;
+            headers?: Record<string, string>;
+            body?: string;
+            isBase64Encoded?: boolean;
+          }
+        | string
+        | null;
+      if (result && typeof result === 'object' && 'statusCode' in result) {
+        status = result.statusCode ?? 200;
+        responseHeaders = result.headers ?? {};
+        responseBody = result.isBase64Encoded
+          ? Buffer.from(result.body ?? '', 'base64')
+          : (result.body ?? '');
       } else {
-        options.log(`[http] ${routeKey} failed: ${outcome.error.errorType}: ${outcome.error.errorMessage}`);
+        // Payload 2.0 without statusCode: API Gateway answers 200 with the result as JSON.
+        status = 200;
+        responseBody = typeof result === 'string' ? result : JSON.stringify(result);
       }
-      res.writeHead(status, { ...corsHeaders, ...responseHeaders });
-      res.end(responseBody);
-      options.log(`[http] ${method} ${url.pathname} → ${status} (${Date.now() - started} ms)`);
-    });
-  });
+    } else {
+      options.log(`[http] ${routeKey} failed: ${outcome.error.errorType}: ${outcome.error.errorMessage}`);
+    }
+    res.writeHead(status, { ...corsHeaders, ...responseHeaders });
+    res.end(responseBody);
+    options.log(`[http] ${method} ${url.pathname} → ${status} (${Date.now() - started} ms)`);
+  };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, '127.0.0.1', resolve);

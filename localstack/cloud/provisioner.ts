@@ -272,7 +272,9 @@ export async function provision(
     .resourcesOfType('AWS::ApiGatewayV2::Route')
     .flatMap(([logicalId, resource]): LocalRoute[] => {
       const p = resolver.resolve<Props>(resource.Properties ?? {});
-      const [method, routePath] = String(p.RouteKey).split(' ') as [string, string];
+      // "$default" takes what no other route takes.
+      const [method, routePath] =
+        p.RouteKey === '$default' ? ['ANY', '$default'] : (String(p.RouteKey).split(' ') as [string, string]);
       const integrationArn = integrations.get(String(p.Target ?? '').replace(/^integrations\//, ''));
       const fn = functions.find((f) => f.arn === integrationArn);
       if (!fn) {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { api, specificationsFor } from '../helpers/factory-client.ts';
 
 const validOrder = { customerId: 'cust-1', robotType: 'welder', specifications: specificationsFor.welder };
@@ -140,5 +140,29 @@ describe('bad job submissions get a clear 400 and store nothing', () => {
     expectError(await api('GET', '/dlq?queue=warp'), 400, 'VALIDATION_FAILED');
     expectError(await api('POST', '/dlq/retry', { jobIds: [] }), 400, 'VALIDATION_FAILED');
     expectError(await api('GET', '/job-batches/batch_nope'), 404, 'BATCH_NOT_FOUND');
+  });
+
+  it('answers a route that does not exist with the error envelope: 404, or 405 with the allowed methods', async () => {
+    expectError(await api('GET', '/warp-drive'), 404, 'NO_ROUTE');
+    const wrongMethod = await fetch(`${inject('apiUrl')}/jobs`, { method: 'PUT' });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('GET, POST');
+    expect(((await wrongMethod.json()) as { error: { code: string } }).error.code).toBe('METHOD_NOT_ALLOWED');
+  });
+
+  it('answers a path that is not valid percent-encoding with 400, and keeps serving', async () => {
+    expectError(await api('GET', '/jobs/%ff'), 400, 'BAD_REQUEST');
+    expectError(await api('GET', '/orders/%E0%A4%A/status'), 400, 'BAD_REQUEST');
+    expect((await api('GET', '/robot-types')).status).toBe(200);
+  });
+
+  it('asks for confirmation before retrying every dead job', async () => {
+    expectError(await api('POST', '/dlq/retry', {}), 400, 'CONFIRMATION_REQUIRED');
+    // Confirmed (narrowed to nothing, so that other tests' dead jobs stay where they are).
+    const confirmed = await api('POST', '/dlq/retry', {
+      all: true,
+      errorContains: 'no error reads like this',
+    });
+    expect(confirmed).toMatchObject({ status: 202, body: { matched: 0, retried: 0 } });
   });
 });

@@ -14,9 +14,11 @@ import {
   invokeFunction,
   type Job,
   jobLog,
+  placeOrder,
   runTag,
   submitJob,
   waitForJob,
+  waitForOrder,
 } from '../helpers/factory-client.ts';
 
 const { lambda } = awsClients();
@@ -495,6 +497,32 @@ describe('analytics', () => {
         )
       ).body.error.code,
     ).toBe('RANGE_TOO_LARGE');
+  });
+
+  it('answers by day, week and month, and counts robot steps like jobs', async () => {
+    // Prepare: an order's packaging step is a job of the packaging line.
+    const { orderId } = await placeOrder('companion');
+    await waitForOrder(orderId);
+    // Act
+    const [day, week, month, steps] = await Promise.all([
+      api('GET', '/analytics/throughput?granularity=day'),
+      api('GET', '/analytics/throughput?granularity=week'),
+      api('GET', '/analytics/throughput?granularity=month'),
+      api('GET', '/analytics/throughput?granularity=hour&queue=packaging'),
+    ]);
+    // Assess
+    expect(day.status).toBe(200);
+    expect(day.body.buckets).toHaveLength(31);
+    expect(day.body.buckets.at(-1).bucket).toBe(`${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`);
+    expect(new Date(week.body.buckets[0].bucket).getUTCDay()).toBe(1); // weeks start on Monday
+    expect(
+      month.body.buckets.every((b: { bucket: string }) => b.bucket.slice(8) === '01T00:00:00.000Z'),
+    ).toBe(true);
+    for (const answer of [day, week, month]) expect(answer.body.totals.completed).toBeGreaterThan(0);
+    expect(steps.body.totals).toMatchObject({ submitted: expect.any(Number), completed: expect.any(Number) });
+    expect(steps.body.totals.completed).toBeGreaterThanOrEqual(1);
+    expect(steps.body.totals.waitTimeMs.p50).not.toBeNull();
+    expect((await api('GET', '/analytics/throughput?granularity=year')).status).toBe(400);
   });
 
   it('serves queue and worker metrics, a job timeline and a duration histogram', async () => {
