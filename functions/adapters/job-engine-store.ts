@@ -10,9 +10,11 @@ import {
   type BatchGetCommandOutput,
   GetCommand,
   PutCommand,
+  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { DispatchPlan, JobEnginePort, Settlement } from '#domain/job-lifecycle';
+import { bandOf, type PriorityBand } from '#domain/job-queues';
 import { type JobRecord, type JobStatus, queueStatusKey } from '#domain/jobs';
 import { dynamo, isConditionFailure } from './aws-clients.ts';
 
@@ -27,6 +29,8 @@ export const dispatchIndex = 'dispatchDue';
 export const leaseIndex = 'leases';
 export const listingIndex = 'byQueueStatus';
 export const batchIndex = 'byBatch';
+/** Runnable jobs per queue and band, by priority then due time: where a worker looks for better work. */
+export const readyIndex = 'ready';
 
 export interface Retention {
   readonly finishedDays: number;
@@ -123,6 +127,33 @@ export class JobEngineStore implements JobEnginePort {
     return { dispatchAt, dispatchShard: shardOf(jobId, 'd') };
   }
 
+  /** The ready-index keys of a runnable job (domain/job-lifecycle.ts, claimBest). */
+  private ready(job: Pick<JobRecord, 'jobId' | 'queue' | 'priority'>, runAt: string) {
+    return {
+      readyKey: `${job.queue}#${bandOf(job.priority)}`,
+      readyRank: `${String(job.priority).padStart(2, '0')}#${runAt}#${job.jobId}`,
+    };
+  }
+
+  async readyAhead(queue: string, band: PriorityBand, priority: number, now: Date, limit: number) {
+    const { Items = [] } = await dynamo().send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: readyIndex,
+        KeyConditionExpression: 'readyKey = :key AND readyRank < :rank',
+        FilterExpression: 'runAt <= :now',
+        ExpressionAttributeValues: {
+          ':key': `${queue}#${band}`,
+          ':rank': String(priority).padStart(2, '0'),
+          ':now': now.toISOString(),
+        },
+        // Jobs of a better priority that are not due yet are read and filtered: read a few more.
+        Limit: limit * 4,
+      }),
+    );
+    return Items.slice(0, limit).map((item) => item.jobId as string);
+  }
+
   async get(jobId: string): Promise<JobRecord | undefined> {
     const { Item } = await dynamo().send(
       new GetCommand({ TableName: this.tableName, Key: { jobId }, ConsistentRead: true }),
@@ -157,6 +188,7 @@ export class JobEngineStore implements JobEnginePort {
             ...job,
             queueStatus: queueStatusKey(job.queue, job.status),
             ...(plan ? this.marker(job.jobId, plan.dispatchAt) : {}),
+            ...(!finished && !job.waitingOn ? this.ready(job, job.runAt ?? job.createdAt) : {}),
             ...(finished ? { expiresAt: epochSeconds(job.createdAt, this.retention.finishedDays) } : {}),
           },
           ConditionExpression: 'attribute_not_exists(jobId)',
@@ -184,7 +216,7 @@ export class JobEngineStore implements JobEnginePort {
         leaseShard: leaseShardOf(jobId),
         attempts: (current.attempts ?? 0) + 1,
       },
-      remove: ['dispatchAt', 'dispatchShard', 'cancelRequestedAt'],
+      remove: ['dispatchAt', 'dispatchShard', 'cancelRequestedAt', 'readyKey', 'readyRank'],
       // The state read above, unchanged: the claim is a compare-and-set on it.
       condition:
         '#status = :seen AND #attempts = :seenAttempts AND #runAt <= :at AND attribute_not_exists(#waitingOn)',
@@ -238,6 +270,7 @@ export class JobEngineStore implements JobEnginePort {
               lastError: settlement.error,
               runAt: settlement.runAt,
               ...this.marker(job.jobId, plan?.dispatchAt ?? at),
+              ...this.ready(job, settlement.runAt),
             }
           : settlement.status === 'DEAD'
             ? {
@@ -252,7 +285,11 @@ export class JobEngineStore implements JobEnginePort {
                 cancelReason: settlement.reason,
                 expiresAt: epochSeconds(at, this.retention.finishedDays),
               };
-    const remove = ['leaseExpiresAt', 'leaseShard'];
+    const remove = [
+      'leaseExpiresAt',
+      'leaseShard',
+      ...(settlement.status === 'FAILED' ? [] : ['readyKey', 'readyRank']),
+    ];
     const condition = `#attemptToken = :token AND #status = :running${extra ? ` AND ${extra.condition}` : ''}`;
     const values = { ':token': token, ':running': 'RUNNING', ...extra?.values };
     if (settlement.status === 'FAILED') return this.update(job.jobId, { set, remove, condition, values });
@@ -306,6 +343,7 @@ export class JobEngineStore implements JobEnginePort {
       set: {
         ...this.statusFields(job, due ? 'QUEUED' : 'PENDING', at),
         ...this.marker(job.jobId, plan.dispatchAt),
+        ...this.ready(job, job.runAt ?? at),
       },
       condition:
         '#status = :pending AND attribute_not_exists(#waitingOn) AND attribute_not_exists(#dispatchAt)',
@@ -324,7 +362,7 @@ export class JobEngineStore implements JobEnginePort {
         // The marker makes the cancellation reach the dependents even if we crash now.
         ...this.marker(job.jobId, at),
       },
-      remove: ['waitingOn'],
+      remove: ['waitingOn', 'readyKey', 'readyRank'],
       condition: '#status = :seen',
       values: { ':seen': job.status },
     });
@@ -356,6 +394,7 @@ export class JobEngineStore implements JobEnginePort {
         runAt,
         rateSlotAt: slotAt,
         ...this.marker(job.jobId, plan.dispatchAt),
+        ...this.ready(job, runAt),
       },
       remove: ['leaseExpiresAt', 'leaseShard'],
       condition: '#attemptToken = :token AND #status = :running',
@@ -392,6 +431,7 @@ export class JobEngineStore implements JobEnginePort {
         runAt: at,
         manualRetries: (job.manualRetries ?? 0) + 1,
         ...this.marker(job.jobId, plan.dispatchAt),
+        ...this.ready(job, at),
       },
       remove: ['expiresAt', 'deadAt', 'discardedAt'],
       condition: '#status = :seen AND #updatedAt = :seenAt',

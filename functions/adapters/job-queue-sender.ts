@@ -4,7 +4,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { JobQueuePort } from '#domain/job-lifecycle';
+import type { JobQueuePort, JobWakeUp } from '#domain/job-lifecycle';
 import type { PriorityBand } from '#domain/job-queues';
 
 let sqsClient: SQSClient | undefined;
@@ -16,7 +16,7 @@ const sqs = () => {
 /** Queue URLs by job queue and priority band, as the stack hands them over (JOB_QUEUE_URLS). */
 export type BandQueueUrls = Readonly<Record<string, Readonly<Record<PriorityBand, string>>>>;
 
-/** The message is only the job id: the job row is the truth, the message a wake-up call. */
+/** The message is a wake-up call (domain/job-lifecycle.ts): the job row is the truth. */
 export class JobQueueSender implements JobQueuePort {
   constructor(private readonly urls: BandQueueUrls) {}
 
@@ -26,11 +26,11 @@ export class JobQueueSender implements JobQueuePort {
     return url;
   }
 
-  async send(queue: string, band: PriorityBand, jobId: string, delaySeconds: number): Promise<void> {
+  async send(queue: string, band: PriorityBand, wakeUp: JobWakeUp, delaySeconds: number): Promise<void> {
     await sqs().send(
       new SendMessageCommand({
         QueueUrl: this.url(queue, band),
-        MessageBody: JSON.stringify({ jobId }),
+        MessageBody: JSON.stringify(wakeUp),
         DelaySeconds: Math.min(900, Math.max(0, delaySeconds)),
       }),
     );
@@ -38,7 +38,13 @@ export class JobQueueSender implements JobQueuePort {
 
   /** Bulk intake: ten messages a call. Returns the ids whose send failed (their markers stay). */
   async sendMany(
-    items: readonly { queue: string; band: PriorityBand; jobId: string; delaySeconds: number }[],
+    items: readonly {
+      queue: string;
+      band: PriorityBand;
+      jobId: string;
+      priority: number;
+      delaySeconds: number;
+    }[],
   ): Promise<Set<string>> {
     const failed = new Set<string>();
     const groups = new Map<string, typeof items>();
@@ -57,7 +63,7 @@ export class JobQueueSender implements JobQueuePort {
                 QueueUrl: url,
                 Entries: chunk.map((item, n) => ({
                   Id: String(n),
-                  MessageBody: JSON.stringify({ jobId: item.jobId }),
+                  MessageBody: JSON.stringify({ jobId: item.jobId, priority: item.priority }),
                   DelaySeconds: Math.min(900, Math.max(0, item.delaySeconds)),
                 })),
               }),

@@ -19,7 +19,13 @@ export interface IntakePorts extends FollowUpPorts {
   };
   readonly sender: {
     sendMany(
-      items: readonly { queue: string; band: PriorityBand; jobId: string; delaySeconds: number }[],
+      items: readonly {
+        queue: string;
+        band: PriorityBand;
+        jobId: string;
+        priority: number;
+        delaySeconds: number;
+      }[],
     ): Promise<Set<string>>;
   };
   readonly jobTypes: ReadonlyMap<string, JobType>;
@@ -66,6 +72,7 @@ export async function submitJobs(
       queue: job.queue,
       band: bandOf(job.priority),
       jobId: job.jobId,
+      priority: job.priority,
       delaySeconds: plan?.sendDelaySeconds ?? 0,
     })),
   );

@@ -9,11 +9,12 @@
  * grace period and redoes the follow-up. Every follow-up is idempotent, so doing one twice is
  * harmless and a crash between any two writes strands nothing.
  */
+import { z } from 'zod';
 import type { JobContext, JobType } from '#job-types/job-type';
 import { PermanentJobError } from '#job-types/job-type';
 import { retryDelayMs } from './backoff.ts';
 import type { PriorityBand } from './job-queues.ts';
-import { bandOf } from './job-queues.ts';
+import { bandOf, priorityBands } from './job-queues.ts';
 import { finishedJobStatuses, type JobLogEntry, type JobRecord } from './jobs.ts';
 import { slotLeadMs, waitInPlaceMs } from './rate-limits.ts';
 import type { MetricDelta } from './throughput.ts';
@@ -96,6 +97,17 @@ export interface JobEnginePort {
   cancel(job: JobRecord, reason: string, now: Date): Promise<JobRecord | undefined>;
   /** Adds `dependentId` to the dependency's dependents unless the dependency has finished. */
   register(dependencyId: string, dependentId: string): Promise<'registered' | 'finished'>;
+  /**
+   * Runnable jobs of the band with a better priority than `priority` (most urgent first, then
+   * longest due), from the ready index: eventually consistent, a hint to claim, never the truth.
+   */
+  readyAhead?(
+    queue: string,
+    band: PriorityBand,
+    priority: number,
+    now: Date,
+    limit: number,
+  ): Promise<string[]>;
   /** Rate limit: gives the attempt back; the job waits in line for its start slot. */
   postpone?(
     job: JobRecord,
@@ -109,8 +121,28 @@ export interface JobEnginePort {
   markStarted?(job: JobRecord, token: string, at: Date): Promise<JobRecord | undefined>;
 }
 
+/**
+ * A band queue's message: a wake-up call for a job (the row is the truth). It carries the job's
+ * priority so that a worker can look for better work in the band first, and how often the job
+ * already gave way, so that giving way stays bounded.
+ */
+export const jobWakeUpSchema = z.object({
+  jobId: z.string().min(1),
+  priority: z.int().min(0).max(10).optional(),
+  deferrals: z.int().min(0).optional(),
+});
+export type JobWakeUp = z.infer<typeof jobWakeUpSchema>;
+
+export const wakeUpOf = (job: Pick<JobRecord, 'jobId' | 'priority'>): JobWakeUp => ({
+  jobId: job.jobId,
+  priority: job.priority,
+});
+
+/** How often a job gives way to better work in its band before it runs regardless (no starvation). */
+export const maxDeferrals = 3;
+
 export interface JobQueuePort {
-  send(queue: string, band: PriorityBand, jobId: string, delaySeconds: number): Promise<void>;
+  send(queue: string, band: PriorityBand, wakeUp: JobWakeUp, delaySeconds: number): Promise<void>;
 }
 
 export interface JobLogPort {
@@ -149,7 +181,7 @@ export async function dispatch(job: JobRecord, ports: FollowUpPorts): Promise<vo
       await ports.jobs.moveMarker(job.jobId, job.dispatchAt, plan.dispatchAt);
     return;
   }
-  await ports.queue.send(job.queue, bandOf(job.priority), job.jobId, plan.sendDelaySeconds);
+  await ports.queue.send(job.queue, bandOf(job.priority), wakeUpOf(job), plan.sendDelaySeconds);
   await ports.jobs.clearMarker(job.jobId, job.dispatchAt);
 }
 
@@ -289,14 +321,52 @@ class Abort extends Error {
   }
 }
 
-/** One delivery of a job message: claim, run, settle, follow up. */
+/**
+ * Within a band, a higher priority starts first: SQS delivers a band's messages in no order of
+ * priority, so the worker holding one first looks in the ready index for better work of the
+ * band. If it claims such a job, it runs that one instead and puts its own job's wake-up call
+ * back in line (sent before the claim, so that the job is never left without one), counting the
+ * deferral; after `maxDeferrals` the job runs when its call comes, whatever waits.
+ */
+async function claimBest(
+  wakeUp: JobWakeUp,
+  queue: string,
+  ports: AttemptPorts,
+  request: { token: string; workerId: string; now: Date; leaseMs: number },
+): Promise<Awaited<ReturnType<JobEnginePort['claim']>> & { overtook?: string }> {
+  const { priority, deferrals = 0 } = wakeUp;
+  const band = priority === undefined ? undefined : priorityBands.find((b) => b.name === bandOf(priority));
+  if (
+    ports.jobs.readyAhead &&
+    band &&
+    priority !== undefined &&
+    priority > band.min &&
+    deferrals < maxDeferrals
+  ) {
+    const ahead = (
+      await ports.jobs.readyAhead(queue, band.name, priority, request.now, 3).catch(() => [])
+    ).filter((id) => id !== wakeUp.jobId);
+    if (ahead.length > 0) {
+      await ports.queue.send(queue, band.name, { ...wakeUp, deferrals: deferrals + 1 }, 0);
+      for (const candidate of ahead) {
+        const claim = await ports.jobs.claim(candidate, request);
+        if (claim.kind === 'claimed') return { ...claim, overtook: wakeUp.jobId };
+      }
+      // Nothing better could be had after all: the own job runs (its re-sent call will be absorbed).
+    }
+  }
+  return ports.jobs.claim(wakeUp.jobId, request);
+}
+
+/** One delivery of a job message: claim (the best job of the band), run, settle, follow up. */
 export async function runJobAttempt(
-  jobId: string,
+  wakeUp: JobWakeUp,
+  queue: string,
   ports: AttemptPorts,
   settings: AttemptSettings,
 ): Promise<AttemptOutcome> {
   const token = ports.newToken();
-  const claim = await ports.jobs.claim(jobId, {
+  const claim = await claimBest(wakeUp, queue, ports, {
     token,
     workerId: ports.actor,
     now: ports.clock.now(),
@@ -304,6 +374,7 @@ export async function runJobAttempt(
   });
   if (claim.kind === 'not-runnable') {
     const job = claim.job;
+    const jobId = wakeUp.jobId;
     // A duplicate or early delivery: the job's state says what to do, and it is never "run again".
     if (job && (finishedJobStatuses.includes(job.status) || job.status === 'RUNNING')) {
       await ports.logs.append(
@@ -314,6 +385,7 @@ export async function runJobAttempt(
     return 'absorbed';
   }
   let job = claim.job;
+  const jobId = job.jobId;
   const type = ports.types.get(job.type);
   const log = (level: JobLogEntry['level'], message: string) =>
     ports.logs.append(jobId, { ...logEntry(ports, job, level, message), attempt: job.attempts });
@@ -324,7 +396,11 @@ export async function runJobAttempt(
     job = gate;
   }
   await Promise.all([
-    log('INFO', `Attempt ${job.attempts} of ${job.maxAttempts} started on ${job.queue}`),
+    log(
+      'INFO',
+      `Attempt ${job.attempts} of ${job.maxAttempts} started on ${job.queue}` +
+        (claim.overtook ? ` (priority ${job.priority}, ahead of ${claim.overtook})` : ''),
+    ),
     ports.worker.busy(jobId),
   ]);
 

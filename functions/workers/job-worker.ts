@@ -14,7 +14,7 @@ import { OperationsStore } from '#adapters/operations-store';
 import { OutboxStore } from '#adapters/outbox-store';
 import { RateLimiter } from '#adapters/rate-limiter';
 import { WorkerRegistry } from '#adapters/worker-registry';
-import { type AttemptPorts, runJobAttempt } from '#domain/job-lifecycle';
+import { type AttemptPorts, jobWakeUpSchema, runJobAttempt } from '#domain/job-lifecycle';
 import { allQueueNames } from '#domain/job-queues';
 import { jobTypes } from '#job-types/index';
 import { envInt, requireEnv } from '#shared/env';
@@ -60,20 +60,20 @@ const settings = {
 };
 
 async function processRecord(record: SQSRecord): Promise<void> {
-  let jobId: unknown;
+  let wakeUp: ReturnType<typeof jobWakeUpSchema.safeParse>;
   try {
-    jobId = (JSON.parse(record.body) as { jobId?: unknown }).jobId;
+    wakeUp = jobWakeUpSchema.safeParse(JSON.parse(record.body));
   } catch {
-    jobId = undefined;
+    wakeUp = jobWakeUpSchema.safeParse(undefined);
   }
-  if (typeof jobId !== 'string') {
+  if (!wakeUp.success) {
     // Left for the queue's dead-letter queue: a message without a job id has nothing to run.
     throw new Error(`Malformed job message ${record.messageId}`);
   }
-  const outcome = await runJobAttempt(jobId, ports, settings);
+  const outcome = await runJobAttempt(wakeUp.data, queue, ports, settings);
   logger.info('Job delivery handled', {
     outcome,
-    jobId,
+    jobId: wakeUp.data.jobId,
     messageId: record.messageId,
     receiveCount: record.attributes.ApproximateReceiveCount,
   });

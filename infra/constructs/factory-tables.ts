@@ -87,6 +87,14 @@ export class FactoryTables extends Construct {
       sortKey: { name: 'leaseExpiresAt', type: AttributeType.NUMBER },
       projectionType: ProjectionType.KEYS_ONLY,
     });
+    // Sparse: runnable standalone jobs per queue and band, by priority then due time.
+    jobs.addGlobalSecondaryIndex({
+      indexName: 'ready',
+      partitionKey: { name: 'readyKey', type: AttributeType.STRING },
+      sortKey: { name: 'readyRank', type: AttributeType.STRING },
+      projectionType: ProjectionType.INCLUDE,
+      nonKeyAttributes: ['runAt'],
+    });
     jobs.addGlobalSecondaryIndex({
       indexName: 'byBatch',
       partitionKey: { name: 'batchId', type: AttributeType.STRING },

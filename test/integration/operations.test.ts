@@ -195,6 +195,50 @@ describe('scaling', () => {
   });
 });
 
+describe('priority within a band', () => {
+  it('starts a higher priority first inside a band, and every job still runs', async () => {
+    // Prepare: reports holds still while eight priority-6 jobs and then two priority-3 jobs
+    // arrive: one band (normal, 3–6), so SQS alone would run the eight first.
+    const mappings = await reportsMappings();
+    const { UpdateEventSourceMappingCommand } = await import('@aws-sdk/client-lambda');
+    const setEnabled = (Enabled: boolean) =>
+      Promise.all(
+        mappings.map((m) => lambda.send(new UpdateEventSourceMappingCommand({ UUID: m.UUID, Enabled }))),
+      );
+    await setEnabled(false);
+    let low: string[] = [];
+    let high: string[] = [];
+    try {
+      for (const m of mappings) {
+        while ((await lambda.send(new GetEventSourceMappingCommand({ UUID: m.UUID }))).State !== 'Disabled')
+          await sleep(100);
+      }
+      const first = await api('POST', '/jobs/bulk', {
+        jobs: Array.from({ length: 8 }, (_, i) => ({ ...report(i), priority: 6 })),
+      });
+      low = first.body.jobs.map((j: { jobId: string }) => j.jobId);
+      const second = await api('POST', '/jobs/bulk', {
+        jobs: Array.from({ length: 2 }, (_, i) => ({ ...report(100 + i), priority: 3 })),
+      });
+      high = second.body.jobs.map((j: { jobId: string }) => j.jobId);
+    } finally {
+      // Act
+      await setEnabled(true);
+    }
+
+    // Assess
+    const jobs = [];
+    for (const id of [...low, ...high]) jobs.push(await waitForJob(id, finished, 60_000));
+    expect(jobs.every((j) => j.status === 'COMPLETED' && j.attempts === 1)).toBe(true);
+    const order = [...jobs]
+      .sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt))
+      .map((j) => j.jobId);
+    for (const id of high) expect(order.indexOf(id)).toBeLessThan(3);
+    const overtaking = (await jobLog(high[0] as string)).find((l) => / started on reports/.test(l.message));
+    expect(overtaking?.message).toMatch(/priority 3, ahead of job_/);
+  });
+});
+
 describe('maintenance windows', () => {
   it('pauses the queue, runs a maintenance job with logs, and resumes afterwards', async () => {
     const endAt = new Date(Date.now() + 6000).toISOString();
