@@ -253,14 +253,14 @@ describe('job engine', () => {
     }
   });
 
-  it('indexes jobs for listings, the dispatcher and batches (no Scan anywhere)', () => {
+  it('indexes jobs for listings, the dispatcher, batches and band priority (no Scan anywhere)', () => {
     const jobs = Object.entries(template.findResources('AWS::DynamoDB::Table') as Resources).find(([id]) =>
       id.startsWith('TablesJobs'),
     )?.[1];
     const indexes = ((jobs?.Properties.GlobalSecondaryIndexes ?? []) as { IndexName: string }[]).map(
       (i) => i.IndexName,
     );
-    expect(indexes.sort()).toEqual(['byBatch', 'byOrder', 'byQueueStatus', 'dispatchDue', 'leases']);
+    expect(indexes.sort()).toEqual(['byBatch', 'byOrder', 'byQueueStatus', 'dispatchDue', 'leases', 'ready']);
   });
 
   it('sweeps due markers and expired leases every minute', () => {
