@@ -1,11 +1,26 @@
 /**
-import './cloud/quiet-sdk.ts';
  * `npm start`: serve the whole factory on this machine from its own CDK template.
  * PORT (default 3000) is the HTTP API; EDGE_PORT (default 4566) the AWS endpoint;
  * LOCAL_CLOUD_BACKEND=moto uses a moto server as the data plane; LOG_FUNCTIONS=1 echoes
- * function output to the console.
+ * function output to the console. State is kept in .local/data across restarts;
+ * `npm start -- --fresh` starts empty.
  */
+import './cloud/quiet-sdk.ts';
+import { parseArgs } from 'node:util';
 import { describeLocalCloud, startLocalCloud } from './cloud/local-cloud.ts';
+
+const usage = `Usage: npm start [-- [--fresh] [--dir <path>]]
+  --fresh        start with empty data (what an earlier run kept is deleted)
+  --dir <path>   where the local cloud keeps its data and logs (default .local)`;
+let flags: { fresh?: boolean; dir?: string };
+try {
+  flags = parseArgs({
+    options: { fresh: { type: 'boolean', default: false }, dir: { type: 'string', default: '.local' } },
+  }).values;
+} catch (error) {
+  console.error(`${(error as Error).message}\n${usage}`);
+  process.exit(2);
+}
 
 const port = (name: string, fallback: number) => {
   const raw = process.env[name];
@@ -23,6 +38,8 @@ const cloud = await startLocalCloud({
   edgePort: port('EDGE_PORT', 4566),
   backend: process.env.LOCAL_CLOUD_BACKEND === 'moto' ? 'moto' : 'embedded',
   echoFunctionLogs: process.env.LOG_FUNCTIONS === '1',
+  fresh: flags.fresh ?? false,
+  workDir: flags.dir ?? '.local',
   log: (line) => console.log(`[local-cloud] ${line}`),
 }).catch((error: Error & { code?: string }) => {
   if (error.code === 'EADDRINUSE') {

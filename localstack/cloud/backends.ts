@@ -1,15 +1,17 @@
 /**
- * Data planes behind the edge. "embedded" (default): dynalite for DynamoDB, fauxqs for SQS and
- * our Step Functions facade, all in this process. "moto": one moto server serves DynamoDB, SQS and
+ * Data planes behind the edge. "embedded" (default): dynalite for DynamoDB, our SQS, our Step
+ * Functions facade and an S3 subset, all in this process and durable across restarts. "moto": one moto server serves DynamoDB, SQS and
  * Step Functions (LocalStack's interpreter), as an independent second implementation.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Backend, BufferedRequest, ServiceResponse } from './edge.ts';
+import type { Backend } from './edge.ts';
 import { ObjectStore } from './object-store.ts';
+import { QueueService } from './sqs/queue-service.ts';
 
 export type BackendKind = 'embedded' | 'moto';
 
@@ -22,56 +24,44 @@ export interface DataPlane {
   readonly states?: Backend;
   /** Whether UpdateTimeToLive is implemented. */
   readonly supportsTtl: boolean;
+  /** Whether its state outlives the process. */
+  readonly durable: boolean;
   readonly describe: string;
   stop(): Promise<void>;
 }
 
-export async function startEmbedded(edgeUrl: () => string, region: string): Promise<DataPlane> {
+/**
+ * @param dataDir where the data plane keeps its state across restarts (DynamoDB in LevelDB, SQS
+ *   and Step Functions in journals, S3 objects as files); in memory only without one
+ */
+export async function startEmbedded(
+  edgeUrl: () => string,
+  identity: { region: string; accountId: string },
+  dataDir?: string,
+): Promise<DataPlane> {
   const { default: dynalite } = await import('dynalite');
-  const { startFauxqs } = await import('fauxqs');
-  const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const dynamo = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(dataDir ? { path: path.join(dataDir, 'dynamodb') } : {}),
+  });
   await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', () => resolve()));
   const dynamoUrl = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
-  const fauxqs = await startFauxqs({ port: 0, logger: false });
-  const fauxqsPrefix = `http://sqs.${region}.localhost:${fauxqs.port}/`;
-  const edgePrefix = () => `${edgeUrl()}/`;
-
-  // fauxqs addresses queues by their full URL on a host that does not resolve; clients get
-  // queue URLs on the edge instead, translated both ways here.
-  const sqs = async (request: BufferedRequest): Promise<ServiceResponse> => {
-    const body = request.body.toString().replaceAll(edgePrefix(), fauxqsPrefix);
-    const response = await fetch(`${fauxqs.address}${request.url}`, {
-      method: request.method,
-      headers: Object.fromEntries(
-        Object.entries(request.headers)
-          .filter(([k]) => !['host', 'content-length', 'connection'].includes(k))
-          .map(([k, v]) => [k, String(v)]),
-      ),
-      body: request.method === 'GET' ? undefined : body,
-    });
-    const text = (await response.text()).replaceAll(fauxqsPrefix, edgePrefix());
-    return {
-      status: response.status,
-      headers: Object.fromEntries(
-        [...response.headers.entries()].filter(
-          ([k]) => !['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(k),
-        ),
-      ),
-      body: text,
-    };
-  };
-
-  const objects = new ObjectStore();
+  const queues = new QueueService(edgeUrl, identity, dataDir && path.join(dataDir, 'sqs.jsonl'));
+  const objects = new ObjectStore(dataDir && path.join(dataDir, 's3'));
   return {
     kind: 'embedded',
     dynamodb: dynamoUrl,
-    sqs,
+    sqs: queues.handle,
     s3: objects.handle,
     supportsTtl: false,
-    describe: `dynalite (DynamoDB) ${dynamoUrl}, fauxqs (SQS) ${fauxqs.address}, Step Functions facade and S3 object store (in process)`,
+    durable: dataDir !== undefined,
+    describe: `dynalite (DynamoDB) ${dynamoUrl}, SQS, Step Functions and S3 in process${dataDir ? `; state kept in ${dataDir}` : ''}`,
     stop: async () => {
+      queues.stop();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
-      await fauxqs.stop();
     },
   };
 }
@@ -129,6 +119,7 @@ export async function startMoto(logFile: string): Promise<DataPlane> {
     s3: url,
     states: url,
     supportsTtl: true,
+    durable: false,
     describe: `moto server ${url} (DynamoDB, SQS, S3, Step Functions); its log: ${logFile}`,
     stop: async () => {
       child.kill('SIGTERM');

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
@@ -32,15 +33,23 @@ export class EventSourcePollers {
   >();
   private stopped = false;
 
+  /** Operator changes (pause, concurrency) by mapping, kept across restarts in `stateFile`. */
+  private readonly changed: Record<string, Partial<Pick<QueueMapping, 'maximumConcurrency' | 'enabled'>>>;
+
   constructor(
     private readonly sqs: SQSClient,
     private readonly runtime: LambdaRuntime,
     private readonly region: string,
     private readonly log: (line: string) => void,
-  ) {}
+    private readonly stateFile?: string,
+  ) {
+    this.changed = stateFile && existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, 'utf8')) : {};
+  }
 
   add(mapping: Omit<QueueMapping, 'uuid'> & { uuid?: string }): QueueMapping {
-    const full: QueueMapping = { ...mapping, uuid: mapping.uuid ?? randomUUID() };
+    const uuid = mapping.uuid ?? randomUUID();
+    // A line paused or a queue scaled before a restart stays so.
+    const full: QueueMapping = { ...mapping, ...this.changed[uuid], uuid };
     const stop = new AbortController();
     // Every poller's receive listens for the stop signal.
     setMaxListeners(1000, stop.signal);
@@ -72,6 +81,8 @@ export class EventSourcePollers {
     const entry = this.mappings.get(uuid);
     if (!entry) return undefined;
     Object.assign(entry.mapping, changes);
+    this.changed[uuid] = { ...this.changed[uuid], ...changes };
+    if (this.stateFile) writeFileSync(this.stateFile, JSON.stringify(this.changed));
     this.reconcile(uuid);
     return entry.mapping;
   }

@@ -40,6 +40,13 @@ export interface LocalCloudOptions {
   readonly echoFunctionLogs?: boolean;
   /** Extra CDK context (the simulation hook is on by default locally). */
   readonly context?: Record<string, unknown>;
+  /**
+   * Where the embedded data plane keeps tables, queues, executions and objects across
+   * restarts; `false` keeps them in memory only. @default `${workDir}/data`
+   */
+  readonly dataDir?: string | false;
+  /** Start with empty data (`npm start -- --fresh`). @default false */
+  readonly fresh?: boolean;
 }
 
 export interface LocalCloud {
@@ -56,6 +63,9 @@ export interface LocalCloud {
   readonly clients: { dynamodb: DynamoDBClient; sqs: SQSClient; sfn: SFNClient; s3: S3Client };
   readonly resolver: TemplateResolver;
   readonly bootMs: number;
+  /** Where the state is kept across restarts; undefined when it is in memory only. */
+  readonly dataDir?: string;
+  readonly workDir: string;
   stop(): Promise<void>;
 }
 
@@ -93,10 +103,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
   const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
   let edge: Edge | undefined;
+  const dataDir =
+    options.dataDir === false ? undefined : path.resolve(options.dataDir ?? path.join(workDir, 'data'));
+  if (dataDir && options.fresh) rmSync(dataDir, { recursive: true, force: true });
   const dataPlane: DataPlane =
     backend === 'moto'
       ? await startMoto(path.join(workDir, 'moto.log'))
-      : await startEmbedded(() => edge?.url ?? '', localIdentity.region);
+      : await startEmbedded(() => edge?.url ?? '', localIdentity, dataDir);
 
   const calls = new CallCounter();
   let facade: StepFunctionsFacade | undefined;
@@ -129,7 +142,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     s3: new S3Client({ ...clientConfig, forcePathStyle: true }),
   };
   const pollerSqs = new SQSClient(clientConfig);
-  if (!dataPlane.states) facade = new StepFunctionsFacade(clients, localIdentity);
+  if (!dataPlane.states)
+    facade = new StepFunctionsFacade(
+      clients,
+      localIdentity,
+      dataPlane.durable && dataDir ? path.join(dataDir, 'executions.jsonl') : undefined,
+    );
 
   const resolver = new TemplateResolver(synthesized.template, {
     ...localIdentity,
@@ -154,7 +172,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
   for (const fn of stack.functions) runtime.register(fn);
 
-  pollers = new EventSourcePollers(pollerSqs, runtime, localIdentity.region, functionLog);
+  pollers = new EventSourcePollers(
+    pollerSqs,
+    runtime,
+    localIdentity.region,
+    functionLog,
+    dataPlane.durable && dataDir ? path.join(dataDir, 'event-source-mappings.json') : undefined,
+  );
   for (const mapping of stack.eventSourceMappings) pollers.add({ ...mapping, uuid: mapping.logicalId });
 
   const http = await startHttpApi(stack.routes, runtime, {
@@ -167,6 +191,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
   const schedules = new Schedules(runtime, localIdentity, log);
   for (const schedule of stack.schedules) schedules.start(schedule);
+
+  // Executions that were running when the last run stopped (or was killed) run again.
+  const resumed = facade?.resumeFromJournal() ?? 0;
+  if (resumed > 0) log(`Resumed ${resumed} workflow execution(s) that were running at the last stop`);
 
   return {
     apiUrl: http.url,
@@ -181,6 +209,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     clients,
     resolver,
     bootMs: Date.now() - started,
+    workDir,
+    ...(dataPlane.durable && dataDir ? { dataDir } : {}),
     stop: async () => {
       schedules.stop();
       pollers?.stop();
@@ -211,7 +241,8 @@ export function describeLocalCloud(cloud: LocalCloud): string[] {
     ),
     `  State machines  ${stack.stateMachines.map((s) => s.arn.split(':').pop()).join(', ')}`,
     `  Schedules       ${stack.schedules.map((s) => `${s.ruleName} ${s.expression}`).join(', ') || 'none'}`,
-    `  Function logs   .local/lambda.log`,
+    `  Function logs   ${path.relative(process.cwd(), path.join(cloud.workDir, 'lambda.log'))}`,
+    `  Data            ${cloud.dataDir ? `${path.relative(process.cwd(), cloud.dataDir) || cloud.dataDir} (kept across restarts; npm start -- --fresh or npm run reset starts empty)` : 'in memory (gone at stop)'}`,
   ];
   return lines;
 }

@@ -1,7 +1,10 @@
 /**
  * The S3 subset the factory uses (path-style CreateBucket, PutObject, GetObject, HeadObject,
- * DeleteObject), in memory, for the embedded backend. moto serves the real thing.
+ * DeleteObject) for the embedded backend, in memory and, with a directory, on disk (one file
+ * per object and its metadata), so that outputs survive a restart. moto serves the real thing.
  */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import type { BufferedRequest, ServiceResponse } from './edge.ts';
 
 interface StoredObject {
@@ -20,8 +23,47 @@ const xmlError = (status: number, code: string, message: string, resource: strin
 export class ObjectStore {
   private readonly buckets = new Map<string, Map<string, StoredObject>>();
 
+  /** @param directory where objects are kept across restarts; in memory only without one */
+  constructor(private readonly directory?: string) {
+    if (!directory || !existsSync(directory)) return;
+    for (const bucket of readdirSync(directory)) {
+      const objects = new Map<string, StoredObject>();
+      for (const file of readdirSync(path.join(directory, bucket)).filter((f) => f.endsWith('.meta.json'))) {
+        const name = file.slice(0, -'.meta.json'.length);
+        const meta = JSON.parse(readFileSync(path.join(directory, bucket, file), 'utf8')) as {
+          contentType: string;
+          etag: string;
+          lastModified: string;
+        };
+        const body = readFileSync(path.join(directory, bucket, `${name}.body`));
+        objects.set(decodeURIComponent(name), { ...meta, body, lastModified: new Date(meta.lastModified) });
+      }
+      this.buckets.set(bucket, objects);
+    }
+  }
+
   createBucket(name: string): void {
     if (!this.buckets.has(name)) this.buckets.set(name, new Map());
+    if (this.directory) mkdirSync(path.join(this.directory, name), { recursive: true });
+  }
+
+  private persist(bucket: string, key: string, object: StoredObject | undefined): void {
+    if (!this.directory) return;
+    const base = path.join(this.directory, bucket, encodeURIComponent(key));
+    if (!object) {
+      rmSync(`${base}.body`, { force: true });
+      rmSync(`${base}.meta.json`, { force: true });
+      return;
+    }
+    writeFileSync(`${base}.body`, object.body);
+    writeFileSync(
+      `${base}.meta.json`,
+      JSON.stringify({
+        contentType: object.contentType,
+        etag: object.etag,
+        lastModified: object.lastModified,
+      }),
+    );
   }
 
   handle = async (request: BufferedRequest): Promise<ServiceResponse> => {
@@ -49,12 +91,14 @@ export class ObjectStore {
     switch (request.method) {
       case 'PUT': {
         const etag = `"${(await import('node:crypto')).createHash('md5').update(request.body).digest('hex')}"`;
-        bucket.set(key, {
+        const object = {
           body: decodeChunked(request),
           contentType: String(request.headers['content-type'] ?? 'binary/octet-stream'),
           etag,
           lastModified: new Date(),
-        });
+        };
+        bucket.set(key, object);
+        this.persist(bucketName, key, object);
         return { status: 200, headers: { etag }, body: '' };
       }
       case 'GET':
@@ -78,6 +122,7 @@ export class ObjectStore {
       }
       case 'DELETE':
         bucket.delete(key);
+        this.persist(bucketName, key, undefined);
         return { status: 204, headers: {}, body: '' };
       default:
         return xmlError(405, 'MethodNotAllowed', `${request.method} is not served locally`, resource);

@@ -4,7 +4,13 @@
  * cloud does not need (IAM, log groups, permissions) are skipped: it does not enforce IAM.
  */
 import * as path from 'node:path';
-import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  UpdateTableCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateStateMachineCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import {
@@ -70,19 +76,43 @@ export async function provision(
     resolver.resourcesOfType('AWS::DynamoDB::Table').map(async ([logicalId, resource]) => {
       const p = resolver.resolve<Props>(resource.Properties ?? {});
       const name = (p.TableName as string | undefined) ?? logicalId;
-      await clients.dynamodb.send(
-        new CreateTableCommand({
-          TableName: name,
-          AttributeDefinitions: p.AttributeDefinitions as never,
-          KeySchema: p.KeySchema as never,
-          BillingMode: 'PAY_PER_REQUEST',
-          GlobalSecondaryIndexes: (p.GlobalSecondaryIndexes as Props[] | undefined)?.map((gsi) => ({
-            IndexName: gsi.IndexName as string,
-            KeySchema: gsi.KeySchema as never,
-            Projection: gsi.Projection as never,
-          })),
-        }),
-      );
+      const indexes = (p.GlobalSecondaryIndexes as Props[] | undefined)?.map((gsi) => ({
+        IndexName: gsi.IndexName as string,
+        KeySchema: gsi.KeySchema as never,
+        Projection: gsi.Projection as never,
+      }));
+      try {
+        await clients.dynamodb.send(
+          new CreateTableCommand({
+            TableName: name,
+            AttributeDefinitions: p.AttributeDefinitions as never,
+            KeySchema: p.KeySchema as never,
+            BillingMode: 'PAY_PER_REQUEST',
+            GlobalSecondaryIndexes: indexes,
+          }),
+        );
+      } catch (error) {
+        if ((error as Error).name !== 'ResourceInUseException') throw error;
+        // Kept from an earlier run: add the indexes the template has gained since.
+        const { Table } = await clients.dynamodb.send(new DescribeTableCommand({ TableName: name }));
+        const existing = new Set((Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+        for (const index of indexes ?? []) {
+          if (existing.has(index.IndexName)) continue;
+          await clients.dynamodb
+            .send(
+              new UpdateTableCommand({
+                TableName: name,
+                AttributeDefinitions: p.AttributeDefinitions as never,
+                GlobalSecondaryIndexUpdates: [{ Create: index }],
+              }),
+            )
+            .catch((e: Error) =>
+              warnings.push(
+                `${name}: could not add index ${index.IndexName} (${e.message}); npm run reset starts over`,
+              ),
+            );
+        }
+      }
       const ttl = p.TimeToLiveSpecification as { AttributeName: string; Enabled: boolean } | undefined;
       if (ttl?.Enabled && options.supportsTtl) {
         await clients.dynamodb.send(
@@ -96,7 +126,7 @@ export async function provision(
       tables.push(name);
     }),
   );
-  if (!options.supportsTtl) warnings.push('TTL is not enforced by dynalite: expired rows stay until restart');
+  if (!options.supportsTtl) warnings.push('TTL is not enforced by dynalite: expired rows stay');
 
   const buckets = await Promise.all(
     resolver.resourcesOfType('AWS::S3::Bucket').map(async ([logicalId, resource]) => {

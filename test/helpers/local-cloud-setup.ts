@@ -27,6 +27,8 @@ export async function setup(project: TestProject) {
     edgePort: 0,
     backend,
     workDir: `.local/test-${backend}`,
+    // Each run starts empty; what it leaves is kept for a look afterwards.
+    fresh: true,
     log: (line) => {
       if (process.env.LOCAL_CLOUD_VERBOSE) console.log(`[local-cloud] ${line}`);
     },

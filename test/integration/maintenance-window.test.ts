@@ -19,6 +19,7 @@ beforeAll(async () => {
     edgePort: 0,
     backend: backend === 'moto' ? 'moto' : 'embedded',
     workDir: `.local/test-${backend}-window`,
+    fresh: true,
     log: () => undefined,
   });
   cloud.schedules.disable(/^AutoscalerSchedule/);

@@ -9,6 +9,7 @@ import './polyfills.ts';
 import { randomBytes } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { BufferedRequest, ServiceResponse } from '../edge.ts';
+import { Journal } from '../journal.ts';
 import { dynamodbCall, type IntegrationClients, sendMessage, TaskError } from './integrations.ts';
 
 const TOKEN_PLACEHOLDER = '__LOCAL_CLOUD_TASK_TOKEN__';
@@ -44,8 +45,23 @@ export interface ExecutionRecord {
   transitions: number;
   /** Runs of each Task state so far: its `$$.State.RetryCount` (the workflows never re-enter a state). */
   readonly taskRuns: Map<string, number>;
+  /** When this run of the execution began: its start, or its replay after a restart. */
+  runStartedAt: number;
   abort?: () => void;
 }
+
+/** What the journal keeps of executions: enough to list them and to run the unfinished ones again. */
+type ExecutionEntry =
+  | { e: 'start'; arn: string; machine: string; name: string; input: string; at: number }
+  | {
+      e: 'end';
+      arn: string;
+      status: ExecutionStatus;
+      at: number;
+      output?: string;
+      error?: string;
+      cause?: string;
+    };
 
 interface PendingTask {
   readonly executionArn: string;
@@ -71,11 +87,92 @@ export class StepFunctionsFacade {
   private readonly pendingTasks = new Map<string, PendingTask>();
   /** Tokens already answered or timed out: late reports get TaskTimedOut, as on AWS. */
   private readonly settledTokens = new Set<string>();
+  private stopped = false;
 
+  private readonly journal: Journal<ExecutionEntry>;
+
+  /** @param journalFile keeps executions across restarts (in memory only without one) */
   constructor(
     private readonly clients: IntegrationClients,
     private readonly identity: { region: string; accountId: string },
-  ) {}
+    journalFile?: string,
+  ) {
+    this.journal = new Journal(journalFile);
+  }
+
+  /**
+   * After a restart, once the state machines exist again: executions that were running run again
+   * from the start, under the same name and input. Their task tokens are new; steps that already
+   * completed answer from their job rows (the same path as a resumed order), and a dispatch of
+   * the new run supersedes the old one's messages (a later $$.Execution.StartTime).
+   */
+  resumeFromJournal(): number {
+    const started = new Map<string, Extract<ExecutionEntry, { e: 'start' }>>();
+    const ended = new Map<string, Extract<ExecutionEntry, { e: 'end' }>>();
+    for (const entry of this.journal.load()) {
+      if (entry.e === 'start') started.set(entry.arn, entry);
+      else ended.set(entry.arn, entry);
+    }
+    let resumed = 0;
+    for (const [arn, start] of started) {
+      const end = ended.get(arn);
+      const machine = this.machines.get(start.machine);
+      const execution: ExecutionRecord = {
+        arn,
+        stateMachineArn: start.machine,
+        name: start.name,
+        input: start.input,
+        startDate: start.at,
+        status: end?.status ?? 'RUNNING',
+        transitions: 0,
+        taskRuns: new Map(),
+        runStartedAt: Date.now(),
+        ...(end ? { stopDate: end.at, output: end.output, error: end.error, cause: end.cause } : {}),
+      };
+      this.executions.set(arn, execution);
+      if (end) continue;
+      if (!machine) {
+        this.finish(execution, 'FAILED', {
+          error: 'States.Runtime',
+          cause: 'Its state machine no longer exists',
+        });
+        continue;
+      }
+      this.run(machine, execution, JSON.parse(start.input));
+      resumed++;
+    }
+    // Only what is needed goes forward: the finished executions once, the running ones.
+    this.journal.rewrite(
+      [...this.executions.values()].flatMap((e): ExecutionEntry[] => [
+        { e: 'start', arn: e.arn, machine: e.stateMachineArn, name: e.name, input: e.input, at: e.startDate },
+        ...(e.status === 'RUNNING'
+          ? []
+          : [
+              {
+                e: 'end' as const,
+                arn: e.arn,
+                status: e.status,
+                at: e.stopDate ?? e.startDate,
+                ...(e.output !== undefined ? { output: e.output } : {}),
+                ...(e.error !== undefined ? { error: e.error } : {}),
+                ...(e.cause !== undefined ? { cause: e.cause } : {}),
+              },
+            ]),
+      ]),
+    );
+    return resumed;
+  }
+
+  private finish(
+    execution: ExecutionRecord,
+    status: Exclude<ExecutionStatus, 'RUNNING'>,
+    detail: { output?: string; error?: string; cause?: string } = {},
+  ): void {
+    execution.status = status;
+    execution.stopDate = Date.now();
+    Object.assign(execution, detail);
+    this.journal.append({ e: 'end', arn: execution.arn, status, at: execution.stopDate, ...detail });
+  }
 
   readonly handle = async (request: BufferedRequest): Promise<ServiceResponse> => {
     const action = String(request.headers['x-amz-target']).split('.')[1] ?? '';
@@ -103,6 +200,8 @@ export class StepFunctionsFacade {
    * long for a step that waits for a worker) and executions are aborted.
    */
   stop(): void {
+    // What was running at the stop runs again at the next start (resumeFromJournal).
+    this.stopped = true;
     for (const [token, task] of this.pendingTasks) {
       this.dropTask(token);
       task.reject(new TaskError('States.Runtime', 'The local cloud stopped'));
@@ -151,10 +250,10 @@ export class StepFunctionsFacade {
       case 'StopExecution': {
         const execution = this.execution(String(body.executionArn));
         if (execution.status === 'RUNNING') {
-          execution.status = 'ABORTED';
-          execution.stopDate = Date.now();
-          execution.error = body.error as string | undefined;
-          execution.cause = body.cause as string | undefined;
+          this.finish(execution, 'ABORTED', {
+            ...(body.error !== undefined ? { error: String(body.error) } : {}),
+            ...(body.cause !== undefined ? { cause: String(body.cause) } : {}),
+          });
           execution.abort?.();
           this.settleTasksOf(execution.arn);
         }
@@ -258,8 +357,10 @@ export class StepFunctionsFacade {
       status: 'RUNNING',
       transitions: 0,
       taskRuns: new Map(),
+      runStartedAt: Date.now(),
     };
     this.executions.set(arn, execution);
+    this.journal.append({ e: 'start', arn, machine: machine.arn, name, input, at: execution.startDate });
     this.run(machine, execution, parsedInput);
     return { executionArn: arn, startDate: execution.startDate / 1000 };
   }
@@ -285,7 +386,7 @@ export class StepFunctionsFacade {
           Id: execution.arn,
           Name: execution.name,
           RoleArn: machine.roleArn,
-          StartTime: new Date(execution.startDate).toISOString(),
+          StartTime: new Date(execution.runStartedAt).toISOString(),
         },
         StateMachine: { Id: machine.arn, Name: machine.name },
         // Evaluated when a state reads it, so it is the time that state was entered.
@@ -307,19 +408,17 @@ export class StepFunctionsFacade {
     })().catch(() => undefined);
     run.result.then(
       (output) => {
-        if (execution.status !== 'RUNNING') return;
-        execution.status = 'SUCCEEDED';
-        execution.output = JSON.stringify(output ?? null);
-        execution.stopDate = Date.now();
+        if (execution.status !== 'RUNNING' || this.stopped) return;
+        this.finish(execution, 'SUCCEEDED', { output: JSON.stringify(output ?? null) });
       },
       (error: Error) => {
-        if (execution.status !== 'RUNNING') return;
+        if (execution.status !== 'RUNNING' || this.stopped) return;
         const cause = (error.cause as Error | undefined) ?? error;
-        execution.status =
-          cause.name === 'States.Timeout' && error.name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : 'FAILED';
-        execution.error = cause.name;
-        execution.cause = cause.message;
-        execution.stopDate = Date.now();
+        this.finish(
+          execution,
+          cause.name === 'States.Timeout' && error.name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : 'FAILED',
+          { error: cause.name, cause: cause.message },
+        );
         this.settleTasksOf(execution.arn);
       },
     );

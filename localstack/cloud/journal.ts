@@ -1,0 +1,56 @@
+/**
+ * Durable state of the embedded data plane: an append-only file of JSON lines, written before a
+ * call is answered (so what a client was told survives a `kill -9`), replayed at start and
+ * compacted to the live state now and then. Without a file (tests that want a fresh cloud) it
+ * keeps nothing.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+export class Journal<E> {
+  private lines = 0;
+
+  constructor(private readonly file: string | undefined) {
+    if (file) mkdirSync(path.dirname(file), { recursive: true });
+  }
+
+  get durable(): boolean {
+    return this.file !== undefined;
+  }
+
+  /** The entries written so far; a torn last line (the process died mid-write) is dropped. */
+  load(): E[] {
+    if (!this.file || !existsSync(this.file)) return [];
+    const entries: E[] = [];
+    for (const line of readFileSync(this.file, 'utf8').split('\n')) {
+      if (!line) continue;
+      try {
+        entries.push(JSON.parse(line) as E);
+      } catch {
+        // only the last line can be incomplete
+      }
+    }
+    this.lines = entries.length;
+    return entries;
+  }
+
+  append(entry: E): void {
+    if (!this.file) return;
+    appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
+    this.lines++;
+  }
+
+  /** Lines written since the last compaction. */
+  get length(): number {
+    return this.lines;
+  }
+
+  /** Replaces the file with the given entries (the live state), atomically. */
+  rewrite(entries: readonly E[]): void {
+    if (!this.file) return;
+    const temporary = `${this.file}.compacting`;
+    writeFileSync(temporary, entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    renameSync(temporary, this.file);
+    this.lines = entries.length;
+  }
+}
