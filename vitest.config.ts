@@ -23,6 +23,8 @@ export default defineConfig({
           // The files mostly wait on the cloud (a maintenance window waits minutes): run several
           // at once even on two cores.
           maxWorkers: 3,
+          // Projects with their own maxWorkers run as a group of their own: after unit and infra.
+          sequence: { groupOrder: 1 },
           testTimeout: 90_000,
           hookTimeout: 120_000,
         },
