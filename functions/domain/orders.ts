@@ -159,6 +159,9 @@ export function orderStatusView(order: OrderRecord, jobs: readonly JobRecord[]) 
     };
   });
   const completed = steps.filter((s) => s.status === 'COMPLETED').length;
+  // The workflow records which step failed; the step's own record says how.
+  const failedStep = order.error?.match(/^Step (\S+) failed$/)?.[1];
+  const failedDetail = failedStep ? byStep.get(failedStep)?.lastError : undefined;
   return {
     orderId: order.orderId,
     customerId: order.customerId,
@@ -171,7 +174,7 @@ export function orderStatusView(order: OrderRecord, jobs: readonly JobRecord[]) 
     ...(order.startedAt ? { startedAt: order.startedAt } : {}),
     ...(order.completedAt ? { completedAt: order.completedAt } : {}),
     ...(order.failedAt ? { failedAt: order.failedAt } : {}),
-    ...(order.error ? { error: order.error } : {}),
+    ...(order.error ? { error: failedDetail ? `${order.error}: ${failedDetail}` : order.error } : {}),
     ...(order.resumes ? { resumes: order.resumes, resumedAt: order.resumedAt } : {}),
     ...(order.cancelledAt
       ? { cancelledAt: order.cancelledAt, cancelledBy: order.cancelledBy, cancelReason: order.cancelReason }

@@ -13,6 +13,7 @@ import {
   Parallel,
   Pass,
   QueryLanguage,
+  Result,
   type State,
   StateMachine,
   StateMachineType,
@@ -130,6 +131,11 @@ export class AssemblyWorkflow extends Construct {
           // The step's report is in the jobs table; the workflow payload stays the order input.
           ResultPath: null,
           TimeoutSeconds: waitLimit.toSeconds(),
+          // No worker heartbeats the workflow (attempts are timed and leased by the factory), so
+          // this never fires before the timeout. It is here because LocalStack's interpreter (the
+          // moto backend) otherwise hands a stale callback outcome to a retry that reuses the
+          // task token; with a heartbeat endpoint per attempt it waits for the new outcome.
+          HeartbeatSeconds: waitLimit.toSeconds() - 3600,
         },
       });
       for (const band of bandNames) bandQueues.add(queues[band]);
@@ -176,17 +182,16 @@ export class AssemblyWorkflow extends Construct {
           ':stepKind': str('step'),
           ':max': DynamoAttributeValue.fromNumber(attemptsAllowed(step)),
           ':zero': DynamoAttributeValue.fromNumber(0),
-          ':cause': str(JsonPath.stringAt('$.failure.Cause')),
+          // Only if no attempt recorded its error (the worker writes the real one).
+          ':cause': str(`Step ${step.name} gave up`),
         },
         resultPath: JsonPath.DISCARD,
       });
       retryTransport(markDead);
-      // The failure as the order will tell it: which step, and what its last attempt said.
+      // The order names the step; its status view adds what the step's last attempt said (the job
+      // row's error), so the workflow never depends on a failure's Cause being passed along.
       const explain = new Pass(this, `Explain ${step.name} failure`, {
-        parameters: {
-          Error: 'StepDead',
-          Cause: JsonPath.format(`Step ${step.name} failed: {}`, JsonPath.stringAt('$.failure.Cause')),
-        },
+        result: Result.fromObject({ Error: 'StepDead', Cause: `Step ${step.name} failed` }),
         resultPath: '$.failure',
       });
       explain.next(

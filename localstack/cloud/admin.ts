@@ -2,8 +2,9 @@
  * Test hooks of the local cloud, under /__local on the AWS endpoint (never part of AWS):
  * - POST /__local/faults {service, action, bodyContains?, times} — the next `times` matching
  *   calls fail with a 500 InternalFailure (a dropped send, for crash-safety tests);
- * - POST /__local/lambda/{name}/crash — kills every execution environment of a function
- *   mid-invocation (a worker crash).
+ * - POST /__local/lambda/{name}/crash {eventContains?} — kills the execution environments of a
+ *   function mid-invocation (a worker crash): all, or those whose invocation under way carries
+ *   the string (one job's worker).
  */
 import type { BufferedRequest, ServiceResponse } from './edge.ts';
 import type { LambdaRuntime } from './lambda-runtime.ts';
@@ -69,7 +70,8 @@ export class LocalAdmin {
     if (crash && request.method === 'POST') {
       const name = decodeURIComponent(crash[1] as string);
       if (!this.runtime.get(name)) return reply(404, { message: `No function ${name}` });
-      return reply(200, { crashedEnvironments: await this.runtime.crash(name) });
+      const { eventContains } = JSON.parse(request.body.toString() || '{}') as { eventContains?: string };
+      return reply(200, { crashedEnvironments: await this.runtime.crash(name, eventContains) });
     }
     return reply(404, { message: `No local admin route ${request.method} ${url.pathname}` });
   }

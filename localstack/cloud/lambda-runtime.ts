@@ -35,7 +35,7 @@ interface Environment {
   readonly ready: Promise<void>;
   busy: boolean;
   lastUsed: number;
-  current?: { resolve: (result: InvocationResult) => void; timer: NodeJS.Timeout };
+  current?: { resolve: (result: InvocationResult) => void; timer: NodeJS.Timeout; event: unknown };
 }
 
 export interface LambdaRuntimeOptions {
@@ -104,14 +104,20 @@ export class LambdaRuntime {
           },
         });
       }, fn.timeoutSeconds * 1000);
-      environment.current = { resolve, timer };
+      environment.current = { resolve, timer, event };
       environment.worker.postMessage({ id, event, deadline: Date.now() + fn.timeoutSeconds * 1000 });
     }).finally(() => this.release(fn.name, environment));
   }
 
-  /** Stops every environment of a function now, mid-invocation or not (a crash, as tests need). */
-  async crash(name: string): Promise<number> {
-    const envs = [...(this.environments.get(name) ?? [])];
+  /**
+   * Stops environments of a function now, mid-invocation or not (a crash, as tests need): all of
+   * them, or only those whose invocation under way carries `eventContains` (one job's worker).
+   */
+  async crash(name: string, eventContains?: string): Promise<number> {
+    const envs = [...(this.environments.get(name) ?? [])].filter(
+      (env) =>
+        eventContains === undefined || JSON.stringify(env.current?.event ?? null).includes(eventContains),
+    );
     for (const env of envs) this.discard(name, env);
     return envs.length;
   }
@@ -213,9 +219,21 @@ export class LambdaRuntime {
       this.discard(fn.name, env);
     });
     worker.on('exit', () => {
+      // An environment that dies while it starts fails the invocation waiting for it.
+      failReady(new Error('The execution environment stopped during its initialisation'));
       failInFlight('The execution environment stopped');
       this.remove(fn.name, env);
     });
+    // Lambda gives initialisation at most 10 s (or the function's timeout, if longer).
+    const initTimer = setTimeout(() => {
+      failReady(new Error('The execution environment did not initialise in time'));
+      void this.discard(fn.name, env);
+    }, Math.max(10, fn.timeoutSeconds) * 1000);
+    initTimer.unref();
+    void ready.then(
+      () => clearTimeout(initTimer),
+      () => clearTimeout(initTimer),
+    );
     return env;
   }
 

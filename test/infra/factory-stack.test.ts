@@ -146,9 +146,9 @@ describe('assembly workflows', () => {
         expect(state.Parameters.MessageBody['taskToken.$']).toBe('$$.Task.Token');
         expect(state.Parameters.MessageBody['retryCount.$']).toBe('$$.State.RetryCount');
         expect(state.Parameters.MessageBody['executionStartedAt.$']).toBe('$$.Execution.StartTime');
-        // Waiting for a worker is no attempt: no heartbeat, only a backstop of days.
-        expect(state.HeartbeatSeconds).toBeUndefined();
+        // Waiting for a worker is no attempt: only backstops of days, nobody heartbeats.
         expect(state.TimeoutSeconds).toBe(8 * 86_400);
+        expect(state.HeartbeatSeconds).toBe(8 * 86_400 - 3600);
         expect(state.Retry[0]).toEqual({
           ErrorEquals: ['StepFailed', 'StepTimedOut', 'StepLost'],
           IntervalSeconds: step.retry.intervalSeconds,

@@ -317,8 +317,8 @@ describe('at-least-once safety', () => {
   });
 
   it.runIf(local)('recovers a job whose worker was killed mid-job', async () => {
-    // A webhook that answers after 20 s keeps the job mid-flight; only this test uses the
-    // notifications queue, so killing its worker touches no other test.
+    // A webhook that answers after 20 s keeps the job mid-flight; only the environment running
+    // this job is killed, so no other test's job is touched.
     const slow = createServer((_req, res) => setTimeout(() => res.end('ok'), 20_000).unref());
     await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/hook`;
@@ -334,6 +334,9 @@ describe('at-least-once safety', () => {
       const crashed = await localAdmin(
         'POST',
         `/lambda/${await functionNamed('NotificationsJobQueueWorker')}/crash`,
+        {
+          eventContains: victim.jobId,
+        },
       );
       expect(crashed.crashedEnvironments).toBeGreaterThanOrEqual(1);
       // Its lease (30 s) runs out; the dispatcher fails the lost attempt and dispatches the next.
@@ -345,7 +348,12 @@ describe('at-least-once safety', () => {
         job = await getJob(victim.jobId);
       }
       expect(job.attempts).toBe(2);
-      const log = await jobLog(victim.jobId);
+      // The log line follows the claim: give it a moment.
+      let log = await jobLog(victim.jobId);
+      for (let i = 0; i < 50 && !log.some((l) => /Attempt 2 of 3 started/.test(l.message)); i++) {
+        await sleep(100);
+        log = await jobLog(victim.jobId);
+      }
       expect(log.some((l) => /stopped heartbeating/.test(l.message))).toBe(true);
       expect(log.some((l) => /Attempt 2 of 3 started/.test(l.message))).toBe(true);
     } finally {

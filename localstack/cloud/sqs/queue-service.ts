@@ -220,6 +220,7 @@ class Queue {
         resolve();
       };
       const timeout = setTimeout(done, ms);
+      timeout.unref();
       this.waiters.add(done);
       this.arm();
     });
@@ -301,8 +302,11 @@ export class QueueService {
   };
 
   stop(): void {
+    this.stopped = true;
     for (const queue of this.queues.values()) queue.stop();
   }
+
+  private stopped = false;
 
   private urlOf(name: string): string {
     return `${this.baseUrl()}/${this.identity.accountId}/${name}`;
@@ -556,7 +560,7 @@ export class QueueService {
     const deadline = Date.now() + wait * 1000;
     for (;;) {
       const taken = this.take(queue, max, visibility);
-      if (taken.length > 0 || Date.now() >= deadline || !this.queues.has(queue.name)) {
+      if (taken.length > 0 || Date.now() >= deadline || this.stopped || !this.queues.has(queue.name)) {
         return { Messages: taken.map((m) => this.view(m, wanted, wantedAttributes)) };
       }
       await queue.waitFor(deadline - Date.now());
