@@ -147,6 +147,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       clients,
       localIdentity,
       dataPlane.durable && dataDir ? path.join(dataDir, 'executions.jsonl') : undefined,
+      functionLog,
     );
 
   const resolver = new TemplateResolver(synthesized.template, {

@@ -96,6 +96,7 @@ export class StepFunctionsFacade {
     private readonly clients: IntegrationClients,
     private readonly identity: { region: string; accountId: string },
     journalFile?: string,
+    private readonly log: (line: string) => void = () => undefined,
   ) {
     this.journal = new Journal(journalFile);
   }
@@ -414,6 +415,7 @@ export class StepFunctionsFacade {
       (error: Error) => {
         if (execution.status !== 'RUNNING' || this.stopped) return;
         const cause = (error.cause as Error | undefined) ?? error;
+        this.log(`[states] execution ${execution.name} failed: ${cause.name}: ${cause.message}`);
         this.finish(
           execution,
           cause.name === 'States.Timeout' && error.name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : 'FAILED',
