@@ -20,6 +20,8 @@ export function buildFactoryApp(options: BuildOptions = {}): { app: App; stack: 
     dataRemovalPolicy: simulation ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     ...numberContext(app, 'robot-factory:jobRetentionDays', 'jobRetentionDays'),
     ...numberContext(app, 'robot-factory:deadJobRetentionDays', 'deadJobRetentionDays'),
+    ...numberContext(app, 'robot-factory:orderRetentionDays', 'orderRetentionDays'),
+    ...numberContext(app, 'robot-factory:operationsRetentionDays', 'operationsRetentionDays'),
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
     description: 'Robot Factory: serverless job orchestration (orders, assembly workflows, production lines)',
   });

@@ -25,8 +25,12 @@ export interface FactoryStackProps extends StackProps {
   readonly dataRemovalPolicy?: RemovalPolicy;
   /** Days finished jobs (COMPLETED, CANCELLED) stay before TTL removes them. @default 7 */
   readonly jobRetentionDays?: number;
-  /** Days DEAD jobs stay in the dead-letter queue. @default 30 */
+  /** Days DEAD jobs stay in the dead-letter queue (and job batches stay). @default 30 */
   readonly deadJobRetentionDays?: number;
+  /** Days orders and their steps stay after they were placed (renewed on resume). @default 90 */
+  readonly orderRetentionDays?: number;
+  /** Days scaling events and finished maintenance windows stay. @default 90 */
+  readonly operationsRetentionDays?: number;
 }
 
 export class FactoryStack extends Stack {
@@ -36,7 +40,15 @@ export class FactoryStack extends Stack {
     // document instead of overflowing into managed policies (CloudFormation allows 500
     // resources a stack).
     this.node.setContext('@aws-cdk/aws-iam:minimizePolicies', true);
-    const tables = new FactoryTables(this, 'Tables', { removalPolicy: props.dataRemovalPolicy });
+    const tables = new FactoryTables(this, 'Tables', {
+      removalPolicy: props.dataRemovalPolicy,
+      retention: {
+        jobDays: props.jobRetentionDays,
+        deadJobDays: props.deadJobRetentionDays,
+        orderDays: props.orderRetentionDays,
+        operationsDays: props.operationsRetentionDays,
+      },
+    });
 
     const lines = Object.fromEntries(
       productionLineNames.map((name) => [
@@ -73,14 +85,12 @@ export class FactoryStack extends Stack {
       encryption: BucketEncryption.S3_MANAGED,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
-      lifecycleRules: [{ expiration: Duration.days(props.jobRetentionDays ?? 7) }],
+      lifecycleRules: [{ expiration: Duration.days(tables.retention.jobDays) }],
       removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
     const engineEnv: Record<string, string> = {
       ...readEnv,
       ARTIFACTS_BUCKET: artifacts.bucketName,
-      JOB_RETENTION_DAYS: String(props.jobRetentionDays ?? 7),
-      DEAD_JOB_RETENTION_DAYS: String(props.deadJobRetentionDays ?? 30),
     };
     // Queue URLs go to the workers by a second variable set after the queues exist.
     const jobQueueConstructs = jobQueueNames.map(

@@ -6,19 +6,48 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
+
+const maxRetries = 6;
+const baseDelayMs = 100;
+const maxDelayMs = 2000;
+
+const retryToken = (count: number, delayMs: number): RetryToken => ({
+  getRetryCount: () => count,
+  getRetryDelay: () => delayMs,
+});
+
+/**
+ * Transient faults of AWS (throttling, a 5xx, a dropped connection) are retried with full-jitter
+ * backoff, 6 times over about 5 s, and never become a failed attempt of a job. Unlike the SDK's
+ * standard strategy there is no retry quota, which a minute of faults would drain; a request the
+ * service refused (4xx) is not retried.
+ */
+export const patientRetry: RetryStrategyV2 = {
+  acquireInitialRetryToken: async () => retryToken(0, 0),
+  refreshRetryTokenForRetry: async (previous: RetryToken, info: RetryErrorInfo) => {
+    const count = previous.getRetryCount() + 1;
+    if (info.errorType === 'CLIENT_ERROR' || count > maxRetries) throw info.error ?? new Error('No retry');
+    return retryToken(count, Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (count - 1)));
+  },
+  recordSuccess: () => undefined,
+};
+
+/** What every client of the factory is created with. */
+export const clientDefaults = { retryStrategy: patientRetry } as const;
 
 let documentClient: DynamoDBDocumentClient | undefined;
 let sfnClient: SFNClient | undefined;
 
 export function dynamo(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient(clientDefaults), {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
   });
   return documentClient;
 }
 
 export function stepFunctions(): SFNClient {
-  sfnClient ??= new SFNClient({});
+  sfnClient ??= new SFNClient(clientDefaults);
   return sfnClient;
 }
 

@@ -1,5 +1,5 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from './aws-clients.ts';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo, isConditionFailure } from './aws-clients.ts';
 
 export interface BatchRecord {
   readonly batchId: string;
@@ -10,16 +10,46 @@ export interface BatchRecord {
 }
 
 export class BatchStore {
-  constructor(private readonly tableName: string) {}
+  constructor(
+    private readonly tableName: string,
+    private readonly retentionDays: number,
+  ) {}
 
-  async create(batch: BatchRecord): Promise<void> {
+  /** False when the batch exists already (the same request retried). */
+  async create(batch: BatchRecord): Promise<boolean> {
+    try {
+      await dynamo().send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...batch, expiresAt: this.expiry(batch.createdAt) },
+          ConditionExpression: 'attribute_not_exists(batchId)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async setJobIds(batchId: string, jobIds: readonly string[]): Promise<void> {
     await dynamo().send(
-      new PutCommand({
+      new UpdateCommand({
         TableName: this.tableName,
-        Item: batch,
-        ConditionExpression: 'attribute_not_exists(batchId)',
+        Key: { batchId },
+        UpdateExpression: 'SET jobIds = :ids',
+        ExpressionAttributeValues: { ':ids': jobIds },
       }),
     );
+  }
+
+  async remove(batchId: string): Promise<void> {
+    await dynamo().send(new DeleteCommand({ TableName: this.tableName, Key: { batchId } }));
+  }
+
+  /** A batch row outlives its jobs' retention (their longest, the dead ones'). */
+  private expiry(createdAt: string): number {
+    return Math.floor(Date.parse(createdAt) / 1000) + this.retentionDays * 86_400;
   }
 
   async get(batchId: string): Promise<BatchRecord | undefined> {

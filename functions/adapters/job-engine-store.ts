@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
+  DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -16,6 +17,7 @@ import {
 import type { DispatchPlan, JobEnginePort, Settlement } from '#domain/job-lifecycle';
 import { bandOf, type PriorityBand } from '#domain/job-queues';
 import { type JobRecord, type JobStatus, queueStatusKey } from '#domain/jobs';
+import { hasSecrets, redact } from '#domain/secrets';
 import { dynamo, isConditionFailure } from './aws-clients.ts';
 
 const shards = 4;
@@ -52,10 +54,20 @@ type Update = {
 };
 
 export class JobEngineStore implements JobEnginePort {
+  /** @param secretFieldsOf the payload paths a job type declares secret (dropped once a job is done) */
   constructor(
     private readonly tableName: string,
     private readonly retention: Retention,
+    private readonly secretFieldsOf: (type: string) => readonly string[] = () => [],
   ) {}
+
+  /** A job that will not run again keeps no secrets: its stored payload is redacted. */
+  private withoutSecrets(job: JobRecord): { payload?: unknown } {
+    const paths = this.secretFieldsOf(job.type);
+    return job.payload !== undefined && hasSecrets(job.payload, paths)
+      ? { payload: redact(job.payload, paths) }
+      : {};
+  }
 
   private async update(jobId: string, u: Update): Promise<JobRecord | undefined> {
     const names: Record<string, string> = {};
@@ -201,6 +213,25 @@ export class JobEngineStore implements JobEnginePort {
     }
   }
 
+  /** Intake rollback: the row goes, if it is still exactly as this request wrote it. */
+  async withdraw(job: JobRecord): Promise<boolean> {
+    try {
+      await dynamo().send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { jobId: job.jobId },
+          ConditionExpression: 'createdAt = :createdAt AND #status = :status AND attempts = :zero',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':createdAt': job.createdAt, ':status': job.status, ':zero': 0 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   async claim(jobId: string, request: { token: string; workerId: string; now: Date; leaseMs: number }) {
     const at = request.now.toISOString();
     const current = await this.get(jobId);
@@ -262,6 +293,7 @@ export class JobEngineStore implements JobEnginePort {
             completedAt: at,
             result: settlement.result,
             expiresAt: epochSeconds(at, this.retention.finishedDays),
+            ...this.withoutSecrets(job),
           }
         : settlement.status === 'FAILED'
           ? {
@@ -284,6 +316,7 @@ export class JobEngineStore implements JobEnginePort {
                 cancelledAt: at,
                 cancelReason: settlement.reason,
                 expiresAt: epochSeconds(at, this.retention.finishedDays),
+                ...this.withoutSecrets(job),
               };
     const remove = [
       'leaseExpiresAt',
@@ -359,6 +392,7 @@ export class JobEngineStore implements JobEnginePort {
         cancelledAt: at,
         cancelReason: reason,
         expiresAt: epochSeconds(at, this.retention.finishedDays),
+        ...this.withoutSecrets(job),
         // The marker makes the cancellation reach the dependents even if we crash now.
         ...this.marker(job.jobId, at),
       },
@@ -451,7 +485,7 @@ export class JobEngineStore implements JobEnginePort {
         manualRetries: (job.manualRetries ?? 0) + 1,
         maxAttempts: (job.attempts ?? 0) + attemptsAllowed,
       },
-      remove: ['expiresAt', 'discardedAt'],
+      remove: ['discardedAt'],
       condition: '#status = :seen',
       values: { ':seen': job.status },
     });
@@ -503,6 +537,7 @@ export class JobEngineStore implements JobEnginePort {
         discardedAt: at,
         updatedAt: at,
         expiresAt: epochSeconds(at, this.retention.finishedDays),
+        ...this.withoutSecrets(job),
       },
       condition: '#status = :dead AND attribute_not_exists(#discardedAt)',
       values: { ':dead': 'DEAD' },

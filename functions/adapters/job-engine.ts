@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FollowUpPorts } from '#domain/job-lifecycle';
 import { defaultDispatchGraceMs } from '#domain/job-lifecycle';
-import { jobTypes } from '#job-types/index';
+import { jobTypes, secretFieldsOf } from '#job-types/index';
 import { envInt, requireEnv, requireJsonEnv } from '#shared/env';
 import { AssemblyWorkflows } from './assembly-workflows.ts';
 import { JobEngineStore } from './job-engine-store.ts';
@@ -15,10 +15,11 @@ import { OrderStore } from './order-store.ts';
 
 export function jobEngineFromEnv(actor = `api:${randomUUID().slice(0, 8)}`) {
   const jobsTable = requireEnv('JOBS_TABLE');
-  const store = new JobEngineStore(jobsTable, {
-    finishedDays: envInt('JOB_RETENTION_DAYS', 7),
-    deadDays: envInt('DEAD_JOB_RETENTION_DAYS', 30),
-  });
+  const store = new JobEngineStore(
+    jobsTable,
+    { finishedDays: envInt('JOB_RETENTION_DAYS', 7), deadDays: envInt('DEAD_JOB_RETENTION_DAYS', 30) },
+    secretFieldsOf,
+  );
   const sender = new JobQueueSender(requireJsonEnv<BandQueueUrls>('JOB_QUEUE_URLS'));
   const logs = new JobLogStore(requireEnv('JOB_LOGS_TABLE'), envInt('JOB_LOG_RETENTION_DAYS', 30));
   const followUps: FollowUpPorts = {

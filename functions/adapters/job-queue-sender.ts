@@ -6,10 +6,11 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { JobQueuePort, JobWakeUp } from '#domain/job-lifecycle';
 import type { PriorityBand } from '#domain/job-queues';
+import { clientDefaults } from './aws-clients.ts';
 
 let sqsClient: SQSClient | undefined;
 const sqs = () => {
-  sqsClient ??= new SQSClient({});
+  sqsClient ??= new SQSClient(clientDefaults);
   return sqsClient;
 };
 

@@ -1,13 +1,18 @@
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type JobRecord, queueStatusKey } from '#domain/jobs';
 import type { ClaimOutcome, ClaimRequest, StepFinish, StepJobPort } from '#domain/step-attempt';
+import { envInt } from '#shared/env';
 import { dynamo, isConditionFailure } from './aws-clients.ts';
 import { leaseShardOf } from './job-engine-store.ts';
 
 export const jobsByOrderIndex = 'byOrder';
 
 export class JobStore implements StepJobPort {
-  constructor(private readonly tableName: string) {}
+  /** @param orderRetentionDays step rows stay as long as their order (TTL from their first claim) */
+  constructor(
+    private readonly tableName: string,
+    private readonly orderRetentionDays = envInt('ORDER_RETENTION_DAYS', 90),
+  ) {}
 
   async get(jobId: string): Promise<JobRecord | undefined> {
     const { Item } = await dynamo().send(
@@ -45,7 +50,7 @@ export class JobStore implements StepJobPort {
             'SET #status = :running, queueStatus = :queueStatus, attempts = if_not_exists(attempts, :zero) + :one',
             'attemptToken = :token, taskToken = :taskToken, dispatchSeq = :seq, workerId = :worker',
             'startedAt = :at, updatedAt = :at, leaseExpiresAt = :lease, leaseShard = :leaseShard',
-            'createdAt = if_not_exists(createdAt, :createdAt)',
+            'createdAt = if_not_exists(createdAt, :createdAt), expiresAt = if_not_exists(expiresAt, :expires)',
             ...seedNames.map((name) => `#seed_${name} = if_not_exists(#seed_${name}, :seed_${name})`),
           ].join(', '),
           ConditionExpression:
@@ -67,6 +72,7 @@ export class JobStore implements StepJobPort {
             ':lease': lease,
             ':leaseShard': leaseShardOf(jobId),
             ':createdAt': createdAt,
+            ':expires': Math.floor(now.getTime() / 1000) + this.orderRetentionDays * 86_400,
             ':completed': 'COMPLETED',
             ':dead': 'DEAD',
             ':cancelled': 'CANCELLED',

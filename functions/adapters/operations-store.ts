@@ -9,6 +9,7 @@ import type { CronSchedule } from '#domain/cron-schedules';
 import type { MaintenanceWindow } from '#domain/maintenance';
 import type { RateLimit } from '#domain/rate-limits';
 import type { ScalingMode } from '#domain/worker-scaling';
+import { envInt } from '#shared/env';
 import { dynamo, isConditionFailure } from './aws-clients.ts';
 
 export interface ScalingEvent {
@@ -28,7 +29,15 @@ export interface ScalingEvent {
 export type { CronSchedule } from '#domain/cron-schedules';
 
 export class OperationsStore {
-  constructor(private readonly tableName: string) {}
+  /** @param retentionDays how long scaling events and finished maintenance windows stay (TTL) */
+  constructor(
+    private readonly tableName: string,
+    private readonly retentionDays = envInt('OPERATIONS_RETENTION_DAYS', 90),
+  ) {}
+
+  private expiry(at: string): number {
+    return Math.floor(Date.parse(at) / 1000) + this.retentionDays * 86_400;
+  }
 
   private async list<T>(pk: string, limit = 1000, newestFirst = false): Promise<T[]> {
     const items: T[] = [];
@@ -55,7 +64,12 @@ export class OperationsStore {
     await dynamo().send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: `scaling#${event.queue}`, sk: `${event.at}#${randomBytes(3).toString('hex')}`, ...event },
+        Item: {
+          pk: `scaling#${event.queue}`,
+          sk: `${event.at}#${randomBytes(3).toString('hex')}`,
+          ...event,
+          expiresAt: this.expiry(event.at),
+        },
       }),
     );
   }
@@ -105,11 +119,18 @@ export class OperationsStore {
 
   /** Compare-and-set on the window's activeOccurrence: one ticker wins a transition. */
   async transitionWindow(window: MaintenanceWindow, next: MaintenanceWindow): Promise<boolean> {
+    // A one-off window that has ended stays for the retention, as a record.
+    const over = !next.cron && !next.activeOccurrence && (next.history?.length ?? 0) > 0;
     try {
       await dynamo().send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: 'maintenance', sk: window.windowId, ...next },
+          Item: {
+            pk: 'maintenance',
+            sk: window.windowId,
+            ...next,
+            ...(over ? { expiresAt: this.expiry(next.endAt) } : {}),
+          },
           ConditionExpression: window.activeOccurrence
             ? 'activeOccurrence = :seen AND startAt = :start'
             : 'attribute_not_exists(activeOccurrence) AND startAt = :start',

@@ -1,5 +1,6 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type OrderRecord, type OrderStatus, orderStatuses } from '#domain/orders';
+import { envInt } from '#shared/env';
 import { dynamo, isConditionFailure } from './aws-clients.ts';
 import { listPartitions } from './partition-listing.ts';
 
@@ -7,13 +8,25 @@ import { listPartitions } from './partition-listing.ts';
 export const awaitingStartIndex = 'awaitingStart';
 
 export class OrderStore {
-  constructor(private readonly tableName: string) {}
+  /** @param retentionDays how long an order stays after it was placed or last resumed (TTL) */
+  constructor(
+    private readonly tableName: string,
+    private readonly retentionDays = envInt('ORDER_RETENTION_DAYS', 90),
+  ) {}
+
+  private expiry(at: string): number {
+    return Math.floor(Date.parse(at) / 1000) + this.retentionDays * 86_400;
+  }
 
   async create(order: OrderRecord): Promise<void> {
     await dynamo().send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...order, awaitingStartShard: order.awaitingStart ? 'orders' : undefined },
+        Item: {
+          ...order,
+          awaitingStartShard: order.awaitingStart ? 'orders' : undefined,
+          expiresAt: this.expiry(order.createdAt),
+        },
         ConditionExpression: 'attribute_not_exists(orderId)',
       }),
     );
@@ -66,7 +79,7 @@ export class OrderStore {
           TableName: this.tableName,
           Key: { orderId: order.orderId },
           UpdateExpression:
-            'SET #status = :inProgress, resumes = :resumes, resumedAt = :at, executionName = :name, awaitingStart = :at, awaitingStartShard = :shard REMOVE failedAt, #error',
+            'SET #status = :inProgress, resumes = :resumes, resumedAt = :at, executionName = :name, awaitingStart = :at, awaitingStartShard = :shard, expiresAt = :expires REMOVE failedAt, #error',
           ConditionExpression: '#status = :failed',
           ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
           ExpressionAttributeValues: {
@@ -76,6 +89,7 @@ export class OrderStore {
             ':at': at,
             ':name': `${order.orderId}-resume-${resumes}`,
             ':shard': 'orders',
+            ':expires': this.expiry(at),
           },
           ReturnValues: 'ALL_NEW',
         }),

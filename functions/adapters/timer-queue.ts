@@ -1,9 +1,10 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type TimerMessage, type TimerPort, timerDelaySeconds } from '#domain/timers';
+import { clientDefaults } from './aws-clients.ts';
 
 let sqsClient: SQSClient | undefined;
 const sqs = () => {
-  sqsClient ??= new SQSClient({});
+  sqsClient ??= new SQSClient(clientDefaults);
   return sqsClient;
 };
 

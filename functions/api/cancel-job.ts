@@ -6,9 +6,10 @@
 import { z } from 'zod';
 import { jobEngineFromEnv } from '#adapters/job-engine';
 import { completeFollowUps } from '#domain/job-lifecycle';
-import { finishedJobStatuses, publicJobView } from '#domain/jobs';
+import { finishedJobStatuses } from '#domain/jobs';
 import { httpRoute, json } from '#shared/http';
 import { conflict, notFound } from '#shared/http-errors';
+import { jobView } from './job-view.ts';
 
 const engine = jobEngineFromEnv();
 
@@ -58,7 +59,7 @@ export const handler = httpRoute(
         workerId: engine.followUps.actor,
       });
       await completeFollowUps(cancelled, engine.followUps);
-      return json(200, publicJobView((await engine.store.get(job.jobId)) ?? cancelled));
+      return json(200, jobView((await engine.store.get(job.jobId)) ?? cancelled));
     }
     throw conflict('CONCURRENT_CHANGE', `Job ${path.jobId} kept changing; try again`);
   },

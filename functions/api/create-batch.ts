@@ -1,34 +1,54 @@
-/** POST /job-batches — a named group of jobs whose progress is counted together. */
-import { randomBytes } from 'node:crypto';
+/**
+ * POST /job-batches — a named group of jobs whose progress is counted together. All or nothing,
+ * as POST /jobs/bulk: the batch row first, then its jobs; should storage fail, what was stored is
+ * taken back (503). With an Idempotency-Key the batch id and its job ids follow from the key, so
+ * a retry completes the batch.
+ */
+import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { BatchStore } from '#adapters/batch-store';
 import { jobEngineFromEnv } from '#adapters/job-engine';
-import { submitJobs } from '#domain/job-intake';
+import { IntakeFailed, submitJobs, withRequestKey } from '#domain/job-intake';
 import { jobRequestSchema, maxBulkJobs } from '#domain/job-submission';
-import { requireEnv } from '#shared/env';
+import { envInt, requireEnv } from '#shared/env';
 import { httpRoute, json } from '#shared/http';
 import { rejectedAsHttp } from '#shared/http-errors';
 
 const engine = jobEngineFromEnv();
-const batches = new BatchStore(requireEnv('JOB_BATCHES_TABLE'));
+const batches = new BatchStore(requireEnv('JOB_BATCHES_TABLE'), envInt('DEAD_JOB_RETENTION_DAYS', 30) + 1);
 
 const batchRequestSchema = z
   .object({ name: z.string().min(1).max(200), jobs: z.array(jobRequestSchema).min(1).max(maxBulkJobs) })
   .strict();
 
-export const handler = httpRoute({ body: batchRequestSchema }, async ({ body }) => {
-  const batchId = `batch_${Date.now().toString(36)}${randomBytes(5).toString('hex')}`;
-  const accepted = await submitJobs(body.jobs, engine.intake, { indexed: true, batchId }).catch(
-    rejectedAsHttp,
-  );
-  // Written after the jobs: a batch row always names jobs that exist.
-  await batches.create({
+export const handler = httpRoute({ body: batchRequestSchema }, async ({ body, event }) => {
+  const requestKey = event.headers?.['idempotency-key'];
+  const batchId = requestKey
+    ? `batch_${createHash('sha256').update(requestKey).digest('hex').slice(0, 20)}`
+    : `batch_${Date.now().toString(36)}${randomBytes(5).toString('hex')}`;
+  // The row first: a job of the batch never exists without it.
+  const created = await batches.create({
     batchId,
     name: body.name,
-    total: accepted.length,
-    jobIds: accepted.map((a) => a.jobId),
+    total: body.jobs.length,
+    jobIds: [],
     createdAt: new Date().toISOString(),
   });
+  const accepted = await submitJobs(withRequestKey(body.jobs, requestKey), engine.intake, {
+    indexed: true,
+    batchId,
+  }).catch(async (error) => {
+    if (created && !(error instanceof IntakeFailed && error.stored.length > 0))
+      await batches.remove(batchId).catch(() => undefined);
+    return rejectedAsHttp(error);
+  });
+  // Only a convenience for readers (the counts come from the jobs index).
+  await batches
+    .setJobIds(
+      batchId,
+      accepted.map((a) => a.jobId),
+    )
+    .catch(() => undefined);
   return json(202, {
     batchId,
     name: body.name,

@@ -1,9 +1,10 @@
 /** DELETE /dlq/{jobId} — take a dead job out of the dead-letter queue (it stays readable until its TTL). */
 import { z } from 'zod';
 import { jobEngineFromEnv } from '#adapters/job-engine';
-import { publicJobView } from '#domain/jobs';
+
 import { httpRoute, json } from '#shared/http';
 import { conflict, notFound } from '#shared/http-errors';
+import { jobView } from './job-view.ts';
 
 const engine = jobEngineFromEnv();
 
@@ -21,6 +22,6 @@ export const handler = httpRoute(
     const discarded = await engine.store.discard(job, new Date());
     if (!discarded)
       throw conflict('CONCURRENT_CHANGE', `Job ${job.jobId} changed meanwhile; read it and try again`);
-    return json(200, publicJobView(discarded));
+    return json(200, jobView(discarded));
   },
 );

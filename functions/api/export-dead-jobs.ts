@@ -5,6 +5,7 @@ import { allQueueNames } from '#domain/job-queues';
 import type { JobRecord } from '#domain/jobs';
 import { requireEnv } from '#shared/env';
 import { httpRoute } from '#shared/http';
+import { jobView } from './job-view.ts';
 
 const queries = new JobQueries(requireEnv('JOBS_TABLE'));
 const maxRows = 10_000;
@@ -27,18 +28,11 @@ const columns = [
 const cell = (value: unknown) =>
   `"${(value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value)).replaceAll('"', '""')}"`;
 
-const row = (job: JobRecord) =>
-  columns
-    .map((c) =>
-      cell(
-        c === 'error'
-          ? job.lastError
-          : c === 'deadAt'
-            ? (job.deadAt ?? job.updatedAt)
-            : (job as unknown as Record<string, unknown>)[c],
-      ),
-    )
-    .join(',');
+const row = (job: JobRecord) => {
+  // The export shows what GET /jobs/{id} shows: secrets redacted.
+  const view = jobView(job) as Record<string, unknown>;
+  return columns.map((c) => cell(c === 'deadAt' ? (job.deadAt ?? job.updatedAt) : view[c])).join(',');
+};
 
 export const handler = httpRoute({ query: deadJobFilterSchema }, async ({ query }) => {
   const lines = [columns.join(',')];

@@ -2,11 +2,11 @@
 import { z } from 'zod';
 import { BatchStore } from '#adapters/batch-store';
 import { JobQueries } from '#adapters/job-queries';
-import { requireEnv } from '#shared/env';
+import { envInt, requireEnv } from '#shared/env';
 import { httpRoute, json } from '#shared/http';
 import { notFound } from '#shared/http-errors';
 
-const batches = new BatchStore(requireEnv('JOB_BATCHES_TABLE'));
+const batches = new BatchStore(requireEnv('JOB_BATCHES_TABLE'), envInt('DEAD_JOB_RETENTION_DAYS', 30) + 1);
 const queries = new JobQueries(requireEnv('JOBS_TABLE'));
 
 export const handler = httpRoute(

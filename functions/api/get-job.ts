@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { JobStore } from '#adapters/job-store';
 import { OrderStore } from '#adapters/order-store';
 import { findJob } from '#domain/job-lookup';
-import { publicJobView } from '#domain/jobs';
+
 import { requireEnv } from '#shared/env';
 import { httpRoute, json } from '#shared/http';
 import { notFound } from '#shared/http-errors';
+import { jobView } from './job-view.ts';
 
 const ports = {
   jobs: new JobStore(requireEnv('JOBS_TABLE')),
@@ -16,5 +17,5 @@ const ports = {
 export const handler = httpRoute({ path: z.object({ jobId: z.string().min(1) }) }, async ({ path }) => {
   const job = await findJob(path.jobId, ports);
   if (!job) throw notFound('JOB_NOT_FOUND', `No job with id "${path.jobId}".`);
-  return json(200, publicJobView(job));
+  return json(200, jobView(job));
 });

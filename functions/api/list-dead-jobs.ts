@@ -2,10 +2,11 @@
 import { JobQueries } from '#adapters/job-queries';
 import { deadJobFilterSchema, pageSchema } from '#domain/job-listing';
 import { allQueueNames } from '#domain/job-queues';
-import { publicJobView } from '#domain/jobs';
+
 import { requireEnv } from '#shared/env';
 import { httpRoute, json } from '#shared/http';
 import { rejectedAsHttp } from '#shared/http-errors';
+import { jobView } from './job-view.ts';
 
 const queries = new JobQueries(requireEnv('JOBS_TABLE'));
 
@@ -24,6 +25,6 @@ export const handler = httpRoute(
         cursor: query.cursor,
       })
       .catch(rejectedAsHttp);
-    return json(200, { jobs: page.jobs.map(publicJobView), nextCursor: page.nextCursor });
+    return json(200, { jobs: page.jobs.map(jobView), nextCursor: page.nextCursor });
   },
 );

@@ -2,10 +2,11 @@
 import { JobQueries } from '#adapters/job-queries';
 import { listingQuerySchema } from '#domain/job-listing';
 import { allQueueNames } from '#domain/job-queues';
-import { jobStatuses, publicJobView } from '#domain/jobs';
+import { jobStatuses } from '#domain/jobs';
 import { requireEnv } from '#shared/env';
 import { httpRoute, json } from '#shared/http';
 import { rejectedAsHttp } from '#shared/http-errors';
+import { jobView } from './job-view.ts';
 
 const queries = new JobQueries(requireEnv('JOBS_TABLE'));
 
@@ -19,5 +20,5 @@ export const handler = httpRoute({ query: listingQuerySchema }, async ({ query }
       cursor: query.cursor,
     })
     .catch(rejectedAsHttp);
-  return json(200, { jobs: page.jobs.map(publicJobView), nextCursor: page.nextCursor });
+  return json(200, { jobs: page.jobs.map(jobView), nextCursor: page.nextCursor });
 });

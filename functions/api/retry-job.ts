@@ -2,9 +2,10 @@
 import { z } from 'zod';
 import { retryPortsFromEnv } from '#adapters/job-engine';
 import { retryJob } from '#domain/job-retry';
-import { publicJobView } from '#domain/jobs';
+
 import { httpRoute, json } from '#shared/http';
 import { conflict, notFound } from '#shared/http-errors';
+import { jobView } from './job-view.ts';
 
 const ports = retryPortsFromEnv();
 
@@ -16,7 +17,7 @@ export const handler = httpRoute(
     const outcome = await retryJob(job, ports);
     if (outcome.kind === 'refused') throw conflict(outcome.code, outcome.message, { status: job.status });
     return json(202, {
-      ...publicJobView(outcome.job),
+      ...jobView(outcome.job),
       ...(outcome.orderId
         ? {
             resumedOrder: {

@@ -16,6 +16,8 @@ export interface IntakePorts extends FollowUpPorts {
   readonly store: FollowUpPorts['jobs'] & {
     getMany(jobIds: readonly string[]): Promise<Map<string, JobRecord>>;
     create(job: JobRecord, plan: { dispatchAt: string } | undefined): Promise<boolean>;
+    /** Takes back a job this request created, if nothing has touched it since. */
+    withdraw(job: JobRecord): Promise<boolean>;
   };
   readonly sender: {
     sendMany(
@@ -39,6 +41,41 @@ export interface Accepted {
   readonly duplicate: boolean;
 }
 
+/**
+ * Storage failed under a request: what it had stored was taken back, except `stored` (jobs the
+ * take-back itself could not reach; they run). Retried with the same request-level key, the
+ * request completes instead of duplicating anything.
+ */
+export class IntakeFailed extends Error {
+  override readonly name = 'IntakeFailed';
+  constructor(
+    readonly stored: readonly string[],
+    cause: unknown,
+  ) {
+    super(
+      stored.length === 0
+        ? 'Storage failed while accepting the jobs; none was stored. Retry the request.'
+        : `Storage failed while accepting the jobs; ${stored.length} could not be taken back and will run. Retry with the same Idempotency-Key to complete the request without duplicates.`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * A request-level idempotency key (the Idempotency-Key header of a bulk request or a batch)
+ * gives every job without a key of its own the key `<requestKey>:<index>`: the same request
+ * retried maps onto the same jobs.
+ */
+export function withRequestKey(
+  requests: readonly JobRequest[],
+  requestKey: string | undefined,
+): JobRequest[] {
+  if (!requestKey) return [...requests];
+  return requests.map((r, i) =>
+    r.idempotencyKey === undefined ? { ...r, idempotencyKey: `${requestKey}:${i}` } : r,
+  );
+}
+
 export async function submitJobs(
   requests: readonly JobRequest[],
   ports: IntakePorts,
@@ -57,13 +94,31 @@ export async function submitJobs(
     batchId: options.batchId,
   });
 
-  const stored = await mapLimit(planned, 25, async (job) => {
+  // Every job is stored before any is sent: should storage fail for one, the others are taken
+  // back before a worker or a dependent could see them (their markers lie in the future).
+  const outcomes = await mapLimit(planned, 25, async (job) => {
     const plan = job.status === 'CANCELLED' ? undefined : dispatchPlan(job, now, ports.graceMs);
-    const created = await ports.store.create(job, plan);
-    if (created) return { job: plan ? { ...job, dispatchAt: plan.dispatchAt } : job, created, plan };
-    const found = await ports.store.get(job.jobId);
-    return { job: found ?? job, created: false, plan: undefined };
+    try {
+      const created = await ports.store.create(job, plan);
+      if (created) return { job: plan ? { ...job, dispatchAt: plan.dispatchAt } : job, created, plan };
+      const found = await ports.store.get(job.jobId);
+      return { job: found ?? job, created: false, plan: undefined };
+    } catch (error) {
+      return { job, created: false, plan: undefined, error };
+    }
   });
+  const failure = outcomes.find((o) => 'error' in o);
+  if (failure) {
+    const created = outcomes.filter((o) => o.created).map((o) => o.job);
+    const kept = await mapLimit(created, 25, async (job) =>
+      (await ports.store.withdraw(job).catch(() => false)) ? undefined : job.jobId,
+    );
+    throw new IntakeFailed(
+      kept.filter((id) => id !== undefined),
+      (failure as { error: unknown }).error,
+    );
+  }
+  const stored = outcomes;
 
   const fresh = stored.filter((s) => s.created && s.plan);
   const sendable = fresh.filter((s) => !s.job.waitingOn && s.plan?.sendDelaySeconds !== undefined);

@@ -4,6 +4,7 @@
  * backwards.
  */
 import type { Backoff } from './backoff.ts';
+import { redact } from './secrets.ts';
 
 export const jobStatuses = [
   'PENDING',
@@ -81,8 +82,11 @@ export interface JobLogEntry {
   readonly workerId: string;
 }
 
-/** What the API shows of a job: internal bookkeeping (token hash, lease) stays inside. */
-export function publicJobView(job: JobRecord) {
+/**
+ * What the API shows of a job: internal bookkeeping (token hash, lease) stays inside, and secret
+ * payload fields read "[redacted]" (those whose names say so, and the type's `secretPaths`).
+ */
+export function publicJobView(job: JobRecord, secretPaths: readonly string[] = []) {
   const {
     attemptToken: _token,
     taskToken: _taskToken,
@@ -98,6 +102,7 @@ export function publicJobView(job: JobRecord) {
     delete rest[internal];
   return {
     ...rest,
+    ...(rest.payload !== undefined ? { payload: redact(rest.payload, secretPaths) } : {}),
     ...(waitingOn ? { waitingOn: [...waitingOn].sort() } : {}),
     ...(dependents ? { dependents: [...dependents].sort() } : {}),
     ...(lastError ? { error: lastError } : {}),

@@ -13,3 +13,6 @@ export const jobTypes: ReadonlyMap<string, JobType> = new Map(
     (t) => [t.name, t as JobType],
   ),
 );
+
+/** The payload paths a job type declares secret (domain/secrets.ts). */
+export const secretFieldsOf = (type: string): readonly string[] => jobTypes.get(type)?.secretFields ?? [];

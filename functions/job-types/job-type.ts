@@ -66,6 +66,11 @@ export interface JobType<S extends z.ZodType = z.ZodType> {
   readonly description: string;
   readonly payload: S;
   readonly defaults: JobTypeDefaults;
+  /**
+   * Payload paths that hold secrets beyond those whose names say so (domain/secrets.ts), as dot
+   * paths with `*` for any key, e.g. `headers.*`: redacted in every view, dropped when done.
+   */
+  readonly secretFields?: readonly string[];
   run(payload: z.infer<S>, context: JobContext): Promise<Record<string, unknown>>;
 }
 

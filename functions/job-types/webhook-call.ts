@@ -15,6 +15,8 @@ export const webhookCall = defineJobType({
     })
     .strict(),
   defaults: { maxAttempts: 5, timeoutMs: 90_000, backoff: { type: 'exponential', delayMs: 2000 } },
+  // Outgoing headers carry credentials under many names (X-Signature, X-Shop-Auth …).
+  secretFields: ['headers.*'],
   async run(payload, context) {
     const started = performance.now();
     const signal = AbortSignal.any([context.signal, AbortSignal.timeout(payload.requestTimeoutMs)]);

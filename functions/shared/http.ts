@@ -112,7 +112,8 @@ function errorEnvelope(): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
       if (!response) return;
       const statusCode = response.statusCode ?? 500;
       const error = request.error as Partial<HttpError> | null;
-      const exposed = statusCode < 500 && error;
+      // A client error, or a 5xx the factory raised on purpose (with what the client should do).
+      const exposed = (statusCode < 500 || error?.name === 'HttpError') && error;
       response.body = JSON.stringify({
         error: {
           code: (exposed && error.code) || defaultCodes[statusCode] || 'ERROR',

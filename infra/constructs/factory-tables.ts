@@ -10,9 +10,22 @@ import {
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 
+/** How long rows are kept (days); every table has a TTL, written with each row. */
+export interface Retention {
+  /** Finished jobs (COMPLETED, CANCELLED). @default 7 */
+  readonly jobDays?: number;
+  /** DEAD jobs (the dead-letter queue) and job batches. @default 30 */
+  readonly deadJobDays?: number;
+  /** Orders and their step jobs, from the order's creation (renewed on resume). @default 90 */
+  readonly orderDays?: number;
+  /** Scaling events and finished maintenance windows. @default 90 */
+  readonly operationsDays?: number;
+}
+
 export interface FactoryTablesProps {
   /** @default RemovalPolicy.RETAIN — orders are customer data */
   readonly removalPolicy?: RemovalPolicy;
+  readonly retention?: Retention;
 }
 
 /**
@@ -28,6 +41,7 @@ export class FactoryTables extends Construct {
   public readonly jobBatches: ITable;
   public readonly operations: ITable;
   public readonly metrics: ITable;
+  public readonly retention: Required<Retention>;
 
   constructor(scope: Construct, id: string, props: FactoryTablesProps = {}) {
     super(scope, id);
@@ -39,6 +53,7 @@ export class FactoryTables extends Construct {
     const orders = new Table(this, 'Orders', {
       ...common,
       partitionKey: { name: 'orderId', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
     });
     // Listings: by state, and a customer's orders, newest first.
     for (const [indexName, partition] of [
@@ -131,13 +146,16 @@ export class FactoryTables extends Construct {
     const jobBatches = new Table(this, 'JobBatches', {
       ...common,
       partitionKey: { name: 'batchId', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
     });
 
     // Operator data: scaling events, maintenance windows, cron schedules, rate limits (pk/sk kinds).
+    // Schedules, rate limits and scaling modes have no TTL: operators delete them.
     const operations = new Table(this, 'Operations', {
       ...common,
       partitionKey: { name: 'pk', type: AttributeType.STRING },
       sortKey: { name: 'sk', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
     });
     // Pre-aggregated analytics buckets (minute/hour), expiring by TTL.
     const metrics = new Table(this, 'Metrics', {
@@ -147,6 +165,12 @@ export class FactoryTables extends Construct {
       timeToLiveAttribute: 'expiresAt',
     });
 
+    this.retention = {
+      jobDays: props.retention?.jobDays ?? 7,
+      deadJobDays: props.retention?.deadJobDays ?? 30,
+      orderDays: props.retention?.orderDays ?? 90,
+      operationsDays: props.retention?.operationsDays ?? 90,
+    };
     this.orders = orders;
     this.operations = operations;
     this.metrics = metrics;
@@ -170,9 +194,13 @@ export class FactoryTables extends Construct {
     ];
   }
 
-  /** The environment variables a function needs to find the tables. */
+  /** The environment variables a function needs to find the tables, and how long rows stay. */
   get environment(): Record<string, string> {
     return {
+      JOB_RETENTION_DAYS: String(this.retention.jobDays),
+      DEAD_JOB_RETENTION_DAYS: String(this.retention.deadJobDays),
+      ORDER_RETENTION_DAYS: String(this.retention.orderDays),
+      OPERATIONS_RETENTION_DAYS: String(this.retention.operationsDays),
       ORDERS_TABLE: this.orders.tableName,
       JOBS_TABLE: this.jobs.tableName,
       JOB_LOGS_TABLE: this.jobLogs.tableName,

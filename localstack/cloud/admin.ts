@@ -2,6 +2,7 @@
  * Test hooks of the local cloud, under /__local on the AWS endpoint (never part of AWS):
  * - POST /__local/faults {service, action, bodyContains?, times} — the next `times` matching
  *   calls fail with a 500 InternalFailure (a dropped send, for crash-safety tests);
+ * - POST /__local/ttl/sweep — expires rows whose TTL has passed now, instead of at the next minute;
  * - POST /__local/lambda/{name}/crash {eventContains?} — kills the execution environments of a
  *   function mid-invocation (a worker crash): all, or those whose invocation under way carries
  *   the string (one job's worker).
@@ -24,6 +25,8 @@ const reply = (status: number, body: unknown): ServiceResponse => ({
 
 export class LocalAdmin {
   private readonly faults: Fault[] = [];
+  /** The TTL process, once the tables exist (POST /__local/ttl/sweep runs it now). */
+  ttl?: { sweep(nowSeconds?: number): Promise<number> };
 
   constructor(private readonly runtime: LambdaRuntime) {}
 
@@ -63,8 +66,15 @@ export class LocalAdmin {
       return reply(200, { armed: true });
     }
     if (url.pathname === '/__local/faults' && request.method === 'DELETE') {
-      this.faults.length = 0;
+      // All of them, or those armed with this bodyContains (one test's own).
+      const only = url.searchParams.get('bodyContains');
+      const kept = this.faults.filter((f) => only !== null && f.bodyContains !== only);
+      this.faults.splice(0, this.faults.length, ...kept);
       return reply(200, { cleared: true });
+    }
+    if (url.pathname === '/__local/ttl/sweep' && request.method === 'POST') {
+      if (!this.ttl) return reply(503, { message: 'The tables are not provisioned yet' });
+      return reply(200, { deleted: await this.ttl.sweep() });
     }
     const crash = url.pathname.match(/^\/__local\/lambda\/([^/]+)\/crash$/);
     if (crash && request.method === 'POST') {

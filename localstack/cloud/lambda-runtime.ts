@@ -43,6 +43,8 @@ export interface LambdaRuntimeOptions {
   readonly log: (line: string) => void;
   /** Environments idle longer than this are shut down. @default 5 minutes */
   readonly idleTimeoutMs?: number;
+  /** Longest an environment may take to initialise (Lambda: 10 s, or the function timeout). */
+  readonly initTimeoutMs?: (fn: LocalFunction) => number;
 }
 
 export class LambdaRuntime {
@@ -225,10 +227,13 @@ export class LambdaRuntime {
       this.remove(fn.name, env);
     });
     // Lambda gives initialisation at most 10 s (or the function's timeout, if longer).
-    const initTimer = setTimeout(() => {
-      failReady(new Error('The execution environment did not initialise in time'));
-      void this.discard(fn.name, env);
-    }, Math.max(10, fn.timeoutSeconds) * 1000);
+    const initTimer = setTimeout(
+      () => {
+        failReady(new Error('The execution environment did not initialise in time'));
+        void this.discard(fn.name, env);
+      },
+      this.options.initTimeoutMs?.(fn) ?? Math.max(10, fn.timeoutSeconds) * 1000,
+    );
     initTimer.unref();
     void ready.then(
       () => clearTimeout(initTimer),

@@ -24,6 +24,7 @@ import { Schedules } from './schedules.ts';
 import { StepFunctionsFacade } from './step-functions/facade.ts';
 import { synthesize } from './synth.ts';
 import { TemplateResolver } from './template.ts';
+import { TtlSweeper } from './ttl-sweeper.ts';
 
 export interface LocalCloudOptions {
   /** HTTP API port. @default 3000 (0 picks a free port) */
@@ -193,6 +194,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const schedules = new Schedules(runtime, localIdentity, log);
   for (const schedule of stack.schedules) schedules.start(schedule);
 
+  // dynalite has no TTL and moto never expires rows: the local cloud does what AWS's TTL does.
+  const ttl = new TtlSweeper(clients.dynamodb, stack.ttlTables, functionLog);
+  ttl.start();
+  admin.ttl = ttl;
+
   // Executions that were running when the last run stopped (or was killed) run again.
   const resumed = facade?.resumeFromJournal() ?? 0;
   if (resumed > 0) log(`Resumed ${resumed} workflow execution(s) that were running at the last stop`);
@@ -214,6 +220,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     ...(dataPlane.durable && dataDir ? { dataDir } : {}),
     stop: async () => {
       schedules.stop();
+      ttl.stop();
       pollers?.stop();
       facade?.stop();
       await http.close();

@@ -23,6 +23,7 @@ import type { LocalRoute } from './http-api.ts';
 import type { LocalFunction } from './lambda-runtime.ts';
 import type { LocalSchedule } from './schedules.ts';
 import type { TemplateResolver } from './template.ts';
+import type { TtlTable } from './ttl-sweeper.ts';
 
 type Props = Record<string, unknown>;
 
@@ -50,6 +51,8 @@ export interface ProvisionedStack {
     enabled: boolean;
   }[];
   readonly routes: LocalRoute[];
+  /** Tables with a TTL attribute: the local cloud expires their rows itself. */
+  readonly ttlTables: readonly TtlTable[];
   readonly api?: {
     logicalId: string;
     cors?: { allowOrigins: string[]; allowMethods: string[]; allowHeaders: string[] };
@@ -72,6 +75,7 @@ export async function provision(
   const warnings: string[] = [];
 
   const tables: string[] = [];
+  const ttlTables: TtlTable[] = [];
   await Promise.all(
     resolver.resourcesOfType('AWS::DynamoDB::Table').map(async ([logicalId, resource]) => {
       const p = resolver.resolve<Props>(resource.Properties ?? {});
@@ -114,6 +118,10 @@ export async function provision(
         }
       }
       const ttl = p.TimeToLiveSpecification as { AttributeName: string; Enabled: boolean } | undefined;
+      if (ttl?.Enabled) {
+        const keys = (p.KeySchema as { AttributeName: string }[]).map((k) => k.AttributeName);
+        ttlTables.push({ name, attribute: ttl.AttributeName, keys });
+      }
       if (ttl?.Enabled && options.supportsTtl) {
         await clients.dynamodb.send(
           new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: ttl }),
@@ -126,7 +134,6 @@ export async function provision(
       tables.push(name);
     }),
   );
-  if (!options.supportsTtl) warnings.push('TTL is not enforced by dynalite: expired rows stay');
 
   const buckets = await Promise.all(
     resolver.resourcesOfType('AWS::S3::Bucket').map(async ([logicalId, resource]) => {
@@ -330,6 +337,7 @@ export async function provision(
 
   return {
     tables,
+    ttlTables,
     buckets,
     queues,
     stateMachines,

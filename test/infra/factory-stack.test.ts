@@ -43,18 +43,23 @@ describe('tables', () => {
     }
   });
 
-  it('expire logs, jobs and worker rows by TTL', () => {
+  it('all expire rows by TTL: nothing grows without limit', () => {
     const tables = template.findResources('AWS::DynamoDB::Table') as Resources;
-    const withTtl = Object.keys(tables).filter(
-      (id) => tables[id]?.Properties.TimeToLiveSpecification?.Enabled,
-    );
-    expect(withTtl.map((id) => id.replace(/[A-F0-9]{8}$/, '')).sort()).toEqual([
-      'TablesJobLogs',
-      'TablesJobs',
-      'TablesMetrics',
-      'TablesOutbox',
-      'TablesWorkers',
-    ]);
+    for (const table of Object.values(tables))
+      expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
+  it('tell every function how long rows stay, with deploy-time defaults', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          JOB_RETENTION_DAYS: '7',
+          DEAD_JOB_RETENTION_DAYS: '30',
+          ORDER_RETENTION_DAYS: '90',
+          OPERATIONS_RETENTION_DAYS: '90',
+        }),
+      },
+    });
   });
 
   it('index step jobs by order, so status reads never Scan', () => {

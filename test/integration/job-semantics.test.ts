@@ -379,7 +379,7 @@ describe('at-least-once safety', () => {
       idempotencyKey: key,
     });
     expect(response.status).toBe(202);
-    await localAdmin('DELETE', '/faults');
+    await localAdmin('DELETE', `/faults?bodyContains=${jobId}`);
     await sleep(2000);
     expect((await getJob(jobId)).status).toBe('QUEUED');
     // After the grace period (15 s) the marker is due and the sweep sends the job.

@@ -1,0 +1,79 @@
+/**
+ * DynamoDB's TTL for the local data planes: dynalite does not implement it and moto never
+ * expires rows. Every minute, rows whose TTL attribute (epoch seconds) is in the past are
+ * deleted, table by table, as AWS's TTL process does (AWS within days; here within a minute).
+ */
+import { BatchWriteItemCommand, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+
+export interface TtlTable {
+  readonly name: string;
+  readonly attribute: string;
+  readonly keys: readonly string[];
+}
+
+export class TtlSweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(
+    private readonly dynamodb: DynamoDBClient,
+    private readonly tables: readonly TtlTable[],
+    private readonly log: (line: string) => void,
+  ) {}
+
+  start(everyMs = 60_000): void {
+    this.timer = setInterval(
+      () => void this.sweep().catch((e: Error) => this.log(`[ttl] sweep failed: ${e.message}`)),
+      everyMs,
+    );
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Deletes what has expired; returns how many rows. */
+  async sweep(nowSeconds = Math.floor(Date.now() / 1000)): Promise<number> {
+    if (this.running) return 0;
+    this.running = true;
+    let deleted = 0;
+    try {
+      for (const table of this.tables) {
+        let startKey: Record<string, never> | undefined;
+        do {
+          const page = await this.dynamodb.send(
+            new ScanCommand({
+              TableName: table.name,
+              FilterExpression: '#ttl < :now',
+              ProjectionExpression: table.keys.map((_, i) => `#k${i}`).join(', '),
+              ExpressionAttributeNames: {
+                '#ttl': table.attribute,
+                ...Object.fromEntries(table.keys.map((k, i) => [`#k${i}`, k])),
+              },
+              ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
+              ExclusiveStartKey: startKey,
+              Limit: 1000,
+            }),
+          );
+          const items = page.Items ?? [];
+          for (let i = 0; i < items.length; i += 25) {
+            let requests = items.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+            while (requests.length > 0) {
+              const { UnprocessedItems } = await this.dynamodb.send(
+                new BatchWriteItemCommand({ RequestItems: { [table.name]: requests } }),
+              );
+              requests = (UnprocessedItems?.[table.name] ?? []) as typeof requests;
+            }
+          }
+          deleted += items.length;
+          startKey = page.LastEvaluatedKey as Record<string, never> | undefined;
+        } while (startKey);
+      }
+    } finally {
+      this.running = false;
+    }
+    if (deleted > 0) this.log(`[ttl] deleted ${deleted} expired row(s)`);
+    return deleted;
+  }
+}
