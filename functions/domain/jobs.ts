@@ -98,7 +98,15 @@ export function publicJobView(job: JobRecord, secretPaths: readonly string[] = [
     dependents,
     ...rest
   } = job as JobRecord & Record<string, unknown>;
-  for (const internal of ['queueStatus', 'leaseShard', 'dispatchShard', 'band', 'sortKey'])
+  for (const internal of [
+    'queueStatus',
+    'leaseShard',
+    'dispatchShard',
+    'band',
+    'sortKey',
+    'readyKey',
+    'readyRank',
+  ])
     delete rest[internal];
   return {
     ...rest,

@@ -45,7 +45,14 @@ const ports: AttemptPorts = {
     sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : undefined),
   },
   types: jobTypes,
-  worker: registry,
+  worker: {
+    // Right after the claim and at each heartbeat: which job this environment works on.
+    busy: (jobId) => {
+      logger.info('Working on job', { jobId });
+      return registry.busy(jobId);
+    },
+    idle: (outcome) => registry.idle(outcome),
+  },
   random: Math.random,
   newToken: randomUUID,
   services: {

@@ -1,20 +1,27 @@
 /**
  * Test hooks of the local cloud, under /__local on the AWS endpoint (never part of AWS):
- * - POST /__local/faults {service, action, bodyContains?, times} — the next `times` matching
- *   calls fail with a 500 InternalFailure (a dropped send, for crash-safety tests);
+ * - POST /__local/faults {service, action?, bodyContains?, times?, rate?, forMs?} — matching calls
+ *   fail with a 500 InternalFailure: the next `times` of them, or each with probability `rate`
+ *   for `forMs` milliseconds (no `action`: every action of the service). DELETE clears them
+ *   (`?bodyContains=` only those armed with it).
  * - POST /__local/ttl/sweep — expires rows whose TTL has passed now, instead of at the next minute;
  * - POST /__local/lambda/{name}/crash {eventContains?} — kills the execution environments of a
  *   function mid-invocation (a worker crash): all, or those whose invocation under way carries
- *   the string (one job's worker).
+ *   the string (one job's worker);
+ * - POST /__local/lambda/crash-rate {functionPattern, rate, forMs?} — each invocation of a
+ *   matching function loses its environment mid-run with probability `rate` (chaos).
  */
 import type { BufferedRequest, ServiceResponse } from './edge.ts';
 import type { LambdaRuntime } from './lambda-runtime.ts';
 
 interface Fault {
   readonly service: string;
-  readonly action: string;
+  readonly action?: string;
   readonly bodyContains?: string;
+  /** Calls left to fail; unlimited for a rate fault. */
   remaining: number;
+  readonly rate?: number;
+  readonly until?: number;
 }
 
 const reply = (status: number, body: unknown): ServiceResponse => ({
@@ -25,6 +32,8 @@ const reply = (status: number, body: unknown): ServiceResponse => ({
 
 export class LocalAdmin {
   private readonly faults: Fault[] = [];
+  /** Calls failed on purpose, by service (the chaos report shows them). */
+  readonly injected = new Map<string, number>();
   /** The TTL process, once the tables exist (POST /__local/ttl/sweep runs it now). */
   ttl?: { sweep(nowSeconds?: number): Promise<number> };
 
@@ -32,15 +41,19 @@ export class LocalAdmin {
 
   /** The failure to answer a service call with, if a fault matches it. */
   injectedFailure(service: string, action: string, request: BufferedRequest): ServiceResponse | undefined {
+    const now = Date.now();
     const fault = this.faults.find(
       (f) =>
         f.remaining > 0 &&
+        (f.until === undefined || now < f.until) &&
         f.service === service &&
-        f.action === action &&
+        (f.action === undefined || f.action === action) &&
         (!f.bodyContains || request.body.toString().includes(f.bodyContains)),
     );
     if (!fault) return undefined;
-    fault.remaining--;
+    if (fault.rate !== undefined && Math.random() >= fault.rate) return undefined;
+    if (fault.rate === undefined) fault.remaining--;
+    this.injected.set(service, (this.injected.get(service) ?? 0) + 1);
     return {
       status: 500,
       headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': 'InternalFailure' },
@@ -54,14 +67,19 @@ export class LocalAdmin {
   async handle(request: BufferedRequest): Promise<ServiceResponse | undefined> {
     const url = new URL(request.url, 'http://local');
     if (!url.pathname.startsWith('/__local/')) return undefined;
+    const body = () => JSON.parse(request.body.toString() || '{}') as Record<string, unknown>;
     if (url.pathname === '/__local/faults' && request.method === 'POST') {
-      const fault = JSON.parse(request.body.toString() || '{}') as Partial<Fault> & { times?: number };
-      if (!fault.service || !fault.action) return reply(400, { message: 'service and action are required' });
+      const fault = body() as Partial<Fault> & { times?: number; forMs?: number };
+      if (!fault.service) return reply(400, { message: 'service is required' });
+      if (fault.rate === undefined && !fault.action)
+        return reply(400, { message: 'a counted fault names its action' });
       this.faults.push({
         service: fault.service,
-        action: fault.action,
-        bodyContains: fault.bodyContains,
-        remaining: fault.times ?? 1,
+        ...(fault.action ? { action: fault.action } : {}),
+        ...(fault.bodyContains ? { bodyContains: fault.bodyContains } : {}),
+        remaining: fault.rate === undefined ? (fault.times ?? 1) : Number.POSITIVE_INFINITY,
+        ...(fault.rate !== undefined ? { rate: fault.rate } : {}),
+        ...(fault.forMs !== undefined ? { until: Date.now() + fault.forMs } : {}),
       });
       return reply(200, { armed: true });
     }
@@ -72,15 +90,32 @@ export class LocalAdmin {
       this.faults.splice(0, this.faults.length, ...kept);
       return reply(200, { cleared: true });
     }
+    if (url.pathname === '/__local/faults/injected' && request.method === 'GET') {
+      return reply(200, Object.fromEntries(this.injected));
+    }
     if (url.pathname === '/__local/ttl/sweep' && request.method === 'POST') {
       if (!this.ttl) return reply(503, { message: 'The tables are not provisioned yet' });
       return reply(200, { deleted: await this.ttl.sweep() });
+    }
+    if (url.pathname === '/__local/lambda/crash-rate' && request.method === 'POST') {
+      const { functionPattern, rate, forMs } = body() as {
+        functionPattern?: string;
+        rate?: number;
+        forMs?: number;
+      };
+      if (!functionPattern || rate === undefined)
+        return reply(400, { message: 'functionPattern and rate are required' });
+      this.runtime.setCrashRate(new RegExp(functionPattern), rate, forMs);
+      return reply(200, { armed: true });
+    }
+    if (url.pathname === '/__local/lambda/crashes' && request.method === 'GET') {
+      return reply(200, { crashes: this.runtime.chaosCrashes });
     }
     const crash = url.pathname.match(/^\/__local\/lambda\/([^/]+)\/crash$/);
     if (crash && request.method === 'POST') {
       const name = decodeURIComponent(crash[1] as string);
       if (!this.runtime.get(name)) return reply(404, { message: `No function ${name}` });
-      const { eventContains } = JSON.parse(request.body.toString() || '{}') as { eventContains?: string };
+      const { eventContains } = body() as { eventContains?: string };
       return reply(200, { crashedEnvironments: await this.runtime.crash(name, eventContains) });
     }
     return reply(404, { message: `No local admin route ${request.method} ${url.pathname}` });

@@ -54,6 +54,9 @@ export class LambdaRuntime {
   private readonly reaper: NodeJS.Timeout;
   /** Invocations by function, for the operator's view and the bench. */
   readonly invocations = new Map<string, number>();
+  /** Chaos: invocations of matching functions lose their environment mid-run at this rate. */
+  private crashRate?: { pattern: RegExp; rate: number; until?: number };
+  chaosCrashes = 0;
 
   constructor(private readonly options: LambdaRuntimeOptions) {
     const idle = options.idleTimeoutMs ?? 300_000;
@@ -109,6 +112,28 @@ export class LambdaRuntime {
       environment.current = { resolve, timer, event };
       environment.worker.postMessage({ id, event, deadline: Date.now() + fn.timeoutSeconds * 1000 });
     }).finally(() => this.release(fn.name, environment));
+  }
+
+  /** From now (for `forMs`), each invocation of a matching function crashes with probability `rate`. */
+  setCrashRate(pattern: RegExp, rate: number, forMs?: number): void {
+    this.crashRate = { pattern, rate, ...(forMs !== undefined ? { until: Date.now() + forMs } : {}) };
+  }
+
+  /**
+   * Chaos strikes mid-run: when an environment of a matching function says it is working on a
+   * job (the workers log it right after their claim), it dies a few milliseconds later at the
+   * set rate.
+   */
+  private maybeCrash(fn: LocalFunction, env: Environment, line: string): void {
+    const chaos = this.crashRate;
+    if (!chaos || (chaos.until !== undefined && Date.now() > chaos.until) || !chaos.pattern.test(fn.name))
+      return;
+    if (!line.includes('"message":"Working on job"') || Math.random() >= chaos.rate) return;
+    setTimeout(() => {
+      if (!env.current) return;
+      this.chaosCrashes++;
+      void this.discard(fn.name, env);
+    }, Math.random() * 10).unref();
   }
 
   /**
@@ -184,7 +209,11 @@ export class LambdaRuntime {
         buffered += chunk.toString();
         const lines = buffered.split('\n');
         buffered = lines.pop() ?? '';
-        for (const line of lines) if (line) this.options.log(`${prefix} ${line}`);
+        for (const line of lines) {
+          if (!line) continue;
+          this.options.log(`${prefix} ${line}`);
+          this.maybeCrash(fn, env, line);
+        }
       });
     }
     let markReady: () => void = () => undefined;

@@ -158,7 +158,7 @@ describe('the embedded SQS', () => {
     expect(Messages?.[0]?.Body).toBe('bad');
   });
 
-  it('keeps queues and messages, visible and in flight, across a restart', async () => {
+  it('keeps queues and messages across a restart, and hands back what was in flight', async () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'sqs-')), 'sqs.jsonl');
     const before = start(file);
     const { QueueUrl } = await before.send(new CreateQueueCommand({ QueueName: 'durable' }));
@@ -181,13 +181,19 @@ describe('the embedded SQS', () => {
     // Act: a new service on the same journal, as after a restart.
     const after = start(file);
 
-    // Assess: 'kept' is visible, 'taken' still in flight, 'done' gone.
+    // Assess: 'done' is gone; 'kept' and 'taken' are there, and 'taken' — in flight when the
+    // service stopped, its consumer gone with it — is visible again at once, its count kept.
     const counts = await after.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] }));
     expect(counts.Attributes).toMatchObject({
-      ApproximateNumberOfMessages: '1',
-      ApproximateNumberOfMessagesNotVisible: '1',
+      ApproximateNumberOfMessages: '2',
+      ApproximateNumberOfMessagesNotVisible: '0',
     });
-    const { Messages } = await after.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }));
-    expect(Messages?.map((m) => m.Body)).toEqual(['kept']);
+    const { Messages } = await after.send(
+      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'] }),
+    );
+    expect(Messages?.map((m) => [m.Body, m.Attributes?.ApproximateReceiveCount])).toEqual([
+      ['kept', '2'],
+      ['taken', '2'],
+    ]);
   });
 });

@@ -741,7 +741,12 @@ export class QueueService {
     }
     for (const queue of this.queues.values()) {
       const messages = [...queue.messages.values()].sort((a, b) => a.seq - b.seq);
-      for (const message of messages) queue.place(message, now);
+      for (const message of messages) {
+        // In flight when the local cloud stopped: the invocation that held it died with the
+        // process, so nobody works on it; it is visible again now, not after its timeout.
+        if (message.receiveCount > 0 && message.visibleAt > now) message.visibleAt = now;
+        queue.place(message, now);
+      }
     }
     this.compact();
   }
