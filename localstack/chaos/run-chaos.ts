@@ -279,7 +279,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           if (status.get(id) === 'DEAD') {
             const job = (await call('GET', `/jobs/${id}`)).body;
             const reason = String(job.error ?? '?')
-              .replace(/^Attempt \d+ of \d+ (lost: )?/, '')
+              .replace(/^Attempt \d+ of \d+ /, '')
+              .replace(
+                /Worker \S+ stopped heartbeating \(lease expired [^)]*\)/,
+                'worker crashed (lease expired)',
+              )
               .replace(/\d+/g, 'N')
               .slice(0, 80);
             deadReasons[reason] = (deadReasons[reason] ?? 0) + 1;

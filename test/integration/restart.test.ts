@@ -3,52 +3,23 @@
  * schedule is lost, and what was under way finishes. Its own factory processes (the embedded
  * data plane is the one that persists; moto keeps nothing across a restart).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { type FactoryProcess, startFactoryProcess } from '../../localstack/factory-process.ts';
 import { api, placeOrder, useFactory, waitForJob, waitForOrder } from '../helpers/factory-client.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'factory-restart-'));
-let factory: ChildProcess | undefined;
+let factory: FactoryProcess | undefined;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts `npm start`'s program on free ports and waits until it serves. */
 async function startFactory(): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'localstack/start.ts', '--dir', dir], {
-    env: { ...process.env, PORT: '0', EDGE_PORT: '0', LOCAL_CLOUD_BACKEND: 'embedded' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  factory = child;
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start did not get ready:\n${output}`)), 150_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const api = output.match(/HTTP API\s+(http:\/\/\S+)/)?.[1];
-      const edge = output.match(/AWS endpoint\s+(http:\/\/\S+)/)?.[1];
-      if (api && edge && output.includes('Press Ctrl+C')) {
-        clearTimeout(timer);
-        useFactory({ apiUrl: api, edgeUrl: edge });
-        resolve();
-      }
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once('exit', (code) => reject(new Error(`npm start exited (${code}):\n${output}`)));
-  });
+  factory = await startFactoryProcess({ dir, ...(factory ? { ports: factory.ports } : {}) });
+  useFactory(factory);
 }
 
-function killFactory(): Promise<void> {
-  const child = factory;
-  if (!child || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
+const killFactory = async () => factory?.kill();
 
 afterAll(async () => {
   await killFactory();
