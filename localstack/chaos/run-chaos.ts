@@ -241,11 +241,29 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let restarts = 0;
     const deadline = started + options.timeoutSeconds * 1000;
     let quiet = 0;
+    let reported = { done: -1, at: 0 };
     for (;;) {
       await sample(pending());
-      const left = pending().length;
+      const waiting = pending();
+      const left = waiting.length;
       const done = jobIds.length - left;
-      log(`chaos: ${done}/${jobIds.length} jobs finished (${Math.round((Date.now() - started) / 1000)} s)`);
+      // Progress when it moves, and every 30 s while it does not (the tail waits on backoffs
+      // and lease recoveries, which take minutes): then what the last jobs are doing.
+      if (done !== reported.done || Date.now() - reported.at >= 30_000) {
+        const states = new Map<string, number>();
+        for (const id of waiting) {
+          const state = status.get(id) ?? '?';
+          states.set(state, (states.get(state) ?? 0) + 1);
+        }
+        const tail =
+          left > 0 && left <= 20
+            ? ` — waiting: ${[...states].map(([state, n]) => `${n} ${state}`).join(', ')}`
+            : '';
+        log(
+          `chaos: ${done}/${jobIds.length} jobs finished (${Math.round((Date.now() - started) / 1000)} s)${tail}`,
+        );
+        reported = { done, at: Date.now() };
+      }
       if (restarts === 0 && options.restartAt > 0 && done >= options.restartAt * jobIds.length) {
         await collectFaultCounts();
         log('chaos: kill -9 of the factory, and a restart on the same data');

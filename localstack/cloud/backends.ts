@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { captureDynaliteStore, cleanStop, rebuildIndexes } from './dynamo-index-repair.ts';
 import type { Backend } from './edge.ts';
 import { ObjectStore } from './object-store.ts';
 import { QueueService } from './sqs/queue-service.ts';
@@ -41,6 +42,7 @@ export async function startEmbedded(
 ): Promise<DataPlane> {
   const { default: dynalite } = await import('dynalite');
   if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const store = captureDynaliteStore();
   const dynamo = dynalite({
     createTableMs: 0,
     deleteTableMs: 0,
@@ -48,6 +50,16 @@ export async function startEmbedded(
     ...(dataDir ? { path: path.join(dataDir, 'dynamodb') } : {}),
   });
   await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', () => resolve()));
+  const stopMarker = dataDir ? cleanStop(path.join(dataDir, 'dynamodb.clean')) : undefined;
+  const db = store()?.db;
+  if (stopMarker && !stopMarker.take() && db) {
+    const started = Date.now();
+    const rebuilt = await rebuildIndexes(db);
+    if (rebuilt.entries > 0)
+      console.log(
+        `DynamoDB: the last run did not stop cleanly; rebuilt the indexes of ${rebuilt.tables} tables (${rebuilt.entries} entries, ${Date.now() - started} ms)`,
+      );
+  }
   const dynamoUrl = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
   const queues = new QueueService(edgeUrl, identity, dataDir && path.join(dataDir, 'sqs.jsonl'));
   const objects = new ObjectStore(dataDir && path.join(dataDir, 's3'));
@@ -62,6 +74,7 @@ export async function startEmbedded(
     stop: async () => {
       queues.stop();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      stopMarker?.leave();
     },
   };
 }
