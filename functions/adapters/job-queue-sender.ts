@@ -4,6 +4,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { JobDispatch } from '#domain/job-intake';
 import type { JobQueuePort, JobWakeUp } from '#domain/job-lifecycle';
 import type { PriorityBand } from '#domain/job-queues';
 import { clientDefaults } from './aws-clients.ts';
@@ -38,15 +39,7 @@ export class JobQueueSender implements JobQueuePort {
   }
 
   /** Bulk intake: ten messages a call. Returns the ids whose send failed (their markers stay). */
-  async sendMany(
-    items: readonly {
-      queue: string;
-      band: PriorityBand;
-      jobId: string;
-      priority: number;
-      delaySeconds: number;
-    }[],
-  ): Promise<Set<string>> {
+  async sendMany(items: readonly JobDispatch[]): Promise<Set<string>> {
     const failed = new Set<string>();
     const groups = new Map<string, typeof items>();
     for (const item of items) {

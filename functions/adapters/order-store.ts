@@ -1,4 +1,10 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { type OrderRecord, type OrderStatus, orderStatuses } from '#domain/orders';
 import { envInt } from '#shared/env';
 import { dynamo, isConditionFailure } from './aws-clients.ts';
@@ -73,32 +79,21 @@ export class OrderStore {
    */
   async resume(order: OrderRecord, at: string): Promise<OrderRecord | undefined> {
     const resumes = (order.resumes ?? 0) + 1;
-    try {
-      const { Attributes } = await dynamo().send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { orderId: order.orderId },
-          UpdateExpression:
-            'SET #status = :inProgress, resumes = :resumes, resumedAt = :at, executionName = :name, awaitingStart = :at, awaitingStartShard = :shard, expiresAt = :expires REMOVE failedAt, #error',
-          ConditionExpression: '#status = :failed',
-          ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
-          ExpressionAttributeValues: {
-            ':inProgress': 'IN_PROGRESS',
-            ':failed': 'FAILED',
-            ':resumes': resumes,
-            ':at': at,
-            ':name': `${order.orderId}-resume-${resumes}`,
-            ':shard': 'orders',
-            ':expires': this.expiry(at),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return Attributes as OrderRecord;
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
+    return this.transition(order.orderId, {
+      UpdateExpression:
+        'SET #status = :inProgress, resumes = :resumes, resumedAt = :at, executionName = :name, awaitingStart = :at, awaitingStartShard = :shard, expiresAt = :expires REMOVE failedAt, #error',
+      ConditionExpression: '#status = :failed',
+      ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+      ExpressionAttributeValues: {
+        ':inProgress': 'IN_PROGRESS',
+        ':failed': 'FAILED',
+        ':resumes': resumes,
+        ':at': at,
+        ':name': `${order.orderId}-resume-${resumes}`,
+        ':shard': 'orders',
+        ':expires': this.expiry(at),
+      },
+    });
   }
 
   /**
@@ -106,23 +101,36 @@ export class OrderStore {
    * loses interest in it (no awaiting-start key).
    */
   async cancel(order: OrderRecord, at: string, by: string, reason: string): Promise<OrderRecord | undefined> {
+    return this.transition(order.orderId, {
+      UpdateExpression:
+        'SET #status = :cancelled, cancelledAt = :at, cancelledBy = :by, cancelReason = :reason REMOVE awaitingStart, awaitingStartShard',
+      ConditionExpression: '#status IN (:pending, :inProgress)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':cancelled': 'CANCELLED',
+        ':pending': 'PENDING',
+        ':inProgress': 'IN_PROGRESS',
+        ':at': at,
+        ':by': by,
+        ':reason': reason,
+      },
+    });
+  }
+
+  /** A conditional change of state: the order as it now is, or undefined when it was not in the expected state. */
+  private async transition(
+    orderId: string,
+    update: Pick<
+      UpdateCommandInput,
+      'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+    >,
+  ): Promise<OrderRecord | undefined> {
     try {
       const { Attributes } = await dynamo().send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { orderId: order.orderId },
-          UpdateExpression:
-            'SET #status = :cancelled, cancelledAt = :at, cancelledBy = :by, cancelReason = :reason REMOVE awaitingStart, awaitingStartShard',
-          ConditionExpression: '#status IN (:pending, :inProgress)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':cancelled': 'CANCELLED',
-            ':pending': 'PENDING',
-            ':inProgress': 'IN_PROGRESS',
-            ':at': at,
-            ':by': by,
-            ':reason': reason,
-          },
+          Key: { orderId },
+          ...update,
           ReturnValues: 'ALL_NEW',
         }),
       );

@@ -6,7 +6,7 @@
  * or null for a job that waits for its time or its dependencies.
  */
 import { jobEngineFromEnv } from '#adapters/job-engine';
-import { submitJobs } from '#domain/job-intake';
+import { submitJob } from '#domain/job-intake';
 import { bandOf } from '#domain/job-queues';
 import { jobRequestSchema } from '#domain/job-submission';
 import { httpRoute, json } from '#shared/http';
@@ -16,15 +16,13 @@ import { describeError, logger } from '#shared/logger';
 const engine = jobEngineFromEnv();
 
 export const handler = httpRoute({ body: jobRequestSchema }, async ({ body, event }) => {
-  const headerKey = event.headers?.['idempotency-key'];
-  const request =
-    body.idempotencyKey === undefined && headerKey ? { ...body, idempotencyKey: headerKey } : body;
-  const [accepted] = await submitJobs([request], engine.intake, { indexed: false }).catch(rejectedAsHttp);
-  if (!accepted) throw new Error('Intake returned no job');
+  const accepted = await submitJob(body, event.headers?.['idempotency-key'], engine.intake).catch(
+    rejectedAsHttp,
+  );
   let queuePosition: number | null = null;
   if (accepted.status === 'QUEUED') {
     queuePosition = await engine.sender
-      .waiting(request.queue, bandOf(request.priority))
+      .waiting(body.queue, bandOf(body.priority))
       .then((waiting) => Math.max(1, waiting))
       .catch((error) => {
         // The job is accepted either way; the position is a courtesy.

@@ -20,18 +20,20 @@ export interface IntakePorts extends FollowUpPorts {
     withdraw(job: JobRecord): Promise<boolean>;
   };
   readonly sender: {
-    sendMany(
-      items: readonly {
-        queue: string;
-        band: PriorityBand;
-        jobId: string;
-        priority: number;
-        delaySeconds: number;
-      }[],
-    ): Promise<Set<string>>;
+    /** Returns the ids whose send failed (their markers stay for the dispatcher). */
+    sendMany(items: readonly JobDispatch[]): Promise<Set<string>>;
   };
   readonly jobTypes: ReadonlyMap<string, JobType>;
   readonly metrics?: { record(delta: MetricDelta): Promise<void> };
+}
+
+/** One wake-up message for a job's band queue. */
+export interface JobDispatch {
+  readonly queue: string;
+  readonly band: PriorityBand;
+  readonly jobId: string;
+  readonly priority: number;
+  readonly delaySeconds: number;
 }
 
 export interface Accepted {
@@ -74,6 +76,19 @@ export function withRequestKey(
   return requests.map((r, i) =>
     r.idempotencyKey === undefined ? { ...r, idempotencyKey: `${requestKey}:${i}` } : r,
   );
+}
+
+/** One job (POST /jobs): its idempotency key from the body, or else the request's header. */
+export async function submitJob(
+  request: JobRequest,
+  requestKey: string | undefined,
+  ports: IntakePorts,
+): Promise<Accepted> {
+  const keyed =
+    request.idempotencyKey === undefined && requestKey ? { ...request, idempotencyKey: requestKey } : request;
+  const [accepted] = await submitJobs([keyed], ports, { indexed: false });
+  if (!accepted) throw new Error('Intake returned no job');
+  return accepted;
 }
 
 export async function submitJobs(

@@ -1,4 +1,5 @@
 /** What a client of the factory does: HTTP calls, and AWS calls against the local endpoint. */
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
@@ -74,7 +75,18 @@ export function awsClients() {
     endpoint: edgeUrl(),
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   };
-  return { sqs: new SQSClient(config), lambda: new LambdaClient(config) };
+  return { sqs: new SQSClient(config), lambda: new LambdaClient(config), dynamo: new DynamoDBClient(config) };
+}
+
+/** The factory's table whose name matches: the stack names them `…<Logical>…`. */
+export async function tableNamed(
+  dynamo: DynamoDBClient,
+  matches: (name: string) => boolean,
+): Promise<string> {
+  const { TableNames = [] } = await dynamo.send(new ListTablesCommand({}));
+  const table = TableNames.find(matches);
+  if (!table) throw new Error(`No table matches among ${TableNames.join(', ')}`);
+  return table;
 }
 
 export type Job = Record<string, any> & { jobId: string; status: string };

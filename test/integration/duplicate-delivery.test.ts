@@ -22,6 +22,10 @@ afterAll(() => {
  * Pauses one priority band of the packaging line, places an order of that band and catches its
  * packaging step message (orders default to priority 5: the normal band).
  */
+/** Makes a received message visible again at once: it is delivered anew. */
+const handBack = (QueueUrl: string, ReceiptHandle: string | undefined) =>
+  sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle, VisibilityTimeout: 0 }));
+
 async function catchPackagingMessage(
   band: 'Urgent' | 'Normal' = 'Normal',
   extra: Record<string, unknown> = {},
@@ -48,14 +52,7 @@ async function catchPackagingMessage(
       for (const other of received.Messages ?? []) {
         if (other.Body?.includes(orderId)) message = other;
         // Another test's step: hand it straight back to the queue.
-        else
-          await sqs.send(
-            new ChangeMessageVisibilityCommand({
-              QueueUrl: queueUrl,
-              ReceiptHandle: other.ReceiptHandle,
-              VisibilityTimeout: 0,
-            }),
-          );
+        else await handBack(queueUrl, other.ReceiptHandle);
       }
     }
     expect(JSON.parse(message?.Body ?? '{}')).toMatchObject({ orderId, stepName: 'package' });
@@ -85,13 +82,7 @@ describe('order priority', () => {
     const caught = await catchPackagingMessage('Urgent', { priority: 'critical' });
     try {
       expect(JSON.parse(caught.body)).toMatchObject({ orderId: caught.orderId, priority: 0 });
-      await sqs.send(
-        new ChangeMessageVisibilityCommand({
-          QueueUrl: caught.queueUrl,
-          ReceiptHandle: caught.receiptHandle,
-          VisibilityTimeout: 0,
-        }),
-      );
+      await handBack(caught.queueUrl, caught.receiptHandle);
       await caught.setEnabled(true);
       const order = await waitForOrder(caught.orderId);
       expect(order).toMatchObject({ status: 'COMPLETED', priority: 0 });
@@ -114,13 +105,7 @@ describe('at-least-once delivery', () => {
         // Act: two extra copies, and the original made visible again: three deliveries at once.
         for (let i = 0; i < 2; i++)
           await sqs.send(new SendMessageCommand({ QueueUrl: caught.queueUrl, MessageBody: caught.body }));
-        await sqs.send(
-          new ChangeMessageVisibilityCommand({
-            QueueUrl: caught.queueUrl,
-            ReceiptHandle: caught.receiptHandle,
-            VisibilityTimeout: 0,
-          }),
-        );
+        await handBack(caught.queueUrl, caught.receiptHandle);
         await caught.setEnabled(true);
         const order = await waitForOrder(caught.orderId);
 
@@ -137,13 +122,7 @@ describe('at-least-once delivery', () => {
     // Prepare
     const caught = await catchPackagingMessage();
     try {
-      await sqs.send(
-        new ChangeMessageVisibilityCommand({
-          QueueUrl: caught.queueUrl,
-          ReceiptHandle: caught.receiptHandle,
-          VisibilityTimeout: 0,
-        }),
-      );
+      await handBack(caught.queueUrl, caught.receiptHandle);
       await caught.setEnabled(true);
       expect((await waitForOrder(caught.orderId)).status).toBe('COMPLETED');
 

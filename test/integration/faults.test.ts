@@ -5,9 +5,18 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DynamoDBClient, GetItemCommand, ListTablesCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { api, localAdmin, placeOrder, runTag, waitForJob, waitForOrder } from '../helpers/factory-client.ts';
+import {
+  api,
+  awsClients,
+  localAdmin,
+  placeOrder,
+  runTag,
+  tableNamed,
+  waitForJob,
+  waitForOrder,
+} from '../helpers/factory-client.ts';
 
 const local = inject('backend') !== 'external';
 const embedded = inject('backend') === 'embedded';
@@ -139,14 +148,9 @@ describe('secrets in payloads', () => {
     });
     if (!local) return;
     // The stored row itself no longer holds them.
-    const dynamo = new DynamoDBClient({
-      region: 'us-east-1',
-      endpoint: inject('edgeUrl'),
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
+    const { dynamo } = awsClients();
     try {
-      const { TableNames = [] } = await dynamo.send(new ListTablesCommand({}));
-      const table = TableNames.find((t) => t.includes('Jobs') && !t.includes('Logs')) as string;
+      const table = await tableNamed(dynamo, (t) => t.includes('Jobs') && !t.includes('Logs'));
       const { Item } = await dynamo.send(
         new GetItemCommand({ TableName: table, Key: { jobId: { S: body.jobId } } }),
       );
@@ -160,14 +164,9 @@ describe('secrets in payloads', () => {
 
 describe('retention', () => {
   it.runIf(local)('the local cloud expires rows whose TTL has passed, as AWS does', async () => {
-    const dynamo = new DynamoDBClient({
-      region: 'us-east-1',
-      endpoint: inject('edgeUrl'),
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
+    const { dynamo } = awsClients();
     try {
-      const { TableNames = [] } = await dynamo.send(new ListTablesCommand({}));
-      const table = TableNames.find((t) => t.includes('JobLogs')) as string;
+      const table = await tableNamed(dynamo, (t) => t.includes('JobLogs'));
       const key = { jobId: { S: runTag('expired') }, logId: { S: 'x' } };
       const past = String(Math.floor(Date.now() / 1000) - 60);
       await dynamo.send(new PutItemCommand({ TableName: table, Item: { ...key, expiresAt: { N: past } } }));

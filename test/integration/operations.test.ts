@@ -3,7 +3,11 @@
  * maintenance windows, cron schedules, rate limits and analytics. The tests that pause or
  * scale a queue use "reports" and run one after another in this file.
  */
-import { GetEventSourceMappingCommand, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda';
+import {
+  GetEventSourceMappingCommand,
+  ListEventSourceMappingsCommand,
+  UpdateEventSourceMappingCommand,
+} from '@aws-sdk/client-lambda';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { occurrenceKey } from '../../functions/domain/cron-schedules.ts';
 import { jobIdForKey } from '../../functions/domain/job-submission.ts';
@@ -34,6 +38,30 @@ const report = (i = 0) => ({
 async function reportsMappings() {
   const { EventSourceMappings = [] } = await lambda.send(new ListEventSourceMappingsCommand({}));
   return EventSourceMappings.filter((m) => m.EventSourceArn?.includes('ReportsJobQueue'));
+}
+
+/** Resolves once every mapping of the reports queue has finished its polls and is Disabled. */
+async function reportsDisabled() {
+  for (const m of await reportsMappings()) {
+    while ((await lambda.send(new GetEventSourceMappingCommand({ UUID: m.UUID }))).State !== 'Disabled')
+      await sleep(100);
+  }
+}
+
+/** Holds the reports queue still (its mappings disabled) while `arrive` submits, then lets go. */
+async function whileReportsHeld(arrive: () => Promise<void>) {
+  const mappings = await reportsMappings();
+  const setEnabled = (Enabled: boolean) =>
+    Promise.all(
+      mappings.map((m) => lambda.send(new UpdateEventSourceMappingCommand({ UUID: m.UUID, Enabled }))),
+    );
+  await setEnabled(false);
+  try {
+    await reportsDisabled();
+    await arrive();
+  } finally {
+    await setEnabled(true);
+  }
 }
 
 async function reportsConcurrency() {
@@ -155,26 +183,13 @@ describe('scaling', () => {
     await api('POST', '/workers/scale', { queue: 'reports', concurrency: 6 });
     await api('POST', '/workers/scale', { queue: 'reports', mode: 'auto' });
     // A backlog: the queue's mappings are paused while 30 jobs arrive, then resumed.
-    const mappings = await reportsMappings();
-    const { UpdateEventSourceMappingCommand } = await import('@aws-sdk/client-lambda');
-    const setEnabled = (Enabled: boolean) =>
-      Promise.all(
-        mappings.map((m) => lambda.send(new UpdateEventSourceMappingCommand({ UUID: m.UUID, Enabled }))),
-      );
-    await setEnabled(false);
-    for (const m of mappings) {
-      while ((await lambda.send(new GetEventSourceMappingCommand({ UUID: m.UUID }))).State !== 'Disabled')
-        await sleep(100);
-    }
     let ids: string[] = [];
-    try {
+    await whileReportsHeld(async () => {
       const { body } = await api('POST', '/jobs/bulk', {
         jobs: Array.from({ length: 30 }, (_, i) => report(i)),
       });
       ids = body.jobs.map((j: { jobId: string }) => j.jobId);
-    } finally {
-      await setEnabled(true);
-    }
+    });
     const up = await invokeFunction('Autoscaler');
     const decision = up.decisions.find((d: { queue: string }) => d.queue === 'reports');
     expect(decision.from).toBe(6);
@@ -199,20 +214,10 @@ describe('priority within a band', () => {
   it('starts a higher priority first inside a band, and every job still runs', async () => {
     // Prepare: reports holds still while eight priority-6 jobs and then two priority-3 jobs
     // arrive: one band (normal, 3–6), so SQS alone would run the eight first.
-    const mappings = await reportsMappings();
-    const { UpdateEventSourceMappingCommand } = await import('@aws-sdk/client-lambda');
-    const setEnabled = (Enabled: boolean) =>
-      Promise.all(
-        mappings.map((m) => lambda.send(new UpdateEventSourceMappingCommand({ UUID: m.UUID, Enabled }))),
-      );
-    await setEnabled(false);
     let low: string[] = [];
     let high: string[] = [];
-    try {
-      for (const m of mappings) {
-        while ((await lambda.send(new GetEventSourceMappingCommand({ UUID: m.UUID }))).State !== 'Disabled')
-          await sleep(100);
-      }
+    // Act: the queue lets go once all ten are waiting.
+    await whileReportsHeld(async () => {
       const first = await api('POST', '/jobs/bulk', {
         jobs: Array.from({ length: 8 }, (_, i) => ({ ...report(i), priority: 6 })),
       });
@@ -221,10 +226,7 @@ describe('priority within a band', () => {
         jobs: Array.from({ length: 2 }, (_, i) => ({ ...report(100 + i), priority: 3 })),
       });
       high = second.body.jobs.map((j: { jobId: string }) => j.jobId);
-    } finally {
-      // Act
-      await setEnabled(true);
-    }
+    });
 
     // Assess
     const jobs = [];
@@ -258,10 +260,7 @@ describe('maintenance windows', () => {
     const windowId = created.body.windowId;
     expect((await api('GET', '/workers/status?queue=reports')).body.queues[0].summary.paused).toBe(true);
     // As on AWS, a disabled mapping finishes the polls it has under way before it is Disabled.
-    for (const m of await reportsMappings()) {
-      while ((await lambda.send(new GetEventSourceMappingCommand({ UUID: m.UUID }))).State !== 'Disabled')
-        await sleep(100);
-    }
+    await reportsDisabled();
 
     // No new job starts while paused.
     const { jobId } = await submitJob(report(99));
