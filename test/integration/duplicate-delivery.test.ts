@@ -18,17 +18,19 @@ afterAll(() => {
   lambda.destroy();
 });
 
-/**
- * Pauses one priority band of the packaging line, places an order of that band and catches its
- * packaging step message (orders default to priority 5: the normal band).
- */
 /** Makes a received message visible again at once: it is delivered anew. */
 const handBack = (QueueUrl: string, ReceiptHandle: string | undefined) =>
   sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle, VisibilityTimeout: 0 }));
 
+/**
+ * Pauses one priority band of the packaging line, places an order of that band and catches its
+ * packaging step message. The band is one no other test file places orders in (low, unless
+ * asked): each receive of another test's message counts towards its maxReceiveCount, and a
+ * few of them sent that message to the line's dead-letter queue and stalled that test's order.
+ */
 async function catchPackagingMessage(
-  band: 'Urgent' | 'Normal' = 'Normal',
-  extra: Record<string, unknown> = {},
+  band: 'Urgent' | 'Low' = 'Low',
+  extra: Record<string, unknown> = { priority: 'low' },
 ) {
   const queueName = `PackagingLine${band}Queue`;
   const { QueueUrls } = await sqs.send(new ListQueuesCommand({ QueueNamePrefix: queueName }));
