@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { captureDynaliteStore, cleanStop, rebuildIndexes } from './dynamo-index-repair.ts';
 import type { Backend } from './edge.ts';
+import { inProcess } from './in-process-http.ts';
 import { ObjectStore } from './object-store.ts';
 import { QueueService } from './sqs/queue-service.ts';
 
@@ -65,12 +66,12 @@ export async function startEmbedded(
   const objects = new ObjectStore(dataDir && path.join(dataDir, 's3'));
   return {
     kind: 'embedded',
-    dynamodb: dynamoUrl,
+    dynamodb: inProcess(dynamo),
     sqs: queues.handle,
     s3: objects.handle,
     supportsTtl: false,
     durable: dataDir !== undefined,
-    describe: `dynalite (DynamoDB) ${dynamoUrl}, SQS, Step Functions and S3 in process${dataDir ? `; state kept in ${dataDir}` : ''}`,
+    describe: `dynalite (DynamoDB, called in process; also on ${dynamoUrl}), SQS, Step Functions and S3 in process${dataDir ? `; state kept in ${dataDir}` : ''}`,
     stop: async () => {
       queues.stop();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));

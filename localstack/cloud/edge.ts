@@ -112,8 +112,16 @@ async function forward(target: string, request: BufferedRequest): Promise<Servic
 export interface Edge {
   readonly url: string;
   readonly server: Server;
+  /** Serves one request as the HTTP endpoint would: hooks, counting, faults, the backend. */
+  dispatch(request: BufferedRequest): Promise<ServiceResponse>;
   close(): Promise<void>;
 }
+
+const json = (status: number, type: string, message: string): ServiceResponse => ({
+  status,
+  headers: { 'content-type': 'application/x-amz-json-1.0' },
+  body: JSON.stringify({ __type: type, message }),
+});
 
 export async function startEdge(
   port: number,
@@ -121,45 +129,35 @@ export async function startEdge(
   counter: CallCounter,
   hooks?: EdgeHooks,
 ): Promise<Edge> {
+  const dispatch = async (request: BufferedRequest): Promise<ServiceResponse> => {
+    const local = await hooks?.handle(request);
+    if (local) return local;
+    const identified = identify(request);
+    if (!identified)
+      return json(400, 'UnknownOperationException', 'The local cloud does not serve this request');
+    counter.record(identified.service, identified.action);
+    const backend = backends[identified.service];
+    try {
+      return (
+        hooks?.injectedFailure(identified.service, identified.action, request) ??
+        (typeof backend === 'string' ? await forward(backend, request) : await backend(request))
+      );
+    } catch (error) {
+      return json(500, 'InternalFailure', (error as Error).message);
+    }
+  };
   const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', async () => {
-      const request: BufferedRequest = {
+      const response = await dispatch({
         method: incoming.method ?? 'GET',
         url: incoming.url ?? '/',
         headers: incoming.headers,
         body: Buffer.concat(chunks),
-      };
-      const local = await hooks?.handle(request);
-      if (local) {
-        outgoing.writeHead(local.status, local.headers);
-        outgoing.end(local.body);
-        return;
-      }
-      const identified = identify(request);
-      if (!identified) {
-        outgoing.writeHead(400, { 'content-type': 'application/json' });
-        outgoing.end(
-          JSON.stringify({
-            __type: 'UnknownOperationException',
-            message: 'The local cloud does not serve this request',
-          }),
-        );
-        return;
-      }
-      counter.record(identified.service, identified.action);
-      const backend = backends[identified.service];
-      try {
-        const response =
-          hooks?.injectedFailure(identified.service, identified.action, request) ??
-          (typeof backend === 'string' ? await forward(backend, request) : await backend(request));
-        outgoing.writeHead(response.status, response.headers);
-        outgoing.end(response.body);
-      } catch (error) {
-        outgoing.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
-        outgoing.end(JSON.stringify({ __type: 'InternalFailure', message: (error as Error).message }));
-      }
+      });
+      outgoing.writeHead(response.status, response.headers);
+      outgoing.end(response.body);
     });
   });
   server.keepAliveTimeout = 60_000;
@@ -168,6 +166,7 @@ export async function startEdge(
   return {
     url: `http://127.0.0.1:${bound}`,
     server,
+    dispatch,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

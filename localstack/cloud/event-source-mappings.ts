@@ -26,11 +26,19 @@ export interface QueueMapping {
   enabled: boolean;
 }
 
+interface MappingEntry {
+  readonly mapping: QueueMapping;
+  /** The poller (while it runs) and the invocations in flight: the mapping is Disabling until 0. */
+  running: number;
+  inFlight: number;
+  polling: boolean;
+  readonly stop: AbortController;
+  /** Wakes a poller that waits for a free invocation slot. */
+  wake: () => void;
+}
+
 export class EventSourcePollers {
-  private readonly mappings = new Map<
-    string,
-    { mapping: QueueMapping; running: number; stop: AbortController }
-  >();
+  private readonly mappings = new Map<string, MappingEntry>();
   private stopped = false;
 
   /** Operator changes (pause, concurrency) by mapping, kept across restarts in `stateFile`. */
@@ -53,7 +61,14 @@ export class EventSourcePollers {
     const stop = new AbortController();
     // Every poller's receive listens for the stop signal.
     setMaxListeners(1000, stop.signal);
-    this.mappings.set(full.uuid, { mapping: full, running: 0, stop });
+    this.mappings.set(full.uuid, {
+      mapping: full,
+      running: 0,
+      inFlight: 0,
+      polling: false,
+      stop,
+      wake: () => undefined,
+    });
     this.reconcile(full.uuid);
     return full;
   }
@@ -89,35 +104,52 @@ export class EventSourcePollers {
 
   stop(): void {
     this.stopped = true;
-    for (const entry of this.mappings.values()) entry.stop.abort();
+    for (const entry of this.mappings.values()) {
+      entry.stop.abort();
+      entry.wake();
+    }
   }
 
-  /** Starts pollers up to the mapping's concurrency; surplus pollers retire after their batch. */
+  /** Starts the mapping's poller when it is enabled and has none. */
   private reconcile(uuid: string): void {
     const entry = this.mappings.get(uuid);
     if (!entry || this.stopped) return;
-    const wanted = entry.mapping.enabled ? entry.mapping.maximumConcurrency : 0;
-    while (entry.running < wanted) {
+    entry.wake();
+    if (entry.mapping.enabled && !entry.polling) {
+      entry.polling = true;
       entry.running++;
       void this.poll(entry).finally(() => {
+        entry.polling = false;
         entry.running--;
+        // Enabled again while the last receive was finishing.
+        if (entry.mapping.enabled && !this.stopped) this.reconcile(entry.mapping.uuid);
       });
     }
   }
 
-  private async poll(entry: {
-    mapping: QueueMapping;
-    running: number;
-    stop: AbortController;
-  }): Promise<void> {
+  /**
+   * One poller per mapping, as Lambda's: it receives up to 10 messages — no more than the free
+   * invocation slots can take in batches of BatchSize — and starts one invocation per batch while
+   * it goes on receiving. Invocations in flight never exceed MaximumConcurrency; a lowered one
+   * lets the surplus finish. (One poller per slot, as before, long-polled the queue once per slot
+   * and made most of the local cloud's calls on an idle factory.)
+   */
+  private async poll(entry: MappingEntry): Promise<void> {
     const { mapping } = entry;
-    while (!this.stopped && mapping.enabled && entry.running <= mapping.maximumConcurrency) {
+    while (!this.stopped && mapping.enabled) {
+      const free = mapping.maximumConcurrency - entry.inFlight;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => {
+          entry.wake = resolve;
+        });
+        continue;
+      }
       let messages: Message[] = [];
       try {
         const response = await this.sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: mapping.queueUrl,
-            MaxNumberOfMessages: Math.min(mapping.batchSize, 10),
+            MaxNumberOfMessages: Math.min(10, free * mapping.batchSize),
             WaitTimeSeconds: 2,
             MessageSystemAttributeNames: ['All'],
             MessageAttributeNames: ['All'],
@@ -137,7 +169,15 @@ export class EventSourcePollers {
         await this.release(mapping, messages);
         return;
       }
-      await this.deliver(mapping, messages);
+      for (let i = 0; i < messages.length; i += mapping.batchSize) {
+        entry.inFlight++;
+        entry.running++;
+        void this.deliver(mapping, messages.slice(i, i + mapping.batchSize)).finally(() => {
+          entry.inFlight--;
+          entry.running--;
+          entry.wake();
+        });
+      }
     }
   }
 

@@ -17,6 +17,7 @@ import { CallCounter } from './call-counter.ts';
 import { type Edge, startEdge } from './edge.ts';
 import { EventSourcePollers } from './event-source-mappings.ts';
 import { startHttpApi } from './http-api.ts';
+import { inProcessTransport } from './in-process-transport.ts';
 import { lambdaApi } from './lambda-api.ts';
 import { LambdaRuntime } from './lambda-runtime.ts';
 import { type ProvisionedStack, provision } from './provisioner.ts';
@@ -128,13 +129,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   };
   const admin = new LocalAdmin(runtime);
   edge = await startEdge(options.edgePort ?? 4566, edgeBackends, calls, admin);
-  // The SDK's HTTP handler allows 50 sockets per client; the pollers hold one long poll each,
-  // so they get their own client with room for all of them, apart from the workflow's sends.
+  // The local cloud's own calls reach the edge without a socket (in-process-transport.ts); the
+  // pollers get a client of their own, apart from the workflow's sends.
   const clientConfig = {
     region: localIdentity.region,
     endpoint: edge.url,
     credentials,
-    requestHandler: { httpAgent: { keepAlive: true, maxSockets: 1000 } },
+    requestHandler: inProcessTransport(edge),
   };
   const clients = {
     dynamodb: new DynamoDBClient(clientConfig),
