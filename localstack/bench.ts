@@ -1,14 +1,21 @@
 /**
- * `npm run bench`: the cost model's input. Runs orders of every robot type on the local cloud
- * and prints, per order and per step, the AWS API calls the factory made (by service and
- * action) and the Step Functions state transitions the executions took.
- * BENCH_ORDERS (default 10) orders per robot type. Then the job engine: BENCH_JOBS (default 500)
- * standalone jobs submitted in one request, with intake latency, time to drain and calls per job.
- * Last, analytics: GET /analytics/throughput latency with 1k and then 100k jobs recorded.
+ * `npm run bench`: the cost model's input and the throughput figures, section by section. Each
+ * section prints as soon as it finishes; a failing section is reported and the next one runs.
+ * - orders: BENCH_ORDERS (default 10) orders per robot type — AWS calls and state transitions per
+ *   order and per step;
+ * - calls per standalone job: BENCH_JOBS (default 500) jobs in one batch;
+ * - throughput beside BullMQ: BENCH_THROUGHPUT_JOBS (default 5,000) no-op jobs through
+ *   `POST /jobs/bulk`, then the same jobs through BullMQ on a Redis of its own when
+ *   `redis-server` is installed (BENCH_ROUNDS rounds, interleaved): submit/s, drain/s, start
+ *   latency, memory, and the API's answer times during the backlog;
+ * - analytics: GET /analytics/throughput latency with 1k and then 100k jobs recorded.
+ * BENCH_SECTIONS=orders,jobs,throughput,analytics picks sections.
  */
 import './cloud/quiet-sdk.ts';
 import { transitionsPerOrder } from '../functions/domain/assembly-plan.ts';
 import { robotTypes } from '../functions/domain/catalog.ts';
+import { emulatorRates } from './bench/emulator-rates.ts';
+import { bullmqRun, factoryRun, type ThroughputRun, throughputTable } from './bench/throughput.ts';
 import { CallCounter } from './cloud/call-counter.ts';
 import { startLocalCloud } from './cloud/local-cloud.ts';
 
@@ -22,7 +29,8 @@ const specifications: Record<string, unknown> = {
 const pollingActions = new Set(['sqs:ReceiveMessage']);
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const cloud = await startLocalCloud({ apiPort: 0, edgePort: 0, workDir: '.local/bench', log });
+// Fresh data every run: a leftover backlog would be measured too.
+const cloud = await startLocalCloud({ apiPort: 0, edgePort: 0, workDir: '.local/bench', fresh: true, log });
 log(`local cloud ready in ${cloud.bootMs} ms; ${ordersPerType} orders per robot type`);
 
 async function runOrders(robotType: string): Promise<number> {
@@ -55,8 +63,45 @@ async function runOrders(robotType: string): Promise<number> {
   return Date.now() - started;
 }
 
-const rows: string[] = [];
+const sections = new Set(
+  (process.env.BENCH_SECTIONS ?? 'orders,jobs,emulator,throughput,analytics').split(',').map((s) => s.trim()),
+);
+let failedSections = 0;
+/** The emulator section's rates, which the throughput section relates the drain to. */
+let rates: Awaited<ReturnType<typeof emulatorRates>> | undefined;
+
+/** Runs one section and prints it at once; a failure is printed and the next section runs. */
+async function section(name: string, run: () => Promise<string[]>): Promise<void> {
+  if (!sections.has(name)) return;
+  const started = Date.now();
+  log(`bench: ${name}…`);
+  try {
+    const lines = await run();
+    console.log(['', ...lines].join('\n'));
+    log(`bench: ${name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } catch (error) {
+    failedSections++;
+    console.log(`\n${name}: FAILED after ${Date.now() - started} ms — ${(error as Error).stack ?? error}`);
+  }
+}
+
+console.log(`Robot Factory bench (${cloud.backend} backend)`);
 try {
+  await section('orders', benchOrders);
+  await section('jobs', benchStandaloneJobs);
+  await section('emulator', benchEmulator);
+  await section('throughput', benchThroughput);
+  await section('analytics', benchAnalytics);
+} finally {
+  await cloud.stop();
+}
+if (failedSections > 0) {
+  console.log(`\n${failedSections} section(s) failed`);
+  process.exitCode = 1;
+}
+
+async function benchOrders(): Promise<string[]> {
+  const rows: string[] = [];
   for (const robotType of robotTypes) {
     const before = cloud.calls.snapshot();
     const executionsBefore = cloud.stepFunctions?.listExecutionRecords().length ?? 0;
@@ -68,7 +113,7 @@ try {
     const steps = robotType.steps.length;
     const work = Object.entries(calls).filter(([action]) => !pollingActions.has(action));
     const total = work.reduce((sum, [, n]) => sum + n, 0);
-    rows.push('');
+    if (rows.length > 0) rows.push('');
     rows.push(`${robotType.name}: ${steps} steps, ${ordersPerType} orders in ${elapsed} ms`);
     rows.push(
       `  state transitions per order: ${transitions.toFixed(1)} measured, ${transitionsPerOrder(robotType).happyPath} expected`,
@@ -85,10 +130,35 @@ try {
     for (const [action, n] of polls)
       rows.push(`    ${action.padEnd(40)} ${n} in the run (event source polling; depends on idle time)`);
   }
-  rows.push('', ...(await benchStandaloneJobs()));
-  rows.push('', ...(await benchAnalytics()));
-} finally {
-  await cloud.stop();
+  return rows;
+}
+
+/** The data plane's own rates: what bounds a drain that costs ~14 calls per job. */
+async function benchEmulator(): Promise<string[]> {
+  const jobsTable = cloud.stack.tables.find((t) => /JobsTable|Jobs[A-F0-9]{8}$/.test(t));
+  if (!jobsTable) throw new Error(`no jobs table among ${cloud.stack.tables.join(', ')}`);
+  rates = await emulatorRates(cloud.edgeUrl, jobsTable);
+  return [
+    `emulator (${cloud.backend}) raw rates through the edge, SDK clients in the bench process:`,
+    `  DynamoDB conditional PutItem on the jobs table, 16 at a time: ${rates.dynamoPutsPerSecond.toFixed(0)}/s`,
+    `  SQS send (batches of 10) + receive (10) + delete (batches of 10): ${rates.sqsMessagesPerSecond.toFixed(0)} messages/s`,
+  ];
+}
+
+/**
+ * The factory and BullMQ, the same no-op jobs, interleaved so that a machine that slows down
+ * during the run slows both.
+ */
+async function benchThroughput(): Promise<string[]> {
+  const count = Number(process.env.BENCH_THROUGHPUT_JOBS ?? 5000);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
+  const factory: ThroughputRun[] = [];
+  const bullmq: (ThroughputRun | string)[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    factory.push(await factoryRun(cloud.apiUrl, count, log));
+    bullmq.push(await bullmqRun(count, log));
+  }
+  return throughputTable(count, factory, bullmq);
 }
 
 /**
@@ -142,8 +212,6 @@ async function benchStandaloneJobs(): Promise<string[]> {
     lines.push(`    ${action.padEnd(40)} ${(n / count).toFixed(2).padStart(7)} per job`);
   return lines;
 }
-console.log(`Robot Factory bench (${cloud.backend} backend)`);
-for (const row of rows) console.log(row);
 
 /**
  * Records synthetic job events (completed, with run and wait times) for the last hour on the

@@ -1,0 +1,357 @@
+/**
+ * The bench's throughput section: the same no-op jobs through the factory (over its HTTP API,
+ * as a client would) and through BullMQ on a Redis of its own, measured the same way.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+
+export interface ThroughputRun {
+  readonly system: 'factory' | 'bullmq';
+  readonly submitPerSecond: number;
+  readonly drainPerSecond: number;
+  readonly startP50Ms: number;
+  readonly startP95Ms: number;
+  /** Submit → start of a single job on an idle queue (median of a few). */
+  readonly idleStartP50Ms: number;
+  readonly memoryMb: number;
+  readonly memoryOf: string;
+  /** Requests answered 429/5xx and retried by the bench (the factory only). */
+  readonly retried: number;
+  /** Answer times of API reads and writes made while the backlog drained (the factory only). */
+  readonly apiP95Ms?: number;
+  readonly apiCalls?: number;
+  readonly api5xx?: number;
+}
+
+const noOpJob = (tag: string, i: number) => ({
+  queue: 'default',
+  type: 'delayed_message',
+  payload: { message: `${tag}-${i}` },
+});
+
+export const percentile = (sorted: readonly number[], p: number): number =>
+  sorted.length === 0
+    ? Number.NaN
+    : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Answer {
+  readonly status: number;
+  readonly body: unknown;
+  readonly ms: number;
+}
+
+/** One API call; 429 and 5xx answers are retried with backoff and counted. */
+async function call(
+  apiUrl: string,
+  method: string,
+  path: string,
+  body: unknown,
+  counters: { retried: number },
+): Promise<Answer> {
+  for (let attempt = 0; ; attempt++) {
+    const started = performance.now();
+    const response = await fetch(`${apiUrl}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    const ms = performance.now() - started;
+    if ((response.status === 429 || response.status >= 500) && attempt < 6) {
+      counters.retried++;
+      await sleep(200 * 2 ** attempt);
+      continue;
+    }
+    return { status: response.status, body: text ? JSON.parse(text) : undefined, ms };
+  }
+}
+
+interface JobTimes {
+  readonly jobId: string;
+  readonly status: string;
+  readonly createdAt: string;
+  readonly startedAt?: string;
+  readonly completedAt?: string;
+}
+
+export async function factoryRun(
+  apiUrl: string,
+  count: number,
+  log: (line: string) => void,
+): Promise<ThroughputRun> {
+  const counters = { retried: 0 };
+  const tag = `bench-${Date.now().toString(36)}`;
+
+  // Idle start latency: single jobs, one after the other, on a queue with nothing else to do.
+  const idle: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const { body } = await call(apiUrl, 'POST', '/jobs', noOpJob(`${tag}-idle`, i), counters);
+    const { jobId } = body as { jobId: string };
+    for (;;) {
+      const job = (await call(apiUrl, 'GET', `/jobs/${jobId}`, undefined, counters)).body as JobTimes;
+      if (job.status === 'COMPLETED' && job.startedAt) {
+        idle.push(Date.parse(job.startedAt) - Date.parse(job.createdAt));
+        break;
+      }
+      await sleep(20);
+    }
+  }
+  idle.sort((a, b) => a - b);
+
+  const completedBefore = await completedCount(apiUrl, counters);
+  const ids: string[] = [];
+  const submitStarted = performance.now();
+  const chunks = Array.from({ length: Math.ceil(count / 500) }, (_, c) =>
+    Array.from({ length: Math.min(500, count - c * 500) }, (_, i) => noOpJob(tag, c * 500 + i)),
+  );
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next < chunks.length) {
+        const jobs = chunks[next++] as unknown[];
+        const answer = await call(apiUrl, 'POST', '/jobs/bulk', { jobs }, counters);
+        if (answer.status !== 202)
+          throw new Error(`POST /jobs/bulk answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+        for (const job of (answer.body as { jobs: { jobId: string }[] }).jobs) ids.push(job.jobId);
+      }
+    }),
+  );
+  const submitMs = performance.now() - submitStarted;
+  log(`bench: factory accepted ${count} jobs in ${(submitMs / 1000).toFixed(1)} s`);
+
+  // While the backlog drains: the stats read the bench waits on, a listing and a submission,
+  // timed, as an operator's console and a client would make them.
+  const apiTimes: number[] = [];
+  let api5xx = 0;
+  let probes = 0;
+  let lastProgress = Date.now();
+  let lastDone = 0;
+  let nextLog = Date.now() + 10_000;
+  for (;;) {
+    const stats = await call(apiUrl, 'GET', '/jobs/stats?queue=default', undefined, counters);
+    const listing = await call(apiUrl, 'GET', '/jobs?queue=default&limit=20', undefined, counters);
+    const submit = await call(apiUrl, 'POST', '/jobs', noOpJob(`${tag}-probe`, probes), counters);
+    probes++;
+    for (const answer of [stats, listing, submit]) {
+      apiTimes.push(answer.ms);
+      if (answer.status >= 500) api5xx++;
+    }
+    const done = ((stats.body as { completed?: number }).completed ?? 0) - completedBefore;
+    // The probe just submitted may still be running; the ones before it count.
+    if (done >= count + probes - 1) break;
+    if (done > lastDone) {
+      lastDone = done;
+      lastProgress = Date.now();
+    }
+    if (Date.now() > nextLog) {
+      log(`bench: factory ${Math.min(done, count)}/${count} drained`);
+      nextLog = Date.now() + 10_000;
+    }
+    if (Date.now() - lastProgress > 120_000)
+      throw new Error(`the factory stopped draining at ${done}/${count} jobs for 2 minutes`);
+    await sleep(1000);
+  }
+
+  const times = await jobTimes(apiUrl, new Set(ids), counters);
+  const starts = times.map((t) => Date.parse(t.startedAt ?? t.createdAt) - Date.parse(t.createdAt));
+  starts.sort((a, b) => a - b);
+  const firstCreated = Math.min(...times.map((t) => Date.parse(t.createdAt)));
+  const lastCompleted = Math.max(...times.map((t) => Date.parse(t.completedAt ?? t.createdAt)));
+  apiTimes.sort((a, b) => a - b);
+  return {
+    system: 'factory',
+    submitPerSecond: (count / submitMs) * 1000,
+    drainPerSecond: (count / Math.max(1, lastCompleted - firstCreated)) * 1000,
+    startP50Ms: percentile(starts, 0.5),
+    startP95Ms: percentile(starts, 0.95),
+    idleStartP50Ms: percentile(idle, 0.5),
+    memoryMb: process.memoryUsage().rss / 2 ** 20,
+    memoryOf: 'local cloud process RSS',
+    retried: counters.retried,
+    apiP95Ms: percentile(apiTimes, 0.95),
+    apiCalls: apiTimes.length,
+    api5xx,
+  };
+}
+
+async function completedCount(apiUrl: string, counters: { retried: number }): Promise<number> {
+  const stats = await call(apiUrl, 'GET', '/jobs/stats?queue=default', undefined, counters);
+  return (stats.body as { completed: number }).completed;
+}
+
+/** The run's jobs from GET /jobs (newest first), until every id is found. */
+async function jobTimes(
+  apiUrl: string,
+  ids: ReadonlySet<string>,
+  counters: { retried: number },
+): Promise<JobTimes[]> {
+  const found: JobTimes[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = (
+      await call(
+        apiUrl,
+        'GET',
+        `/jobs?queue=default&status=COMPLETED&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        undefined,
+        counters,
+      )
+    ).body as { jobs: JobTimes[]; nextCursor?: string };
+    for (const job of page.jobs) if (ids.has(job.jobId)) found.push(job);
+    cursor = page.nextCursor;
+  } while (cursor && found.length < ids.size);
+  return found;
+}
+
+function redisAvailable(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The same no-op jobs through BullMQ; a string says why it did not run. */
+export async function bullmqRun(count: number, log: (line: string) => void): Promise<ThroughputRun | string> {
+  if (!redisAvailable()) return 'not run: redis-server is not installed (apt-get install redis-server)';
+  const concurrency = Number(process.env.BENCH_BULLMQ_CONCURRENCY ?? 4);
+  const { Queue, Worker } = await import('bullmq');
+  const { Redis } = await import('ioredis');
+  const port = await freePort();
+  const redis: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'],
+    { stdio: 'ignore' },
+  );
+  const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
+  const probe = new Redis(connection);
+  // Refused connections until redis-server listens: ioredis reconnects by itself.
+  probe.on('error', () => undefined);
+  try {
+    await probe.ping();
+    const queue = new Queue('bench', { connection });
+    const finished: { start: number; finished: number }[] = [];
+    let onFinished: (() => void) | undefined;
+    const worker = new Worker(
+      'bench',
+      async () => {
+        // a no-op job, as delayed_message with no hold is for the factory
+      },
+      { connection, concurrency },
+    );
+    worker.on('completed', (job) => {
+      finished.push({
+        start: (job.processedOn ?? 0) - job.timestamp,
+        finished: job.finishedOn ?? Date.now(),
+      });
+      onFinished?.();
+    });
+    await worker.waitUntilReady();
+
+    const idle: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const done = new Promise<void>((resolve) => {
+        onFinished = resolve;
+      });
+      await queue.add('noop', { message: `idle-${i}` });
+      await done;
+      idle.push(finished.pop()?.start ?? Number.NaN);
+    }
+    onFinished = undefined;
+    idle.sort((a, b) => a - b);
+
+    const allDone = new Promise<void>((resolve) => {
+      onFinished = () => {
+        if (finished.length >= count) resolve();
+      };
+    });
+    const submitStarted = performance.now();
+    const firstCreated = Date.now();
+    for (let c = 0; c < count; c += 500) {
+      const size = Math.min(500, count - c);
+      await queue.addBulk(
+        Array.from({ length: size }, (_, i) => ({ name: 'noop', data: { message: `bench-${c + i}` } })),
+      );
+    }
+    const submitMs = performance.now() - submitStarted;
+    log(`bench: BullMQ accepted ${count} jobs in ${(submitMs / 1000).toFixed(1)} s`);
+    await allDone;
+    const lastCompleted = Math.max(...finished.map((f) => f.finished));
+    const starts = finished.map((f) => f.start).sort((a, b) => a - b);
+    const info = await probe.info('memory');
+    const rss = Number(/used_memory_rss:(\d+)/.exec(info)?.[1] ?? Number.NaN);
+    await worker.close();
+    await queue.close();
+    return {
+      system: 'bullmq',
+      submitPerSecond: (count / submitMs) * 1000,
+      drainPerSecond: (count / Math.max(1, lastCompleted - firstCreated)) * 1000,
+      startP50Ms: percentile(starts, 0.5),
+      startP95Ms: percentile(starts, 0.95),
+      idleStartP50Ms: percentile(idle, 0.5),
+      memoryMb: rss / 2 ** 20,
+      memoryOf: `redis-server RSS, worker concurrency ${concurrency}`,
+      retried: 0,
+    };
+  } finally {
+    probe.disconnect();
+    redis.kill('SIGTERM');
+  }
+}
+
+const median = (values: readonly number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
+
+export function throughputTable(
+  count: number,
+  factory: readonly ThroughputRun[],
+  bullmq: readonly (ThroughputRun | string)[],
+): string[] {
+  const ran = bullmq.filter((r): r is ThroughputRun => typeof r !== 'string');
+  const summary = (runs: readonly ThroughputRun[]) => ({
+    submit: median(runs.map((r) => r.submitPerSecond)),
+    drain: median(runs.map((r) => r.drainPerSecond)),
+    p50: median(runs.map((r) => r.startP50Ms)),
+    p95: median(runs.map((r) => r.startP95Ms)),
+    idle: median(runs.map((r) => r.idleStartP50Ms)),
+    memory: median(runs.map((r) => r.memoryMb)),
+  });
+  const f = summary(factory);
+  const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+  const row = (name: string, s: ReturnType<typeof summary>, memoryOf: string) =>
+    `  | ${name.padEnd(8)} | ${fmt(s.submit).padStart(9)} | ${fmt(s.drain, 1).padStart(8)} | ${fmt(s.p50).padStart(9)} | ${fmt(s.p95).padStart(9)} | ${fmt(s.idle).padStart(8)} | ${fmt(s.memory).padStart(6)} MB (${memoryOf}) |`;
+  const lines = [
+    `throughput: ${count} no-op jobs (delayed_message, no hold), ${factory.length} round(s), medians`,
+    '  | system   | submit/s  | drain/s  | start p50 | start p95 | idle p50 | memory |',
+    '  |---|---|---|---|---|---|---|',
+    row('factory', f, factory[0]?.memoryOf ?? ''),
+  ];
+  if (ran.length > 0) {
+    const b = summary(ran);
+    lines.push(row('BullMQ', b, ran[0]?.memoryOf ?? ''));
+    lines.push(
+      `  factory / BullMQ: submit ${fmt(f.submit / b.submit, 3)}×, drain ${fmt(f.drain / b.drain, 3)}×, idle start latency ${fmt(f.idle / b.idle, 1)}×`,
+    );
+  } else {
+    lines.push(`  BullMQ: ${bullmq[0] ?? 'not run'}`);
+  }
+  const retried = factory.reduce((sum, r) => sum + r.retried, 0);
+  const api = factory[0];
+  lines.push(
+    `  factory API during the backlog: ${api?.apiCalls ?? 0} calls (stats, listing, submit), p95 ${fmt(api?.apiP95Ms ?? Number.NaN)} ms, ${api?.api5xx ?? 0} × 5xx; ${retried} answers 429/5xx retried by the bench`,
+  );
+  return lines;
+}
