@@ -232,26 +232,30 @@ export class JobEngineStore implements JobEnginePort {
     }
   }
 
-  async claim(jobId: string, request: { token: string; workerId: string; now: Date; leaseMs: number }) {
+  /**
+   * One conditional update, no read first: the condition is the job being runnable now (a job of
+   * this queue, in a startable state, due, not blocked). Only when it is not — a duplicate or an
+   * early delivery, a job another worker took — is the row read, to say why.
+   */
+  async claim(
+    jobId: string,
+    request: { token: string; workerId: string; now: Date; leaseMs: number; queue: string },
+  ) {
     const at = request.now.toISOString();
-    const current = await this.get(jobId);
-    if (current?.kind !== 'job' || !startable.includes(current.status))
-      return { kind: 'not-runnable' as const, job: current };
+    const startableValues = Object.fromEntries(startable.map((status, i) => [`:startable${i}`, status]));
     const job = await this.update(jobId, {
       set: {
-        ...this.statusFields(current, 'RUNNING', at),
+        ...this.statusFields({ queue: request.queue }, 'RUNNING', at),
         attemptToken: request.token,
         workerId: request.workerId,
         startedAt: at,
         leaseExpiresAt: request.now.getTime() + request.leaseMs,
         leaseShard: leaseShardOf(jobId),
-        attempts: (current.attempts ?? 0) + 1,
       },
+      add: { attempts: 1 },
       remove: ['dispatchAt', 'dispatchShard', 'cancelRequestedAt', 'readyKey', 'readyRank'],
-      // The state read above, unchanged: the claim is a compare-and-set on it.
-      condition:
-        '#status = :seen AND #attempts = :seenAttempts AND #runAt <= :at AND attribute_not_exists(#waitingOn)',
-      values: { ':seen': current.status, ':seenAttempts': current.attempts ?? 0, ':at': at },
+      condition: `#kind = :job AND #queue = :queue AND #status IN (${Object.keys(startableValues).join(', ')}) AND #runAt <= :at AND attribute_not_exists(#waitingOn)`,
+      values: { ':job': 'job', ':queue': request.queue, ':at': at, ...startableValues },
     });
     return job
       ? { kind: 'claimed' as const, job }

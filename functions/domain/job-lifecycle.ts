@@ -70,10 +70,13 @@ export function settleFailure(
 
 export interface JobEnginePort {
   get(jobId: string): Promise<JobRecord | undefined>;
-  /** RUNNING with a fresh token and lease, if the job is runnable now; else the job as it is. */
+  /**
+   * RUNNING with a fresh token and lease, if the job is a runnable job of `queue` now; else the
+   * job as it is.
+   */
   claim(
     jobId: string,
-    request: { token: string; workerId: string; now: Date; leaseMs: number },
+    request: { token: string; workerId: string; now: Date; leaseMs: number; queue: string },
   ): Promise<{ kind: 'claimed'; job: JobRecord } | { kind: 'not-runnable'; job: JobRecord | undefined }>;
   /** Extends the lease; tells whether cancellation was asked for or the attempt is no longer ours. */
   extendLease(jobId: string, token: string, until: number): Promise<'ok' | 'cancel-requested' | 'lost'>;
@@ -332,7 +335,7 @@ async function claimBest(
   wakeUp: JobWakeUp,
   queue: string,
   ports: AttemptPorts,
-  request: { token: string; workerId: string; now: Date; leaseMs: number },
+  request: { token: string; workerId: string; now: Date; leaseMs: number; queue: string },
 ): Promise<Awaited<ReturnType<JobEnginePort['claim']>> & { overtook?: string }> {
   const { priority, deferrals = 0 } = wakeUp;
   const band = priority === undefined ? undefined : priorityBands.find((b) => b.name === bandOf(priority));
@@ -371,6 +374,7 @@ export async function runJobAttempt(
     workerId: ports.actor,
     now: ports.clock.now(),
     leaseMs: settings.leaseMs,
+    queue,
   });
   if (claim.kind === 'not-runnable') {
     const job = claim.job;
