@@ -1,4 +1,5 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { rowNeedsWrite, type WrittenRow } from '#domain/worker-status';
 import { dynamo } from './aws-clients.ts';
 
 export interface WorkerIdentity {
@@ -13,6 +14,10 @@ export interface WorkerIdentity {
  * disappears leaves no permanent trace; `lastHeartbeatAt` tells whether it is alive.
  */
 export class WorkerRegistry {
+  private written: WrittenRow | undefined;
+  /** Counts of finished jobs not yet in the row: they go with its next write. */
+  private readonly pending = { jobsProcessed: 0, failures: 0 };
+
   constructor(
     private readonly tableName: string,
     private readonly identity: WorkerIdentity,
@@ -29,17 +34,16 @@ export class WorkerRegistry {
   }
 
   idle(outcome: 'completed' | 'failed'): Promise<void> {
-    return this.beat(
-      { status: 'idle', currentJobId: null },
-      outcome === 'completed' ? 'jobsProcessed' : 'failures',
-    );
+    this.pending[outcome === 'completed' ? 'jobsProcessed' : 'failures']++;
+    return this.beat({ status: 'idle', currentJobId: null });
   }
 
-  private async beat(
-    state: { status: string; currentJobId: string | null },
-    counter?: string,
-  ): Promise<void> {
+  /** Writes the row when `rowNeedsWrite` says so (on change that matters, and by time). */
+  private async beat(state: { status: 'idle' | 'busy'; currentJobId: string | null }): Promise<void> {
     const now = new Date();
+    if (!rowNeedsWrite(this.written, state.status, now.getTime())) return;
+    const counts = { ...this.pending };
+    const counters = Object.entries(counts).filter(([, n]) => n > 0);
     await dynamo().send(
       new UpdateCommand({
         TableName: this.tableName,
@@ -49,7 +53,8 @@ export class WorkerRegistry {
             'SET #status = :status, currentJobId = :job, lastHeartbeatAt = :now, expiresAt = :expires',
             'line = :line, functionName = :fn, startedAt = if_not_exists(startedAt, :started)',
             'memoryUsedMb = :memory',
-          ].join(', ') + (counter ? ` ADD ${counter} :one` : ''),
+          ].join(', ') +
+          (counters.length > 0 ? ` ADD ${counters.map(([name]) => `${name} :${name}`).join(', ')}` : ''),
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':status': state.status,
@@ -60,9 +65,11 @@ export class WorkerRegistry {
           ':fn': this.identity.functionName,
           ':started': this.identity.startedAt,
           ':memory': Math.round(process.memoryUsage().rss / 1_048_576),
-          ...(counter ? { ':one': 1 } : {}),
+          ...Object.fromEntries(counters.map(([name, n]) => [`:${name}`, n])),
         },
       }),
     );
+    this.written = { status: state.status, at: now.getTime() };
+    for (const [name, n] of counters) this.pending[name as keyof typeof this.pending] -= n;
   }
 }

@@ -16,3 +16,27 @@ export const workerStatus = (row: WorkerFacts, now: number): 'idle' | 'busy' | '
 
 /** Workers that count as active: busy, or idle but seen within this span. */
 export const activeWithinMs = 15 * 60_000;
+
+/** How long a row may say idle while a short job runs: the busy writes it saves. */
+export const rowRefreshMs = 5_000;
+
+export interface WrittenRow {
+  readonly status: 'idle' | 'busy';
+  readonly at: number;
+}
+
+/**
+ * Whether a worker's row must be written now. Writing it busy and idle around every job cost two
+ * writes per job; now the end of a job always writes (its counters, and a busy row left behind
+ * would read as lost), and its start only when the row is older than `rowRefreshMs`. A stream of
+ * short jobs writes once per job; a long job shows busy after at most one period (its heartbeat
+ * writes then). A row may say idle while a short job runs, for that long.
+ */
+export function rowNeedsWrite(
+  written: WrittenRow | undefined,
+  next: 'idle' | 'busy',
+  now: number,
+  refreshMs = rowRefreshMs,
+): boolean {
+  return next === 'idle' || !written || now - written.at >= refreshMs;
+}
