@@ -1,7 +1,10 @@
 import { defineConfig } from 'vitest/config';
+import { LongFilesFirst } from './test/helpers/long-files-first.ts';
 
 export default defineConfig({
   test: {
+    // The longest-waiting integration files start first (test/helpers/long-files-first.ts).
+    sequence: { sequencer: LongFilesFirst },
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       // Synthesizes the stack (with bundling skipped) and asserts on the template.
