@@ -41,7 +41,8 @@ async function catchPackagingMessage(
   const setEnabled = (Enabled: boolean) =>
     lambda.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled }));
   await setEnabled(false);
-  // Pollers finish their current receive before the mapping reports Disabled, as on AWS.
+  // Invocations in flight finish before the mapping reports Disabled, as on AWS; a receive still
+  // waiting then hands back what it gets.
   while ((await lambda.send(new GetEventSourceMappingCommand({ UUID: uuid }))).State !== 'Disabled') {
     await new Promise((r) => setTimeout(r, 200));
   }
