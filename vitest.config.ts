@@ -1,10 +1,7 @@
 import { defineConfig } from 'vitest/config';
-import { LongFilesFirst } from './test/helpers/long-files-first.ts';
 
 export default defineConfig({
   test: {
-    // The longest-waiting integration files start first (test/helpers/long-files-first.ts).
-    sequence: { sequencer: LongFilesFirst },
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       // Synthesizes the stack (with bundling skipped) and asserts on the template.
@@ -24,7 +21,8 @@ export default defineConfig({
           // One local cloud (or moto-backed cloud) for the whole suite, driven over HTTP.
           globalSetup: ['test/helpers/local-cloud-setup.ts'],
           // The files mostly wait on the cloud (a maintenance window waits minutes): run several
-          // at once even on two cores.
+          // at once even on two cores. (Starting the longest first — chaos, the window, the
+          // restart — was tried: three factories at once starved the shared one.)
           maxWorkers: 3,
           // Projects with their own maxWorkers run as a group of their own: after unit and infra.
           sequence: { groupOrder: 1 },

@@ -61,29 +61,35 @@ describe('submitting jobs', () => {
     expect([a.status, b.status]).toEqual([202, 200]);
   });
 
-  it('accepts 500 jobs in one bulk request, and absorbs the same 500 again', async () => {
+  // The full 500 where the data plane keeps up; 100 on moto, where the two requests' ~2,000 calls
+  // took its whole capacity for a minute from the files running beside this one.
+  const bulkSize = inject('backend') === 'moto' ? 100 : 500;
+  it(`accepts ${bulkSize} jobs in one bulk request, and absorbs the same ${bulkSize} again`, async () => {
     const tag = runTag('bulk');
     // Three urgent jobs run now; the rest wait an hour (parked in the due index), so the run
-    // check does not depend on draining 500 jobs through a slow backend.
-    const jobs = Array.from({ length: 500 }, (_, i) => ({
+    // check does not depend on draining the others through a slow backend.
+    const urgent = [0, 0.4 * bulkSize, 0.8 * bulkSize];
+    const jobs = Array.from({ length: bulkSize }, (_, i) => ({
       queue: 'default',
       type: 'delayed_message',
       payload: { message: `${tag}-${i}` },
       idempotencyKey: `${tag}-${i}`,
-      ...(i % 200 === 0 ? { priority: 0 } : { delayMs: 3_600_000 }),
+      ...(urgent.includes(i) ? { priority: 0 } : { delayMs: 3_600_000 }),
     }));
     const first = await api('POST', '/jobs/bulk', { jobs });
     expect(first.status).toBe(202);
-    expect(first.body.accepted).toBe(500);
-    expect(new Set(first.body.jobs.map((j: { jobId: string }) => j.jobId)).size).toBe(500);
-    expect(first.body.jobs.filter((j: { status: string }) => j.status === 'PENDING')).toHaveLength(497);
+    expect(first.body.accepted).toBe(bulkSize);
+    expect(new Set(first.body.jobs.map((j: { jobId: string }) => j.jobId)).size).toBe(bulkSize);
+    expect(first.body.jobs.filter((j: { status: string }) => j.status === 'PENDING')).toHaveLength(
+      bulkSize - 3,
+    );
     const again = await api('POST', '/jobs/bulk', { jobs });
-    expect(again.body).toMatchObject({ accepted: 0, duplicates: 500 });
-    for (const index of [0, 200, 400]) {
+    expect(again.body).toMatchObject({ accepted: 0, duplicates: bulkSize });
+    for (const index of urgent) {
       const job = await waitForJob(first.body.jobs[index].jobId, undefined, 60_000);
       expect(job.status).toBe('COMPLETED');
     }
-    expect((await getJob(first.body.jobs[499].jobId)).status).toBe('PENDING');
+    expect((await getJob(first.body.jobs[bulkSize - 1].jobId)).status).toBe('PENDING');
   });
 
   it('rejects a bulk request atomically: one bad job, nothing stored', async () => {
