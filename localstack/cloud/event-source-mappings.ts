@@ -28,11 +28,7 @@ export interface QueueMapping {
 
 interface MappingEntry {
   readonly mapping: QueueMapping;
-  /**
-   * Invocations in flight: the mapping is Disabling until they are done. A receive still waiting
-   * when the mapping is disabled does not hold it up: whatever it gets goes back to the queue
-   * unprocessed.
-   */
+  /** The poller (while it runs) and the invocations in flight: the mapping is Disabling until 0. */
   running: number;
   inFlight: number;
   polling: boolean;
@@ -77,7 +73,7 @@ export class EventSourcePollers {
     return full;
   }
 
-  /** Enabled, or Disabling while invocations still run, then Disabled (as on AWS). */
+  /** Enabled, or Disabling while pollers still finish their last receive, then Disabled (as on AWS). */
   state(uuid: string): 'Enabled' | 'Disabling' | 'Disabled' {
     const entry = this.mappings.get(uuid);
     if (entry?.mapping.enabled) return 'Enabled';
@@ -121,8 +117,10 @@ export class EventSourcePollers {
     entry.wake();
     if (entry.mapping.enabled && !entry.polling) {
       entry.polling = true;
+      entry.running++;
       void this.poll(entry).finally(() => {
         entry.polling = false;
+        entry.running--;
         // Enabled again while the last receive was finishing.
         if (entry.mapping.enabled && !this.stopped) this.reconcile(entry.mapping.uuid);
       });
@@ -152,9 +150,9 @@ export class EventSourcePollers {
           new ReceiveMessageCommand({
             QueueUrl: mapping.queueUrl,
             MaxNumberOfMessages: Math.min(10, free * mapping.batchSize),
-            // Lambda's pollers long-poll for 20 s. (2 s per slot made an idle factory's pollers
-            // most of moto's load: 50 receives a second.)
-            WaitTimeSeconds: 20,
+            // Lambda's pollers wait 20 s; tried here, moto's StartExecution then stalled past the
+            // API's 10 s while 31 long polls waited in its server (and Disabled came 20 s late).
+            WaitTimeSeconds: 2,
             MessageSystemAttributeNames: ['All'],
             MessageAttributeNames: ['All'],
           }),

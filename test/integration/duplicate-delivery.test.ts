@@ -41,8 +41,7 @@ async function catchPackagingMessage(
   const setEnabled = (Enabled: boolean) =>
     lambda.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled }));
   await setEnabled(false);
-  // Invocations in flight finish before the mapping reports Disabled, as on AWS; a receive still
-  // waiting then hands back what it gets.
+  // Pollers finish their current receive before the mapping reports Disabled, as on AWS.
   while ((await lambda.send(new GetEventSourceMappingCommand({ UUID: uuid }))).State !== 'Disabled') {
     await new Promise((r) => setTimeout(r, 200));
   }
