@@ -3,7 +3,7 @@
  * as a client would) and through BullMQ on a Redis of its own, measured the same way.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../factory-process.ts';
 
 export interface ThroughputRun {
   readonly system: 'factory' | 'bullmq';
@@ -35,6 +35,25 @@ export const percentile = (sorted: readonly number[], p: number): number =>
     : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The rates and latencies both systems report, from the same raw measurements. */
+function figures(run: {
+  count: number;
+  submitMs: number;
+  firstCreated: number;
+  lastCompleted: number;
+  starts: readonly number[];
+  idle: readonly number[];
+}) {
+  const sorted = (values: readonly number[]) => [...values].sort((a, b) => a - b);
+  return {
+    submitPerSecond: (run.count / run.submitMs) * 1000,
+    drainPerSecond: (run.count / Math.max(1, run.lastCompleted - run.firstCreated)) * 1000,
+    startP50Ms: percentile(sorted(run.starts), 0.5),
+    startP95Ms: percentile(sorted(run.starts), 0.95),
+    idleStartP50Ms: percentile(sorted(run.idle), 0.5),
+  };
+}
 
 interface Answer {
   readonly status: number;
@@ -162,11 +181,7 @@ export async function factoryRun(
   apiTimes.sort((a, b) => a - b);
   return {
     system: 'factory',
-    submitPerSecond: (count / submitMs) * 1000,
-    drainPerSecond: (count / Math.max(1, lastCompleted - firstCreated)) * 1000,
-    startP50Ms: percentile(starts, 0.5),
-    startP95Ms: percentile(starts, 0.95),
-    idleStartP50Ms: percentile(idle, 0.5),
+    ...figures({ count, submitMs, firstCreated, lastCompleted, starts, idle }),
     memoryMb: process.memoryUsage().rss / 2 ** 20,
     memoryOf: 'local cloud process RSS',
     retried: counters.retried,
@@ -207,18 +222,6 @@ async function jobTimes(
 
 function redisAvailable(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The same no-op jobs through BullMQ; a string says why it did not run. */
@@ -294,11 +297,7 @@ export async function bullmqRun(count: number, log: (line: string) => void): Pro
     await queue.close();
     return {
       system: 'bullmq',
-      submitPerSecond: (count / submitMs) * 1000,
-      drainPerSecond: (count / Math.max(1, lastCompleted - firstCreated)) * 1000,
-      startP50Ms: percentile(starts, 0.5),
-      startP95Ms: percentile(starts, 0.95),
-      idleStartP50Ms: percentile(idle, 0.5),
+      ...figures({ count, submitMs, firstCreated, lastCompleted, starts, idle }),
       memoryMb: rss / 2 ** 20,
       memoryOf: `redis-server RSS, worker concurrency ${concurrency}`,
       retried: 0,
