@@ -104,6 +104,7 @@ async function benchOrders(): Promise<string[]> {
   const rows: string[] = [];
   for (const robotType of robotTypes) {
     const before = cloud.calls.snapshot();
+    const unitsBefore = cloud.writeUnits?.snapshot() ?? {};
     const executionsBefore = cloud.stepFunctions?.listExecutionRecords().length ?? 0;
     const elapsed = await runOrders(robotType.name);
     const calls = CallCounter.difference(cloud.calls.snapshot(), before);
@@ -129,11 +130,19 @@ async function benchOrders(): Promise<string[]> {
     const polls = Object.entries(calls).filter(([action]) => pollingActions.has(action));
     for (const [action, n] of polls)
       rows.push(`    ${action.padEnd(40)} ${n} in the run (event source polling; depends on idle time)`);
+    if (cloud.writeUnits)
+      rows.push(
+        ...writeUnitLines(
+          CallCounter.difference(cloud.writeUnits.snapshot(), unitsBefore),
+          ordersPerType,
+          'order',
+        ),
+      );
   }
   return rows;
 }
 
-/** The data plane's own rates: what bounds a drain that costs ~14 calls per job. */
+/** The data plane's own rates: what bounds a drain that costs ~9 calls per job. */
 async function benchEmulator(): Promise<string[]> {
   const jobsTable = cloud.stack.tables.find((t) => /JobsTable|Jobs[A-F0-9]{8}$/.test(t));
   if (!jobsTable) throw new Error(`no jobs table among ${cloud.stack.tables.join(', ')}`);
@@ -174,6 +183,7 @@ async function benchStandaloneJobs(): Promise<string[]> {
     payload: { message: `bench-${i}` },
   }));
   const before = cloud.calls.snapshot();
+  const unitsBefore = cloud.writeUnits?.snapshot() ?? {};
   const started = Date.now();
   const response = await fetch(`${cloud.apiUrl}/job-batches`, {
     method: 'POST',
@@ -210,7 +220,33 @@ async function benchStandaloneJobs(): Promise<string[]> {
   ];
   for (const [action, n] of work.sort(([a], [b]) => a.localeCompare(b)))
     lines.push(`    ${action.padEnd(40)} ${(n / count).toFixed(2).padStart(7)} per job`);
+  if (cloud.writeUnits)
+    lines.push(
+      ...writeUnitLines(CallCounter.difference(cloud.writeUnits.snapshot(), unitsBefore), count, 'job'),
+    );
   return lines;
+}
+
+/** DynamoDB write units spent, per unit of work, by table and by index (GSI amplification). */
+function writeUnitLines(spent: Record<string, number>, per: number, unit: string): string[] {
+  const total = Object.values(spent).reduce((sum, n) => sum + n, 0);
+  const onIndexes = Object.entries(spent)
+    .filter(([key]) => key.includes('/'))
+    .reduce((sum, [, n]) => sum + n, 0);
+  // Physical names (RobotFactory-JobsTable0AB1C2D3-XYZ) read better as their logical part.
+  const short = (key: string) =>
+    key
+      .split('/')
+      .map((part, i) =>
+        i === 0 ? part.replace(/^[^-]*-/, '').replace(/[0-9A-F]{8}(-[0-9A-Z]+)?$/, '') : part,
+      )
+      .join('/');
+  return [
+    `  DynamoDB write units per ${unit}: ${(total / per).toFixed(1)} (${(onIndexes / per).toFixed(1)} of them on secondary indexes)`,
+    ...Object.entries(spent)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([key, n]) => `    ${short(key).padEnd(40)} ${(n / per).toFixed(2).padStart(7)} per ${unit}`),
+  ];
 }
 
 /**

@@ -38,8 +38,9 @@ export class MetricsStore {
       return `#a${i} :a${i}`;
     });
     if (adds.length === 0) return;
-    // Minute buckets are kept for the retention; hour buckets ten times, day buckets thirty times as long.
-    const keepDays = this.retentionDays * { minute: 1, hour: 10, day: 30 }[granularity];
+    // Minute buckets are kept for the retention; hour buckets (which answer days, weeks and
+    // months too) thirty times as long.
+    const keepDays = this.retentionDays * { minute: 1, hour: 30 }[granularity];
     values[':expires'] = Math.floor(Date.parse(bucket) / 1000) + keepDays * 86_400;
     await dynamo().send(
       new UpdateCommand({
@@ -52,7 +53,7 @@ export class MetricsStore {
     );
   }
 
-  /** Adds one event (or a group of like events) to its minute, hour and day buckets. */
+  /** Adds one event (or a group of like events) to its minute and hour buckets. */
   async record(delta: MetricDelta): Promise<void> {
     const counters = increments(delta);
     const shard = Math.floor(Math.random() * shards);

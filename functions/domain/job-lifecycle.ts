@@ -304,6 +304,8 @@ export interface AttemptPorts extends FollowUpPorts {
 export interface AttemptSettings {
   readonly leaseMs: number;
   readonly heartbeatEveryMs: number;
+  /** How long an attempt runs before its start line is written on its own (default 1 s). */
+  readonly startLineAfterMs?: number;
 }
 
 export type AttemptOutcome =
@@ -391,7 +393,7 @@ export async function runJobAttempt(
   let job = claim.job;
   const jobId = job.jobId;
   const type = ports.types.get(job.type);
-  const log = (level: JobLogEntry['level'], message: string) =>
+  const append = (level: JobLogEntry['level'], message: string) =>
     ports.logs.append(jobId, { ...logEntry(ports, job, level, message), attempt: job.attempts });
   if (ports.rateLimiter) {
     const gate = await passRateLimit(job, token, ports);
@@ -399,14 +401,27 @@ export async function runJobAttempt(
     if (gate === 'lost') return 'lost-ownership';
     job = gate;
   }
-  await Promise.all([
-    log(
-      'INFO',
-      `Attempt ${job.attempts} of ${job.maxAttempts} started on ${job.queue}` +
-        (claim.overtook ? ` (priority ${job.priority}, ahead of ${claim.overtook})` : ''),
-    ),
-    ports.worker.busy(jobId),
-  ]);
+  // The start line is written when the attempt outlives `startLineAfterMs`, logs something or
+  // does not complete; a short attempt that completes writes one line for its start and end
+  // (one log write per attempt instead of two). Either way it carries the start's timestamp.
+  const startLine =
+    `Attempt ${job.attempts} of ${job.maxAttempts} started on ${job.queue}` +
+    (claim.overtook ? ` (priority ${job.priority}, ahead of ${claim.overtook})` : '');
+  const startedAt = ports.clock.now().toISOString();
+  let startLogged: Promise<void> | undefined;
+  const logStart = () => {
+    startLogged ??= ports.logs.append(jobId, {
+      ...logEntry(ports, job, 'INFO', startLine),
+      timestamp: startedAt,
+      attempt: job.attempts,
+    });
+    return startLogged;
+  };
+  const log = async (level: JobLogEntry['level'], message: string) => {
+    await logStart();
+    await append(level, message);
+  };
+  await ports.worker.busy(jobId);
 
   const controller = new AbortController();
   const aborted = new Promise<never>((_, reject) => {
@@ -432,6 +447,10 @@ export async function runJobAttempt(
     }
   })();
 
+  const startLineTimer = ports.clock.sleep(settings.startLineAfterMs ?? 1_000, controller.signal).then(
+    () => (controller.signal.aborted ? undefined : logStart()),
+    () => undefined,
+  );
   const started = performance.now();
   let settlement: Settlement;
   try {
@@ -472,7 +491,7 @@ export async function runJobAttempt(
     clearTimeout(timer);
     controller.abort(new Abort('timeout', 'attempt over'));
   }
-  await heartbeat;
+  await Promise.all([heartbeat, startLineTimer]);
 
   const ranMs = Math.round(performance.now() - started);
   const now = ports.clock.now();
@@ -505,7 +524,13 @@ export async function runJobAttempt(
   }
   switch (settlement.status) {
     case 'COMPLETED':
-      await log('INFO', `Attempt ${job.attempts} completed in ${ranMs} ms`);
+      if (startLogged) await log('INFO', `Attempt ${job.attempts} completed in ${ranMs} ms`);
+      else
+        await ports.logs.append(jobId, {
+          ...logEntry(ports, job, 'INFO', `${startLine}; completed in ${ranMs} ms`),
+          timestamp: startedAt,
+          attempt: job.attempts,
+        });
       break;
     case 'FAILED':
       await log(

@@ -1,10 +1,11 @@
 /**
  * Throughput analytics, pre-aggregated. Every job event (robot steps and standalone jobs alike)
- * adds to one stored bucket per stored granularity (minute, hour, day): counters (submitted,
+ * adds to one stored bucket per stored granularity (minute, hour): counters (submitted,
  * completed, failed attempts, dead) and histograms of run time and wait time (start − due).
- * Weeks (from Monday, UTC) and calendar months are answered from day buckets. A query reads
- * the buckets of its range, so its cost depends on the range and granularity, never on how many
- * jobs there were.
+ * Days, weeks (from Monday, UTC) and calendar months are answered from hour buckets: a day
+ * bucket too cost every job a third write, while a month read from hours is ~720 small items
+ * per queue and type. A query reads the buckets of its range, so its cost depends on the range
+ * and granularity, never on how many jobs there were.
  */
 import { bucketOf, type Histogram, merge, summary } from './histogram.ts';
 
@@ -17,12 +18,12 @@ export const granularities = {
   month: 31 * 86_400_000,
 } as const;
 export type Granularity = keyof typeof granularities;
-export const storedGranularities = ['minute', 'hour', 'day'] as const;
+export const storedGranularities = ['minute', 'hour'] as const;
 export type StoredGranularity = (typeof storedGranularities)[number];
 
 /** The stored buckets a granularity is answered from. */
 export const storedFor = (granularity: Granularity): StoredGranularity =>
-  granularity === 'minute' || granularity === 'hour' ? granularity : 'day';
+  granularity === 'minute' ? 'minute' : 'hour';
 
 export const bucketStart = (at: Date | number, granularity: Granularity): string => {
   const ms = typeof at === 'number' ? at : at.getTime();

@@ -14,6 +14,7 @@ import type { Backend } from './edge.ts';
 import { inProcess } from './in-process-http.ts';
 import { ObjectStore } from './object-store.ts';
 import { QueueService } from './sqs/queue-service.ts';
+import { WriteUnitMeter } from './write-units.ts';
 
 export type BackendKind = 'embedded' | 'moto';
 
@@ -28,6 +29,8 @@ export interface DataPlane {
   readonly supportsTtl: boolean;
   /** Whether its state outlives the process. */
   readonly durable: boolean;
+  /** DynamoDB write units as AWS would bill them, where the data plane can measure them. */
+  readonly writeUnits?: WriteUnitMeter;
   readonly describe: string;
   stop(): Promise<void>;
 }
@@ -52,7 +55,9 @@ export async function startEmbedded(
   });
   await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', () => resolve()));
   const stopMarker = dataDir ? cleanStop(path.join(dataDir, 'dynamodb.clean')) : undefined;
-  const db = store()?.db;
+  const captured = store();
+  const db = captured?.db;
+  const writeUnits = captured ? WriteUnitMeter.attach(captured) : undefined;
   if (stopMarker && !stopMarker.take() && db) {
     const started = Date.now();
     const rebuilt = await rebuildIndexes(db);
@@ -71,6 +76,7 @@ export async function startEmbedded(
     s3: objects.handle,
     supportsTtl: false,
     durable: dataDir !== undefined,
+    ...(writeUnits ? { writeUnits } : {}),
     describe: `dynalite (DynamoDB, called in process; also on ${dynamoUrl}), SQS, Step Functions and S3 in process${dataDir ? `; state kept in ${dataDir}` : ''}`,
     stop: async () => {
       queues.stop();

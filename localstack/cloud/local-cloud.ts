@@ -26,6 +26,7 @@ import { StepFunctionsFacade } from './step-functions/facade.ts';
 import { synthesize } from './synth.ts';
 import { TemplateResolver } from './template.ts';
 import { TtlSweeper } from './ttl-sweeper.ts';
+import type { WriteUnitMeter } from './write-units.ts';
 
 export interface LocalCloudOptions {
   /** HTTP API port. @default 3000 (0 picks a free port) */
@@ -57,6 +58,8 @@ export interface LocalCloud {
   readonly backend: BackendKind;
   readonly stack: ProvisionedStack;
   readonly calls: CallCounter;
+  /** DynamoDB write units by table and index, as AWS would bill them (embedded backend only). */
+  readonly writeUnits?: WriteUnitMeter;
   readonly runtime: LambdaRuntime;
   readonly pollers: EventSourcePollers;
   readonly schedules: Schedules;
@@ -210,6 +213,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     backend,
     stack,
     calls,
+    ...(dataPlane.writeUnits ? { writeUnits: dataPlane.writeUnits } : {}),
     runtime,
     pollers: pollers as EventSourcePollers,
     schedules,
