@@ -4,7 +4,6 @@
  * workers find the condition false instead of moving a job backwards. The listing key
  * (queueStatus), the marker (dispatchAt) and the lease index key move in the same write.
  */
-import { createHash } from 'node:crypto';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
@@ -16,23 +15,19 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { DispatchPlan, JobEnginePort, Settlement } from '#domain/job-lifecycle';
 import { bandOf, type PriorityBand } from '#domain/job-queues';
-import { type JobRecord, type JobStatus, queueStatusKey } from '#domain/jobs';
+import type { JobRecord, JobStatus } from '#domain/jobs';
 import { hasSecrets, redact } from '#domain/secrets';
+import type { ClaimOutcome, ClaimRequest, StepFinish, StepJobPort } from '#domain/step-attempt';
+import { envInt } from '#shared/env';
 import { dynamo, isConditionFailure } from './aws-clients.ts';
-
-const shards = 4;
-const shardOf = (jobId: string, prefix: string) =>
-  `${prefix}${(createHash('md5').update(jobId).digest()[0] ?? 0) % shards}`;
-/** Running jobs of both kinds carry this key while they hold a lease (the dispatcher's index). */
-export const leaseShardOf = (jobId: string) => shardOf(jobId, 'l');
-export const dispatchShards = Array.from({ length: shards }, (_, i) => `d${i}`);
-export const leaseShards = Array.from({ length: shards }, (_, i) => `l${i}`);
-export const dispatchIndex = 'dispatchDue';
-export const leaseIndex = 'leases';
-export const listingIndex = 'byQueueStatus';
-export const batchIndex = 'byBatch';
-/** Runnable jobs per queue and band, by priority then due time: where a worker looks for better work. */
-export const readyIndex = 'ready';
+import {
+  dispatchShardOf,
+  jobsByOrderIndex,
+  leaseShardOf,
+  queueStatusKey,
+  readyIndex,
+  readyKeyOf,
+} from './jobs-table.ts';
 
 export interface Retention {
   readonly finishedDays: number;
@@ -53,6 +48,66 @@ type Update = {
   values?: Record<string, unknown>;
 };
 
+/**
+ * The one update builder of the jobs table: SET / if_not_exists / REMOVE / ADD / DELETE from
+ * plain attribute maps, one condition, the row after the write — or undefined when the condition
+ * was false (a duplicate, a late worker, a job in another state).
+ */
+async function updateJobRow(tableName: string, jobId: string, u: Update): Promise<JobRecord | undefined> {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ...u.values };
+  const name = (attr: string) => {
+    const key = `#${attr.replace(/[^A-Za-z0-9]/g, '_')}`;
+    names[key] = attr;
+    return key;
+  };
+  const clauses: string[] = [];
+  const sets = Object.entries(u.set).map(([attr, value]) => {
+    values[`:set_${attr}`] = value;
+    return `${name(attr)} = :set_${attr}`;
+  });
+  for (const [attr, value] of Object.entries(u.setIfMissing ?? {})) {
+    values[`:keep_${attr}`] = value;
+    sets.push(`${name(attr)} = if_not_exists(${name(attr)}, :keep_${attr})`);
+  }
+  if (sets.length) clauses.push(`SET ${sets.join(', ')}`);
+  if (u.remove?.length) clauses.push(`REMOVE ${u.remove.map(name).join(', ')}`);
+  // ADD and DELETE take "attribute value" pairs.
+  for (const [keyword, prefix, pairs] of [
+    ['ADD', 'add', u.add],
+    ['DELETE', 'del', u.del],
+  ] as const) {
+    const entries = Object.entries(pairs ?? {});
+    if (entries.length === 0) continue;
+    const parts = entries.map(([attr, value]) => {
+      values[`:${prefix}_${attr}`] = value;
+      return `${name(attr)} :${prefix}_${attr}`;
+    });
+    clauses.push(`${keyword} ${parts.join(', ')}`);
+  }
+  // Condition attributes are written as #name in the condition text.
+  for (const match of (u.condition ?? '').matchAll(/#([A-Za-z_][A-Za-z0-9_]*)/g)) {
+    names[`#${match[1]}`] = match[1] as string;
+  }
+  try {
+    const { Attributes } = await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { jobId },
+        UpdateExpression: clauses.join(' '),
+        ...(u.condition ? { ConditionExpression: u.condition } : {}),
+        ExpressionAttributeNames: names,
+        ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return Attributes as JobRecord;
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw error;
+  }
+}
+
 export class JobEngineStore implements JobEnginePort {
   /** @param secretFieldsOf the payload paths a job type declares secret (dropped once a job is done) */
   constructor(
@@ -69,66 +124,8 @@ export class JobEngineStore implements JobEnginePort {
       : {};
   }
 
-  private async update(jobId: string, u: Update): Promise<JobRecord | undefined> {
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = { ...u.values };
-    const name = (attr: string) => {
-      const key = `#${attr.replace(/[^A-Za-z0-9]/g, '_')}`;
-      names[key] = attr;
-      return key;
-    };
-    const clauses: string[] = [];
-    const sets = Object.entries(u.set).map(([attr, value]) => {
-      values[`:set_${attr}`] = value;
-      return `${name(attr)} = :set_${attr}`;
-    });
-    for (const [attr, value] of Object.entries(u.setIfMissing ?? {})) {
-      values[`:keep_${attr}`] = value;
-      sets.push(`${name(attr)} = if_not_exists(${name(attr)}, :keep_${attr})`);
-    }
-    if (sets.length) clauses.push(`SET ${sets.join(', ')}`);
-    if (u.remove?.length) clauses.push(`REMOVE ${u.remove.map(name).join(', ')}`);
-    if (u.add && Object.keys(u.add).length) {
-      clauses.push(
-        `ADD ${Object.entries(u.add)
-          .map(([attr, value]) => {
-            values[`:add_${attr}`] = value;
-            return `${name(attr)} :add_${attr}`;
-          })
-          .join(', ')}`,
-      );
-    }
-    if (u.del && Object.keys(u.del).length) {
-      clauses.push(
-        `DELETE ${Object.entries(u.del)
-          .map(([attr, value]) => {
-            values[`:del_${attr}`] = value;
-            return `${name(attr)} :del_${attr}`;
-          })
-          .join(', ')}`,
-      );
-    }
-    // Condition attributes are written as #name in the condition text.
-    for (const match of (u.condition ?? '').matchAll(/#([A-Za-z_][A-Za-z0-9_]*)/g)) {
-      names[`#${match[1]}`] = match[1] as string;
-    }
-    try {
-      const { Attributes } = await dynamo().send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { jobId },
-          UpdateExpression: clauses.join(' '),
-          ...(u.condition ? { ConditionExpression: u.condition } : {}),
-          ExpressionAttributeNames: names,
-          ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return Attributes as JobRecord;
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
+  private update(jobId: string, u: Update): Promise<JobRecord | undefined> {
+    return updateJobRow(this.tableName, jobId, u);
   }
 
   private statusFields(job: Pick<JobRecord, 'queue'>, status: JobStatus, at: string) {
@@ -136,13 +133,13 @@ export class JobEngineStore implements JobEnginePort {
   }
 
   private marker(jobId: string, dispatchAt: string) {
-    return { dispatchAt, dispatchShard: shardOf(jobId, 'd') };
+    return { dispatchAt, dispatchShard: dispatchShardOf(jobId) };
   }
 
   /** The ready-index keys of a runnable job (domain/job-lifecycle.ts, claimBest). */
   private ready(job: Pick<JobRecord, 'jobId' | 'queue' | 'priority'>, runAt: string) {
     return {
-      readyKey: `${job.queue}#${bandOf(job.priority)}`,
+      readyKey: readyKeyOf(job.queue, bandOf(job.priority)),
       readyRank: `${String(job.priority).padStart(2, '0')}#${runAt}#${job.jobId}`,
     };
   }
@@ -155,7 +152,7 @@ export class JobEngineStore implements JobEnginePort {
         KeyConditionExpression: 'readyKey = :key AND readyRank < :rank',
         FilterExpression: 'runAt <= :now',
         ExpressionAttributeValues: {
-          ':key': `${queue}#${band}`,
+          ':key': readyKeyOf(queue, band),
           ':rank': String(priority).padStart(2, '0'),
           ':now': now.toISOString(),
         },
@@ -571,5 +568,114 @@ export class JobEngineStore implements JobEnginePort {
       condition: '#leaseExpiresAt < :now',
       values: { ':now': now.getTime() },
     });
+  }
+}
+
+/**
+ * Robot steps' rows, on the same table and the same update builder. A step's row is created by
+ * its first claim (the workflow knows the step before any row exists), so the claim seeds the
+ * row's fields where they are absent; a resumed step keeps the budget and priority it was given.
+ */
+export class StepJobStore implements StepJobPort {
+  /** @param orderRetentionDays step rows stay as long as their order (TTL from their first claim) */
+  constructor(
+    private readonly tableName: string,
+    private readonly orderRetentionDays = envInt('ORDER_RETENTION_DAYS', 90),
+  ) {}
+
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    const { Item } = await dynamo().send(
+      new GetCommand({ TableName: this.tableName, Key: { jobId }, ConsistentRead: true }),
+    );
+    return Item as JobRecord | undefined;
+  }
+
+  async listForOrder(orderId: string): Promise<JobRecord[]> {
+    const { Items } = await dynamo().send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: jobsByOrderIndex,
+        KeyConditionExpression: 'orderId = :orderId',
+        ExpressionAttributeValues: { ':orderId': orderId },
+      }),
+    );
+    return (Items ?? []) as JobRecord[];
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimOutcome> {
+    const { jobId, attemptToken, taskToken, dispatchSeq, workerId, now, leaseMs, seed } = request;
+    const at = now.toISOString();
+    const lease = now.getTime() + leaseMs;
+    const { jobId: _key, createdAt, ...seedFields } = seed;
+    // A new attempt: a dispatch newer than the recorded one, on a job that is not finished.
+    const started = await updateJobRow(this.tableName, jobId, {
+      set: {
+        status: 'RUNNING',
+        queueStatus: queueStatusKey(seed.queue, 'RUNNING'),
+        attemptToken,
+        taskToken,
+        dispatchSeq,
+        workerId,
+        startedAt: at,
+        updatedAt: at,
+        leaseExpiresAt: lease,
+        leaseShard: leaseShardOf(jobId),
+      },
+      setIfMissing: {
+        ...seedFields,
+        createdAt,
+        expiresAt: Math.floor(now.getTime() / 1000) + this.orderRetentionDays * 86_400,
+      },
+      add: { attempts: 1 },
+      condition:
+        '(attribute_not_exists(#dispatchSeq) OR #dispatchSeq < :seq) AND (attribute_not_exists(#status) OR NOT (#status IN (:completed, :dead, :cancelled)))',
+      values: { ':seq': dispatchSeq, ':completed': 'COMPLETED', ':dead': 'DEAD', ':cancelled': 'CANCELLED' },
+    });
+    if (started) return { kind: 'claimed', job: started };
+    // The same attempt whose worker vanished: take it over once the lease ran out.
+    const takenOver = await updateJobRow(this.tableName, jobId, {
+      set: { workerId, leaseExpiresAt: lease, updatedAt: at },
+      condition: '#attemptToken = :token AND #status = :running AND #leaseExpiresAt < :now',
+      values: { ':token': attemptToken, ':running': 'RUNNING', ':now': now.getTime() },
+    });
+    if (takenOver) return { kind: 'claimed', job: takenOver };
+    const job = await this.get(jobId);
+    if (!job) throw new Error(`Job ${jobId} vanished while being claimed`);
+    return { kind: 'taken', job };
+  }
+
+  async extendLease(
+    jobId: string,
+    attemptToken: string,
+    until: number,
+  ): Promise<'ok' | 'cancel-requested' | 'lost'> {
+    const job = await updateJobRow(this.tableName, jobId, {
+      set: { leaseExpiresAt: until },
+      condition: '#attemptToken = :token AND #status = :running',
+      values: { ':token': attemptToken, ':running': 'RUNNING' },
+    });
+    if (!job) return 'lost';
+    return job.cancelRequestedAt ? 'cancel-requested' : 'ok';
+  }
+
+  async finish(jobId: string, attemptToken: string, outcome: StepFinish): Promise<boolean> {
+    const fields: Record<string, unknown> =
+      outcome.status === 'COMPLETED'
+        ? { completedAt: outcome.at, result: outcome.result }
+        : outcome.status === 'FAILED'
+          ? { failedAt: outcome.at, lastError: outcome.error }
+          : { cancelledAt: outcome.at, cancelReason: outcome.reason };
+    const finished = await updateJobRow(this.tableName, jobId, {
+      set: {
+        status: outcome.status,
+        queueStatus: queueStatusKey(outcome.queue, outcome.status),
+        updatedAt: outcome.at,
+        ...fields,
+      },
+      remove: ['leaseExpiresAt', 'leaseShard', 'taskToken'],
+      condition: '#attemptToken = :token AND #status = :running',
+      values: { ':token': attemptToken, ':running': 'RUNNING' },
+    });
+    return finished !== undefined;
   }
 }

@@ -5,11 +5,11 @@ import { defaultDispatchGraceMs } from '#domain/job-lifecycle';
 import { jobTypes, secretFieldsOf } from '#job-types/index';
 import { envInt, requireEnv, requireJsonEnv } from '#shared/env';
 import { AssemblyWorkflows } from './assembly-workflows.ts';
-import { JobEngineStore } from './job-engine-store.ts';
+import { JobEngineStore, StepJobStore } from './job-engine-store.ts';
 import { JobLogStore } from './job-log-store.ts';
 import { JobQueries } from './job-queries.ts';
 import { type BandQueueUrls, JobQueueSender } from './job-queue-sender.ts';
-import { JobStore } from './job-store.ts';
+
 import { MetricsStore } from './metrics-store.ts';
 import { OrderStore } from './order-store.ts';
 
@@ -51,7 +51,7 @@ export function retryPortsFromEnv() {
   return {
     ...engine.followUps,
     store: engine.store,
-    stepJobs: new JobStore(requireEnv('JOBS_TABLE')),
+    stepJobs: new StepJobStore(requireEnv('JOBS_TABLE')),
     orders: new OrderStore(requireEnv('ORDERS_TABLE')),
     workflows: new AssemblyWorkflows(requireJsonEnv<Record<string, string>>('ASSEMBLY_WORKFLOWS')),
     queries: engine.queries,

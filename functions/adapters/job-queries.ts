@@ -7,7 +7,7 @@
  * remembers the partition and DynamoDB's LastEvaluatedKey within it.
  */
 import { QueryCommand, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { type JobRecord, type JobStatus, queueStatusKey } from '#domain/jobs';
+import type { JobRecord, JobStatus } from '#domain/jobs';
 import type { FinishedJobFacts } from '#job-types/job-type';
 import { dynamo } from './aws-clients.ts';
 import {
@@ -17,7 +17,8 @@ import {
   leaseIndex,
   leaseShards,
   listingIndex,
-} from './job-engine-store.ts';
+  queueStatusKey,
+} from './jobs-table.ts';
 import { listPartitions } from './partition-listing.ts';
 
 export interface ListingFilter {

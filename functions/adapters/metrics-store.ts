@@ -9,6 +9,7 @@ import {
   bucketStart,
   increments,
   type MetricDelta,
+  type OrderHour,
   type StoredBucket,
   type StoredGranularity,
   storedGranularities,
@@ -111,13 +112,6 @@ export class MetricsStore {
   }
 }
 
-export interface OrderBucket {
-  readonly bucket: string;
-  readonly robotType: string;
-  readonly completed: number;
-  readonly assemblyMsSum: number;
-}
-
 /** Robot orders completed, by hour and robot type (assembly time = completion − order time). */
 export class OrderMetrics {
   constructor(private readonly metrics: MetricsStore) {}
@@ -133,7 +127,7 @@ export class OrderMetrics {
     );
   }
 
-  async buckets(from: Date, to: Date): Promise<OrderBucket[]> {
+  async buckets(from: Date, to: Date): Promise<OrderHour[]> {
     const stored = await this.metrics.buckets('hour', 'orders', from, to);
     return stored.map((b) => ({
       bucket: b.bucket,

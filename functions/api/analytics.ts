@@ -14,6 +14,7 @@ import {
   durationHistogram,
   type Granularity,
   granularities,
+  ordersReport,
   storedFor,
   throughputReport,
 } from '#domain/throughput';
@@ -77,26 +78,9 @@ const throughput = httpRoute(
       await Promise.all(queues.map((q) => ops.metrics.buckets(stored, q, from, to, query.type)))
     ).flat();
     const orders = await ops.orderMetrics.buckets(from, to);
-    const perHour = new Map<string, number>();
-    const byType = new Map<string, { completed: number; sum: number }>();
-    for (const o of orders) {
-      perHour.set(o.bucket, (perHour.get(o.bucket) ?? 0) + o.completed);
-      const t = byType.get(o.robotType) ?? { completed: 0, sum: 0 };
-      t.completed += o.completed;
-      t.sum += o.assemblyMsSum;
-      byType.set(o.robotType, t);
-    }
     return json(200, {
       ...throughputReport(buckets, from, to, query.granularity),
-      orders: {
-        completedPerHour: [...perHour.entries()].sort().map(([hour, completed]) => ({ hour, completed })),
-        byRobotType: Object.fromEntries(
-          [...byType.entries()].map(([robotType, t]) => [
-            robotType,
-            { completed: t.completed, meanAssemblyMs: Math.round(t.sum / t.completed) },
-          ]),
-        ),
-      },
+      orders: ordersReport(orders),
     });
   },
 );

@@ -1,7 +1,7 @@
 /** GET /jobs/{jobId}/logs */
 import { z } from 'zod';
+import { StepJobStore } from '#adapters/job-engine-store';
 import { JobLogStore } from '#adapters/job-log-store';
-import { JobStore } from '#adapters/job-store';
 import { OrderStore } from '#adapters/order-store';
 import { findJob } from '#domain/job-lookup';
 import { envInt, requireEnv } from '#shared/env';
@@ -9,7 +9,7 @@ import { httpRoute, json } from '#shared/http';
 import { notFound } from '#shared/http-errors';
 
 const ports = {
-  jobs: new JobStore(requireEnv('JOBS_TABLE')),
+  jobs: new StepJobStore(requireEnv('JOBS_TABLE')),
   orders: new OrderStore(requireEnv('ORDERS_TABLE')),
 };
 const logs = new JobLogStore(requireEnv('JOB_LOGS_TABLE'), envInt('JOB_LOG_RETENTION_DAYS', 30));

@@ -1,12 +1,12 @@
 /** GET /jobs/{jobId}/output — the stored output of a job (an image, a report), as its own content type. */
 import { z } from 'zod';
 import { ArtifactStore } from '#adapters/artifact-store';
-import { JobStore } from '#adapters/job-store';
+import { StepJobStore } from '#adapters/job-engine-store';
 import { requireEnv } from '#shared/env';
 import { httpRoute } from '#shared/http';
 import { conflict, notFound } from '#shared/http-errors';
 
-const jobs = new JobStore(requireEnv('JOBS_TABLE'));
+const jobs = new StepJobStore(requireEnv('JOBS_TABLE'));
 const artifacts = new ArtifactStore(requireEnv('ARTIFACTS_BUCKET'));
 
 export const handler = httpRoute(

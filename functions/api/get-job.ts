@@ -1,6 +1,6 @@
 /** GET /jobs/{jobId} — a job of either kind; a robot step not yet dispatched shows as PENDING. */
 import { z } from 'zod';
-import { JobStore } from '#adapters/job-store';
+import { StepJobStore } from '#adapters/job-engine-store';
 import { OrderStore } from '#adapters/order-store';
 import { findJob } from '#domain/job-lookup';
 
@@ -10,7 +10,7 @@ import { notFound } from '#shared/http-errors';
 import { jobView } from './job-view.ts';
 
 const ports = {
-  jobs: new JobStore(requireEnv('JOBS_TABLE')),
+  jobs: new StepJobStore(requireEnv('JOBS_TABLE')),
   orders: new OrderStore(requireEnv('ORDERS_TABLE')),
 };
 

@@ -1,6 +1,6 @@
 /** GET /orders/{orderId}/status — read from DynamoDB, never from Step Functions (15 DescribeExecution/s). */
 import { z } from 'zod';
-import { JobStore } from '#adapters/job-store';
+import { StepJobStore } from '#adapters/job-engine-store';
 import { OrderStore } from '#adapters/order-store';
 import { orderStatusView } from '#domain/orders';
 import { requireEnv } from '#shared/env';
@@ -8,7 +8,7 @@ import { httpRoute, json } from '#shared/http';
 import { notFound } from '#shared/http-errors';
 
 const orders = new OrderStore(requireEnv('ORDERS_TABLE'));
-const jobs = new JobStore(requireEnv('JOBS_TABLE'));
+const jobs = new StepJobStore(requireEnv('JOBS_TABLE'));
 
 export const handler = httpRoute({ path: z.object({ orderId: z.string().min(1) }) }, async ({ path }) => {
   const [order, stepJobs] = await Promise.all([orders.get(path.orderId), jobs.listForOrder(path.orderId)]);

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { AssemblyWorkflows } from '#adapters/assembly-workflows';
 import { jobEngineFromEnv, retryPortsFromEnv } from '#adapters/job-engine';
-import { JobStore } from '#adapters/job-store';
+import { StepJobStore } from '#adapters/job-engine-store';
 import { OrderStore } from '#adapters/order-store';
 import { robotTypes } from '#domain/catalog';
 import { pageSchema } from '#domain/job-listing';
@@ -21,7 +21,7 @@ import { actorOf, byRoute, httpRoute, json } from '#shared/http';
 import { conflict, notFound, rejectedAsHttp } from '#shared/http-errors';
 
 const orders = new OrderStore(requireEnv('ORDERS_TABLE'));
-const stepJobs = new JobStore(requireEnv('JOBS_TABLE'));
+const stepJobs = new StepJobStore(requireEnv('JOBS_TABLE'));
 const engine = jobEngineFromEnv();
 const retryPorts = retryPortsFromEnv();
 const workflows = new AssemblyWorkflows(requireJsonEnv<Record<string, string>>('ASSEMBLY_WORKFLOWS'));

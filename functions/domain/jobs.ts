@@ -117,10 +117,6 @@ export function publicJobView(job: JobRecord, secretPaths: readonly string[] = [
   };
 }
 
-/** The listing index's partition key: one partition per queue and state. */
-export const queueStatusKey = (queue: string, status: JobStatus | 'DISCARDED'): string =>
-  `${queue}#${status}`;
-
 /** Deterministic so that the workflow, the workers and the API agree on it without a lookup. */
 export const stepJobId = (orderId: string, stepName: string): string => `${orderId}.${stepName}`;
 

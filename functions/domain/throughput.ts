@@ -157,3 +157,35 @@ export function durationHistogram(buckets: readonly StoredBucket[]) {
       .sort((x, y) => x.bucket - y.bucket),
   };
 }
+
+/** An hour of completed robot orders of one type (stored by the step worker on completion). */
+export interface OrderHour {
+  readonly bucket: string;
+  readonly robotType: string;
+  readonly completed: number;
+  readonly assemblyMsSum: number;
+}
+
+/** The orders part of GET /analytics/throughput: completions per hour, mean assembly time per type. */
+export function ordersReport(hours: readonly OrderHour[]) {
+  const perHour = new Map<string, number>();
+  const byType = new Map<string, { completed: number; sum: number }>();
+  for (const o of hours) {
+    perHour.set(o.bucket, (perHour.get(o.bucket) ?? 0) + o.completed);
+    const t = byType.get(o.robotType) ?? { completed: 0, sum: 0 };
+    t.completed += o.completed;
+    t.sum += o.assemblyMsSum;
+    byType.set(o.robotType, t);
+  }
+  return {
+    completedPerHour: [...perHour.entries()].sort().map(([hour, completed]) => ({ hour, completed })),
+    byRobotType: Object.fromEntries(
+      [...byType.entries()]
+        .filter(([, t]) => t.completed > 0)
+        .map(([robotType, t]) => [
+          robotType,
+          { completed: t.completed, meanAssemblyMs: Math.round(t.sum / t.completed) },
+        ]),
+    ),
+  };
+}

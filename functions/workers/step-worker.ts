@@ -8,8 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { AssemblyWorkflows } from '#adapters/assembly-workflows';
+import { StepJobStore } from '#adapters/job-engine-store';
 import { JobLogStore } from '#adapters/job-log-store';
-import { JobStore } from '#adapters/job-store';
 import { MetricsStore, OrderMetrics } from '#adapters/metrics-store';
 import { OrderStore } from '#adapters/order-store';
 import { WorkerRegistry } from '#adapters/worker-registry';
@@ -22,7 +22,7 @@ const line = requireEnv('LINE_NAME');
 const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? `${line}-worker`;
 // An execution environment is a worker; its log stream name is unique to it on AWS.
 const workerId = `${line}:${process.env.AWS_LAMBDA_LOG_STREAM_NAME?.split(']').pop() ?? randomUUID()}`;
-const jobs = new JobStore(requireEnv('JOBS_TABLE'));
+const jobs = new StepJobStore(requireEnv('JOBS_TABLE'));
 const registry = new WorkerRegistry(
   requireEnv('WORKERS_TABLE'),
   { workerId, line, functionName, startedAt: new Date().toISOString() },

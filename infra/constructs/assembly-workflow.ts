@@ -20,10 +20,10 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { DynamoAttributeValue, DynamoUpdateItem } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { queueStatusKey, stepDeadRecord, stepJobIdFormat } from '../../functions/adapters/jobs-table.ts';
 import { planStages } from '../../functions/domain/assembly-plan.ts';
 import { type AssemblyStep, attemptsAllowed, type RobotType } from '../../functions/domain/catalog.ts';
 import { bandNames, type PriorityBand } from '../../functions/domain/job-queues.ts';
-import { queueStatusKey } from '../../functions/domain/jobs.ts';
 import { lineForJobType } from '../../functions/domain/production-lines.ts';
 import { stepFailureErrors, transportErrors } from '../../functions/domain/step-attempt.ts';
 
@@ -160,14 +160,10 @@ export class AssemblyWorkflow extends Construct {
 
       const markDead = new DynamoUpdateItem(this, `Record ${step.name} dead`, {
         table: props.jobsTable,
-        key: { jobId: str(JsonPath.format(`{}.${step.name}`, JsonPath.stringAt('$.orderId'))) },
-        updateExpression:
-          'SET #status = :dead, queueStatus = :queueDead, deadAt = :at, updatedAt = :at, failureKind = :kind, orderId = :orderId, stepName = :step, ' +
-          'robotType = :robotType, #type = :type, queue = :queue, kind = :stepKind, maxAttempts = if_not_exists(maxAttempts, :max), ' +
-          'attempts = if_not_exists(attempts, :zero), createdAt = if_not_exists(createdAt, :at), ' +
-          'lastError = if_not_exists(lastError, :cause) REMOVE leaseExpiresAt, leaseShard, taskToken',
-        conditionExpression: 'attribute_not_exists(#status) OR #status <> :completed',
-        expressionAttributeNames: { '#status': 'status', '#type': 'type' },
+        key: { jobId: str(JsonPath.format(stepJobIdFormat(step.name), JsonPath.stringAt('$.orderId'))) },
+        updateExpression: stepDeadRecord.updateExpression,
+        conditionExpression: stepDeadRecord.conditionExpression,
+        expressionAttributeNames: { ...stepDeadRecord.expressionAttributeNames },
         expressionAttributeValues: {
           ':dead': str('DEAD'),
           ':completed': str('COMPLETED'),

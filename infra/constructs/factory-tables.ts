@@ -9,6 +9,9 @@ import {
 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { type JobIndex, jobIndexes, jobsTableKey } from '../../functions/adapters/jobs-table.ts';
+
+const attributeType = { S: AttributeType.STRING, N: AttributeType.NUMBER } as const;
 
 /** How long rows are kept (days); every table has a TTL, written with each row. */
 export interface Retention {
@@ -75,48 +78,22 @@ export class FactoryTables extends Construct {
 
     const jobs = new Table(this, 'Jobs', {
       ...common,
-      partitionKey: { name: 'jobId', type: AttributeType.STRING },
+      partitionKey: { name: jobsTableKey, type: AttributeType.STRING },
       timeToLiveAttribute: 'expiresAt',
     });
-    jobs.addGlobalSecondaryIndex({
-      indexName: 'byOrder',
-      partitionKey: { name: 'orderId', type: AttributeType.STRING },
-      sortKey: { name: 'stepName', type: AttributeType.STRING },
-    });
-    // Listings, the dead-letter queue and counts: one partition per queue and state.
-    jobs.addGlobalSecondaryIndex({
-      indexName: 'byQueueStatus',
-      partitionKey: { name: 'queueStatus', type: AttributeType.STRING },
-      sortKey: { name: 'createdAt', type: AttributeType.STRING },
-    });
-    // Sparse work lists of the job dispatcher: unconfirmed follow-ups, and leases of running jobs.
-    jobs.addGlobalSecondaryIndex({
-      indexName: 'dispatchDue',
-      partitionKey: { name: 'dispatchShard', type: AttributeType.STRING },
-      sortKey: { name: 'dispatchAt', type: AttributeType.STRING },
-      projectionType: ProjectionType.KEYS_ONLY,
-    });
-    jobs.addGlobalSecondaryIndex({
-      indexName: 'leases',
-      partitionKey: { name: 'leaseShard', type: AttributeType.STRING },
-      sortKey: { name: 'leaseExpiresAt', type: AttributeType.NUMBER },
-      projectionType: ProjectionType.KEYS_ONLY,
-    });
-    // Sparse: runnable standalone jobs per queue and band, by priority then due time.
-    jobs.addGlobalSecondaryIndex({
-      indexName: 'ready',
-      partitionKey: { name: 'readyKey', type: AttributeType.STRING },
-      sortKey: { name: 'readyRank', type: AttributeType.STRING },
-      projectionType: ProjectionType.INCLUDE,
-      nonKeyAttributes: ['runAt'],
-    });
-    jobs.addGlobalSecondaryIndex({
-      indexName: 'byBatch',
-      partitionKey: { name: 'batchId', type: AttributeType.STRING },
-      sortKey: { name: 'createdAt', type: AttributeType.STRING },
-      projectionType: ProjectionType.INCLUDE,
-      nonKeyAttributes: ['status'],
-    });
+    // The jobs table's indexes are declared once, beside the key builders that fill them.
+    for (const [indexName, index] of Object.entries(jobIndexes) as [string, JobIndex][]) {
+      jobs.addGlobalSecondaryIndex({
+        indexName,
+        partitionKey: { name: index.partitionKey.name, type: attributeType[index.partitionKey.type] },
+        sortKey: { name: index.sortKey.name, type: attributeType[index.sortKey.type] },
+        ...(index.projection === 'KEYS_ONLY'
+          ? { projectionType: ProjectionType.KEYS_ONLY }
+          : index.projection
+            ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.projection] }
+            : {}),
+      });
+    }
 
     const jobLogs = new Table(this, 'JobLogs', {
       ...common,

@@ -9,7 +9,7 @@ import {
 import { bucketOf, bucketValue, merge, percentile, summary } from '../../functions/domain/histogram.ts';
 import { planWindow, windowAction } from '../../functions/domain/maintenance.ts';
 import { slotSpacingMs } from '../../functions/domain/rate-limits.ts';
-import { increments, throughputReport } from '../../functions/domain/throughput.ts';
+import { increments, ordersReport, throughputReport } from '../../functions/domain/throughput.ts';
 import {
   autoscale,
   boundsOf,
@@ -177,5 +177,23 @@ describe('maintenance windows', () => {
 describe('rate limits', () => {
   it('spaces start slots a little wider than window / limit', () => {
     expect(slotSpacingMs({ limit: 10, windowMs: 1000 })).toBeCloseTo(105);
+  });
+});
+
+describe('orders report', () => {
+  it('adds completions per hour across robot types and averages assembly time per type', () => {
+    const report = ordersReport([
+      { bucket: '2026-12-01T10:00:00.000Z', robotType: 'welder', completed: 2, assemblyMsSum: 3_000 },
+      { bucket: '2026-12-01T10:00:00.000Z', robotType: 'courier', completed: 1, assemblyMsSum: 500 },
+      { bucket: '2026-12-01T09:00:00.000Z', robotType: 'welder', completed: 1, assemblyMsSum: 600 },
+    ]);
+    expect(report.completedPerHour).toEqual([
+      { hour: '2026-12-01T09:00:00.000Z', completed: 1 },
+      { hour: '2026-12-01T10:00:00.000Z', completed: 3 },
+    ]);
+    expect(report.byRobotType).toEqual({
+      welder: { completed: 3, meanAssemblyMs: 1_200 },
+      courier: { completed: 1, meanAssemblyMs: 500 },
+    });
   });
 });

@@ -1,0 +1,102 @@
+/**
+ * The jobs table's layout, in one place: its key, its indexes and the builders of every derived
+ * key. The table's writer (job-engine-store.ts), its readers (job-queries.ts), the stack
+ * (factory-tables.ts) and the state machine's one direct write (assembly-workflow.ts) all take
+ * them from here, so no one re-derives a key by hand. No SDK import: the stack loads it too.
+ */
+import { createHash } from 'node:crypto';
+import type { PriorityBand } from '#domain/job-queues';
+import type { JobStatus } from '#domain/jobs';
+
+export const jobsTableKey = 'jobId';
+
+/** Index attribute types, as DynamoDB names them. */
+type KeyType = 'S' | 'N';
+export interface JobIndex {
+  readonly partitionKey: { readonly name: string; readonly type: KeyType };
+  readonly sortKey: { readonly name: string; readonly type: KeyType };
+  /** ALL when absent; KEYS_ONLY; or the non-key attributes to include. */
+  readonly projection?: 'KEYS_ONLY' | readonly string[];
+  /** Why the index exists. */
+  readonly purpose: string;
+}
+
+export const jobIndexes = {
+  byOrder: {
+    partitionKey: { name: 'orderId', type: 'S' },
+    sortKey: { name: 'stepName', type: 'S' },
+    purpose: "an order's step rows",
+  },
+  byQueueStatus: {
+    partitionKey: { name: 'queueStatus', type: 'S' },
+    sortKey: { name: 'createdAt', type: 'S' },
+    purpose: 'listings, the dead-letter queue and counts: one partition per queue and state',
+  },
+  dispatchDue: {
+    partitionKey: { name: 'dispatchShard', type: 'S' },
+    sortKey: { name: 'dispatchAt', type: 'S' },
+    projection: 'KEYS_ONLY',
+    purpose: "sparse: the dispatcher's unconfirmed sends and follow-ups",
+  },
+  leases: {
+    partitionKey: { name: 'leaseShard', type: 'S' },
+    sortKey: { name: 'leaseExpiresAt', type: 'N' },
+    projection: 'KEYS_ONLY',
+    purpose: 'sparse: leases of running jobs and steps, for lease recovery',
+  },
+  ready: {
+    partitionKey: { name: 'readyKey', type: 'S' },
+    sortKey: { name: 'readyRank', type: 'S' },
+    projection: ['runAt'],
+    purpose: 'sparse: runnable standalone jobs per queue and band, by priority then due time',
+  },
+  byBatch: {
+    partitionKey: { name: 'batchId', type: 'S' },
+    sortKey: { name: 'createdAt', type: 'S' },
+    projection: ['status'],
+    purpose: "a batch's jobs and their states",
+  },
+} as const satisfies Record<string, JobIndex>;
+export type JobIndexName = keyof typeof jobIndexes;
+
+export const listingIndex: JobIndexName = 'byQueueStatus';
+export const dispatchIndex: JobIndexName = 'dispatchDue';
+export const leaseIndex: JobIndexName = 'leases';
+export const readyIndex: JobIndexName = 'ready';
+export const batchIndex: JobIndexName = 'byBatch';
+export const jobsByOrderIndex: JobIndexName = 'byOrder';
+
+/** The listing index's partition key: one partition per queue and state. */
+export const queueStatusKey = (queue: string, status: JobStatus | 'DISCARDED'): string =>
+  `${queue}#${status}`;
+
+/** The ready index's partition: one per queue and band. */
+export const readyKeyOf = (queue: string, band: PriorityBand): string => `${queue}#${band}`;
+
+// Sparse indexes are split over a few partition keys so no single key takes every write.
+const shards = 4;
+const shardOf = (jobId: string, prefix: string) =>
+  `${prefix}${(createHash('md5').update(jobId).digest()[0] ?? 0) % shards}`;
+/** Running jobs of both kinds carry this key while they hold a lease (the dispatcher's index). */
+export const leaseShardOf = (jobId: string) => shardOf(jobId, 'l');
+export const dispatchShardOf = (jobId: string) => shardOf(jobId, 'd');
+export const dispatchShards = Array.from({ length: shards }, (_, i) => `d${i}`);
+export const leaseShards = Array.from({ length: shards }, (_, i) => `l${i}`);
+
+/** A step job's id from its order and step (`stepJobId`), as a Step Functions format string. */
+export const stepJobIdFormat = (stepName: string): string => `{}.${stepName}`;
+
+/**
+ * The workflow's record of a step that gave up (DEAD), written by the state machine itself: its
+ * update and condition, with the value names the state machine fills (`:queueDead` from
+ * `queueStatusKey(line, 'DEAD')`). It leaves the lease index like every settle does.
+ */
+export const stepDeadRecord = {
+  updateExpression:
+    'SET #status = :dead, queueStatus = :queueDead, deadAt = :at, updatedAt = :at, failureKind = :kind, orderId = :orderId, stepName = :step, ' +
+    'robotType = :robotType, #type = :type, queue = :queue, kind = :stepKind, maxAttempts = if_not_exists(maxAttempts, :max), ' +
+    'attempts = if_not_exists(attempts, :zero), createdAt = if_not_exists(createdAt, :at), ' +
+    'lastError = if_not_exists(lastError, :cause) REMOVE leaseExpiresAt, leaseShard, taskToken',
+  conditionExpression: 'attribute_not_exists(#status) OR #status <> :completed',
+  expressionAttributeNames: { '#status': 'status', '#type': 'type' },
+} as const;

@@ -1,0 +1,113 @@
+/** A vanished worker's attempt, settled by the dispatcher from the lease index (in-memory ports). */
+import { describe, expect, it } from 'vitest';
+import type { Settlement } from '../../functions/domain/job-lifecycle.ts';
+import type { JobRecord } from '../../functions/domain/jobs.ts';
+import { type LeaseRecoveryPorts, recoverExpiredLease } from '../../functions/domain/lease-recovery.ts';
+import { now, queuedJob } from './fixtures/attempt-harness.ts';
+
+const running = (jobId: string, extra: Partial<JobRecord> = {}): JobRecord => ({
+  ...queuedJob(jobId, 5),
+  status: 'RUNNING',
+  attempts: 1,
+  workerId: 'default:env-7',
+  leaseExpiresAt: now.getTime() - 1,
+  backoff: { type: 'fixed', delayMs: 2_000, maxDelayMs: 2_000, jitter: false },
+  ...extra,
+});
+
+function fakes(rows: JobRecord[]) {
+  const jobs = new Map(rows.map((r) => [r.jobId, r]));
+  const reported: { token: string; error: string }[] = [];
+  const sent: string[] = [];
+  const logs: string[] = [];
+  const ports = {
+    store: {
+      get: async (id: string) => jobs.get(id),
+      expireLease: async (
+        job: JobRecord,
+        settlement: Settlement,
+        _at: Date,
+        plan?: { dispatchAt: string },
+      ) => {
+        const current = jobs.get(job.jobId);
+        if (current?.leaseExpiresAt !== job.leaseExpiresAt) return undefined;
+        const settled = {
+          ...current,
+          status: settlement.status,
+          ...(settlement.status === 'FAILED' ? { runAt: settlement.runAt } : {}),
+          ...(plan ? { dispatchAt: plan.dispatchAt } : {}),
+        } as JobRecord;
+        jobs.set(job.jobId, settled);
+        return settled;
+      },
+      abandonStepAttempt: async (job: JobRecord) => {
+        const settled = { ...job, status: 'FAILED' as const };
+        jobs.set(job.jobId, settled);
+        return settled;
+      },
+      clearMarker: async () => undefined,
+      moveMarker: async () => undefined,
+    },
+    queue: {
+      send: async (_q: string, _band: string, wakeUp: { jobId: string }) => void sent.push(wakeUp.jobId),
+    },
+    logs: { append: async (_id: string, entry: { message: string }) => void logs.push(entry.message) },
+    workflow: {
+      stepFailed: async (token: string, _name: string, error: string) => void reported.push({ token, error }),
+    },
+    clock: { now: () => now },
+    graceMs: 15_000,
+    actor: 'dispatcher',
+    random: () => 0.5,
+  } as unknown as LeaseRecoveryPorts;
+  (ports as { jobs: unknown }).jobs = ports.store;
+  return { ports, jobs, reported, sent, logs };
+}
+
+describe('lease recovery', () => {
+  it('leaves a lease that has not run out alone', async () => {
+    const { ports, jobs } = fakes([running('j1', { leaseExpiresAt: now.getTime() + 1 })]);
+    expect(await recoverExpiredLease('j1', ports)).toBe('not-expired');
+    expect(jobs.get('j1')?.status).toBe('RUNNING');
+  });
+
+  it('fails the lost attempt of a job with attempts left and schedules its retry by its backoff', async () => {
+    const { ports, jobs, logs, sent } = fakes([running('j1')]);
+    expect(await recoverExpiredLease('j1', ports)).toBe('recovered');
+    // Due in 2 s, within SQS's delay: sent now, with the delay.
+    expect(sent).toEqual(['j1']);
+    expect(jobs.get('j1')).toMatchObject({
+      status: 'FAILED',
+      runAt: new Date(now.getTime() + 2_000).toISOString(),
+    });
+    expect(logs).toEqual([
+      expect.stringMatching(/^Attempt 1 of 3 lost: Worker default:env-7 stopped heartbeating/),
+    ]);
+  });
+
+  it('sends a job whose last attempt was lost to DEAD', async () => {
+    const { ports, jobs } = fakes([running('j1', { attempts: 3 })]);
+    await recoverExpiredLease('j1', ports);
+    expect(jobs.get('j1')?.status).toBe('DEAD');
+  });
+
+  it("reports a robot step's lost attempt to its workflow as StepLost", async () => {
+    const { ports, reported, jobs } = fakes([
+      running('o1.calibrate', { kind: 'step', orderId: 'o1', taskToken: 'tok-1' }),
+    ]);
+    expect(await recoverExpiredLease('o1.calibrate', ports)).toBe('recovered');
+    expect(reported).toEqual([{ token: 'tok-1', error: expect.stringMatching(/^Attempt 1 of 3 lost/) }]);
+    expect(jobs.get('o1.calibrate')?.status).toBe('FAILED');
+  });
+
+  it('does nothing when another sweep settled the attempt first', async () => {
+    const { ports, jobs, logs } = fakes([running('j1')]);
+    const original = ports.store.expireLease;
+    ports.store.expireLease = async (job, ...rest) => {
+      jobs.set(job.jobId, { ...job, leaseExpiresAt: now.getTime() + 30_000 }); // taken over meanwhile
+      return original(job, ...rest);
+    };
+    expect(await recoverExpiredLease('j1', ports)).toBe('not-expired');
+    expect(logs).toEqual([]);
+  });
+});
