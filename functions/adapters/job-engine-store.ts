@@ -13,6 +13,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { IntakeMarker } from '#domain/job-intake';
 import type { DispatchPlan, JobEnginePort, Settlement } from '#domain/job-lifecycle';
 import { bandOf, type PriorityBand } from '#domain/job-queues';
 import type { JobRecord, JobStatus } from '#domain/jobs';
@@ -22,6 +23,8 @@ import { envInt } from '#shared/env';
 import { dynamo, isConditionFailure } from './aws-clients.ts';
 import {
   dispatchShardOf,
+  intakeMarkerKey,
+  intakeMarkerPrefix,
   jobsByOrderIndex,
   leaseShardOf,
   queueStatusKey,
@@ -108,6 +111,10 @@ async function updateJobRow(tableName: string, jobId: string, u: Update): Promis
   }
 }
 
+/** A row of the jobs table as a job; intake markers share the table and are not jobs. */
+const asJob = (item: Record<string, unknown> | undefined): JobRecord | undefined =>
+  item && item.kind !== 'intake' ? (item as unknown as JobRecord) : undefined;
+
 export class JobEngineStore implements JobEnginePort {
   /** @param secretFieldsOf the payload paths a job type declares secret (dropped once a job is done) */
   constructor(
@@ -167,7 +174,7 @@ export class JobEngineStore implements JobEnginePort {
     const { Item } = await dynamo().send(
       new GetCommand({ TableName: this.tableName, Key: { jobId }, ConsistentRead: true }),
     );
-    return Item as JobRecord | undefined;
+    return asJob(Item);
   }
 
   async getMany(jobIds: readonly string[]): Promise<Map<string, JobRecord>> {
@@ -179,7 +186,10 @@ export class JobEngineStore implements JobEnginePort {
         const { Responses, UnprocessedKeys }: BatchGetCommandOutput = await dynamo().send(
           new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
         );
-        for (const item of Responses?.[this.tableName] ?? []) found.set(item.jobId, item as JobRecord);
+        for (const item of Responses?.[this.tableName] ?? []) {
+          const job = asJob(item);
+          if (job) found.set(job.jobId, job);
+        }
         keys = UnprocessedKeys?.[this.tableName]?.Keys;
       }
     }
@@ -208,6 +218,52 @@ export class JobEngineStore implements JobEnginePort {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  /** The intake marker of a request (domain/job-intake.ts), due at the end of its grace. */
+  async putIntakeMarker(marker: IntakeMarker): Promise<void> {
+    const key = intakeMarkerKey(marker.markerId);
+    await dynamo().send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          jobId: key,
+          kind: 'intake',
+          jobIds: marker.jobIds,
+          dispatchAt: marker.dispatchAt,
+          dispatchShard: dispatchShardOf(key),
+          expiresAt: epochSeconds(marker.dispatchAt, this.retention.finishedDays),
+        },
+      }),
+    );
+  }
+
+  async getIntakeMarker(key: string): Promise<IntakeMarker | undefined> {
+    const { Item } = await dynamo().send(
+      new GetCommand({ TableName: this.tableName, Key: { jobId: key }, ConsistentRead: true }),
+    );
+    if (Item?.kind !== 'intake') return undefined;
+    return {
+      markerId: key.slice(intakeMarkerPrefix.length),
+      jobIds: Item.jobIds as string[],
+      dispatchAt: Item.dispatchAt as string,
+    };
+  }
+
+  /** Gone once its sends are confirmed; kept if a later request rewrote it meanwhile. */
+  async deleteIntakeMarker(marker: IntakeMarker): Promise<void> {
+    await dynamo()
+      .send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { jobId: intakeMarkerKey(marker.markerId) },
+          ConditionExpression: 'dispatchAt = :at',
+          ExpressionAttributeValues: { ':at': marker.dispatchAt },
+        }),
+      )
+      .catch((error) => {
+        if (!isConditionFailure(error)) throw error;
+      });
   }
 
   /** Intake rollback: the row goes, if it is still exactly as this request wrote it. */
@@ -587,7 +643,7 @@ export class StepJobStore implements StepJobPort {
     const { Item } = await dynamo().send(
       new GetCommand({ TableName: this.tableName, Key: { jobId }, ConsistentRead: true }),
     );
-    return Item as JobRecord | undefined;
+    return asJob(Item);
   }
 
   async listForOrder(orderId: string): Promise<JobRecord[]> {

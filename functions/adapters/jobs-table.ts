@@ -83,6 +83,15 @@ export const dispatchShardOf = (jobId: string) => shardOf(jobId, 'd');
 export const dispatchShards = Array.from({ length: shards }, (_, i) => `d${i}`);
 export const leaseShards = Array.from({ length: shards }, (_, i) => `l${i}`);
 
+/**
+ * An intake marker's row key (domain/job-intake.ts): in the jobs table, beside the rows it
+ * covers, found by the dispatcher through the same dispatch index as row markers. Job ids start
+ * with `job_` or an order id, so the prefix cannot name a job.
+ */
+export const intakeMarkerPrefix = 'intake#';
+export const intakeMarkerKey = (markerId: string): string => `${intakeMarkerPrefix}${markerId}`;
+export const isIntakeMarkerKey = (key: string): boolean => key.startsWith(intakeMarkerPrefix);
+
 /** A step job's id from its order and step (`stepJobId`), as a Step Functions format string. */
 export const stepJobIdFormat = (stepName: string): string => `{}.${stepName}`;
 

@@ -3,6 +3,13 @@
  * a conditional put (the idempotency key is the id), then send the runnable ones ten to an SQS
  * call and register the blocked ones with their dependencies. A crash after the puts leaves
  * markers that the dispatcher sweeps, so an accepted job is never stranded.
+ *
+ * Which marker: a single job carries its own (`dispatchAt` in its row, cleared after the send).
+ * A request with several jobs to send writes one intake marker for all of them before their rows
+ * and deletes it after the sends: two writes per request instead of a marker clear per job (one
+ * call and ~4 write units per job, most of them index maintenance). The dispatcher repairs a
+ * marker that outlives its grace (`repairIntake`): it sends the listed jobs that are still
+ * waiting for their first attempt.
  */
 import type { JobType } from '#job-types/job-type';
 import { mapLimit } from '#shared/concurrency';
@@ -18,6 +25,8 @@ export interface IntakePorts extends FollowUpPorts {
     create(job: JobRecord, plan: { dispatchAt: string } | undefined): Promise<boolean>;
     /** Takes back a job this request created, if nothing has touched it since. */
     withdraw(job: JobRecord): Promise<boolean>;
+    putIntakeMarker(marker: IntakeMarker): Promise<void>;
+    deleteIntakeMarker(marker: IntakeMarker): Promise<void>;
   };
   readonly sender: {
     /** Returns the ids whose send failed (their markers stay for the dispatcher). */
@@ -26,6 +35,17 @@ export interface IntakePorts extends FollowUpPorts {
   readonly jobTypes: ReadonlyMap<string, JobType>;
   readonly metrics?: { record(delta: MetricDelta): Promise<void> };
 }
+
+/** The jobs of one request whose sends are not confirmed yet (see the module comment). */
+export interface IntakeMarker {
+  readonly markerId: string;
+  readonly jobIds: readonly string[];
+  /** When the dispatcher may repair it: the request's grace period. */
+  readonly dispatchAt: string;
+}
+
+/** Requests with at least this many jobs to send use one intake marker instead of row markers. */
+export const intakeMarkerFrom = 2;
 
 /** One wake-up message for a job's band queue. */
 export interface JobDispatch {
@@ -111,11 +131,33 @@ export async function submitJobs(
 
   // Every job is stored before any is sent: should storage fail for one, the others are taken
   // back before a worker or a dependent could see them (their markers lie in the future).
+  const plans = new Map(
+    planned.map((job) => [
+      job.jobId,
+      job.status === 'CANCELLED' ? undefined : dispatchPlan(job, now, ports.graceMs),
+    ]),
+  );
+  const toSend = planned.filter(
+    (job) => !job.waitingOn && plans.get(job.jobId)?.sendDelaySeconds !== undefined,
+  );
+  const marker: IntakeMarker | undefined =
+    toSend.length >= intakeMarkerFrom
+      ? {
+          markerId: `${toSend[0]?.jobId}+${toSend.length}`,
+          jobIds: toSend.map((job) => job.jobId),
+          dispatchAt: new Date(now.getTime() + ports.graceMs).toISOString(),
+        }
+      : undefined;
+  const coveredByMarker = new Set(marker?.jobIds ?? []);
+  if (marker) await ports.store.putIntakeMarker(marker);
   const outcomes = await mapLimit(planned, 25, async (job) => {
-    const plan = job.status === 'CANCELLED' ? undefined : dispatchPlan(job, now, ports.graceMs);
+    const plan = plans.get(job.jobId);
+    // Under the request's intake marker a job's row needs no marker of its own.
+    const rowMarker = coveredByMarker.has(job.jobId) ? undefined : plan;
     try {
-      const created = await ports.store.create(job, plan);
-      if (created) return { job: plan ? { ...job, dispatchAt: plan.dispatchAt } : job, created, plan };
+      const created = await ports.store.create(job, rowMarker);
+      if (created)
+        return { job: rowMarker ? { ...job, dispatchAt: rowMarker.dispatchAt } : job, created, plan };
       const found = await ports.store.get(job.jobId);
       return { job: found ?? job, created: false, plan: undefined };
     } catch (error) {
@@ -147,10 +189,13 @@ export async function submitJobs(
     })),
   );
   await mapLimit(
-    sendable.filter((s) => !failed.has(s.job.jobId)),
+    sendable.filter((s) => !failed.has(s.job.jobId) && s.job.dispatchAt),
     25,
     ({ job }) => ports.jobs.clearMarker(job.jobId, job.dispatchAt as string),
   );
+  // A failed send keeps the intake marker: the dispatcher sends what is still waiting.
+  if (marker && ![...failed].some((id) => coveredByMarker.has(id)))
+    await ports.store.deleteIntakeMarker(marker);
   // Blocked jobs: in submission order, so refs point at jobs already stored.
   for (const { job } of fresh.filter((s) => s.job.waitingOn)) await completeFollowUps(job, ports);
 
@@ -170,4 +215,35 @@ export async function submitJobs(
     ),
   );
   return stored.map(({ job, created }) => ({ jobId: job.jobId, status: job.status, duplicate: !created }));
+}
+
+export interface IntakeRepairPorts {
+  readonly store: Pick<IntakePorts['store'], 'getMany' | 'deleteIntakeMarker'>;
+  readonly sender: IntakePorts['sender'];
+  readonly clock: { now(): Date };
+}
+
+/**
+ * An intake marker past its grace: the request died or a send failed. Sends the listed jobs
+ * that are still waiting for their first attempt (a job already sent and waiting gets a second
+ * wake-up, which its claim absorbs), then drops the marker; on a failed send it stays for the
+ * next sweep. Returns how many were sent.
+ */
+export async function repairIntake(marker: IntakeMarker, ports: IntakeRepairPorts): Promise<number> {
+  const rows = await ports.store.getMany(marker.jobIds);
+  const now = ports.clock.now();
+  const waiting = [...rows.values()].filter(
+    (job) => job.status === 'QUEUED' && job.attempts === 0 && !job.waitingOn && !job.dispatchAt,
+  );
+  const failed = await ports.sender.sendMany(
+    waiting.map((job) => ({
+      queue: job.queue,
+      band: bandOf(job.priority),
+      jobId: job.jobId,
+      priority: job.priority,
+      delaySeconds: Math.max(0, Math.ceil((Date.parse(job.runAt ?? job.createdAt) - now.getTime()) / 1000)),
+    })),
+  );
+  if (failed.size === 0) await ports.store.deleteIntakeMarker(marker);
+  return waiting.length - failed.size;
 }

@@ -7,6 +7,8 @@
 import middy from '@middy/core';
 import { AssemblyWorkflows } from '#adapters/assembly-workflows';
 import { jobEngineFromEnv } from '#adapters/job-engine';
+import { isIntakeMarkerKey } from '#adapters/jobs-table';
+import { repairIntake } from '#domain/job-intake';
 import { completeFollowUps } from '#domain/job-lifecycle';
 import { type LeaseRecoveryPorts, recoverExpiredLease } from '#domain/lease-recovery';
 import { envInt } from '#shared/env';
@@ -41,6 +43,16 @@ export const handler = middy<unknown, SweepResult>().handler(async () => {
   }
   for await (const job of engine.queries.dueMarkers(now.toISOString(), maxPerRun)) {
     try {
+      if (isIntakeMarkerKey(job.jobId)) {
+        const marker = await engine.store.getIntakeMarker(job.jobId);
+        if (marker && marker.dispatchAt <= now.toISOString()) {
+          const sent = await repairIntake(marker, { ...engine, clock: engine.followUps.clock });
+          if (sent > 0)
+            logger.warn('Sent jobs whose intake did not confirm their sends', { sent, marker: job.jobId });
+          result.followUps++;
+        }
+        continue;
+      }
       const current = await engine.store.get(job.jobId);
       if (!current?.dispatchAt || current.dispatchAt > now.toISOString()) continue;
       await completeFollowUps(current, engine.followUps);

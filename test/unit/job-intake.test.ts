@@ -1,0 +1,142 @@
+/**
+ * Intake markers: a request with several jobs to send marks them once (not one marker clear per
+ * job), and a marker that outlives its grace is repaired by sending what is still waiting.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  type IntakeMarker,
+  type IntakePorts,
+  repairIntake,
+  submitJobs,
+} from '../../functions/domain/job-intake.ts';
+import { jobRequestSchema } from '../../functions/domain/job-submission.ts';
+import type { JobRecord } from '../../functions/domain/jobs.ts';
+import { delayedMessage } from '../../functions/job-types/delayed-message.ts';
+import type { JobType } from '../../functions/job-types/job-type.ts';
+import { now } from './fixtures/attempt-harness.ts';
+
+function fakes(options: { failSendOf?: (jobId: string) => boolean } = {}) {
+  const rows = new Map<string, JobRecord>();
+  const markers = new Map<string, IntakeMarker>();
+  const calls: string[] = [];
+  const sent: string[] = [];
+  const ports = {
+    store: {
+      get: async (id: string) => rows.get(id),
+      getMany: async (ids: readonly string[]) =>
+        new Map(ids.flatMap((id) => (rows.has(id) ? [[id, rows.get(id) as JobRecord] as const] : []))),
+      create: async (job: JobRecord, plan: { dispatchAt: string } | undefined) => {
+        calls.push('create');
+        if (rows.has(job.jobId)) return false;
+        rows.set(job.jobId, plan ? { ...job, dispatchAt: plan.dispatchAt } : job);
+        return true;
+      },
+      withdraw: async () => true,
+      putIntakeMarker: async (marker: IntakeMarker) => {
+        calls.push('putIntakeMarker');
+        markers.set(marker.markerId, marker);
+      },
+      deleteIntakeMarker: async (marker: IntakeMarker) => {
+        calls.push('deleteIntakeMarker');
+        markers.delete(marker.markerId);
+      },
+      clearMarker: async (jobId: string) => {
+        calls.push('clearMarker');
+        const { dispatchAt: _gone, ...row } = rows.get(jobId) as JobRecord;
+        rows.set(jobId, row as JobRecord);
+      },
+    },
+    sender: {
+      sendMany: async (items: readonly { jobId: string }[]) => {
+        calls.push('sendMany');
+        const failed = new Set(items.filter((i) => options.failSendOf?.(i.jobId)).map((i) => i.jobId));
+        sent.push(...items.filter((i) => !failed.has(i.jobId)).map((i) => i.jobId));
+        return failed;
+      },
+    },
+    queue: { send: async () => undefined },
+    logs: { append: async () => undefined },
+    jobTypes: new Map<string, JobType>([['delayed_message', delayedMessage as JobType]]),
+    clock: { now: () => now },
+    graceMs: 15_000,
+    actor: 'api:test',
+  } as unknown as IntakePorts;
+  (ports as { jobs: unknown }).jobs = ports.store;
+  return { ports, rows, markers, calls, sent };
+}
+
+const requests = (n: number) =>
+  Array.from({ length: n }, (_, i) =>
+    jobRequestSchema.parse({ queue: 'default', type: 'delayed_message', payload: { message: `m${i}` } }),
+  );
+
+describe('intake markers', () => {
+  it('marks a bulk request once: no marker in the rows, no clear per job', async () => {
+    const { ports, rows, markers, calls, sent } = fakes();
+    const accepted = await submitJobs(requests(3), ports, { indexed: true });
+    expect(sent.sort()).toEqual(accepted.map((a) => a.jobId).sort());
+    expect([...rows.values()].every((row) => row.dispatchAt === undefined)).toBe(true);
+    expect(calls.filter((c) => c !== 'create')).toEqual([
+      'putIntakeMarker',
+      'sendMany',
+      'deleteIntakeMarker',
+    ]);
+    expect(markers.size).toBe(0);
+  });
+
+  it('gives a single job its own marker, cleared after the send', async () => {
+    const { ports, calls, rows } = fakes();
+    const [accepted] = await submitJobs(requests(1), ports, { indexed: false });
+    expect(calls).toEqual(['create', 'sendMany', 'clearMarker']);
+    expect(rows.get(accepted?.jobId as string)?.dispatchAt).toBeUndefined();
+  });
+
+  it('keeps the marker when a send fails, and the repair sends only the jobs still waiting', async () => {
+    let first = true;
+    const { ports, markers, sent, rows } = fakes({
+      failSendOf: () => {
+        const fail = first;
+        first = false;
+        return fail;
+      },
+    });
+    const accepted = await submitJobs(requests(3), ports, { indexed: true });
+    expect(markers.size).toBe(1);
+    expect(sent).toHaveLength(2);
+    // One of the sent jobs has started meanwhile: the repair leaves it alone.
+    const started = sent[0] as string;
+    rows.set(started, { ...(rows.get(started) as JobRecord), status: 'RUNNING', attempts: 1 });
+    sent.length = 0;
+    const marker = [...markers.values()][0] as IntakeMarker;
+    expect(await repairIntake(marker, ports)).toBe(2);
+    expect(sent.sort()).toEqual(
+      accepted
+        .map((a) => a.jobId)
+        .filter((id) => id !== started)
+        .sort(),
+    );
+    expect(markers.size).toBe(0);
+  });
+
+  it('repairs a request that died after storing its jobs and before sending them', async () => {
+    const { ports, markers, sent } = fakes();
+    ports.sender.sendMany = async () => {
+      throw new Error('the intake function was killed');
+    };
+    await expect(submitJobs(requests(4), ports, { indexed: true })).rejects.toThrow('killed');
+    const marker = [...markers.values()][0] as IntakeMarker;
+    expect(marker.jobIds).toHaveLength(4);
+    const repairPorts = fakes();
+    // The dispatcher's view: the same rows, a working sender.
+    repairPorts.ports.store.getMany = ports.store.getMany;
+    expect(
+      await repairIntake(marker, {
+        ...repairPorts.ports,
+        store: { ...repairPorts.ports.store, deleteIntakeMarker: ports.store.deleteIntakeMarker },
+      }),
+    ).toBe(4);
+    expect(repairPorts.sent).toHaveLength(4);
+    expect(markers.size).toBe(0);
+    expect(sent).toHaveLength(0);
+  });
+});
