@@ -16,7 +16,7 @@ import { retryDelayMs } from './backoff.ts';
 import type { PriorityBand } from './job-queues.ts';
 import { bandOf, priorityBands } from './job-queues.ts';
 import { finishedJobStatuses, type JobLogEntry, type JobRecord } from './jobs.ts';
-import { slotLeadMs, waitInPlaceMs } from './rate-limits.ts';
+import { maxSlotReservations, slotLeadMs, waitInPlaceMs } from './rate-limits.ts';
 import type { MetricDelta } from './throughput.ts';
 
 /** SQS DelaySeconds stops at 15 minutes; later work waits in the marker index. */
@@ -289,7 +289,10 @@ async function cancelDependent(
 export interface AttemptPorts extends FollowUpPorts {
   readonly types: ReadonlyMap<string, JobType>;
   /** The queue's start slot when it is rate limited (epoch ms), undefined when it is not. */
-  readonly rateLimiter?: { reserve(queue: string, now: number): Promise<number | undefined> };
+  readonly rateLimiter?: {
+    reserve(queue: string, now: number): Promise<{ slot: number; toleranceMs: number } | undefined>;
+    toleranceMs(queue: string, now: number): Promise<number | undefined>;
+  };
   readonly metrics?: { record(delta: MetricDelta): Promise<void> };
   readonly worker: {
     busy(jobId: string): Promise<void>;
@@ -572,47 +575,63 @@ async function passRateLimit(
   const limiter = ports.rateLimiter;
   const store = ports.jobs;
   if (!limiter || !store.postpone || !store.markStarted) return job;
-  const now = ports.clock.now();
   // A job postponed earlier already holds its slot.
-  const slot = job.rateSlotAt ?? (await limiter.reserve(job.queue, now.getTime() + slotLeadMs));
-  if (slot === undefined) return job;
-  // Measured after the reservation, which itself takes time.
-  const waitMs = slot - ports.clock.now().getTime();
-  if (waitMs > waitInPlaceMs) {
-    // Due a little before the slot (SQS delays are whole seconds); the rest is waited here.
-    const runAt = new Date(now.getTime() + Math.floor(waitMs / 1000) * 1000).toISOString();
-    const postponed = await store.postpone(
-      job,
-      token,
-      slot,
-      runAt,
-      now,
-      dispatchPlan({ runAt }, now, ports.graceMs),
-    );
-    if (!postponed) return 'lost';
+  let held =
+    job.rateSlotAt === undefined
+      ? undefined
+      : await limiter
+          .toleranceMs(job.queue, ports.clock.now().getTime())
+          .then((toleranceMs) =>
+            toleranceMs === undefined ? undefined : { slot: job.rateSlotAt as number, toleranceMs },
+          );
+  if (job.rateSlotAt !== undefined && !held) return job; // the limit was removed meanwhile
+  for (let reservation = 1; ; reservation++) {
+    const now = ports.clock.now();
+    const reserved = held ?? (await limiter.reserve(job.queue, now.getTime() + slotLeadMs));
+    held = undefined;
+    if (!reserved) return job;
+    const { slot } = reserved;
+    // Measured after the reservation, which itself takes time.
+    const waitMs = slot - ports.clock.now().getTime();
+    if (waitMs > waitInPlaceMs || reservation > maxSlotReservations) {
+      // Due a little before the slot (SQS delays are whole seconds); the rest is waited here.
+      const runAt = new Date(now.getTime() + Math.max(0, Math.floor(waitMs / 1000)) * 1000).toISOString();
+      const postponed = await store.postpone(
+        job,
+        token,
+        slot,
+        runAt,
+        now,
+        dispatchPlan({ runAt }, now, ports.graceMs),
+      );
+      if (!postponed) return 'lost';
+      await ports.logs.append(
+        job.jobId,
+        logEntry(
+          ports,
+          postponed,
+          'INFO',
+          `Rate limit of ${job.queue}: start slot ${new Date(slot).toISOString()}; job put back in line`,
+        ),
+      );
+      await dispatch(postponed, ports);
+      return 'postponed';
+    }
+    if (waitMs > 0) await ports.clock.sleep(waitMs);
+    const at = ports.clock.now();
+    // Too late for its slot (a busy machine): starting now could crowd the next window.
+    if (at.getTime() - slot > reserved.toleranceMs) continue;
+    // Recorded as soon as the slot is reached; the log line follows.
+    const started = await store.markStarted(job, token, at);
     await ports.logs.append(
       job.jobId,
       logEntry(
         ports,
-        postponed,
+        job,
         'INFO',
-        `Rate limit of ${job.queue}: start slot ${new Date(slot).toISOString()}; job put back in line`,
+        `Rate limit of ${job.queue}: start slot ${new Date(slot).toISOString()} (waited ${Math.max(0, waitMs)} ms)`,
       ),
     );
-    await dispatch(postponed, ports);
-    return 'postponed';
+    return started ?? 'lost';
   }
-  if (waitMs > 0) await ports.clock.sleep(waitMs);
-  // Recorded as soon as the slot is reached; the log line follows.
-  const started = await store.markStarted(job, token, ports.clock.now());
-  await ports.logs.append(
-    job.jobId,
-    logEntry(
-      ports,
-      job,
-      'INFO',
-      `Rate limit of ${job.queue}: start slot ${new Date(slot).toISOString()} (waited ${Math.max(0, waitMs)} ms)`,
-    ),
-  );
-  return started ?? 'lost';
 }
