@@ -81,9 +81,24 @@ class ApiError extends Error {
   }
 }
 
+/**
+ * What the facade keeps in memory. AWS keeps finished executions 90 days; the factory never
+ * reads them (an order's state lives in DynamoDB), so the local cloud keeps the most recent ones
+ * and forgets older ones (their names may then be reused here, not on AWS). Answered task tokens
+ * are remembered so that a late report gets TaskTimedOut; a forgotten one gets TaskDoesNotExist,
+ * which the workers treat alike. Both used to grow with every order for the life of the process.
+ */
+export interface FacadeRetention {
+  readonly finishedExecutions: number;
+  readonly settledTokens: number;
+}
+export const defaultRetention: FacadeRetention = { finishedExecutions: 10_000, settledTokens: 100_000 };
+
 export class StepFunctionsFacade {
   private readonly machines = new Map<string, StateMachineRecord>();
   private readonly executions = new Map<string, ExecutionRecord>();
+  /** Finished executions in the order they finished: the oldest are forgotten first. */
+  private readonly finishedArns = new Set<string>();
   private readonly pendingTasks = new Map<string, PendingTask>();
   /** Tokens already answered or timed out: late reports get TaskTimedOut, as on AWS. */
   private readonly settledTokens = new Set<string>();
@@ -97,6 +112,7 @@ export class StepFunctionsFacade {
     private readonly identity: { region: string; accountId: string },
     journalFile?: string,
     private readonly log: (line: string) => void = () => undefined,
+    private readonly retention: FacadeRetention = defaultRetention,
   ) {
     this.journal = new Journal(journalFile);
   }
@@ -131,7 +147,10 @@ export class StepFunctionsFacade {
         ...(end ? { stopDate: end.at, output: end.output, error: end.error, cause: end.cause } : {}),
       };
       this.executions.set(arn, execution);
-      if (end) continue;
+      if (end) {
+        this.retire(arn);
+        continue;
+      }
       if (!machine) {
         this.finish(execution, 'FAILED', {
           error: 'States.Runtime',
@@ -173,6 +192,17 @@ export class StepFunctionsFacade {
     execution.stopDate = Date.now();
     Object.assign(execution, detail);
     this.journal.append({ e: 'end', arn: execution.arn, status, at: execution.stopDate, ...detail });
+    this.retire(execution.arn);
+  }
+
+  /** A finished execution joins the kept ones; the oldest beyond the retention are forgotten. */
+  private retire(arn: string): void {
+    this.finishedArns.add(arn);
+    for (const oldest of this.finishedArns) {
+      if (this.finishedArns.size <= this.retention.finishedExecutions) break;
+      this.finishedArns.delete(oldest);
+      this.executions.delete(oldest);
+    }
   }
 
   readonly handle = async (request: BufferedRequest): Promise<ServiceResponse> => {
@@ -487,6 +517,10 @@ export class StepFunctionsFacade {
     if (task) clearTimeout(task.heartbeatTimer);
     this.pendingTasks.delete(token);
     this.settledTokens.add(token);
+    for (const oldest of this.settledTokens) {
+      if (this.settledTokens.size <= this.retention.settledTokens) break;
+      this.settledTokens.delete(oldest);
+    }
   }
 
   private settleTasksOf(executionArn: string): void {
