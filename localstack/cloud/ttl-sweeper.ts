@@ -11,6 +11,18 @@ export interface TtlTable {
   readonly keys: readonly string[];
 }
 
+/**
+ * A sweep reads each table in small pages with a pause between them: one Scan of 1,000 rows with
+ * a filter held moto (one Python process) for seconds late in a test run, long enough for API
+ * calls beside it to pass their 10 s timeout (found in CI: POST /orders answering 500 in the
+ * seconds after each minute's sweep began on the big tables).
+ */
+export interface SweepPacing {
+  readonly pageSize: number;
+  readonly pauseMs: number;
+}
+export const defaultPacing: SweepPacing = { pageSize: 100, pauseMs: 50 };
+
 export class TtlSweeper {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
@@ -19,6 +31,7 @@ export class TtlSweeper {
     private readonly dynamodb: DynamoDBClient,
     private readonly tables: readonly TtlTable[],
     private readonly log: (line: string) => void,
+    private readonly pacing: SweepPacing = defaultPacing,
   ) {}
 
   start(everyMs = 60_000): void {
@@ -53,7 +66,7 @@ export class TtlSweeper {
               },
               ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
               ExclusiveStartKey: startKey,
-              Limit: 1000,
+              Limit: this.pacing.pageSize,
             }),
           );
           const items = page.Items ?? [];
@@ -68,6 +81,8 @@ export class TtlSweeper {
           }
           deleted += items.length;
           startKey = page.LastEvaluatedKey as Record<string, never> | undefined;
+          // Let the data plane serve everyone else between pages.
+          if (startKey) await new Promise((resolve) => setTimeout(resolve, this.pacing.pauseMs));
         } while (startKey);
       }
     } finally {
