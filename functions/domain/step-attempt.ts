@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { planStages } from './assembly-plan.ts';
 import { type AssemblyStep, attemptsAllowed, findRobotType, findStep } from './catalog.ts';
 import type { JobLogEntry, JobRecord } from './jobs.ts';
 import { stepJobId } from './jobs.ts';
@@ -149,6 +150,9 @@ export function simulatedFailure(simulate: Simulation, stepName: string, attempt
   return rule === 'always' || attempt <= rule;
 }
 
+/** A step planned to take at least this long writes its start line when it starts. */
+export const startLineAfterMs = 1_000;
+
 export class UnknownStepError extends Error {
   override readonly name = 'UnknownStepError';
 }
@@ -217,29 +221,51 @@ export async function runStepAttempt(
   const job = claim.job;
   const attempt = job.attempts;
   const of = `${attempt} of ${job.maxAttempts}`;
-  const log = (level: JobLogEntry['level'], text: string) =>
-    ports.logs.append(jobId, {
-      timestamp: ports.clock.now().toISOString(),
-      level,
-      message: text,
-      attempt,
-      workerId: ports.workerId,
-    });
+  const entry = (level: JobLogEntry['level'], text: string, timestamp = ports.clock.now().toISOString()) => ({
+    timestamp,
+    level,
+    message: text,
+    attempt,
+    workerId: ports.workerId,
+  });
+  const durationMs = message.simulate.stepDurationMs ?? step.durationMs;
+  const budgetMs = step.timeoutSeconds * 1000;
+  // As for jobs: a short attempt that completes writes its start and end as one line; any other
+  // attempt writes its start line (with the start's timestamp) before anything else it logs.
+  const startLine = `Attempt ${of} started on ${job.queue}: ${step.description}`;
+  const startedAt = now.toISOString();
+  let startLogged = false;
+  const logStart = async () => {
+    if (startLogged) return;
+    startLogged = true;
+    await ports.logs.append(jobId, entry('INFO', startLine, startedAt));
+  };
+  const log = async (level: JobLogEntry['level'], text: string) => {
+    await logStart();
+    await ports.logs.append(jobId, entry(level, text));
+  };
 
+  // The first attempt's settle also counts the step as submitted: one metric write, not two.
   const record = (delta: Omit<MetricDelta, 'queue' | 'type' | 'at'>) =>
     ports.metrics
-      ?.record({ queue: job.queue, type: job.type, at: ports.clock.now(), ...delta })
+      ?.record({
+        queue: job.queue,
+        type: job.type,
+        at: ports.clock.now(),
+        ...(attempt === 1 ? { submitted: 1 } : {}),
+        ...delta,
+      })
       .catch(() => undefined);
   await Promise.all([
-    log('INFO', `Attempt ${of} started on ${job.queue}: ${step.description}`),
-    ports.orders.markInProgress(message.orderId, now.toISOString()),
+    Math.min(durationMs, budgetMs) >= startLineAfterMs ? logStart() : undefined,
+    // Only the first stage's steps can find the order PENDING: later ones skip the write.
+    planStages(robotType)[0]?.some((s) => s.name === step.name)
+      ? ports.orders.markInProgress(message.orderId, now.toISOString())
+      : undefined,
     ports.worker.busy(jobId),
-    attempt === 1 ? record({ submitted: 1 }) : undefined,
   ]);
   const waitMs = delivery.sentAt ? Math.max(0, now.getTime() - delivery.sentAt.getTime()) : undefined;
 
-  const durationMs = message.simulate.stepDurationMs ?? step.durationMs;
-  const budgetMs = step.timeoutSeconds * 1000;
   const worked = await workWithHeartbeats(
     Math.min(durationMs, budgetMs),
     jobId,
@@ -261,6 +287,7 @@ export async function runStepAttempt(
     });
     if (!owned) return 'lost-ownership';
     await log('WARN', `Attempt ${of} stopped: its order was cancelled`);
+    await record({});
     await ports.worker.idle('failed');
     return 'cancelled';
   }
@@ -295,7 +322,9 @@ export async function runStepAttempt(
     result: { durationMs, line: job.queue },
   });
   if (!owned) return 'lost-ownership';
-  await log('INFO', `Attempt ${of} completed in ${durationMs} ms`);
+  if (startLogged) await log('INFO', `Attempt ${of} completed in ${durationMs} ms`);
+  else
+    await ports.logs.append(jobId, entry('INFO', `${startLine}; completed in ${durationMs} ms`, startedAt));
   await ports.workflow.stepSucceeded(message.taskToken, { jobId, stepName: step.name, completedAt: at });
   await record({ completed: 1, runMs: durationMs, ...(waitMs !== undefined ? { waitMs } : {}) });
   await ports.worker.idle('completed');

@@ -11,6 +11,7 @@ import {
   type StepPorts,
   simulatedFailure,
 } from '../../functions/domain/step-attempt.ts';
+import type { MetricDelta } from '../../functions/domain/throughput.ts';
 
 /** The job store's conditional writes, in memory: same conditions as the DynamoDB adapter. */
 class MemoryJobs {
@@ -122,10 +123,47 @@ describe('runStepAttempt', () => {
       queue: 'calibration',
     });
     expect(reports).toEqual(['success:t1']);
+    // A short attempt that completes: one line for its start and its end.
     expect(logs.map((l) => l.message)).toEqual([
-      'Attempt 1 of 3 started on calibration: Calibrate microphones and face tracking.',
-      'Attempt 1 of 3 completed in 300 ms',
+      'Attempt 1 of 3 started on calibration: Calibrate microphones and face tracking.; completed in 300 ms',
     ]);
+  });
+
+  it('writes the start line on its own for a long step, and before a failure', async () => {
+    const long = harness();
+    await runStepAttempt(message('t1', { stepDurationMs: 1_500 }), long.ports, settings);
+    expect(long.logs.map((l) => l.message)).toEqual([
+      'Attempt 1 of 3 started on calibration: Calibrate microphones and face tracking.',
+      'Attempt 1 of 3 completed in 1500 ms',
+    ]);
+    const failing = harness();
+    await runStepAttempt(message('t1', { failures: { calibrate: 1 } }), failing.ports, settings);
+    expect(failing.logs.map((l) => l.message)).toEqual([
+      'Attempt 1 of 3 started on calibration: Calibrate microphones and face tracking.',
+      expect.stringMatching(/^Attempt 1 of 3 failed/),
+    ]);
+    expect(failing.logs[0]?.timestamp).toBe('2026-11-22T10:00:00.000Z');
+  });
+
+  it('marks the order in progress only from its first stage, and records one metric per settle', async () => {
+    const { ports } = harness();
+    const marked: string[] = [];
+    const recorded: MetricDelta[] = [];
+    ports.orders.markInProgress = async (orderId) => void marked.push(orderId);
+    const withMetrics = {
+      ...ports,
+      metrics: { record: async (d: MetricDelta) => void recorded.push(d) },
+    };
+    await runStepAttempt(message('t1'), withMetrics, settings);
+    expect(marked).toEqual([]); // calibrate is the fourth stage of a companion
+    await runStepAttempt(
+      { ...message('t2'), stepName: 'fabricate_parts', jobType: 'fabricate_parts' },
+      withMetrics,
+      settings,
+    );
+    expect(marked).toEqual(['ord_1']);
+    expect(recorded).toHaveLength(2);
+    expect(recorded[0]).toMatchObject({ submitted: 1, completed: 1, queue: 'calibration' });
   });
 
   it('answers a duplicate of a finished attempt from the record, without running the step again', async () => {
