@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { planStages } from './assembly-plan.ts';
-import { type AssemblyStep, attemptsAllowed, findRobotType, findStep } from './catalog.ts';
+import { type AssemblyStep, attemptsAllowed, findRobotType, findStep, type RobotType } from './catalog.ts';
 import type { JobLogEntry, JobRecord } from './jobs.ts';
 import { stepJobId } from './jobs.ts';
 import { type Simulation, simulationSchema } from './orders.ts';
@@ -150,6 +150,17 @@ export function simulatedFailure(simulate: Simulation, stepName: string, attempt
   return rule === 'always' || attempt <= rule;
 }
 
+// The catalog is fixed at build time: plan each robot type's stages once, not on every attempt.
+const firstStages = new Map<string, ReadonlySet<string>>();
+const firstStageOf = (robotType: RobotType): ReadonlySet<string> => {
+  let names = firstStages.get(robotType.name);
+  if (!names) {
+    names = new Set((planStages(robotType)[0] ?? []).map((s) => s.name));
+    firstStages.set(robotType.name, names);
+  }
+  return names;
+};
+
 /** A step planned to take at least this long writes its start line when it starts. */
 export const startLineAfterMs = 1_000;
 
@@ -259,7 +270,7 @@ export async function runStepAttempt(
   await Promise.all([
     Math.min(durationMs, budgetMs) >= startLineAfterMs ? logStart() : undefined,
     // Only the first stage's steps can find the order PENDING: later ones skip the write.
-    planStages(robotType)[0]?.some((s) => s.name === step.name)
+    firstStageOf(robotType).has(step.name)
       ? ports.orders.markInProgress(message.orderId, now.toISOString())
       : undefined,
     ports.worker.busy(jobId),
