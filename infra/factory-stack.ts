@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import { robotTypes } from '../functions/domain/catalog.ts';
 import { jobQueueNames, jobQueues } from '../functions/domain/job-queues.ts';
 import { productionLineNames, productionLines } from '../functions/domain/production-lines.ts';
+import { ApiAccess } from './constructs/api-access.ts';
 import { AssemblyWorkflow } from './constructs/assembly-workflow.ts';
 import { FactoryApi, type FactoryRoute } from './constructs/factory-api.ts';
 import type { FactoryFunction } from './constructs/factory-function.ts';
@@ -204,13 +205,14 @@ export class FactoryStack extends Stack {
         method: HttpMethod.POST,
         path: '/orders',
         entry: 'api/create-order.ts',
+        role: 'developer',
         environment: {
           ...readEnv,
           ASSEMBLY_WORKFLOWS: assemblyWorkflows,
           SIMULATION_ENABLED: String(props.simulation ?? false),
         },
       },
-      ...routeFamily('api/orders.ts', { environment: engineWrites, writes: true }, [
+      ...routeFamily('api/orders.ts', { environment: engineWrites, writes: true, role: 'developer' }, [
         'GET /orders',
         'GET /orders/{orderId}',
         'DELETE /orders/{orderId}',
@@ -235,6 +237,7 @@ export class FactoryStack extends Stack {
         method: HttpMethod.POST,
         path: '/jobs',
         entry: 'api/submit-job.ts',
+        role: 'developer',
         environment: engineEnv,
         writes: true,
       },
@@ -242,6 +245,7 @@ export class FactoryStack extends Stack {
         method: HttpMethod.POST,
         path: '/jobs/bulk',
         entry: 'api/submit-jobs-bulk.ts',
+        role: 'developer',
         environment: engineEnv,
         writes: true,
         timeout: Duration.seconds(29),
@@ -265,6 +269,7 @@ export class FactoryStack extends Stack {
         method: HttpMethod.DELETE,
         path: '/jobs/{jobId}',
         entry: 'api/cancel-job.ts',
+        role: 'developer',
         environment: engineEnv,
         writes: true,
       },
@@ -272,6 +277,7 @@ export class FactoryStack extends Stack {
         method: HttpMethod.POST,
         path: '/jobs/{jobId}/retry',
         entry: 'api/retry-job.ts',
+        role: 'developer',
         environment: engineWrites,
         writes: true,
       },
@@ -287,6 +293,7 @@ export class FactoryStack extends Stack {
         method: HttpMethod.POST,
         path: '/dlq/retry',
         entry: 'api/retry-dead-jobs.ts',
+        role: 'developer',
         environment: engineWrites,
         writes: true,
         timeout: Duration.seconds(29),
@@ -309,6 +316,7 @@ export class FactoryStack extends Stack {
         method: HttpMethod.POST,
         path: '/job-batches',
         entry: 'api/create-batch.ts',
+        role: 'developer',
         environment: engineEnv,
         writes: true,
         timeout: Duration.seconds(29),
@@ -331,7 +339,8 @@ export class FactoryStack extends Stack {
         'GET /factory/maintenance',
         'DELETE /factory/maintenance/{windowId}',
       ]),
-      ...routeFamily('api/scheduled-jobs.ts', { environment: opsEnv, writes: true }, [
+      // Recurring jobs are jobs a developer submits; scaling, windows and rate limits are admins'.
+      ...routeFamily('api/scheduled-jobs.ts', { environment: opsEnv, writes: true, role: 'developer' }, [
         'POST /scheduled-jobs',
         'GET /scheduled-jobs',
         'GET /scheduled-jobs/{scheduleId}',
@@ -354,8 +363,24 @@ export class FactoryStack extends Stack {
         ],
       ),
     ];
+    // Keys and the authorizer in front of every route but GET /health.
+    const access = new ApiAccess(this, 'Access');
+    const keyRoutes: FactoryRoute[] = [
+      ['POST', '/api-keys'],
+      ['GET', '/api-keys'],
+      ['DELETE', '/api-keys/{keyId}'],
+    ].map(([method, path]) => ({
+      method: method as HttpMethod,
+      path: path as string,
+      entry: 'api/api-keys.ts',
+      environment: { API_KEYS_TABLE: access.keys.tableName },
+      role: 'admin',
+    }));
     const api = new FactoryApi(this, 'Api', {
+      access,
       routes: [
+        { method: HttpMethod.GET, path: '/health', entry: 'api/health.ts', environment: {}, public: true },
+        ...keyRoutes,
         ...routes,
         // Seed 004's API, served as written: same handlers under /api/v1 (POST /api/v1/jobs answers
         // with the seed's {jobId, status, queuePosition}).
@@ -401,7 +426,11 @@ export class FactoryStack extends Stack {
       tables.orders.grantReadWriteData(createOrder);
       for (const workflow of workflows) workflow.stateMachine.grantStartExecution(createOrder);
     }
-    for (const [key, fn] of api.handlers) if (key.startsWith('GET')) tables.grantReadData(fn);
+    // Reads of the factory's tables for its GET routes; the key routes only see the keys table.
+    const keysFunction = api.handlers.get('POST /api-keys') as FactoryFunction;
+    access.grantManageKeys(keysFunction);
+    for (const [key, fn] of api.handlers)
+      if (key.startsWith('GET') && fn !== keysFunction && key !== 'GET /health') tables.grantReadData(fn);
 
     // Starts workflows that an intake crash left unstarted (see functions/scheduled/intake-sweeper.ts).
     const sweeper = new ScheduledTask(this, 'IntakeSweeper', {
@@ -429,7 +458,9 @@ function routeFamily(
 ): FactoryRoute[] {
   return keys.map((key) => {
     const [method, path] = key.split(' ') as [string, string];
-    return { ...settings, entry, method: method as HttpMethod, path };
+    // A family's role is for its writes: its reads stay open to every key.
+    const role = method === 'GET' ? undefined : settings.role;
+    return { ...settings, role, entry, method: method as HttpMethod, path };
   });
 }
 

@@ -32,6 +32,8 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 // Fresh data every run: a leftover backlog would be measured too.
 const cloud = await startLocalCloud({ apiPort: 0, edgePort: 0, workDir: '.local/bench', fresh: true, log });
 log(`local cloud ready in ${cloud.bootMs} ms; ${ordersPerType} orders per robot type`);
+const adminKey = cloud.keys.credentials.admin as string;
+const auth = { authorization: `Bearer ${adminKey}` };
 
 async function runOrders(robotType: string): Promise<number> {
   const started = Date.now();
@@ -39,6 +41,7 @@ async function runOrders(robotType: string): Promise<number> {
     Array.from({ length: ordersPerType }, async () => {
       const response = await fetch(`${cloud.apiUrl}/orders`, {
         method: 'POST',
+        headers: auth,
         body: JSON.stringify({
           customerId: 'bench',
           robotType,
@@ -164,7 +167,7 @@ async function benchThroughput(): Promise<string[]> {
   const factory: ThroughputRun[] = [];
   const bullmq: (ThroughputRun | string)[] = [];
   for (let round = 1; round <= rounds; round++) {
-    factory.push(await factoryRun(cloud.apiUrl, count, log));
+    factory.push(await factoryRun({ url: cloud.apiUrl, key: adminKey }, count, log));
     bullmq.push(await bullmqRun(count, log));
   }
   return throughputTable(count, factory, bullmq);
@@ -187,6 +190,7 @@ async function benchStandaloneJobs(): Promise<string[]> {
   const started = Date.now();
   const response = await fetch(`${cloud.apiUrl}/job-batches`, {
     method: 'POST',
+    headers: auth,
     body: JSON.stringify({ name: 'bench', jobs }),
   });
   const intakeMs = Date.now() - started;
@@ -194,7 +198,7 @@ async function benchStandaloneJobs(): Promise<string[]> {
     throw new Error(`bench batch rejected: ${response.status} ${await response.text()}`);
   const { batchId } = (await response.json()) as { batchId: string };
   const poll = async () =>
-    (await (await fetch(`${cloud.apiUrl}/job-batches/${batchId}`)).json()) as {
+    (await (await fetch(`${cloud.apiUrl}/job-batches/${batchId}`, { headers: auth })).json()) as {
       finished: boolean;
       completed: number;
     };
@@ -302,11 +306,11 @@ async function benchAnalytics(): Promise<string[]> {
   async function latency(): Promise<number> {
     const from = new Date(now - 3_600_000).toISOString();
     const url = `${cloud.apiUrl}/analytics/throughput?queue=reports&granularity=minute&from=${from}`;
-    await fetch(url).then((r) => r.text()); // warm
+    await fetch(url, { headers: auth }).then((r) => r.text()); // warm
     const times: number[] = [];
     for (let i = 0; i < 20; i++) {
       const started = performance.now();
-      const response = await fetch(url);
+      const response = await fetch(url, { headers: auth });
       await response.text();
       times.push(performance.now() - started);
     }

@@ -4,6 +4,7 @@
  * wants a crash of the whole local factory.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,8 @@ export interface FactoryProcess {
   readonly apiUrl: string;
   readonly edgeUrl: string;
   readonly ports: { api: number; edge: number };
+  /** The keys npm start issued and wrote to `<dir>/credentials.json`. */
+  readonly keys: Partial<Record<'admin' | 'developer' | 'viewer', string>>;
   /** SIGKILL, as a crash of the machine's process would. */
   kill(): Promise<void>;
 }
@@ -78,6 +81,7 @@ export async function startFactoryProcess(options: {
     apiUrl: `http://localhost:${ports.api}`,
     edgeUrl: `http://127.0.0.1:${ports.edge}`,
     ports,
+    keys: JSON.parse(readFileSync(path.resolve(repoRoot, options.dir, 'credentials.json'), 'utf8')),
     kill: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

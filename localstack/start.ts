@@ -6,6 +6,7 @@
  * `npm start -- --fresh` starts empty.
  */
 import './cloud/quiet-sdk.ts';
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeLocalCloud, startLocalCloud } from './cloud/local-cloud.ts';
 
@@ -51,7 +52,11 @@ const cloud = await startLocalCloud({
 });
 
 for (const line of describeLocalCloud(cloud)) console.log(line);
-console.log(`\nTry: curl -s ${cloud.apiUrl}/robot-types\nPress Ctrl+C to stop.`);
+const keysFile = path.relative(process.cwd(), cloud.keys.file);
+console.log(
+  `\nTry: curl -s ${cloud.apiUrl}/robot-types -H "Authorization: Bearer $(node -p "require('./${keysFile}').viewer")"` +
+    '\nPress Ctrl+C to stop.',
+);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

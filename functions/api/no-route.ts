@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { requireJsonEnv } from '#shared/env';
-import { json } from '#shared/http';
+import { json, refusalOf } from '#shared/http';
 
 /** "METHOD /path/{param}" of every route of the API (set by the stack). */
 const routeKeys = requireJsonEnv<string[]>('ROUTE_KEYS');
@@ -16,6 +16,15 @@ const templates = routeKeys.map((key) => {
 });
 
 export const handler = async (event: APIGatewayProxyEventV2) => {
+  // Which paths exist is for key holders too.
+  const refusal = refusalOf(event);
+  if (refusal) {
+    return json(
+      refusal.statusCode,
+      { error: { code: refusal.code, message: refusal.message, details: refusal.details ?? null } },
+      refusal.headers,
+    );
+  }
   const method = event.requestContext?.http?.method ?? 'GET';
   const path = event.rawPath ?? event.requestContext?.http?.path ?? '/';
   const allowed = [...new Set(templates.filter((t) => t.pattern.test(path)).map((t) => t.method))].sort();

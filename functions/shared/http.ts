@@ -129,11 +129,58 @@ function errorEnvelope(): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
   };
 }
 
+/** The authorizer's verdict on the request (functions/auth/authorizer.ts), if one ran. */
+export const verdictOf = (event: APIGatewayProxyEventV2): Partial<Record<string, string>> | undefined =>
+  (event.requestContext as { authorizer?: { lambda?: Record<string, string> } } | undefined)?.authorizer
+    ?.lambda;
+
+/**
+ * Answers the authorizer's refusal before anything of the route runs: 401 without a usable key,
+ * 403 for a role the route does not allow. A request without a verdict (a route the authorizer
+ * does not guard) is refused too: an unguarded route fails closed.
+ */
+export function refusalOf(event: APIGatewayProxyEventV2): HttpError | undefined {
+  const verdict = verdictOf(event);
+  if (verdict?.verdict === 'allow') return undefined;
+  if (verdict?.verdict === 'forbidden') {
+    return new HttpError(
+      403,
+      'FORBIDDEN',
+      `The ${verdict.role} key "${verdict.keyName}" may not ${event.routeKey}: that needs the ${verdict.required} role.`,
+      { role: verdict.role, required: verdict.required, keyId: verdict.keyId },
+    );
+  }
+  return new HttpError(
+    401,
+    'UNAUTHENTICATED',
+    verdict?.reason ?? 'This route needs an API key: send "Authorization: Bearer <key>".',
+    null,
+    { 'www-authenticate': 'Bearer' },
+  );
+}
+
+function requireAccess(): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
+  return {
+    before: (request) => {
+      const refusal = refusalOf(request.event);
+      if (refusal) throw refusal;
+    },
+  };
+}
+
+export interface RouteOptions {
+  /** Open to anyone, without a key (only GET /health). @default false */
+  readonly public?: boolean;
+}
+
 export function httpRoute<S extends RouteSchemas>(
   schemas: S,
   handle: (input: RouteInput<S>) => Promise<HttpResult>,
+  options: RouteOptions = {},
 ) {
-  return middy<APIGatewayProxyEventV2, HttpResult>()
+  const stack = middy<APIGatewayProxyEventV2, HttpResult>();
+  if (!options.public) stack.use(requireAccess());
+  return stack
     .use(validate(schemas))
     .use(errorEnvelope())
     .use(
@@ -151,12 +198,13 @@ export function httpRoute<S extends RouteSchemas>(
     });
 }
 
-/**
- * Who asked, for audit records (scaling events, cancellations): the X-Operator header, or the
- * caller's address.
- */
-export const actorOf = (event: APIGatewayProxyEventV2): string =>
-  event.headers?.['x-operator'] ?? `api (${event.requestContext?.http?.sourceIp ?? 'unknown'})`;
+/** Who asked, for audit records (scaling events, cancellations, keys): the acting key. */
+export const actorOf = (event: APIGatewayProxyEventV2): string => {
+  const verdict = verdictOf(event);
+  return verdict?.keyName && verdict.keyId
+    ? `${verdict.keyName} (key ${verdict.keyId})`
+    : `api (${event.requestContext?.http?.sourceIp ?? 'unknown'})`;
+};
 
 type RouteHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResult>;
 

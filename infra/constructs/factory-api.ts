@@ -1,7 +1,9 @@
 import { CfnOutput, type Duration } from 'aws-cdk-lib';
-import { CorsHttpMethod, HttpApi, type HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CorsHttpMethod, HttpApi, type HttpMethod, HttpNoneAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Construct } from 'constructs';
+import type { Role } from '../../functions/domain/access.ts';
+import type { ApiAccess } from './api-access.ts';
 import { FactoryFunction } from './factory-function.ts';
 
 export interface FactoryRoute {
@@ -18,10 +20,19 @@ export interface FactoryRoute {
   readonly reads?: boolean;
   /** @default 10 seconds (API Gateway waits 30 s at most) */
   readonly timeout?: Duration;
+  /**
+   * The least role that may use the route. @default 'viewer' for GET, 'admin' for anything else
+   * (a write route must say that developers may use it).
+   */
+  readonly role?: Role;
+  /** Open without a key (GET /health only). @default false */
+  readonly public?: boolean;
 }
 
 export interface FactoryApiProps {
   readonly routes: readonly FactoryRoute[];
+  /** Keys and the authorizer every non-public route goes through. */
+  readonly access: ApiAccess;
 }
 
 /** The HTTP API: one Lambda per route, so each has only the permissions its route needs. */
@@ -49,9 +60,16 @@ export class FactoryApi extends Construct {
       corsPreflight: {
         allowOrigins: ['*'],
         allowMethods: [CorsHttpMethod.ANY],
-        allowHeaders: ['content-type', 'idempotency-key'],
+        allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
       },
+      // Every route, $default included, unless it says it is public.
+      defaultAuthorizer: props.access.authorizer,
     });
+    props.access.setRouteAccess(
+      Object.fromEntries(
+        props.routes.filter((r) => !r.public).map((r) => [`${r.method} ${r.path}`, roleOf(r)]),
+      ),
+    );
     const handlers = new Map<string, FactoryFunction>();
     // Routes naming the same entry share one function (a module serving a family of routes).
     const byEntry = new Map<string, { fn: FactoryFunction; integration: HttpLambdaIntegration }>();
@@ -80,7 +98,12 @@ export class FactoryApi extends Construct {
         };
         byEntry.set(route.entry, shared);
       }
-      this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration: shared.integration });
+      this.httpApi.addRoutes({
+        path: route.path,
+        methods: [route.method],
+        integration: shared.integration,
+        ...(route.public ? { authorizer: new HttpNoneAuthorizer() } : {}),
+      });
       handlers.set(key, shared.fn);
     }
     this.handlers = handlers;
@@ -91,6 +114,10 @@ export class FactoryApi extends Construct {
     });
   }
 }
+
+/** A route's least role: as declared, else reads for every key and writes for admins. */
+export const roleOf = (route: FactoryRoute): Role =>
+  route.role ?? (route.method === 'GET' ? 'viewer' : 'admin');
 
 const pascal = (name: string) =>
   name

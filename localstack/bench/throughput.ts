@@ -62,8 +62,14 @@ interface Answer {
 }
 
 /** One API call; 429 and 5xx answers are retried with backoff and counted. */
+/** The factory's HTTP API and the key to call it with. */
+export interface FactoryEndpoint {
+  readonly url: string;
+  readonly key: string;
+}
+
 async function call(
-  apiUrl: string,
+  api: FactoryEndpoint,
   method: string,
   path: string,
   body: unknown,
@@ -71,9 +77,9 @@ async function call(
 ): Promise<Answer> {
   for (let attempt = 0; ; attempt++) {
     const started = performance.now();
-    const response = await fetch(`${apiUrl}${path}`, {
+    const response = await fetch(`${api.url}${path}`, {
       method,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${api.key}` },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.text();
@@ -96,7 +102,7 @@ interface JobTimes {
 }
 
 export async function factoryRun(
-  apiUrl: string,
+  api: FactoryEndpoint,
   count: number,
   log: (line: string) => void,
 ): Promise<ThroughputRun> {
@@ -106,10 +112,10 @@ export async function factoryRun(
   // Idle start latency: single jobs, one after the other, on a queue with nothing else to do.
   const idle: number[] = [];
   for (let i = 0; i < 10; i++) {
-    const { body } = await call(apiUrl, 'POST', '/jobs', noOpJob(`${tag}-idle`, i), counters);
+    const { body } = await call(api, 'POST', '/jobs', noOpJob(`${tag}-idle`, i), counters);
     const { jobId } = body as { jobId: string };
     for (;;) {
-      const job = (await call(apiUrl, 'GET', `/jobs/${jobId}`, undefined, counters)).body as JobTimes;
+      const job = (await call(api, 'GET', `/jobs/${jobId}`, undefined, counters)).body as JobTimes;
       if (job.status === 'COMPLETED' && job.startedAt) {
         idle.push(Date.parse(job.startedAt) - Date.parse(job.createdAt));
         break;
@@ -119,7 +125,7 @@ export async function factoryRun(
   }
   idle.sort((a, b) => a - b);
 
-  const completedBefore = await completedCount(apiUrl, counters);
+  const completedBefore = await completedCount(api, counters);
   const ids: string[] = [];
   const submitStarted = performance.now();
   const chunks = Array.from({ length: Math.ceil(count / 500) }, (_, c) =>
@@ -130,7 +136,7 @@ export async function factoryRun(
     Array.from({ length: 4 }, async () => {
       while (next < chunks.length) {
         const jobs = chunks[next++] as unknown[];
-        const answer = await call(apiUrl, 'POST', '/jobs/bulk', { jobs }, counters);
+        const answer = await call(api, 'POST', '/jobs/bulk', { jobs }, counters);
         if (answer.status !== 202)
           throw new Error(`POST /jobs/bulk answered ${answer.status}: ${JSON.stringify(answer.body)}`);
         for (const job of (answer.body as { jobs: { jobId: string }[] }).jobs) ids.push(job.jobId);
@@ -149,9 +155,9 @@ export async function factoryRun(
   let lastDone = 0;
   let nextLog = Date.now() + 10_000;
   for (;;) {
-    const stats = await call(apiUrl, 'GET', '/jobs/stats?queue=default', undefined, counters);
-    const listing = await call(apiUrl, 'GET', '/jobs?queue=default&limit=20', undefined, counters);
-    const submit = await call(apiUrl, 'POST', '/jobs', noOpJob(`${tag}-probe`, probes), counters);
+    const stats = await call(api, 'GET', '/jobs/stats?queue=default', undefined, counters);
+    const listing = await call(api, 'GET', '/jobs?queue=default&limit=20', undefined, counters);
+    const submit = await call(api, 'POST', '/jobs', noOpJob(`${tag}-probe`, probes), counters);
     probes++;
     for (const answer of [stats, listing, submit]) {
       apiTimes.push(answer.ms);
@@ -173,7 +179,7 @@ export async function factoryRun(
     await sleep(1000);
   }
 
-  const times = await jobTimes(apiUrl, new Set(ids), counters);
+  const times = await jobTimes(api, new Set(ids), counters);
   const starts = times.map((t) => Date.parse(t.startedAt ?? t.createdAt) - Date.parse(t.createdAt));
   starts.sort((a, b) => a - b);
   const firstCreated = Math.min(...times.map((t) => Date.parse(t.createdAt)));
@@ -191,14 +197,14 @@ export async function factoryRun(
   };
 }
 
-async function completedCount(apiUrl: string, counters: { retried: number }): Promise<number> {
-  const stats = await call(apiUrl, 'GET', '/jobs/stats?queue=default', undefined, counters);
+async function completedCount(api: FactoryEndpoint, counters: { retried: number }): Promise<number> {
+  const stats = await call(api, 'GET', '/jobs/stats?queue=default', undefined, counters);
   return (stats.body as { completed: number }).completed;
 }
 
 /** The run's jobs from GET /jobs (newest first), until every id is found. */
 async function jobTimes(
-  apiUrl: string,
+  api: FactoryEndpoint,
   ids: ReadonlySet<string>,
   counters: { retried: number },
 ): Promise<JobTimes[]> {
@@ -207,7 +213,7 @@ async function jobTimes(
   do {
     const page = (
       await call(
-        apiUrl,
+        api,
         'GET',
         `/jobs?queue=default&status=COMPLETED&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
         undefined,

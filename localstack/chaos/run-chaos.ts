@@ -112,7 +112,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       try {
         const response = await fetch(`${factory.apiUrl}${path}`, {
           method,
-          headers: { 'content-type': 'application/json', ...headers },
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${factory.keys.admin}`,
+            ...headers,
+          },
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         });
         const text = await response.text();

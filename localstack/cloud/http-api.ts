@@ -5,12 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HttpAuthorizers, type LocalAuthorizer } from './http-authorizer.ts';
 import type { LambdaRuntime } from './lambda-runtime.ts';
 
 export interface LocalRoute {
   readonly method: string;
   readonly path: string;
   readonly functionName: string;
+  /** The route's Lambda authorizer; none: the route is open (AuthorizationType NONE). */
+  readonly authorizer?: LocalAuthorizer;
 }
 
 interface CompiledRoute extends LocalRoute {
@@ -85,6 +88,11 @@ export async function startHttpApi(
     .map(compile)
     .sort(bySpecificity);
   const fallback = routes.find((r) => r.path === '$default');
+  const authorizers = new HttpAuthorizers(
+    runtime,
+    (routeKey) =>
+      `arn:aws:execute-api:us-east-1:${options.accountId}:${options.apiId}/$default/${routeKey.replace(' ', '')}`,
+  );
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -188,6 +196,18 @@ export async function startHttpApi(
       ...(body.length ? { body: isText ? body.toString() : body.toString('base64') } : {}),
       isBase64Encoded: !isText,
     };
+    if (route.authorizer) {
+      const verdict = await authorizers.authorize(route.authorizer, event);
+      if (!verdict.allowed) {
+        res.writeHead(verdict.status, { 'content-type': 'application/json', ...corsHeaders });
+        res.end(verdict.body);
+        options.log(
+          `[http] ${method} ${url.pathname} → ${verdict.status} by the authorizer (${Date.now() - started} ms)`,
+        );
+        return;
+      }
+      (event.requestContext as Record<string, unknown>).authorizer = { lambda: verdict.context };
+    }
     const outcome = await runtime.invoke(route.functionName, event);
     let status = 500;
     let responseHeaders: Record<string, string> = { 'content-type': 'application/json' };

@@ -11,7 +11,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Role } from '../../functions/domain/access.ts';
 import { LocalAdmin } from './admin.ts';
+import { type BootstrappedKeys, bootstrapApiKeys } from './api-keys-bootstrap.ts';
 import { type BackendKind, type DataPlane, startEmbedded, startMoto } from './backends.ts';
 import { CallCounter } from './call-counter.ts';
 import { type Edge, startEdge } from './edge.ts';
@@ -71,6 +73,8 @@ export interface LocalCloud {
   /** Where the state is kept across restarts; undefined when it is in memory only. */
   readonly dataDir?: string;
   readonly workDir: string;
+  /** The keys of the factory's three roles (issued on a first start) and where they are written. */
+  readonly keys: BootstrappedKeys;
   stop(): Promise<void>;
 }
 
@@ -178,6 +182,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
   for (const fn of stack.functions) runtime.register(fn);
 
+  // The table the authorizer reads its keys from, as the template wires it.
+  const keysTable = stack.functions.find((f) => f.name.includes('Authorizer'))?.environment.API_KEYS_TABLE;
+  if (!keysTable) throw new Error('The template has no authorizer with an API_KEYS_TABLE: no keys to issue');
+  const keys = await bootstrapApiKeys(clients.dynamodb, keysTable, workDir);
+  for (const note of keys.notes) log(`warning: ${note}`);
+
   pollers = new EventSourcePollers(
     pollerSqs,
     runtime,
@@ -222,6 +232,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     resolver,
     bootMs: Date.now() - started,
     workDir,
+    keys,
     ...(dataPlane.durable && dataDir ? { dataDir } : {}),
     stop: async () => {
       schedules.stop();
@@ -255,6 +266,11 @@ export function describeLocalCloud(cloud: LocalCloud): string[] {
     `  State machines  ${stack.stateMachines.map((s) => s.arn.split(':').pop()).join(', ')}`,
     `  Schedules       ${stack.schedules.map((s) => `${s.ruleName} ${s.expression}`).join(', ') || 'none'}`,
     `  Function logs   ${path.relative(process.cwd(), path.join(cloud.workDir, 'lambda.log'))}`,
+    `  API keys        ${path.relative(process.cwd(), cloud.keys.file)} (Authorization: Bearer <key>; every route but GET /health needs one)`,
+    ...Object.entries(cloud.keys.credentials).map(
+      ([role, key]) =>
+        `                  ${role.padEnd(9)} ${key}${cloud.keys.issued.includes(role as Role) ? '  (new)' : ''}`,
+    ),
     `  Data            ${cloud.dataDir ? `${path.relative(process.cwd(), cloud.dataDir) || cloud.dataDir} (kept across restarts; npm start -- --fresh or npm run reset starts empty)` : 'in memory (gone at stop)'}`,
   ];
   return lines;

@@ -20,6 +20,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { LocalRoute } from './http-api.ts';
+import { brokenAuthorizer, type LocalAuthorizer } from './http-authorizer.ts';
 import type { LocalFunction } from './lambda-runtime.ts';
 import type { LocalSchedule } from './schedules.ts';
 import type { TemplateResolver } from './template.ts';
@@ -305,6 +306,26 @@ export async function provision(
     resolver.define(logicalId, { ref: logicalId, attributes: {} });
     integrations.set(logicalId, resolver.resolve<string>(resource.Properties?.IntegrationUri));
   }
+  // Lambda REQUEST authorizers, as the template declares them (identity sources, cache TTL).
+  const authorizers = new Map<string, LocalAuthorizer>();
+  for (const [logicalId, resource] of resolver.resourcesOfType('AWS::ApiGatewayV2::Authorizer')) {
+    resolver.define(logicalId, { ref: logicalId, attributes: { AuthorizerId: logicalId } });
+    const p = resolver.resolve<Props>(resource.Properties ?? {});
+    const functionArn = /\/functions\/(.+)\/invocations$/.exec(String(p.AuthorizerUri ?? ''))?.[1];
+    const fn = functions.find((f) => f.arn === functionArn);
+    if (p.AuthorizerType !== 'REQUEST' || !fn) {
+      warnings.push(
+        `${logicalId}: only Lambda REQUEST authorizers run locally; its routes refuse every request`,
+      );
+      continue;
+    }
+    authorizers.set(logicalId, {
+      functionName: fn.name,
+      identitySource: (p.IdentitySource as string[] | undefined) ?? [],
+      resultTtlSeconds: Number(p.AuthorizerResultTtlInSeconds ?? 300),
+      simpleResponses: p.EnableSimpleResponses === true,
+    });
+  }
   const routes = resolver
     .resourcesOfType('AWS::ApiGatewayV2::Route')
     .flatMap(([logicalId, resource]): LocalRoute[] => {
@@ -316,6 +337,17 @@ export async function provision(
       const fn = functions.find((f) => f.arn === integrationArn);
       if (!fn) {
         warnings.push(`${logicalId}: route ${String(p.RouteKey)} has no local Lambda integration; skipped`);
+        return [];
+      }
+      if (p.AuthorizationType === 'CUSTOM') {
+        // An authorizer that cannot run locally refuses, as a broken one does on AWS (500).
+        const authorizer = authorizers.get(String(p.AuthorizerId)) ?? brokenAuthorizer;
+        return [{ method, path: routePath, functionName: fn.name, authorizer }];
+      }
+      if (p.AuthorizationType && p.AuthorizationType !== 'NONE') {
+        warnings.push(
+          `${logicalId}: ${String(p.AuthorizationType)} authorization does not run locally; route skipped`,
+        );
         return [];
       }
       return [{ method, path: routePath, functionName: fn.name }];

@@ -4,13 +4,22 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
 
-let target: { apiUrl: string; edgeUrl: string } | undefined;
+type Keys = Partial<Record<'admin' | 'developer' | 'viewer', string>>;
+let target: { apiUrl: string; edgeUrl: string; keys?: Keys } | undefined;
 /** Points the helpers at another factory: a test file's own local cloud. */
-export function useFactory(factory: { apiUrl: string; edgeUrl: string } | undefined): void {
+export function useFactory(factory: { apiUrl: string; edgeUrl: string; keys?: Keys } | undefined): void {
   target = factory;
 }
 const apiUrl = () => target?.apiUrl ?? inject('apiUrl');
 const edgeUrl = () => target?.edgeUrl ?? inject('edgeUrl');
+/** The factory's key of a role, as npm start issued it. */
+export const keyOf = (role: keyof Keys): string => {
+  const key = (target?.keys ?? (inject('keys') as Keys))[role];
+  if (!key) throw new Error(`The factory under test has no ${role} key`);
+  return key;
+};
+/** The Authorization header of a role's key. */
+export const bearer = (role: keyof Keys = 'admin') => ({ authorization: `Bearer ${keyOf(role)}` });
 
 export interface ApiResponse<T = any> {
   readonly status: number;
@@ -23,9 +32,12 @@ export async function api<T = any>(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<ApiResponse<T>> {
+  // The admin key unless the call brings its own Authorization ('' sends none).
+  const withKey = { ...bearer('admin'), ...headers };
+  if (withKey.authorization === '') delete (withKey as Record<string, string>).authorization;
   const response = await fetch(`${apiUrl()}${path}`, {
     method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    headers: body === undefined ? withKey : { 'content-type': 'application/json', ...withKey },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();

@@ -7,6 +7,10 @@ declare module 'vitest' {
     apiUrl: string;
     edgeUrl: string;
     backend: string;
+    /** Keys of the three roles ({admin, developer, viewer}), as npm start issues them. */
+    keys: Record<string, string>;
+    /** Every route key of the HTTP API (`METHOD /path`), as the template declares them. */
+    routeKeys: string[];
   }
 }
 
@@ -19,6 +23,9 @@ export async function setup(project: TestProject) {
     project.provide('apiUrl', externalApi.replace(/\/$/, ''));
     project.provide('edgeUrl', process.env.FACTORY_AWS_ENDPOINT ?? 'http://localhost:4566');
     project.provide('backend', 'external');
+    // An external factory's admin key; the role tests skip what it does not provide.
+    project.provide('keys', process.env.FACTORY_ADMIN_KEY ? { admin: process.env.FACTORY_ADMIN_KEY } : {});
+    project.provide('routeKeys', []);
     return;
   }
   const backend = process.env.LOCAL_CLOUD_BACKEND === 'moto' ? 'moto' : 'embedded';
@@ -39,6 +46,11 @@ export async function setup(project: TestProject) {
   project.provide('apiUrl', cloud.apiUrl);
   project.provide('edgeUrl', cloud.edgeUrl);
   project.provide('backend', backend);
+  project.provide('keys', cloud.keys.credentials as Record<string, string>);
+  project.provide(
+    'routeKeys',
+    cloud.stack.routes.filter((r) => r.path !== '$default').map((r) => `${r.method} ${r.path}`),
+  );
 }
 
 export async function teardown() {

@@ -36,7 +36,7 @@ const allStates = (definition: any): Record<string, any> => {
 describe('tables', () => {
   it('are on-demand with point-in-time recovery', () => {
     const tables = template.findResources('AWS::DynamoDB::Table') as Resources;
-    expect(Object.keys(tables)).toHaveLength(8);
+    expect(Object.keys(tables)).toHaveLength(9);
     for (const table of Object.values(tables)) {
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
@@ -368,5 +368,96 @@ describe('operations', () => {
       expect(statement.Resource).not.toBe('*');
       expect(JSON.stringify(statement.Resource)).toContain('event-source-mapping');
     }
+  });
+});
+
+describe('access control', () => {
+  const routes = () => template.findResources('AWS::ApiGatewayV2::Route') as Resources;
+  const logicalIdOf = (type: string, prefix: string) =>
+    Object.keys(template.findResources(type)).find((id) => id.startsWith(prefix)) as string;
+  const authorizerId = () => logicalIdOf('AWS::ApiGatewayV2::Authorizer', 'ApiHttpApiKeyAuthorizer');
+  const policiesOf = (rolePrefix: string) =>
+    Object.values({
+      ...(template.findResources('AWS::IAM::Policy') as Resources),
+      ...(template.findResources('AWS::IAM::ManagedPolicy') as Resources),
+    }).filter((p) => JSON.stringify(p.Properties.Roles ?? []).includes(rolePrefix));
+
+  it('puts every route but GET /health, $default included, behind the Lambda authorizer', () => {
+    const all = Object.values(routes());
+    expect(all.length).toBeGreaterThan(50);
+    for (const route of all) {
+      if (route.Properties.RouteKey === 'GET /health') {
+        expect(route.Properties.AuthorizationType).toBe('NONE');
+        continue;
+      }
+      expect(route.Properties, route.Properties.RouteKey).toMatchObject({
+        AuthorizationType: 'CUSTOM',
+        AuthorizerId: { Ref: authorizerId() },
+      });
+    }
+    expect(all.map((r) => r.Properties.RouteKey)).toEqual(
+      expect.arrayContaining(['$default', 'GET /health']),
+    );
+  });
+
+  it('runs the authorizer on every request with simple responses (refusals are answered by the route)', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'REQUEST',
+      EnableSimpleResponses: true,
+      AuthorizerPayloadFormatVersion: '2.0',
+      AuthorizerResultTtlInSeconds: 0,
+      IdentitySource: [],
+    });
+  });
+
+  it("gives the authorizer each route's least role: reads for viewers, submissions for developers, the rest for admins", () => {
+    const fn = Object.values(template.findResources('AWS::Lambda::Function') as Resources).find(
+      (f) => f.Properties.Environment?.Variables?.ROUTE_ACCESS,
+    );
+    const access = JSON.parse(fn?.Properties.Environment.Variables.ROUTE_ACCESS);
+    expect(access).toMatchObject({
+      'GET /jobs': 'viewer',
+      'GET /dlq/export': 'viewer',
+      'POST /jobs': 'developer',
+      'POST /jobs/bulk': 'developer',
+      'DELETE /jobs/{jobId}': 'developer',
+      'POST /orders': 'developer',
+      'POST /orders/{orderId}/retry': 'developer',
+      'POST /dlq/retry': 'developer',
+      'POST /api/v1/jobs': 'developer',
+      'POST /workers/scale': 'admin',
+      'POST /factory/maintenance': 'admin',
+      'PUT /queues/{queue}/rate-limit': 'admin',
+      'DELETE /dlq/{jobId}': 'admin',
+      'POST /api-keys': 'admin',
+      'GET /api-keys': 'admin',
+      'DELETE /api-keys/{keyId}': 'admin',
+    });
+    expect(access['GET /health']).toBeUndefined();
+    const routeKeys = Object.values(routes()).map((r) => r.Properties.RouteKey as string);
+    for (const key of routeKeys)
+      if (key !== 'GET /health' && key !== '$default') expect(access[key], key).toBeDefined();
+  });
+
+  it('keeps key hashes in a table of their own: the authorizer reads and touches it, the key routes manage it', () => {
+    const keysTable = logicalIdOf('AWS::DynamoDB::Table', 'AccessApiKeys');
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'keyHash', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({ IndexName: 'byKeyId', Projection: { ProjectionType: 'KEYS_ONLY' } }),
+      ],
+    });
+    const authorizerPolicies = JSON.stringify(policiesOf('AccessAuthorizerServiceRole'));
+    expect(authorizerPolicies).toContain(keysTable);
+    expect(authorizerPolicies).not.toContain('dynamodb:PutItem');
+    expect(authorizerPolicies).not.toContain('JobsTable');
+    // Only the key routes' function (and no GET route of the factory) may read the keys.
+    const readers = Object.entries({
+      ...(template.findResources('AWS::IAM::Policy') as Resources),
+      ...(template.findResources('AWS::IAM::ManagedPolicy') as Resources),
+    })
+      .filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes(keysTable))
+      .map(([id]) => id.replace(/ServiceRole.*$/, ''));
+    expect([...new Set(readers)].sort()).toEqual(['AccessAuthorizer', 'ApiApiKeys']);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { api, specificationsFor } from '../helpers/factory-client.ts';
+import { api, bearer, specificationsFor } from '../helpers/factory-client.ts';
 
 const validOrder = { customerId: 'cust-1', robotType: 'welder', specifications: specificationsFor.welder };
 
@@ -144,7 +144,7 @@ describe('bad job submissions get a clear 400 and store nothing', () => {
 
   it('answers a route that does not exist with the error envelope: 404, or 405 with the allowed methods', async () => {
     expectError(await api('GET', '/warp-drive'), 404, 'NO_ROUTE');
-    const wrongMethod = await fetch(`${inject('apiUrl')}/jobs`, { method: 'PUT' });
+    const wrongMethod = await fetch(`${inject('apiUrl')}/jobs`, { method: 'PUT', headers: bearer() });
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('GET, POST');
     expect(((await wrongMethod.json()) as { error: { code: string } }).error.code).toBe('METHOD_NOT_ALLOWED');

@@ -2,6 +2,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import {
   api,
+  bearer,
   getJob,
   placeOrder,
   runTag,
@@ -38,7 +39,9 @@ describe('dead-letter queue', () => {
     const none = await api('GET', '/dlq?queue=default&errorContains=no-such-error-text');
     expect(none.body.jobs).toEqual([]);
 
-    const response = await fetch(`${inject('apiUrl')}/dlq/export?queue=default&type=fail_sometimes`);
+    const response = await fetch(`${inject('apiUrl')}/dlq/export?queue=default&type=fail_sometimes`, {
+      headers: bearer('viewer'),
+    });
     expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = (await response.text()).trim().split('\r\n');
     expect(lines[0]).toBe(

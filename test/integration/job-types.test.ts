@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Jimp } from 'jimp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { api, jobLog, runTag, submitJob, waitForJob } from '../helpers/factory-client.ts';
+import { api, bearer, jobLog, runTag, submitJob, waitForJob } from '../helpers/factory-client.ts';
 
 const received: { method: string; path: string; body: string; headers: IncomingMessage['headers'] }[] = [];
 const hooks = createServer((req, res) => {
@@ -28,7 +28,7 @@ afterAll(() => {
 });
 
 async function outputOf(jobId: string) {
-  const response = await fetch(`${inject('apiUrl')}/jobs/${jobId}/output`);
+  const response = await fetch(`${inject('apiUrl')}/jobs/${jobId}/output`, { headers: bearer('viewer') });
   return {
     status: response.status,
     type: response.headers.get('content-type') ?? '',

@@ -1,6 +1,6 @@
 /** The job engine's intake and views, over HTTP: submit, idempotency, bulk, listings, queues, stats. */
 import { describe, expect, inject, it } from 'vitest';
-import { api, getJob, runTag, submitJob, waitForJob } from '../helpers/factory-client.ts';
+import { api, bearer, getJob, runTag, submitJob, waitForJob } from '../helpers/factory-client.ts';
 
 describe('submitting jobs', () => {
   it('runs a standalone job on its queue and shows it in GET /jobs/{id}', async () => {
@@ -50,7 +50,7 @@ describe('submitting jobs', () => {
     const send = async () => {
       const response = await fetch(`${inject('apiUrl')}/jobs`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        headers: { 'content-type': 'application/json', 'idempotency-key': key, ...bearer() },
         body: JSON.stringify({ queue: 'default', type: 'delayed_message', payload: { message: 'h' } }),
       });
       return { status: response.status, body: (await response.json()) as { jobId: string } };

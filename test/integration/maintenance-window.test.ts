@@ -23,7 +23,7 @@ beforeAll(async () => {
     log: () => undefined,
   });
   cloud.schedules.disable(/^AutoscalerSchedule/);
-  useFactory({ apiUrl: cloud.apiUrl, edgeUrl: cloud.edgeUrl });
+  useFactory({ apiUrl: cloud.apiUrl, edgeUrl: cloud.edgeUrl, keys: cloud.keys.credentials });
 }, 180_000);
 
 afterAll(async () => {

@@ -14,6 +14,7 @@ import { jobIdForKey } from '../../functions/domain/job-submission.ts';
 import {
   api,
   awsClients,
+  bearer,
   getJob,
   invokeFunction,
   type Job,
@@ -102,7 +103,7 @@ describe('scaling', () => {
   it('sets a queue concurrency through the event source mappings, audited and visible', async () => {
     const response = await fetch(`${inject('apiUrl')}/workers/scale`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-operator': 'ada@factory' },
+      headers: { 'content-type': 'application/json', ...bearer() },
       body: JSON.stringify({ queue: 'reports', concurrency: 12, reason: 'month-end reports' }),
     });
     expect(response.status).toBe(200);
@@ -110,7 +111,7 @@ describe('scaling', () => {
     expect(event).toMatchObject({
       queue: 'reports',
       to: 12,
-      by: 'ada@factory',
+      by: expect.stringMatching(/^local admin \(key k[0-9a-f]{12}\)$/),
       reason: 'month-end reports',
       source: 'manual',
     });
@@ -124,7 +125,7 @@ describe('scaling', () => {
       queue: 'reports',
       from: event.from,
       to: 12,
-      by: 'ada@factory',
+      by: expect.stringMatching(/^local admin \(key k[0-9a-f]{12}\)$/),
     });
   });
 

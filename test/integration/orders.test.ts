@@ -1,6 +1,6 @@
 /** Orders as first-class objects: list, read, cancel, resume; every step id answers. */
 import { describe, expect, it } from 'vitest';
-import { api, jobLog, placeOrder, runTag, waitForOrder } from '../helpers/factory-client.ts';
+import { api, bearer, jobLog, placeOrder, runTag, waitForOrder } from '../helpers/factory-client.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -69,14 +69,19 @@ describe('orders', () => {
     await waitForStep(orderId, 'assemble_arm', 'RUNNING');
 
     // Act
-    const cancelled = await api('DELETE', `/orders/${orderId}?reason=duplicate+order`, undefined, {
-      'x-operator': 'ada',
-    });
+    const cancelled = await api(
+      'DELETE',
+      `/orders/${orderId}?reason=duplicate+order`,
+      undefined,
+      bearer('developer'),
+    );
     const body = cancelled.body;
 
     // Assess
     expect(cancelled.status).toBe(200);
-    expect(body).toMatchObject({ status: 'CANCELLED', cancelledBy: 'ada', cancelReason: 'duplicate order' });
+    // The acting key is on record: its name and id.
+    const by = expect.stringMatching(/^local developer \(key k[0-9a-f]{12}\)$/);
+    expect(body).toMatchObject({ status: 'CANCELLED', cancelledBy: by, cancelReason: 'duplicate order' });
     expect(body.cancelledSteps.cancelled).toEqual(
       expect.arrayContaining([`${orderId}.install_software`, `${orderId}.package`]),
     );
@@ -87,7 +92,7 @@ describe('orders', () => {
     for (const name of ['install_software', 'calibrate', 'quality_check', 'package'])
       expect(byName[name]).toMatchObject({ status: 'CANCELLED', attempts: 0, startedAt: null });
     expect((await jobLog(`${orderId}.package`)).map((l) => l.message)).toEqual([
-      `Cancelled with order ${orderId} by ada: duplicate order`,
+      `Cancelled with order ${orderId} by ${body.cancelledBy}: duplicate order`,
     ]);
     // Idempotent on a cancelled order, refused on a finished one.
     expect((await api('DELETE', `/orders/${orderId}`)).status).toBe(200);

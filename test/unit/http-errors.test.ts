@@ -4,12 +4,16 @@ import { z } from 'zod';
 import { httpRoute, json } from '../../functions/shared/http.ts';
 import { notFound } from '../../functions/shared/http-errors.ts';
 
-const event = (body?: string): APIGatewayProxyEventV2 =>
+/** A request the authorizer let through (functions/auth/authorizer.ts). */
+const allowed = { verdict: 'allow', keyId: 'k0123456789ab', keyName: 'ci', role: 'developer' };
+const event = (body?: string, verdict: Record<string, string> | null = allowed): APIGatewayProxyEventV2 =>
   ({
     body,
     headers: {},
     isBase64Encoded: false,
     pathParameters: { id: 'x' },
+    routeKey: 'POST /things/{id}',
+    requestContext: verdict ? { authorizer: { lambda: verdict } } : {},
   }) as unknown as APIGatewayProxyEventV2;
 const call = (handler: ReturnType<typeof httpRoute>, e: APIGatewayProxyEventV2) =>
   handler(e, {} as Context) as Promise<{ statusCode: number; body: string; headers: Record<string, string> }>;
@@ -47,5 +51,55 @@ describe('the HTTP middleware stack', () => {
     expect(JSON.parse(response.body).error.code).toBe('INTERNAL');
     expect(spy).toHaveBeenCalled();
     spy.mockRestore();
+  });
+
+  describe("the authorizer's verdict", () => {
+    const handle = vi.fn(async () => json(200, { ran: true }));
+    const handler = httpRoute({ body: z.object({ n: z.int() }) }, handle);
+
+    it('runs the route for an allowed key', async () => {
+      expect((await call(handler, event('{"n":1}'))).statusCode).toBe(200);
+    });
+
+    it('answers no key with 401 UNAUTHENTICATED and WWW-Authenticate, before validation or the route', async () => {
+      handle.mockClear();
+      const response = await call(
+        handler,
+        event('not json', { verdict: 'unauthenticated', reason: 'The API key is not known.' }),
+      );
+      expect(response.statusCode).toBe(401);
+      expect(response.headers['www-authenticate']).toBe('Bearer');
+      expect(JSON.parse(response.body)).toEqual({
+        error: { code: 'UNAUTHENTICATED', message: 'The API key is not known.', details: null },
+      });
+      expect(handle).not.toHaveBeenCalled();
+    });
+
+    it('answers a role the route does not allow with 403 FORBIDDEN naming both roles', async () => {
+      const response = await call(
+        handler,
+        event('{"n":1}', {
+          verdict: 'forbidden',
+          keyId: 'k0123456789ab',
+          keyName: 'wallboard',
+          role: 'viewer',
+          required: 'developer',
+        }),
+      );
+      expect(response.statusCode).toBe(403);
+      const { error } = JSON.parse(response.body);
+      expect(error.code).toBe('FORBIDDEN');
+      expect(error.message).toContain('viewer');
+      expect(error.details).toEqual({ role: 'viewer', required: 'developer', keyId: 'k0123456789ab' });
+    });
+
+    it('refuses a request no authorizer decided (an unguarded route fails closed)', async () => {
+      expect((await call(handler, event('{"n":1}', null))).statusCode).toBe(401);
+    });
+
+    it('lets a public route through without a verdict', async () => {
+      const open = httpRoute({}, async () => json(200, { status: 'ok' }), { public: true });
+      expect((await call(open, event(undefined, null))).statusCode).toBe(200);
+    });
   });
 });
