@@ -22,6 +22,8 @@ export function buildFactoryApp(options: BuildOptions = {}): { app: App; stack: 
     ...numberContext(app, 'robot-factory:deadJobRetentionDays', 'deadJobRetentionDays'),
     ...numberContext(app, 'robot-factory:orderRetentionDays', 'orderRetentionDays'),
     ...numberContext(app, 'robot-factory:operationsRetentionDays', 'operationsRetentionDays'),
+    // `-c robot-factory:outboundAllowList=hooks.internal.example,10.20.0.0/16`
+    outboundAllowList: String(app.node.tryGetContext('robot-factory:outboundAllowList') ?? ''),
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
     description: 'Robot Factory: serverless job orchestration (orders, assembly workflows, production lines)',
   });

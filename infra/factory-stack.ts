@@ -5,6 +5,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3'
 import type { Construct } from 'constructs';
 import { robotTypes } from '../functions/domain/catalog.ts';
 import { jobQueueNames, jobQueues } from '../functions/domain/job-queues.ts';
+import { parseAllowList } from '../functions/domain/outbound-policy.ts';
 import { productionLineNames, productionLines } from '../functions/domain/production-lines.ts';
 import { ApiAccess } from './constructs/api-access.ts';
 import { AssemblyWorkflow } from './constructs/assembly-workflow.ts';
@@ -32,6 +33,11 @@ export interface FactoryStackProps extends StackProps {
   readonly orderRetentionDays?: number;
   /** Days scaling events and finished maintenance windows stay. @default 90 */
   readonly operationsRetentionDays?: number;
+  /**
+   * Hosts and CIDRs (comma-separated) jobs may call besides public addresses, e.g. an internal
+   * webhook receiver. @default '' — nothing private, loopback or link-local (metadata) is called
+   */
+  readonly outboundAllowList?: string;
 }
 
 export class FactoryStack extends Stack {
@@ -89,6 +95,8 @@ export class FactoryStack extends Stack {
       lifecycleRules: [{ expiration: Duration.days(tables.retention.jobDays) }],
       removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
+    // Read here so that a bad entry fails the synth, not the first webhook.
+    const outboundAllowList = parseAllowList(props.outboundAllowList).entries.join(',');
     const engineEnv: Record<string, string> = {
       ...readEnv,
       ARTIFACTS_BUCKET: artifacts.bucketName,
@@ -99,7 +107,7 @@ export class FactoryStack extends Stack {
         new JobQueue(this, `${pascal(name)}JobQueue`, {
           queueName: name,
           definition: jobQueues[name],
-          environment: engineEnv,
+          environment: { ...engineEnv, OUTBOUND_ALLOW_LIST: outboundAllowList },
           ...(name === 'media'
             ? {
                 memorySize: 1024,

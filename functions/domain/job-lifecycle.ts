@@ -301,7 +301,7 @@ export interface AttemptPorts extends FollowUpPorts {
   readonly clock: { now(): Date; sleep(ms: number, signal?: AbortSignal): Promise<void> };
   readonly random: () => number;
   readonly newToken: () => string;
-  readonly services: Pick<JobContext, 'outbox' | 'artifacts' | 'jobsData'>;
+  readonly services: Pick<JobContext, 'outbox' | 'artifacts' | 'jobsData' | 'outbound'>;
 }
 
 export interface AttemptSettings {

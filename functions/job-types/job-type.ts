@@ -37,6 +37,17 @@ export interface JobContext {
     put(name: string, body: Uint8Array, contentType: string): Promise<StoredArtifact>;
     get(key: string): Promise<{ body: Uint8Array; contentType: string } | undefined>;
   };
+  /**
+   * HTTP to the outside world, for URLs a job names: only public destinations (and those the
+   * deployment allows), checked on the resolved address and on every redirect. A refused
+   * destination rejects with an error named OutboundRefused.
+   */
+  readonly outbound: {
+    request(
+      url: string,
+      init: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal },
+    ): Promise<{ status: number; ok: boolean; body: Uint8Array }>;
+  };
   readonly jobsData: {
     /** Finished jobs (standalone and robot steps) created in [from, to), per queue and state. */
     finishedBetween(from: string, to: string): AsyncIterable<FinishedJobFacts>;

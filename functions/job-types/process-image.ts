@@ -95,9 +95,13 @@ async function loadImage(
     if (!artifact) throw new PermanentJobError(`No stored artifact ${image.artifactKey}`);
     return artifact.body;
   }
-  const response = await fetch(image.url, {
-    signal: AbortSignal.any([context.signal, AbortSignal.timeout(30_000)]),
-  });
+  const response = await context.outbound
+    .request(image.url, { signal: AbortSignal.any([context.signal, AbortSignal.timeout(30_000)]) })
+    .catch((error: Error) => {
+      if (error.name === 'OutboundRefused')
+        throw new PermanentJobError(`Fetching ${image.url}: ${error.message}`);
+      throw error;
+    });
   if (!response.ok) throw new Error(`Fetching ${image.url} answered ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+  return response.body;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineJobType } from './job-type.ts';
+import { defineJobType, PermanentJobError } from './job-type.ts';
 
 /** POSTs to a URL; a non-2xx answer, a network error or the timeout fails the attempt. */
 export const webhookCall = defineJobType({
@@ -20,9 +20,9 @@ export const webhookCall = defineJobType({
   async run(payload, context) {
     const started = performance.now();
     const signal = AbortSignal.any([context.signal, AbortSignal.timeout(payload.requestTimeoutMs)]);
-    let response: Response;
+    let response: { status: number; ok: boolean; body: Uint8Array };
     try {
-      response = await fetch(payload.url, {
+      response = await context.outbound.request(payload.url, {
         method: payload.method,
         headers: {
           'content-type': 'application/json',
@@ -35,6 +35,10 @@ export const webhookCall = defineJobType({
       });
     } catch (error) {
       const latencyMs = Math.round(performance.now() - started);
+      if ((error as Error).name === 'OutboundRefused') {
+        await context.log('ERROR', `${payload.method} ${payload.url} refused: ${(error as Error).message}`);
+        throw new PermanentJobError(`Webhook ${payload.url}: ${(error as Error).message}`);
+      }
       const reason =
         (error as Error).name === 'TimeoutError'
           ? `no answer within ${payload.requestTimeoutMs} ms`
@@ -42,7 +46,7 @@ export const webhookCall = defineJobType({
       await context.log('WARN', `${payload.method} ${payload.url} failed after ${latencyMs} ms: ${reason}`);
       throw new Error(`Webhook ${payload.url} failed: ${reason}`);
     }
-    const text = await response.text().catch(() => '');
+    const text = Buffer.from(response.body).toString();
     const latencyMs = Math.round(performance.now() - started);
     await context.log(
       response.ok ? 'INFO' : 'WARN',

@@ -11,11 +11,13 @@ import { ArtifactStore } from '#adapters/artifact-store';
 import { jobEngineFromEnv } from '#adapters/job-engine';
 import { MetricsStore } from '#adapters/metrics-store';
 import { OperationsStore } from '#adapters/operations-store';
+import { outboundRequest } from '#adapters/outbound-http';
 import { OutboxStore } from '#adapters/outbox-store';
 import { RateLimiter } from '#adapters/rate-limiter';
 import { WorkerRegistry } from '#adapters/worker-registry';
 import { type AttemptPorts, jobWakeUpSchema, runJobAttempt } from '#domain/job-lifecycle';
 import { allQueueNames } from '#domain/job-queues';
+import { parseAllowList } from '#domain/outbound-policy';
 import { jobTypes } from '#job-types/index';
 import { envInt, requireEnv } from '#shared/env';
 import { describeError, logger } from '#shared/logger';
@@ -26,6 +28,8 @@ const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? `${queue}-worker`;
 const workerId = `${queue}:${process.env.AWS_LAMBDA_LOG_STREAM_NAME?.split(']').pop() ?? randomUUID()}`;
 const engine = jobEngineFromEnv(workerId);
 const artifacts = new ArtifactStore(requireEnv('ARTIFACTS_BUCKET'));
+// Where jobs may send requests besides the public internet (deploy-time: outboundAllowList).
+const outboundAllowList = parseAllowList(process.env.OUTBOUND_ALLOW_LIST);
 const outbox = new OutboxStore(requireEnv('OUTBOX_TABLE'), envInt('OUTBOX_RETENTION_DAYS', 30));
 
 const registry = new WorkerRegistry(
@@ -59,6 +63,7 @@ const ports: AttemptPorts = {
     outbox,
     artifacts,
     jobsData: { finishedBetween: (from, to) => engine.queries.finishedBetween(allQueueNames, from, to) },
+    outbound: { request: (url, init) => outboundRequest(url, init, outboundAllowList) },
   },
 };
 const settings = {

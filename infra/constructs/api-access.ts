@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { AttributeType, BillingMode, type ITable, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
@@ -45,6 +45,8 @@ export class ApiAccess extends Construct {
       projectionType: ProjectionType.KEYS_ONLY,
     });
     this.keys = keys;
+    // `npm run keys -- create --table <this>` makes the first admin key of a deployment.
+    new CfnOutput(scope, 'ApiKeysTable', { value: keys.tableName, description: 'API keys (hashes only)' });
     this.authorizerFunction = new FactoryFunction(this, 'Authorizer', {
       entry: 'auth/authorizer.ts',
       description: 'Decides each API request: its key, its role, the route it asks for',

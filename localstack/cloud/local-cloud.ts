@@ -82,6 +82,9 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 
 export const localIdentity = { region: 'us-east-1', accountId: '000000000000' } as const;
 
+/** What jobs may call locally besides public addresses: localhost, not the rest of 127/8. */
+export const localOutboundAllowList = 'localhost,127.0.0.1,::1';
+
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const started = Date.now();
   const log = options.log ?? ((line: string) => console.log(line));
@@ -103,6 +106,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   // Shared by every run in this checkout (npm start, tests, bench): keyed by the inputs.
   const synthesized = await synthesize(path.resolve(repoRoot, '.local', 'assemblies'), {
     'robot-factory:simulation': true,
+    // Local webhooks keep working: loopback's usual addresses are allowed unless
+    // OUTBOUND_ALLOW_LIST says otherwise ('' refuses them too, as a deployed stack does).
+    'robot-factory:outboundAllowList': process.env.OUTBOUND_ALLOW_LIST ?? localOutboundAllowList,
     ...options.context,
   });
   log(

@@ -13,7 +13,10 @@ const hooks = createServer((req, res) => {
   });
   req.on('end', () => {
     received.push({ method: req.method ?? '', path: req.url ?? '', body, headers: req.headers });
-    const status = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('status') ?? 200);
+    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    const redirect = query.get('to');
+    if (redirect) return void res.writeHead(302, { location: redirect }).end();
+    const status = Number(query.get('status') ?? 200);
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: status < 300 }));
   });
 });
@@ -107,6 +110,55 @@ describe('webhook_call', () => {
       maxAttempts: 1,
     });
     expect((await waitForJob(jobId)).status).toBe('DEAD');
+  });
+});
+
+describe('outbound calls (no server-side request forgery)', () => {
+  // Loopback only: locally 127.0.0.1 and localhost are allowed; 127.0.0.2 is loopback the
+  // factory must refuse, and its receiver must hear nothing.
+  let heard = 0;
+  let refusedUrl = '';
+  const refused = createServer((_req, res) => {
+    heard++;
+    res.end('leaked');
+  });
+  beforeAll(async () => {
+    await new Promise<void>((r) => refused.listen(0, '127.0.0.2', r));
+    refusedUrl = `http://127.0.0.2:${(refused.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    refused.close();
+  });
+
+  it('sends a job calling a loopback, metadata or private address to DEAD at once: "destination not allowed"', async () => {
+    const targets = [
+      `${refusedUrl}/hook`,
+      'http://169.254.169.254/latest/meta-data/',
+      'http://10.0.0.1/internal',
+    ];
+    const jobs = await Promise.all(
+      targets.map((url) =>
+        submitJob({ queue: 'default', type: 'webhook_call', payload: { url }, maxAttempts: 5 }),
+      ),
+    );
+    for (const [i, { jobId }] of jobs.entries()) {
+      const job = await waitForJob(jobId);
+      expect({ url: targets[i], status: job.status, attempts: job.attempts }).toEqual({
+        url: targets[i],
+        status: 'DEAD',
+        attempts: 1,
+      });
+      expect(job.error).toContain('destination not allowed');
+    }
+    // A redirect from an allowed receiver to a refused one is refused too.
+    const { jobId } = await submitJob({
+      queue: 'default',
+      type: 'webhook_call',
+      payload: { url: `${hookUrl}/redirect?to=${encodeURIComponent(`${refusedUrl}/via-redirect`)}` },
+      maxAttempts: 2,
+    });
+    expect((await waitForJob(jobId)).error).toContain('destination not allowed');
+    expect(heard).toBe(0);
   });
 });
 

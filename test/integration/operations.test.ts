@@ -175,8 +175,9 @@ describe('scaling', () => {
     const events = await api('GET', '/workers/scaling-events?queue=reports&limit=3');
     expect(events.body.events.map((e: { by: string; mode?: string }) => [e.by, e.mode ?? null])).toEqual([
       ['autoscaler', null],
-      [expect.stringMatching(/^api/), 'auto'],
-      [expect.stringMatching(/^api/), 'manual'],
+      // The acting key: its name and id.
+      [expect.stringMatching(/^local admin \(key k[0-9a-f]{12}\)$/), 'auto'],
+      [expect.stringMatching(/^local admin \(key k[0-9a-f]{12}\)$/), 'manual'],
     ]);
   });
 

@@ -36,7 +36,8 @@ describe('a restart of the local factory', () => {
         queue: 'default',
         type: 'delayed_message',
         payload: { message: 'across a restart' },
-        delayMs: 8000,
+        // Due well after the restart even on a loaded machine (kill, start, key bootstrap).
+        delayMs: 45_000,
       });
       const { orderId } = await placeOrder('companion', { simulate: { stepDurationMs: 3000 } });
       const schedule = await api('POST', '/scheduled-jobs', {
@@ -60,7 +61,7 @@ describe('a restart of the local factory', () => {
         name: 'nightly',
         paused: false,
       });
-      expect((await waitForJob(delayed.body.jobId)).status).toBe('COMPLETED');
+      expect((await waitForJob(delayed.body.jobId, undefined, 120_000)).status).toBe('COMPLETED');
       const order = await waitForOrder(orderId, 120_000);
       expect(order.status).toBe('COMPLETED');
       expect(order.steps.every((s: { status: string }) => s.status === 'COMPLETED')).toBe(true);
