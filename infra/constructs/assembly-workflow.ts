@@ -1,4 +1,4 @@
-import { Aws, Duration } from 'aws-cdk-lib';
+import { Aws, Duration, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import {
@@ -256,6 +256,17 @@ export class AssemblyWorkflow extends Construct {
       comment: `Assembly of a ${robotType.name} robot: ${robotType.description}`,
       // Longer than any step may wait (a paused line), within what timers can hold locally.
       timeout: Duration.days(21),
+      // X-Ray: an order's trace runs from the API through the workflow to each step's worker.
+      tracingEnabled: true,
+    });
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray (PutTraceSegments, PutTelemetryRecords, sampling rules) accepts no other resource',
+    });
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions-SF1',
+      reason:
+        "Step Functions keeps each execution's full history for 90 days and the order status lives in DynamoDB; CloudWatch logging of ALL events would bill every transition a second time",
     });
     for (const queue of bandQueues) queue.grantSendMessages(this.stateMachine);
   }

@@ -1,6 +1,15 @@
-import { CfnOutput, type Duration } from 'aws-cdk-lib';
-import { CorsHttpMethod, HttpApi, type HttpMethod, HttpNoneAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnOutput, type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  CorsHttpMethod,
+  HttpApi,
+  type HttpMethod,
+  HttpNoneAuthorizer,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Role } from '../../functions/domain/access.ts';
 import type { ApiAccess } from './api-access.ts';
@@ -31,6 +40,8 @@ export interface FactoryRoute {
 
 export interface FactoryApiProps {
   readonly routes: readonly FactoryRoute[];
+  /** Requests per second (steady, burst) of the stage. @default 500 / 1,000 */
+  readonly throttle?: { readonly rateLimit?: number; readonly burstLimit?: number };
   /** Keys and the authorizer every non-public route goes through. */
   readonly access: ApiAccess;
 }
@@ -64,6 +75,40 @@ export class FactoryApi extends Construct {
       },
       // Every route, $default included, unless it says it is public.
       defaultAuthorizer: props.access.authorizer,
+      createDefaultStage: false,
+    });
+    // The one stage: an access log line per request (who, which route, what answer) and a
+    // deliberate throttle instead of the account's 10,000 rps shared by every API.
+    const accessLog = new LogGroup(this, 'AccessLog', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    new HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: {
+        rateLimit: props.throttle?.rateLimit ?? 500,
+        burstLimit: props.throttle?.burstLimit ?? 1000,
+      },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLog),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            time: '$context.requestTime',
+            ip: '$context.identity.sourceIp',
+            route: '$context.routeKey',
+            status: '$context.status',
+            bytes: '$context.responseLength',
+            latencyMs: '$context.responseLatency',
+            verdict: '$context.authorizer.verdict',
+            keyId: '$context.authorizer.keyId',
+            authorizerError: '$context.authorizer.error',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
     });
     props.access.setRouteAccess(
       Object.fromEntries(

@@ -25,7 +25,8 @@ export const defaultPacing: SweepPacing = { pageSize: 100, pauseMs: 50 };
 
 export class TtlSweeper {
   private timer: NodeJS.Timeout | undefined;
-  private running = false;
+  /** The sweep under way: the minute tick skips a turn, an asked-for sweep waits and runs next. */
+  private current: Promise<number> | undefined;
 
   constructor(
     private readonly dynamodb: DynamoDBClient,
@@ -35,10 +36,10 @@ export class TtlSweeper {
   ) {}
 
   start(everyMs = 60_000): void {
-    this.timer = setInterval(
-      () => void this.sweep().catch((e: Error) => this.log(`[ttl] sweep failed: ${e.message}`)),
-      everyMs,
-    );
+    this.timer = setInterval(() => {
+      if (this.current) return;
+      void this.sweep().catch((e: Error) => this.log(`[ttl] sweep failed: ${e.message}`));
+    }, everyMs);
     this.timer.unref();
   }
 
@@ -46,47 +47,55 @@ export class TtlSweeper {
     clearInterval(this.timer);
   }
 
-  /** Deletes what has expired; returns how many rows. */
+  /**
+   * Deletes what has expired by `nowSeconds`; returns how many rows. A sweep asked for while
+   * another runs waits for it and then sweeps itself (it answered 0 before, a flaky test's cause).
+   */
   async sweep(nowSeconds = Math.floor(Date.now() / 1000)): Promise<number> {
-    if (this.running) return 0;
-    this.running = true;
-    let deleted = 0;
+    while (this.current) await this.current.catch(() => 0);
+    const run = this.sweepOnce(nowSeconds);
+    this.current = run;
     try {
-      for (const table of this.tables) {
-        let startKey: Record<string, never> | undefined;
-        do {
-          const page = await this.dynamodb.send(
-            new ScanCommand({
-              TableName: table.name,
-              FilterExpression: '#ttl < :now',
-              ProjectionExpression: table.keys.map((_, i) => `#k${i}`).join(', '),
-              ExpressionAttributeNames: {
-                '#ttl': table.attribute,
-                ...Object.fromEntries(table.keys.map((k, i) => [`#k${i}`, k])),
-              },
-              ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
-              ExclusiveStartKey: startKey,
-              Limit: this.pacing.pageSize,
-            }),
-          );
-          const items = page.Items ?? [];
-          for (let i = 0; i < items.length; i += 25) {
-            let requests = items.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-            while (requests.length > 0) {
-              const { UnprocessedItems } = await this.dynamodb.send(
-                new BatchWriteItemCommand({ RequestItems: { [table.name]: requests } }),
-              );
-              requests = (UnprocessedItems?.[table.name] ?? []) as typeof requests;
-            }
-          }
-          deleted += items.length;
-          startKey = page.LastEvaluatedKey as Record<string, never> | undefined;
-          // Let the data plane serve everyone else between pages.
-          if (startKey) await new Promise((resolve) => setTimeout(resolve, this.pacing.pauseMs));
-        } while (startKey);
-      }
+      return await run;
     } finally {
-      this.running = false;
+      if (this.current === run) this.current = undefined;
+    }
+  }
+
+  private async sweepOnce(nowSeconds: number): Promise<number> {
+    let deleted = 0;
+    for (const table of this.tables) {
+      let startKey: Record<string, never> | undefined;
+      do {
+        const page = await this.dynamodb.send(
+          new ScanCommand({
+            TableName: table.name,
+            FilterExpression: '#ttl < :now',
+            ProjectionExpression: table.keys.map((_, i) => `#k${i}`).join(', '),
+            ExpressionAttributeNames: {
+              '#ttl': table.attribute,
+              ...Object.fromEntries(table.keys.map((k, i) => [`#k${i}`, k])),
+            },
+            ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
+            ExclusiveStartKey: startKey,
+            Limit: this.pacing.pageSize,
+          }),
+        );
+        const items = page.Items ?? [];
+        for (let i = 0; i < items.length; i += 25) {
+          let requests = items.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+          while (requests.length > 0) {
+            const { UnprocessedItems } = await this.dynamodb.send(
+              new BatchWriteItemCommand({ RequestItems: { [table.name]: requests } }),
+            );
+            requests = (UnprocessedItems?.[table.name] ?? []) as typeof requests;
+          }
+        }
+        deleted += items.length;
+        startKey = page.LastEvaluatedKey as Record<string, never> | undefined;
+        // Let the data plane serve everyone else between pages.
+        if (startKey) await new Promise((resolve) => setTimeout(resolve, this.pacing.pauseMs));
+      } while (startKey);
     }
     if (deleted > 0) this.log(`[ttl] deleted ${deleted} expired row(s)`);
     return deleted;

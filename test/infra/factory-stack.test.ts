@@ -460,4 +460,17 @@ describe('access control', () => {
       .map(([id]) => id.replace(/ServiceRole.*$/, ''));
     expect([...new Set(readers)].sort()).toEqual(['AccessAuthorizer', 'ApiApiKeys']);
   });
+
+  it('logs every request of the stage (route, status, key id) and throttles it deliberately', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+      AccessLogSettings: {
+        DestinationArn: Match.anyValue(),
+        Format: Match.stringLikeRegexp('authorizer.keyId'),
+      },
+    });
+    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+  });
 });
