@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { jobEngineFromEnv } from '#adapters/job-engine';
 import { cancelJob } from '#domain/job-cancel';
-import { httpRoute, json } from '#shared/http';
+import { actorOf, httpRoute, json } from '#shared/http';
 import { conflict, notFound } from '#shared/http-errors';
 import { jobView } from './job-view.ts';
 
@@ -15,8 +15,9 @@ const ports = { ...engine.followUps, jobs: engine.store };
 
 export const handler = httpRoute(
   { path: z.object({ jobId: z.string().min(1).max(200) }) },
-  async ({ path }) => {
-    const outcome = await cancelJob(path.jobId, ports);
+  async ({ path, event }) => {
+    // The acting key is on record: in the job's log and its cancel reason.
+    const outcome = await cancelJob(path.jobId, { ...ports, actor: actorOf(event) });
     switch (outcome.kind) {
       case 'not-found':
         throw notFound('JOB_NOT_FOUND', `No job ${path.jobId}`);

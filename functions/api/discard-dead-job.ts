@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { jobEngineFromEnv } from '#adapters/job-engine';
 
-import { httpRoute, json } from '#shared/http';
+import { actorOf, httpRoute, json } from '#shared/http';
 import { conflict, notFound } from '#shared/http-errors';
 import { jobView } from './job-view.ts';
 
@@ -10,7 +10,7 @@ const engine = jobEngineFromEnv();
 
 export const handler = httpRoute(
   { path: z.object({ jobId: z.string().min(1).max(200) }) },
-  async ({ path }) => {
+  async ({ path, event }) => {
     const job = await engine.store.get(path.jobId);
     if (!job) throw notFound('JOB_NOT_FOUND', `No job ${path.jobId}`);
     if (job.status !== 'DEAD' || job.discardedAt) {
@@ -22,6 +22,14 @@ export const handler = httpRoute(
     const discarded = await engine.store.discard(job, new Date());
     if (!discarded)
       throw conflict('CONCURRENT_CHANGE', `Job ${job.jobId} changed meanwhile; read it and try again`);
+    const actor = actorOf(event);
+    await engine.logs.append(job.jobId, {
+      timestamp: new Date().toISOString(),
+      level: 'INFO',
+      message: `Discarded from the dead-letter queue by ${actor}`,
+      attempt: job.attempts,
+      workerId: actor,
+    });
     return json(200, jobView(discarded));
   },
 );

@@ -14,7 +14,7 @@ import {
   planWindow,
 } from '#domain/maintenance';
 import { maintenanceTick } from '#domain/maintenance-tick';
-import { byRoute, httpRoute, json } from '#shared/http';
+import { actorOf, byRoute, httpRoute, json } from '#shared/http';
 import { badRequest, notFound } from '#shared/http-errors';
 
 const ops = operationsFromEnv();
@@ -23,7 +23,7 @@ const ports = maintenancePortsFromEnv(ops);
 const state = (w: MaintenanceWindow, now: Date) =>
   w.activeOccurrence ? 'active' : isWindowOver(w, now) ? 'completed' : 'scheduled';
 
-const create = httpRoute({ body: maintenanceRequestSchema }, async ({ body }) => {
+const create = httpRoute({ body: maintenanceRequestSchema }, async ({ body, event }) => {
   let window: MaintenanceWindow;
   const now = new Date();
   try {
@@ -32,6 +32,7 @@ const create = httpRoute({ body: maintenanceRequestSchema }, async ({ body }) =>
     if (error instanceof InvalidWindow) throw badRequest(error.code, error.message);
     throw error;
   }
+  window = { ...window, createdBy: actorOf(event) };
   await ops.operations.putWindow(window);
   const outcomes = await maintenanceTick(ports, window.windowId);
   const stored = (await ops.operations.getWindow(window.windowId)) ?? window;

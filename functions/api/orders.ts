@@ -86,9 +86,9 @@ const cancel = httpRoute(
   },
 );
 
-const retry = httpRoute({ path: orderPath }, async ({ path }) => {
+const retry = httpRoute({ path: orderPath }, async ({ path, event }) => {
   const order = await orderOr404(path.orderId);
-  const outcome = await resumeOrder(order, retryPorts);
+  const outcome = await resumeOrder(order, { ...retryPorts, actor: actorOf(event) });
   if (outcome.kind === 'refused') throw conflict(outcome.code, outcome.message, { status: order.status });
   return json(202, {
     orderId: order.orderId,

@@ -7,7 +7,7 @@ import { retryPortsFromEnv } from '#adapters/job-engine';
 import { redriveDeadJobs, selectDeadJobs } from '#domain/dead-job-redrive';
 import { allQueueNames } from '#domain/job-queues';
 import { retryJob } from '#domain/job-retry';
-import { httpRoute, json } from '#shared/http';
+import { actorOf, httpRoute, json } from '#shared/http';
 import { badRequest } from '#shared/http-errors';
 
 const ports = retryPortsFromEnv();
@@ -26,7 +26,7 @@ const redriveSchema = z.union([
     .strict(),
 ]);
 
-export const handler = httpRoute({ body: redriveSchema }, async ({ body }) => {
+export const handler = httpRoute({ body: redriveSchema }, async ({ body, event }) => {
   if (!('jobIds' in body) && !body.queue && !body.type && !body.errorContains && !body.all) {
     throw badRequest(
       'CONFIRMATION_REQUIRED',
@@ -43,7 +43,9 @@ export const handler = httpRoute({ body: redriveSchema }, async ({ body }) => {
           limit: body.limit,
         };
   const { jobs, skipped: unselected } = await selectDeadJobs(selection, ports);
-  const { retried, skipped: refused } = await redriveDeadJobs(jobs, (job) => retryJob(job, ports));
+  const { retried, skipped: refused } = await redriveDeadJobs(jobs, (job) =>
+    retryJob(job, { ...ports, actor: actorOf(event) }),
+  );
   const skipped = [...unselected, ...refused];
   return json(202, {
     // Selected jobs, and listed ids that exist but are not dead (a refused retry is counted once).

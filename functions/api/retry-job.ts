@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { retryPortsFromEnv } from '#adapters/job-engine';
 import { retryJob } from '#domain/job-retry';
 
-import { httpRoute, json } from '#shared/http';
+import { actorOf, httpRoute, json } from '#shared/http';
 import { conflict, notFound } from '#shared/http-errors';
 import { jobView } from './job-view.ts';
 
@@ -11,10 +11,10 @@ const ports = retryPortsFromEnv();
 
 export const handler = httpRoute(
   { path: z.object({ jobId: z.string().min(1).max(200) }) },
-  async ({ path }) => {
+  async ({ path, event }) => {
     const job = await ports.store.get(path.jobId);
     if (!job) throw notFound('JOB_NOT_FOUND', `No job ${path.jobId}`);
-    const outcome = await retryJob(job, ports);
+    const outcome = await retryJob(job, { ...ports, actor: actorOf(event) });
     if (outcome.kind === 'refused') throw conflict(outcome.code, outcome.message, { status: job.status });
     return json(202, {
       ...jobView(outcome.job),

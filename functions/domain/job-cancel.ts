@@ -41,12 +41,12 @@ export async function cancelJob(jobId: string, ports: CancelPorts): Promise<Canc
     if (job.status === 'RUNNING') {
       const asked = await ports.jobs.requestCancel(job.jobId, now);
       if (!asked) continue;
-      await ports.logs.append(job.jobId, entry('Cancellation requested while running'));
+      await ports.logs.append(job.jobId, entry(`Cancellation requested while running, by ${ports.actor}`));
       return { kind: 'stop-requested', job: asked };
     }
-    const cancelled = await ports.jobs.cancel(job, 'Cancelled by request (DELETE /jobs/{id})', now);
+    const cancelled = await ports.jobs.cancel(job, `Cancelled by ${ports.actor} (DELETE /jobs/{id})`, now);
     if (!cancelled) continue;
-    await ports.logs.append(job.jobId, entry(`Cancelled from ${job.status} by request`));
+    await ports.logs.append(job.jobId, entry(`Cancelled from ${job.status} by ${ports.actor}`));
     await completeFollowUps(cancelled, ports);
     return { kind: 'cancelled', job: (await ports.jobs.get(job.jobId)) ?? cancelled };
   }

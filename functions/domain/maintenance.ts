@@ -64,6 +64,8 @@ export interface MaintenanceWindow {
   readonly durationMinutes: number;
   readonly note?: string;
   readonly createdAt: string;
+  /** The acting key that planned it ("<name> (key <id>)"). */
+  readonly createdBy?: string;
   /** The occurrence in progress (startAt of it) while the queue is paused for it. */
   readonly activeOccurrence?: string;
   readonly maintenanceJobId?: string;

@@ -49,7 +49,7 @@ describe('cancelling a job', () => {
     expect(outcome.kind).toBe('cancelled');
     expect(jobs.get('j1')?.status).toBe('CANCELLED');
     expect(logs).toEqual([
-      expect.objectContaining({ message: 'Cancelled from QUEUED by request', workerId: 'api:test' }),
+      expect.objectContaining({ message: 'Cancelled from QUEUED by api:test', workerId: 'api:test' }),
     ]);
   });
 
