@@ -87,9 +87,11 @@ describe('robot orders flow end to end', () => {
     const [first, second, third] = startedAt as [number, number, number];
     const gap1 = second - first;
     const gap2 = third - second;
+    // The backoff's floors (1 s, then 2 s): a retry never comes sooner. How much later it comes
+    // is the machine's speed (a slow data plane stretched the first gap past the second), so
+    // the gaps are not compared with each other.
     expect(gap1).toBeGreaterThanOrEqual(1000);
     expect(gap2).toBeGreaterThanOrEqual(2000);
-    expect(gap2).toBeGreaterThan(gap1);
     expect(
       body.logs
         .filter((l: { level: string }) => l.level === 'ERROR')
