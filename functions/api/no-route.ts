@@ -3,9 +3,8 @@
  * {"message":"Not Found"}; this answers the factory's error envelope, and a 405 with the methods
  * that the path does take when only the method is wrong.
  */
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { requireJsonEnv } from '#shared/env';
-import { json, refusalOf } from '#shared/http';
+import { httpRoute, json } from '#shared/http';
 
 /** "METHOD /path/{param}" of every route of the API (set by the stack). */
 const routeKeys = requireJsonEnv<string[]>('ROUTE_KEYS');
@@ -15,16 +14,9 @@ const templates = routeKeys.map((key) => {
   return { method, path, pattern };
 });
 
-export const handler = async (event: APIGatewayProxyEventV2) => {
-  // Which paths exist is for key holders too.
-  const refusal = refusalOf(event);
-  if (refusal) {
-    return json(
-      refusal.statusCode,
-      { error: { code: refusal.code, message: refusal.message, details: refusal.details ?? null } },
-      refusal.headers,
-    );
-  }
+// The shared stack, so a request without a key is refused here as on every route (which paths
+// exist is for key holders too), by the same middleware rather than a copy of it.
+export const handler = httpRoute({}, async ({ event }) => {
   const method = event.requestContext?.http?.method ?? 'GET';
   const path = event.rawPath ?? event.requestContext?.http?.path ?? '/';
   const allowed = [...new Set(templates.filter((t) => t.pattern.test(path)).map((t) => t.method))].sort();
@@ -48,4 +40,4 @@ export const handler = async (event: APIGatewayProxyEventV2) => {
       details: { method, path },
     },
   });
-};
+});

@@ -139,7 +139,7 @@ export const verdictOf = (event: APIGatewayProxyEventV2): Partial<Record<string,
  * 403 for a role the route does not allow. A request without a verdict (a route the authorizer
  * does not guard) is refused too: an unguarded route fails closed.
  */
-export function refusalOf(event: APIGatewayProxyEventV2): HttpError | undefined {
+function refusalOf(event: APIGatewayProxyEventV2): HttpError | undefined {
   const verdict = verdictOf(event);
   if (verdict?.verdict === 'allow') return undefined;
   if (verdict?.verdict === 'forbidden') {
