@@ -20,7 +20,7 @@ import { ApiAccess } from './constructs/api-access.ts';
 import { AssemblyWorkflow } from './constructs/assembly-workflow.ts';
 import { FactoryApi, type FactoryRoute } from './constructs/factory-api.ts';
 import type { FactoryFunction } from './constructs/factory-function.ts';
-import { FactoryTables } from './constructs/factory-tables.ts';
+import { FactoryTables, type TableAccess } from './constructs/factory-tables.ts';
 import { JobQueue } from './constructs/job-queue.ts';
 import { PreciseTimers } from './constructs/precise-timers.ts';
 import { ProductionLine } from './constructs/production-line.ts';
@@ -94,8 +94,6 @@ export class FactoryStack extends Stack {
       Object.fromEntries(robotTypes.map((r, i) => [r.name, workflows[i]?.stateMachine.stateMachineArn])),
     );
 
-    const readEnv = tables.environment;
-
     // The job engine: standalone jobs never touch Step Functions.
     const artifacts = new Bucket(this, 'Artifacts', {
       encryption: BucketEncryption.S3_MANAGED,
@@ -106,17 +104,18 @@ export class FactoryStack extends Stack {
     });
     // Read here so that a bad entry fails the synth, not the first webhook.
     const outboundAllowList = parseAllowList(props.outboundAllowList).entries.join(',');
-    const engineEnv: Record<string, string> = {
-      ...readEnv,
-      ARTIFACTS_BUCKET: artifacts.bucketName,
-    };
+    const engineEnv: Record<string, string> = { ARTIFACTS_BUCKET: artifacts.bucketName };
     // Queue URLs go to the workers by a second variable set after the queues exist.
     const jobQueueConstructs = jobQueueNames.map(
       (name) =>
         new JobQueue(this, `${pascal(name)}JobQueue`, {
           queueName: name,
           definition: jobQueues[name],
-          environment: { ...engineEnv, OUTBOUND_ALLOW_LIST: outboundAllowList },
+          environment: {
+            ...engineEnv,
+            ...tables.environmentFor(tableAccess.jobWorker),
+            OUTBOUND_ALLOW_LIST: outboundAllowList,
+          },
           ...(name === 'media'
             ? {
                 memorySize: 1024,
@@ -135,7 +134,7 @@ export class FactoryStack extends Stack {
     engineEnv.JOB_QUEUE_URLS = jobQueueUrls;
     for (const jobQueue of jobQueueConstructs) {
       jobQueue.worker.addEnvironment('JOB_QUEUE_URLS', jobQueueUrls);
-      tables.grantReadWriteData(jobQueue.worker);
+      tables.grant(jobQueue.worker, tableAccess.jobWorker);
       artifacts.grantReadWrite(jobQueue.worker);
     }
     const grantSend = (grantee: IGrantable) => {
@@ -159,7 +158,11 @@ export class FactoryStack extends Stack {
       ),
     });
     const timers = new PreciseTimers(this, 'Timers', {
-      environment: { ...engineEnv, QUEUE_WIRING: queueWiring },
+      environment: {
+        ...engineEnv,
+        ...tables.environmentFor(tableAccess.operating),
+        QUEUE_WIRING: queueWiring,
+      },
     });
     const opsEnv = { ...engineEnv, QUEUE_WIRING: queueWiring, TIMERS_QUEUE_URL: timers.queue.queueUrl };
     const allSqsQueues = [
@@ -179,7 +182,6 @@ export class FactoryStack extends Stack {
     );
     /** Read queue depth and mappings; with `write`, also change concurrency, pause and arm timers. */
     const grantOperations = (grantee: IGrantable, write: boolean) => {
-      tables.grantReadWriteData(grantee);
       grantSend(grantee);
       if (write) timers.grantArm(grantee);
       for (const q of allSqsQueues) q.grant(grantee, 'sqs:GetQueueAttributes');
@@ -193,15 +195,34 @@ export class FactoryStack extends Stack {
       );
     };
     grantOperations(timers.function, true);
-    for (const [id, entry, description] of [
-      ['Autoscaler', 'scheduled/autoscaler.ts', 'Autoscaler: worker concurrency from backlog and wait time'],
-      ['MaintenanceTicker', 'scheduled/maintenance-ticker.ts', 'Starts and ends maintenance windows'],
-      ['JobScheduler', 'scheduled/job-scheduler.ts', 'Enqueues the jobs of due cron schedules'],
+    tables.grant(timers.function, tableAccess.operating);
+    for (const [id, entry, description, access] of [
+      [
+        'Autoscaler',
+        'scheduled/autoscaler.ts',
+        'Autoscaler: worker concurrency from backlog and wait time',
+        tableAccess.autoscaler,
+      ],
+      [
+        'MaintenanceTicker',
+        'scheduled/maintenance-ticker.ts',
+        'Starts and ends maintenance windows',
+        tableAccess.operating,
+      ],
+      [
+        'JobScheduler',
+        'scheduled/job-scheduler.ts',
+        'Enqueues the jobs of due cron schedules',
+        tableAccess.operating,
+      ],
     ] as const) {
-      grantOperations(
-        new ScheduledTask(this, id, { entry, description, environment: opsEnv }).function,
-        true,
-      );
+      const task = new ScheduledTask(this, id, {
+        entry,
+        description,
+        environment: { ...opsEnv, ...tables.environmentFor(access) },
+      });
+      grantOperations(task.function, true);
+      tables.grant(task.function, access);
     }
 
     // Redoes follow-ups a crash or a failed send left undone, hands long delays to SQS when they
@@ -209,44 +230,55 @@ export class FactoryStack extends Stack {
     const dispatcher = new ScheduledTask(this, 'JobDispatcher', {
       entry: 'scheduled/job-dispatcher.ts',
       description: 'Job dispatcher: due markers, long delays, expired leases',
-      environment: engineEnv,
+      environment: { ...engineEnv, ...tables.environmentFor(tableAccess.intake) },
     });
-    tables.grantReadWriteData(dispatcher.function);
+    tables.grant(dispatcher.function, tableAccess.intake);
     grantSend(dispatcher.function);
     // A robot step whose worker vanished is reported to its workflow (StepLost).
     for (const workflow of workflows) workflow.stateMachine.grantTaskResponse(dispatcher.function);
 
     const engineWrites = { ...engineEnv, ASSEMBLY_WORKFLOWS: assemblyWorkflows };
+    /** A GET route on these tables (read only). */
+    const reading = (...read: TableAccess['read'] & {}): Pick<FactoryRoute, 'tables'> => ({
+      tables: { read },
+    });
     const routes: FactoryRoute[] = [
       {
         method: HttpMethod.POST,
         path: '/orders',
         entry: 'api/create-order.ts',
         role: 'developer',
+        tables: { write: ['orders'] },
         environment: {
-          ...readEnv,
           ASSEMBLY_WORKFLOWS: assemblyWorkflows,
           SIMULATION_ENABLED: String(props.simulation ?? false),
         },
       },
-      ...routeFamily('api/orders.ts', { environment: engineWrites, writes: true, role: 'developer' }, [
-        'GET /orders',
-        'GET /orders/{orderId}',
-        'DELETE /orders/{orderId}',
-        'POST /orders/{orderId}/retry',
-      ]),
+      ...routeFamily(
+        'api/orders.ts',
+        { environment: engineWrites, tables: tableAccess.retry, sendsJobs: true, role: 'developer' },
+        ['GET /orders', 'GET /orders/{orderId}', 'DELETE /orders/{orderId}', 'POST /orders/{orderId}/retry'],
+      ),
       {
         method: HttpMethod.GET,
         path: '/orders/{orderId}/status',
         entry: 'api/get-order-status.ts',
-        environment: readEnv,
+        environment: {},
+        ...reading('orders', 'jobs'),
       },
-      { method: HttpMethod.GET, path: '/jobs/{jobId}', entry: 'api/get-job.ts', environment: readEnv },
+      {
+        method: HttpMethod.GET,
+        path: '/jobs/{jobId}',
+        entry: 'api/get-job.ts',
+        environment: {},
+        ...reading('jobs', 'orders'),
+      },
       {
         method: HttpMethod.GET,
         path: '/jobs/{jobId}/logs',
         entry: 'api/get-job-logs.ts',
-        environment: readEnv,
+        environment: {},
+        ...reading('jobs', 'orders', 'jobLogs'),
       },
       { method: HttpMethod.GET, path: '/robot-types', entry: 'api/list-robot-types.ts', environment: {} },
       // The job engine
@@ -256,7 +288,8 @@ export class FactoryStack extends Stack {
         entry: 'api/submit-job.ts',
         role: 'developer',
         environment: engineEnv,
-        writes: true,
+        tables: tableAccess.intake,
+        sendsJobs: true,
       },
       {
         method: HttpMethod.POST,
@@ -264,22 +297,31 @@ export class FactoryStack extends Stack {
         entry: 'api/submit-jobs-bulk.ts',
         role: 'developer',
         environment: engineEnv,
-        writes: true,
+        tables: tableAccess.intake,
+        sendsJobs: true,
         timeout: Duration.seconds(29),
       },
-      { method: HttpMethod.GET, path: '/jobs', entry: 'api/list-jobs.ts', environment: readEnv },
+      {
+        method: HttpMethod.GET,
+        path: '/jobs',
+        entry: 'api/list-jobs.ts',
+        environment: {},
+        ...reading('jobs'),
+      },
       {
         method: HttpMethod.GET,
         path: '/jobs/queue',
         entry: 'api/queue-overview.ts',
-        environment: readEnv,
+        environment: {},
+        ...reading('jobs'),
         timeout: Duration.seconds(29),
       },
       {
         method: HttpMethod.GET,
         path: '/jobs/stats',
         entry: 'api/job-stats.ts',
-        environment: readEnv,
+        environment: {},
+        ...reading('jobs'),
         timeout: Duration.seconds(29),
       },
       {
@@ -288,7 +330,8 @@ export class FactoryStack extends Stack {
         entry: 'api/cancel-job.ts',
         role: 'developer',
         environment: engineEnv,
-        writes: true,
+        tables: tableAccess.intake,
+        sendsJobs: true,
       },
       {
         method: HttpMethod.POST,
@@ -296,23 +339,38 @@ export class FactoryStack extends Stack {
         entry: 'api/retry-job.ts',
         role: 'developer',
         environment: engineWrites,
-        writes: true,
+        tables: tableAccess.retry,
+        sendsJobs: true,
       },
       {
         method: HttpMethod.GET,
         path: '/jobs/{jobId}/output',
         entry: 'api/get-job-output.ts',
         environment: engineEnv,
+        ...reading('jobs'),
       },
-      { method: HttpMethod.GET, path: '/queues', entry: 'api/list-queues.ts', environment: readEnv },
-      { method: HttpMethod.GET, path: '/dlq', entry: 'api/list-dead-jobs.ts', environment: readEnv },
+      {
+        method: HttpMethod.GET,
+        path: '/queues',
+        entry: 'api/list-queues.ts',
+        environment: {},
+        ...reading('operations'),
+      },
+      {
+        method: HttpMethod.GET,
+        path: '/dlq',
+        entry: 'api/list-dead-jobs.ts',
+        environment: {},
+        ...reading('jobs'),
+      },
       {
         method: HttpMethod.POST,
         path: '/dlq/retry',
         entry: 'api/retry-dead-jobs.ts',
         role: 'developer',
         environment: engineWrites,
-        writes: true,
+        tables: tableAccess.retry,
+        sendsJobs: true,
         timeout: Duration.seconds(29),
       },
       {
@@ -320,13 +378,15 @@ export class FactoryStack extends Stack {
         path: '/dlq/{jobId}',
         entry: 'api/discard-dead-job.ts',
         environment: engineEnv,
-        writes: true,
+        tables: tableAccess.intake,
+        sendsJobs: true,
       },
       {
         method: HttpMethod.GET,
         path: '/dlq/export',
         entry: 'api/export-dead-jobs.ts',
-        environment: readEnv,
+        environment: {},
+        ...reading('jobs'),
         timeout: Duration.seconds(29),
       },
       {
@@ -335,42 +395,70 @@ export class FactoryStack extends Stack {
         entry: 'api/create-batch.ts',
         role: 'developer',
         environment: engineEnv,
-        writes: true,
+        tables: { write: [...tableAccess.intake.write, 'jobBatches'] },
+        sendsJobs: true,
         timeout: Duration.seconds(29),
       },
       {
         method: HttpMethod.GET,
         path: '/job-batches/{batchId}',
         entry: 'api/get-batch.ts',
-        environment: readEnv,
+        environment: {},
+        ...reading('jobBatches', 'jobs'),
       },
-      { method: HttpMethod.GET, path: '/outbox', entry: 'api/list-outbox.ts', environment: readEnv },
+      {
+        method: HttpMethod.GET,
+        path: '/outbox',
+        entry: 'api/list-outbox.ts',
+        environment: {},
+        ...reading('outbox'),
+      },
       // Operations: workers, scaling, maintenance, cron, rate limits, analytics (one function per family)
-      ...routeFamily('api/workers.ts', { environment: opsEnv, operates: true }, [
-        'GET /workers/status',
-        'POST /workers/scale',
-        'GET /workers/scaling-events',
-      ]),
-      ...routeFamily('api/maintenance.ts', { environment: opsEnv, operates: true }, [
-        'POST /factory/maintenance',
-        'GET /factory/maintenance',
-        'DELETE /factory/maintenance/{windowId}',
-      ]),
+      ...routeFamily(
+        'api/workers.ts',
+        // Scaling is recorded (operations); the worker list and its counters are read.
+        {
+          environment: opsEnv,
+          operates: true,
+          tables: { read: ['workers', 'metrics'], write: ['operations'] },
+        },
+        ['GET /workers/status', 'POST /workers/scale', 'GET /workers/scaling-events'],
+      ),
+      ...routeFamily(
+        'api/maintenance.ts',
+        // A window may submit its maintenance job: the intake's tables too.
+        { environment: opsEnv, operates: true, tables: tableAccess.operating },
+        ['POST /factory/maintenance', 'GET /factory/maintenance', 'DELETE /factory/maintenance/{windowId}'],
+      ),
       // Recurring jobs are jobs a developer submits; scaling, windows and rate limits are admins'.
-      ...routeFamily('api/scheduled-jobs.ts', { environment: opsEnv, writes: true, role: 'developer' }, [
-        'POST /scheduled-jobs',
-        'GET /scheduled-jobs',
-        'GET /scheduled-jobs/{scheduleId}',
-        'PATCH /scheduled-jobs/{scheduleId}',
-        'DELETE /scheduled-jobs/{scheduleId}',
-      ]),
-      ...routeFamily('api/rate-limits.ts', { environment: opsEnv, writes: true }, [
+      ...routeFamily(
+        'api/scheduled-jobs.ts',
+        {
+          environment: opsEnv,
+          tables: { write: ['operations', ...tableAccess.intake.write] },
+          sendsJobs: true,
+          role: 'developer',
+        },
+        [
+          'POST /scheduled-jobs',
+          'GET /scheduled-jobs',
+          'GET /scheduled-jobs/{scheduleId}',
+          'PATCH /scheduled-jobs/{scheduleId}',
+          'DELETE /scheduled-jobs/{scheduleId}',
+        ],
+      ),
+      ...routeFamily('api/rate-limits.ts', { environment: {}, tables: { write: ['operations'] } }, [
         'PUT /queues/{queue}/rate-limit',
         'DELETE /queues/{queue}/rate-limit',
       ]),
       ...routeFamily(
         'api/analytics.ts',
-        { environment: opsEnv, reads: true, timeout: Duration.seconds(29) },
+        {
+          environment: opsEnv,
+          reads: true,
+          ...reading('jobs', 'metrics', 'operations', 'workers'),
+          timeout: Duration.seconds(29),
+        },
         [
           'GET /analytics/throughput',
           'GET /metrics/queues',
@@ -395,6 +483,7 @@ export class FactoryStack extends Stack {
     }));
     const api = new FactoryApi(this, 'Api', {
       access,
+      tables,
       routes: [
         { method: HttpMethod.GET, path: '/health', entry: 'api/health.ts', environment: {}, public: true },
         ...keyRoutes,
@@ -417,15 +506,13 @@ export class FactoryStack extends Stack {
         { ...routeOf(routes, 'GET /workers/status'), path: '/api/v1/workers' },
       ],
     });
+    // Tables are granted by the API from each route's declaration; queues and mappings here.
     for (const route of api.routes) {
       const fn = api.handlers.get(`${route.method} ${route.path}`);
       if (!fn) continue;
       if (route.operates) grantOperations(fn, true);
       else if (route.reads) grantOperations(fn, false);
-      else if (route.writes) {
-        tables.grantReadWriteData(fn);
-        grantSend(fn);
-      }
+      else if (route.sendsJobs) grantSend(fn);
     }
     artifacts.grantRead(api.handlers.get('GET /jobs/{jobId}/output') as FactoryFunction);
     // A new or resumed schedule arms the timer of its first occurrence.
@@ -448,24 +535,18 @@ export class FactoryStack extends Stack {
       }
     }
     const createOrder = api.handlers.get('POST /orders');
-    if (createOrder) {
-      tables.orders.grantReadWriteData(createOrder);
-      for (const workflow of workflows) workflow.stateMachine.grantStartExecution(createOrder);
-    }
-    // Reads of the factory's tables for its GET routes; the key routes only see the keys table.
-    const keysFunction = api.handlers.get('POST /api-keys') as FactoryFunction;
-    access.grantManageKeys(keysFunction);
-    for (const [key, fn] of api.handlers)
-      if (key.startsWith('GET') && fn !== keysFunction && key !== 'GET /health') tables.grantReadData(fn);
+    if (createOrder) for (const workflow of workflows) workflow.stateMachine.grantStartExecution(createOrder);
+    // The key routes see the keys table and nothing else.
+    access.grantManageKeys(api.handlers.get('POST /api-keys') as FactoryFunction);
 
     // Starts workflows that an intake crash left unstarted (see functions/scheduled/intake-sweeper.ts).
     const sweeper = new ScheduledTask(this, 'IntakeSweeper', {
       entry: 'scheduled/intake-sweeper.ts',
       description: 'Starts assembly workflows of orders whose start was not confirmed',
-      environment: { ...readEnv, ASSEMBLY_WORKFLOWS: assemblyWorkflows },
+      environment: { ...tables.environmentFor({ write: ['orders'] }), ASSEMBLY_WORKFLOWS: assemblyWorkflows },
       timeout: Duration.seconds(60),
     });
-    tables.orders.grantReadWriteData(sweeper.function);
+    tables.grant(sweeper.function, { write: ['orders'] });
     for (const workflow of workflows) workflow.stateMachine.grantStartExecution(sweeper.function);
 
     acknowledgeReviewedFindings(
@@ -485,6 +566,23 @@ export class FactoryStack extends Stack {
     );
   }
 }
+
+/**
+ * Which tables each kind of function uses (its environment and its grants come from this; the
+ * routes' own declarations are beside them below).
+ */
+const tableAccess = {
+  /** Submits, cancels, discards and dispatches standalone jobs: the rows, their logs, the counts. */
+  intake: { write: ['jobs', 'jobLogs', 'metrics'] },
+  /** Retries jobs and resumes orders (a robot step's retry moves its order on). */
+  retry: { write: ['jobs', 'jobLogs', 'metrics', 'orders'] },
+  /** A job worker: claims, settles, logs, beats, rate-limits, counts and writes the outbox. */
+  jobWorker: { write: ['jobs', 'jobLogs', 'workers', 'outbox', 'operations', 'metrics'] },
+  /** Timers, windows and cron: their rows, and the jobs they submit; workers are read. */
+  operating: { read: ['workers'], write: ['operations', 'jobs', 'jobLogs', 'metrics'] },
+  /** Reads the backlog and records its scaling decisions. */
+  autoscaler: { read: ['jobs', 'jobLogs', 'metrics', 'workers'], write: ['operations'] },
+} as const satisfies Record<string, TableAccess>;
 
 const routeOf = (routes: readonly FactoryRoute[], key: string): FactoryRoute => {
   const route = routes.find((r) => `${r.method} ${r.path}` === key);

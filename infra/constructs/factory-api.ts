@@ -14,6 +14,7 @@ import { Construct } from 'constructs';
 import type { Role } from '../../functions/domain/access.ts';
 import type { ApiAccess } from './api-access.ts';
 import { FactoryFunction } from './factory-function.ts';
+import type { FactoryTables, TableAccess } from './factory-tables.ts';
 
 export interface FactoryRoute {
   readonly method: HttpMethod;
@@ -21,8 +22,13 @@ export interface FactoryRoute {
   /** Handler module under functions/. */
   readonly entry: string;
   readonly environment: Record<string, string>;
-  /** The handler changes state (the stack grants it write access). */
-  readonly writes?: boolean;
+  /**
+   * The factory tables the handler reads and writes: the function gets their names in its
+   * environment and the matching grants, nothing else. @default none
+   */
+  readonly tables?: TableAccess;
+  /** The handler sends jobs to the job queues. */
+  readonly sendsJobs?: boolean;
   /** The handler changes worker concurrency or pauses queues (Lambda API write access). */
   readonly operates?: boolean;
   /** The handler reads queue depth and event source mappings. */
@@ -44,6 +50,8 @@ export interface FactoryApiProps {
   readonly throttle?: { readonly rateLimit?: number; readonly burstLimit?: number };
   /** Keys and the authorizer every non-public route goes through. */
   readonly access: ApiAccess;
+  /** The tables routes declare (see {@link FactoryRoute.tables}). */
+  readonly tables: FactoryTables;
 }
 
 /** The HTTP API: one Lambda per route, so each has only the permissions its route needs. */
@@ -124,15 +132,20 @@ export class FactoryApi extends Construct {
       let shared = byEntry.get(route.entry);
       if (!shared) {
         const family = props.routes.filter((r) => r.entry === route.entry);
+        const tables = tableAccessOf(family);
         const fn = new FactoryFunction(this, pascal(name), {
           entry: route.entry,
           description: family
             .map((r) => `${r.method} ${r.path}`)
             .join(', ')
             .slice(0, 256),
-          environment: route.environment,
+          environment: {
+            ...(tables ? props.tables.environmentFor(tables) : {}),
+            ...route.environment,
+          },
           timeout: route.timeout,
         });
+        if (tables) props.tables.grant(fn, tables);
         // One invoke permission per function for this API, not one per route (the stack's
         // resource count is bounded at 500).
         shared = {
@@ -158,6 +171,16 @@ export class FactoryApi extends Construct {
       description: 'Robot Factory HTTP API',
     });
   }
+}
+
+/** The tables of a family of routes served by one function: every route's, together. */
+function tableAccessOf(family: readonly FactoryRoute[]): TableAccess | undefined {
+  const declared = family.flatMap((r) => (r.tables ? [r.tables] : []));
+  if (declared.length === 0) return undefined;
+  return {
+    read: [...new Set(declared.flatMap((t) => t.read ?? []))],
+    write: [...new Set(declared.flatMap((t) => t.write ?? []))],
+  };
 }
 
 /** A route's least role: as declared, else reads for every key and writes for admins. */

@@ -25,6 +25,39 @@ export interface Retention {
   readonly operationsDays?: number;
 }
 
+/** A factory table by its name in {@link FactoryTables}. */
+export type FactoryTableName =
+  | 'orders'
+  | 'jobs'
+  | 'jobLogs'
+  | 'workers'
+  | 'outbox'
+  | 'jobBatches'
+  | 'operations'
+  | 'metrics';
+
+/**
+ * The tables one function uses: it reads `read`, reads and writes `write`. The function is given
+ * exactly these tables' names in its environment and the matching grants, so that a table its
+ * code needs but its declaration lacks fails the function's first call, not a deployed stack.
+ */
+export interface TableAccess {
+  readonly read?: readonly FactoryTableName[];
+  readonly write?: readonly FactoryTableName[];
+}
+
+/** The variable a function reads a table's name from (see functions/shared/env.ts callers). */
+const tableEnvironmentVariables: Readonly<Record<FactoryTableName, string>> = {
+  orders: 'ORDERS_TABLE',
+  jobs: 'JOBS_TABLE',
+  jobLogs: 'JOB_LOGS_TABLE',
+  workers: 'WORKERS_TABLE',
+  outbox: 'OUTBOX_TABLE',
+  jobBatches: 'JOB_BATCHES_TABLE',
+  operations: 'OPERATIONS_TABLE',
+  metrics: 'METRICS_TABLE',
+};
+
 export interface FactoryTablesProps {
   /** @default RemovalPolicy.RETAIN — orders are customer data */
   readonly removalPolicy?: RemovalPolicy;
@@ -158,42 +191,32 @@ export class FactoryTables extends Construct {
     this.workers = workers;
   }
 
-  private get all(): ITable[] {
-    return [
-      this.orders,
-      this.jobs,
-      this.jobLogs,
-      this.workers,
-      this.outbox,
-      this.jobBatches,
-      this.operations,
-      this.metrics,
-    ];
+  private table(name: FactoryTableName): ITable {
+    return this[name];
   }
 
-  /** The environment variables a function needs to find the tables, and how long rows stay. */
-  get environment(): Record<string, string> {
+  /**
+   * The environment of a function with this access: the names of its tables, and how long rows
+   * stay (every writer stamps its rows' TTL).
+   */
+  environmentFor(access: TableAccess): Record<string, string> {
+    const names = [...new Set([...(access.read ?? []), ...(access.write ?? [])])].sort();
     return {
       JOB_RETENTION_DAYS: String(this.retention.jobDays),
       DEAD_JOB_RETENTION_DAYS: String(this.retention.deadJobDays),
       ORDER_RETENTION_DAYS: String(this.retention.orderDays),
       OPERATIONS_RETENTION_DAYS: String(this.retention.operationsDays),
-      ORDERS_TABLE: this.orders.tableName,
-      JOBS_TABLE: this.jobs.tableName,
-      JOB_LOGS_TABLE: this.jobLogs.tableName,
-      WORKERS_TABLE: this.workers.tableName,
-      OUTBOX_TABLE: this.outbox.tableName,
-      JOB_BATCHES_TABLE: this.jobBatches.tableName,
-      OPERATIONS_TABLE: this.operations.tableName,
-      METRICS_TABLE: this.metrics.tableName,
+      ...Object.fromEntries(
+        names.map((name) => [tableEnvironmentVariables[name], this.table(name).tableName]),
+      ),
     };
   }
 
-  grantReadData(grantee: IGrantable): void {
-    for (const table of this.all) table.grantReadData(grantee);
-  }
-
-  grantReadWriteData(grantee: IGrantable): void {
-    for (const table of this.all) table.grantReadWriteData(grantee);
+  /** Read on `read`, read and write on `write` (CDK's grants: the table and its indexes). */
+  grant(grantee: IGrantable, access: TableAccess): void {
+    const writes = new Set(access.write ?? []);
+    for (const name of new Set(access.read ?? []))
+      if (!writes.has(name)) this.table(name).grantReadData(grantee);
+    for (const name of writes) this.table(name).grantReadWriteData(grantee);
   }
 }

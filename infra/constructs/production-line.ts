@@ -4,8 +4,11 @@ import { Construct } from 'constructs';
 import type { PriorityBand } from '../../functions/domain/job-queues.ts';
 import type { ProductionLineDefinition } from '../../functions/domain/production-lines.ts';
 import { FactoryFunction } from './factory-function.ts';
-import type { FactoryTables } from './factory-tables.ts';
+import type { FactoryTables, TableAccess } from './factory-tables.ts';
 import { addPriorityBandQueues, bandUrls } from './priority-band-queues.ts';
+
+/** A step worker claims and settles its step's job, logs it, beats, counts it and moves its order on. */
+const stepWorkerTables: TableAccess = { write: ['jobs', 'jobLogs', 'workers', 'metrics', 'orders'] };
 
 export interface ProductionLineProps {
   readonly lineName: string;
@@ -38,7 +41,7 @@ export class ProductionLine extends Construct {
       entry: 'workers/step-worker.ts',
       description: `Step worker of the ${props.lineName} line`,
       timeout: workerTimeout,
-      environment: { ...props.tables.environment, LINE_NAME: props.lineName },
+      environment: { ...props.tables.environmentFor(stepWorkerTables), LINE_NAME: props.lineName },
     });
     const queues = addPriorityBandQueues(this, {
       worker: this.worker,
@@ -52,7 +55,7 @@ export class ProductionLine extends Construct {
     this.bands = queues.bands;
     this.deadLetterQueue = queues.deadLetterQueue;
     this.mappingIds = queues.mappingIds;
-    props.tables.grantReadWriteData(this.worker);
+    props.tables.grant(this.worker, stepWorkerTables);
   }
 
   get urls(): Record<PriorityBand, string> {

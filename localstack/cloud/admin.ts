@@ -10,9 +10,12 @@
  *   the string (one job's worker);
  * - POST /__local/lambda/crash-rate {functionPattern, rate, forMs?} — each invocation of a
  *   matching function loses its environment mid-run with probability `rate` (chaos).
+ * - GET /__local/iam/denials — the calls of functions that their policies did not allow (the
+ *   latest 1,000), each answered with AccessDeniedException as AWS would (local-iam.ts).
  */
 import type { BufferedRequest, ServiceResponse } from './edge.ts';
 import type { LambdaRuntime } from './lambda-runtime.ts';
+import type { LocalIam } from './local-iam.ts';
 
 interface Fault {
   readonly service: string;
@@ -37,7 +40,17 @@ export class LocalAdmin {
   /** The TTL process, once the tables exist (POST /__local/ttl/sweep runs it now). */
   ttl?: { sweep(nowSeconds?: number): Promise<number> };
 
+  /** The functions' policies, once the functions are known; until then nothing is checked. */
+  iam?: LocalIam;
+
   constructor(private readonly runtime: LambdaRuntime) {}
+
+  refusal(service: string, action: string, request: BufferedRequest): ServiceResponse | undefined {
+    const principal = this.iam?.principalOf(request);
+    if (!this.iam || !principal) return undefined;
+    const userAgent = String(request.headers['x-amz-user-agent'] ?? request.headers['user-agent'] ?? '');
+    return this.iam.check(principal, service, this.iam.requestOf(service, action, request), userAgent);
+  }
 
   /** The failure to answer a service call with, if a fault matches it. */
   injectedFailure(service: string, action: string, request: BufferedRequest): ServiceResponse | undefined {
@@ -93,6 +106,8 @@ export class LocalAdmin {
     if (url.pathname === '/__local/faults/injected' && request.method === 'GET') {
       return reply(200, Object.fromEntries(this.injected));
     }
+    if (url.pathname === '/__local/iam/denials' && request.method === 'GET')
+      return reply(200, { denials: this.iam?.denials ?? [] });
     if (url.pathname === '/__local/ttl/sweep' && request.method === 'POST') {
       if (!this.ttl) return reply(503, { message: 'The tables are not provisioned yet' });
       return reply(200, { deleted: await this.ttl.sweep() });

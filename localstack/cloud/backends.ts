@@ -97,12 +97,14 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startMoto(logFile: string): Promise<DataPlane> {
+export async function startMoto(logFile: string, accountId: string): Promise<DataPlane> {
   const port = await freePort();
   const launcher = fileURLToPath(new URL('../moto/moto_server.py', import.meta.url));
   const python = process.env.PYTHON ?? 'python3';
   const child: ChildProcess = spawn(python, [launcher, String(port)], {
-    env: { ...process.env, MOTO_PORT: String(port) },
+    // moto files resources under the account this names (else under 123456789012): the local
+    // account, which the synthesized template's ARNs and IAM policies name.
+    env: { ...process.env, MOTO_PORT: String(port), MOTO_ACCOUNT_ID: accountId },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -36,9 +36,11 @@ export interface EdgeBackends {
   readonly s3: Backend;
 }
 
-/** Local-only hooks: admin routes, and injected failures of service calls. */
+/** Local-only hooks: admin routes, IAM, and injected failures of service calls. */
 export interface EdgeHooks {
   handle(request: BufferedRequest): Promise<ServiceResponse | undefined>;
+  /** The refusal of a call its caller's policies do not allow (local-iam.ts). */
+  refusal(service: string, action: string, request: BufferedRequest): ServiceResponse | undefined;
   injectedFailure(service: string, action: string, request: BufferedRequest): ServiceResponse | undefined;
 }
 
@@ -139,6 +141,7 @@ export async function startEdge(
     const backend = backends[identified.service];
     try {
       return (
+        hooks?.refusal(identified.service, identified.action, request) ??
         hooks?.injectedFailure(identified.service, identified.action, request) ??
         (typeof backend === 'string' ? await forward(backend, request) : await backend(request))
       );

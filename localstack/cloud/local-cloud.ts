@@ -22,6 +22,7 @@ import { startHttpApi } from './http-api.ts';
 import { inProcessTransport } from './in-process-transport.ts';
 import { lambdaApi } from './lambda-api.ts';
 import { LambdaRuntime } from './lambda-runtime.ts';
+import { LocalIam } from './local-iam.ts';
 import { type ProvisionedStack, provision } from './provisioner.ts';
 import { Schedules } from './schedules.ts';
 import { StepFunctionsFacade } from './step-functions/facade.ts';
@@ -75,6 +76,8 @@ export interface LocalCloud {
   readonly workDir: string;
   /** The keys of the factory's three roles (issued on a first start) and where they are written. */
   readonly keys: BootstrappedKeys;
+  /** The functions' IAM policies and the calls they refused. */
+  readonly iam: LocalIam;
   stop(): Promise<void>;
 }
 
@@ -123,7 +126,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   if (dataDir && options.fresh) rmSync(dataDir, { recursive: true, force: true });
   const dataPlane: DataPlane =
     backend === 'moto'
-      ? await startMoto(path.join(workDir, 'moto.log'))
+      ? await startMoto(path.join(workDir, 'moto.log'), localIdentity.accountId)
       : await startEmbedded(() => edge?.url ?? '', localIdentity, dataDir);
 
   const calls = new CallCounter();
@@ -187,6 +190,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   for (const warning of stack.warnings) log(`warning: ${warning}`);
 
   for (const fn of stack.functions) runtime.register(fn);
+  // From here on each function's calls are checked against its policies, as on AWS.
+  const iam = new LocalIam(resolver);
+  for (const warning of iam.warnings) log(`warning: ${warning}`);
+  admin.iam = iam;
 
   // The table the authorizer reads its keys from, as the template wires it.
   const keysTable = stack.functions.find((f) => f.name.includes('Authorizer'))?.environment.API_KEYS_TABLE;
@@ -239,6 +246,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     bootMs: Date.now() - started,
     workDir,
     keys,
+    iam,
     ...(dataPlane.durable && dataDir ? { dataDir } : {}),
     stop: async () => {
       schedules.stop();

@@ -22,6 +22,7 @@ import {
 import type { LocalRoute } from './http-api.ts';
 import { brokenAuthorizer, type LocalAuthorizer } from './http-authorizer.ts';
 import type { LocalFunction } from './lambda-runtime.ts';
+import { accessKeyIdOf } from './local-iam.ts';
 import type { LocalSchedule } from './schedules.ts';
 import type { TemplateResolver } from './template.ts';
 import type { TtlTable } from './ttl-sweeper.ts';
@@ -190,7 +191,7 @@ export async function provision(
     );
   }
 
-  // Roles only need an ARN for CreateStateMachine; IAM is not enforced locally.
+  // Roles need an ARN for CreateStateMachine; the edge reads their policies (local-iam.ts).
   for (const [logicalId] of resolver.resourcesOfType('AWS::IAM::Role')) {
     resolver.define(logicalId, {
       ref: logicalId,
@@ -255,6 +256,8 @@ export async function provision(
       environment: {
         ...options.baseEnvironment,
         ...variables,
+        // Each function signs as itself: the edge checks its calls against its role's policies.
+        AWS_ACCESS_KEY_ID: accessKeyIdOf(name),
         AWS_LAMBDA_FUNCTION_NAME: name,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(p.MemorySize ?? 128),
         AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',

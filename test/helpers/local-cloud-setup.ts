@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import '../../localstack/cloud/quiet-sdk.ts';
 import { type LocalCloud, startLocalCloud } from '../../localstack/cloud/local-cloud.ts';
+import { iamProbeAgent } from './iam-probe.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -54,5 +55,16 @@ export async function setup(project: TestProject) {
 }
 
 export async function teardown() {
+  // A call a function's policies do not allow fails that call (and usually its test); one whose
+  // error a handler swallowed (e.g. a metric) fails the run here. iam.test.ts's probes are meant.
+  const denials = (cloud?.iam.denials ?? []).filter((d) => !d.userAgent.includes(iamProbeAgent));
   await cloud?.stop();
+  if (denials.length > 0)
+    throw new Error(
+      `The local cloud refused ${denials.length} call(s) that the functions' IAM policies do not allow:\n` +
+        denials
+          .slice(0, 20)
+          .map((d) => `  ${d.functionName}: ${d.action} on ${d.resource}`)
+          .join('\n'),
+    );
 }

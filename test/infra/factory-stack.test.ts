@@ -461,6 +461,120 @@ describe('access control', () => {
     expect([...new Set(readers)].sort()).toEqual(['AccessAuthorizer', 'ApiApiKeys']);
   });
 
+  describe('least privilege: each function the tables its code uses, and only those', () => {
+    const writeActions = [
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
+    ];
+    const tableIds = () => Object.keys(template.findResources('AWS::DynamoDB::Table'));
+    /** 'TablesJobLogsEC9F431A' → 'jobLogs', 'AccessApiKeys09F10F1D' → 'apiKeys' */
+    const shortName = (tableId: string) => {
+      const name = tableId.replace(/^(Tables|Access)/, '').replace(/[0-9A-F]{8}$/, '');
+      return name.charAt(0).toLowerCase() + name.slice(1);
+    };
+    const functions = () => template.findResources('AWS::Lambda::Function') as Resources;
+    /** The function serving a route (its description lists the routes it serves). */
+    const functionOf = (routeKey: string) => {
+      const found = Object.entries(functions()).find(([, f]) =>
+        String(f.Properties.Description ?? '')
+          .split(', ')
+          .includes(routeKey),
+      );
+      if (!found) throw new Error(`no function serves ${routeKey}`);
+      return found[0];
+    };
+    const byDescription = (prefix: string) =>
+      Object.entries(functions()).find(([, f]) =>
+        String(f.Properties.Description).startsWith(prefix),
+      )?.[0] as string;
+    /** Per table the function's policies name: 'write' when any write action is granted on it. */
+    const tableAccessOf = (functionId: string): Record<string, 'read' | 'write'> => {
+      const roleId = functions()[functionId]?.Properties.Role['Fn::GetAtt'][0];
+      const access: Record<string, 'read' | 'write'> = {};
+      for (const policy of policiesOf(roleId)) {
+        for (const statement of policy.Properties.PolicyDocument.Statement) {
+          const actions = [statement.Action].flat() as string[];
+          if (!actions.some((a) => a.startsWith('dynamodb:'))) continue;
+          const resources = JSON.stringify(statement.Resource);
+          for (const id of tableIds()) {
+            if (!resources.includes(`"${id}"`)) continue;
+            const writes = actions.some((a) => writeActions.includes(a));
+            access[shortName(id)] = writes || access[shortName(id)] === 'write' ? 'write' : 'read';
+          }
+        }
+      }
+      return access;
+    };
+    /** The tables whose names the function is given. */
+    const tablesInEnvironmentOf = (functionId: string) =>
+      Object.values(functions()[functionId]?.Properties.Environment?.Variables ?? {})
+        .filter((v: any) => v?.Ref && tableIds().includes(v.Ref))
+        .map((v: any) => shortName(v.Ref))
+        .sort();
+
+    it('gives every function the names of exactly the tables it is granted', () => {
+      const ids = Object.keys(functions());
+      expect(ids.length).toBeGreaterThan(40);
+      for (const id of ids)
+        expect(tablesInEnvironmentOf(id), id).toEqual(Object.keys(tableAccessOf(id)).sort());
+    });
+
+    it('lets GET routes read, never write', () => {
+      const readOnly = Object.entries(functions()).filter(([, f]) => {
+        const keys = String(f.Properties.Description ?? '').split(', ');
+        return keys.every((k) => k.startsWith('GET /')) && !keys.includes('GET /health');
+      });
+      expect(readOnly.length).toBeGreaterThan(12);
+      for (const [id] of readOnly) {
+        expect(Object.values(tableAccessOf(id)), id).not.toContain('write');
+      }
+    });
+
+    it('lets no function write every table', () => {
+      for (const id of Object.keys(functions()))
+        expect(Object.values(tableAccessOf(id)).filter((a) => a === 'write').length, id).toBeLessThan(7);
+    });
+
+    it.each([
+      ['GET /jobs/{jobId}', { jobs: 'read', orders: 'read' }],
+      ['GET /jobs/{jobId}/logs', { jobs: 'read', orders: 'read', jobLogs: 'read' }],
+      ['GET /outbox', { outbox: 'read' }],
+      ['GET /queues', { operations: 'read' }],
+      ['POST /orders', { orders: 'write' }],
+      ['POST /jobs', { jobs: 'write', jobLogs: 'write', metrics: 'write' }],
+      ['POST /job-batches', { jobs: 'write', jobLogs: 'write', metrics: 'write', jobBatches: 'write' }],
+      ['POST /jobs/{jobId}/retry', { jobs: 'write', jobLogs: 'write', metrics: 'write', orders: 'write' }],
+      ['PUT /queues/{queue}/rate-limit', { operations: 'write' }],
+      ['POST /workers/scale', { operations: 'write', workers: 'read', metrics: 'read' }],
+      ['GET /robot-types', {}],
+      ['GET /health', {}],
+      ['POST /api-keys', { apiKeys: 'write' }],
+    ])('%s: %o', (routeKey, expected) => {
+      expect(tableAccessOf(functionOf(routeKey))).toEqual(expected);
+    });
+
+    it('lets a job worker write the outbox and its rate limits, a step worker its order and no outbox', () => {
+      expect(tableAccessOf(byDescription('Job worker of the default queue'))).toEqual({
+        jobs: 'write',
+        jobLogs: 'write',
+        workers: 'write',
+        outbox: 'write',
+        operations: 'write',
+        metrics: 'write',
+      });
+      expect(tableAccessOf(byDescription('Step worker of the assembly line'))).toEqual({
+        jobs: 'write',
+        jobLogs: 'write',
+        workers: 'write',
+        metrics: 'write',
+        orders: 'write',
+      });
+      expect(tableAccessOf(byDescription('Starts assembly workflows'))).toEqual({ orders: 'write' });
+    });
+  });
+
   it('logs every request of the stage (route, status, key id) and throttles it deliberately', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
