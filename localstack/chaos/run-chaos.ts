@@ -18,6 +18,12 @@ export interface ChaosOptions {
   readonly orders: number;
   /** Share of job attempts whose worker environment is killed mid-run. */
   readonly crashRate: number;
+  /**
+   * How long workers crash, from the first submission. @default the whole run. Bounded, the run
+   * ends one lease recovery after it (the test suite's CI run); unbounded, a job may crash on
+   * every retry and the tail grows with the rare ones that do.
+   */
+  readonly crashSeconds?: number;
   /** Share of SQS, DynamoDB and Step Functions calls that fail while faults are on. */
   readonly faultRate: number;
   readonly faultSeconds: number;
@@ -140,6 +146,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }).then((r) => r.json() as Promise<Record<string, unknown>>);
 
   let faultsUntil = 0;
+  let crashesUntil = Number.POSITIVE_INFINITY;
   const crashes = { total: 0 };
   const injected: Record<string, number> = {};
   const collectFaultCounts = async () => {
@@ -152,7 +159,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
   };
   const armChaos = async () => {
-    await admin('POST', '/lambda/crash-rate', { functionPattern: 'JobQueueWorker', rate: options.crashRate });
+    const crashMs = crashesUntil - Date.now();
+    if (crashMs > 0)
+      await admin('POST', '/lambda/crash-rate', {
+        functionPattern: 'JobQueueWorker',
+        rate: options.crashRate,
+        ...(Number.isFinite(crashMs) ? { forMs: crashMs } : {}),
+      });
     const forMs = faultsUntil - Date.now();
     if (forMs > 0)
       for (const service of ['sqs', 'dynamodb', 'states'])
@@ -162,9 +175,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   try {
     // Faults from the first submission on.
     faultsUntil = Date.now() + options.faultSeconds * 1000;
+    if (options.crashSeconds !== undefined) crashesUntil = Date.now() + options.crashSeconds * 1000;
     await armChaos();
     log(
-      `chaos: ${options.jobs} jobs, ${options.orders} orders; faults ${options.faultRate * 100}% for ${options.faultSeconds} s, crashes ${options.crashRate * 100}% of job attempts`,
+      `chaos: ${options.jobs} jobs, ${options.orders} orders; faults ${options.faultRate * 100}% for ${options.faultSeconds} s, crashes ${options.crashRate * 100}% of job attempts${options.crashSeconds === undefined ? '' : ` for ${options.crashSeconds} s`}`,
     );
 
     const jobIds: string[] = [];

@@ -1,8 +1,8 @@
 /**
- * A maintenance window longer than the old step heartbeat (60 s) three times over, on the line of
- * an order's second step: the order waits IN_PROGRESS and completes after the window, each step
- * in one attempt. On a local cloud of its own: pausing a line of the shared one would hold
- * every other test's orders for three minutes.
+ * A maintenance window half again as long as the old step heartbeat (60 s, which used to fail a
+ * step that waited on a paused line), on the line of an order's second step: the order waits
+ * IN_PROGRESS and completes after the window, each step in one attempt. On a local cloud of its
+ * own: pausing a line of the shared one would hold every other test's orders for the window.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../localstack/cloud/local-cloud.ts';
@@ -33,10 +33,10 @@ afterAll(async () => {
 
 describe('maintenance windows and robot orders', () => {
   it.runIf(backend !== 'external')(
-    'a 3-minute window on the line of the second step: the order waits IN_PROGRESS, then completes',
+    'a 90-second window on the line of the second step: the order waits IN_PROGRESS, then completes',
     async () => {
       // Prepare: companion runs fabricate_parts (fabrication), then assemble_body (assembly).
-      const endAt = new Date(Date.now() + 180_000);
+      const endAt = new Date(Date.now() + 90_000);
       const window = await api('POST', '/factory/maintenance', {
         line: 'assembly',
         endAt: endAt.toISOString(),
