@@ -180,40 +180,43 @@ export class FactoryStack extends Stack {
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       }),
     );
-    /** Read queue depth and mappings; with `write`, also change concurrency, pause and arm timers. */
-    const grantOperations = (grantee: IGrantable, write: boolean) => {
-      grantSend(grantee);
-      if (write) timers.grantArm(grantee);
+    /** Read queue depth and the mappings; with `scale`, also change concurrency and pause. */
+    const grantQueueOperations = (grantee: IGrantable, scale: boolean) => {
       for (const q of allSqsQueues) q.grant(grantee, 'sqs:GetQueueAttributes');
       grantee.grantPrincipal.addToPrincipalPolicy(
         new PolicyStatement({
-          actions: write
+          actions: scale
             ? ['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping']
             : ['lambda:GetEventSourceMapping'],
           resources: mappingArns,
         }),
       );
     };
-    grantOperations(timers.function, true);
+    // Cron occurrences submit jobs; windows pause and resume queues. (Timers arms itself.)
+    grantQueueOperations(timers.function, true);
+    grantSend(timers.function);
     tables.grant(timers.function, tableAccess.operating);
-    for (const [id, entry, description, access] of [
+    for (const [id, entry, description, access, grants] of [
       [
         'Autoscaler',
         'scheduled/autoscaler.ts',
         'Autoscaler: worker concurrency from backlog and wait time',
         tableAccess.autoscaler,
+        { scale: true, submit: false },
       ],
       [
         'MaintenanceTicker',
         'scheduled/maintenance-ticker.ts',
         'Starts and ends maintenance windows',
         tableAccess.operating,
+        { scale: true, submit: true },
       ],
       [
         'JobScheduler',
         'scheduled/job-scheduler.ts',
         'Enqueues the jobs of due cron schedules',
         tableAccess.operating,
+        { scale: false, submit: true },
       ],
     ] as const) {
       const task = new ScheduledTask(this, id, {
@@ -221,7 +224,12 @@ export class FactoryStack extends Stack {
         description,
         environment: { ...opsEnv, ...tables.environmentFor(access) },
       });
-      grantOperations(task.function, true);
+      if (grants.scale) grantQueueOperations(task.function, true);
+      // Submitting: the job queues, and the timer of the next occurrence or window end.
+      if (grants.submit) {
+        grantSend(task.function);
+        timers.grantArm(task.function);
+      }
       tables.grant(task.function, access);
     }
 
@@ -427,7 +435,7 @@ export class FactoryStack extends Stack {
       ...routeFamily(
         'api/maintenance.ts',
         // A window may submit its maintenance job: the intake's tables too.
-        { environment: opsEnv, operates: true, tables: tableAccess.operating },
+        { environment: opsEnv, operates: true, sendsJobs: true, tables: tableAccess.operating },
         ['POST /factory/maintenance', 'GET /factory/maintenance', 'DELETE /factory/maintenance/{windowId}'],
       ),
       // Recurring jobs are jobs a developer submits; scaling, windows and rate limits are admins'.
@@ -506,17 +514,18 @@ export class FactoryStack extends Stack {
         { ...routeOf(routes, 'GET /workers/status'), path: '/api/v1/workers' },
       ],
     });
-    // Tables are granted by the API from each route's declaration; queues and mappings here.
-    for (const route of api.routes) {
-      const fn = api.handlers.get(`${route.method} ${route.path}`);
-      if (!fn) continue;
-      if (route.operates) grantOperations(fn, true);
-      else if (route.reads) grantOperations(fn, false);
-      else if (route.sendsJobs) grantSend(fn);
+    // Tables are granted by the API from each route's declaration; queues and mappings here,
+    // once per function (a family of routes shares one).
+    for (const fn of new Set(api.handlers.values())) {
+      const served = api.routes.filter((r) => api.handlers.get(`${r.method} ${r.path}`) === fn);
+      if (served.some((r) => r.operates)) grantQueueOperations(fn, true);
+      else if (served.some((r) => r.reads)) grantQueueOperations(fn, false);
+      if (served.some((r) => r.sendsJobs)) grantSend(fn);
     }
     artifacts.grantRead(api.handlers.get('GET /jobs/{jobId}/output') as FactoryFunction);
-    // A new or resumed schedule arms the timer of its first occurrence.
+    // A new or resumed schedule arms the timer of its first occurrence; a window, its start and end.
     timers.grantArm(api.handlers.get('POST /scheduled-jobs') as FactoryFunction);
+    timers.grantArm(api.handlers.get('POST /factory/maintenance') as FactoryFunction);
     for (const key of ['POST /jobs/{jobId}/retry', 'POST /dlq/retry', 'POST /orders/{orderId}/retry']) {
       const fn = api.handlers.get(key);
       if (fn) for (const workflow of workflows) workflow.stateMachine.grantStartExecution(fn);

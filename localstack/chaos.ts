@@ -12,6 +12,7 @@ const usage = `Usage: npm run chaos [-- options]
   --jobs N              jobs of mixed types (default 10000)
   --orders N            robot orders of every type (default 12)
   --crash-rate R        share of job attempts killed mid-run (default 0.1)
+  --crash-seconds S     how long workers crash, from the first submission (default: all along)
   --fault-rate R        share of SQS, DynamoDB and Step Functions calls that fail (default 0.2)
   --fault-seconds S     how long the faults last (default 60)
   --duplicate-rate R    share of jobs delivered twice (default 0.05)
@@ -26,6 +27,7 @@ try {
         'jobs',
         'orders',
         'crash-rate',
+        'crash-seconds',
         'fault-rate',
         'fault-seconds',
         'duplicate-rate',
@@ -53,6 +55,7 @@ const report = await runChaos({
   jobs: Math.round(number('jobs', 10_000, 1_000_000)),
   orders: Math.round(number('orders', 12, 10_000)),
   crashRate: number('crash-rate', 0.1, 1),
+  ...(values['crash-seconds'] === undefined ? {} : { crashSeconds: number('crash-seconds', 0) }),
   faultRate: number('fault-rate', 0.2, 1),
   faultSeconds: number('fault-seconds', 60),
   duplicateRate: number('duplicate-rate', 0.05, 1),

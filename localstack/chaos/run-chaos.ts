@@ -46,6 +46,8 @@ export interface ChaosReport {
   readonly stuck: number;
   readonly lost: number;
   readonly doubleCompleted: number;
+  /** Calls a function's IAM policies did not allow: a missing grant. */
+  readonly iamDenials: number;
   readonly orders: { placed: number; completed: number; other: Record<string, string> };
   readonly faults: {
     crashes: number;
@@ -145,6 +147,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     }).then((r) => r.json() as Promise<Record<string, unknown>>);
 
+  /** Calls the functions' IAM policies refused (local-iam.ts): a missing grant, never chaos. */
+  let iamDenials = 0;
   let faultsUntil = 0;
   let crashesUntil = Number.POSITIVE_INFINITY;
   const crashes = { total: 0 };
@@ -154,6 +158,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const counts = (await admin('GET', '/faults/injected')) as Record<string, number>;
       for (const [service, n] of Object.entries(counts)) injected[service] = (injected[service] ?? 0) + n;
       crashes.total += Number((await admin('GET', '/lambda/crashes')).crashes ?? 0);
+      // Once per factory process (before the kill, and at the end): each keeps its own list.
+      iamDenials += ((await admin('GET', '/iam/denials')).denials as unknown[]).length;
     } catch {
       // counts of a factory that is gone are lost with it; the run goes on
     }
@@ -348,6 +354,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       stuck,
       lost,
       doubleCompleted,
+      iamDenials,
       orders: {
         placed: orderIds.length,
         completed: ordersCompleted,
@@ -355,7 +362,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       },
       faults: { crashes: crashes.total, injected, duplicates, restarts },
       seconds: Math.round((Date.now() - started) / 1000),
-      ok: lost === 0 && stuck === 0 && doubleCompleted === 0 && ordersCompleted === orderIds.length,
+      ok:
+        lost === 0 &&
+        stuck === 0 &&
+        doubleCompleted === 0 &&
+        iamDenials === 0 &&
+        ordersCompleted === orderIds.length,
     };
     return report;
   } finally {
@@ -376,6 +388,7 @@ export function formatReport(report: ChaosReport): string {
     ['stuck', report.stuck],
     ['lost', report.lost],
     ['double-completed', report.doubleCompleted],
+    ['calls refused by IAM', report.iamDenials],
     ['orders placed', report.orders.placed],
     ['orders completed', report.orders.completed],
     ['worker crashes', report.faults.crashes],

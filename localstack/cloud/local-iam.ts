@@ -42,13 +42,14 @@ export interface IamRequest {
 /** The access key id a function signs with locally; the edge reads it back from the signature. */
 export const accessKeyIdOf = (functionName: string) => `LOCALFN${functionName}`;
 
-const wildcard = (pattern: string) =>
+/** An IAM pattern (`*`, `?`); actions compare case-insensitively, ARNs exactly, as IAM does. */
+const wildcard = (pattern: string, flags = '') =>
   new RegExp(
     `^${pattern
       .replace(/[.+^${}()|[\]\\]/g, '\\$&')
       .replace(/\*/g, '.*')
       .replace(/\?/g, '.')}$`,
-    'i',
+    flags,
   );
 
 export class LocalIam {
@@ -94,7 +95,14 @@ export class LocalIam {
     policyId: string,
     raw: Record<string, unknown>,
   ): Statement | undefined {
-    if (raw.Effect !== 'Allow') return undefined;
+    // The stack writes Allow statements with Action and Resource only; anything else would be
+    // misread here, so say so rather than evaluate it wrongly.
+    if (raw.Effect !== 'Allow' || 'NotAction' in raw || 'NotResource' in raw || 'Condition' in raw) {
+      this.warnings.push(
+        `${policyId}: a statement with Deny, NotAction, NotResource or Condition is not evaluated locally`,
+      );
+      return undefined;
+    }
     const actions = [raw.Action].flat().filter((a): a is string => typeof a === 'string');
     let resources: string[];
     try {
@@ -106,8 +114,8 @@ export class LocalIam {
       return undefined;
     }
     return {
-      actions: actions.map(wildcard),
-      resources: resources.includes('*') ? undefined : resources.map(wildcard),
+      actions: actions.map((a) => wildcard(a, 'i')),
+      resources: resources.includes('*') ? undefined : resources.map((r) => wildcard(r)),
     };
   }
 

@@ -59,7 +59,9 @@ export async function teardown() {
   // error a handler swallowed (e.g. a metric) fails the run here. iam.test.ts's probes are meant.
   const denials = (cloud?.iam.denials ?? []).filter((d) => !d.userAgent.includes(iamProbeAgent));
   await cloud?.stop();
-  if (denials.length > 0)
+  if (denials.length > 0) {
+    // vitest 4.1 only logs a teardown's error: the exit code is what fails the run.
+    process.exitCode = 1;
     throw new Error(
       `The local cloud refused ${denials.length} call(s) that the functions' IAM policies do not allow:\n` +
         denials
@@ -67,4 +69,5 @@ export async function teardown() {
           .map((d) => `  ${d.functionName}: ${d.action} on ${d.resource}`)
           .join('\n'),
     );
+  }
 }

@@ -357,7 +357,6 @@ describe('operations', () => {
       'ApiMaintenance',
       'ApiWorkers',
       'AutoscalerFunction',
-      'JobSchedulerFunction',
       'MaintenanceTickerFunction',
       'TimersFunction',
     ]);
@@ -529,7 +528,25 @@ describe('access control', () => {
       expect(readOnly.length).toBeGreaterThan(12);
       for (const [id] of readOnly) {
         expect(Object.values(tableAccessOf(id)), id).not.toContain('write');
+        const roleId = functions()[id]?.Properties.Role['Fn::GetAtt'][0];
+        const actions = JSON.stringify(policiesOf(roleId).map((p) => p.Properties.PolicyDocument));
+        expect(actions, id).not.toContain('sqs:SendMessage');
+        expect(actions, id).not.toContain('lambda:UpdateEventSourceMapping');
+        expect(actions, id).not.toContain('states:StartExecution');
       }
+    });
+
+    it('lets the cron scheduler submit but not scale, and the autoscaler scale but not submit', () => {
+      const actionsOf = (prefix: string) => {
+        const roleId = functions()[byDescription(prefix)]?.Properties.Role['Fn::GetAtt'][0];
+        return JSON.stringify(policiesOf(roleId).map((p) => p.Properties.PolicyDocument));
+      };
+      const scheduler = actionsOf('Enqueues the jobs of due cron schedules');
+      expect(scheduler).toContain('sqs:SendMessage');
+      expect(scheduler).not.toContain('lambda:UpdateEventSourceMapping');
+      const autoscaler = actionsOf('Autoscaler');
+      expect(autoscaler).toContain('lambda:UpdateEventSourceMapping');
+      expect(autoscaler).not.toContain('sqs:SendMessage');
     });
 
     it('lets no function write every table', () => {

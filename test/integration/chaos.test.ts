@@ -33,12 +33,18 @@ describe('chaos', () => {
       });
       const table = formatReport(report);
       expect(
-        { lost: report.lost, stuck: report.stuck, doubleCompleted: report.doubleCompleted },
+        {
+          lost: report.lost,
+          stuck: report.stuck,
+          doubleCompleted: report.doubleCompleted,
+          iamDenials: report.iamDenials,
+        },
         table,
       ).toEqual({
         lost: 0,
         stuck: 0,
         doubleCompleted: 0,
+        iamDenials: 0,
       });
       expect(report.orders.completed, table).toBe(report.orders.placed);
       expect(report.completed + report.dead + report.cancelled, table).toBe(report.submitted);
