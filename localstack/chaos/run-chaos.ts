@@ -46,6 +46,8 @@ export interface ChaosReport {
   readonly stuck: number;
   readonly lost: number;
   readonly doubleCompleted: number;
+  /** Jobs still moving when the timeout came (the run was too short for its size; not ok). */
+  readonly unfinished: number;
   /** Calls a function's IAM policies did not allow: a missing grant. */
   readonly iamDenials: number;
   readonly orders: { placed: number; completed: number; other: Record<string, string> };
@@ -65,6 +67,8 @@ const specifications: Record<string, unknown> = {
   companion: { heightCm: 60, personality: 'calm', language: 'en' },
 };
 const finished = new Set(['COMPLETED', 'DEAD', 'CANCELLED']);
+/** A job that has not moved for this long while the run waits is stuck (a lease recovery is ≤ 90 s). */
+const stuckAfterMs = 180_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The mix of jobs: mostly quick ones, some that fail at random, some that always time out. */
@@ -149,6 +153,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
   /** Calls the functions' IAM policies refused (local-iam.ts): a missing grant, never chaos. */
   let iamDenials = 0;
+  let timedOutWhileProgressing = false;
   let faultsUntil = 0;
   let crashesUntil = Number.POSITIVE_INFINITY;
   const crashes = { total: 0 };
@@ -267,6 +272,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const deadline = started + options.timeoutSeconds * 1000;
     let quiet = 0;
     let reported = { done: -1, at: 0 };
+    // When the count last moved: at the deadline, jobs still moving are unfinished, not stuck.
+    let progress = { done: -1, at: Date.now() };
     for (;;) {
       // While many jobs are out, read a rotating slice of them: a full read of 1,000 jobs every
       // few seconds was a load of its own on the factory under test (each read is an authorized
@@ -278,6 +285,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const done = jobIds.length - left;
       // Progress when it moves, and every 30 s while it does not (the tail waits on backoffs
       // and lease recoveries, which take minutes): then what the last jobs are doing.
+      if (done !== progress.done) progress = { done, at: Date.now() };
       if (done !== reported.done || Date.now() - reported.at >= 30_000) {
         const states = new Map<string, number>();
         for (const id of waiting) {
@@ -306,7 +314,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         await Promise.all(orderIds.map((id) => call('GET', `/orders/${id}/status`)))
       ).filter((r) => !['COMPLETED', 'FAILED', 'CANCELLED'].includes(r.body?.status)).length;
       quiet = left === 0 && ordersLeft === 0 ? quiet + 1 : 0;
-      if (quiet >= 2 || Date.now() > deadline) break;
+      if (quiet >= 2) break;
+      if (Date.now() > deadline) {
+        timedOutWhileProgressing = Date.now() - progress.at < stuckAfterMs;
+        break;
+      }
       await sleep(left > 0 ? 3000 : 2000);
     }
     await collectFaultCounts();
@@ -344,7 +356,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     );
     const ordersCompleted = orderStates.filter(([, s]) => s === 'COMPLETED').length;
     const lost = [...status.values()].filter((v) => v.startsWith('HTTP')).length;
-    const stuck = jobIds.length - counts('COMPLETED') - counts('DEAD') - counts('CANCELLED') - lost;
+    const unfinished = jobIds.length - counts('COMPLETED') - counts('DEAD') - counts('CANCELLED') - lost;
+    // Stuck: nothing moved for minutes. Still moving at the deadline: the run was too short.
+    const stuck = timedOutWhileProgressing ? 0 : unfinished;
     const report: ChaosReport = {
       submitted: jobIds.length,
       completed: counts('COMPLETED'),
@@ -354,6 +368,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       stuck,
       lost,
       doubleCompleted,
+      unfinished: timedOutWhileProgressing ? unfinished : 0,
       iamDenials,
       orders: {
         placed: orderIds.length,
@@ -365,6 +380,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ok:
         lost === 0 &&
         stuck === 0 &&
+        !timedOutWhileProgressing &&
         doubleCompleted === 0 &&
         iamDenials === 0 &&
         ordersCompleted === orderIds.length,
@@ -386,6 +402,14 @@ export function formatReport(report: ChaosReport): string {
     ...Object.entries(report.deadReasons).map(([reason, n]): [string, number] => [`  dead: ${reason}`, n]),
     ['cancelled', report.cancelled],
     ['stuck', report.stuck],
+    ...(report.unfinished > 0
+      ? [
+          ['unfinished (still moving at the timeout: give --timeout-seconds more)', report.unfinished] as [
+            string,
+            number,
+          ],
+        ]
+      : []),
     ['lost', report.lost],
     ['double-completed', report.doubleCompleted],
     ['calls refused by IAM', report.iamDenials],
