@@ -4,6 +4,7 @@
  * (cold start, warm reuse) and a hard timeout (the thread is terminated, as Lambda would).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
@@ -31,11 +32,20 @@ export type InvocationResult = { ok: true; result: unknown } | { ok: false; erro
 
 interface Environment {
   readonly id: string;
-  readonly worker: Worker;
-  readonly ready: Promise<void>;
-  busy: boolean;
+  /** Set once the environment holds one of the runtime's initialisation slots. */
+  worker?: Worker;
+  /** Starting (initialising), idle (warm, free) or busy (serving an invocation). */
+  state: 'starting' | 'idle' | 'busy';
+  /** Discarded before its worker started: the slot it waits for starts nothing. */
+  gone?: boolean;
   lastUsed: number;
   current?: { resolve: (result: InvocationResult) => void; timer: NodeJS.Timeout; event: unknown };
+}
+
+/** An invocation waiting for an environment: the first that is free, warm or newly started. */
+interface Waiter {
+  readonly resolve: (env: Environment) => void;
+  readonly reject: (error: Error) => void;
 }
 
 export interface LambdaRuntimeOptions {
@@ -45,12 +55,23 @@ export interface LambdaRuntimeOptions {
   readonly idleTimeoutMs?: number;
   /** Longest an environment may take to initialise (Lambda: 10 s, or the function timeout). */
   readonly initTimeoutMs?: (fn: LocalFunction) => number;
+  /**
+   * Environments initialising at once, over all functions. On Lambda each environment has CPU of
+   * its own; here they share the machine's cores, and thirty cold starts at once took each over
+   * Lambda's 10 s init limit under load, failing every one of them (and their retries).
+   * @default the machine's available parallelism
+   */
+  readonly concurrentInitialisations?: number;
 }
 
 export class LambdaRuntime {
   private readonly functions = new Map<string, LocalFunction>();
   private readonly environments = new Map<string, Environment[]>();
-  private readonly waiters = new Map<string, (() => void)[]>();
+  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly initialisationSlots: number;
+  private initialising = 0;
+  private stopped = false;
+  private readonly slotQueue: (() => void)[] = [];
   private readonly reaper: NodeJS.Timeout;
   /** Invocations by function, for the operator's view and the bench. */
   readonly invocations = new Map<string, number>();
@@ -62,11 +83,13 @@ export class LambdaRuntime {
     const idle = options.idleTimeoutMs ?? 300_000;
     this.reaper = setInterval(() => this.reapIdle(idle), Math.min(idle, 30_000));
     this.reaper.unref();
+    this.initialisationSlots = Math.max(1, options.concurrentInitialisations ?? availableParallelism());
   }
 
   register(fn: LocalFunction): void {
     this.functions.set(fn.name, fn);
     this.environments.set(fn.name, []);
+    this.waiters.set(fn.name, []);
   }
 
   get(nameOrArn: string): LocalFunction | undefined {
@@ -79,7 +102,8 @@ export class LambdaRuntime {
 
   /** Live execution environments of a function (the local "workers"). */
   environmentCount(name: string): number {
-    return this.environments.get(name)?.length ?? 0;
+    // Not those still waiting for an initialisation slot: they may never start.
+    return this.environments.get(name)?.filter((env) => env.worker).length ?? 0;
   }
 
   async invoke(nameOrArn: string, event: unknown): Promise<InvocationResult> {
@@ -90,11 +114,10 @@ export class LambdaRuntime {
         error: { errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${nameOrArn}` },
       };
     this.invocations.set(fn.name, (this.invocations.get(fn.name) ?? 0) + 1);
-    const environment = await this.acquire(fn);
+    let environment: Environment;
     try {
-      await environment.ready;
+      environment = await this.acquire(fn);
     } catch (error) {
-      this.discard(fn.name, environment);
       return { ok: false, error: { errorType: 'Runtime.InitError', errorMessage: (error as Error).message } };
     }
     return new Promise<InvocationResult>((resolve) => {
@@ -110,7 +133,7 @@ export class LambdaRuntime {
         });
       }, fn.timeoutSeconds * 1000);
       environment.current = { resolve, timer, event };
-      environment.worker.postMessage({ id, event, deadline: Date.now() + fn.timeoutSeconds * 1000 });
+      environment.worker?.postMessage({ id, event, deadline: Date.now() + fn.timeoutSeconds * 1000 });
     }).finally(() => this.release(fn.name, environment));
   }
 
@@ -151,44 +174,96 @@ export class LambdaRuntime {
 
   async stop(): Promise<void> {
     clearInterval(this.reaper);
+    this.stopped = true;
+    for (const waiting of this.waiters.values())
+      for (const waiter of waiting.splice(0)) waiter.reject(new Error('The local Lambda runtime stopped'));
     const all = [...this.environments.entries()].flatMap(([name, envs]) =>
       envs.map((env) => [name, env] as const),
     );
     await Promise.all(all.map(([name, env]) => this.discard(name, env)));
   }
 
-  private async acquire(fn: LocalFunction): Promise<Environment> {
-    for (;;) {
-      const envs = this.environments.get(fn.name) as Environment[];
-      const idle = envs.find((env) => !env.busy);
-      if (idle) {
-        idle.busy = true;
-        return idle;
-      }
-      if (envs.length < fn.concurrencyLimit) {
-        const env = this.create(fn);
-        env.busy = true;
-        envs.push(env);
-        return env;
-      }
-      await new Promise<void>((resolve) =>
-        this.waiters.set(fn.name, [...(this.waiters.get(fn.name) ?? []), resolve]),
-      );
+  /**
+   * A warm environment if one is free; otherwise the invocation waits for the first environment
+   * that frees up or finishes starting. New environments start only while more invocations wait
+   * than environments are starting (up to the function's concurrency), so a burst on a cold
+   * function is served by the first environments as they warm instead of one cold start each.
+   */
+  private acquire(fn: LocalFunction): Promise<Environment> {
+    const envs = this.environments.get(fn.name) as Environment[];
+    const idle = envs.find((env) => env.state === 'idle');
+    if (idle) {
+      idle.state = 'busy';
+      return Promise.resolve(idle);
+    }
+    return new Promise<Environment>((resolve, reject) => {
+      (this.waiters.get(fn.name) as Waiter[]).push({ resolve, reject });
+      this.scale(fn);
+    });
+  }
+
+  /** Starts environments for waiting invocations that no starting environment will serve. */
+  private scale(fn: LocalFunction): void {
+    if (this.stopped) return;
+    const envs = this.environments.get(fn.name) as Environment[];
+    const waiting = (this.waiters.get(fn.name) as Waiter[]).length;
+    let starting = envs.filter((env) => env.state === 'starting').length;
+    while (waiting > starting && envs.length < fn.concurrencyLimit) {
+      envs.push(this.create(fn));
+      starting++;
     }
   }
 
-  private release(name: string, env: Environment): void {
-    env.busy = false;
+  /** A free environment serves the longest-waiting invocation, or waits idle. */
+  private handOver(name: string, env: Environment): void {
+    const next = this.waiters.get(name)?.shift();
     env.lastUsed = Date.now();
-    const [next, ...rest] = this.waiters.get(name) ?? [];
-    this.waiters.set(name, rest);
-    next?.();
+    if (next) {
+      env.state = 'busy';
+      next.resolve(env);
+    } else env.state = 'idle';
+  }
+
+  private release(name: string, env: Environment): void {
+    if (this.environments.get(name)?.includes(env)) this.handOver(name, env);
+  }
+
+  private async initialisationSlot(): Promise<void> {
+    if (this.initialising < this.initialisationSlots) {
+      this.initialising++;
+      return;
+    }
+    // The slot passes straight from the environment that frees it (the count stays).
+    await new Promise<void>((resolve) => this.slotQueue.push(resolve));
+  }
+
+  private freeInitialisationSlot(): void {
+    const next = this.slotQueue.shift();
+    if (next) next();
+    else this.initialising--;
   }
 
   private create(fn: LocalFunction): Environment {
-    const id = randomBytes(8).toString('hex');
+    const env: Environment = { id: randomBytes(8).toString('hex'), state: 'starting', lastUsed: Date.now() };
+    void this.initialisationSlot().then(() => {
+      if (!env.gone && this.stillNeeded(fn, env)) return this.start(fn, env);
+      // Warm environments served the burst while this one waited for its slot: it never starts.
+      this.freeInitialisationSlot();
+      this.remove(fn.name, env);
+    });
+    return env;
+  }
+
+  /** More invocations wait than environments are already initialising for them. */
+  private stillNeeded(fn: LocalFunction, env: Environment): boolean {
+    const envs = this.environments.get(fn.name) ?? [];
+    const initialising = envs.filter((other) => other !== env && other.state === 'starting' && other.worker);
+    return (this.waiters.get(fn.name)?.length ?? 0) > initialising.length;
+  }
+
+  private start(fn: LocalFunction, env: Environment): void {
     const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
-    const logStreamName = `${day}/[$LATEST]${id}`;
+    const logStreamName = `${day}/[$LATEST]${env.id}`;
     const worker = new Worker(bootstrap, {
       env: { ...fn.environment, AWS_LAMBDA_LOG_STREAM_NAME: logStreamName },
       workerData: {
@@ -202,6 +277,7 @@ export class LambdaRuntime {
       stdout: true,
       stderr: true,
     });
+    env.worker = worker;
     const prefix = `[${fn.name}]`;
     for (const stream of [worker.stdout, worker.stderr]) {
       let buffered = '';
@@ -216,16 +292,21 @@ export class LambdaRuntime {
         }
       });
     }
-    let markReady: () => void = () => undefined;
-    let failReady: (error: Error) => void = () => undefined;
-    const ready = new Promise<void>((resolve, reject) => {
-      markReady = resolve;
-      failReady = reject;
-    });
-    ready.catch(() => undefined);
-    const env: Environment = { id, worker, ready, busy: false, lastUsed: Date.now() };
+    // Settles the start once: ready (the environment serves the queue) or failed (it fails the
+    // invocation that has waited longest, as the invocation that caused a cold start fails on
+    // Lambda, and the rest wait for other environments).
+    let settled = false;
+    const settle = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(initTimer);
+      this.freeInitialisationSlot();
+      if (!error) return this.handOver(fn.name, env);
+      this.waiters.get(fn.name)?.shift()?.reject(error);
+      void this.discard(fn.name, env);
+    };
     worker.on('message', (message: { type: string; result?: unknown; error?: InvocationError }) => {
-      if (message.type === 'ready') return markReady();
+      if (message.type === 'ready') return settle();
       const current = env.current;
       if (!current) return;
       env.current = undefined;
@@ -245,53 +326,45 @@ export class LambdaRuntime {
       current.resolve({ ok: false, error: { errorType: 'Runtime.ExitError', errorMessage } });
     };
     worker.on('error', (error) => {
-      failReady(error);
+      settle(error);
       failInFlight(error.message);
-      this.discard(fn.name, env);
+      void this.discard(fn.name, env);
     });
     worker.on('exit', () => {
-      // An environment that dies while it starts fails the invocation waiting for it.
-      failReady(new Error('The execution environment stopped during its initialisation'));
+      settle(new Error('The execution environment stopped during its initialisation'));
       failInFlight('The execution environment stopped');
       this.remove(fn.name, env);
     });
-    // Lambda gives initialisation at most 10 s (or the function's timeout, if longer).
+    // Lambda gives initialisation at most 10 s (or the function's timeout, if longer), counted
+    // from when the environment starts (not while it waits for a slot).
     const initTimer = setTimeout(
-      () => {
-        failReady(new Error('The execution environment did not initialise in time'));
-        void this.discard(fn.name, env);
-      },
+      () => settle(new Error('The execution environment did not initialise in time')),
       this.options.initTimeoutMs?.(fn) ?? Math.max(10, fn.timeoutSeconds) * 1000,
     );
     initTimer.unref();
-    void ready.then(
-      () => clearTimeout(initTimer),
-      () => clearTimeout(initTimer),
-    );
-    return env;
   }
 
   private remove(name: string, env: Environment): void {
     const envs = this.environments.get(name);
-    if (!envs) return;
-    const index = envs.indexOf(env);
-    if (index >= 0) {
-      envs.splice(index, 1);
-      const [next, ...rest] = this.waiters.get(name) ?? [];
-      this.waiters.set(name, rest);
-      next?.();
-    }
+    const index = envs?.indexOf(env) ?? -1;
+    if (!envs || index < 0) return;
+    envs.splice(index, 1);
+    env.gone = true;
+    // Its place may go to an invocation still waiting.
+    const fn = this.functions.get(name);
+    if (fn) this.scale(fn);
   }
 
   private async discard(name: string, env: Environment): Promise<void> {
     this.remove(name, env);
-    await env.worker.terminate();
+    await env.worker?.terminate();
   }
 
   private reapIdle(idleMs: number): void {
     const now = Date.now();
     for (const [name, envs] of this.environments) {
-      for (const env of [...envs]) if (!env.busy && now - env.lastUsed > idleMs) void this.discard(name, env);
+      for (const env of [...envs])
+        if (env.state === 'idle' && now - env.lastUsed > idleMs) void this.discard(name, env);
     }
   }
 }

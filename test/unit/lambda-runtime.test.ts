@@ -41,4 +41,32 @@ describe('the local Lambda runtime', () => {
       },
     });
   });
+
+  it('serves a burst on a cold function with the environments that warm first', async () => {
+    runtime = new LambdaRuntime({ log: () => undefined, concurrentInitialisations: 1 });
+    runtime.register({ ...fn('answers', fixture('answers.mjs')), concurrencyLimit: 20 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, n) => runtime?.invoke('answers', { n })),
+    );
+    expect(outcomes).toEqual(Array.from({ length: 20 }, (_, n) => ({ ok: true, result: { echoed: { n } } })));
+    // One cold start per invocation (the old pool) would be 20 environments, each initialising
+    // at once on two cores; waiting invocations take the first environment that is free.
+    expect(runtime.environmentCount('answers')).toBeLessThan(20);
+  });
+
+  it('counts the init limit from when an environment starts, not while it waits its turn', async () => {
+    runtime = new LambdaRuntime({
+      log: () => undefined,
+      concurrentInitialisations: 1,
+      initTimeoutMs: (f) => (f.name === 'hangs' ? 300 : 10_000),
+    });
+    runtime.register(fn('hangs', fixture('hangs-at-init.mjs')));
+    runtime.register(fn('answers', fixture('answers.mjs')));
+    const [hung, answered] = await Promise.all([
+      runtime.invoke('hangs', {}),
+      runtime.invoke('answers', { n: 2 }),
+    ]);
+    expect(hung).toMatchObject({ ok: false, error: { errorType: 'Runtime.InitError' } });
+    expect(answered).toEqual({ ok: true, result: { echoed: { n: 2 } } });
+  });
 });
