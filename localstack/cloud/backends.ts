@@ -9,7 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { observeDynaliteWrites } from './dynalite-writes.ts';
 import { captureDynaliteStore, cleanStop, rebuildIndexes } from './dynamo-index-repair.ts';
+import { LocalStreams } from './dynamo-streams.ts';
 import type { Backend } from './edge.ts';
 import { inProcess } from './in-process-http.ts';
 import { ObjectStore } from './object-store.ts';
@@ -21,6 +23,8 @@ export type BackendKind = 'embedded' | 'moto';
 export interface DataPlane {
   readonly kind: BackendKind;
   readonly dynamodb: Backend;
+  /** DynamoDB Streams (the API the stream event source mappings read). */
+  readonly streams: Backend;
   readonly sqs: Backend;
   readonly s3: Backend;
   /** Undefined when the local cloud serves Step Functions itself. */
@@ -58,6 +62,12 @@ export async function startEmbedded(
   const captured = store();
   const db = captured?.db;
   const writeUnits = captured ? WriteUnitMeter.attach(captured) : undefined;
+  const streams = new LocalStreams({
+    ...identity,
+    ...(dataDir ? { file: path.join(dataDir, 'dynamodb-streams.jsonl') } : {}),
+  });
+  if (captured)
+    observeDynaliteWrites(captured, (table, before, after) => streams.capture(table, before, after));
   if (stopMarker && !stopMarker.take() && db) {
     const started = Date.now();
     const rebuilt = await rebuildIndexes(db);
@@ -71,7 +81,8 @@ export async function startEmbedded(
   const objects = new ObjectStore(dataDir && path.join(dataDir, 's3'));
   return {
     kind: 'embedded',
-    dynamodb: inProcess(dynamo),
+    dynamodb: streams.tables(inProcess(dynamo)),
+    streams: streams.handle,
     sqs: queues.handle,
     s3: objects.handle,
     supportsTtl: false,
@@ -137,6 +148,7 @@ export async function startMoto(logFile: string, accountId: string): Promise<Dat
   return {
     kind: 'moto',
     dynamodb: url,
+    streams: url,
     sqs: url,
     s3: url,
     states: url,

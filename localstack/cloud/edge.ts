@@ -30,6 +30,7 @@ export type Backend = string | ((request: BufferedRequest) => Promise<ServiceRes
 
 export interface EdgeBackends {
   readonly dynamodb: Backend;
+  readonly streams: Backend;
   readonly sqs: Backend;
   readonly states: Backend;
   readonly lambda: Backend;
@@ -46,6 +47,7 @@ export interface EdgeHooks {
 
 const targetPrefixes: Record<string, keyof EdgeBackends> = {
   DynamoDB_20120810: 'dynamodb',
+  DynamoDBStreams_20120810: 'streams',
   AmazonSQS: 'sqs',
   AWSStepFunctions: 'states',
 };

@@ -8,6 +8,7 @@ import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -26,6 +27,7 @@ import { LocalIam } from './local-iam.ts';
 import { type ProvisionedStack, provision } from './provisioner.ts';
 import { Schedules } from './schedules.ts';
 import { StepFunctionsFacade } from './step-functions/facade.ts';
+import { StreamPollers } from './stream-pollers.ts';
 import { synthesize } from './synth.ts';
 import { TemplateResolver } from './template.ts';
 import { TtlSweeper } from './ttl-sweeper.ts';
@@ -135,6 +137,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   let pollers: EventSourcePollers | undefined;
   const edgeBackends = {
     dynamodb: dataPlane.dynamodb,
+    streams: dataPlane.streams,
     sqs: dataPlane.sqs,
     states:
       dataPlane.states ??
@@ -209,6 +212,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     dataPlane.durable && dataDir ? path.join(dataDir, 'event-source-mappings.json') : undefined,
   );
   for (const mapping of stack.eventSourceMappings) pollers.add({ ...mapping, uuid: mapping.logicalId });
+  const streamPollers = new StreamPollers(
+    new DynamoDBStreamsClient(clientConfig),
+    pollerSqs,
+    runtime,
+    functionLog,
+    dataPlane.durable && dataDir ? path.join(dataDir, 'stream-checkpoints.json') : undefined,
+  );
+  for (const mapping of stack.streamMappings) streamPollers.add(mapping);
 
   const http = await startHttpApi(stack.routes, runtime, {
     port: apiPort,
@@ -252,6 +263,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       schedules.stop();
       ttl.stop();
       pollers?.stop();
+      streamPollers.stop();
       facade?.stop();
       await http.close();
       await runtime.stop();

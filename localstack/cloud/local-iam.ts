@@ -215,6 +215,12 @@ export class LocalIam {
           ],
         };
       }
+      case 'streams': {
+        // DynamoDB Streams actions are IAM's dynamodb:*, on the stream's ARN (GetRecords names
+        // only its iterator, ListStreams nothing: *).
+        const arn = body().StreamArn;
+        return { asks: [{ action: `dynamodb:${action}`, resource: typeof arn === 'string' ? arn : '*' }] };
+      }
       case 'sqs': {
         const json = request.headers['x-amz-target'] !== undefined;
         const url = json

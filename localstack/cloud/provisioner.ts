@@ -24,6 +24,7 @@ import { brokenAuthorizer, type LocalAuthorizer } from './http-authorizer.ts';
 import type { LocalFunction } from './lambda-runtime.ts';
 import { accessKeyIdOf } from './local-iam.ts';
 import type { LocalSchedule } from './schedules.ts';
+import type { StreamMapping } from './stream-pollers.ts';
 import type { TemplateResolver } from './template.ts';
 import type { TtlTable } from './ttl-sweeper.ts';
 
@@ -52,6 +53,7 @@ export interface ProvisionedStack {
     maximumConcurrency: number;
     enabled: boolean;
   }[];
+  readonly streamMappings: StreamMapping[];
   readonly routes: LocalRoute[];
   /** Tables with a TTL attribute: the local cloud expires their rows itself. */
   readonly ttlTables: readonly TtlTable[];
@@ -77,6 +79,7 @@ export async function provision(
   const warnings: string[] = [];
 
   const tables: string[] = [];
+  const streamArns = new Set<string>();
   const ttlTables: TtlTable[] = [];
   await Promise.all(
     resolver.resourcesOfType('AWS::DynamoDB::Table').map(async ([logicalId, resource]) => {
@@ -87,16 +90,23 @@ export async function provision(
         KeySchema: gsi.KeySchema as never,
         Projection: gsi.Projection as never,
       }));
+      const stream = p.StreamSpecification as { StreamViewType?: string } | undefined;
+      const streamSpecification = stream?.StreamViewType
+        ? { StreamEnabled: true, StreamViewType: stream.StreamViewType as never }
+        : undefined;
+      let streamArn: string | undefined;
       try {
-        await clients.dynamodb.send(
+        const { TableDescription } = await clients.dynamodb.send(
           new CreateTableCommand({
             TableName: name,
             AttributeDefinitions: p.AttributeDefinitions as never,
             KeySchema: p.KeySchema as never,
             BillingMode: 'PAY_PER_REQUEST',
             GlobalSecondaryIndexes: indexes,
+            ...(streamSpecification ? { StreamSpecification: streamSpecification } : {}),
           }),
         );
+        streamArn = TableDescription?.LatestStreamArn;
       } catch (error) {
         if ((error as Error).name !== 'ResourceInUseException') throw error;
         // Kept from an earlier run: add the indexes the template has gained since.
@@ -118,7 +128,20 @@ export async function provision(
               ),
             );
         }
+        streamArn = Table?.LatestStreamArn;
+        // A stream the template has gained since (or whose view type changed).
+        if (
+          streamSpecification &&
+          (!streamArn || Table?.StreamSpecification?.StreamViewType !== streamSpecification.StreamViewType)
+        ) {
+          const { TableDescription } = await clients.dynamodb.send(
+            new UpdateTableCommand({ TableName: name, StreamSpecification: streamSpecification }),
+          );
+          streamArn = TableDescription?.LatestStreamArn;
+        }
       }
+      if (streamArn) streamArns.add(streamArn);
+      if (streamSpecification && !streamArn) warnings.push(`${name}: the data plane gave its stream no ARN`);
       const ttl = p.TimeToLiveSpecification as { AttributeName: string; Enabled: boolean } | undefined;
       if (ttl?.Enabled) {
         const keys = (p.KeySchema as { AttributeName: string }[]).map((k) => k.AttributeName);
@@ -131,7 +154,10 @@ export async function provision(
       }
       resolver.define(logicalId, {
         ref: name,
-        attributes: { Arn: `arn:aws:dynamodb:${region}:${accountId}:table/${name}` },
+        attributes: {
+          Arn: `arn:aws:dynamodb:${region}:${accountId}:table/${name}`,
+          ...(streamArn ? { StreamArn: streamArn } : {}),
+        },
       });
       tables.push(name);
     }),
@@ -274,6 +300,7 @@ export async function provision(
     .flatMap(([logicalId, resource]) => {
       const p = resolver.resolve<Props>(resource.Properties ?? {});
       const queue = queues.find((q) => q.arn === p.EventSourceArn);
+      if (!queue && streamArns.has(String(p.EventSourceArn))) return [];
       if (!queue) {
         warnings.push(`${logicalId}: event source ${String(p.EventSourceArn)} is not an SQS queue; skipped`);
         return [];
@@ -291,6 +318,38 @@ export async function provision(
           ),
           // Lambda's own default: up to 1,000 concurrent batches; locally a few pollers suffice.
           maximumConcurrency: scaling?.MaximumConcurrency ?? 5,
+          enabled: p.Enabled !== false,
+        },
+      ];
+    });
+
+  // DynamoDB stream → Lambda mappings (stream-pollers.ts), with Lambda's defaults.
+  const streamMappings = resolver
+    .resourcesOfType('AWS::Lambda::EventSourceMapping')
+    .flatMap(([logicalId, resource]): StreamMapping[] => {
+      const p = resolver.resolve<Props>(resource.Properties ?? {});
+      if (!streamArns.has(String(p.EventSourceArn))) return [];
+      if (p.FilterCriteria)
+        warnings.push(`${logicalId}: FilterCriteria are not applied locally; the function sees every record`);
+      const onFailure = (p.DestinationConfig as { OnFailure?: { Destination?: string } } | undefined)
+        ?.OnFailure?.Destination;
+      const onFailureQueue = queues.find((q) => q.arn === onFailure);
+      if (onFailure && !onFailureQueue)
+        warnings.push(`${logicalId}: only an SQS OnFailure destination is served locally`);
+      return [
+        {
+          uuid: logicalId,
+          functionName: String(p.FunctionName).split(':').pop() as string,
+          streamArn: String(p.EventSourceArn),
+          batchSize: Number(p.BatchSize ?? 100),
+          startingPosition: p.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
+          maximumBatchingWindowMs: Number(p.MaximumBatchingWindowInSeconds ?? 0) * 1000,
+          bisectBatchOnFunctionError: p.BisectBatchOnFunctionError === true,
+          maximumRetryAttempts: Number(p.MaximumRetryAttempts ?? -1),
+          reportBatchItemFailures: ((p.FunctionResponseTypes as string[] | undefined) ?? []).includes(
+            'ReportBatchItemFailures',
+          ),
+          ...(onFailureQueue ? { onFailureQueueUrl: onFailureQueue.url } : {}),
           enabled: p.Enabled !== false,
         },
       ];
@@ -378,6 +437,7 @@ export async function provision(
     stateMachines,
     functions,
     eventSourceMappings,
+    streamMappings,
     routes,
     ...(apiEntry
       ? {

@@ -13,10 +13,10 @@
  * counted: writes whose condition failed (AWS bills them too, one table write each), TTL
  * deletes (free on AWS; their index deletes are not).
  */
-import { createRequire } from 'node:module';
+import { type DynaliteItem, observeDynaliteWrites } from './dynalite-writes.ts';
 
-type AttributeValue = Record<string, unknown>;
-type Item = Record<string, AttributeValue>;
+type Item = DynaliteItem;
+type AttributeValue = Item[string];
 
 interface IndexDescription {
   readonly IndexName: string;
@@ -30,23 +30,6 @@ interface TableDescription {
   readonly GlobalSecondaryIndexes?: readonly IndexDescription[];
   readonly LocalSecondaryIndexes?: readonly IndexDescription[];
 }
-
-type UpdateIndexes = (
-  store: object,
-  table: TableDescription,
-  existingItem: Item | null | undefined,
-  item: Item | null | undefined,
-  cb: (error?: unknown) => void,
-) => void;
-
-interface DynaliteDb {
-  updateIndexes: UpdateIndexes;
-  itemSize(item: Item): number;
-}
-
-const require = createRequire(import.meta.url);
-const meters = new WeakMap<object, WriteUnitMeter>();
-let installed = false;
 
 const units = (size: number) => Math.max(1, Math.ceil(size / 1024));
 
@@ -105,9 +88,10 @@ export class WriteUnitMeter {
 
   /** Meters the writes of this store (from captureDynaliteStore). */
   static attach(store: object): WriteUnitMeter {
-    install();
     const meter = new WriteUnitMeter();
-    meters.set(store, meter);
+    observeDynaliteWrites(store, (table, before, after, itemSize) =>
+      meter.add(writeUnitsOf(table, before, after, itemSize)),
+    );
     return meter;
   }
 
@@ -118,17 +102,4 @@ export class WriteUnitMeter {
   snapshot(): Record<string, number> {
     return Object.fromEntries([...this.spent.entries()].sort(([a], [b]) => a.localeCompare(b)));
   }
-}
-
-function install(): void {
-  if (installed) return;
-  installed = true;
-  const db = require('dynalite/db/index.js') as DynaliteDb;
-  const updateIndexes = db.updateIndexes;
-  const itemSize = (item: Item) => db.itemSize(item);
-  // dynalite's actions call it through the module object, so the wrapper sees every write.
-  db.updateIndexes = (store, table, existingItem, item, cb) => {
-    meters.get(store)?.add(writeUnitsOf(table, existingItem, item, itemSize));
-    updateIndexes(store, table, existingItem, item, cb);
-  };
 }
