@@ -25,6 +25,7 @@ import { JobQueue } from './constructs/job-queue.ts';
 import { PreciseTimers } from './constructs/precise-timers.ts';
 import { ProductionLine } from './constructs/production-line.ts';
 import { ScheduledTask } from './constructs/scheduled-task.ts';
+import { TableStreamConsumer } from './constructs/table-stream-consumer.ts';
 
 export interface FactoryStackProps extends StackProps {
   /**
@@ -232,6 +233,16 @@ export class FactoryStack extends Stack {
       }
       tables.grant(task.function, access);
     }
+
+    // Analytics from the data: every change of a job row (whoever wrote it) reaches the metric
+    // buckets through the jobs table's stream, in batches, off the job path.
+    const analytics = new TableStreamConsumer(this, 'JobAnalytics', {
+      table: tables.jobs,
+      entry: 'workers/job-analytics.ts',
+      description: 'Analytics recorder: metric buckets from the jobs table stream',
+      environment: tables.environmentFor(tableAccess.analytics),
+    });
+    tables.grant(analytics.function, tableAccess.analytics);
 
     // Redoes follow-ups a crash or a failed send left undone, hands long delays to SQS when they
     // come within 15 minutes, and recovers jobs whose worker stopped heartbeating.
@@ -581,14 +592,16 @@ export class FactoryStack extends Stack {
  * routes' own declarations are beside them below).
  */
 const tableAccess = {
-  /** Submits, cancels, discards and dispatches standalone jobs: the rows, their logs, the counts. */
-  intake: { write: ['jobs', 'jobLogs', 'metrics'] },
+  /** Submits, cancels, discards and dispatches standalone jobs: the rows and their logs. */
+  intake: { write: ['jobs', 'jobLogs'] },
   /** Retries jobs and resumes orders (a robot step's retry moves its order on). */
-  retry: { write: ['jobs', 'jobLogs', 'metrics', 'orders'] },
-  /** A job worker: claims, settles, logs, beats, rate-limits, counts and writes the outbox. */
-  jobWorker: { write: ['jobs', 'jobLogs', 'workers', 'outbox', 'operations', 'metrics'] },
-  /** Timers, windows and cron: their rows, and the jobs they submit; workers are read. */
-  operating: { read: ['workers'], write: ['operations', 'jobs', 'jobLogs', 'metrics'] },
+  retry: { write: ['jobs', 'jobLogs', 'orders'] },
+  /** A job worker: claims, settles, logs, beats, rate-limits and writes the outbox. */
+  jobWorker: { write: ['jobs', 'jobLogs', 'workers', 'outbox', 'operations'] },
+  /** Timers, windows and cron: their rows, and the jobs they submit; workers and metrics are read. */
+  operating: { read: ['workers', 'metrics'], write: ['operations', 'jobs', 'jobLogs'] },
+  /** The analytics recorder: the metric buckets, from the jobs table's stream. */
+  analytics: { write: ['metrics'] },
   /** Reads the backlog and records its scaling decisions. */
   autoscaler: { read: ['jobs', 'jobLogs', 'metrics', 'workers'], write: ['operations'] },
 } as const satisfies Record<string, TableAccess>;

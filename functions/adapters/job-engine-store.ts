@@ -659,7 +659,7 @@ export class StepJobStore implements StepJobPort {
   }
 
   async claim(request: ClaimRequest): Promise<ClaimOutcome> {
-    const { jobId, attemptToken, taskToken, dispatchSeq, workerId, now, leaseMs, seed } = request;
+    const { jobId, attemptToken, taskToken, dispatchSeq, workerId, now, leaseMs, seed, dueAt } = request;
     const at = now.toISOString();
     const lease = now.getTime() + leaseMs;
     const { jobId: _key, createdAt, ...seedFields } = seed;
@@ -676,6 +676,7 @@ export class StepJobStore implements StepJobPort {
         updatedAt: at,
         leaseExpiresAt: lease,
         leaseShard: leaseShardOf(jobId),
+        ...(dueAt ? { runAt: dueAt.toISOString() } : {}),
       },
       setIfMissing: {
         ...seedFields,

@@ -10,7 +10,6 @@ import { JobLogStore } from './job-log-store.ts';
 import { JobQueries } from './job-queries.ts';
 import { type BandQueueUrls, JobQueueSender } from './job-queue-sender.ts';
 
-import { MetricsStore } from './metrics-store.ts';
 import { OrderStore } from './order-store.ts';
 
 export function jobEngineFromEnv(actor = `api:${randomUUID().slice(0, 8)}`) {
@@ -30,18 +29,13 @@ export function jobEngineFromEnv(actor = `api:${randomUUID().slice(0, 8)}`) {
     graceMs: envInt('DISPATCH_GRACE_MS', defaultDispatchGraceMs),
     actor,
   };
-  // Analytics are optional: a function without the metrics table simply records none.
-  const metricsTable = process.env.METRICS_TABLE;
-  const metrics = metricsTable
-    ? new MetricsStore(metricsTable, envInt('METRICS_RETENTION_DAYS', 30))
-    : undefined;
   return {
     store,
     sender,
     logs,
     queries: new JobQueries(jobsTable),
     followUps,
-    intake: { ...followUps, store, sender, jobTypes, ...(metrics ? { metrics } : {}) },
+    intake: { ...followUps, store, sender, jobTypes },
   };
 }
 

@@ -66,6 +66,52 @@ export class MetricsStore {
     );
   }
 
+  /**
+   * Adds many events at once: like events of a queue, type and bucket are summed first, so a
+   * stream batch of hundreds of job changes costs one write per bucket it touches.
+   */
+  async recordAll(deltas: readonly MetricDelta[]): Promise<void> {
+    const merged = new Map<
+      string,
+      {
+        granularity: StoredGranularity;
+        queue: string;
+        type: string;
+        bucket: string;
+        counters: Record<string, number>;
+      }
+    >();
+    for (const delta of deltas) {
+      const counters = increments(delta);
+      for (const granularity of storedGranularities) {
+        const bucket = bucketStart(delta.at, granularity);
+        const key = `${granularity}|${delta.queue}|${delta.type}|${bucket}`;
+        const entry = merged.get(key) ?? {
+          granularity,
+          queue: delta.queue,
+          type: delta.type,
+          bucket,
+          counters: {},
+        };
+        for (const [name, n] of Object.entries(counters))
+          entry.counters[name] = (entry.counters[name] ?? 0) + n;
+        merged.set(key, entry);
+      }
+    }
+    await Promise.all(
+      [...merged.values()].map((m) =>
+        this.addToBucket(
+          m.granularity,
+          m.queue,
+          m.type,
+          m.bucket,
+          m.counters,
+          Math.floor(Math.random() * shards),
+        ),
+      ),
+    );
+  }
+
   /** Adds pre-merged counters straight to a bucket (bulk loading, e.g. the bench). */
   async addToBucket(
     granularity: StoredGranularity,

@@ -17,7 +17,6 @@ import { completeFollowUps, dispatchPlan, type FollowUpPorts } from './job-lifec
 import { bandOf, type PriorityBand } from './job-queues.ts';
 import { externalDependencies, type JobRequest, type KnownDependency, planJobs } from './job-submission.ts';
 import type { JobRecord, JobStatus } from './jobs.ts';
-import type { MetricDelta } from './throughput.ts';
 
 export interface IntakePorts extends FollowUpPorts {
   readonly store: FollowUpPorts['jobs'] & {
@@ -33,7 +32,6 @@ export interface IntakePorts extends FollowUpPorts {
     sendMany(items: readonly JobDispatch[]): Promise<Set<string>>;
   };
   readonly jobTypes: ReadonlyMap<string, JobType>;
-  readonly metrics?: { record(delta: MetricDelta): Promise<void> };
 }
 
 /** The jobs of one request whose sends are not confirmed yet (see the module comment). */
@@ -199,21 +197,6 @@ export async function submitJobs(
   // Blocked jobs: in submission order, so refs point at jobs already stored.
   for (const { job } of fresh.filter((s) => s.job.waitingOn)) await completeFollowUps(job, ports);
 
-  // One analytics update per queue and type of the request, not per job.
-  const groups = new Map<string, { queue: string; type: string; count: number }>();
-  for (const { job } of stored.filter((s) => s.created)) {
-    const key = `${job.queue}/${job.type}`;
-    const group = groups.get(key) ?? { queue: job.queue, type: job.type, count: 0 };
-    group.count++;
-    groups.set(key, group);
-  }
-  await Promise.all(
-    [...groups.values()].map((g) =>
-      ports.metrics
-        ?.record({ queue: g.queue, type: g.type, at: now, submitted: g.count })
-        .catch(() => undefined),
-    ),
-  );
   return stored.map(({ job, created }) => ({ jobId: job.jobId, status: job.status, duplicate: !created }));
 }
 

@@ -17,7 +17,6 @@ import type { PriorityBand } from './job-queues.ts';
 import { bandOf, priorityBands } from './job-queues.ts';
 import { finishedJobStatuses, type JobLogEntry, type JobRecord } from './jobs.ts';
 import { maxSlotReservations, slotLeadMs, waitInPlaceMs } from './rate-limits.ts';
-import type { MetricDelta } from './throughput.ts';
 
 /** SQS DelaySeconds stops at 15 minutes; later work waits in the marker index. */
 export const sqsMaxDelayMs = 900_000;
@@ -293,7 +292,6 @@ export interface AttemptPorts extends FollowUpPorts {
     reserve(queue: string, now: number): Promise<{ slot: number; toleranceMs: number } | undefined>;
     toleranceMs(queue: string, now: number): Promise<number | undefined>;
   };
-  readonly metrics?: { record(delta: MetricDelta): Promise<void> };
   readonly worker: {
     busy(jobId: string): Promise<void>;
     idle(outcome: 'completed' | 'failed'): Promise<void>;
@@ -498,24 +496,6 @@ export async function runJobAttempt(
 
   const ranMs = Math.round(performance.now() - started);
   const now = ports.clock.now();
-  await ports.metrics
-    ?.record({
-      queue: job.queue,
-      type: job.type,
-      at: now,
-      ...(settlement.status === 'COMPLETED'
-        ? {
-            completed: 1,
-            runMs: ranMs,
-            waitMs: Date.parse(job.startedAt ?? now.toISOString()) - Date.parse(job.runAt ?? job.createdAt),
-          }
-        : settlement.status === 'FAILED'
-          ? { failed: 1 }
-          : settlement.status === 'DEAD'
-            ? { failed: 1, dead: 1 }
-            : {}),
-    })
-    .catch(() => undefined); // analytics never fail a job
   const plan =
     settlement.status === 'FAILED'
       ? dispatchPlan({ runAt: settlement.runAt }, now, ports.graceMs)

@@ -19,7 +19,6 @@ import type { JobLogEntry, JobRecord } from './jobs.ts';
 import { stepJobId } from './jobs.ts';
 import { type Simulation, simulationSchema } from './orders.ts';
 import { lineForJobType } from './production-lines.ts';
-import type { MetricDelta } from './throughput.ts';
 
 export const stepMessageSchema = z.object({
   taskToken: z.string().min(1),
@@ -74,6 +73,8 @@ export interface ClaimRequest {
   readonly workerId: string;
   readonly now: Date;
   readonly leaseMs: number;
+  /** When this attempt's message was sent: the row's runAt, the start of its wait (analytics). */
+  readonly dueAt?: Date;
   readonly seed: Omit<JobRecord, 'status' | 'attempts' | 'updatedAt' | 'createdAt'> & { createdAt: string };
 }
 
@@ -117,7 +118,6 @@ export interface StepPorts {
   readonly clock: { now(): Date; sleep(ms: number): Promise<void> };
   readonly workerId: string;
   /** Throughput analytics, as for standalone jobs; they never fail a step. */
-  readonly metrics?: { record(delta: MetricDelta): Promise<void> };
 }
 
 export interface StepRunSettings {
@@ -212,6 +212,7 @@ export async function runStepAttempt(
     workerId: ports.workerId,
     now,
     leaseMs: settings.leaseMs,
+    ...(delivery.sentAt ? { dueAt: delivery.sentAt } : {}),
     seed: seedOf(message, step, jobId, now),
   });
 
@@ -256,17 +257,6 @@ export async function runStepAttempt(
     await ports.logs.append(jobId, entry(level, text));
   };
 
-  // The first attempt's settle also counts the step as submitted: one metric write, not two.
-  const record = (delta: Omit<MetricDelta, 'queue' | 'type' | 'at'>) =>
-    ports.metrics
-      ?.record({
-        queue: job.queue,
-        type: job.type,
-        at: ports.clock.now(),
-        ...(attempt === 1 ? { submitted: 1 } : {}),
-        ...delta,
-      })
-      .catch(() => undefined);
   await Promise.all([
     Math.min(durationMs, budgetMs) >= startLineAfterMs ? logStart() : undefined,
     // Only the first stage's steps can find the order PENDING: later ones skip the write.
@@ -275,7 +265,6 @@ export async function runStepAttempt(
       : undefined,
     ports.worker.busy(jobId),
   ]);
-  const waitMs = delivery.sentAt ? Math.max(0, now.getTime() - delivery.sentAt.getTime()) : undefined;
 
   const worked = await workWithHeartbeats(
     Math.min(durationMs, budgetMs),
@@ -298,7 +287,6 @@ export async function runStepAttempt(
     });
     if (!owned) return 'lost-ownership';
     await log('WARN', `Attempt ${of} stopped: its order was cancelled`);
-    await record({});
     await ports.worker.idle('failed');
     return 'cancelled';
   }
@@ -321,7 +309,6 @@ export async function runStepAttempt(
     await log('ERROR', error);
     await ports.workflow.stepFailed(message.taskToken, failure.error, error);
     // The last attempt of the budget: the workflow marks the step dead.
-    await record(attempt >= job.maxAttempts ? { failed: 1, dead: 1 } : { failed: 1 });
     await ports.worker.idle('failed');
     return 'failed';
   }
@@ -337,7 +324,6 @@ export async function runStepAttempt(
   else
     await ports.logs.append(jobId, entry('INFO', `${startLine}; completed in ${durationMs} ms`, startedAt));
   await ports.workflow.stepSucceeded(message.taskToken, { jobId, stepName: step.name, completedAt: at });
-  await record({ completed: 1, runMs: durationMs, ...(waitMs !== undefined ? { waitMs } : {}) });
   await ports.worker.idle('completed');
   return 'completed';
 }

@@ -9,7 +9,6 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ArtifactStore } from '#adapters/artifact-store';
 import { jobEngineFromEnv } from '#adapters/job-engine';
-import { MetricsStore } from '#adapters/metrics-store';
 import { OperationsStore } from '#adapters/operations-store';
 import { outboundRequest } from '#adapters/outbound-http';
 import { OutboxStore } from '#adapters/outbox-store';
@@ -43,7 +42,6 @@ await registry.register().catch((error) => logger.warn('Worker registration fail
 const ports: AttemptPorts = {
   ...engine.followUps,
   rateLimiter: new RateLimiter(new OperationsStore(requireEnv('OPERATIONS_TABLE'))),
-  metrics: new MetricsStore(requireEnv('METRICS_TABLE'), envInt('METRICS_RETENTION_DAYS', 30)),
   clock: {
     now: () => new Date(),
     sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : undefined),

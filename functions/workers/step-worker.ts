@@ -30,9 +30,6 @@ const registry = new WorkerRegistry(
 );
 // A worker registers when its execution environment starts, before its first step.
 await registry.register().catch((error) => logger.warn('Worker registration failed', describeError(error)));
-const metrics = process.env.METRICS_TABLE
-  ? new MetricsStore(process.env.METRICS_TABLE, envInt('METRICS_RETENTION_DAYS', 30))
-  : undefined;
 const ports: StepPorts & { orders: OrderStore } = {
   jobs,
   logs: new JobLogStore(requireEnv('JOB_LOGS_TABLE'), envInt('JOB_LOG_RETENTION_DAYS', 30)),
@@ -41,14 +38,16 @@ const ports: StepPorts & { orders: OrderStore } = {
   worker: registry,
   clock: { now: () => new Date(), sleep: (ms) => sleep(ms) },
   workerId,
-  ...(metrics ? { metrics } : {}),
 };
 const settings = {
   leaseMs: envInt('STEP_LEASE_MS', 30_000),
   heartbeatEveryMs: envInt('STEP_HEARTBEAT_MS', 10_000),
 };
 
-const orderMetrics = metrics ? new OrderMetrics(metrics) : undefined;
+// Robot orders completed, by hour (the step counts come from the jobs table's stream).
+const orderMetrics = process.env.METRICS_TABLE
+  ? new OrderMetrics(new MetricsStore(process.env.METRICS_TABLE, envInt('METRICS_RETENTION_DAYS', 30)))
+  : undefined;
 
 /** The last step of an order: its completion is (within a transition) the order's. */
 async function recordOrderCompleted(orderId: string): Promise<void> {

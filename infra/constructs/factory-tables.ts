@@ -4,6 +4,7 @@ import {
   BillingMode,
   type ITable,
   ProjectionType,
+  StreamViewType,
   Table,
   type TableProps,
 } from 'aws-cdk-lib/aws-dynamodb';
@@ -113,6 +114,8 @@ export class FactoryTables extends Construct {
       ...common,
       partitionKey: { name: jobsTableKey, type: AttributeType.STRING },
       timeToLiveAttribute: 'expiresAt',
+      // Each row's change, before and after: what the analytics are aggregated from.
+      stream: StreamViewType.NEW_AND_OLD_IMAGES,
     });
     // The jobs table's indexes are declared once, beside the key builders that fill them.
     for (const [indexName, index] of Object.entries(jobIndexes) as [string, JobIndex][]) {

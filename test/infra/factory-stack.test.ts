@@ -97,8 +97,8 @@ describe('production lines', () => {
         });
       }
     }
-    // One more: the precise timers.
-    expect(mappings).toHaveLength((productionLineNames.length + jobQueueNames.length) * bandNames.length + 1);
+    // Two more: the precise timers and the analytics recorder (the jobs table's stream).
+    expect(mappings).toHaveLength((productionLineNames.length + jobQueueNames.length) * bandNames.length + 2);
   });
 
   it('keep the visibility timeout at six times the worker timeout', () => {
@@ -497,6 +497,8 @@ describe('access control', () => {
           const actions = [statement.Action].flat() as string[];
           if (!actions.some((a) => a.startsWith('dynamodb:'))) continue;
           const resources = JSON.stringify(statement.Resource);
+          // Reading a table's stream (an event source) is not reading the table.
+          if (resources.includes('"StreamArn"')) continue;
           for (const id of tableIds()) {
             if (!resources.includes(`"${id}"`)) continue;
             const writes = actions.some((a) => writeActions.includes(a));
@@ -560,9 +562,10 @@ describe('access control', () => {
       ['GET /outbox', { outbox: 'read' }],
       ['GET /queues', { operations: 'read' }],
       ['POST /orders', { orders: 'write' }],
-      ['POST /jobs', { jobs: 'write', jobLogs: 'write', metrics: 'write' }],
-      ['POST /job-batches', { jobs: 'write', jobLogs: 'write', metrics: 'write', jobBatches: 'write' }],
-      ['POST /jobs/{jobId}/retry', { jobs: 'write', jobLogs: 'write', metrics: 'write', orders: 'write' }],
+      // The analytics come from the jobs table's stream: no job path writes a metric.
+      ['POST /jobs', { jobs: 'write', jobLogs: 'write' }],
+      ['POST /job-batches', { jobs: 'write', jobLogs: 'write', jobBatches: 'write' }],
+      ['POST /jobs/{jobId}/retry', { jobs: 'write', jobLogs: 'write', orders: 'write' }],
       ['PUT /queues/{queue}/rate-limit', { operations: 'write' }],
       ['POST /workers/scale', { operations: 'write', workers: 'read', metrics: 'read' }],
       ['GET /robot-types', {}],
@@ -579,7 +582,6 @@ describe('access control', () => {
         workers: 'write',
         outbox: 'write',
         operations: 'write',
-        metrics: 'write',
       });
       expect(tableAccessOf(byDescription('Step worker of the assembly line'))).toEqual({
         jobs: 'write',
@@ -589,6 +591,24 @@ describe('access control', () => {
         orders: 'write',
       });
       expect(tableAccessOf(byDescription('Starts assembly workflows'))).toEqual({ orders: 'write' });
+    });
+
+    it('feeds the analytics recorder from the jobs stream, in batches, with a dead-letter queue', () => {
+      const recorder = byDescription('Analytics recorder');
+      expect(tableAccessOf(recorder)).toEqual({ metrics: 'write' });
+      const mapping = Object.values(
+        template.findResources('AWS::Lambda::EventSourceMapping') as Resources,
+      ).find((m) => m.Properties.FunctionName.Ref === recorder);
+      expect(mapping?.Properties).toMatchObject({
+        EventSourceArn: { 'Fn::GetAtt': [expect.stringMatching(/^TablesJobs/), 'StreamArn'] },
+        StartingPosition: 'TRIM_HORIZON',
+        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: 10,
+        DestinationConfig: { OnFailure: { Destination: expect.anything() } },
+      });
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      });
     });
   });
 

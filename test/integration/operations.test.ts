@@ -8,7 +8,7 @@ import {
   ListEventSourceMappingsCommand,
   UpdateEventSourceMappingCommand,
 } from '@aws-sdk/client-lambda';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { occurrenceKey } from '../../functions/domain/cron-schedules.ts';
 import { jobIdForKey } from '../../functions/domain/job-submission.ts';
 import {
@@ -530,10 +530,20 @@ describe('analytics', () => {
     for (const j of submitted.jobs) await waitForJob(j.jobId);
     const from = new Date(Date.now() - 10 * 60_000).toISOString();
     const to = new Date(Date.now() + 60_000).toISOString();
-    const { status, body } = await api(
-      'GET',
-      `/analytics/throughput?queue=default&from=${from}&to=${to}&granularity=minute`,
+    // The counts come from the jobs table's stream, batched for up to a second: they follow the
+    // jobs within seconds.
+    const throughput = () =>
+      api('GET', `/analytics/throughput?queue=default&from=${from}&to=${to}&granularity=minute`);
+    await vi.waitFor(
+      async () => {
+        const { body } = await throughput();
+        expect(body.totals.submitted).toBeGreaterThanOrEqual(5);
+        expect(body.totals.completed).toBeGreaterThanOrEqual(4);
+        expect(body.totals.dead).toBeGreaterThanOrEqual(1);
+      },
+      { timeout: 30_000, interval: 500 },
     );
+    const { status, body } = await throughput();
     expect(status).toBe(200);
     expect(body.buckets.length).toBeGreaterThanOrEqual(10);
     expect(body.totals.submitted).toBeGreaterThanOrEqual(5);
@@ -563,6 +573,13 @@ describe('analytics', () => {
     // Prepare: an order's packaging step is a job of the packaging line.
     const { orderId } = await placeOrder('companion');
     await waitForOrder(orderId);
+    await vi.waitFor(
+      async () => {
+        const { body } = await api('GET', '/analytics/throughput?granularity=hour&queue=packaging');
+        expect(body.totals.completed).toBeGreaterThanOrEqual(1);
+      },
+      { timeout: 30_000, interval: 500 },
+    );
     // Act
     const [day, week, month, steps] = await Promise.all([
       api('GET', '/analytics/throughput?granularity=day'),

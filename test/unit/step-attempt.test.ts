@@ -11,7 +11,6 @@ import {
   type StepPorts,
   simulatedFailure,
 } from '../../functions/domain/step-attempt.ts';
-import type { MetricDelta } from '../../functions/domain/throughput.ts';
 
 /** The job store's conditional writes, in memory: same conditions as the DynamoDB adapter. */
 class MemoryJobs {
@@ -19,7 +18,7 @@ class MemoryJobs {
   cancelRequested = false;
 
   async claim(request: ClaimRequest): Promise<ClaimOutcome> {
-    const { jobId, attemptToken, taskToken, dispatchSeq, workerId, now, leaseMs, seed } = request;
+    const { jobId, attemptToken, taskToken, dispatchSeq, workerId, now, leaseMs, seed, dueAt } = request;
     const row = this.rows.get(jobId);
     const finished = row && ['COMPLETED', 'DEAD', 'CANCELLED'].includes(row.status);
     if ((row?.dispatchSeq === undefined || row.dispatchSeq < dispatchSeq) && !finished) {
@@ -33,6 +32,7 @@ class MemoryJobs {
         dispatchSeq,
         workerId,
         leaseExpiresAt: now.getTime() + leaseMs,
+        ...(dueAt ? { runAt: dueAt.toISOString() } : {}),
       } as JobRecord;
       this.rows.set(jobId, job);
       return { kind: 'claimed', job };
@@ -145,25 +145,21 @@ describe('runStepAttempt', () => {
     expect(failing.logs[0]?.timestamp).toBe('2026-11-22T10:00:00.000Z');
   });
 
-  it('marks the order in progress only from its first stage, and records one metric per settle', async () => {
-    const { ports } = harness();
+  it('marks the order in progress only from its first stage, and keeps when the step was due', async () => {
+    const { ports, jobs } = harness();
     const marked: string[] = [];
-    const recorded: MetricDelta[] = [];
     ports.orders.markInProgress = async (orderId) => void marked.push(orderId);
-    const withMetrics = {
-      ...ports,
-      metrics: { record: async (d: MetricDelta) => void recorded.push(d) },
-    };
-    await runStepAttempt(message('t1'), withMetrics, settings);
+    const sentAt = new Date('2026-11-22T09:59:58.000Z');
+    await runStepAttempt(message('t1'), ports, settings, { sentAt });
     expect(marked).toEqual([]); // calibrate is the fourth stage of a companion
     await runStepAttempt(
       { ...message('t2'), stepName: 'fabricate_parts', jobType: 'fabricate_parts' },
-      withMetrics,
+      ports,
       settings,
     );
     expect(marked).toEqual(['ord_1']);
-    expect(recorded).toHaveLength(2);
-    expect(recorded[0]).toMatchObject({ submitted: 1, completed: 1, queue: 'calibration' });
+    // The message's send time is the row's runAt: the analytics measure the step's wait from it.
+    expect(jobs.rows.get('ord_1.calibrate')?.runAt).toBe(sentAt.toISOString());
   });
 
   it('answers a duplicate of a finished attempt from the record, without running the step again', async () => {

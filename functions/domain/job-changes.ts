@@ -1,0 +1,71 @@
+/**
+ * What the analytics learn from a job row's change (the jobs table's stream, before and after):
+ * a job or robot step entering the table was submitted; a change of state to COMPLETED, FAILED
+ * (an attempt failed, a retry is scheduled) or DEAD counts as such, with its run time (start to
+ * completion of the last attempt) and its wait (due time to start). Every writer of the row is
+ * covered — the worker's settle, lease recovery, the workflow's own DEAD record — without any of
+ * them writing a metric: the counts come from the data, once per change, off the job path.
+ */
+import type { JobRecord } from './jobs.ts';
+import type { MetricDelta } from './throughput.ts';
+
+export type JobRowImage = Partial<
+  Pick<
+    JobRecord,
+    | 'kind'
+    | 'queue'
+    | 'type'
+    | 'status'
+    | 'createdAt'
+    | 'startedAt'
+    | 'completedAt'
+    | 'runAt'
+    | 'deadAt'
+    | 'failedAt'
+    | 'updatedAt'
+  >
+>;
+
+export interface JobRowChange {
+  readonly before?: JobRowImage;
+  readonly after?: JobRowImage;
+  /** When the change was written (the stream record's creation time). */
+  readonly at: Date;
+}
+
+const isJobRow = (row: JobRowImage | undefined): row is JobRowImage & { queue: string; type: string } =>
+  (row?.kind === 'job' || row?.kind === 'step') &&
+  typeof row.queue === 'string' &&
+  typeof row.type === 'string';
+
+const ms = (iso: string | undefined) => (iso === undefined ? Number.NaN : Date.parse(iso));
+const dateOr = (iso: string | undefined, fallback: Date) =>
+  Number.isNaN(ms(iso)) ? fallback : new Date(ms(iso));
+
+/** The metric the change makes, if any (a heartbeat, a claim or a removal makes none). */
+export function metricDeltaOf(change: JobRowChange): MetricDelta | undefined {
+  const { before, after } = change;
+  if (!isJobRow(after)) return undefined;
+  const base = { queue: after.queue, type: after.type };
+  if (!before) return { ...base, at: dateOr(after.createdAt, change.at), submitted: 1 };
+  if (before.status === after.status) return undefined;
+  switch (after.status) {
+    case 'COMPLETED': {
+      const runMs = ms(after.completedAt) - ms(after.startedAt);
+      const waitMs = ms(after.startedAt) - ms(after.runAt ?? after.createdAt);
+      return {
+        ...base,
+        at: dateOr(after.completedAt, change.at),
+        completed: 1,
+        ...(Number.isFinite(runMs) ? { runMs: Math.max(0, runMs) } : {}),
+        ...(Number.isFinite(waitMs) ? { waitMs: Math.max(0, waitMs) } : {}),
+      };
+    }
+    case 'FAILED':
+      return { ...base, at: dateOr(after.failedAt ?? after.updatedAt, change.at), failed: 1 };
+    case 'DEAD':
+      return { ...base, at: dateOr(after.deadAt ?? after.updatedAt, change.at), failed: 1, dead: 1 };
+    default:
+      return undefined;
+  }
+}
