@@ -192,20 +192,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       `chaos: ${options.jobs} jobs, ${options.orders} orders; faults ${options.faultRate * 100}% for ${options.faultSeconds} s, crashes ${options.crashRate * 100}% of job attempts${options.crashSeconds === undefined ? '' : ` for ${options.crashSeconds} s`}`,
     );
 
-    const jobIds: string[] = [];
     const runKey = `chaos-${started.toString(36)}`;
-    for (let from = 0; from < options.jobs; from += 500) {
-      const jobs = Array.from({ length: Math.min(500, options.jobs - from) }, (_, i) =>
-        jobOf(from + i, webhookUrl),
-      );
-      // A request-level key: a bulk that failed midway is retried without duplicates.
-      const response = await call('POST', '/jobs/bulk', { jobs }, { 'idempotency-key': `${runKey}-${from}` });
-      if (response.status !== 202)
-        throw new Error(`bulk intake refused: ${response.status} ${JSON.stringify(response.body)}`);
-      jobIds.push(...response.body.jobs.map((j: { jobId: string }) => j.jobId));
-    }
-    log(`chaos: ${jobIds.length} jobs accepted in ${Math.round((Date.now() - started) / 1000)} s`);
-
+    // The orders first, so that their workflows run while the faults are on (a 10,000-job intake
+    // outlasts the fault window).
     const orderIds: string[] = [];
     for (let i = 0; i < options.orders; i++) {
       const robotType = robotTypes[i % robotTypes.length]?.name as string;
@@ -217,6 +206,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       });
       if (response.status === 202) orderIds.push(response.body.orderId);
     }
+
+    const jobIds: string[] = [];
+    for (let from = 0; from < options.jobs; from += 500) {
+      const jobs = Array.from({ length: Math.min(500, options.jobs - from) }, (_, i) =>
+        jobOf(from + i, webhookUrl),
+      );
+      // A request-level key: a bulk that failed midway is retried without duplicates.
+      const response = await call('POST', '/jobs/bulk', { jobs }, { 'idempotency-key': `${runKey}-${from}` });
+      if (response.status !== 202)
+        throw new Error(`bulk intake refused: ${response.status} ${JSON.stringify(response.body)}`);
+      jobIds.push(...response.body.jobs.map((j: { jobId: string }) => j.jobId));
+    }
+    log(`chaos: ${jobIds.length} jobs accepted in ${Math.round((Date.now() - started) / 1000)} s`);
 
     // Duplicate deliveries: a second wake-up call for some jobs, straight into their band queue.
     let duplicates = 0;
