@@ -44,8 +44,21 @@ interface Stream {
   readonly shardId: string;
   readonly createdAt: number;
   /** In write order; sequence numbers increase. */
-  records: StreamRecord[];
+  records: Kept[];
 }
+
+/** A record as kept: its JSON (what GetRecords answers with, built once), its order and age. */
+interface Kept {
+  readonly sequence: bigint;
+  readonly at: number;
+  readonly json: string;
+}
+
+const kept = (record: StreamRecord): Kept => ({
+  sequence: BigInt(record.dynamodb.SequenceNumber),
+  at: record.dynamodb.ApproximateCreationDateTime,
+  json: JSON.stringify(record),
+});
 
 type Entry =
   | { t: 'stream'; table: string; label: string; viewType: StreamViewType; keys: string[]; at: number }
@@ -59,7 +72,10 @@ export interface LocalStreamsOptions {
   readonly file?: string;
   /** How long records are kept. @default 24 hours, as on AWS */
   readonly retentionMs?: number;
-  /** At most this many records per stream (the oldest go first). @default 200,000 */
+  /**
+   * At most this many records per stream (the oldest go first): a bound on memory that AWS does
+   * not have (a 10,000-job run writes ~60,000 records of ~2 KB). @default 50,000
+   */
   readonly maxRecords?: number;
   readonly now?: () => number;
 }
@@ -85,7 +101,7 @@ export class LocalStreams {
 
   constructor(private readonly options: LocalStreamsOptions) {
     this.retentionMs = options.retentionMs ?? 86_400_000;
-    this.maxRecords = options.maxRecords ?? 200_000;
+    this.maxRecords = options.maxRecords ?? 50_000;
     this.now = options.now ?? Date.now;
     this.journal = new Journal<Entry>(options.file);
     for (const entry of this.journal.load()) this.apply(entry);
@@ -163,7 +179,7 @@ export class LocalStreams {
     };
     const entry: Entry = { t: 'record', table: stream.table, record };
     this.journal.append(entry);
-    stream.records.push(record);
+    stream.records.push(kept(record));
     if (stream.records.length > this.maxRecords * 1.1) this.trim();
     if (this.journal.length > 2 * this.liveRecords() + 10_000) {
       this.trim();
@@ -264,15 +280,15 @@ export class LocalStreams {
         const stream = this.byArn(input.StreamArn);
         if (!stream || input.ShardId !== stream.shardId)
           return failure('ResourceNotFoundException', `Shard not found: ${String(input.ShardId)}`);
-        const last = stream.records.at(-1)?.dynamodb.SequenceNumber;
-        const first = stream.records[0]?.dynamodb.SequenceNumber;
+        const last = stream.records.at(-1)?.sequence;
+        const first = stream.records[0]?.sequence;
         let after: bigint;
         switch (input.ShardIteratorType) {
           case 'TRIM_HORIZON':
-            after = first ? BigInt(first) - 1n : this.sequence;
+            after = first !== undefined ? first - 1n : this.sequence;
             break;
           case 'LATEST':
-            after = last ? BigInt(last) : this.sequence;
+            after = last ?? this.sequence;
             break;
           case 'AT_SEQUENCE_NUMBER':
           case 'AFTER_SEQUENCE_NUMBER': {
@@ -281,7 +297,7 @@ export class LocalStreams {
             const at = BigInt(input.SequenceNumber);
             after = input.ShardIteratorType === 'AT_SEQUENCE_NUMBER' ? at - 1n : at;
             // Trimmed past: the records are gone (AWS's answer after 24 hours).
-            if (first && after < BigInt(first) - 1n)
+            if (first !== undefined && after < first - 1n)
               return failure(
                 'TrimmedDataAccessException',
                 `Sequence number ${input.SequenceNumber} was trimmed`,
@@ -303,11 +319,12 @@ export class LocalStreams {
         const limit = Math.min(1000, Math.max(1, Number(input.Limit ?? 1000)));
         const from = firstAfter(stream.records, position.after);
         const records = stream.records.slice(from, from + limit);
-        const next = records.at(-1)?.dynamodb.SequenceNumber;
-        return json(200, {
-          Records: records,
-          NextShardIterator: iteratorOf(stream, next ? BigInt(next) : position.after),
-        });
+        const next = records.at(-1)?.sequence ?? position.after;
+        return {
+          status: 200,
+          headers: { 'content-type': 'application/x-amz-json-1.0' },
+          body: `{"Records":[${records.map((r) => r.json).join(',')}],"NextShardIterator":${JSON.stringify(iteratorOf(stream, next))}}`,
+        };
       }
       default:
         return failure(
@@ -336,7 +353,7 @@ export class LocalStreams {
       });
     } else if (entry.t === 'off') this.streams.delete(entry.table);
     else {
-      this.streams.get(entry.table)?.records.push(entry.record);
+      this.streams.get(entry.table)?.records.push(kept(entry.record));
       const n = BigInt(entry.record.dynamodb.SequenceNumber);
       if (n > this.sequence) this.sequence = n;
     }
@@ -346,11 +363,7 @@ export class LocalStreams {
     const horizon = Math.floor((this.now() - this.retentionMs) / 1000);
     for (const stream of this.streams.values()) {
       let drop = Math.max(0, stream.records.length - this.maxRecords);
-      while (
-        drop < stream.records.length &&
-        (stream.records[drop]?.dynamodb.ApproximateCreationDateTime ?? 0) < horizon
-      )
-        drop++;
+      while (drop < stream.records.length && (stream.records[drop]?.at ?? 0) < horizon) drop++;
       if (drop > 0) stream.records = stream.records.slice(drop);
     }
   }
@@ -371,7 +384,7 @@ export class LocalStreams {
         keys: [...s.keys],
         at: s.createdAt,
       },
-      ...s.records.map((record): Entry => ({ t: 'record', table: s.table, record })),
+      ...s.records.map((r): Entry => ({ t: 'record', table: s.table, record: JSON.parse(r.json) })),
     ]);
   }
 }
@@ -398,12 +411,12 @@ function parseIterator(iterator: unknown): { arn: string; after: bigint } | unde
 }
 
 /** The index of the first record whose sequence number is above `after` (binary search). */
-function firstAfter(records: readonly StreamRecord[], after: bigint): number {
+function firstAfter(records: readonly Kept[], after: bigint): number {
   let low = 0;
   let high = records.length;
   while (low < high) {
     const mid = (low + high) >> 1;
-    if (BigInt((records[mid] as StreamRecord).dynamodb.SequenceNumber) > after) high = mid;
+    if ((records[mid] as Kept).sequence > after) high = mid;
     else low = mid + 1;
   }
   return low;
