@@ -18,7 +18,7 @@ const usage = `Usage: npm run chaos [-- options]
   --duplicate-rate R    share of jobs delivered twice (default 0.05)
   --restart-at R        kill -9 and restart when this share has finished; 0: never (default 0.4)
   --timeout-seconds S   longest wait for quiescence (default 1800, or 0.5 s per job if longer:
-                        under crashes and faults this machine drains ~3–5 jobs/s)`;
+                        under crashes and faults this machine drains ~6 jobs/s)`;
 
 let values: Record<string, string | undefined>;
 try {
