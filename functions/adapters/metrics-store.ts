@@ -6,6 +6,7 @@
  */
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
+  bucketAdditions,
   bucketStart,
   increments,
   type MetricDelta,
@@ -71,35 +72,8 @@ export class MetricsStore {
    * stream batch of hundreds of job changes costs one write per bucket it touches.
    */
   async recordAll(deltas: readonly MetricDelta[]): Promise<void> {
-    const merged = new Map<
-      string,
-      {
-        granularity: StoredGranularity;
-        queue: string;
-        type: string;
-        bucket: string;
-        counters: Record<string, number>;
-      }
-    >();
-    for (const delta of deltas) {
-      const counters = increments(delta);
-      for (const granularity of storedGranularities) {
-        const bucket = bucketStart(delta.at, granularity);
-        const key = `${granularity}|${delta.queue}|${delta.type}|${bucket}`;
-        const entry = merged.get(key) ?? {
-          granularity,
-          queue: delta.queue,
-          type: delta.type,
-          bucket,
-          counters: {},
-        };
-        for (const [name, n] of Object.entries(counters))
-          entry.counters[name] = (entry.counters[name] ?? 0) + n;
-        merged.set(key, entry);
-      }
-    }
     await Promise.all(
-      [...merged.values()].map((m) =>
+      bucketAdditions(deltas).map((m) =>
         this.addToBucket(
           m.granularity,
           m.queue,

@@ -69,6 +69,38 @@ export function increments(delta: MetricDelta): Record<string, number> {
   return add;
 }
 
+/** The additions of many events to their stored buckets, like events summed (one write each). */
+export interface BucketAddition {
+  readonly granularity: StoredGranularity;
+  readonly queue: string;
+  readonly type: string;
+  readonly bucket: string;
+  readonly counters: Record<string, number>;
+}
+
+export function bucketAdditions(deltas: readonly MetricDelta[]): BucketAddition[] {
+  const merged = new Map<string, BucketAddition>();
+  for (const delta of deltas) {
+    const counters = increments(delta);
+    if (Object.keys(counters).length === 0) continue;
+    for (const granularity of storedGranularities) {
+      const bucket = bucketStart(delta.at, granularity);
+      const key = `${granularity}|${delta.queue}|${delta.type}|${bucket}`;
+      const addition = merged.get(key) ?? {
+        granularity,
+        queue: delta.queue,
+        type: delta.type,
+        bucket,
+        counters: {},
+      };
+      for (const [name, n] of Object.entries(counters))
+        addition.counters[name] = (addition.counters[name] ?? 0) + n;
+      merged.set(key, addition);
+    }
+  }
+  return [...merged.values()];
+}
+
 export interface StoredBucket {
   readonly bucket: string;
   readonly queue: string;

@@ -9,7 +9,12 @@ import {
 import { bucketOf, bucketValue, merge, percentile, summary } from '../../functions/domain/histogram.ts';
 import { planWindow, windowAction } from '../../functions/domain/maintenance.ts';
 import { slotSpacingMs } from '../../functions/domain/rate-limits.ts';
-import { increments, ordersReport, throughputReport } from '../../functions/domain/throughput.ts';
+import {
+  bucketAdditions,
+  increments,
+  ordersReport,
+  throughputReport,
+} from '../../functions/domain/throughput.ts';
 import {
   autoscale,
   boundsOf,
@@ -93,6 +98,33 @@ describe('histograms', () => {
     expect(percentile(merged, 50)).toBe(bucketValue(bucketOf(10)));
     expect(percentile(merged, 95)).toBe(bucketValue(bucketOf(1000)));
     expect(summary({})).toEqual({ count: 0, p50: null, p95: null, p99: null });
+  });
+
+  it('sums a batch of events into one addition per stored bucket', () => {
+    const at = new Date('2026-12-01T10:00:30.000Z');
+    const additions = bucketAdditions([
+      { queue: 'default', type: 'send_email', at, completed: 1, runMs: 40 },
+      {
+        queue: 'default',
+        type: 'send_email',
+        at: new Date('2026-12-01T10:00:59.000Z'),
+        completed: 1,
+        runMs: 40,
+      },
+      { queue: 'default', type: 'send_email', at: new Date('2026-12-01T10:01:10.000Z'), failed: 1 },
+      { queue: 'media', type: 'resize_image', at, submitted: 3 },
+      { queue: 'default', type: 'send_email', at }, // a delta that adds nothing
+    ]);
+    const find = (granularity: string, queue: string, bucket: string) =>
+      additions.find((a) => a.granularity === granularity && a.queue === queue && a.bucket === bucket)
+        ?.counters;
+    expect(additions).toHaveLength(5); // default: 2 minutes + 1 hour; media: 1 minute + 1 hour
+    expect(find('minute', 'default', '2026-12-01T10:00:00.000Z')).toEqual({
+      completed: 2,
+      [`r${bucketOf(40)}`]: 2,
+    });
+    expect(find('hour', 'default', '2026-12-01T10:00:00.000Z')).toMatchObject({ completed: 2, failed: 1 });
+    expect(find('hour', 'media', '2026-12-01T10:00:00.000Z')).toEqual({ submitted: 3 });
   });
 
   it('reports throughput per bucket from stored buckets, whatever their number of jobs', () => {
