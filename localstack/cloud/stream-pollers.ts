@@ -51,6 +51,7 @@ export interface StreamPollerOptions {
 /** A pause that a stop ends early (and that leaves no listener behind). */
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
     const wake = () => {
       clearTimeout(timer);
       resolve();
@@ -59,6 +60,8 @@ const sleep = (ms: number, signal: AbortSignal) =>
       signal.removeEventListener('abort', wake);
       resolve();
     }, ms);
+    // A poller's wait never keeps the process alive on its own.
+    timer.unref();
     signal.addEventListener('abort', wake, { once: true });
   });
 
