@@ -212,8 +212,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     dataPlane.durable && dataDir ? path.join(dataDir, 'event-source-mappings.json') : undefined,
   );
   for (const mapping of stack.eventSourceMappings) pollers.add({ ...mapping, uuid: mapping.logicalId });
+  const streamsClient = new DynamoDBStreamsClient(clientConfig);
   const streamPollers = new StreamPollers(
-    new DynamoDBStreamsClient(clientConfig),
+    streamsClient,
     pollerSqs,
     runtime,
     functionLog,
@@ -269,7 +270,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       await runtime.stop();
       await edge?.close();
       await dataPlane.stop();
-      for (const client of [...Object.values(clients), pollerSqs]) client.destroy();
+      for (const client of [...Object.values(clients), pollerSqs, streamsClient]) client.destroy();
     },
   };
 }
