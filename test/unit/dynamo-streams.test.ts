@@ -105,6 +105,44 @@ describe('local DynamoDB Streams', () => {
     expect(trimmed.body.__type).toMatch(/TrimmedDataAccessException/);
   });
 
+  it('adds the stream to the table API: CreateTable, a stream-only UpdateTable (an older table), DescribeTable', async () => {
+    const streams = new LocalStreams({ region: 'us-east-1', accountId: '000000000000' });
+    const seen: string[] = [];
+    // dynalite's side: it knows the tables, nothing of streams.
+    const dynalite = async (request: { headers: Record<string, unknown>; body: Buffer }) => {
+      const action = String(request.headers['x-amz-target']).split('.')[1] as string;
+      const input = JSON.parse(request.body.toString());
+      seen.push(`${action} ${JSON.stringify(input)}`);
+      const table = { TableName: input.TableName, KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }] };
+      const body = action === 'DescribeTable' ? { Table: table } : { TableDescription: table };
+      return { status: 200, headers: {}, body: JSON.stringify(body) };
+    };
+    const api = streams.tables(dynalite);
+    const send = async (action: string, input: object) => {
+      const response = await api({
+        method: 'POST',
+        url: '/',
+        headers: { 'x-amz-target': `DynamoDB_20120810.${action}` },
+        body: Buffer.from(JSON.stringify(input)),
+      });
+      return JSON.parse(response.body.toString());
+    };
+    const specification = { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' };
+    const created = await send('CreateTable', { TableName: 'Jobs', StreamSpecification: specification });
+    expect(created.TableDescription).toMatchObject({
+      StreamSpecification: specification,
+      LatestStreamArn: expect.stringContaining('table/Jobs/stream/'),
+    });
+    // A table kept from before streams existed gains one; dynalite never sees the specification.
+    const updated = await send('UpdateTable', { TableName: 'Older', StreamSpecification: specification });
+    expect(updated.TableDescription.LatestStreamArn).toContain('table/Older/stream/');
+    expect((await send('DescribeTable', { TableName: 'Older' })).Table.LatestStreamArn).toBe(
+      updated.TableDescription.LatestStreamArn,
+    );
+    expect(seen.some((call) => call.includes('StreamSpecification'))).toBe(false);
+    expect(seen).toContain('DescribeTable {"TableName":"Older"}');
+  });
+
   it('survives a restart: the stream, its records and the sequence go on from the journal', async () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'streams-')), 'streams.jsonl');
     const before = new LocalStreams({ region: 'us-east-1', accountId: '000000000000', file });
