@@ -133,7 +133,20 @@ export async function startEdge(
   counter: CallCounter,
   hooks?: EdgeHooks,
 ): Promise<Edge> {
+  // Calls under way: a stop waits for them, so no backend is closed under a call it serves (a
+  // write still in dynalite when its database closed threw "Database is closed" at exit).
+  let inFlight = 0;
+  let drained: (() => void)[] = [];
   const dispatch = async (request: BufferedRequest): Promise<ServiceResponse> => {
+    inFlight++;
+    try {
+      return await serve(request);
+    } finally {
+      inFlight--;
+      if (inFlight === 0) for (const wake of drained.splice(0)) wake();
+    }
+  };
+  const serve = async (request: BufferedRequest): Promise<ServiceResponse> => {
     const local = await hooks?.handle(request);
     if (local) return local;
     const identified = identify(request);
@@ -172,10 +185,17 @@ export async function startEdge(
     url: `http://127.0.0.1:${bound}`,
     server,
     dispatch,
-    close: () =>
-      new Promise((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+      if (inFlight > 0)
+        await Promise.race([
+          new Promise<void>((resolve) => drained.push(resolve)),
+          new Promise((resolve) => setTimeout(resolve, 5000).unref()),
+        ]);
+      drained = [];
+    },
   };
 }
