@@ -42,6 +42,17 @@ interface DynaliteDb {
   itemSize(item: DynaliteItem): number;
 }
 
+/** Whether two items hold the same attributes and values, whatever their attribute order. */
+export function sameItem(a: DynaliteItem, b: DynaliteItem): boolean {
+  const canonical = (item: DynaliteItem) =>
+    JSON.stringify(
+      Object.keys(item)
+        .sort()
+        .map((k) => [k, item[k]]),
+    );
+  return canonical(a) === canonical(b);
+}
+
 const require = createRequire(import.meta.url);
 const observers = new WeakMap<object, WriteObserver[]>();
 let installed = false;

@@ -12,7 +12,7 @@
  * Not modelled: shard rollover, iterator expiry (15 min on AWS), the TTL service identity.
  */
 import { randomBytes } from 'node:crypto';
-import type { DynaliteItem, DynaliteTable } from './dynalite-writes.ts';
+import { type DynaliteItem, type DynaliteTable, sameItem } from './dynalite-writes.ts';
 import type { BufferedRequest, ServiceResponse } from './edge.ts';
 import { Journal } from './journal.ts';
 
@@ -152,7 +152,7 @@ export class LocalStreams {
   ) {
     const stream = this.streams.get(table.TableName);
     if (!stream || (!before && !after)) return;
-    if (before && after && canonical(before) === canonical(after)) return;
+    if (before && after && sameItem(before, after)) return;
     const item = (after ?? before) as DynaliteItem;
     const keys: DynaliteItem = {};
     for (const k of stream.keys) if (item[k]) keys[k] = item[k];
@@ -388,13 +388,6 @@ export class LocalStreams {
     ]);
   }
 }
-
-const canonical = (item: DynaliteItem) =>
-  JSON.stringify(
-    Object.keys(item)
-      .sort()
-      .map((k) => [k, item[k]]),
-  );
 
 function iteratorOf(stream: Stream, after: bigint): string {
   return Buffer.from(JSON.stringify({ arn: stream.arn, after: after.toString() })).toString('base64url');

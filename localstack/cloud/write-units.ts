@@ -13,7 +13,7 @@
  * counted: writes whose condition failed (AWS bills them too, one table write each), TTL
  * deletes (free on AWS; their index deletes are not).
  */
-import { type DynaliteItem, observeDynaliteWrites } from './dynalite-writes.ts';
+import { type DynaliteItem, observeDynaliteWrites, sameItem } from './dynalite-writes.ts';
 
 type Item = DynaliteItem;
 type AttributeValue = Item[string];
@@ -50,14 +50,6 @@ function entryOf(item: Item | null | undefined, index: IndexDescription, table: 
   return { key: keys.map((k) => JSON.stringify(item[k])).join('|'), item: projected };
 }
 
-const canonical = (item: Item) =>
-  JSON.stringify(Object.keys(item).sort(), undefined) +
-  JSON.stringify(
-    Object.keys(item)
-      .sort()
-      .map((k) => item[k]),
-  );
-
 /** The write units of one write, by table and by index ("<table>" and "<table>/<index>"). */
 export function writeUnitsOf(
   table: TableDescription,
@@ -72,7 +64,7 @@ export function writeUnitsOf(
     const next = entryOf(after, index, table);
     let n = 0;
     if (old && next && old.key === next.key) {
-      if (canonical(old.item) !== canonical(next.item)) n = units(itemSize(next.item));
+      if (!sameItem(old.item, next.item)) n = units(itemSize(next.item));
     } else {
       if (old) n += units(itemSize(old.item));
       if (next) n += units(itemSize(next.item));
