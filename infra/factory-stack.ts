@@ -332,7 +332,8 @@ export class FactoryStack extends Stack {
         path: '/jobs/queue',
         entry: 'api/queue-overview.ts',
         environment: {},
-        ...reading('jobs'),
+        // The live counts (metrics table), and the listing index for rows older than them.
+        ...reading('jobs', 'metrics'),
         timeout: Duration.seconds(29),
       },
       {
@@ -340,7 +341,8 @@ export class FactoryStack extends Stack {
         path: '/jobs/stats',
         entry: 'api/job-stats.ts',
         environment: {},
-        ...reading('jobs'),
+        // The live counts (metrics table), and the listing index for rows older than them.
+        ...reading('jobs', 'metrics'),
         timeout: Duration.seconds(29),
       },
       {

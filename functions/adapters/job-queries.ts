@@ -7,6 +7,7 @@
  * remembers the partition and DynamoDB's LastEvaluatedKey within it.
  */
 import { QueryCommand, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { isProductionLine, type PriorityBand, priorityBands } from '#domain/job-queues';
 import type { JobRecord, JobStatus } from '#domain/jobs';
 import type { FinishedJobFacts } from '#job-types/job-type';
 import { dynamo } from './aws-clients.ts';
@@ -18,6 +19,8 @@ import {
   leaseShards,
   listingIndex,
   queueStatusKey,
+  readyIndex,
+  readyKeyOf,
 } from './jobs-table.ts';
 import { listPartitions } from './partition-listing.ts';
 
@@ -80,17 +83,28 @@ export class JobQueries {
     };
   }
 
-  /** Every job of a queue and state, projected to the attributes an overview needs. */
+  /**
+   * Every job of a queue and state, projected to the attributes an overview needs; only those
+   * created before `createdBefore` (ISO) when it is given (the listing index sorts by createdAt).
+   */
   async *inPartition(
     queue: string,
     status: JobStatus,
-    projection: string[],
+    projection: readonly string[],
+    createdBefore?: string,
   ): AsyncGenerator<Partial<JobRecord>> {
     const names = Object.fromEntries(projection.map((p) => [`#${p}`, p]));
+    const query = this.partitionQuery(queue, status);
     for await (const page of this.pages({
-      ...this.partitionQuery(queue, status),
+      ...query,
+      ...(createdBefore
+        ? {
+            KeyConditionExpression: `${query.KeyConditionExpression} AND #createdAt < :before`,
+            ExpressionAttributeValues: { ...query.ExpressionAttributeValues, ':before': createdBefore },
+          }
+        : {}),
       ProjectionExpression: Object.keys(names).join(', '),
-      ExpressionAttributeNames: names,
+      ExpressionAttributeNames: { ...names, '#createdAt': 'createdAt' },
     })) {
       for (const item of page.Items ?? []) yield item as Partial<JobRecord>;
     }
@@ -103,6 +117,60 @@ export class JobQueries {
     );
     const item = Items?.[0];
     return item ? ((item.runAt as string | undefined) ?? (item.createdAt as string)) : undefined;
+  }
+
+  /**
+   * When the longest-waiting runnable job of a queue's band became due (ISO), if one is due: the
+   * ready index sorts each band by priority, then due time, so one read per priority finds it.
+   * Robot steps are not on that index: a line's oldest QUEUED steps are read instead (a few
+   * pages at most, oldest first).
+   */
+  async oldestDue(queue: string, band: PriorityBand, now: Date): Promise<string | undefined> {
+    const range = priorityBands.find((b) => b.name === band) ?? priorityBands[1];
+    if (isProductionLine(queue)) {
+      let startKey: Record<string, unknown> | undefined;
+      for (let page = 0; page < 4; page++) {
+        const { Items = [], LastEvaluatedKey } = await dynamo().send(
+          new QueryCommand({
+            ...this.partitionQuery(queue, 'QUEUED'),
+            FilterExpression: 'priority BETWEEN :min AND :max',
+            ExpressionAttributeValues: {
+              ':partition': queueStatusKey(queue, 'QUEUED'),
+              ':min': range.min,
+              ':max': range.max,
+            },
+            Limit: 100,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        const first = Items[0];
+        if (first) return (first.runAt as string | undefined) ?? (first.createdAt as string);
+        if (!LastEvaluatedKey) return undefined;
+        startKey = LastEvaluatedKey;
+      }
+      return undefined;
+    }
+    const nowIso = now.toISOString();
+    const firsts = await Promise.all(
+      Array.from({ length: range.max - range.min + 1 }, async (_, i) => {
+        const rank = String(range.min + i).padStart(2, '0');
+        const { Items = [] } = await dynamo().send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: readyIndex,
+            KeyConditionExpression: 'readyKey = :key AND readyRank BETWEEN :from AND :to',
+            ExpressionAttributeValues: {
+              ':key': readyKeyOf(queue, band),
+              ':from': `${rank}#`,
+              ':to': `${rank}#${nowIso}`,
+            },
+            Limit: 1,
+          }),
+        );
+        return Items[0]?.runAt as string | undefined;
+      }),
+    );
+    return firsts.filter((at): at is string => at !== undefined).sort()[0];
   }
 
   async count(queue: string, status: JobStatus): Promise<number> {

@@ -1,49 +1,47 @@
-/** GET /jobs/queue?queue= — per queue and priority band: waiting, delayed, blocked, running, dead, oldest wait. */
+/**
+ * GET /jobs/queue?queue=&exact= — per queue and priority band: waiting, delayed, blocked, running,
+ * dead, oldest wait. The counts come from the live counts (domain/job-counts.ts); the oldest wait
+ * is one read per priority of a band that has waiting jobs.
+ */
+import { JobCountsStore, jobCounting } from '#adapters/job-counts-store';
 import { JobQueries } from '#adapters/job-queries';
-import { queueFilterSchema } from '#domain/job-listing';
-import { type JobFacts, liveStatuses, tallyBands } from '#domain/job-overview';
-import { allQueueNames, bandOf, isProductionLine } from '#domain/job-queues';
+import { bandCountsOf, countJobs } from '#domain/job-counts';
+import { countsQuerySchema } from '#domain/job-listing';
+import { type BandCounts, emptyBand } from '#domain/job-overview';
+import { allQueueNames, bandNames, isProductionLine } from '#domain/job-queues';
 import { requireEnv } from '#shared/env';
 import { httpRoute, json } from '#shared/http';
 
 const queries = new JobQueries(requireEnv('JOBS_TABLE'));
-const projection = ['status', 'priority', 'runAt', 'createdAt', 'updatedAt', 'waitingOn'];
+const counting = jobCounting(queries, new JobCountsStore(requireEnv('METRICS_TABLE')));
 
-export const handler = httpRoute({ query: queueFilterSchema }, async ({ query }) => {
-  const now = Date.now();
+export const handler = httpRoute({ query: countsQuerySchema }, async ({ query }) => {
+  const now = new Date();
   const names = query.queue ? [query.queue] : allQueueNames;
+  const tally = await countJobs(counting, names, now, query.exact);
   const queues = await Promise.all(
     names.map(async (name) => {
-      const facts: JobFacts[] = [];
-      for (const status of liveStatuses) {
-        for await (const job of queries.inPartition(name, status, projection)) facts.push(job as JobFacts);
-      }
-      const bands = tallyBands(facts, now);
-      // Dead jobs are counted per band from their rows too: the DLQ is small by design (TTL).
-      for await (const job of queries.inPartition(name, 'DEAD', ['priority']))
-        bands[bandOf(job.priority ?? 5)].dead++;
-      const total = Object.values(bands).reduce(
-        (sum, b) => ({
-          waiting: sum.waiting + b.waiting,
-          delayed: sum.delayed + b.delayed,
-          blocked: sum.blocked + b.blocked,
-          running: sum.running + b.running,
-          dead: sum.dead + b.dead,
-          oldestWaitingAgeMs:
-            Math.max(sum.oldestWaitingAgeMs ?? 0, b.oldestWaitingAgeMs ?? 0) ||
-            (sum.oldestWaitingAgeMs ?? b.oldestWaitingAgeMs),
-        }),
-        {
-          waiting: 0,
-          delayed: 0,
-          blocked: 0,
-          running: 0,
-          dead: 0,
-          oldestWaitingAgeMs: null as number | null,
-        },
+      const bands = bandCountsOf(tally, name);
+      await Promise.all(
+        bandNames
+          .filter((band) => bands[band].waiting > 0)
+          .map(async (band) => {
+            const since = await queries.oldestDue(name, band, now);
+            bands[band].oldestWaitingAgeMs = since ? Math.max(0, now.getTime() - Date.parse(since)) : null;
+          }),
       );
+      const total: BandCounts = emptyBand();
+      for (const band of Object.values(bands)) {
+        total.waiting += band.waiting;
+        total.delayed += band.delayed;
+        total.blocked += band.blocked;
+        total.running += band.running;
+        total.dead += band.dead;
+        if (band.oldestWaitingAgeMs !== null)
+          total.oldestWaitingAgeMs = Math.max(total.oldestWaitingAgeMs ?? 0, band.oldestWaitingAgeMs);
+      }
       return { queue: name, kind: isProductionLine(name) ? 'production-line' : 'job-queue', ...total, bands };
     }),
   );
-  return json(200, { at: new Date(now).toISOString(), queues });
+  return json(200, { at: now.toISOString(), queues });
 });

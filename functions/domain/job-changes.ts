@@ -23,8 +23,13 @@ export type JobRowImage = Partial<
     | 'deadAt'
     | 'failedAt'
     | 'updatedAt'
+    | 'priority'
+    | 'waitingOn'
   >
->;
+> & {
+  /** The listing index's partition (`<queue>#<state>`; `#DISCARDED` once a dead job is discarded). */
+  readonly queueStatus?: string;
+};
 
 export interface JobRowChange {
   readonly before?: JobRowImage;
@@ -33,7 +38,9 @@ export interface JobRowChange {
   readonly at: Date;
 }
 
-const isJobRow = (row: JobRowImage | undefined): row is JobRowImage & { queue: string; type: string } =>
+export const isJobRow = (
+  row: JobRowImage | undefined,
+): row is JobRowImage & { queue: string; type: string } =>
   (row?.kind === 'job' || row?.kind === 'step') &&
   typeof row.queue === 'string' &&
   typeof row.type === 'string';

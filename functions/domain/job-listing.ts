@@ -23,3 +23,8 @@ export const deadJobFilterSchema = z.object({
 });
 
 export const queueFilterSchema = z.object({ queue: queueName.optional() });
+
+/** The counts' views (GET /jobs/stats, /jobs/queue): `exact=true` recounts every row. */
+export const countsQuerySchema = queueFilterSchema.extend({
+  exact: z.stringbool().default(false),
+});

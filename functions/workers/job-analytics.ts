@@ -1,21 +1,36 @@
 /**
  * The analytics recorder: fed by the jobs table's stream, it turns each batch of row changes
- * into the pre-aggregated metric buckets (domain/job-changes.ts), one write per bucket touched.
+ * into the pre-aggregated metric buckets (domain/job-changes.ts), one write per bucket touched,
+ * and then into the live job counts the stats and the queue overview read (domain/job-counts.ts),
+ * one write per hour of due times touched and one for the states.
  * A failed write fails the batch; Lambda halves and retries it (TableStreamConsumer). A retried
- * batch may count some changes twice, as a retried worker's write could before: analytics, not
- * the jobs' state.
+ * batch may count some changes twice, as a retried worker's write could before: analytics and
+ * counts, not the jobs' state (`GET /jobs/stats?exact=true` recounts the rows).
  */
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { jobChangesOf } from '#adapters/job-changes';
+import { JobCountsStore } from '#adapters/job-counts-store';
 import { MetricsStore } from '#adapters/metrics-store';
 import { metricDeltaOf } from '#domain/job-changes';
+import { countChangesOf, countsEpochOf } from '#domain/job-counts';
 import { envInt, requireEnv } from '#shared/env';
 import { logger } from '#shared/logger';
 
 const metrics = new MetricsStore(requireEnv('METRICS_TABLE'), envInt('METRICS_RETENTION_DAYS', 30));
+const counts = new JobCountsStore(requireEnv('METRICS_TABLE'));
 
 export const handler = async (event: DynamoDBStreamEvent): Promise<void> => {
-  const deltas = jobChangesOf(event.Records).flatMap((change) => metricDeltaOf(change) ?? []);
+  const changes = jobChangesOf(event.Records);
+  if (changes.length === 0) return;
+  const deltas = changes.flatMap((change) => metricDeltaOf(change) ?? []);
   await metrics.recordAll(deltas);
-  logger.debug('Job changes recorded', { records: event.Records.length, metrics: deltas.length });
+  // The counts are written last: once they land, the batch is done.
+  const since = await counts.countsSince(countsEpochOf(changes));
+  const counted = countChangesOf(changes, since);
+  await counts.apply(counted);
+  logger.debug('Job changes recorded', {
+    records: event.Records.length,
+    metrics: deltas.length,
+    states: Object.keys(counted.states).length,
+  });
 };

@@ -19,6 +19,8 @@ export interface ThroughputRun {
   readonly retried: number;
   /** Answer times of API reads and writes made while the backlog drained (the factory only). */
   readonly apiP95Ms?: number;
+  /** p95 per call: GET /jobs/stats, GET /jobs (a page of 20), POST /jobs. */
+  readonly apiP95ByCall?: Readonly<Record<string, number>>;
   readonly apiCalls?: number;
   readonly api5xx?: number;
 }
@@ -149,6 +151,7 @@ export async function factoryRun(
   // While the backlog drains: the stats read the bench waits on, a listing and a submission,
   // timed, as an operator's console and a client would make them.
   const apiTimes: number[] = [];
+  const byCall: Record<string, number[]> = { stats: [], listing: [], submit: [] };
   let api5xx = 0;
   let probes = 0;
   let lastProgress = Date.now();
@@ -159,8 +162,9 @@ export async function factoryRun(
     const listing = await call(api, 'GET', '/jobs?queue=default&limit=20', undefined, counters);
     const submit = await call(api, 'POST', '/jobs', noOpJob(`${tag}-probe`, probes), counters);
     probes++;
-    for (const answer of [stats, listing, submit]) {
+    for (const [name, answer] of Object.entries({ stats, listing, submit })) {
       apiTimes.push(answer.ms);
+      byCall[name]?.push(answer.ms);
       if (answer.status >= 500) api5xx++;
     }
     const done = ((stats.body as { completed?: number }).completed ?? 0) - completedBefore;
@@ -192,6 +196,15 @@ export async function factoryRun(
     memoryOf: 'local cloud process RSS',
     retried: counters.retried,
     apiP95Ms: percentile(apiTimes, 0.95),
+    apiP95ByCall: Object.fromEntries(
+      Object.entries(byCall).map(([name, times]) => [
+        name,
+        percentile(
+          [...times].sort((a, b) => a - b),
+          0.95,
+        ),
+      ]),
+    ),
     apiCalls: apiTimes.length,
     api5xx,
   };
@@ -356,7 +369,11 @@ export function throughputTable(
   const retried = factory.reduce((sum, r) => sum + r.retried, 0);
   const api = factory[0];
   lines.push(
-    `  factory API during the backlog: ${api?.apiCalls ?? 0} calls (stats, listing, submit), p95 ${fmt(api?.apiP95Ms ?? Number.NaN)} ms, ${api?.api5xx ?? 0} × 5xx; ${retried} answers 429/5xx retried by the bench`,
+    `  factory API during the backlog: ${api?.apiCalls ?? 0} calls (stats, listing, submit), p95 ${fmt(api?.apiP95Ms ?? Number.NaN)} ms (${Object.entries(
+      api?.apiP95ByCall ?? {},
+    )
+      .map(([name, ms]) => `${name} ${fmt(ms)}`)
+      .join(', ')}), ${api?.api5xx ?? 0} × 5xx; ${retried} answers 429/5xx retried by the bench`,
   );
   return lines;
 }

@@ -561,6 +561,9 @@ describe('access control', () => {
       ['GET /jobs/{jobId}/logs', { jobs: 'read', orders: 'read', jobLogs: 'read' }],
       ['GET /outbox', { outbox: 'read' }],
       ['GET /queues', { operations: 'read' }],
+      // The live counts (kept by the analytics recorder), and the rows older than them.
+      ['GET /jobs/stats', { jobs: 'read', metrics: 'read' }],
+      ['GET /jobs/queue', { jobs: 'read', metrics: 'read' }],
       ['POST /orders', { orders: 'write' }],
       // The analytics come from the jobs table's stream: no job path writes a metric.
       ['POST /jobs', { jobs: 'write', jobLogs: 'write' }],

@@ -1,5 +1,5 @@
 /** The job engine's intake and views, over HTTP: submit, idempotency, bulk, listings, queues, stats. */
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it, vi } from 'vitest';
 import { api, bearer, getJob, runTag, submitJob, waitForJob } from '../helpers/factory-client.ts';
 
 describe('submitting jobs', () => {
@@ -175,15 +175,28 @@ describe('queues and listings', () => {
       payload: { from: '2026-01-01', to: '2026-01-02' },
       delayMs: 600_000,
     });
-    const stats = await api('GET', '/jobs/stats?queue=reports');
-    expect(stats.status).toBe(200);
-    expect(stats.body.delayed).toBeGreaterThanOrEqual(1);
-    for (const key of ['waiting', 'active', 'completed', 'failed', 'dead', 'delayed'])
+    // The counts follow the jobs table's stream: a moment behind the write.
+    const stats = await vi.waitFor(
+      async () => {
+        const read = await api('GET', '/jobs/stats?queue=reports');
+        expect(read.status).toBe(200);
+        expect(read.body.delayed).toBeGreaterThanOrEqual(1);
+        return read;
+      },
+      { timeout: 30_000, interval: 500 },
+    );
+    for (const key of ['waiting', 'active', 'completed', 'failed', 'dead', 'delayed', 'blocked', 'cancelled'])
       expect(typeof stats.body[key]).toBe('number');
-    const overview = await api('GET', '/jobs/queue?queue=reports');
-    expect(overview.status).toBe(200);
+    const overview = await vi.waitFor(
+      async () => {
+        const read = await api('GET', '/jobs/queue?queue=reports');
+        expect(read.status).toBe(200);
+        expect(read.body.queues[0].bands.normal.delayed).toBeGreaterThanOrEqual(1);
+        return read;
+      },
+      { timeout: 30_000, interval: 500 },
+    );
     const [reports] = overview.body.queues;
-    expect(reports.bands.normal.delayed).toBeGreaterThanOrEqual(1);
     expect(Object.keys(reports.bands)).toEqual(['urgent', 'normal', 'low']);
     for (const band of Object.values<any>(reports.bands))
       expect(Object.keys(band).sort()).toEqual([
@@ -196,5 +209,50 @@ describe('queues and listings', () => {
       ]);
     expect((await api('DELETE', `/jobs/${jobId}`)).status).toBe(200);
     expect((await getJob(jobId)).status).toBe('CANCELLED');
+  });
+
+  it('keeps the counts equal to a recount of the rows once the stream has caught up', async () => {
+    // A little of everything: delayed, blocked on a dependency, and jobs that run to the end.
+    const email = () => ({ to: 'counts@example.com', subject: runTag('counts'), body: 'b' });
+    const done = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        submitJob({ queue: 'notifications', type: 'send_email', payload: email() }),
+      ),
+    );
+    const later = await submitJob({
+      queue: 'notifications',
+      type: 'send_email',
+      payload: email(),
+      delayMs: 900_000,
+    });
+    const blocked = await submitJob({
+      queue: 'notifications',
+      type: 'send_email',
+      payload: email(),
+      dependsOn: [later.jobId],
+    });
+    await Promise.all(done.map((j) => waitForJob(j.jobId)));
+    const shapes = ['waiting', 'active', 'completed', 'failed', 'dead', 'delayed', 'blocked', 'cancelled'];
+    const pick = (body: Record<string, unknown>) => Object.fromEntries(shapes.map((k) => [k, body[k]]));
+    // Other tests' jobs move too: compare when two reads of the counts agree with a recount between them.
+    await vi.waitFor(
+      async () => {
+        const counted = await api('GET', '/jobs/stats?queue=notifications');
+        const exact = await api('GET', '/jobs/stats?queue=notifications&exact=true');
+        const again = await api('GET', '/jobs/stats?queue=notifications');
+        expect(exact.status).toBe(200);
+        expect(pick(counted.body)).toEqual(pick(again.body));
+        expect(pick(counted.body)).toEqual(pick(exact.body));
+      },
+      { timeout: 60_000, interval: 1_000 },
+    );
+    const { body } = await api('GET', '/jobs/stats?queue=notifications');
+    expect(body.delayed).toBeGreaterThanOrEqual(1);
+    expect(body.blocked).toBeGreaterThanOrEqual(1);
+    expect(body.completed).toBeGreaterThanOrEqual(5);
+    const bad = await api('GET', '/jobs/stats?exact=maybe');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBeTypeOf('string');
+    for (const j of [blocked, later]) await api('DELETE', `/jobs/${j.jobId}`);
   });
 });

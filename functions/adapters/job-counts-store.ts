@@ -1,0 +1,118 @@
+/**
+ * The live job counts (domain/job-counts.ts) in the metrics table, written only by the analytics
+ * recorder:
+ * - pk `counts#jobs`, sk `states`: one number per `<queue>|<band>|<status>[|blocked]`, and
+ *   `since`, when the counts began (epoch ms). Bounded by queues × bands × states.
+ * - pk `counts#due`, sk `<hour ISO>`: the due minutes of that hour, one number per
+ *   `<queue>|<band>|<status>|<minute>`; read only from the current hour on, expired a day after.
+ * Every write is an ADD, so the recorders of several stream shards may write at once.
+ */
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { CountChanges, CountingPorts, StoredCounts } from '#domain/job-counts';
+import type { JobFacts } from '#domain/job-overview';
+import { dynamo } from './aws-clients.ts';
+import type { JobQueries } from './job-queries.ts';
+
+const statesKey = { pk: 'counts#jobs', sk: 'states' };
+const duePartition = 'counts#due';
+/** Attributes per update: an update expression stops at 4 KB. */
+const perUpdate = 100;
+const keepDueSeconds = 86_400;
+
+export class JobCountsStore {
+  private since: number | undefined;
+
+  constructor(private readonly tableName: string) {}
+
+  /**
+   * When the counts began: the first recorder to propose a time sets it, every other (another
+   * shard's, a later container) reads it back. Asked once per container.
+   */
+  async countsSince(proposedMs: number): Promise<number> {
+    if (this.since !== undefined) return this.since;
+    const { Attributes } = await dynamo().send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: statesKey,
+        UpdateExpression: 'SET since = if_not_exists(since, :proposed)',
+        ExpressionAttributeValues: { ':proposed': proposedMs },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    this.since = Number(Attributes?.since ?? proposedMs);
+    return this.since;
+  }
+
+  private async add(key: Record<string, string>, counts: Readonly<Record<string, number>>, set?: string) {
+    const entries = Object.entries(counts);
+    for (let i = 0; i < entries.length; i += perUpdate) {
+      const chunk = entries.slice(i, i + perUpdate);
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: `${set ? `SET ${set} ` : ''}ADD ${chunk.map((_, j) => `#c${j} :c${j}`).join(', ')}`,
+          ExpressionAttributeNames: Object.fromEntries(chunk.map(([name], j) => [`#c${j}`, name])),
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(chunk.map(([, n], j) => [`:c${j}`, n])),
+            ...(set ? { ':expires': Math.floor(Date.parse(key.sk ?? '') / 1000) + keepDueSeconds } : {}),
+          },
+        }),
+      );
+    }
+  }
+
+  /** Applies a batch's changes: the due hours first, the states last. */
+  async apply(changes: CountChanges): Promise<void> {
+    await Promise.all(
+      Object.entries(changes.due).map(([hour, counts]) =>
+        this.add({ pk: duePartition, sk: hour }, counts, 'expiresAt = :expires'),
+      ),
+    );
+    await this.add(statesKey, changes.states);
+  }
+
+  /** The counts at `now`: the states, and the due minutes from the current hour on. */
+  async read(now: Date): Promise<StoredCounts> {
+    const hour = new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000).toISOString();
+    const [states, due] = await Promise.all([
+      dynamo().send(new GetCommand({ TableName: this.tableName, Key: statesKey })),
+      (async () => {
+        const hours: Record<string, Record<string, number>> = {};
+        let startKey: Record<string, unknown> | undefined;
+        do {
+          const page = await dynamo().send(
+            new QueryCommand({
+              TableName: this.tableName,
+              KeyConditionExpression: 'pk = :pk AND sk >= :hour',
+              ExpressionAttributeValues: { ':pk': duePartition, ':hour': hour },
+              ExclusiveStartKey: startKey,
+            }),
+          );
+          for (const { pk: _pk, sk, expiresAt: _e, ...minutes } of page.Items ?? [])
+            hours[String(sk)] = minutes as Record<string, number>;
+          startKey = page.LastEvaluatedKey;
+        } while (startKey);
+        return hours;
+      })(),
+    ]);
+    const { pk: _pk, sk: _sk, since, ...counts } = states.Item ?? {};
+    return {
+      ...(since === undefined ? {} : { since: Number(since) }),
+      states: counts as Record<string, number>,
+      due,
+    };
+  }
+}
+
+/** What the readers count from: the stored counts, and the listing index for older rows. */
+export function jobCounting(queries: JobQueries, counts: JobCountsStore): CountingPorts {
+  return {
+    storedCounts: (now) => counts.read(now),
+    rows: (queue, status, before) =>
+      queries.inPartition(queue, status, countedRowAttributes, before) as AsyncIterable<
+        JobFacts & { queue: string }
+      >,
+  };
+}
+const countedRowAttributes = ['status', 'priority', 'runAt', 'waitingOn', 'createdAt'] as const;
