@@ -332,8 +332,8 @@ export class FactoryStack extends Stack {
         path: '/jobs/queue',
         entry: 'api/queue-overview.ts',
         environment: {},
-        // The live counts (metrics table), and the listing index for rows older than them.
-        ...reading('jobs', 'metrics'),
+        // The live counts (metrics table), the listing index for rows older than them, the pauses.
+        ...reading('jobs', 'metrics', 'operations'),
         timeout: Duration.seconds(29),
       },
       {
@@ -444,6 +444,17 @@ export class FactoryStack extends Stack {
           tables: { read: ['workers', 'metrics'], write: ['operations'] },
         },
         ['GET /workers/status', 'POST /workers/scale', 'GET /workers/scaling-events'],
+      ),
+      // Operator pauses: the pause rows, and the mappings they disable (windows are read).
+      ...routeFamily(
+        'api/queue-controls.ts',
+        { environment: { QUEUE_WIRING: queueWiring }, operates: true, tables: { write: ['operations'] } },
+        [
+          'POST /queues/{queue}/pause',
+          'POST /queues/{queue}/resume',
+          'POST /queues/pause',
+          'POST /queues/resume',
+        ],
       ),
       ...routeFamily(
         'api/maintenance.ts',

@@ -1,12 +1,13 @@
 /**
  * The operations table (one table, several item kinds, pk/sk): scaling events
- * (`scaling#<queue>`), maintenance windows (`maintenance`), cron schedules (`schedule`) and
- * per-queue rate limits (`ratelimit`). All small, operator-driven data.
+ * (`scaling#<queue>`), maintenance windows (`maintenance`), cron schedules (`schedule`),
+ * per-queue rate limits (`ratelimit`) and operator pauses (`pause`). All small, operator-driven data.
  */
 import { randomBytes } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CronSchedule } from '#domain/cron-schedules';
 import type { MaintenanceWindow } from '#domain/maintenance';
+import type { QueuePause } from '#domain/queue-pause';
 import type { RateLimit } from '#domain/rate-limits';
 import type { ScalingMode } from '#domain/worker-scaling';
 import { envInt } from '#shared/env';
@@ -263,6 +264,39 @@ export class OperationsStore {
   }
 
   // Rate limits
+  /** Operator pauses, one row per queue (`pause`, sk the queue). */
+  async pauses(): Promise<Map<string, QueuePause>> {
+    const rows = await this.list<QueuePause>('pause');
+    return new Map(rows.map((p) => [p.queue, p]));
+  }
+
+  async pause(pause: QueuePause): Promise<boolean> {
+    try {
+      await dynamo().send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: 'pause', sk: pause.queue, ...pause },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async resume(queue: string): Promise<boolean> {
+    const { Attributes } = await dynamo().send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk: 'pause', sk: queue },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return Attributes !== undefined;
+  }
+
   async setRateLimit(queue: string, limit: RateLimit | null, by: string): Promise<void> {
     if (!limit) {
       await dynamo().send(

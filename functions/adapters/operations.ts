@@ -3,6 +3,7 @@ import type { CronPorts } from '#domain/cron-tick';
 import { submitJobs } from '#domain/job-intake';
 import type { JobRequest } from '#domain/job-submission';
 import type { MaintenancePorts } from '#domain/maintenance-tick';
+import type { PausePorts } from '#domain/queue-pause';
 import { envInt, requireEnv, requireJsonEnv } from '#shared/env';
 import { EventSourceScaling, type QueueWiring } from './event-source-scaling.ts';
 import { jobEngineFromEnv } from './job-engine.ts';
@@ -39,8 +40,20 @@ export function maintenancePortsFromEnv(ops: ReturnType<typeof operationsFromEnv
   return {
     windows: ops.operations,
     queues: ops.scaling,
+    pauses: ops.operations,
     submit: submitterFor('maintenance'),
     timers: timersFromEnv(),
+    clock: { now: () => new Date() },
+  };
+}
+
+/** What operator pauses need: the pauses, the windows beside them and the queues' mappings. */
+export function pausePortsFromEnv(): PausePorts {
+  const operations = new OperationsStore(requireEnv('OPERATIONS_TABLE'));
+  return {
+    pauses: operations,
+    windows: operations,
+    queues: new EventSourceScaling(requireJsonEnv<QueueWiring>('QUEUE_WIRING')),
     clock: { now: () => new Date() },
   };
 }

@@ -53,7 +53,9 @@ const remove = httpRoute({ path: z.object({ windowId: z.string().min(1).max(100)
   const window = await ops.operations.getWindow(path.windowId);
   if (!window) throw notFound('WINDOW_NOT_FOUND', `No maintenance window ${path.windowId}`);
   // Ending a window early hands the queue back to production.
-  if (window.activeOccurrence) await ops.scaling.setEnabled(window.queue, true);
+  // (A queue an operator paused stays paused.)
+  if (window.activeOccurrence && !(await ops.operations.pauses()).has(window.queue))
+    await ops.scaling.setEnabled(window.queue, true);
   await ops.operations.deleteWindow(window.windowId);
   return { statusCode: 204, body: '' };
 });

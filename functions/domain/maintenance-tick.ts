@@ -7,6 +7,7 @@
  */
 import type { JobRequest } from './job-submission.ts';
 import { type MaintenanceWindow, nextTransition, windowAction } from './maintenance.ts';
+import type { QueuePause } from './queue-pause.ts';
 import { type TimerPort, withinHorizon } from './timers.ts';
 
 export interface MaintenancePorts {
@@ -17,6 +18,8 @@ export interface MaintenancePorts {
   };
   readonly timers: TimerPort;
   readonly queues: { setEnabled(queue: string, enabled: boolean): Promise<void> };
+  /** Operator pauses (domain/queue-pause.ts): a window that ends hands a paused queue back paused. */
+  readonly pauses: { pauses(): Promise<ReadonlyMap<string, QueuePause>> };
   readonly submit: (job: JobRequest) => Promise<{ jobId: string }>;
   readonly clock: { now(): Date };
 }
@@ -90,7 +93,7 @@ async function transition(
     const { activeOccurrence: _active, ...rest } = window;
     const resumed: MaintenanceWindow = { ...rest, history, ...(action.next ?? {}) };
     if (!(await ports.windows.transitionWindow(window, resumed))) return undefined;
-    await ports.queues.setEnabled(window.queue, true);
+    if (!(await ports.pauses.pauses()).has(window.queue)) await ports.queues.setEnabled(window.queue, true);
     outcomes.push({ windowId: window.windowId, queue: window.queue, action: 'resumed' });
     return resumed;
   }

@@ -16,6 +16,8 @@ type Infer<S> = S extends Schema ? z.infer<S> : undefined;
 
 export interface RouteSchemas {
   readonly body?: Schema;
+  /** The body may be left out: it is then validated as `{}` (e.g. a pause without a reason). */
+  readonly bodyOptional?: boolean;
   readonly path?: Schema;
   readonly query?: Schema;
 }
@@ -54,11 +56,11 @@ function validate<S extends RouteSchemas>(schemas: S): MiddlewareObj<APIGatewayP
         let raw: unknown;
         const text =
           event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString() : event.body;
-        if (!text) {
+        if (!text && !schemas.bodyOptional) {
           throw new HttpError(400, 'MISSING_BODY', 'This endpoint needs a JSON request body.');
         }
         try {
-          raw = JSON.parse(text);
+          raw = text ? JSON.parse(text) : {};
         } catch (error) {
           throw new HttpError(400, 'INVALID_JSON', 'The request body is not valid JSON.', {
             reason: (error as Error).message,

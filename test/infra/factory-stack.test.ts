@@ -355,6 +355,7 @@ describe('operations', () => {
     );
     expect([...new Set(writers.map(([id]) => id.replace(/ServiceRole.*$/, '')))].sort()).toEqual([
       'ApiMaintenance',
+      'ApiQueueControls',
       'ApiWorkers',
       'AutoscalerFunction',
       'MaintenanceTickerFunction',
@@ -563,7 +564,8 @@ describe('access control', () => {
       ['GET /queues', { operations: 'read' }],
       // The live counts (kept by the analytics recorder), and the rows older than them.
       ['GET /jobs/stats', { jobs: 'read', metrics: 'read' }],
-      ['GET /jobs/queue', { jobs: 'read', metrics: 'read' }],
+      ['GET /jobs/queue', { jobs: 'read', metrics: 'read', operations: 'read' }],
+      ['POST /queues/{queue}/pause', { operations: 'write' }],
       ['POST /orders', { orders: 'write' }],
       // The analytics come from the jobs table's stream: no job path writes a metric.
       ['POST /jobs', { jobs: 'write', jobLogs: 'write' }],

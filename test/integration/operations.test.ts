@@ -319,6 +319,62 @@ describe('maintenance windows', () => {
   });
 });
 
+describe('queue pauses', () => {
+  it('pauses a queue (running jobs finish, queued ones wait), shows it in every view, and resumes it', async () => {
+    const paused = await api('POST', '/queues/reports/pause', { reason: 'renderer upgrade' });
+    expect(paused.status).toBe(200);
+    expect(paused.body).toMatchObject({
+      queue: 'reports',
+      paused: true,
+      changed: true,
+      reason: 'renderer upgrade',
+    });
+    await reportsDisabled();
+    const { jobId } = await submitJob(report(7));
+    await sleep(2000);
+    expect((await getJob(jobId)).status).toBe('QUEUED');
+    const queues = await api('GET', '/queues');
+    expect(queues.body.find((q: { name: string }) => q.name === 'reports')).toMatchObject({
+      paused: true,
+      pauseReason: 'renderer upgrade',
+    });
+    expect((await api('GET', '/jobs/queue?queue=reports')).body.queues[0].paused).toBe(true);
+    expect((await api('GET', '/workers/status?queue=reports')).body.queues[0].summary.paused).toBe(true);
+    // Pausing again changes nothing; a viewer or developer may not pause.
+    expect((await api('POST', '/queues/reports/pause')).body.changed).toBe(false);
+    expect((await api('POST', '/queues/reports/pause', undefined, bearer('developer'))).status).toBe(403);
+
+    const resumed = await api('POST', '/queues/reports/resume');
+    expect(resumed.body).toMatchObject({
+      queue: 'reports',
+      paused: false,
+      changed: true,
+      inMaintenance: false,
+    });
+    expect((await waitForJob(jobId, finished, 30_000)).status).toBe('COMPLETED');
+    expect((await api('GET', '/jobs/queue?queue=reports')).body.queues[0].paused).toBe(false);
+  });
+
+  it('pauses and resumes several queues at once, and rejects unknown ones', async () => {
+    const all = await api('POST', '/queues/pause', { queues: ['reports', 'media'] });
+    expect(all.status).toBe(200);
+    expect(all.body.queues.map((q: { queue: string; paused: boolean }) => [q.queue, q.paused])).toEqual([
+      ['reports', true],
+      ['media', true],
+    ]);
+    const back = await api('POST', '/queues/resume', { queues: ['reports', 'media'] });
+    expect(back.body.queues.every((q: { paused: boolean; changed: boolean }) => !q.paused && q.changed)).toBe(
+      true,
+    );
+    const unknown = await api('POST', '/queues/warp/pause');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('QUEUE_NOT_FOUND');
+    const bad = await api('POST', '/queues/pause', { queues: ['warp'] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('VALIDATION_FAILED');
+  });
+});
+
 describe('cron schedules', () => {
   it('enqueues exactly one job per occurrence, with timers and two schedulers at once', async () => {
     const name = runTag('cron');

@@ -104,6 +104,7 @@ describe('precise timers', () => {
         },
       },
       queues: { setEnabled: async (_q, on) => void enabled.push(on) },
+      pauses: { pauses: async () => new Map() },
       submit: async () => ({ jobId: 'job_m' }),
       timers: { arm: async (timer) => void armed.push(timer) },
       clock: { now: () => new Date(now) },
