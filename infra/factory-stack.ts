@@ -19,6 +19,7 @@ import { productionLineNames, productionLines } from '../functions/domain/produc
 import { ApiAccess } from './constructs/api-access.ts';
 import { AssemblyWorkflow } from './constructs/assembly-workflow.ts';
 import { FactoryApi, type FactoryRoute } from './constructs/factory-api.ts';
+import { FactoryEventStream } from './constructs/factory-event-stream.ts';
 import type { FactoryFunction } from './constructs/factory-function.ts';
 import { FactoryTables, type TableAccess } from './constructs/factory-tables.ts';
 import { JobQueue } from './constructs/job-queue.ts';
@@ -237,12 +238,22 @@ export class FactoryStack extends Stack {
     // Analytics from the data: every change of a job row (whoever wrote it) reaches the metric
     // buckets through the jobs table's stream, in batches, off the job path.
     const analytics = new TableStreamConsumer(this, 'JobAnalytics', {
-      table: tables.jobs,
+      tables: [tables.jobs],
       entry: 'workers/job-analytics.ts',
       description: 'Analytics recorder: metric buckets from the jobs table stream',
       environment: tables.environmentFor(tableAccess.analytics),
     });
     tables.grant(analytics.function, tableAccess.analytics);
+
+    // The event stream: every state change as an event, made of the tables' changes.
+    const eventStream = new FactoryEventStream(this, 'EventStream', {
+      sources: { jobs: tables.jobs, orders: tables.orders, operations: tables.operations },
+      environment: {
+        ...tables.environmentFor(tableAccess.events),
+        EVENT_RETENTION_HOURS: String(eventRetentionHours),
+      },
+    });
+    tables.grant(eventStream.publisher.function, tableAccess.events);
 
     // Redoes follow-ups a crash or a failed send left undone, hands long delays to SQS when they
     // come within 15 minutes, and recovers jobs whose worker stopped heartbeating.
@@ -327,24 +338,12 @@ export class FactoryStack extends Stack {
         environment: {},
         ...reading('jobs'),
       },
-      {
-        method: HttpMethod.GET,
-        path: '/jobs/queue',
-        entry: 'api/queue-overview.ts',
-        environment: {},
-        // The live counts (metrics table), the listing index for rows older than them, the pauses.
-        ...reading('jobs', 'metrics', 'operations'),
-        timeout: Duration.seconds(29),
-      },
-      {
-        method: HttpMethod.GET,
-        path: '/jobs/stats',
-        entry: 'api/job-stats.ts',
-        environment: {},
-        // The live counts (metrics table), and the listing index for rows older than them.
-        ...reading('jobs', 'metrics'),
-        timeout: Duration.seconds(29),
-      },
+      // The live counts (metrics table), the listing index for rows older than them, the pauses.
+      ...routeFamily(
+        'api/job-counts.ts',
+        { environment: {}, ...reading('jobs', 'metrics', 'operations'), timeout: Duration.seconds(29) },
+        ['GET /jobs/stats', 'GET /jobs/queue'],
+      ),
       {
         method: HttpMethod.DELETE,
         path: '/jobs/{jobId}',
@@ -369,13 +368,6 @@ export class FactoryStack extends Stack {
         entry: 'api/get-job-output.ts',
         environment: engineEnv,
         ...reading('jobs'),
-      },
-      {
-        method: HttpMethod.GET,
-        path: '/queues',
-        entry: 'api/list-queues.ts',
-        environment: {},
-        ...reading('operations'),
       },
       {
         method: HttpMethod.GET,
@@ -429,6 +421,14 @@ export class FactoryStack extends Stack {
       },
       {
         method: HttpMethod.GET,
+        path: '/events',
+        entry: 'api/list-events.ts',
+        environment: { EVENT_RETENTION_HOURS: String(eventRetentionHours) },
+        // The events, and where a job's or order's events begin (its creation).
+        ...reading('events', 'jobs', 'orders'),
+      },
+      {
+        method: HttpMethod.GET,
         path: '/outbox',
         entry: 'api/list-outbox.ts',
         environment: {},
@@ -445,11 +445,14 @@ export class FactoryStack extends Stack {
         },
         ['GET /workers/status', 'POST /workers/scale', 'GET /workers/scaling-events'],
       ),
-      // Operator pauses: the pause rows, and the mappings they disable (windows are read).
+      // The queues, their pauses (the mappings they disable; windows are read) and rate limits.
       ...routeFamily(
         'api/queue-controls.ts',
         { environment: { QUEUE_WIRING: queueWiring }, operates: true, tables: { write: ['operations'] } },
         [
+          'GET /queues',
+          'PUT /queues/{queue}/rate-limit',
+          'DELETE /queues/{queue}/rate-limit',
           'POST /queues/{queue}/pause',
           'POST /queues/{queue}/resume',
           'POST /queues/pause',
@@ -479,10 +482,6 @@ export class FactoryStack extends Stack {
           'DELETE /scheduled-jobs/{scheduleId}',
         ],
       ),
-      ...routeFamily('api/rate-limits.ts', { environment: {}, tables: { write: ['operations'] } }, [
-        'PUT /queues/{queue}/rate-limit',
-        'DELETE /queues/{queue}/rate-limit',
-      ]),
       ...routeFamily(
         'api/analytics.ts',
         {
@@ -615,6 +614,8 @@ const tableAccess = {
   operating: { read: ['workers', 'metrics'], write: ['operations', 'jobs', 'jobLogs'] },
   /** The analytics recorder: the metric buckets, from the jobs table's stream. */
   analytics: { write: ['metrics'] },
+  /** The event publisher: the recent events, from the tables' streams. */
+  events: { write: ['events'] },
   /** Reads the backlog and records its scaling decisions. */
   autoscaler: { read: ['jobs', 'jobLogs', 'metrics', 'workers'], write: ['operations'] },
 } as const satisfies Record<string, TableAccess>;
@@ -624,6 +625,9 @@ const routeOf = (routes: readonly FactoryRoute[], key: string): FactoryRoute => 
   if (!route) throw new Error(`No route ${key} to alias`);
   return route;
 };
+
+/** How long GET /events lists an event (the bus's archive keeps it 90 days). */
+const eventRetentionHours = 72;
 
 /** Routes served by one handler module (`byRoute`), from "METHOD /path" keys. */
 function routeFamily(

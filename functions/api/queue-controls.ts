@@ -1,20 +1,67 @@
 /**
- * Operator pauses (domain/queue-pause.ts): POST /queues/{queue}/pause {reason?},
- * POST /queues/{queue}/resume, and for many at once POST /queues/pause {queues?, reason?} and
- * POST /queues/resume {queues?} (every queue and production line when `queues` is left out).
- * Running jobs finish; queued ones wait; submissions are still taken.
+ * The queues and their operator settings:
+ * - GET /queues — every queue, the job types it takes, its concurrency per priority band, its
+ *   rate limit and whether an operator paused it.
+ * - Pauses (domain/queue-pause.ts): POST /queues/{queue}/pause {reason?},
+ *   POST /queues/{queue}/resume, and for many at once POST /queues/pause {queues?, reason?} and
+ *   POST /queues/resume {queues?} (every queue and production line when `queues` is left out).
+ *   Running jobs finish; queued ones wait; submissions are still taken.
+ * - Rate limits: PUT /queues/{queue}/rate-limit {limit, windowMs}, DELETE …/rate-limit.
  */
 import { z } from 'zod';
 import { pausePortsFromEnv } from '#adapters/operations';
-import { allQueueNames } from '#domain/job-queues';
+import { OperationsStore } from '#adapters/operations-store';
+import { allQueueNames, describeQueues, isJobQueue, jobQueueNames } from '#domain/job-queues';
 import { pauseQueues, resumeQueues } from '#domain/queue-pause';
+import { rateLimitSchema, slotSpacingMs } from '#domain/rate-limits';
+import { requireEnv } from '#shared/env';
 import { actorOf, byRoute, httpRoute, json } from '#shared/http';
-import { notFound } from '#shared/http-errors';
+import { badRequest, notFound } from '#shared/http-errors';
 
 const ports = pausePortsFromEnv();
+const operations = new OperationsStore(requireEnv('OPERATIONS_TABLE'));
+const queuePath = z.object({ queue: z.string().min(1).max(64) });
+
+const list = httpRoute({}, async () => {
+  const [limits, pauses] = await Promise.all([operations.rateLimits(), operations.pauses()]);
+  return json(
+    200,
+    describeQueues().map((q) => {
+      const pause = pauses.get(q.name);
+      return {
+        ...q,
+        rateLimit: limits[q.name] ?? null,
+        paused: pause !== undefined,
+        ...(pause
+          ? { pausedAt: pause.pausedAt, pausedBy: pause.pausedBy, pauseReason: pause.reason ?? null }
+          : {}),
+      };
+    }),
+  );
+});
+
+const checkJobQueue = (queue: string) => {
+  if (!isJobQueue(queue)) {
+    throw badRequest(
+      'NOT_A_JOB_QUEUE',
+      `Rate limits apply to job queues (${jobQueueNames.join(', ')}); "${queue}" is not one`,
+    );
+  }
+};
+
+const putRateLimit = httpRoute({ path: queuePath, body: rateLimitSchema }, async ({ path, body, event }) => {
+  checkJobQueue(path.queue);
+  await operations.setRateLimit(path.queue, body, actorOf(event));
+  return json(200, { queue: path.queue, ...body, startSpacingMs: slotSpacingMs(body) });
+});
+
+const removeRateLimit = httpRoute({ path: queuePath }, async ({ path, event }) => {
+  checkJobQueue(path.queue);
+  await operations.setRateLimit(path.queue, null, actorOf(event));
+  return { statusCode: 204, body: '' };
+});
 const queueName = z.enum(allQueueNames as [string, ...string[]]);
 const reason = z.string().min(1).max(500).optional();
-const queuePath = z.object({ queue: z.string().min(1).max(64) });
 const oneBody = z.object({ reason }).strict();
 const manyBody = z
   .object({ queues: z.array(queueName).min(1).max(allQueueNames.length).optional(), reason })
@@ -49,6 +96,9 @@ const resumeMany = httpRoute(
 );
 
 export const handler = byRoute({
+  'GET /queues': list,
+  'PUT /queues/{queue}/rate-limit': putRateLimit,
+  'DELETE /queues/{queue}/rate-limit': removeRateLimit,
   'POST /queues/{queue}/pause': pauseOne,
   'POST /queues/{queue}/resume': resumeOne,
   'POST /queues/pause': pauseMany,

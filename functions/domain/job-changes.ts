@@ -38,9 +38,9 @@ export interface JobRowChange {
   readonly at: Date;
 }
 
-export const isJobRow = (
-  row: JobRowImage | undefined,
-): row is JobRowImage & { queue: string; type: string } =>
+export const isJobRow = <T extends JobRowImage>(
+  row: T | undefined,
+): row is T & { queue: string; type: string } =>
   (row?.kind === 'job' || row?.kind === 'step') &&
   typeof row.queue === 'string' &&
   typeof row.type === 'string';

@@ -35,7 +35,8 @@ export type FactoryTableName =
   | 'outbox'
   | 'jobBatches'
   | 'operations'
-  | 'metrics';
+  | 'metrics'
+  | 'events';
 
 /**
  * The tables one function uses: it reads `read`, reads and writes `write`. The function is given
@@ -57,6 +58,7 @@ const tableEnvironmentVariables: Readonly<Record<FactoryTableName, string>> = {
   jobBatches: 'JOB_BATCHES_TABLE',
   operations: 'OPERATIONS_TABLE',
   metrics: 'METRICS_TABLE',
+  events: 'EVENTS_TABLE',
 };
 
 export interface FactoryTablesProps {
@@ -78,6 +80,7 @@ export class FactoryTables extends Construct {
   public readonly jobBatches: ITable;
   public readonly operations: ITable;
   public readonly metrics: ITable;
+  public readonly events: ITable;
   public readonly retention: Required<Retention>;
 
   constructor(scope: Construct, id: string, props: FactoryTablesProps = {}) {
@@ -91,6 +94,8 @@ export class FactoryTables extends Construct {
       ...common,
       partitionKey: { name: 'orderId', type: AttributeType.STRING },
       timeToLiveAttribute: 'expiresAt',
+      // The orders' events (order.created, .completed, …) are made of their changes.
+      stream: StreamViewType.NEW_AND_OLD_IMAGES,
     });
     // Listings: by state, and a customer's orders, newest first.
     for (const [indexName, partition] of [
@@ -114,7 +119,7 @@ export class FactoryTables extends Construct {
       ...common,
       partitionKey: { name: jobsTableKey, type: AttributeType.STRING },
       timeToLiveAttribute: 'expiresAt',
-      // Each row's change, before and after: what the analytics are aggregated from.
+      // Each row's change, before and after: what the analytics and the events are made of.
       stream: StreamViewType.NEW_AND_OLD_IMAGES,
     });
     // The jobs table's indexes are declared once, beside the key builders that fill them.
@@ -169,12 +174,23 @@ export class FactoryTables extends Construct {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
       sortKey: { name: 'sk', type: AttributeType.STRING },
       timeToLiveAttribute: 'expiresAt',
+      // Pauses and scaling decisions are events too (queue.paused, scaling.changed).
+      stream: StreamViewType.NEW_AND_OLD_IMAGES,
     });
     // Pre-aggregated analytics buckets (minute/hour), expiring by TTL.
     const metrics = new Table(this, 'Metrics', {
       ...common,
       partitionKey: { name: 'pk', type: AttributeType.STRING },
       sortKey: { name: 'sk', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
+    });
+
+    // Recent events for GET /events (the bus's archive keeps the audit trail): one item per
+    // publication (a stream batch's events), in a partition per minute of publication.
+    const events = new Table(this, 'Events', {
+      ...common,
+      partitionKey: { name: 'minute', type: AttributeType.STRING },
+      sortKey: { name: 'publication', type: AttributeType.STRING },
       timeToLiveAttribute: 'expiresAt',
     });
 
@@ -187,6 +203,7 @@ export class FactoryTables extends Construct {
     this.orders = orders;
     this.operations = operations;
     this.metrics = metrics;
+    this.events = events;
     this.outbox = outbox;
     this.jobBatches = jobBatches;
     this.jobs = jobs;

@@ -7,8 +7,8 @@ import { Construct } from 'constructs';
 import { FactoryFunction } from './factory-function.ts';
 
 export interface TableStreamConsumerProps {
-  /** A table with a stream (NEW_AND_OLD_IMAGES: consumers compare a row before and after). */
-  readonly table: ITable;
+  /** Tables with a stream (NEW_AND_OLD_IMAGES: consumers compare a row before and after), one mapping each. */
+  readonly tables: readonly ITable[];
   /** Handler module under functions/ (e.g. `workers/job-analytics.ts`). */
   readonly entry: string;
   readonly description: string;
@@ -49,15 +49,16 @@ export class TableStreamConsumer extends Construct {
       timeout: Duration.seconds(30),
       environment: props.environment,
     });
-    this.function.addEventSource(
-      new DynamoEventSource(props.table, {
-        startingPosition: StartingPosition.TRIM_HORIZON,
-        batchSize: props.batchSize ?? 500,
-        maxBatchingWindow: props.maxBatchingWindow ?? Duration.seconds(1),
-        bisectBatchOnError: true,
-        retryAttempts: 10,
-        onFailure: new SqsDlq(this.deadLetterQueue),
-      }),
-    );
+    for (const table of props.tables)
+      this.function.addEventSource(
+        new DynamoEventSource(table, {
+          startingPosition: StartingPosition.TRIM_HORIZON,
+          batchSize: props.batchSize ?? 500,
+          maxBatchingWindow: props.maxBatchingWindow ?? Duration.seconds(1),
+          bisectBatchOnError: true,
+          retryAttempts: 10,
+          onFailure: new SqsDlq(this.deadLetterQueue),
+        }),
+      );
   }
 }

@@ -35,6 +35,7 @@ export interface EdgeBackends {
   readonly states: Backend;
   readonly lambda: Backend;
   readonly s3: Backend;
+  readonly events: Backend;
 }
 
 /** Local-only hooks: admin routes, IAM, and injected failures of service calls. */
@@ -50,6 +51,7 @@ const targetPrefixes: Record<string, keyof EdgeBackends> = {
   DynamoDBStreams_20120810: 'streams',
   AmazonSQS: 'sqs',
   AWSStepFunctions: 'states',
+  AWSEvents: 'events',
 };
 
 export function identify(

@@ -18,6 +18,7 @@ import { type BootstrappedKeys, bootstrapApiKeys } from './api-keys-bootstrap.ts
 import { type BackendKind, type DataPlane, startEmbedded, startMoto } from './backends.ts';
 import { CallCounter } from './call-counter.ts';
 import { type Edge, startEdge } from './edge.ts';
+import { LocalEventBuses } from './event-buses.ts';
 import { EventSourcePollers } from './event-source-mappings.ts';
 import { startHttpApi } from './http-api.ts';
 import { inProcessTransport } from './in-process-transport.ts';
@@ -135,6 +136,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   let facade: StepFunctionsFacade | undefined;
   const runtime = new LambdaRuntime({ log: (line) => functionLog(line) });
   let pollers: EventSourcePollers | undefined;
+  let eventBuses: LocalEventBuses | undefined;
   const edgeBackends = {
     dynamodb: dataPlane.dynamodb,
     streams: dataPlane.streams,
@@ -145,6 +147,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         (facade as StepFunctionsFacade).handle(request)),
     lambda: lambdaApi(runtime, () => pollers),
     s3: dataPlane.s3,
+    // Both backends: EventBridge's targets are the local Lambdas.
+    events: async (request: Parameters<LocalEventBuses['handle']>[0]) =>
+      eventBuses
+        ? eventBuses.handle(request)
+        : {
+            status: 503,
+            headers: {},
+            body: JSON.stringify({ message: 'The event buses are not provisioned yet' }),
+          },
   };
   const admin = new LocalAdmin(runtime);
   edge = await startEdge(options.edgePort ?? 4566, edgeBackends, calls, admin);
@@ -229,6 +240,16 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     cors: stack.api?.cors,
     log: functionLog,
   });
+
+  eventBuses = new LocalEventBuses(
+    localIdentity,
+    stack.eventBuses,
+    stack.eventRules,
+    stack.archives,
+    (fn, event) => runtime.invoke(fn, event),
+    dataPlane.durable && dataDir ? path.join(dataDir, 'event-archives') : undefined,
+    functionLog,
+  );
 
   const schedules = new Schedules(runtime, localIdentity, log);
   for (const schedule of stack.schedules) schedules.start(schedule);

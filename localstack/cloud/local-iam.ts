@@ -272,6 +272,18 @@ export class LocalIam {
           ],
         };
       }
+      case 'events': {
+        // PutEvents is checked on each entry's bus (the default bus when it names none).
+        const entries = (body().Entries as { EventBusName?: string }[] | undefined) ?? [];
+        const arnOf = (bus = 'default') =>
+          bus.startsWith('arn:') ? bus : `arn:aws:events:${region}:${accountId}:event-bus/${bus}`;
+        return {
+          asks: (entries.length > 0 ? entries : [{}]).map((e) => ({
+            action: `events:${action}`,
+            resource: arnOf(e.EventBusName),
+          })),
+        };
+      }
       case 's3': {
         const [pathname] = request.url.split('?');
         const [bucket, ...key] = (pathname ?? '').split('/').filter(Boolean);

@@ -3,6 +3,7 @@
  * their physical names so the resolver can fill in Ref and Fn::GetAtt. Resource types the local
  * cloud does not need (IAM, log groups, permissions) are skipped: it does not enforce IAM.
  */
+
 import * as path from 'node:path';
 import {
   CreateTableCommand,
@@ -19,6 +20,7 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { LocalArchive, LocalEventBus, LocalEventRule } from './event-buses.ts';
 import type { LocalRoute } from './http-api.ts';
 import { brokenAuthorizer, type LocalAuthorizer } from './http-authorizer.ts';
 import type { LocalFunction } from './lambda-runtime.ts';
@@ -62,6 +64,9 @@ export interface ProvisionedStack {
     cors?: { allowOrigins: string[]; allowMethods: string[]; allowHeaders: string[] };
   };
   readonly schedules: LocalSchedule[];
+  readonly eventBuses: LocalEventBus[];
+  readonly eventRules: LocalEventRule[];
+  readonly archives: LocalArchive[];
   readonly warnings: string[];
 }
 
@@ -244,6 +249,35 @@ export async function provision(
       return { logicalId, arn: stateMachineArn as string };
     }),
   );
+
+  // EventBridge buses: Ref is the name, Arn its ARN (the publisher's environment names the bus).
+  const eventBuses: LocalEventBus[] = resolver
+    .resourcesOfType('AWS::Events::EventBus')
+    .map(([logicalId, resource]) => {
+      const name = String(resolver.resolve<Props>(resource.Properties ?? {}).Name ?? logicalId);
+      const arn = `arn:aws:events:${region}:${accountId}:event-bus/${name}`;
+      resolver.define(logicalId, { ref: name, attributes: { Arn: arn, Name: name } });
+      return { name, arn };
+    });
+  const busNameOf = (nameOrArn: unknown) =>
+    String(nameOrArn ?? 'default')
+      .split(':event-bus/')
+      .pop() ?? 'default';
+  const archives: LocalArchive[] = resolver
+    .resourcesOfType('AWS::Events::Archive')
+    .map(([logicalId, resource]) => {
+      const p = resolver.resolve<Props>(resource.Properties ?? {});
+      resolver.define(logicalId, {
+        ref: logicalId,
+        attributes: { Arn: `arn:aws:events:${region}:${accountId}:archive/${logicalId}` },
+      });
+      return {
+        name: String(p.ArchiveName ?? logicalId),
+        busName: busNameOf(p.SourceArn),
+        ...(p.EventPattern ? { pattern: p.EventPattern as Props } : {}),
+        ...(p.RetentionDays !== undefined ? { retentionDays: Number(p.RetentionDays) } : {}),
+      };
+    });
 
   // A mapping's Ref is its UUID; locally the UUID is the logical id (functions' environments may name it).
   for (const [logicalId] of resolver.resourcesOfType('AWS::Lambda::EventSourceMapping')) {
@@ -429,9 +463,32 @@ export async function provision(
       });
     });
 
+  // Rules on a bus with an event pattern (schedule rules are above).
+  const eventRules = resolver
+    .resourcesOfType('AWS::Events::Rule')
+    .flatMap(([logicalId, resource]): LocalEventRule[] => {
+      const p = resolver.resolve<Props>(resource.Properties ?? {});
+      if (!p.EventPattern || p.State === 'DISABLED') return [];
+      const targets = (p.Targets as Props[] | undefined) ?? [];
+      const functionNames = targets.flatMap((t) => functions.find((f) => f.arn === t.Arn)?.name ?? []);
+      if (functionNames.length < targets.length)
+        warnings.push(`${logicalId}: only Lambda targets are served locally; the others are skipped`);
+      return [
+        {
+          name: String(p.Name ?? logicalId),
+          busName: busNameOf(p.EventBusName),
+          pattern: p.EventPattern as Props,
+          functionNames,
+        },
+      ];
+    });
+
   return {
     tables,
     ttlTables,
+    eventBuses,
+    eventRules,
+    archives,
     buckets,
     queues,
     stateMachines,

@@ -36,7 +36,7 @@ const allStates = (definition: any): Record<string, any> => {
 describe('tables', () => {
   it('are on-demand with point-in-time recovery', () => {
     const tables = template.findResources('AWS::DynamoDB::Table') as Resources;
-    expect(Object.keys(tables)).toHaveLength(9);
+    expect(Object.keys(tables)).toHaveLength(10);
     for (const table of Object.values(tables)) {
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
@@ -97,8 +97,9 @@ describe('production lines', () => {
         });
       }
     }
-    // Two more: the precise timers and the analytics recorder (the jobs table's stream).
-    expect(mappings).toHaveLength((productionLineNames.length + jobQueueNames.length) * bandNames.length + 2);
+    // Five more: the precise timers, the analytics recorder (the jobs table's stream) and the
+    // event publisher (the jobs, orders and operations tables' streams).
+    expect(mappings).toHaveLength((productionLineNames.length + jobQueueNames.length) * bandNames.length + 5);
   });
 
   it('keep the visibility timeout at six times the worker timeout', () => {
@@ -561,9 +562,10 @@ describe('access control', () => {
       ['GET /jobs/{jobId}', { jobs: 'read', orders: 'read' }],
       ['GET /jobs/{jobId}/logs', { jobs: 'read', orders: 'read', jobLogs: 'read' }],
       ['GET /outbox', { outbox: 'read' }],
-      ['GET /queues', { operations: 'read' }],
+      // One function for the queues' settings: the list, pauses and rate limits.
+      ['GET /queues', { operations: 'write' }],
       // The live counts (kept by the analytics recorder), and the rows older than them.
-      ['GET /jobs/stats', { jobs: 'read', metrics: 'read' }],
+      ['GET /jobs/stats', { jobs: 'read', metrics: 'read', operations: 'read' }],
       ['GET /jobs/queue', { jobs: 'read', metrics: 'read', operations: 'read' }],
       ['POST /queues/{queue}/pause', { operations: 'write' }],
       ['POST /orders', { orders: 'write' }],
@@ -596,6 +598,39 @@ describe('access control', () => {
         orders: 'write',
       });
       expect(tableAccessOf(byDescription('Starts assembly workflows'))).toEqual({ orders: 'write' });
+    });
+
+    it('publishes the events from the jobs, orders and operations streams to GET /events and a bus with an archive', () => {
+      const publisher = byDescription('Event publisher');
+      expect(tableAccessOf(publisher)).toEqual({ events: 'write' });
+      const mappings = Object.values(
+        template.findResources('AWS::Lambda::EventSourceMapping') as Resources,
+      ).filter((m) => m.Properties.FunctionName.Ref === publisher);
+      expect(mappings).toHaveLength(3);
+      for (const m of mappings)
+        expect(m.Properties).toMatchObject({
+          StartingPosition: 'TRIM_HORIZON',
+          BisectBatchOnFunctionError: true,
+        });
+      const streamed = Object.values(template.findResources('AWS::DynamoDB::Table') as Resources).filter(
+        (t) => t.Properties.StreamSpecification?.StreamViewType === 'NEW_AND_OLD_IMAGES',
+      );
+      expect(streamed).toHaveLength(3);
+      template.resourceCountIs('AWS::Events::EventBus', 1);
+      template.hasResourceProperties('AWS::Events::Archive', {
+        EventPattern: { source: ['robot-factory'] },
+        RetentionDays: 90,
+      });
+      // Only the publisher puts events on the bus.
+      const putters = Object.entries(template.findResources('AWS::IAM::Policy') as Resources).filter(
+        ([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('events:PutEvents'),
+      );
+      expect(putters.map(([id]) => id)).toEqual([expect.stringMatching(/^EventStreamPublisher/)]);
+      expect(tableAccessOf(functionOf('GET /events'))).toEqual({
+        events: 'read',
+        jobs: 'read',
+        orders: 'read',
+      });
     });
 
     it('feeds the analytics recorder from the jobs stream, in batches, with a dead-letter queue', () => {

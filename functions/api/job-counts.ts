@@ -1,23 +1,40 @@
 /**
- * GET /jobs/queue?queue=&exact= — per queue and priority band: waiting, delayed, blocked, running,
- * dead, oldest wait, and whether an operator paused it. The counts come from the live counts (domain/job-counts.ts); the oldest wait
- * is one read per priority of a band that has waiting jobs.
+ * The counts' views, read from the live counts (domain/job-counts.ts): a few items whatever the
+ * backlog; `exact=true` recounts every row instead.
+ * - GET /jobs/stats?queue=&exact= — job counts by state: waiting, active, completed, failed,
+ *   dead, delayed, blocked, cancelled.
+ * - GET /jobs/queue?queue=&exact= — per queue and priority band: waiting, delayed, blocked,
+ *   running, dead, the oldest wait (one read per priority of a band that has waiting jobs), and
+ *   whether an operator paused the queue.
  */
 import { JobCountsStore, jobCounting } from '#adapters/job-counts-store';
 import { JobQueries } from '#adapters/job-queries';
 import { OperationsStore } from '#adapters/operations-store';
-import { bandCountsOf, countJobs } from '#domain/job-counts';
+import { bandCountsOf, countJobs, emptyStats, statsOf } from '#domain/job-counts';
 import { countsQuerySchema } from '#domain/job-listing';
 import { type BandCounts, emptyBand } from '#domain/job-overview';
 import { allQueueNames, bandNames, isProductionLine } from '#domain/job-queues';
 import { requireEnv } from '#shared/env';
-import { httpRoute, json } from '#shared/http';
+import { byRoute, httpRoute, json } from '#shared/http';
 
 const queries = new JobQueries(requireEnv('JOBS_TABLE'));
-const operations = new OperationsStore(requireEnv('OPERATIONS_TABLE'));
 const counting = jobCounting(queries, new JobCountsStore(requireEnv('METRICS_TABLE')));
+const operations = new OperationsStore(requireEnv('OPERATIONS_TABLE'));
 
-export const handler = httpRoute({ query: countsQuerySchema }, async ({ query }) => {
+const stats = httpRoute({ query: countsQuerySchema }, async ({ query }) => {
+  const now = new Date();
+  const names = query.queue ? [query.queue] : allQueueNames;
+  const tally = await countJobs(counting, names, now, query.exact);
+  const totals = emptyStats();
+  const queues = names.map((queue) => {
+    const counts = statsOf(tally, queue);
+    for (const [k, v] of Object.entries(counts)) totals[k as keyof typeof totals] += v;
+    return { queue, ...counts };
+  });
+  return json(200, { at: now.toISOString(), ...totals, queues });
+});
+
+const overview = httpRoute({ query: countsQuerySchema }, async ({ query }) => {
   const now = new Date();
   const names = query.queue ? [query.queue] : allQueueNames;
   const [tally, pauses] = await Promise.all([
@@ -56,3 +73,5 @@ export const handler = httpRoute({ query: countsQuerySchema }, async ({ query })
   );
   return json(200, { at: now.toISOString(), queues });
 });
+
+export const handler = byRoute({ 'GET /jobs/stats': stats, 'GET /jobs/queue': overview });
