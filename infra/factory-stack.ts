@@ -27,6 +27,7 @@ import { PreciseTimers } from './constructs/precise-timers.ts';
 import { ProductionLine } from './constructs/production-line.ts';
 import { ScheduledTask } from './constructs/scheduled-task.ts';
 import { TableStreamConsumer } from './constructs/table-stream-consumer.ts';
+import { TlsOnlyQueues } from './constructs/tls-only-queues.ts';
 
 export interface FactoryStackProps extends StackProps {
   /**
@@ -580,6 +581,9 @@ export class FactoryStack extends Stack {
     });
     tables.grant(sweeper.function, { write: ['orders'] });
     for (const workflow of workflows) workflow.stateMachine.grantStartExecution(sweeper.function);
+
+    // Last: it covers every queue built above.
+    new TlsOnlyQueues(this, 'TlsOnlyQueues');
 
     acknowledgeReviewedFindings(
       this,

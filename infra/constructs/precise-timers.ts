@@ -26,13 +26,11 @@ export class PreciseTimers extends Construct {
     const deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       retentionPeriod: Duration.days(14),
       encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
     });
     this.queue = new Queue(this, 'Queue', {
       visibilityTimeout: timeout.plus(Duration.seconds(30)),
       retentionPeriod: Duration.days(1),
       encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
       deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 3 },
     });
     this.function = new FactoryFunction(this, 'Function', {

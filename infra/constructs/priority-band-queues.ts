@@ -34,7 +34,6 @@ export function addPriorityBandQueues(scope: Construct, props: PriorityBandQueue
   const deadLetterQueue = new Queue(scope, 'DeadLetterQueue', {
     retentionPeriod: Duration.days(14),
     encryption: QueueEncryption.SQS_MANAGED,
-    enforceSSL: true,
   });
   const bands = {} as Record<PriorityBand, Queue>;
   const mappingIds = {} as Record<PriorityBand, string>;
@@ -43,7 +42,6 @@ export function addPriorityBandQueues(scope: Construct, props: PriorityBandQueue
       visibilityTimeout: props.visibilityTimeout,
       retentionPeriod: Duration.days(4),
       encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
       deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
     });
     const source = new SqsEventSource(queue, {

@@ -111,6 +111,27 @@ describe('production lines', () => {
   });
 });
 
+describe('the stack', () => {
+  it("stays well within CloudFormation's 500 resources per stack", () => {
+    expect(Object.keys(template.toJSON().Resources).length).toBeLessThan(470);
+  });
+
+  it('refuses requests without TLS on every queue, with one policy for all of them', () => {
+    const queues = Object.keys(template.findResources('AWS::SQS::Queue'));
+    const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy') as Resources);
+    expect(policies).toHaveLength(1);
+    const [policy] = policies as [Resources[string]];
+    expect(policy.Properties.Queues.map((q: { Ref: string }) => q.Ref).sort()).toEqual([...queues].sort());
+    const [statement] = policy.Properties.PolicyDocument.Statement;
+    expect(statement).toMatchObject({
+      Effect: 'Deny',
+      Action: 'sqs:*',
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    });
+    expect(statement.Resource).toHaveLength(queues.length);
+  });
+});
+
 describe('functions', () => {
   it('all run Node 22 on arm64', () => {
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function') as Resources)) {
