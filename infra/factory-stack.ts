@@ -25,6 +25,7 @@ import { FactoryTables, type TableAccess } from './constructs/factory-tables.ts'
 import { JobQueue } from './constructs/job-queue.ts';
 import { PreciseTimers } from './constructs/precise-timers.ts';
 import { ProductionLine } from './constructs/production-line.ts';
+import { RealtimePush } from './constructs/realtime-push.ts';
 import { ScheduledTask } from './constructs/scheduled-task.ts';
 import { TableStreamConsumer } from './constructs/table-stream-consumer.ts';
 import { TlsOnlyQueues } from './constructs/tls-only-queues.ts';
@@ -247,14 +248,21 @@ export class FactoryStack extends Stack {
     tables.grant(analytics.function, tableAccess.analytics);
 
     // The event stream: every state change as an event, made of the tables' changes.
+    // Real-time push: the WebSocket API; the publisher pushes each event to the sockets it matches.
+    const realtime = new RealtimePush(this, 'Realtime', {
+      environment: tables.environmentFor(tableAccess.realtime),
+    });
+    tables.grant(realtime.connections, tableAccess.realtime);
     const eventStream = new FactoryEventStream(this, 'EventStream', {
       sources: { jobs: tables.jobs, orders: tables.orders, operations: tables.operations },
       environment: {
         ...tables.environmentFor(tableAccess.events),
         EVENT_RETENTION_HOURS: String(eventRetentionHours),
+        REALTIME_URL: realtime.url,
       },
     });
     tables.grant(eventStream.publisher.function, tableAccess.events);
+    realtime.grantPush(eventStream.publisher.function);
 
     // Redoes follow-ups a crash or a failed send left undone, hands long delays to SQS when they
     // come within 15 minutes, and recovers jobs whose worker stopped heartbeating.
@@ -419,6 +427,15 @@ export class FactoryStack extends Stack {
         entry: 'api/get-batch.ts',
         environment: {},
         ...reading('jobBatches', 'jobs'),
+      },
+      {
+        method: HttpMethod.POST,
+        path: '/realtime/tickets',
+        entry: 'api/realtime-tickets.ts',
+        // Any key may watch: the socket keeps the key's role.
+        role: 'viewer',
+        environment: { REALTIME_URL: realtime.url },
+        tables: { write: ['realtime'] },
       },
       {
         method: HttpMethod.GET,
@@ -618,8 +635,10 @@ const tableAccess = {
   operating: { read: ['workers', 'metrics'], write: ['operations', 'jobs', 'jobLogs'] },
   /** The analytics recorder: the metric buckets, from the jobs table's stream. */
   analytics: { write: ['metrics'] },
-  /** The event publisher: the recent events, from the tables' streams. */
-  events: { write: ['events'] },
+  /** The event publisher: the recent events, from the tables' streams; it forgets gone sockets. */
+  events: { write: ['events', 'realtime'] },
+  /** WebSocket tickets and connections. */
+  realtime: { write: ['realtime'] },
   /** Reads the backlog and records its scaling decisions. */
   autoscaler: { read: ['jobs', 'jobLogs', 'metrics', 'workers'], write: ['operations'] },
 } as const satisfies Record<string, TableAccess>;

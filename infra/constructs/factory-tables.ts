@@ -36,7 +36,8 @@ export type FactoryTableName =
   | 'jobBatches'
   | 'operations'
   | 'metrics'
-  | 'events';
+  | 'events'
+  | 'realtime';
 
 /**
  * The tables one function uses: it reads `read`, reads and writes `write`. The function is given
@@ -59,6 +60,7 @@ const tableEnvironmentVariables: Readonly<Record<FactoryTableName, string>> = {
   operations: 'OPERATIONS_TABLE',
   metrics: 'METRICS_TABLE',
   events: 'EVENTS_TABLE',
+  realtime: 'REALTIME_TABLE',
 };
 
 export interface FactoryTablesProps {
@@ -81,6 +83,7 @@ export class FactoryTables extends Construct {
   public readonly operations: ITable;
   public readonly metrics: ITable;
   public readonly events: ITable;
+  public readonly realtime: ITable;
   public readonly retention: Required<Retention>;
 
   constructor(scope: Construct, id: string, props: FactoryTablesProps = {}) {
@@ -194,6 +197,14 @@ export class FactoryTables extends Construct {
       timeToLiveAttribute: 'expiresAt',
     });
 
+    // Real-time push: WebSocket tickets and connections with their filters (pk/sk kinds).
+    const realtime = new Table(this, 'Realtime', {
+      ...common,
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
+    });
+
     this.retention = {
       jobDays: props.retention?.jobDays ?? 7,
       deadJobDays: props.retention?.deadJobDays ?? 30,
@@ -204,6 +215,7 @@ export class FactoryTables extends Construct {
     this.operations = operations;
     this.metrics = metrics;
     this.events = events;
+    this.realtime = realtime;
     this.outbox = outbox;
     this.jobBatches = jobBatches;
     this.jobs = jobs;

@@ -36,6 +36,8 @@ export interface EdgeBackends {
   readonly lambda: Backend;
   readonly s3: Backend;
   readonly events: Backend;
+  /** API Gateway's connections management API of the WebSocket APIs (websocket-api.ts). */
+  readonly 'execute-api': Backend;
 }
 
 /** Local-only hooks: admin routes, IAM, and injected failures of service calls. */
@@ -70,6 +72,8 @@ export function identify(
     if (service && action) return { service, action };
   }
   const path = request.url.split('?')[0] ?? '';
+  if (/^\/realtime\/[^/]+\/[^/]+\/@connections\/[^/]+\/?$/.test(path))
+    return { service: 'execute-api', action: 'ManageConnections' };
   const lambda = path.match(
     /^\/20\d\d-\d\d-\d\d\/(functions|event-source-mappings)(?:\/([^/]+))?(?:\/([^/]+))?/,
   );

@@ -32,6 +32,7 @@ import { StreamPollers } from './stream-pollers.ts';
 import { synthesize } from './synth.ts';
 import { TemplateResolver } from './template.ts';
 import { TtlSweeper } from './ttl-sweeper.ts';
+import { LocalWebSocketApis } from './websocket-api.ts';
 import type { WriteUnitMeter } from './write-units.ts';
 
 export interface LocalCloudOptions {
@@ -137,6 +138,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const runtime = new LambdaRuntime({ log: (line) => functionLog(line) });
   let pollers: EventSourcePollers | undefined;
   let eventBuses: LocalEventBuses | undefined;
+  let webSockets: LocalWebSocketApis | undefined;
+  const notYet = (what: string) => ({
+    status: 503,
+    headers: {},
+    body: JSON.stringify({ message: `The ${what} are not provisioned yet` }),
+  });
   const edgeBackends = {
     dynamodb: dataPlane.dynamodb,
     streams: dataPlane.streams,
@@ -149,13 +156,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     s3: dataPlane.s3,
     // Both backends: EventBridge's targets are the local Lambdas.
     events: async (request: Parameters<LocalEventBuses['handle']>[0]) =>
-      eventBuses
-        ? eventBuses.handle(request)
-        : {
-            status: 503,
-            headers: {},
-            body: JSON.stringify({ message: 'The event buses are not provisioned yet' }),
-          },
+      eventBuses ? eventBuses.handle(request) : notYet('event buses'),
+    'execute-api': async (request: Parameters<LocalWebSocketApis['manage']>[0]) =>
+      webSockets ? webSockets.manage(request) : notYet('WebSocket APIs'),
   };
   const admin = new LocalAdmin(runtime);
   edge = await startEdge(options.edgePort ?? 4566, edgeBackends, calls, admin);
@@ -190,6 +193,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const stack = await provision(resolver, clients, {
     assemblyDir: synthesized.assemblyDir,
     apiUrl: `http://localhost:${apiPort}`,
+    edgeUrl: edge.url,
     supportsTtl: dataPlane.supportsTtl,
     baseEnvironment: {
       AWS_REGION: localIdentity.region,
@@ -251,6 +255,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     functionLog,
   );
 
+  webSockets = new LocalWebSocketApis(
+    stack.webSocketApis,
+    (fn, event) => runtime.invoke(fn, event),
+    localIdentity,
+    functionLog,
+  );
+  webSockets.attach(edge.server);
+
   const schedules = new Schedules(runtime, localIdentity, log);
   for (const schedule of stack.schedules) schedules.start(schedule);
 
@@ -283,6 +295,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     ...(dataPlane.durable && dataDir ? { dataDir } : {}),
     stop: async () => {
       schedules.stop();
+      webSockets?.close();
       ttl.stop();
       pollers?.stop();
       streamPollers.stop();

@@ -162,7 +162,7 @@ export class LocalIam {
         body: `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>${message}</Message></Error></ErrorResponse>`,
       };
     return {
-      status: service === 'lambda' ? 403 : 400,
+      status: service === 'lambda' || service === 'execute-api' ? 403 : 400,
       headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': 'AccessDeniedException' },
       body: JSON.stringify({ __type: 'AccessDeniedException', message, Message: message }),
     };
@@ -282,6 +282,18 @@ export class LocalIam {
             action: `events:${action}`,
             resource: arnOf(e.EventBusName),
           })),
+        };
+      }
+      case 'execute-api': {
+        // …/realtime/<api id>/<stage>/@connections/<id>: the connection IAM names.
+        const [, , apiId, stage, , id] = (request.url.split('?')[0] ?? '').split('/');
+        return {
+          asks: [
+            {
+              action: 'execute-api:ManageConnections',
+              resource: `arn:aws:execute-api:${region}:${accountId}:${apiId}/${stage}/${request.method}/@connections/${id}`,
+            },
+          ],
         };
       }
       case 's3': {

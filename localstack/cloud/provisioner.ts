@@ -29,6 +29,7 @@ import type { LocalSchedule } from './schedules.ts';
 import type { StreamMapping } from './stream-pollers.ts';
 import type { TemplateResolver } from './template.ts';
 import type { TtlTable } from './ttl-sweeper.ts';
+import type { LocalWebSocketApi } from './websocket-api.ts';
 
 type Props = Record<string, unknown>;
 
@@ -64,6 +65,7 @@ export interface ProvisionedStack {
     cors?: { allowOrigins: string[]; allowMethods: string[]; allowHeaders: string[] };
   };
   readonly schedules: LocalSchedule[];
+  readonly webSocketApis: LocalWebSocketApi[];
   readonly eventBuses: LocalEventBus[];
   readonly eventRules: LocalEventRule[];
   readonly archives: LocalArchive[];
@@ -76,6 +78,8 @@ export async function provision(
   options: {
     assemblyDir: string;
     apiUrl: string;
+    /** The edge's address: WebSocket APIs are served there. */
+    edgeUrl: string;
     baseEnvironment: Record<string, string>;
     supportsTtl: boolean;
   },
@@ -284,6 +288,23 @@ export async function provision(
     resolver.define(logicalId, { ref: logicalId, attributes: {} });
   }
 
+  // APIs before functions: their environments may name an API's endpoint. The HTTP API is served
+  // on its own port; a WebSocket API on the edge (websocket-api.ts), at /realtime/<api id>.
+  const apis = resolver.resourcesOfType('AWS::ApiGatewayV2::Api');
+  const isWebSocket = (resource: { Properties?: Props }) => resource.Properties?.ProtocolType === 'WEBSOCKET';
+  const apiEntry = apis.find(([, resource]) => !isWebSocket(resource));
+  for (const [logicalId, resource] of apis) {
+    const ref = logicalId.toLowerCase().slice(0, 10);
+    resolver.define(logicalId, {
+      ref,
+      attributes: {
+        ApiEndpoint: isWebSocket(resource)
+          ? `${options.edgeUrl.replace(/^http/, 'ws')}/realtime/${ref}`
+          : options.apiUrl,
+      },
+    });
+  }
+
   const lambdaResources = resolver.resourcesOfType('AWS::Lambda::Function');
   for (const [logicalId, resource] of lambdaResources) {
     const name = (resource.Properties?.FunctionName as string | undefined) ?? logicalId;
@@ -389,14 +410,6 @@ export async function provision(
       ];
     });
 
-  const apis = resolver.resourcesOfType('AWS::ApiGatewayV2::Api');
-  const [apiEntry] = apis;
-  for (const [logicalId] of apis) {
-    resolver.define(logicalId, {
-      ref: logicalId.toLowerCase().slice(0, 10),
-      attributes: { ApiEndpoint: options.apiUrl },
-    });
-  }
   const integrations = new Map<string, string>();
   for (const [logicalId, resource] of resolver.resourcesOfType('AWS::ApiGatewayV2::Integration')) {
     resolver.define(logicalId, { ref: logicalId, attributes: {} });
@@ -422,10 +435,12 @@ export async function provision(
       simpleResponses: p.EnableSimpleResponses === true,
     });
   }
+  const httpApiId = apiEntry ? resolver.physicalOf(apiEntry[0])?.ref : undefined;
   const routes = resolver
     .resourcesOfType('AWS::ApiGatewayV2::Route')
     .flatMap(([logicalId, resource]): LocalRoute[] => {
       const p = resolver.resolve<Props>(resource.Properties ?? {});
+      if (p.ApiId !== httpApiId) return [];
       // "$default" takes what no other route takes.
       const [method, routePath] =
         p.RouteKey === '$default' ? ['ANY', '$default'] : (String(p.RouteKey).split(' ') as [string, string]);
@@ -448,6 +463,45 @@ export async function provision(
       }
       return [{ method, path: routePath, functionName: fn.name }];
     });
+  // WebSocket APIs: their routes (route keys to functions) and stage.
+  const webSocketApis = apis
+    .filter(([, resource]) => isWebSocket(resource))
+    .map(([logicalId, resource]): LocalWebSocketApi => {
+      const apiId = resolver.physicalOf(logicalId)?.ref as string;
+      const stage = resolver
+        .resourcesOfType('AWS::ApiGatewayV2::Stage')
+        // Only what names the stage: its access log's group is not created locally.
+        .map(([, r]) =>
+          resolver.resolve<Props>({ ApiId: r.Properties?.ApiId, StageName: r.Properties?.StageName }),
+        )
+        .find((stageProps) => stageProps.ApiId === apiId);
+      const apiRoutes = new Map<string, string>();
+      for (const [routeId, route] of resolver.resourcesOfType('AWS::ApiGatewayV2::Route')) {
+        const p = resolver.resolve<Props>(route.Properties ?? {});
+        if (p.ApiId !== apiId) continue;
+        // A WebSocket API's Lambda integration names the function inside API Gateway's invocation URI.
+        const uri = String(integrations.get(String(p.Target ?? '').replace(/^integrations\//, '')) ?? '');
+        const integrationArn = /\/functions\/(.+)\/invocations$/.exec(uri)?.[1] ?? uri;
+        const fn = functions.find((f) => f.arn === integrationArn);
+        if (fn) apiRoutes.set(String(p.RouteKey), fn.name);
+        else
+          warnings.push(
+            `${routeId}: WebSocket route ${String(p.RouteKey)} has no local Lambda integration; skipped`,
+          );
+      }
+      return {
+        apiId,
+        stage: String(stage?.StageName ?? '$default'),
+        routeSelectionExpression: String(
+          resolver.resolve<Props>(resource.Properties ?? {}).RouteSelectionExpression ??
+            '$request.body.action',
+        ),
+        routes: apiRoutes,
+      };
+    });
+  for (const [logicalId, resource] of resolver.resourcesOfType('AWS::ApiGatewayV2::Stage'))
+    resolver.define(logicalId, { ref: String(resource.Properties?.StageName ?? logicalId), attributes: {} });
+
   const cors = apiEntry?.[1].Properties?.CorsConfiguration as Props | undefined;
 
   const schedules = resolver
@@ -489,6 +543,7 @@ export async function provision(
     eventBuses,
     eventRules,
     archives,
+    webSocketApis,
     buckets,
     queues,
     stateMachines,

@@ -15,6 +15,14 @@ beforeAll(() => {
   template = Template.fromStack(new FactoryStack(app, 'TestFactory'));
 });
 
+/** Resources of the HTTP API only (the WebSocket API of real-time push has its own). */
+const ofHttpApi = (type: string): Resources =>
+  Object.fromEntries(
+    Object.entries(template.findResources(type) as Resources).filter(([, r]) =>
+      String(r.Properties.ApiId?.Ref ?? '').startsWith('ApiHttpApi'),
+    ),
+  );
+
 const definitionOf = (logicalIdPrefix: string) => {
   const [, machine] = Object.entries(
     template.findResources('AWS::StepFunctions::StateMachine') as Resources,
@@ -36,7 +44,7 @@ const allStates = (definition: any): Record<string, any> => {
 describe('tables', () => {
   it('are on-demand with point-in-time recovery', () => {
     const tables = template.findResources('AWS::DynamoDB::Table') as Resources;
-    expect(Object.keys(tables)).toHaveLength(10);
+    expect(Object.keys(tables)).toHaveLength(11);
     for (const table of Object.values(tables)) {
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
@@ -223,10 +231,11 @@ describe('HTTP API', () => {
         'POST /orders',
       ]),
     );
-    template.allResourcesProperties('AWS::ApiGatewayV2::Integration', {
-      IntegrationType: 'AWS_PROXY',
-      PayloadFormatVersion: '2.0',
-    });
+    for (const integration of Object.values(ofHttpApi('AWS::ApiGatewayV2::Integration')))
+      expect(integration.Properties).toMatchObject({
+        IntegrationType: 'AWS_PROXY',
+        PayloadFormatVersion: '2.0',
+      });
   });
 });
 
@@ -394,7 +403,7 @@ describe('operations', () => {
 });
 
 describe('access control', () => {
-  const routes = () => template.findResources('AWS::ApiGatewayV2::Route') as Resources;
+  const routes = () => ofHttpApi('AWS::ApiGatewayV2::Route');
   const logicalIdOf = (type: string, prefix: string) =>
     Object.keys(template.findResources(type)).find((id) => id.startsWith(prefix)) as string;
   const authorizerId = () => logicalIdOf('AWS::ApiGatewayV2::Authorizer', 'ApiHttpApiKeyAuthorizer');
@@ -621,9 +630,15 @@ describe('access control', () => {
       expect(tableAccessOf(byDescription('Starts assembly workflows'))).toEqual({ orders: 'write' });
     });
 
+    it('issues WebSocket tickets to any key, and keeps tickets and connections in a table of their own', () => {
+      expect(tableAccessOf(functionOf('POST /realtime/tickets'))).toEqual({ realtime: 'write' });
+      expect(tableAccessOf(byDescription('WebSocket connections'))).toEqual({ realtime: 'write' });
+    });
+
     it('publishes the events from the jobs, orders and operations streams to GET /events and a bus with an archive', () => {
       const publisher = byDescription('Event publisher');
-      expect(tableAccessOf(publisher)).toEqual({ events: 'write' });
+      // It forgets the sockets that are gone.
+      expect(tableAccessOf(publisher)).toEqual({ events: 'write', realtime: 'write' });
       const mappings = Object.values(
         template.findResources('AWS::Lambda::EventSourceMapping') as Resources,
       ).filter((m) => m.Properties.FunctionName.Ref === publisher);
@@ -683,6 +698,47 @@ describe('access control', () => {
         Format: Match.stringLikeRegexp('authorizer.keyId'),
       },
     });
-    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    expect(Object.keys(ofHttpApi('AWS::ApiGatewayV2::Stage'))).toHaveLength(1);
+  });
+});
+
+describe('real-time push', () => {
+  const ofWebSocketApi = (type: string) =>
+    Object.values(template.findResources(type) as Resources).filter((r) =>
+      String(r.Properties.ApiId?.Ref ?? '').startsWith('RealtimeApi'),
+    );
+
+  it('serves a WebSocket API: connect, subscribe and disconnect in one function, a logged and throttled stage', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'WEBSOCKET',
+      RouteSelectionExpression: '$request.body.action',
+    });
+    expect(
+      ofWebSocketApi('AWS::ApiGatewayV2::Route')
+        .map((r) => r.Properties.RouteKey)
+        .sort(),
+    ).toEqual(['$connect', '$disconnect', 'subscribe']);
+    const integrations = ofWebSocketApi('AWS::ApiGatewayV2::Integration');
+    expect(integrations).toHaveLength(1);
+    expect(JSON.stringify(integrations[0]?.Properties.IntegrationUri)).toContain('RealtimeConnections');
+    const [stage] = ofWebSocketApi('AWS::ApiGatewayV2::Stage');
+    expect(stage?.Properties).toMatchObject({
+      StageName: 'live',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+      AccessLogSettings: { Format: expect.stringContaining('connectionId') },
+    });
+  });
+
+  it('lets only the connections function and the event publisher manage connections, of this stage', () => {
+    const managers = Object.entries(template.findResources('AWS::IAM::Policy') as Resources).filter(([, p]) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes('execute-api:ManageConnections'),
+    );
+    expect(managers.map(([id]) => id.replace(/ServiceRole.*$/, '')).sort()).toEqual([
+      expect.stringMatching(/^EventStreamPublisher/),
+      expect.stringMatching(/^RealtimeConnections/),
+    ]);
+    for (const [, policy] of managers)
+      expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('/live/*/@connections/*');
   });
 });

@@ -1,0 +1,24 @@
+/**
+ * POST /realtime/tickets (any role) → 201 {ticket, url, expiresAt}: a single-use ticket, good
+ * for a minute, to open the WebSocket at `url?ticket=<ticket>` (domain/realtime.ts). The socket
+ * carries the key's role; the key itself never goes into a URL.
+ */
+import { RealtimeStore } from '#adapters/realtime-store';
+import type { Role } from '#domain/access';
+import { issueTicket } from '#domain/realtime';
+import { requireEnv } from '#shared/env';
+import { httpRoute, json, verdictOf } from '#shared/http';
+
+const store = new RealtimeStore(requireEnv('REALTIME_TABLE'));
+const url = requireEnv('REALTIME_URL');
+
+export const handler = httpRoute({}, async ({ event }) => {
+  const verdict = verdictOf(event);
+  const ticket = issueTicket(new Date());
+  await store.putTicket(
+    ticket.hash,
+    { keyId: verdict?.keyId ?? 'unknown', role: (verdict?.role ?? 'viewer') as Role },
+    ticket.expiresAt,
+  );
+  return json(201, { ticket: ticket.ticket, url, expiresAt: ticket.expiresAt });
+});
