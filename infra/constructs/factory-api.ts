@@ -1,20 +1,18 @@
-import { CfnOutput, type Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { CfnOutput, type Duration } from 'aws-cdk-lib';
 import {
   CorsHttpMethod,
   HttpApi,
   type HttpMethod,
   HttpNoneAuthorizer,
   HttpStage,
-  LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Role } from '../../functions/domain/access.ts';
 import type { ApiAccess } from './api-access.ts';
 import { FactoryFunction } from './factory-function.ts';
 import type { FactoryTables, TableAccess } from './factory-tables.ts';
+import { stageAccessLog } from './stage-access-log.ts';
 
 export interface FactoryRoute {
   readonly method: HttpMethod;
@@ -87,10 +85,6 @@ export class FactoryApi extends Construct {
     });
     // The one stage: an access log line per request (who, which route, what answer) and a
     // deliberate throttle instead of the account's 10,000 rps shared by every API.
-    const accessLog = new LogGroup(this, 'AccessLog', {
-      retention: RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
     new HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
       stageName: '$default',
@@ -99,24 +93,13 @@ export class FactoryApi extends Construct {
         rateLimit: props.throttle?.rateLimit ?? 500,
         burstLimit: props.throttle?.burstLimit ?? 1000,
       },
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLog),
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            time: '$context.requestTime',
-            ip: '$context.identity.sourceIp',
-            route: '$context.routeKey',
-            status: '$context.status',
-            bytes: '$context.responseLength',
-            latencyMs: '$context.responseLatency',
-            verdict: '$context.authorizer.verdict',
-            keyId: '$context.authorizer.keyId',
-            authorizerError: '$context.authorizer.error',
-            integrationError: '$context.integrationErrorMessage',
-          }),
-        ),
-      },
+      accessLogSettings: stageAccessLog(this, 'AccessLog', {
+        bytes: '$context.responseLength',
+        latencyMs: '$context.responseLatency',
+        verdict: '$context.authorizer.verdict',
+        keyId: '$context.authorizer.keyId',
+        authorizerError: '$context.authorizer.error',
+      }),
     });
     props.access.setRouteAccess(
       Object.fromEntries(

@@ -1,11 +1,10 @@
-import { type CfnElement, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { FactoryFunction } from './factory-function.ts';
+import { stageAccessLog } from './stage-access-log.ts';
 
 export interface RealtimePushProps {
   /** The connections function's environment (its tables: the realtime table). */
@@ -46,10 +45,6 @@ export class RealtimePush extends Construct {
     this.api.addRoute('$disconnect', { integration });
     this.api.addRoute('subscribe', { integration });
     // An access log line per connect, frame and disconnect; a deliberate throttle (messages/s).
-    const accessLog = new LogGroup(this, 'AccessLog', {
-      retention: RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
     this.stage = new WebSocketStage(this, 'Stage', {
       webSocketApi: this.api,
       stageName,
@@ -58,21 +53,10 @@ export class RealtimePush extends Construct {
         rateLimit: props.throttle?.rateLimit ?? 100,
         burstLimit: props.throttle?.burstLimit ?? 200,
       },
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLog),
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            time: '$context.requestTime',
-            ip: '$context.identity.sourceIp',
-            route: '$context.routeKey',
-            event: '$context.eventType',
-            connectionId: '$context.connectionId',
-            status: '$context.status',
-            integrationError: '$context.integrationErrorMessage',
-          }),
-        ),
-      },
+      accessLogSettings: stageAccessLog(this, 'AccessLog', {
+        event: '$context.eventType',
+        connectionId: '$context.connectionId',
+      }),
     });
     this.grantPush(this.connections);
   }
