@@ -9,12 +9,15 @@
  *   `redis-server` is installed (BENCH_ROUNDS rounds, interleaved): submit/s, drain/s, start
  *   latency, memory, and the API's answer times during the backlog;
  * - analytics: GET /analytics/throughput latency with 1k and then 100k jobs recorded.
- * BENCH_SECTIONS=orders,jobs,throughput,analytics picks sections.
+ * - events: BENCH_EVENT_JOBS (default 100) jobs, 5 every 300 ms: state change → frame on a
+ *   subscribed WebSocket, p50/p95 per event type.
+ * BENCH_SECTIONS=orders,jobs,throughput,analytics,events picks sections.
  */
 import './cloud/quiet-sdk.ts';
 import { transitionsPerOrder } from '../functions/domain/assembly-plan.ts';
 import { robotTypes } from '../functions/domain/catalog.ts';
 import { emulatorRates } from './bench/emulator-rates.ts';
+import { eventLatency } from './bench/event-latency.ts';
 import { bullmqRun, factoryRun, type ThroughputRun, throughputTable } from './bench/throughput.ts';
 import { CallCounter } from './cloud/call-counter.ts';
 import { startLocalCloud } from './cloud/local-cloud.ts';
@@ -73,7 +76,9 @@ async function runOrders(robotType: string): Promise<number> {
 }
 
 const sections = new Set(
-  (process.env.BENCH_SECTIONS ?? 'orders,jobs,emulator,throughput,analytics').split(',').map((s) => s.trim()),
+  (process.env.BENCH_SECTIONS ?? 'orders,jobs,emulator,throughput,analytics,events')
+    .split(',')
+    .map((s) => s.trim()),
 );
 let failedSections = 0;
 /** The emulator section's rates, which the throughput section relates the drain to. */
@@ -101,6 +106,9 @@ try {
   await section('emulator', benchEmulator);
   await section('throughput', benchThroughput);
   await section('analytics', benchAnalytics);
+  await section('events', () =>
+    eventLatency({ url: cloud.apiUrl, key: adminKey }, Number(process.env.BENCH_EVENT_JOBS ?? 100), log),
+  );
 } finally {
   await cloud.stop();
 }

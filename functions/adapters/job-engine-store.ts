@@ -4,6 +4,7 @@
  * workers find the condition false instead of moving a job backwards. The listing key
  * (queueStatus), the marker (dispatchAt) and the lease index key move in the same write.
  */
+
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
@@ -15,6 +16,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { IntakeMarker } from '#domain/job-intake';
 import type { DispatchPlan, JobEnginePort, Settlement } from '#domain/job-lifecycle';
+import type { JobProgress } from '#domain/job-progress';
 import { bandOf, type PriorityBand } from '#domain/job-queues';
 import type { JobRecord, JobStatus } from '#domain/jobs';
 import { hasSecrets, redact } from '#domain/secrets';
@@ -306,7 +308,8 @@ export class JobEngineStore implements JobEnginePort {
         leaseShard: leaseShardOf(jobId),
       },
       add: { attempts: 1 },
-      remove: ['dispatchAt', 'dispatchShard', 'cancelRequestedAt', 'readyKey', 'readyRank'],
+      // A new attempt starts from nothing: the last attempt's progress goes.
+      remove: ['dispatchAt', 'dispatchShard', 'cancelRequestedAt', 'readyKey', 'readyRank', 'progress'],
       condition: `#kind = :job AND #queue = :queue AND #status IN (${Object.keys(startableValues).join(', ')}) AND #runAt <= :at AND attribute_not_exists(#waitingOn)`,
       values: { ':job': 'job', ':queue': request.queue, ':at': at, ...startableValues },
     });
@@ -329,6 +332,14 @@ export class JobEngineStore implements JobEnginePort {
     return job.cancelRequestedAt ? 'cancel-requested' : 'ok';
   }
 
+  async recordProgress(jobId: string, token: string, progress: JobProgress): Promise<void> {
+    await this.update(jobId, {
+      set: { progress },
+      condition: '#attemptToken = :token AND #status = :running',
+      values: { ':token': token, ':running': 'RUNNING' },
+    });
+  }
+
   async settle(job: JobRecord, token: string, settlement: Settlement, now: Date, plan?: DispatchPlan) {
     return this.settleIf(job, token, settlement, now, plan);
   }
@@ -349,6 +360,7 @@ export class JobEngineStore implements JobEnginePort {
             ...base,
             completedAt: at,
             result: settlement.result,
+            ...(settlement.progress ? { progress: settlement.progress } : {}),
             expiresAt: epochSeconds(at, this.retention.finishedDays),
             ...this.withoutSecrets(job),
           }

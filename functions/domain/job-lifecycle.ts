@@ -9,10 +9,12 @@
  * grace period and redoes the follow-up. Every follow-up is idempotent, so doing one twice is
  * harmless and a crash between any two writes strands nothing.
  */
+
 import { z } from 'zod';
 import type { JobContext, JobType } from '#job-types/job-type';
 import { PermanentJobError } from '#job-types/job-type';
 import { retryDelayMs } from './backoff.ts';
+import { type JobProgress, progressReporter } from './job-progress.ts';
 import type { PriorityBand } from './job-queues.ts';
 import { bandOf, priorityBands } from './job-queues.ts';
 import { finishedJobStatuses, type JobLogEntry, type JobRecord } from './jobs.ts';
@@ -45,7 +47,12 @@ export function dispatchPlan(
 }
 
 export type Settlement =
-  | { readonly status: 'COMPLETED'; readonly result: Record<string, unknown> }
+  | {
+      readonly status: 'COMPLETED';
+      readonly result: Record<string, unknown>;
+      /** The handler's last progress report, written with the settlement (no write of its own). */
+      readonly progress?: JobProgress;
+    }
   | { readonly status: 'FAILED'; readonly error: string; readonly runAt: string; readonly retryInMs: number }
   | { readonly status: 'DEAD'; readonly error: string }
   | { readonly status: 'CANCELLED'; readonly reason: string };
@@ -79,6 +86,8 @@ export interface JobEnginePort {
   ): Promise<{ kind: 'claimed'; job: JobRecord } | { kind: 'not-runnable'; job: JobRecord | undefined }>;
   /** Extends the lease; tells whether cancellation was asked for or the attempt is no longer ours. */
   extendLease(jobId: string, token: string, until: number): Promise<'ok' | 'cancel-requested' | 'lost'>;
+  /** Records the attempt's progress, if the attempt is still the job's (conditional on the token). */
+  recordProgress(jobId: string, token: string, progress: JobProgress): Promise<void>;
   /** Conditional on the token and RUNNING; the settled job, or undefined when not ours any more. */
   settle(
     job: JobRecord,
@@ -453,6 +462,8 @@ export async function runJobAttempt(
     () => undefined,
   );
   const started = performance.now();
+  const progress = progressReporter((p) => ports.jobs.recordProgress(jobId, token, p), ports.clock);
+  let lastProgress: JobProgress | undefined;
   let settlement: Settlement;
   try {
     if (!type) throw new PermanentJobError(`No handler for job type ${job.type} on this worker`);
@@ -465,6 +476,7 @@ export async function runJobAttempt(
       random: ports.random,
       sleep: (ms, signal) => ports.clock.sleep(ms, signal),
       log,
+      progress: (percent, message) => progress.report(percent, message),
       ...ports.services,
     };
     const result = await Promise.race([type.run(job.payload ?? {}, context), aborted]);
@@ -491,8 +503,11 @@ export async function runJobAttempt(
     beating = false;
     clearTimeout(timer);
     controller.abort(new Abort('timeout', 'attempt over'));
+    lastProgress = await progress.close();
   }
   await Promise.all([heartbeat, startLineTimer]);
+  if (settlement.status === 'COMPLETED' && lastProgress)
+    settlement = { ...settlement, progress: lastProgress };
 
   const ranMs = Math.round(performance.now() - started);
   const now = ports.clock.now();

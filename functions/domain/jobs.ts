@@ -4,6 +4,7 @@
  * backwards.
  */
 import type { Backoff } from './backoff.ts';
+import type { JobProgress } from './job-progress.ts';
 import { redact } from './secrets.ts';
 
 export const jobStatuses = [
@@ -72,6 +73,8 @@ export interface JobRecord {
   /** A rate-limit start slot this job holds (epoch ms), from when it was put back in line. */
   readonly rateSlotAt?: number;
   readonly expiresAt?: number;
+  /** The running attempt's progress (domain/job-progress.ts); cleared when an attempt starts. */
+  readonly progress?: JobProgress;
 }
 
 export interface JobLogEntry {

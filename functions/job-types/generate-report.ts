@@ -65,9 +65,12 @@ export const generateReport = defineJobType({
     const byQueueType = new Map<string, Tally>();
     const robotsShipped: Record<string, number> = {};
     let scanned = 0;
+    // Phases: the scan (its length is not known ahead, so it reports the count), the tables, storing.
+    context.progress(5, `scanning the jobs finished between ${from} and ${to}`);
     for await (const job of context.jobsData.finishedBetween(from, to)) {
       if (context.signal.aborted) throw new Error('Report aborted');
       scanned++;
+      if (scanned % 500 === 0) context.progress(5, `${scanned} finished jobs scanned`);
       const key = `${job.queue}\u0000${job.type}`;
       const tally = byQueueType.get(key) ?? {
         finished: 0,
@@ -90,6 +93,10 @@ export const generateReport = defineJobType({
       else if (job.status === 'CANCELLED') tally.cancelled++;
       byQueueType.set(key, tally);
     }
+    context.progress(
+      70,
+      `${scanned} finished jobs scanned; tabulating ${byQueueType.size} queue and type pairs`,
+    );
     const rows = [...byQueueType.entries()]
       .map(([key, t]) => {
         const [queue, type] = key.split('\u0000');
@@ -130,11 +137,13 @@ export const generateReport = defineJobType({
       },
       byQueueAndType: rows,
     };
+    context.progress(90, 'storing the report');
     const stored = await context.artifacts.put(
       `reports/${context.jobId}.json`,
       Buffer.from(JSON.stringify(report, null, 2)),
       'application/json',
     );
+    context.progress(100, `stored as ${stored.key}`);
     await context.log('INFO', `Report over ${scanned} finished jobs stored as ${stored.key}`);
     return { artifactKey: stored.key, sales: report.sales, totals: report.totals, rows: rows.length };
   },

@@ -23,6 +23,11 @@ export interface JobContext {
   random(): number;
   sleep(ms: number, signal: AbortSignal): Promise<void>;
   log(level: 'INFO' | 'WARN' | 'ERROR', message: string): Promise<void>;
+  /**
+   * How far the job has come (0–100) and what it is doing: shown by GET /jobs/{id} and pushed as
+   * `job.progress`, at most once a second (call it as often as you like; it never waits).
+   */
+  progress(percent: number, message?: string): void;
   readonly outbox: {
     deliver(mail: {
       jobId: string;

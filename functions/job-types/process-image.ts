@@ -51,7 +51,9 @@ export const processImage = defineJobType({
   ),
   defaults: { maxAttempts: 3, timeoutMs: 120_000 },
   async run(payload, context) {
+    context.progress(0, 'loading the image');
     const input = await loadImage(payload.image, context);
+    context.progress(25, `decoding ${input.byteLength} B`);
     const { transformImage, UnsupportedImage } = await import('./image-codecs.ts');
     let output: Awaited<ReturnType<typeof transformImage>>;
     try {
@@ -60,11 +62,13 @@ export const processImage = defineJobType({
       if (error instanceof UnsupportedImage) throw new PermanentJobError(error.message);
       throw error;
     }
+    context.progress(75, `storing ${output.width}×${output.height} ${payload.format}`);
     const stored = await context.artifacts.put(
       `images/${context.jobId}.${payload.format === 'jpeg' ? 'jpg' : payload.format}`,
       output.body,
       output.contentType,
     );
+    context.progress(100, 'stored');
     await context.log(
       'INFO',
       `${output.sourceFormat} ${output.sourceWidth}×${output.sourceHeight} (${input.byteLength} B) → ${payload.format} ${output.width}×${output.height} (${output.body.byteLength} B)`,

@@ -2,7 +2,7 @@
  * The event publisher: fed by the streams of the jobs, orders and operations tables, it turns
  * each batch of row changes into the factory's events (domain/factory-events.ts), keeps them for
  * GET /events (one item per batch), puts them on the EventBridge bus and pushes them to the
- * subscribed WebSockets (domain/realtime.ts). A failed store or put fails the batch; Lambda
+ * subscribed WebSockets (domain/realtime.ts), all three at once. A failed store or put fails the batch; Lambda
  * halves and retries it (TableStreamConsumer): delivery is at least once, and a retried event
  * keeps its `key`. Pushing is best effort: a socket that misses a frame reconnects with
  * GET /events?after=; a gone connection is forgotten.
@@ -65,8 +65,8 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<void> => {
     return kind ? eventSources[kind](rowChangeOf(record)) : [];
   });
   if (drafts.length === 0) return;
-  const published = await store.publish(drafts, new Date());
-  await bus.put(published);
-  const pushed = await push(published);
+  // Stored, put on the bus and pushed at once: a socket sees an event as soon as it can.
+  const { events: published, store: write } = store.prepare(drafts, new Date());
+  const [pushed] = await Promise.all([push(published), write(), bus.put(published)]);
   logger.debug('Events published', { records: event.Records.length, events: published.length, pushed });
 };

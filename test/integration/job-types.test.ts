@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Jimp } from 'jimp';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { api, bearer, jobLog, runTag, submitJob, waitForJob } from '../helpers/factory-client.ts';
 
 const received: { method: string; path: string; body: string; headers: IncomingMessage['headers'] }[] = [];
@@ -233,6 +233,18 @@ describe('process_image', () => {
     expect(output.body.subarray(0, 4).toString('latin1')).toBe('RIFF');
     expect(output.body.subarray(8, 12).toString('latin1')).toBe('WEBP');
     expect(output.body.length).toBe(job.result.bytes);
+    // It reported its progress: the last report is on the job, the first was pushed as an event.
+    expect(job.progress).toMatchObject({ percent: 100, message: 'stored' });
+    await vi.waitFor(
+      async () => {
+        const { body } = await api('GET', `/events?jobId=${jobId}&type=job.progress`);
+        expect(body.events[0]).toMatchObject({
+          type: 'job.progress',
+          data: { percent: 0, message: 'loading the image' },
+        });
+      },
+      { timeout: 30_000, interval: 1_000 },
+    );
 
     // The WebP output, by reference, re-encoded as a smaller JPEG with a cover crop.
     const second = await submitJob({
