@@ -316,7 +316,7 @@ export function describeLocalCloud(cloud: LocalCloud): string[] {
     '',
     `  HTTP API        ${cloud.apiUrl}`,
     ...stack.routes.map((r) => `                  ${r.method.padEnd(6)} ${r.path}  →  ${r.functionName}`),
-    `  AWS endpoint    ${cloud.edgeUrl}  (DynamoDB, SQS, S3, Step Functions, Lambda; AWS_ENDPOINT_URL=${cloud.edgeUrl})`,
+    `  AWS endpoint    ${cloud.edgeUrl}  (DynamoDB and its streams, SQS, S3, Step Functions, Lambda, EventBridge, API Gateway connections; AWS_ENDPOINT_URL=${cloud.edgeUrl})`,
     `  Tables          ${stack.tables.join(', ')}`,
     `  Queues          ${stack.queues.length} SQS queues: ${stack.queues.filter((q) => /LineQueue/.test(q.name) && !/DeadLetter/.test(q.name)).length} production lines, ${stack.queues.filter((q) => /JobQueue/.test(q.name) && !/DeadLetter/.test(q.name)).length} job-queue priority bands, and their DLQs`,
     `  Buckets         ${stack.buckets.join(', ') || 'none'}`,
@@ -325,6 +325,14 @@ export function describeLocalCloud(cloud: LocalCloud): string[] {
         `                  ${m.queueUrl.split('/').pop()} → ${m.functionName} (batch ${m.batchSize}, max concurrency ${m.maximumConcurrency})`,
     ),
     `  State machines  ${stack.stateMachines.map((s) => s.arn.split(':').pop()).join(', ')}`,
+    ...stack.webSocketApis.map(
+      (api) =>
+        `  WebSocket API   ${cloud.edgeUrl.replace(/^http/, 'ws')}/realtime/${api.apiId}/${api.stage}?ticket=…  (POST /realtime/tickets; routes ${[...api.routes.keys()].join(', ')})`,
+    ),
+    ...stack.eventBuses.map(
+      (bus) =>
+        `  Event bus       ${bus.name} (${stack.eventRules.filter((r) => r.busName === bus.name).length} rules, ${stack.archives.filter((a) => a.busName === bus.name).length} archive; GET /events pages the events)`,
+    ),
     `  Schedules       ${stack.schedules.map((s) => `${s.ruleName} ${s.expression}`).join(', ') || 'none'}`,
     `  Function logs   ${path.relative(process.cwd(), path.join(cloud.workDir, 'lambda.log'))}`,
     `  API keys        ${path.relative(process.cwd(), cloud.keys.file)} (Authorization: Bearer <key>; every route but GET /health needs one)`,
