@@ -27,6 +27,19 @@ export interface ScalingEvent {
   readonly bounds?: { min: number; max: number };
 }
 
+/** A queue's backlog at a minute (the autoscaler's reading). */
+export interface BacklogSnapshot {
+  readonly queue: string;
+  readonly at: string;
+  /** Messages waiting in the queue's bands (SQS), in flight, and delayed. */
+  readonly depth: number;
+  readonly inFlight: number;
+  readonly delayed: number;
+  readonly oldestWaitingMs: number | null;
+  readonly concurrency: number;
+  readonly paused: boolean;
+}
+
 export type { CronSchedule } from '#domain/cron-schedules';
 
 export class OperationsStore {
@@ -70,6 +83,24 @@ export class OperationsStore {
           sk: `${event.at}#${randomBytes(3).toString('hex')}`,
           ...event,
           expiresAt: this.expiry(event.at),
+        },
+      }),
+    );
+  }
+
+  /**
+   * The queue's backlog as the autoscaler saw it this minute (one row per queue, overwritten):
+   * its change is the `queue.backlog` event (domain/factory-events.ts).
+   */
+  async recordBacklog(snapshot: BacklogSnapshot): Promise<void> {
+    await dynamo().send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: 'backlog',
+          sk: snapshot.queue,
+          ...snapshot,
+          expiresAt: Math.floor(Date.parse(snapshot.at) / 1000) + 86_400,
         },
       }),
     );

@@ -227,7 +227,7 @@ export interface OperationsEventImage {
   readonly source?: string;
 }
 
-/** The events one change of an operations row makes: pauses, and scaling decisions. */
+/** The events one change of an operations row makes: pauses, backlog snapshots, scaling decisions. */
 export function operationsEventsOf(change: RowChange<OperationsEventImage>): FactoryEventDraft[] {
   const { before, after } = change;
   const row = after ?? before;
@@ -249,6 +249,25 @@ export function operationsEventsOf(change: RowChange<OperationsEventImage>): Fac
         { type: 'queue.resumed', at: change.at.toISOString(), queue, data: {}, key: `${change.recordId}#0` },
       ];
     return [];
+  }
+  if (row.pk === 'backlog' && after) {
+    const {
+      pk: _pk,
+      sk: _sk,
+      queue,
+      at,
+      expiresAt: _e,
+      ...backlog
+    } = after as OperationsEventImage & Record<string, unknown>;
+    return [
+      {
+        type: 'queue.backlog',
+        at: iso(at, change.at),
+        queue: queue ?? row.sk,
+        data: withoutUndefined(backlog),
+        key: `${change.recordId}#0`,
+      },
+    ];
   }
   if (row.pk.startsWith('scaling#') && after && !before)
     return [

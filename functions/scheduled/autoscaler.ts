@@ -2,7 +2,8 @@
  * Autoscaler (every minute): sets each queue's worker concurrency from its backlog (SQS depth
  * and in-flight messages) and the age of its oldest waiting job, within per-queue bounds
  * (domain/worker-scaling.ts). Paused queues (maintenance) and queues an operator pinned (mode
- * manual) are left alone. Every change is recorded as a scaling event with its reason.
+ * manual) are left alone. Every change is recorded as a scaling event with its reason, and every
+ * queue's backlog as a snapshot row (the minute's queue.backlog event).
  */
 import middy from '@middy/core';
 import { jobEngineFromEnv } from '#adapters/job-engine';
@@ -20,13 +21,22 @@ export const handler = middy<unknown, { decisions: unknown[] }>().handler(async 
   for (const queue of ops.scaling.queues()) {
     try {
       const mode = modes.get(queue);
-      // An operator pinned this queue: their decision holds until they release it.
-      if (mode?.mode === 'manual') continue;
       const current = await ops.scaling.concurrency(queue);
-      if (current.paused) continue;
       const load = await ops.scaling.depth(queue);
       const oldest = isJobQueue(queue) ? await engine.queries.oldestWaiting(queue) : undefined;
       const now = Date.now();
+      // Every queue's backlog, every minute, whoever decides its scale: the queue.backlog event.
+      await ops.operations.recordBacklog({
+        queue,
+        at: new Date(now).toISOString(),
+        ...load,
+        oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
+        concurrency: current.total,
+        paused: current.paused,
+      });
+      // An operator pinned this queue: their decision holds until they release it.
+      if (mode?.mode === 'manual') continue;
+      if (current.paused) continue;
       const decision = autoscale(
         current.total,
         {

@@ -3,7 +3,15 @@
  * (their streams), listed by GET /events and put on the EventBridge bus.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { api, placeOrder, runTag, submitJob, waitForJob, waitForOrder } from '../helpers/factory-client.ts';
+import {
+  api,
+  invokeFunction,
+  placeOrder,
+  runTag,
+  submitJob,
+  waitForJob,
+  waitForOrder,
+} from '../helpers/factory-client.ts';
 
 interface FactoryEvent {
   id: string;
@@ -81,6 +89,16 @@ describe('the event stream', () => {
       e.some((x) => x.type === 'queue.resumed'),
     );
     expect(events.map((e) => e.type).slice(-2)).toEqual(['queue.paused', 'queue.resumed']);
+  });
+
+  it("reports each queue's backlog every minute (the autoscaler's reading)", async () => {
+    await invokeFunction('Autoscaler');
+    const events = await eventsUntil('type=queue.backlog&queue=media', (e) => e.length > 0);
+    expect(events[0]).toMatchObject({
+      type: 'queue.backlog',
+      queue: 'media',
+      data: { depth: expect.any(Number), inFlight: expect.any(Number), concurrency: expect.any(Number) },
+    });
   });
 
   it('refuses a bad filter with a 400', async () => {

@@ -142,6 +142,28 @@ describe('order and operations events', () => {
       { type: 'scaling.changed', queue: 'media', data: { from: 3, to: 6 } },
     ]);
     expect(operationsEventsOf(rowChange(undefined, { pk: 'schedule', sk: 's1' } as never))).toEqual([]);
+    const backlog = {
+      pk: 'backlog',
+      sk: 'media',
+      queue: 'media',
+      at: at.toISOString(),
+      depth: 12,
+      inFlight: 3,
+      delayed: 0,
+      oldestWaitingMs: 900,
+      concurrency: 6,
+      paused: false,
+      expiresAt: 1,
+    };
+    expect(operationsEventsOf(rowChange({ ...backlog, depth: 20 }, backlog))).toEqual([
+      {
+        type: 'queue.backlog',
+        at: at.toISOString(),
+        queue: 'media',
+        data: { depth: 12, inFlight: 3, delayed: 0, oldestWaitingMs: 900, concurrency: 6, paused: false },
+        key: 'r1#0',
+      },
+    ]);
   });
 });
 
