@@ -26,14 +26,19 @@ export const handler = middy<unknown, { decisions: unknown[] }>().handler(async 
       const oldest = isJobQueue(queue) ? await engine.queries.oldestWaiting(queue) : undefined;
       const now = Date.now();
       // Every queue's backlog, every minute, whoever decides its scale: the queue.backlog event.
-      await ops.operations.recordBacklog({
-        queue,
-        at: new Date(now).toISOString(),
-        ...load,
-        oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
-        concurrency: current.total,
-        paused: current.paused,
-      });
+      // (A snapshot that fails to land never holds up the scaling.)
+      await ops.operations
+        .recordBacklog({
+          queue,
+          at: new Date(now).toISOString(),
+          ...load,
+          oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
+          concurrency: current.total,
+          paused: current.paused,
+        })
+        .catch((error) =>
+          logger.warn('Recording a backlog snapshot failed', { queue, ...describeError(error) }),
+        );
       // An operator pinned this queue: their decision holds until they release it.
       if (mode?.mode === 'manual') continue;
       if (current.paused) continue;
