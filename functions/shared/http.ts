@@ -217,7 +217,8 @@ type RouteHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise
  */
 export function byRoute(routes: Record<string, RouteHandler>) {
   return async (event: APIGatewayProxyEventV2, context: Context): Promise<HttpResult> => {
-    const route = routes[event.routeKey];
+    // Seed 004's /api/v1 routes are the same routes under a prefix (infra/factory-stack.ts).
+    const route = routes[event.routeKey] ?? routes[event.routeKey.replace(' /api/v1/', ' /')];
     if (!route) {
       return json(404, {
         error: { code: 'NO_ROUTE', message: `No handler for ${event.routeKey}`, details: null },

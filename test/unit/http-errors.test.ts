@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { httpRoute, json } from '../../functions/shared/http.ts';
+import { byRoute, httpRoute, json } from '../../functions/shared/http.ts';
 import { notFound } from '../../functions/shared/http-errors.ts';
 
 /** A request the authorizer let through (functions/auth/authorizer.ts). */
@@ -101,5 +101,23 @@ describe('the HTTP middleware stack', () => {
       const open = httpRoute({}, async () => json(200, { status: 'ok' }), { public: true });
       expect((await call(open, event(undefined, null))).statusCode).toBe(200);
     });
+  });
+});
+
+describe('a family of routes in one function', () => {
+  const family = byRoute({
+    'POST /things/{id}': httpRoute({}, async () => json(200, { served: 'things' })),
+  });
+  const routed = (routeKey: string) =>
+    family({ ...event('{}'), routeKey } as APIGatewayProxyEventV2, {} as Context) as Promise<{
+      statusCode: number;
+      body: string;
+    }>;
+
+  it('serves a route under /api/v1 as the route itself (seed 004), and answers 404 for one it lacks', async () => {
+    expect(JSON.parse((await routed('POST /api/v1/things/{id}')).body)).toEqual({ served: 'things' });
+    const missing = await routed('POST /other');
+    expect(missing.statusCode).toBe(404);
+    expect(JSON.parse(missing.body).error.code).toBe('NO_ROUTE');
   });
 });
