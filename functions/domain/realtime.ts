@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Role } from './access.ts';
-import { eventTypes, type FactoryEvent } from './factory-events.ts';
+import { eventTypes, type FactoryEvent, matchesFilter } from './factory-events.ts';
 
 /** A ticket is good for this long, once. */
 export const ticketTtlMs = 60_000;
@@ -51,11 +51,9 @@ export const subscribeFrameSchema = z
   .object({ action: z.literal('subscribe'), filters: subscriptionFiltersSchema.default({}) })
   .strict();
 
+/** The same matching as GET /events' filters (the subscription names its types in a list). */
 export const matchesSubscription = (event: FactoryEvent, filters: SubscriptionFilters): boolean =>
-  (!filters.types || filters.types.includes(event.type)) &&
-  (!filters.queue || event.queue === filters.queue) &&
-  (!filters.jobId || event.jobId === filters.jobId) &&
-  (!filters.orderId || event.orderId === filters.orderId);
+  matchesFilter(event, { ...filters, type: filters.types });
 
 export interface Subscriber {
   readonly connectionId: string;

@@ -53,6 +53,12 @@ interface PutEventsEntry {
   readonly Resources?: string[];
 }
 
+/** A bus's name from its name or ARN, as EventBusName, SourceArn and rules give it. */
+export const busNameOf = (nameOrArn: unknown): string =>
+  String(nameOrArn ?? 'default')
+    .split(':event-bus/')
+    .pop() || 'default';
+
 /** An archive's journal on disk, at most (then one older generation). */
 const maxArchiveBytes = 50 * 2 ** 20;
 
@@ -93,8 +99,7 @@ export class LocalEventBuses {
 
   /** The bus an entry names (by name or ARN; the default bus when it names none). */
   busOf(nameOrArn: string | undefined): LocalEventBus | undefined {
-    const name = (nameOrArn ?? 'default').split(':event-bus/').pop() ?? 'default';
-    return this.buses.get(name);
+    return this.buses.get(busNameOf(nameOrArn));
   }
 
   readonly handle = async (request: BufferedRequest): Promise<ServiceResponse> => {

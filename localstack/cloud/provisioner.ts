@@ -20,7 +20,7 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { LocalArchive, LocalEventBus, LocalEventRule } from './event-buses.ts';
+import { busNameOf, type LocalArchive, type LocalEventBus, type LocalEventRule } from './event-buses.ts';
 import type { LocalRoute } from './http-api.ts';
 import { brokenAuthorizer, type LocalAuthorizer } from './http-authorizer.ts';
 import type { LocalFunction } from './lambda-runtime.ts';
@@ -263,10 +263,6 @@ export async function provision(
       resolver.define(logicalId, { ref: name, attributes: { Arn: arn, Name: name } });
       return { name, arn };
     });
-  const busNameOf = (nameOrArn: unknown) =>
-    String(nameOrArn ?? 'default')
-      .split(':event-bus/')
-      .pop() ?? 'default';
   const archives: LocalArchive[] = resolver
     .resourcesOfType('AWS::Events::Archive')
     .map(([logicalId, resource]) => {

@@ -165,11 +165,6 @@ export class LocalWebSocketApis {
       );
   }
 
-  /** Whether the edge should hand this request to the management API. */
-  static isManagementCall(path: string): boolean {
-    return /^\/realtime\/[^/]+\/[^/]+\/@connections\/[^/]+$/.test(pathOf(path));
-  }
-
   /** The connections management API: PostToConnection, GetConnection, DeleteConnection. */
   readonly manage = async (request: BufferedRequest): Promise<ServiceResponse> => {
     const [, , apiId, stage, , rawId] = pathOf(request.url).split('/');
