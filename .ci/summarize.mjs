@@ -19,6 +19,14 @@ for (const file of process.argv.slice(2)) {
     `${file}: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numFailedTestSuites} failed suites`,
   );
 }
+// A suite's teardown that found a fault (a call IAM refused) fails the run though every test
+// passed: it counts as one failure, named here.
+for (const backend of ['embedded', 'moto']) {
+  const teardown = `.local/ci-teardown-${backend}.txt`;
+  if (!existsSync(teardown)) continue;
+  console.log(`the ${backend} suite's teardown failed:\n${readFileSync(teardown, 'utf8')}`);
+  failed += 1;
+}
 if (passed + failed === 0) failed = 1;
 if (skipped) console.log(`${skipped} skipped (backend-specific tests)`);
 // The last line, plain, as CI reads it.

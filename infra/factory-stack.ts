@@ -535,6 +535,12 @@ export class FactoryStack extends Stack {
       tables,
       routes: [
         { method: HttpMethod.GET, path: '/health', entry: 'api/health.ts', environment: {}, public: true },
+        // The operator console: its files are open, everything it calls needs the key signed in with.
+        ...routeFamily(
+          'api/console.ts',
+          { environment: {}, public: true, bundledBuild: { script: 'console/build.mjs', into: 'console' } },
+          ['GET /console', 'GET /console/{proxy+}'],
+        ),
         ...keyRoutes,
         ...routes,
         // Seed 004's API, served as written: same handlers under /api/v1 (POST /api/v1/jobs answers
@@ -701,6 +707,6 @@ function acknowledgeReviewedFindings(stack: Stack, tables: readonly ITable[], ar
   );
   acknowledge(
     'AwsSolutions-APIG4',
-    'Only GET /health is open, by design: it answers {"status":"ok"} and nothing else',
+    'Only GET /health and the console files (GET /console/…) are open, by design: the one answers {"status":"ok"}, the other static files; every call the console makes needs an API key',
   );
 }

@@ -54,7 +54,8 @@ const cloud = await startLocalCloud({
 for (const line of describeLocalCloud(cloud)) console.log(line);
 const keysFile = path.relative(process.cwd(), cloud.keys.file);
 console.log(
-  `\nTry: curl -s ${cloud.apiUrl}/robot-types -H "Authorization: Bearer $(node -p "require('./${keysFile}').viewer")"` +
+  `\nConsole: ${cloud.apiUrl}/console/  (sign in with the admin key above)` +
+    `\nTry: curl -s ${cloud.apiUrl}/robot-types -H "Authorization: Bearer $(node -p "require('./${keysFile}').viewer")"` +
     '\nPress Ctrl+C to stop.',
 );
 

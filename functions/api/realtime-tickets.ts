@@ -1,5 +1,5 @@
 /**
- * POST /realtime/tickets (any role) → 201 {ticket, url, expiresAt}: a single-use ticket, good
+ * POST /realtime/tickets (any role) → 201 {ticket, url, expiresAt, role, keyName}: a single-use ticket, good
  * for a minute, to open the WebSocket at `url?ticket=<ticket>` (domain/realtime.ts). The socket
  * carries the key's role; the key itself never goes into a URL.
  */
@@ -15,10 +15,14 @@ const url = requireEnv('REALTIME_URL');
 export const handler = httpRoute({}, async ({ event }) => {
   const verdict = verdictOf(event);
   const ticket = issueTicket(new Date());
-  await store.putTicket(
-    ticket.hash,
-    { keyId: verdict?.keyId ?? 'unknown', role: (verdict?.role ?? 'viewer') as Role },
-    ticket.expiresAt,
-  );
-  return json(201, { ticket: ticket.ticket, url, expiresAt: ticket.expiresAt });
+  const role = (verdict?.role ?? 'viewer') as Role;
+  await store.putTicket(ticket.hash, { keyId: verdict?.keyId ?? 'unknown', role }, ticket.expiresAt);
+  // The role and key name let a client (the console) show only what the key may do.
+  return json(201, {
+    ticket: ticket.ticket,
+    url,
+    expiresAt: ticket.expiresAt,
+    role,
+    keyName: verdict?.keyName ?? null,
+  });
 });

@@ -10,7 +10,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { Construct } from 'constructs';
 import type { Role } from '../../functions/domain/access.ts';
 import type { ApiAccess } from './api-access.ts';
-import { FactoryFunction } from './factory-function.ts';
+import { FactoryFunction, type FactoryFunctionProps } from './factory-function.ts';
 import type { FactoryTables, TableAccess } from './factory-tables.ts';
 import { stageAccessLog } from './stage-access-log.ts';
 
@@ -38,8 +38,10 @@ export interface FactoryRoute {
    * (a write route must say that developers may use it).
    */
   readonly role?: Role;
-  /** Open without a key (GET /health only). @default false */
+  /** Open without a key (GET /health and the console's files only). @default false */
   readonly public?: boolean;
+  /** Files built into the handler's asset, which it serves (the console). @default none */
+  readonly bundledBuild?: FactoryFunctionProps['bundledBuild'];
 }
 
 export interface FactoryApiProps {
@@ -127,6 +129,7 @@ export class FactoryApi extends Construct {
             ...route.environment,
           },
           timeout: route.timeout,
+          bundledBuild: route.bundledBuild,
         });
         if (tables) props.tables.grant(fn, tables);
         // One invoke permission per function for this API, not one per route (the stack's

@@ -20,6 +20,11 @@ export interface FactoryFunctionProps {
   /** Files copied next to the bundle (runtime assets such as .wasm), relative to the repository. */
   readonly bundledFiles?: readonly string[];
   /**
+   * A Node script (relative to the repository) run after bundling with a folder of the asset as
+   * its argument: it builds files the handler serves (the console). @default none
+   */
+  readonly bundledBuild?: { readonly script: string; readonly into: string };
+  /**
    * Bundle the image codecs (jimp, WebP). Every function that knows the job types reaches them
    * through a lazy import, but only the media worker runs them; the others leave them out.
    * @default false
@@ -66,15 +71,21 @@ export class FactoryFunction extends NodejsFunction {
         banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
         mainFields: ['module', 'main'],
         externalModules: props.bundleImageCodecs ? runtimeProvided : [...runtimeProvided, ...imageCodecs],
-        ...(props.bundledFiles?.length
+        ...(props.bundledFiles?.length || props.bundledBuild
           ? {
               commandHooks: {
                 beforeBundling: () => [],
                 beforeInstall: () => [],
-                afterBundling: (inputDir: string, outputDir: string) =>
-                  (props.bundledFiles ?? []).map(
+                afterBundling: (inputDir: string, outputDir: string) => [
+                  ...(props.bundledFiles ?? []).map(
                     (file) => `cp "${path.join(inputDir, file)}" "${outputDir}/"`,
                   ),
+                  ...(props.bundledBuild
+                    ? [
+                        `node "${path.join(inputDir, props.bundledBuild.script)}" "${path.join(outputDir, props.bundledBuild.into)}"`,
+                      ]
+                    : []),
+                ],
               },
             }
           : {}),

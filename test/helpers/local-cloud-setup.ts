@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import type { TestProject } from 'vitest/node';
 import '../../localstack/cloud/quiet-sdk.ts';
 import { type LocalCloud, startLocalCloud } from '../../localstack/cloud/local-cloud.ts';
@@ -62,12 +63,17 @@ export async function teardown() {
   if (denials.length > 0) {
     // vitest 4.1 only logs a teardown's error: the exit code is what fails the run.
     process.exitCode = 1;
-    throw new Error(
+    const message =
       `The local cloud refused ${denials.length} call(s) that the functions' IAM policies do not allow:\n` +
-        denials
-          .slice(0, 20)
-          .map((d) => `  ${d.functionName}: ${d.action} on ${d.resource}`)
-          .join('\n'),
+      denials
+        .slice(0, 20)
+        .map((d) => `  ${d.functionName}: ${d.action} on ${d.resource}`)
+        .join('\n');
+    // .ci/run prints it in its summary: the passing test counts alone would hide it.
+    await writeFile(
+      `.local/ci-teardown-${process.env.LOCAL_CLOUD_BACKEND ?? 'embedded'}.txt`,
+      `${message}\n`,
     );
+    throw new Error(message);
   }
 }

@@ -121,7 +121,7 @@ describe('production lines', () => {
 
 describe('the stack', () => {
   it("stays well within CloudFormation's 500 resources per stack", () => {
-    expect(Object.keys(template.toJSON().Resources).length).toBeLessThan(470);
+    expect(Object.keys(template.toJSON().Resources).length).toBeLessThan(480);
   });
 
   it('refuses requests without TLS on every queue, with one policy for all of them', () => {
@@ -413,11 +413,14 @@ describe('access control', () => {
       ...(template.findResources('AWS::IAM::ManagedPolicy') as Resources),
     }).filter((p) => JSON.stringify(p.Properties.Roles ?? []).includes(rolePrefix));
 
-  it('puts every route but GET /health, $default included, behind the Lambda authorizer', () => {
+  /** Open without a key: the health check and the console's static files (its calls need a key). */
+  const openRoutes = ['GET /health', 'GET /console', 'GET /console/{proxy+}'];
+
+  it('puts every route but GET /health and the console files, $default included, behind the Lambda authorizer', () => {
     const all = Object.values(routes());
     expect(all.length).toBeGreaterThan(50);
     for (const route of all) {
-      if (route.Properties.RouteKey === 'GET /health') {
+      if (openRoutes.includes(route.Properties.RouteKey)) {
         expect(route.Properties.AuthorizationType).toBe('NONE');
         continue;
       }
@@ -427,7 +430,7 @@ describe('access control', () => {
       });
     }
     expect(all.map((r) => r.Properties.RouteKey)).toEqual(
-      expect.arrayContaining(['$default', 'GET /health']),
+      expect.arrayContaining(['$default', ...openRoutes]),
     );
   });
 
@@ -464,10 +467,10 @@ describe('access control', () => {
       'GET /api-keys': 'admin',
       'DELETE /api-keys/{keyId}': 'admin',
     });
-    expect(access['GET /health']).toBeUndefined();
+    for (const key of openRoutes) expect(access[key]).toBeUndefined();
     const routeKeys = Object.values(routes()).map((r) => r.Properties.RouteKey as string);
     for (const key of routeKeys)
-      if (key !== 'GET /health' && key !== '$default') expect(access[key], key).toBeDefined();
+      if (!openRoutes.includes(key) && key !== '$default') expect(access[key], key).toBeDefined();
   });
 
   it('keeps key hashes in a table of their own: the authorizer reads and touches it, the key routes manage it', () => {
@@ -557,7 +560,11 @@ describe('access control', () => {
     it('lets GET routes read, never write', () => {
       const readOnly = Object.entries(functions()).filter(([, f]) => {
         const keys = String(f.Properties.Description ?? '').split(', ');
-        return keys.every((k) => k.startsWith('GET /')) && !keys.includes('GET /health');
+        return (
+          keys.every((k) => k.startsWith('GET /')) &&
+          !keys.includes('GET /health') &&
+          !keys.includes('GET /console')
+        );
       });
       expect(readOnly.length).toBeGreaterThan(12);
       for (const [id] of readOnly) {
@@ -607,6 +614,7 @@ describe('access control', () => {
       ['POST /workers/scale', { operations: 'write', workers: 'read', metrics: 'read' }],
       ['GET /robot-types', {}],
       ['GET /health', {}],
+      ['GET /console/{proxy+}', {}],
       ['POST /api-keys', { apiKeys: 'write' }],
     ])('%s: %o', (routeKey, expected) => {
       expect(tableAccessOf(functionOf(routeKey))).toEqual(expected);

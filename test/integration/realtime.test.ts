@@ -25,6 +25,7 @@ async function ticket(role: 'viewer' | 'admin' = 'viewer') {
   expect(answer.body).toMatchObject({
     ticket: expect.stringMatching(/^rft_/),
     url: expect.stringMatching(/^wss?:\/\//),
+    role,
   });
   expect(Date.parse(answer.body.expiresAt)).toBeGreaterThan(Date.now());
   return answer.body as { ticket: string; url: string };
