@@ -254,7 +254,12 @@ export class FactoryStack extends Stack {
     });
     tables.grant(realtime.connections, tableAccess.realtime);
     const eventStream = new FactoryEventStream(this, 'EventStream', {
-      sources: { jobs: tables.jobs, orders: tables.orders, operations: tables.operations },
+      sources: {
+        jobs: tables.jobs,
+        orders: tables.orders,
+        operations: tables.operations,
+        workers: tables.workers,
+      },
       environment: {
         ...tables.environmentFor(tableAccess.events),
         EVENT_RETENTION_HOURS: String(eventRetentionHours),
@@ -269,9 +274,9 @@ export class FactoryStack extends Stack {
     const dispatcher = new ScheduledTask(this, 'JobDispatcher', {
       entry: 'scheduled/job-dispatcher.ts',
       description: 'Job dispatcher: due markers, long delays, expired leases',
-      environment: { ...engineEnv, ...tables.environmentFor(tableAccess.intake) },
+      environment: { ...engineEnv, ...tables.environmentFor(tableAccess.dispatcher) },
     });
-    tables.grant(dispatcher.function, tableAccess.intake);
+    tables.grant(dispatcher.function, tableAccess.dispatcher);
     grantSend(dispatcher.function);
     // A robot step whose worker vanished is reported to its workflow (StepLost).
     for (const workflow of workflows) workflow.stateMachine.grantTaskResponse(dispatcher.function);
@@ -633,6 +638,8 @@ export class FactoryStack extends Stack {
 const tableAccess = {
   /** Submits, cancels, discards and dispatches standalone jobs: the rows and their logs. */
   intake: { write: ['jobs', 'jobLogs'] },
+  /** Settles lost attempts like intake settles jobs, and marks their workers lost. */
+  dispatcher: { write: ['jobs', 'jobLogs', 'workers'] },
   /** Retries jobs and resumes orders (a robot step's retry moves its order on). */
   retry: { write: ['jobs', 'jobLogs', 'orders'] },
   /** A job worker: claims, settles, logs, beats, rate-limits and writes the outbox. */

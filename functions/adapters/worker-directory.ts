@@ -5,7 +5,7 @@ export interface WorkerRow {
   readonly workerId: string;
   readonly line: string;
   readonly functionName: string;
-  readonly status: 'idle' | 'busy';
+  readonly status: 'idle' | 'busy' | 'lost';
   readonly currentJobId: string | null;
   readonly startedAt: string;
   readonly lastHeartbeatAt: string;

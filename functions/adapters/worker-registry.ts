@@ -1,6 +1,6 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { rowNeedsWrite, type WrittenRow } from '#domain/worker-status';
-import { dynamo } from './aws-clients.ts';
+import { dynamo, isConditionFailure } from './aws-clients.ts';
 
 export interface WorkerIdentity {
   readonly workerId: string;
@@ -71,5 +71,39 @@ export class WorkerRegistry {
     );
     this.written = { status: state.status, at: now.getTime() };
     for (const [name, n] of counters) this.pending[name as keyof typeof this.pending] -= n;
+  }
+}
+
+/**
+ * Marks a worker lost when the job dispatcher settles an attempt whose lease ran out: only a
+ * row silent since before the lease expired (a worker that wrote since keeps its word; its row
+ * may say idle, as a short job's start is not always written). The row's change is the
+ * worker.lost event. Its next heartbeat, if it ever comes, overwrites it.
+ */
+export async function markWorkerLost(
+  tableName: string,
+  workerId: string,
+  silentSince: Date,
+  now: Date,
+): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { workerId },
+        UpdateExpression: 'SET #status = :lost, lostAt = :now',
+        ConditionExpression: '#status <> :lost AND lastHeartbeatAt < :silentSince',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':lost': 'lost',
+          ':now': now.toISOString(),
+          ':silentSince': silentSince.toISOString(),
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
   }
 }

@@ -288,6 +288,44 @@ export function operationsEventsOf(change: RowChange<OperationsEventImage>): Fac
   return [];
 }
 
+/** Rows of the workers table (one per execution environment, adapters/worker-registry.ts). */
+export interface WorkerEventImage {
+  readonly workerId?: string;
+  readonly line?: string;
+  readonly functionName?: string;
+  readonly status?: string;
+  readonly currentJobId?: string | null;
+  readonly startedAt?: string;
+  readonly lastHeartbeatAt?: string;
+  readonly lostAt?: string;
+}
+
+/**
+ * The events one change of a worker row makes: its first write (an execution environment
+ * started), and the job dispatcher marking it lost (its lease ran out mid-job). Heartbeats and
+ * the row's expiry make none.
+ */
+export function workerEventsOf(change: RowChange<WorkerEventImage>): FactoryEventDraft[] {
+  const { before, after } = change;
+  if (!after?.workerId) return [];
+  const event = (type: EventType, at: string | undefined, data: Record<string, unknown>) => ({
+    type,
+    at: iso(at, change.at),
+    queue: after.line,
+    data: withoutUndefined({ workerId: after.workerId, ...data }),
+    key: `${change.recordId}#0`,
+  });
+  if (!before) return [event('worker.started', after.startedAt, { functionName: after.functionName })];
+  if (after.status === 'lost' && before.status !== 'lost')
+    return [
+      event('worker.lost', after.lostAt, {
+        currentJobId: after.currentJobId ?? undefined,
+        lastHeartbeatAt: after.lastHeartbeatAt,
+      }),
+    ];
+  return [];
+}
+
 const withoutUndefined = (data: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined));
 
@@ -329,6 +367,7 @@ export const eventSources = {
   jobs: jobEventsOf,
   orders: orderEventsOf,
   operations: operationsEventsOf,
+  workers: workerEventsOf,
 } as const;
 export type EventSourceKind = keyof typeof eventSources;
 

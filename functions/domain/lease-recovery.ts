@@ -26,6 +26,8 @@ export interface LeaseRecoveryPorts extends FollowUpPorts {
     ): Promise<JobRecord | undefined>;
   };
   readonly workflow: { stepFailed(taskToken: string, error: string, cause: string): Promise<void> };
+  /** The worker's row says lost, if it wrote nothing since `silentSince` (the worker.lost event). */
+  readonly workers: { markLost(workerId: string, silentSince: Date, now: Date): Promise<unknown> };
   readonly random: () => number;
 }
 
@@ -57,6 +59,7 @@ export async function recoverExpiredLease(
     const abandoned = await ports.store.abandonStepAttempt(job, error, now);
     if (!abandoned) return 'not-expired';
     await log(`${error}; the workflow retries the step per its policy`);
+    await reportLost(job, now, ports);
     return 'recovered';
   }
 
@@ -69,5 +72,25 @@ export async function recoverExpiredLease(
   if (!settled) return 'not-expired';
   await log(`${attempt} lost: ${lost}; job is ${settled.status}`);
   await completeFollowUps(settled, ports);
+  await reportLost(job, now, ports);
   return 'recovered';
+}
+
+/**
+ * After the job is settled: the worker's row is news, not state the job depends on, so a
+ * failure to mark it leaves the recovery done (the sweep's log says why).
+ */
+async function reportLost(job: JobRecord, now: Date, ports: LeaseRecoveryPorts): Promise<void> {
+  if (!job.workerId) return;
+  try {
+    await ports.workers.markLost(job.workerId, new Date(job.leaseExpiresAt ?? now.getTime()), now);
+  } catch (error) {
+    await ports.logs.append(job.jobId, {
+      timestamp: now.toISOString(),
+      level: 'WARN',
+      message: `Could not mark worker ${job.workerId} lost: ${(error as Error).message}`,
+      attempt: job.attempts,
+      workerId: ports.actor,
+    });
+  }
 }

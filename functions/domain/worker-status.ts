@@ -7,7 +7,8 @@
 export const lostAfterMs = 45_000;
 
 export interface WorkerFacts {
-  readonly status: 'idle' | 'busy';
+  /** 'lost' once the job dispatcher found its lease run out (the row says so until it beats again). */
+  readonly status: 'idle' | 'busy' | 'lost';
   readonly lastHeartbeatAt: string;
 }
 

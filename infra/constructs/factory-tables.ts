@@ -150,6 +150,8 @@ export class FactoryTables extends Construct {
       ...common,
       partitionKey: { name: 'workerId', type: AttributeType.STRING },
       timeToLiveAttribute: 'expiresAt',
+      // A worker's first row and its loss are events (worker.started, worker.lost).
+      stream: StreamViewType.NEW_AND_OLD_IMAGES,
     });
     workers.addGlobalSecondaryIndex({
       indexName: 'byLine',

@@ -25,6 +25,8 @@ export interface DataPlane {
   readonly dynamodb: Backend;
   /** DynamoDB Streams (the API the stream event source mappings read). */
   readonly streams: Backend;
+  /** Calls back on each new stream record, when the backend can tell (an idle poller wakes). */
+  readonly onStreamRecord?: (listener: () => void) => void;
   readonly sqs: Backend;
   readonly s3: Backend;
   /** Undefined when the local cloud serves Step Functions itself. */
@@ -83,6 +85,7 @@ export async function startEmbedded(
     kind: 'embedded',
     dynamodb: streams.tables(inProcess(dynamo)),
     streams: streams.handle,
+    onStreamRecord: (listener) => streams.onRecord(listener),
     sqs: queues.handle,
     s3: objects.handle,
     supportsTtl: false,

@@ -98,6 +98,7 @@ export class LocalStreams {
   private readonly retentionMs: number;
   private readonly maxRecords: number;
   private readonly now: () => number;
+  private readonly recordListeners: (() => void)[] = [];
 
   constructor(private readonly options: LocalStreamsOptions) {
     this.retentionMs = options.retentionMs ?? 86_400_000;
@@ -107,6 +108,11 @@ export class LocalStreams {
     for (const entry of this.journal.load()) this.apply(entry);
     this.trim();
     this.journal.rewrite(this.entries());
+  }
+
+  /** Called on every new record (the stream pollers' wake-up; records are read through the API). */
+  onRecord(listener: () => void): void {
+    this.recordListeners.push(listener);
   }
 
   /** Turns a table's stream on (a new label, as AWS gives a re-enabled stream) or keeps it. */
@@ -180,6 +186,7 @@ export class LocalStreams {
     const entry: Entry = { t: 'record', table: stream.table, record };
     this.journal.append(entry);
     stream.records.push(kept(record));
+    for (const listener of this.recordListeners) listener();
     if (stream.records.length > this.maxRecords * 1.1) this.trim();
     if (this.journal.length > 2 * this.liveRecords() + 10_000) {
       this.trim();

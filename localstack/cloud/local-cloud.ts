@@ -234,6 +234,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     runtime,
     functionLog,
     dataPlane.durable && dataDir ? path.join(dataDir, 'stream-checkpoints.json') : undefined,
+    dataPlane.onStreamRecord ? { onRecord: dataPlane.onStreamRecord } : {},
   );
   for (const mapping of stack.streamMappings) streamPollers.add(mapping);
 

@@ -105,9 +105,9 @@ describe('production lines', () => {
         });
       }
     }
-    // Five more: the precise timers, the analytics recorder (the jobs table's stream) and the
-    // event publisher (the jobs, orders and operations tables' streams).
-    expect(mappings).toHaveLength((productionLineNames.length + jobQueueNames.length) * bandNames.length + 5);
+    // Six more: the precise timers, the analytics recorder (the jobs table's stream) and the
+    // event publisher (the jobs, orders, operations and workers tables' streams).
+    expect(mappings).toHaveLength((productionLineNames.length + jobQueueNames.length) * bandNames.length + 6);
   });
 
   it('keep the visibility timeout at six times the worker timeout', () => {
@@ -643,14 +643,22 @@ describe('access control', () => {
       expect(tableAccessOf(byDescription('WebSocket connections'))).toEqual({ realtime: 'write' });
     });
 
-    it('publishes the events from the jobs, orders and operations streams to GET /events and a bus with an archive', () => {
+    it('lets the job dispatcher settle lost attempts and mark their workers lost, nothing else', () => {
+      expect(tableAccessOf(byDescription('Job dispatcher'))).toEqual({
+        jobs: 'write',
+        jobLogs: 'write',
+        workers: 'write',
+      });
+    });
+
+    it('publishes the events from the jobs, orders, operations and workers streams to GET /events and a bus with an archive', () => {
       const publisher = byDescription('Event publisher');
       // It forgets the sockets that are gone.
       expect(tableAccessOf(publisher)).toEqual({ events: 'write', realtime: 'write' });
       const mappings = Object.values(
         template.findResources('AWS::Lambda::EventSourceMapping') as Resources,
       ).filter((m) => m.Properties.FunctionName.Ref === publisher);
-      expect(mappings).toHaveLength(3);
+      expect(mappings).toHaveLength(4);
       for (const m of mappings)
         expect(m.Properties).toMatchObject({
           StartingPosition: 'TRIM_HORIZON',
@@ -659,7 +667,7 @@ describe('access control', () => {
       const streamed = Object.values(template.findResources('AWS::DynamoDB::Table') as Resources).filter(
         (t) => t.Properties.StreamSpecification?.StreamViewType === 'NEW_AND_OLD_IMAGES',
       );
-      expect(streamed).toHaveLength(3);
+      expect(streamed).toHaveLength(4);
       template.resourceCountIs('AWS::Events::EventBus', 1);
       template.hasResourceProperties('AWS::Events::Archive', {
         EventPattern: { source: ['robot-factory'] },

@@ -89,6 +89,26 @@ describe('the event stream', () => {
     expect(only.map((e) => e.type)).toEqual(['order.created', 'order.completed']);
   });
 
+  it('announces each worker that starts, by the row it writes first', async () => {
+    const { jobId } = await submitJob({
+      queue: 'notifications',
+      type: 'send_email',
+      payload: { to: 'events@example.com', subject: runTag('worker'), body: 'b' },
+    });
+    await waitForJob(jobId);
+    const { body } = await api('GET', '/workers/status?queue=notifications');
+    const workers: string[] = body.queues[0].workers.map((w: { workerId: string }) => w.workerId);
+    expect(workers.length).toBeGreaterThan(0);
+    const events = await eventsUntil('type=worker.started&queue=notifications', (e) =>
+      workers.some((id) => e.some((x) => x.data.workerId === id)),
+    );
+    expect(events[0]).toMatchObject({
+      type: 'worker.started',
+      queue: 'notifications',
+      data: { workerId: expect.stringMatching(/^notifications:/), functionName: expect.any(String) },
+    });
+  });
+
   it('announces a paused and a resumed queue', async () => {
     expect((await api('POST', '/queues/warp/pause')).status).toBe(404);
     await api('POST', '/queues/media/pause', { reason: runTag('events') });

@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ListQueuesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { jobIdForKey } from '../../functions/domain/job-submission.ts';
 import {
   api,
@@ -331,7 +331,7 @@ describe('at-least-once safety', () => {
         maxAttempts: 3,
         backoff: { type: 'none' },
       });
-      await waitForJob(victim.jobId, (j) => j.status === 'RUNNING', 20_000);
+      const { workerId } = await waitForJob(victim.jobId, (j) => j.status === 'RUNNING', 20_000);
       const crashed = await localAdmin(
         'POST',
         `/lambda/${await functionNamed('NotificationsJobQueueWorker')}/crash`,
@@ -357,6 +357,15 @@ describe('at-least-once safety', () => {
       }
       expect(log.some((l) => /stopped heartbeating/.test(l.message))).toBe(true);
       expect(log.some((l) => /Attempt 2 of 3 started/.test(l.message))).toBe(true);
+      // The worker's row says lost, and that is an event.
+      expect(workerId).toBeTruthy();
+      await vi.waitFor(
+        async () => {
+          const { body } = await api('GET', `/events?type=worker.lost&queue=notifications`);
+          expect(body.events.map((e: { data: { workerId: string } }) => e.data.workerId)).toContain(workerId);
+        },
+        { timeout: 30_000, interval: 1000 },
+      );
     } finally {
       slow.closeAllConnections();
       slow.close();

@@ -12,6 +12,7 @@ import {
   publicationId,
   readEventPage,
   settleMs,
+  workerEventsOf,
 } from '../../functions/domain/factory-events.ts';
 
 const at = new Date('2026-12-01T10:00:05.000Z');
@@ -164,6 +165,53 @@ describe('order and operations events', () => {
         key: 'r1#0',
       },
     ]);
+  });
+});
+
+describe('worker events', () => {
+  const row = {
+    workerId: 'default:env-7',
+    line: 'default',
+    functionName: 'DefaultJobQueueWorker',
+    status: 'idle',
+    startedAt: '2026-12-01T10:00:00.000Z',
+    lastHeartbeatAt: '2026-12-01T10:00:00.000Z',
+  };
+  const busy = { ...row, status: 'busy', currentJobId: 'job_1', lastHeartbeatAt: '2026-12-01T10:00:02.000Z' };
+
+  it("makes worker.started of a worker's first row, and nothing of its heartbeats", () => {
+    expect(workerEventsOf({ recordId: 'w1', at, after: row })).toEqual([
+      {
+        type: 'worker.started',
+        at: row.startedAt,
+        queue: 'default',
+        data: { workerId: 'default:env-7', functionName: 'DefaultJobQueueWorker' },
+        key: 'w1#0',
+      },
+    ]);
+    expect(workerEventsOf({ recordId: 'w2', at, before: row, after: busy })).toEqual([]);
+    expect(workerEventsOf({ recordId: 'w3', at, before: busy })).toEqual([]);
+  });
+
+  it('makes worker.lost when the dispatcher marks it, once', () => {
+    const lost = { ...busy, status: 'lost', lostAt: '2026-12-01T10:01:00.000Z' };
+    expect(workerEventsOf({ recordId: 'w4', at, before: busy, after: lost })).toEqual([
+      {
+        type: 'worker.lost',
+        at: lost.lostAt,
+        queue: 'default',
+        data: { workerId: 'default:env-7', currentJobId: 'job_1', lastHeartbeatAt: busy.lastHeartbeatAt },
+        key: 'w4#0',
+      },
+    ]);
+    expect(
+      workerEventsOf({
+        recordId: 'w5',
+        at,
+        before: lost,
+        after: { ...lost, memoryUsedMb: 3 } as typeof lost,
+      }),
+    ).toEqual([]);
   });
 });
 

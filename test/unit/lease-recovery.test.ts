@@ -20,6 +20,7 @@ function fakes(rows: JobRecord[]) {
   const reported: { token: string; error: string }[] = [];
   const sent: string[] = [];
   const logs: string[] = [];
+  const lostWorkers: string[] = [];
   const ports = {
     store: {
       get: async (id: string) => jobs.get(id),
@@ -55,13 +56,14 @@ function fakes(rows: JobRecord[]) {
     workflow: {
       stepFailed: async (token: string, _name: string, error: string) => void reported.push({ token, error }),
     },
+    workers: { markLost: async (workerId: string) => void lostWorkers.push(workerId) },
     clock: { now: () => now },
     graceMs: 15_000,
     actor: 'dispatcher',
     random: () => 0.5,
   } as unknown as LeaseRecoveryPorts;
   (ports as { jobs: unknown }).jobs = ports.store;
-  return { ports, jobs, reported, sent, logs };
+  return { ports, jobs, reported, sent, logs, lostWorkers };
 }
 
 describe('lease recovery', () => {
@@ -85,6 +87,31 @@ describe('lease recovery', () => {
     ]);
   });
 
+  it("marks the attempt's worker lost, for jobs and robot steps alike (the worker.lost event)", async () => {
+    const { ports, lostWorkers } = fakes([
+      running('j1'),
+      running('o1.calibrate', {
+        kind: 'step',
+        orderId: 'o1',
+        taskToken: 'tok-1',
+        workerId: 'calibration:env-2',
+      }),
+    ]);
+    await recoverExpiredLease('j1', ports);
+    await recoverExpiredLease('o1.calibrate', ports);
+    expect(lostWorkers).toEqual(['default:env-7', 'calibration:env-2']);
+  });
+
+  it('keeps the recovery when the worker row cannot be marked, and logs why', async () => {
+    const { ports, jobs, logs } = fakes([running('j1')]);
+    ports.workers.markLost = async () => {
+      throw new Error('throttled');
+    };
+    expect(await recoverExpiredLease('j1', ports)).toBe('recovered');
+    expect(jobs.get('j1')?.status).toBe('FAILED');
+    expect(logs.at(-1)).toBe('Could not mark worker default:env-7 lost: throttled');
+  });
+
   it('sends a job whose last attempt was lost to DEAD', async () => {
     const { ports, jobs } = fakes([running('j1', { attempts: 3 })]);
     await recoverExpiredLease('j1', ports);
@@ -101,7 +128,7 @@ describe('lease recovery', () => {
   });
 
   it('does nothing when another sweep settled the attempt first', async () => {
-    const { ports, jobs, logs } = fakes([running('j1')]);
+    const { ports, jobs, logs, lostWorkers } = fakes([running('j1')]);
     const original = ports.store.expireLease;
     ports.store.expireLease = async (job, ...rest) => {
       jobs.set(job.jobId, { ...job, leaseExpiresAt: now.getTime() + 30_000 }); // taken over meanwhile
@@ -109,5 +136,6 @@ describe('lease recovery', () => {
     };
     expect(await recoverExpiredLease('j1', ports)).toBe('not-expired');
     expect(logs).toEqual([]);
+    expect(lostWorkers).toEqual([]);
   });
 });

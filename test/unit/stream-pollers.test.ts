@@ -55,14 +55,21 @@ afterEach(() => {
   sent.length = 0;
 });
 
-function setUp(count: number, handler: Handler, mapping: Partial<StreamMapping> = {}, stateFile?: string) {
+function setUp(
+  count: number,
+  handler: Handler,
+  mapping: Partial<StreamMapping> = {},
+  stateFile?: string,
+  options: { idlePollMs?: number; wakeOnRecord?: boolean } = {},
+) {
   const streams = new LocalStreams({ region: 'us-east-1', accountId: '000000000000' });
   const { arn } = streams.enable('Jobs', ['jobId'], 'NEW_AND_OLD_IMAGES');
   for (let i = 0; i < count; i++) streams.capture(table, undefined, { jobId: { S: `j${i}` } });
   const { runtime, batches } = runtimeOf(handler);
   const pollers = new StreamPollers(clientOf(streams), sqs, runtime, () => undefined, stateFile, {
-    idlePollMs: 5,
+    idlePollMs: options.idlePollMs ?? 5,
     maxRetryDelayMs: 5,
+    ...(options.wakeOnRecord ? { onRecord: (listener: () => void) => streams.onRecord(listener) } : {}),
   });
   running.push(pollers);
   pollers.add({
@@ -91,6 +98,16 @@ describe('stream event source mappings', () => {
     await vi.waitFor(() => expect(batches.flat()).toHaveLength(10), patience);
     expect(batches.map((b) => b.length)).toEqual([4, 4, 2]);
     expect(batches.flat()).toEqual(Array.from({ length: 10 }, (_, i) => `j${i}`));
+  });
+
+  it('read an idle shard as soon as a record arrives, not at the next poll', async () => {
+    // A poll a minute apart: only the wake-up can deliver the second record within the wait.
+    const { streams, batches } = setUp(1, ok, {}, undefined, { idlePollMs: 60_000, wakeOnRecord: true });
+    await vi.waitFor(() => expect(batches.flat()).toEqual(['j0']), patience);
+    // Let the shard's next read come back empty: it is idle now, waiting its minute.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    streams.capture(table, undefined, { jobId: { S: 'late' } });
+    await vi.waitFor(() => expect(batches.flat()).toEqual(['j0', 'late']), patience);
   });
 
   it('resume at the first reported item failure', async () => {
