@@ -107,7 +107,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     if (options.echoFunctionLogs) log(line);
   };
 
-  log('Synthesizing the CDK app (reused when infra/ and functions/ are unchanged) …');
+  log('Synthesizing the CDK app (reused when infra/, functions/ and console/ are unchanged) …');
   process.env.CDK_DEFAULT_ACCOUNT ??= localIdentity.accountId;
   process.env.CDK_DEFAULT_REGION ??= localIdentity.region;
   // Shared by every run in this checkout (npm start, tests, bench): keyed by the inputs.

@@ -33,6 +33,8 @@ function inputsHash(context: Record<string, unknown>): string {
   };
   walk(path.join(repoRoot, 'infra'));
   walk(path.join(repoRoot, 'functions'));
+  // The console is built into its function's asset (console/build.mjs).
+  walk(path.join(repoRoot, 'console'));
   for (const file of ['package-lock.json', 'cdk.json']) hash.update(readFileSync(path.join(repoRoot, file)));
   return hash.digest('hex');
 }

@@ -39,7 +39,7 @@ export function OverviewPage() {
     (e) => movesCounts(e) && e.type !== 'job.progress',
   );
   const workers = useLiveData(
-    () => get<{ queues: { queue: string; workers: number; busy: number }[] }>('/metrics/workers'),
+    () => get<{ queues: { queue: string; workers: number }[] }>('/metrics/workers'),
     [],
     (e) => e.type === 'job.started' || e.type.startsWith('worker.') || e.type === 'scaling.changed',
     3000,
@@ -81,7 +81,6 @@ export function OverviewPage() {
             <th scope="col">Failed today</th>
             <th scope="col">Typical run (p50)</th>
             <th scope="col">Workers</th>
-            <th scope="col">State</th>
           </tr>
         </thead>
         <tbody>
@@ -94,6 +93,12 @@ export function OverviewPage() {
                 <th scope="row">
                   <a href={`#/jobs?queue=${q.queue}`}>{q.queue}</a>
                   <small>{q.kind === 'production-line' ? ' line' : ''}</small>
+                  {q.paused ? (
+                    <span class="state wait" data-col="paused">
+                      {' '}
+                      paused
+                    </span>
+                  ) : null}
                 </th>
                 <td>
                   <span class={`health ${health}`} title={`health: ${health}`}>
@@ -108,8 +113,9 @@ export function OverviewPage() {
                 <td data-col="completed">{t?.completed ?? '…'}</td>
                 <td data-col="failed">{t?.failed ?? '…'}</td>
                 <td>{duration(t?.p50)}</td>
-                <td>{w ? `${w.busy} busy / ${w.workers}` : '…'}</td>
-                <td data-col="paused">{q.paused ? <span class="state wait">paused</span> : 'running'}</td>
+                {/* Active execution environments; how many run a job right now is the Running column
+                    (a worker's row is not rewritten for every short job). */}
+                <td>{w ? `${w.workers} active` : '…'}</td>
               </tr>
             );
           })}
