@@ -383,13 +383,10 @@ export class FactoryStack extends Stack {
         environment: engineEnv,
         ...reading('jobs'),
       },
-      {
-        method: HttpMethod.GET,
-        path: '/dlq',
-        entry: 'api/list-dead-jobs.ts',
-        environment: {},
-        ...reading('jobs'),
-      },
+      ...routeFamily('api/list-dead-jobs.ts', { environment: {}, ...reading('jobs') }, [
+        'GET /dlq',
+        'GET /dlq/causes',
+      ]),
       {
         method: HttpMethod.POST,
         path: '/dlq/retry',
@@ -515,6 +512,7 @@ export class FactoryStack extends Stack {
         },
         [
           'GET /analytics/throughput',
+          'GET /analytics/scaling-advice',
           'GET /metrics/queues',
           'GET /metrics/workers',
           'GET /metrics/jobs/timeline',

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { JobQueries } from '#adapters/job-queries';
 import { operationsFromEnv } from '#adapters/operations';
 import { allQueueNames } from '#domain/job-queues';
+import { scalingAdvice } from '#domain/scaling-advice';
 import {
   bucketStart,
   durationHistogram,
@@ -18,6 +19,7 @@ import {
   storedFor,
   throughputReport,
 } from '#domain/throughput';
+import { boundsOf } from '#domain/worker-scaling';
 import { activeWithinMs, workerStatus } from '#domain/worker-status';
 import { requireEnv } from '#shared/env';
 import { byRoute, httpRoute, json } from '#shared/http';
@@ -183,7 +185,43 @@ const histogram = httpRoute(
   },
 );
 
+/**
+ * GET /analytics/scaling-advice?queue=&targetWaitMs=&windowMinutes= — the workers the queue
+ * needs for the target mean wait, from its arrivals and run times (domain/scaling-advice.ts).
+ */
+const advice = httpRoute(
+  {
+    query: z.object({
+      queue: queueName,
+      targetWaitMs: z.coerce.number().int().min(1).max(86_400_000).default(1000),
+      windowMinutes: z.coerce.number().int().min(1).max(1440).default(60),
+    }),
+  },
+  async ({ query }) => {
+    const now = Date.now();
+    const windowMs = query.windowMinutes * 60_000;
+    const from = new Date(bucketStart(now - windowMs, 'minute'));
+    const [buckets, concurrency, modes] = await Promise.all([
+      ops.metrics.buckets('minute', query.queue, from, new Date(now)),
+      ops.scaling.concurrency(query.queue),
+      ops.operations.scalingModes(),
+    ]);
+    return json(
+      200,
+      scalingAdvice({
+        queue: query.queue,
+        buckets,
+        windowMs,
+        targetWaitMs: query.targetWaitMs,
+        currentConcurrency: concurrency.total,
+        maxWorkers: boundsOf(query.queue, modes.get(query.queue)).max,
+      }),
+    );
+  },
+);
+
 export const handler = byRoute({
+  'GET /analytics/scaling-advice': advice,
   'GET /analytics/throughput': throughput,
   'GET /metrics/queues': queueMetrics,
   'GET /metrics/workers': workerMetrics,

@@ -52,6 +52,22 @@ describe('dead-letter queue', () => {
     expect(row).toContain('""probability"":1');
   });
 
+  it('groups the dead jobs by error class: GET /dlq/causes', async () => {
+    const ids = await deadJobs(2);
+    const { status, body } = await api('GET', '/dlq/causes?queue=default&type=fail_sometimes');
+    expect(status).toBe(200);
+    const unlucky = body.causes.find(
+      (c: { errorClass: string }) => c.errorClass === 'Unlucky attempt <n>: rolled <n> < <n>',
+    );
+    // Different rolls, one class.
+    expect(unlucky).toMatchObject({ types: ['fail_sometimes'], queues: ['default'], httpStatusClass: null });
+    expect(unlucky.count).toBeGreaterThanOrEqual(2);
+    expect(Date.parse(unlucky.lastSeen)).toBeGreaterThanOrEqual(Date.parse(unlucky.firstSeen));
+    expect(unlucky.sample.error).toMatch(/^Unlucky attempt 1: rolled/);
+    expect(body.jobs).toBeGreaterThanOrEqual(ids.length);
+    expect((await api('GET', '/dlq/causes?queue=warp')).status).toBe(400);
+  });
+
   it('retries dead jobs in bulk by id and reports how many', async () => {
     const ids = await deadJobs(3);
     const response = await api('POST', '/dlq/retry', { jobIds: [...ids, 'job_missing'] });

@@ -625,6 +625,33 @@ describe('analytics', () => {
     ).toBe('RANGE_TOO_LARGE');
   });
 
+  it('advises the workers a queue needs for a target wait, with its reasoning in numbers', async () => {
+    await api('POST', '/jobs/bulk', {
+      jobs: Array.from({ length: 5 }, (_, i) => ({
+        queue: 'default',
+        type: 'delayed_message',
+        payload: { message: `advice${i}`, holdMs: 200 },
+      })),
+    });
+    await vi.waitFor(
+      async () => {
+        const { status, body } = await api(
+          'GET',
+          '/analytics/scaling-advice?queue=default&targetWaitMs=500&windowMinutes=10',
+        );
+        expect(status).toBe(200);
+        expect(body.window.submitted).toBeGreaterThanOrEqual(5);
+        expect(body.meanRunMs).toBeGreaterThanOrEqual(0);
+        expect(body.suggestedWorkers).toBeGreaterThanOrEqual(1);
+        expect(body.currentConcurrency).toBeGreaterThan(0);
+        expect(body.reasoning).toHaveLength(4);
+        expect(body.reasoning[0]).toMatch(/jobs submitted in the last 10 min/);
+      },
+      { timeout: 30_000, interval: 1000 },
+    );
+    expect((await api('GET', '/analytics/scaling-advice?queue=default&targetWaitMs=0')).status).toBe(400);
+  });
+
   it('answers by day, week and month, and counts robot steps like jobs', async () => {
     // Prepare: an order's packaging step is a job of the packaging line.
     const { orderId } = await placeOrder('companion');
