@@ -310,13 +310,10 @@ export class FactoryStack extends Stack {
         environment: {},
         ...reading('orders', 'jobs'),
       },
-      {
-        method: HttpMethod.GET,
-        path: '/jobs/{jobId}',
-        entry: 'api/get-job.ts',
-        environment: {},
-        ...reading('jobs', 'orders'),
-      },
+      ...routeFamily('api/get-job.ts', { environment: {}, ...reading('jobs', 'orders') }, [
+        'GET /jobs/{jobId}',
+        'GET /jobs/{jobId}/graph',
+      ]),
       {
         method: HttpMethod.GET,
         path: '/jobs/{jobId}/logs',
@@ -423,13 +420,10 @@ export class FactoryStack extends Stack {
         sendsJobs: true,
         timeout: Duration.seconds(29),
       },
-      {
-        method: HttpMethod.GET,
-        path: '/job-batches/{batchId}',
-        entry: 'api/get-batch.ts',
-        environment: {},
-        ...reading('jobBatches', 'jobs'),
-      },
+      ...routeFamily('api/get-batch.ts', { environment: {}, ...reading('jobBatches', 'jobs') }, [
+        'GET /job-batches/{batchId}',
+        'GET /job-batches/{batchId}/graph',
+      ]),
       {
         method: HttpMethod.POST,
         path: '/realtime/tickets',

@@ -1,11 +1,15 @@
-/** GET /jobs/{jobId} — a job of either kind; a robot step not yet dispatched shows as PENDING. */
+/**
+ * GET /jobs/{jobId} — a job of either kind; a robot step not yet dispatched shows as PENDING.
+ * GET /jobs/{jobId}/graph — the jobs connected to it by dependencies, with the critical path.
+ */
 import { z } from 'zod';
-import { StepJobStore } from '#adapters/job-engine-store';
+import { JobEngineStore, StepJobStore } from '#adapters/job-engine-store';
 import { OrderStore } from '#adapters/order-store';
+import { connectedJobs, dependencyGraph } from '#domain/dependency-graph';
 import { findJob } from '#domain/job-lookup';
 
 import { requireEnv } from '#shared/env';
-import { httpRoute, json } from '#shared/http';
+import { byRoute, httpRoute, json } from '#shared/http';
 import { notFound } from '#shared/http-errors';
 import { jobView } from './job-view.ts';
 
@@ -14,8 +18,21 @@ const ports = {
   orders: new OrderStore(requireEnv('ORDERS_TABLE')),
 };
 
-export const handler = httpRoute({ path: z.object({ jobId: z.string().min(1) }) }, async ({ path }) => {
+// Reads only: the retention applies to writes.
+const graphReads = new JobEngineStore(requireEnv('JOBS_TABLE'), { finishedDays: 0, deadDays: 0 });
+const jobPath = z.object({ jobId: z.string().min(1) });
+
+const getJob = httpRoute({ path: jobPath }, async ({ path }) => {
   const job = await findJob(path.jobId, ports);
   if (!job) throw notFound('JOB_NOT_FOUND', `No job with id "${path.jobId}".`);
   return json(200, jobView(job));
 });
+
+const jobGraph = httpRoute({ path: jobPath }, async ({ path }) => {
+  const { jobs, truncated } = await connectedJobs([path.jobId], (ids) => graphReads.getMany(ids));
+  if (!jobs.some((j) => j.jobId === path.jobId))
+    throw notFound('JOB_NOT_FOUND', `No job with id "${path.jobId}".`);
+  return json(200, { jobId: path.jobId, ...dependencyGraph(jobs, new Date(), truncated) });
+});
+
+export const handler = byRoute({ 'GET /jobs/{jobId}': getJob, 'GET /jobs/{jobId}/graph': jobGraph });

@@ -148,6 +148,43 @@ describe('robot steps in the job engine', () => {
   });
 });
 
+describe('dependency graphs', () => {
+  it("draws a job's dependencies with the critical path, and a batch's jobs the same way", async () => {
+    const hold = (message: string, holdMs: number, dependsOn: string[] = []) => ({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message, holdMs },
+      dependsOn,
+    });
+    const a = (await api('POST', '/jobs', hold('a', 100))).body.jobId as string;
+    const slow = (await api('POST', '/jobs', hold('slow', 1500, [a]))).body.jobId as string;
+    const quick = (await api('POST', '/jobs', hold('quick', 0, [a]))).body.jobId as string;
+    const last = (await api('POST', '/jobs', hold('last', 0, [slow, quick]))).body.jobId as string;
+    await waitForJob(last, finished);
+    const { status, body } = await api('GET', `/jobs/${quick}/graph`);
+    expect(status).toBe(200);
+    expect(body.nodes.map((n: { jobId: string }) => n.jobId).sort()).toEqual([a, slow, quick, last].sort());
+    expect(body.edges).toHaveLength(4);
+    expect(body.edges).toContainEqual({ from: a, to: slow });
+    // The slow branch bounds the whole graph.
+    expect(body.criticalPath.jobIds).toEqual([a, slow, last]);
+    expect(body.criticalPath.runMs).toBeGreaterThanOrEqual(1500);
+    expect((await api('GET', '/jobs/job_missing/graph')).status).toBe(404);
+
+    const batch = await api('POST', '/job-batches', {
+      name: runTag('graph'),
+      jobs: [hold('x', 0), hold('y', 0)],
+    });
+    for (const id of batch.body.jobIds) await waitForJob(id, finished);
+    const graph = await api('GET', `/job-batches/${batch.body.batchId}/graph`);
+    expect(graph.status).toBe(200);
+    expect(graph.body.nodes).toHaveLength(2);
+    expect(graph.body.nodes.every((n: { status: string }) => n.status === 'COMPLETED')).toBe(true);
+    expect(graph.body.edges).toEqual([]);
+    expect(graph.body.criticalPath.jobIds).toHaveLength(1);
+  });
+});
+
 describe('batches', () => {
   it('counts a batch by state as its jobs finish', async () => {
     const tag = runTag('batch');

@@ -359,10 +359,21 @@ describe('at-least-once safety', () => {
       expect(log.some((l) => /Attempt 2 of 3 started/.test(l.message))).toBe(true);
       // The worker's row says lost, and that is an event.
       expect(workerId).toBeTruthy();
+      // A page reads at most 200 publications of the last 15 minutes: follow the cursor.
+      const lost: string[] = [];
+      let after = '';
       await vi.waitFor(
         async () => {
-          const { body } = await api('GET', `/events?type=worker.lost&queue=notifications`);
-          expect(body.events.map((e: { data: { workerId: string } }) => e.data.workerId)).toContain(workerId);
+          for (let page = 0; page < 50; page++) {
+            const { body } = await api(
+              'GET',
+              `/events?type=worker.lost&queue=notifications&limit=500${after}`,
+            );
+            lost.push(...body.events.map((e: { data: { workerId: string } }) => e.data.workerId));
+            if (!body.nextCursor || `&after=${body.nextCursor}` === after) break;
+            after = `&after=${body.nextCursor}`;
+          }
+          expect(lost).toContain(workerId);
         },
         { timeout: 30_000, interval: 1000 },
       );

@@ -159,6 +159,58 @@ export function DeadLettersPage() {
         </tbody>
       </table>
       {dead.data && jobs.length === 0 && <p class="muted">The dead-letter queue is empty.</p>}
+      <Causes type={filters.type} />
     </div>
+  );
+}
+
+interface Cause {
+  readonly errorClass: string;
+  readonly count: number;
+  readonly lastSeen: string | null;
+  readonly types: readonly string[];
+  readonly sample: { readonly jobId: string; readonly error: string };
+}
+
+/** The dead jobs by error class (GET /dlq/causes): what to fix first. */
+function Causes(props: { readonly type: string }) {
+  const { openJob } = useSession();
+  const causes = useLiveData(
+    () => get<{ causes: Cause[] }>(`/dlq/causes${query({ type: props.type })}`),
+    [props.type],
+    (e) => e.type === 'job.dead' || e.type === 'job.retried',
+    3000,
+  );
+  if (!causes.data?.causes.length) return null;
+  return (
+    <section aria-labelledby="causes-title">
+      <h2 id="causes-title">Causes</h2>
+      <table class="grid" aria-label="Dead letters by error class">
+        <thead>
+          <tr>
+            <th scope="col">Error class</th>
+            <th scope="col">Jobs</th>
+            <th scope="col">Types</th>
+            <th scope="col">Last seen</th>
+            <th scope="col">Latest</th>
+          </tr>
+        </thead>
+        <tbody>
+          {causes.data.causes.slice(0, 20).map((c) => (
+            <tr key={c.errorClass}>
+              <td class="clip">{c.errorClass}</td>
+              <td>{c.count}</td>
+              <td>{c.types.join(', ')}</td>
+              <td>{dateTime(c.lastSeen)}</td>
+              <td>
+                <button type="button" class="link" onClick={() => openJob(c.sample.jobId)}>
+                  {c.sample.jobId}
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
   );
 }

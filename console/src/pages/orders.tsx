@@ -6,8 +6,8 @@ import { useMemo, useState } from 'preact/hooks';
 import { get, query } from '../api.ts';
 import { useLiveData, useSession } from '../hooks.ts';
 import { Dag, type DagNode } from '../parts/dag.tsx';
-import { dateTime, stateClass } from '../parts/format.ts';
-import type { Job, OrderStatus, RobotType } from '../types.ts';
+import { dateTime, duration, stateClass } from '../parts/format.ts';
+import type { OrderStatus, RobotType } from '../types.ts';
 
 interface OrderRow {
   readonly orderId: string;
@@ -144,38 +144,36 @@ function BatchPicker() {
 
 function BatchGraph(props: { readonly batchId: string }) {
   const { openJob } = useSession();
-  const batch = useLiveData(
-    async () => {
-      const answer = await get<{ name?: string; jobIds: string[]; total: number; progress: number }>(
-        `/job-batches/${encodeURIComponent(props.batchId)}`,
-      );
-      const jobs = await Promise.all(
-        answer.jobIds.slice(0, 100).map((id) => get<Job>(`/jobs/${encodeURIComponent(id)}`)),
-      );
-      return { ...answer, jobs };
-    },
+  const graph = useLiveData(
+    () =>
+      get<{
+        nodes: { jobId: string; type: string; status: string }[];
+        edges: { from: string; to: string }[];
+        criticalPath: { jobIds: string[]; runMs: number };
+        truncated: boolean;
+      }>(`/job-batches/${encodeURIComponent(props.batchId)}/graph`),
     [props.batchId],
     (e) => e.type.startsWith('job.') && e.type !== 'job.progress',
     2000,
   );
-  const b = batch.data;
+  const g = graph.data;
   return (
     <div>
-      {batch.error && <p class="error">{batch.error}</p>}
-      {b && (
+      {graph.error && <p class="error">{graph.error}</p>}
+      {g && (
         <>
           <p>
-            {b.name ?? props.batchId}: {b.progress}% of {b.total} jobs
-            {b.total > 100 ? ' (the first 100 drawn)' : ''}
+            {g.nodes.length} jobs{g.truncated ? ' (the first 1,000 drawn)' : ''}; critical path{' '}
+            {g.criticalPath.jobIds.length} jobs, {duration(g.criticalPath.runMs)} of run time
           </p>
           <Dag
-            nodes={b.jobs.map((j) => ({
+            nodes={g.nodes.map((j) => ({
               id: j.jobId,
               label: `${j.type} ${j.jobId.slice(-6)}`,
               status: j.status,
               jobId: j.jobId,
             }))}
-            edges={b.jobs.flatMap((j) => (j.dependsOn ?? []).map((d) => [d, j.jobId] as const))}
+            edges={g.edges.map((e) => [e.from, e.to] as const)}
             label={`Dependency graph of batch ${props.batchId}`}
             onOpen={(node) => node.jobId && openJob(node.jobId)}
           />
