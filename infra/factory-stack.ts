@@ -507,6 +507,7 @@ export class FactoryStack extends Stack {
         [
           'GET /analytics/throughput',
           'GET /analytics/scaling-advice',
+          'GET /metrics',
           'GET /metrics/queues',
           'GET /metrics/workers',
           'GET /metrics/jobs/timeline',

@@ -6,9 +6,12 @@
  * GET /metrics/job-duration-histogram?queue&type&from&to
  */
 import { z } from 'zod';
+import { JobCountsStore, jobCounting } from '#adapters/job-counts-store';
 import { JobQueries } from '#adapters/job-queries';
 import { operationsFromEnv } from '#adapters/operations';
+import { countJobs, statsOf } from '#domain/job-counts';
 import { allQueueNames } from '#domain/job-queues';
+import { prometheusText } from '#domain/prometheus-metrics';
 import { scalingAdvice } from '#domain/scaling-advice';
 import {
   bucketStart,
@@ -220,7 +223,45 @@ const advice = httpRoute(
   },
 );
 
+const counting = jobCounting(queries, new JobCountsStore(requireEnv('METRICS_TABLE')));
+
+/** GET /metrics — Prometheus text format (domain/prometheus-metrics.ts), for any key. */
+const prometheus = httpRoute({}, async () => {
+  const now = new Date();
+  const hourAgo = new Date(bucketStart(now.getTime() - 3_600_000, 'minute'));
+  const since = new Date(now.getTime() - activeWithinMs).toISOString();
+  const names = ops.scaling.queues();
+  const tally = await countJobs(counting, names, now, false);
+  const queues = await Promise.all(
+    names.map(async (queue) => {
+      const [buckets, concurrency, rows] = await Promise.all([
+        ops.metrics.buckets('minute', queue, hourAgo, now),
+        ops.scaling.concurrency(queue),
+        ops.workers.seenSince(queue, since),
+      ]);
+      const { totals } = throughputReport(buckets, hourAgo, now, 'minute');
+      const states = rows.map((r) => workerStatus(r, now.getTime()));
+      return {
+        queue,
+        stats: statsOf(tally, queue),
+        paused: concurrency.paused,
+        concurrency: concurrency.total,
+        runMs: totals.runTimeMs,
+        waitMs: totals.waitTimeMs,
+        workers: {
+          busy: states.filter((x) => x === 'busy').length,
+          idle: states.filter((x) => x === 'idle').length,
+          lost: states.filter((x) => x === 'lost').length,
+        },
+      };
+    }),
+  );
+  const { text, contentType } = await prometheusText(queues);
+  return { statusCode: 200, headers: { 'content-type': contentType }, body: text };
+});
+
 export const handler = byRoute({
+  'GET /metrics': prometheus,
   'GET /analytics/scaling-advice': advice,
   'GET /analytics/throughput': throughput,
   'GET /metrics/queues': queueMetrics,

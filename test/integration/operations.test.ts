@@ -8,6 +8,7 @@ import {
   ListEventSourceMappingsCommand,
   UpdateEventSourceMappingCommand,
 } from '@aws-sdk/client-lambda';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { occurrenceKey } from '../../functions/domain/cron-schedules.ts';
 import { jobIdForKey } from '../../functions/domain/job-submission.ts';
@@ -233,7 +234,10 @@ describe('priority within a band', () => {
     // Assess
     const jobs = [];
     for (const id of [...low, ...high]) jobs.push(await waitForJob(id, finished, 60_000));
-    expect(jobs.every((j) => j.status === 'COMPLETED' && j.attempts === 1)).toBe(true);
+    // Each job's state and attempts, so that a failure says which job and how.
+    expect(jobs.map((j) => `${j.jobId} ${j.status} ${j.attempts} ${j.error ?? ''}`.trim())).toEqual(
+      jobs.map((j) => `${j.jobId} COMPLETED 1`),
+    );
     const order = [...jobs]
       .sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt))
       .map((j) => j.jobId);
@@ -623,6 +627,22 @@ describe('analytics', () => {
         )
       ).body.error.code,
     ).toBe('RANGE_TOO_LARGE');
+  });
+
+  it('serves GET /metrics in the Prometheus text format to any key', async () => {
+    const { status, body } = await api('GET', '/metrics', undefined, bearer('viewer'));
+    expect(status).toBe(200);
+    const families = new Map(parsePrometheusTextFormat(String(body)).map((f) => [f.name, f]));
+    for (const name of [
+      'factory_jobs',
+      'factory_queue_paused',
+      'factory_queue_concurrency',
+      'factory_workers',
+    ])
+      expect(families.has(name), name).toBe(true);
+    const queues = new Set(families.get('factory_jobs')?.metrics.map((m) => m.labels?.queue));
+    expect(queues).toEqual(new Set((await api('GET', '/queues')).body.map((q: { name: string }) => q.name)));
+    expect((await api('GET', '/metrics', undefined, { authorization: '' })).status).toBe(401);
   });
 
   it('advises the workers a queue needs for a target wait, with its reasoning in numbers', async () => {
