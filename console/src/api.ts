@@ -46,6 +46,17 @@ async function send(method: string, path: string, body?: unknown): Promise<Respo
   );
 }
 
+/** What to tell the operator of a failed call: the API's message, with the fields a validation failure names. */
+export function problemOf(failure: unknown): string {
+  if (!(failure instanceof ApiError)) return (failure as Error).message;
+  const issues = Array.isArray(failure.details)
+    ? (failure.details as { path?: string; message?: string }[])
+        .filter((d) => d && typeof d.message === 'string')
+        .map((d) => (d.path ? `${d.path}: ${d.message}` : d.message))
+    : [];
+  return issues.length ? `${failure.message} ${issues.join('; ')}` : failure.message;
+}
+
 export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const response = await send(method, path, body);
   const text = await response.text();

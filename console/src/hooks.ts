@@ -1,6 +1,7 @@
 /** Hooks the pages share: live events, data that reloads when a matching event arrives. */
 import { createContext } from 'preact';
 import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks';
+import { problemOf } from './api.ts';
 import type { LiveFeed } from './live.ts';
 import type { FactoryEvent, Role } from './types.ts';
 
@@ -91,4 +92,28 @@ export function useTick(ms: number): number {
     return () => clearInterval(timer);
   }, [ms]);
   return now;
+}
+
+/**
+ * One action at a time (a button or a form): `busy` names the one under way, `notice` is what
+ * it reports, `error` the API's refusal (with the fields a validation failure names).
+ */
+export function useAction<K = true>() {
+  const [busy, setBusy] = useState<K | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [notice, setNotice] = useState<string | undefined>(undefined);
+  const run = async (key: K, work: () => Promise<string | undefined>, after?: () => void) => {
+    setBusy(key);
+    setError(undefined);
+    setNotice(undefined);
+    try {
+      setNotice(await work());
+    } catch (failure) {
+      setError(problemOf(failure));
+    } finally {
+      setBusy(undefined);
+      after?.();
+    }
+  };
+  return { busy, error, notice, run, setError };
 }

@@ -5,8 +5,8 @@
  * a key that may not act sees no buttons.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, call, get } from '../api.ts';
-import { useLiveData, useMay, useSession } from '../hooks.ts';
+import { call, get } from '../api.ts';
+import { useAction, useLiveData, useMay, useSession } from '../hooks.ts';
 import { dateTime } from '../parts/format.ts';
 import type { FactoryEvent, QueueInfo } from '../types.ts';
 
@@ -61,17 +61,6 @@ const timeZones: readonly string[] = (() => {
   }
 })();
 
-/** The API's error message, with the fields a validation failure names. */
-function problem(failure: unknown): string {
-  if (!(failure instanceof ApiError)) return (failure as Error).message;
-  const issues = Array.isArray(failure.details)
-    ? (failure.details as { path?: string; message?: string }[])
-        .filter((d) => d && typeof d.message === 'string')
-        .map((d) => (d.path ? `${d.path}: ${d.message}` : d.message))
-    : [];
-  return issues.length ? `${failure.message} ${issues.join('; ')}` : failure.message;
-}
-
 /**
  * Reloads once the soonest of `times` has passed: a window starts or ends, a schedule's next
  * run is due, and no event says so. A few seconds late, for the timer or ticker to have acted.
@@ -117,20 +106,13 @@ function CronSchedules(props: { readonly queues: readonly QueueInfo[] }) {
     (schedules.data ?? []).flatMap((s) => s.nextRuns.slice(0, 1)),
     schedules.reload,
   );
-  const [busy, setBusy] = useState<string | undefined>(undefined);
-  const [actionError, setActionError] = useState<string | undefined>(undefined);
-  const act = async (scheduleId: string, method: 'PATCH' | 'DELETE', body?: unknown) => {
-    setBusy(scheduleId);
-    setActionError(undefined);
-    try {
-      await call(method, `/scheduled-jobs/${encodeURIComponent(scheduleId)}`, body);
-    } catch (failure) {
-      setActionError(problem(failure));
-    } finally {
-      setBusy(undefined);
-      schedules.reload();
-    }
-  };
+  const { busy, error: actionError, run } = useAction<string>();
+  const act = (scheduleId: string, method: 'PATCH' | 'DELETE', body?: unknown) =>
+    run(
+      scheduleId,
+      async () => void (await call(method, `/scheduled-jobs/${encodeURIComponent(scheduleId)}`, body)),
+      schedules.reload,
+    );
   const list = [...(schedules.data ?? [])].sort((a, b) => a.name.localeCompare(b.name));
   return (
     <section aria-labelledby="schedules-title">
@@ -235,32 +217,24 @@ function NewSchedule(props: { readonly queues: readonly QueueInfo[]; readonly on
     type: '',
     payload: '{}',
   });
-  const [error, setError] = useState<string | undefined>(undefined);
-  const [notice, setNotice] = useState<string | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, notice, run } = useAction();
   // Until one is picked: the first queue, and the first type the queue takes.
   const queue = jobQueues.find((q) => q.name === form.queue) ?? jobQueues[0];
   const types = queue?.jobTypes ?? [];
   const type = types.includes(form.type) ? form.type : (types[0] ?? '');
   const set = (key: keyof typeof form) => (e: Event) =>
     setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
-  const create = async (event: Event) => {
+  const create = (event: Event) => {
     event.preventDefault();
-    setError(undefined);
-    setNotice(undefined);
-    let payload: unknown;
-    try {
-      payload = JSON.parse(form.payload || '{}');
-    } catch (failure) {
-      setError(`The payload is not valid JSON: ${(failure as Error).message}`);
-      return;
-    }
-    if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
-      setError('The payload must be a JSON object.');
-      return;
-    }
-    setBusy(true);
-    try {
+    return run(true, async () => {
+      let payload: unknown;
+      try {
+        payload = JSON.parse(form.payload || '{}');
+      } catch (failure) {
+        throw new Error(`The payload is not valid JSON: ${(failure as Error).message}`);
+      }
+      if (payload === null || typeof payload !== 'object' || Array.isArray(payload))
+        throw new Error('The payload must be a JSON object.');
       // The API checks the cron, the zone and the job (its queue takes the type, the payload fits):
       // the form adds no rules of its own and shows the API's answer.
       const created = await call<Schedule>('POST', '/scheduled-jobs', {
@@ -269,16 +243,10 @@ function NewSchedule(props: { readonly queues: readonly QueueInfo[]; readonly on
         timezone: form.timezone,
         job: { queue: queue?.name ?? form.queue, type, payload },
       });
-      setNotice(
-        `Created ${created.name}${created.nextRuns[0] ? `, first run ${dateTime(created.nextRuns[0])}` : ''}.`,
-      );
       setForm({ ...form, name: '', cron: '', payload: '{}' });
       props.onCreated();
-    } catch (failure) {
-      setError(problem(failure));
-    } finally {
-      setBusy(false);
-    }
+      return `Created ${created.name}${created.nextRuns[0] ? `, first run ${dateTime(created.nextRuns[0])}` : ''}.`;
+    });
   };
   return (
     <form class="filters" aria-labelledby="new-schedule-title" onSubmit={create}>
@@ -368,20 +336,13 @@ function MaintenanceWindows(props: { readonly queues: readonly QueueInfo[] }) {
     }),
     windows.reload,
   );
-  const [busy, setBusy] = useState<string | undefined>(undefined);
-  const [actionError, setActionError] = useState<string | undefined>(undefined);
-  const cancel = async (windowId: string) => {
-    setBusy(windowId);
-    setActionError(undefined);
-    try {
-      await call('DELETE', `/factory/maintenance/${encodeURIComponent(windowId)}`);
-    } catch (failure) {
-      setActionError(problem(failure));
-    } finally {
-      setBusy(undefined);
-      windows.reload();
-    }
-  };
+  const { busy, error: actionError, run } = useAction<string>();
+  const cancel = (windowId: string) =>
+    run(
+      windowId,
+      async () => void (await call('DELETE', `/factory/maintenance/${encodeURIComponent(windowId)}`)),
+      windows.reload,
+    );
   const order: Record<MaintenanceWindow['state'], number> = { active: 0, scheduled: 1, completed: 2 };
   const list = [...(windows.data ?? [])].sort(
     (a, b) => order[a.state] - order[b.state] || a.startAt.localeCompare(b.startAt),
@@ -481,18 +442,13 @@ function NewWindow(props: { readonly queues: readonly QueueInfo[]; readonly onCr
     cron: '',
     timezone: 'UTC',
   });
-  const [error, setError] = useState<string | undefined>(undefined);
-  const [notice, setNotice] = useState<string | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, notice, run } = useAction();
   const line = lines.some((l) => l.name === form.line) ? form.line : (lines[0]?.name ?? '');
   const set = (key: keyof typeof form) => (e: Event) =>
     setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
-  const plan = async (event: Event) => {
+  const plan = (event: Event) => {
     event.preventDefault();
-    setError(undefined);
-    setNotice(undefined);
-    setBusy(true);
-    try {
+    return run(true, async () => {
       const cron = form.cron.trim();
       const created = await call<MaintenanceWindow & { started: boolean }>('POST', '/factory/maintenance', {
         line,
@@ -502,18 +458,12 @@ function NewWindow(props: { readonly queues: readonly QueueInfo[]; readonly onCr
         ...(form.startAt ? { startAt: new Date(form.startAt).toISOString() } : {}),
         ...(cron ? { cron, timezone: form.timezone } : {}),
       });
-      setNotice(
-        created.started
-          ? `${created.queue} is paused for ${created.kind} until ${dateTime(created.endAt)}.`
-          : `${created.kind} on ${created.queue} planned from ${dateTime(created.startAt)}.`,
-      );
       setForm({ ...form, startAt: '', cron: '' });
       props.onCreated();
-    } catch (failure) {
-      setError(problem(failure));
-    } finally {
-      setBusy(false);
-    }
+      return created.started
+        ? `${created.queue} is paused for ${created.kind} until ${dateTime(created.endAt)}.`
+        : `${created.kind} on ${created.queue} planned from ${dateTime(created.startAt)}.`;
+    });
   };
   return (
     <form class="filters" aria-labelledby="new-window-title" onSubmit={plan}>
