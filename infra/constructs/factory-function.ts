@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -32,20 +32,33 @@ export interface FactoryFunctionProps {
   readonly bundleImageCodecs?: boolean;
 }
 
+/**
+ * The one log group every function of a stack writes to. Lambda names each stream
+ * `YYYY/MM/DD/<function>[<version>]<environment>` in a custom group, so a function's lines stay
+ * apart; one group instead of one per function keeps 50-odd resources out of CloudFormation's
+ * 500 per stack and gives Logs Insights one place to query a job across functions.
+ */
+export function functionLogsOf(scope: Construct): LogGroup {
+  const stack = Stack.of(scope);
+  const existing = stack.node.tryFindChild('FunctionLogs');
+  if (existing) return existing as LogGroup;
+  return new LogGroup(stack, 'FunctionLogs', {
+    retention: RetentionDays.TWO_WEEKS,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+}
+
 /** Provided by the Lambda Node.js runtime, so never bundled. */
 const runtimeProvided = ['@aws-sdk/*'];
 const imageCodecs = ['jimp', '@jsquash/webp'];
 
 /**
  * Every Lambda of the factory: Node 22 on arm64, ESM bundled locally by esbuild (no Docker),
- * its own log group with a retention, X-Ray tracing. One place to change runtime decisions.
+ * the stack's function log group (two weeks' retention), X-Ray tracing. One place to change runtime decisions.
  */
 export class FactoryFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: FactoryFunctionProps) {
-    const logGroup = new LogGroup(scope, `${id}LogGroup`, {
-      retention: RetentionDays.TWO_WEEKS,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const logGroup = functionLogsOf(scope);
     super(scope, id, {
       entry: path.join(repoRoot, 'functions', props.entry),
       handler: 'handler',
