@@ -222,13 +222,26 @@ export class FactoryStack extends Stack {
         tableAccess.operating,
         { scale: false, submit: true },
       ],
+      [
+        'AlertEvaluator',
+        'scheduled/alert-evaluator.ts',
+        'Evaluates the alert rules, opens and resolves alerts, calls their webhooks',
+        tableAccess.alerting,
+        { scale: false, submit: false, depth: true },
+      ],
     ] as const) {
       const task = new ScheduledTask(this, id, {
         entry,
         description,
-        environment: { ...opsEnv, ...tables.environmentFor(access) },
+        environment: {
+          ...opsEnv,
+          ...tables.environmentFor(access),
+          ...('depth' in grants ? { OUTBOUND_ALLOW_LIST: outboundAllowList } : {}),
+        },
       });
       if (grants.scale) grantQueueOperations(task.function, true);
+      // The alerts read the backlog (queue depth), and change nothing of the queues.
+      else if ('depth' in grants) grantQueueOperations(task.function, false);
       // Submitting: the job queues, and the timer of the next occurrence or window end.
       if (grants.submit) {
         grantSend(task.function);
@@ -496,6 +509,15 @@ export class FactoryStack extends Stack {
           'DELETE /scheduled-jobs/{scheduleId}',
         ],
       ),
+      // Alert rules are an operator's (admin); the alerts are open to every key.
+      ...routeFamily('api/alerts.ts', { environment: {}, role: 'admin', tables: { write: ['operations'] } }, [
+        'POST /alerts/rules',
+        'GET /alerts/rules',
+        'GET /alerts/rules/{ruleId}',
+        'PATCH /alerts/rules/{ruleId}',
+        'DELETE /alerts/rules/{ruleId}',
+        'GET /alerts',
+      ]),
       ...routeFamily(
         'api/analytics.ts',
         {
@@ -645,6 +667,8 @@ const tableAccess = {
   events: { write: ['events', 'realtime'] },
   /** WebSocket tickets and connections. */
   realtime: { write: ['realtime'] },
+  /** Reads the minute buckets; owns the alert rules and alerts (operations table). */
+  alerting: { read: ['metrics'], write: ['operations'] },
   /** Reads the backlog and records its scaling decisions. */
   autoscaler: { read: ['jobs', 'jobLogs', 'metrics', 'workers'], write: ['operations'] },
 } as const satisfies Record<string, TableAccess>;

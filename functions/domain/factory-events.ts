@@ -9,6 +9,7 @@
  * the same `key` (the change's identity: its stream record), by which a consumer can drop it.
  */
 import { z } from 'zod';
+import type { Alert } from './alerts.ts';
 import { isJobRow, type JobRowImage } from './job-changes.ts';
 import type { JobStatus } from './jobs.ts';
 import type { OrderStatus } from './orders.ts';
@@ -225,6 +226,7 @@ export interface OperationsEventImage {
   readonly to?: number;
   readonly by?: string;
   readonly source?: string;
+  readonly status?: string;
 }
 
 /** The events one change of an operations row makes: pauses, backlog snapshots, scaling decisions. */
@@ -265,6 +267,33 @@ export function operationsEventsOf(change: RowChange<OperationsEventImage>): Fac
         at: iso(at, change.at),
         queue: queue ?? row.sk,
         data: withoutUndefined(backlog),
+        key: `${change.recordId}#0`,
+      },
+    ];
+  }
+  if (row.pk === 'alert' && after) {
+    // An alert opens once (its insert) and resolves once (its status turns resolved).
+    const alert = after as OperationsEventImage & Partial<Alert>;
+    const fired = !before;
+    const resolved = before?.status === 'firing' && alert.status === 'resolved';
+    if (!fired && !resolved) return [];
+    return [
+      {
+        type: fired ? 'alert.fired' : 'alert.resolved',
+        at: iso(fired ? alert.firedAt : alert.resolvedAt, change.at),
+        ...(alert.condition?.queue ? { queue: alert.condition.queue } : {}),
+        data: withoutUndefined({
+          alertId: alert.alertId,
+          ruleId: alert.ruleId,
+          name: alert.name,
+          metric: alert.condition?.metric,
+          type: alert.condition?.type,
+          op: alert.condition?.op,
+          threshold: alert.condition?.threshold,
+          value: fired ? alert.value : alert.resolvedValue,
+          expected: alert.expected,
+          resolvedBecause: alert.resolvedBecause,
+        }),
         key: `${change.recordId}#0`,
       },
     ];

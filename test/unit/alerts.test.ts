@@ -1,0 +1,237 @@
+import { describe, expect, it } from 'vitest';
+import { type AlertPorts, evaluateAlerts } from '#domain/alert-evaluation';
+import {
+  type Alert,
+  type AlertRule,
+  alertRuleRequestSchema,
+  anomalyReading,
+  evaluateRule,
+  freshState,
+  type MinuteReadings,
+  type Notice,
+  type RuleState,
+  windowReading,
+} from '#domain/alerts';
+import { bucketOf } from '#domain/histogram';
+import type { StoredBucket } from '#domain/throughput';
+
+const rule = (
+  condition: Partial<AlertRule['condition']> = {},
+  actions: AlertRule['actions'] = [],
+): AlertRule => ({
+  ...alertRuleRequestSchema.parse({
+    name: 'backlog high',
+    condition: { metric: 'backlog', queue: 'default', op: '>', threshold: 10, ...condition },
+    actions,
+  }),
+  ruleId: 'rule_1',
+  createdAt: '2026-12-01T00:00:00.000Z',
+  updatedAt: '2026-12-01T00:00:00.000Z',
+  state: freshState(0),
+});
+
+const minute = (n: number) => new Date(Date.UTC(2026, 11, 2, 12, n, 30));
+
+/** An in-memory operations table and a webhook that records what it was told. */
+function fakes(readings: { backlog: number[] }) {
+  const rules = new Map<string, AlertRule>();
+  const alerts = new Map<string, Alert>();
+  const told: { url: string; type: string; value: number | null }[] = [];
+  let tick = 0;
+  let failNextNotify = false;
+  const ports: AlertPorts = {
+    rules: async () => [...rules.values()].map((r) => structuredClone(r)),
+    setState: async (ruleId, state: RuleState, version) => {
+      const current = rules.get(ruleId);
+      if (!current || current.state.version !== version) return false;
+      rules.set(ruleId, { ...current, state });
+      return true;
+    },
+    openAlert: async (alert) => {
+      if (!alerts.has(alert.alertId)) alerts.set(alert.alertId, alert);
+    },
+    resolveAlert: async (alertId, at, value, because) => {
+      const alert = alerts.get(alertId);
+      if (alert?.status !== 'firing') return alert;
+      const resolved: Alert = {
+        ...alert,
+        status: 'resolved',
+        resolvedAt: at,
+        resolvedValue: value,
+        resolvedBecause: because,
+      };
+      alerts.set(alertId, resolved);
+      return resolved;
+    },
+    alert: async (alertId) => alerts.get(alertId),
+    addNotices: async (alertId, notices: readonly Notice[]) => {
+      const alert = alerts.get(alertId);
+      if (alert) alerts.set(alertId, { ...alert, notices: [...(alert.notices ?? []), ...notices] });
+    },
+    buckets: async () => [],
+    backlog: async () => readings.backlog[tick] ?? 0,
+    queues: () => ['default', 'media'],
+    notify: async (action, body) => {
+      if (failNextNotify) {
+        failNextNotify = false;
+        throw new Error('evaluator died');
+      }
+      told.push({ url: action.type === 'webhook' ? action.url : '', type: body.type, value: body.value });
+      return { delivered: true, status: 204 };
+    },
+  };
+  return {
+    ports,
+    rules,
+    alerts,
+    told,
+    next: () => tick++,
+    failNotify: () => {
+      failNextNotify = true;
+    },
+  };
+}
+
+describe('alert rules', () => {
+  it('fire after forMinutes breaching evaluations in a row, and resolve at the first that does not breach', () => {
+    let current = rule({ forMinutes: 3 });
+    const transitions: (string | undefined)[] = [];
+    for (const [i, backlog] of [20, 20, 5, 20, 20, 20, 30, 4, 3].entries()) {
+      const { state, transition } = evaluateRule(current, { value: backlog }, minute(i));
+      transitions.push(transition);
+      current = { ...current, state: { ...state, pendingNotice: undefined } };
+    }
+    // The dip at minute 2 restarts the count: fired at minute 5, resolved at minute 7, once each.
+    expect(transitions).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      'fired',
+      undefined,
+      'resolved',
+      undefined,
+    ]);
+  });
+
+  it('never breach without data, and a disabled rule resolves what it had open', () => {
+    expect(
+      evaluateRule(rule({ metric: 'failure_rate', threshold: 0 }), { value: null }, minute(0)).transition,
+    ).toBe(undefined);
+    const firing = {
+      ...rule(),
+      state: { ...freshState(4), status: 'firing' as const, breaches: 3, alertId: 'a' },
+    };
+    expect(evaluateRule({ ...firing, enabled: false }, { value: 99 }, minute(1))).toMatchObject({
+      transition: 'resolved',
+      state: { status: 'ok', alertId: 'a', version: 5 },
+    });
+  });
+
+  it('read failure rate, p95 run time and throughput from the minute buckets', () => {
+    const buckets: StoredBucket[] = [
+      {
+        bucket: '2026-12-02T12:00:00.000Z',
+        queue: 'default',
+        type: 'send_email',
+        counters: { completed: 6, failed: 2, [`r${bucketOf(100)}`]: 6 },
+      },
+      {
+        bucket: '2026-12-02T12:01:00.000Z',
+        queue: 'default',
+        type: 'send_email',
+        counters: { completed: 4, failed: 8, [`r${bucketOf(2000)}`]: 4 },
+      },
+    ];
+    expect(windowReading('failure_rate', buckets).value).toBe(0.5);
+    expect(windowReading('throughput', buckets).value).toBe(2);
+    const p95 = windowReading('p95_run_ms', buckets).value ?? 0;
+    expect(p95).toBeGreaterThan(1500);
+    expect(p95).toBeLessThan(2500);
+    expect(windowReading('failure_rate', []).value).toBe(null);
+  });
+
+  it('call a reading anomalous against its own history, with the range it was expected in', () => {
+    const history: MinuteReadings[] = Array.from({ length: 60 }, (_, i) => ({
+      minute: `m${i}`,
+      failureRate: 0.05 + (i % 3) * 0.01,
+      p95RunMs: 200 + (i % 5) * 10,
+      throughput: 30 + (i % 4),
+    }));
+    const usual = anomalyReading(history, { failureRate: 0.06, p95RunMs: 215, throughput: 31 });
+    expect(usual.value).toBeLessThan(3);
+    const spike = anomalyReading(history, { failureRate: 0.6, p95RunMs: 215, throughput: 31 });
+    expect(spike.value).toBeGreaterThan(10);
+    expect(spike.detail).toMatch(/^failureRate 0.6 against/);
+    expect(spike.expected?.high).toBeLessThan(0.6);
+    expect(spike.expected?.low).toBeGreaterThanOrEqual(0);
+    // Too little history: nothing is anomalous yet.
+    expect(anomalyReading(history.slice(0, 10), { failureRate: 1, p95RunMs: 1e6, throughput: 0 }).value).toBe(
+      null,
+    );
+  });
+});
+
+describe('the alert evaluation', () => {
+  it('opens one alert and tells its webhook once when it fires, once when it resolves', async () => {
+    const f = fakes({ backlog: [50, 50, 50, 2, 2] });
+    f.rules.set('rule_1', rule({ forMinutes: 2 }, [{ type: 'webhook', url: 'https://hooks.example/a' }]));
+    for (let i = 0; i < 5; i++) {
+      await evaluateAlerts(f.ports, minute(i));
+      f.next();
+    }
+    expect(f.told).toEqual([
+      { url: 'https://hooks.example/a', type: 'alert.fired', value: 50 },
+      { url: 'https://hooks.example/a', type: 'alert.resolved', value: 2 },
+    ]);
+    const [alert] = [...f.alerts.values()];
+    expect(f.alerts.size).toBe(1);
+    expect(alert).toMatchObject({
+      status: 'resolved',
+      value: 50,
+      resolvedValue: 2,
+      firedAt: minute(1).toISOString(),
+      resolvedAt: minute(3).toISOString(),
+    });
+    expect(alert?.notices?.map((n) => [n.transition, n.delivered])).toEqual([
+      ['fired', true],
+      ['resolved', true],
+    ]);
+  });
+
+  it('tells a notice claimed by an evaluation that died on the next one', async () => {
+    const f = fakes({ backlog: [50, 50] });
+    f.rules.set('rule_1', rule({}, [{ type: 'webhook', url: 'https://hooks.example/a' }]));
+    f.failNotify();
+    await evaluateAlerts(f.ports, minute(0));
+    // The notice failed: recorded as undelivered, and the rule still holds the transition it claimed.
+    expect([...f.alerts.values()][0]?.notices).toMatchObject([
+      { delivered: false, error: 'Error: evaluator died' },
+    ]);
+    expect(f.rules.get('rule_1')?.state).toMatchObject({ status: 'firing' });
+    expect(f.told).toEqual([]);
+  });
+
+  it('stands back when another evaluation wrote the rule first', async () => {
+    const f = fakes({ backlog: [50] });
+    f.rules.set('rule_1', rule());
+    const stale = f.ports.rules;
+    const snapshot = await stale();
+    // Another evaluator moves the rule on between our read and our write.
+    await evaluateAlerts(f.ports, minute(0));
+    const outcomes = await evaluateAlerts({ ...f.ports, rules: async () => snapshot }, minute(0));
+    expect(outcomes).toMatchObject([{ ruleId: 'rule_1', superseded: true }]);
+    expect(f.alerts.size).toBe(1);
+  });
+
+  it('reads the worst queue for a rule without one', async () => {
+    const f = fakes({ backlog: [] });
+    f.rules.set('rule_1', rule({ queue: undefined }));
+    const outcomes = await evaluateAlerts(
+      { ...f.ports, backlog: async (queue) => (queue === 'media' ? 40 : 3) },
+      minute(0),
+    );
+    expect(outcomes).toMatchObject([{ value: 40, transition: 'fired' }]);
+  });
+});
