@@ -5,14 +5,16 @@
  */
 import middy from '@middy/core';
 import { AlertStore } from '#adapters/alert-store';
-import { operationsFromEnv } from '#adapters/operations';
+import { EventSourceScaling, type QueueWiring } from '#adapters/event-source-scaling';
+import { MetricsStore } from '#adapters/metrics-store';
 import { outboundRequest } from '#adapters/outbound-http';
 import { type AlertPorts, evaluateAlerts, type RuleOutcome } from '#domain/alert-evaluation';
 import { parseAllowList } from '#domain/outbound-policy';
-import { requireEnv } from '#shared/env';
+import { envInt, requireEnv, requireJsonEnv } from '#shared/env';
 import { logger } from '#shared/logger';
 
-const ops = operationsFromEnv();
+const metrics = new MetricsStore(requireEnv('METRICS_TABLE'), envInt('METRICS_RETENTION_DAYS', 30));
+const scaling = new EventSourceScaling(requireJsonEnv<QueueWiring>('QUEUE_WIRING'));
 const store = new AlertStore(requireEnv('OPERATIONS_TABLE'));
 const allowList = parseAllowList(process.env.OUTBOUND_ALLOW_LIST);
 
@@ -23,9 +25,9 @@ const ports: AlertPorts = {
   resolveAlert: (alertId, at, value, because) => store.resolveAlert(alertId, at, value, because),
   alert: (alertId) => store.alert(alertId),
   addNotices: (alertId, notices) => store.addNotices(alertId, notices),
-  buckets: (queue, from, to, type) => ops.metrics.buckets('minute', queue, from, to, type),
-  backlog: async (queue) => (await ops.scaling.depth(queue)).depth,
-  queues: () => ops.scaling.queues(),
+  buckets: (queue, from, to, type) => metrics.buckets('minute', queue, from, to, type),
+  backlog: async (queue) => (await scaling.depth(queue)).depth,
+  queues: () => scaling.queues(),
   notify: async (action, body) => {
     if (action.type !== 'webhook')
       return { delivered: false, error: `${action.type} actions are not delivered` };
