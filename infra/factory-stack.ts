@@ -561,6 +561,12 @@ export class FactoryStack extends Stack {
           { environment: {}, public: true, bundledBuild: { script: 'console/build.mjs', into: 'console' } },
           ['GET /console', 'GET /console/{proxy+}'],
         ),
+        // The contract: OpenAPI 3.1 from the handlers' zod schemas, and its reference page.
+        ...routeFamily('api/contract.ts', { environment: {}, public: true, servesContract: true }, [
+          'GET /openapi.json',
+          'GET /docs',
+          'GET /docs/{proxy+}',
+        ]),
         ...keyRoutes,
         ...routes,
         // Seed 004's API, served as written: same handlers under /api/v1 (POST /api/v1/jobs answers

@@ -182,7 +182,7 @@ export function httpRoute<S extends RouteSchemas>(
 ) {
   const stack = middy<APIGatewayProxyEventV2, HttpResult>();
   if (!options.public) stack.use(requireAccess());
-  return stack
+  const route = stack
     .use(validate(schemas))
     .use(errorEnvelope())
     .use(
@@ -198,6 +198,14 @@ export function httpRoute<S extends RouteSchemas>(
       const parsed = (event as APIGatewayProxyEventV2 & { parsed: Record<string, unknown> }).parsed;
       return handle({ ...(parsed as Omit<RouteInput<S>, 'event'>), event });
     });
+  // The same schemas that validate the request are the route's contract (infra/openapi/).
+  return Object.assign(route, { contract: { schemas, public: options.public ?? false } as RouteContract });
+}
+
+/** What GET /openapi.json says of a route: the schemas its requests are validated with. */
+export interface RouteContract {
+  readonly schemas: RouteSchemas;
+  readonly public: boolean;
 }
 
 /** Who asked, for audit records (scaling events, cancellations, keys): the acting key. */
@@ -215,8 +223,8 @@ type RouteHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise
  * routeKey to each route's own httpRoute stack. Fewer functions to bundle and keep warm, the
  * same validation and error envelope per route.
  */
-export function byRoute(routes: Record<string, RouteHandler>) {
-  return async (event: APIGatewayProxyEventV2, context: Context): Promise<HttpResult> => {
+export function byRoute(routes: Record<string, RouteHandler & { contract?: RouteContract }>) {
+  const dispatch = async (event: APIGatewayProxyEventV2, context: Context): Promise<HttpResult> => {
     // Seed 004's /api/v1 routes are the same routes under a prefix (infra/factory-stack.ts).
     const route = routes[event.routeKey] ?? routes[event.routeKey.replace(' /api/v1/', ' /')];
     if (!route) {
@@ -226,4 +234,8 @@ export function byRoute(routes: Record<string, RouteHandler>) {
     }
     return route(event, context);
   };
+  const contracts = Object.fromEntries(
+    Object.entries(routes).flatMap(([key, route]) => (route.contract ? [[key, route.contract]] : [])),
+  );
+  return Object.assign(dispatch, { contracts: contracts as Record<string, RouteContract> });
 }

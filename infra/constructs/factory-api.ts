@@ -42,6 +42,12 @@ export interface FactoryRoute {
   readonly public?: boolean;
   /** Files built into the handler's asset, which it serves (the console). @default none */
   readonly bundledBuild?: FactoryFunctionProps['bundledBuild'];
+  /**
+   * The handler serves the API's contract: its asset gets openapi.json (every route of this
+   * API, from its handler's zod schemas) and the /docs page, built by infra/openapi/.
+   * @default false
+   */
+  readonly servesContract?: boolean;
 }
 
 export interface FactoryApiProps {
@@ -108,6 +114,20 @@ export class FactoryApi extends Construct {
         props.routes.filter((r) => !r.public).map((r) => [`${r.method} ${r.path}`, roleOf(r)]),
       ),
     );
+    const environmentOf = (route: FactoryRoute) => {
+      const tables = tableAccessOf(props.routes.filter((r) => r.entry === route.entry));
+      return { ...(tables ? props.tables.environmentFor(tables) : {}), ...route.environment };
+    };
+    // What the contract's build needs of every route: its handler, who may call it, and the
+    // environment its module loads with.
+    const declaredRoutes = props.routes.map((r) => ({
+      method: r.method,
+      path: r.path,
+      entry: r.entry,
+      role: roleOf(r),
+      public: r.public ?? false,
+      environment: environmentOf(r),
+    }));
     const handlers = new Map<string, FactoryFunction>();
     // Routes naming the same entry share one function (a module serving a family of routes).
     const byEntry = new Map<string, { fn: FactoryFunction; integration: HttpLambdaIntegration }>();
@@ -124,12 +144,11 @@ export class FactoryApi extends Construct {
             .map((r) => `${r.method} ${r.path}`)
             .join(', ')
             .slice(0, 256),
-          environment: {
-            ...(tables ? props.tables.environmentFor(tables) : {}),
-            ...route.environment,
-          },
+          environment: environmentOf(route),
           timeout: route.timeout,
-          bundledBuild: route.bundledBuild,
+          bundledBuild: route.servesContract
+            ? { script: 'infra/openapi/generate.ts', into: 'contract', input: declaredRoutes }
+            : route.bundledBuild,
         });
         if (tables) props.tables.grant(fn, tables);
         // One invoke permission per function for this API, not one per route (the stack's

@@ -23,7 +23,12 @@ export interface FactoryFunctionProps {
    * A Node script (relative to the repository) run after bundling with a folder of the asset as
    * its argument: it builds files the handler serves (the console). @default none
    */
-  readonly bundledBuild?: { readonly script: string; readonly into: string };
+  readonly bundledBuild?: {
+    readonly script: string;
+    readonly into: string;
+    /** Passed to the script as a second argument, base64 JSON (e.g. the API's routes). */
+    readonly input?: unknown;
+  };
   /**
    * Bundle the image codecs (jimp, WebP). Every function that knows the job types reaches them
    * through a lazy import, but only the media worker runs them; the others leave them out.
@@ -46,6 +51,18 @@ export function functionLogsOf(scope: Construct): LogGroup {
     retention: RetentionDays.TWO_WEEKS,
     removalPolicy: RemovalPolicy.DESTROY,
   });
+}
+
+/** The shell command of a bundled build: TypeScript scripts run with tsx, from the repository. */
+function buildCommand(
+  build: NonNullable<FactoryFunctionProps['bundledBuild']>,
+  inputDir: string,
+  outputDir: string,
+): string {
+  const runner = build.script.endsWith('.ts') ? 'node --import tsx' : 'node';
+  const input =
+    build.input === undefined ? '' : ` "${Buffer.from(JSON.stringify(build.input)).toString('base64')}"`;
+  return `cd "${inputDir}" && ${runner} "${path.join(inputDir, build.script)}" "${path.join(outputDir, build.into)}"${input}`;
 }
 
 /** Provided by the Lambda Node.js runtime, so never bundled. */
@@ -93,11 +110,7 @@ export class FactoryFunction extends NodejsFunction {
                   ...(props.bundledFiles ?? []).map(
                     (file) => `cp "${path.join(inputDir, file)}" "${outputDir}/"`,
                   ),
-                  ...(props.bundledBuild
-                    ? [
-                        `node "${path.join(inputDir, props.bundledBuild.script)}" "${path.join(outputDir, props.bundledBuild.into)}"`,
-                      ]
-                    : []),
+                  ...(props.bundledBuild ? [buildCommand(props.bundledBuild, inputDir, outputDir)] : []),
                 ],
               },
             }

@@ -432,9 +432,16 @@ describe('access control', () => {
     }).filter((p) => JSON.stringify(p.Properties.Roles ?? []).includes(rolePrefix));
 
   /** Open without a key: the health check and the console's static files (its calls need a key). */
-  const openRoutes = ['GET /health', 'GET /console', 'GET /console/{proxy+}'];
+  const openRoutes = [
+    'GET /health',
+    'GET /console',
+    'GET /console/{proxy+}',
+    'GET /openapi.json',
+    'GET /docs',
+    'GET /docs/{proxy+}',
+  ];
 
-  it('puts every route but GET /health and the console files, $default included, behind the Lambda authorizer', () => {
+  it('puts every route but GET /health, the console files and the API contract, $default included, behind the Lambda authorizer', () => {
     const all = Object.values(routes());
     expect(all.length).toBeGreaterThan(50);
     for (const route of all) {
@@ -484,6 +491,9 @@ describe('access control', () => {
       'POST /api-keys': 'admin',
       'GET /api-keys': 'admin',
       'DELETE /api-keys/{keyId}': 'admin',
+      'POST /alerts/rules': 'admin',
+      'PATCH /alerts/rules/{ruleId}': 'admin',
+      'GET /alerts': 'viewer',
     });
     for (const key of openRoutes) expect(access[key]).toBeUndefined();
     const routeKeys = Object.values(routes()).map((r) => r.Properties.RouteKey as string);
