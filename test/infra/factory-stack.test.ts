@@ -126,6 +126,10 @@ describe('the stack', () => {
     expect(Object.keys(template.toJSON().Resources).length).toBeLessThanOrEqual(460);
   });
 
+  it("stays well within CloudFormation's 1 MB template", () => {
+    expect(JSON.stringify(template.toJSON()).length).toBeLessThan(800_000);
+  });
+
   it('sends every function to one log group with a retention', () => {
     const groups = template.findResources('AWS::Logs::LogGroup', {
       Properties: { RetentionInDays: 14 },
