@@ -24,6 +24,8 @@ export function buildFactoryApp(options: BuildOptions = {}): { app: App; stack: 
     ...numberContext(app, 'robot-factory:operationsRetentionDays', 'operationsRetentionDays'),
     // `-c robot-factory:outboundAllowList=hooks.internal.example,10.20.0.0/16`
     outboundAllowList: String(app.node.tryGetContext('robot-factory:outboundAllowList') ?? ''),
+    // `-c robot-factory:alarmEmail=ops@example.com`: the alarms' topic mails them there.
+    alarmEmail: app.node.tryGetContext('robot-factory:alarmEmail'),
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
     description: 'Robot Factory: serverless job orchestration (orders, assembly workflows, production lines)',
     // CloudFormation takes 1 MB of template; indentation alone was a fifth of it.

@@ -11,6 +11,7 @@ import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
+import { type DeadLetterQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { robotTypes } from '../functions/domain/catalog.ts';
 import { jobQueueNames, jobQueues } from '../functions/domain/job-queues.ts';
@@ -20,7 +21,8 @@ import { ApiAccess } from './constructs/api-access.ts';
 import { AssemblyWorkflow } from './constructs/assembly-workflow.ts';
 import { FactoryApi, type FactoryRoute } from './constructs/factory-api.ts';
 import { FactoryEventStream } from './constructs/factory-event-stream.ts';
-import type { FactoryFunction } from './constructs/factory-function.ts';
+import { FactoryFunction } from './constructs/factory-function.ts';
+import { displayNameOf, FactoryMonitoring } from './constructs/factory-monitoring.ts';
 import { FactoryTables, type TableAccess } from './constructs/factory-tables.ts';
 import { JobQueue } from './constructs/job-queue.ts';
 import { PreciseTimers } from './constructs/precise-timers.ts';
@@ -51,9 +53,14 @@ export interface FactoryStackProps extends StackProps {
    * webhook receiver. @default '' — nothing private, loopback or link-local (metadata) is called
    */
   readonly outboundAllowList?: string;
+  /** Subscribed to the alarm topic (`-c robot-factory:alarmEmail=ops@example.com`). @default none */
+  readonly alarmEmail?: string;
 }
 
 export class FactoryStack extends Stack {
+  /** The dashboard, the alarms and their topic (a nested stack). */
+  public readonly monitoring: FactoryMonitoring;
+
   constructor(scope: Construct, id: string, props: FactoryStackProps = {}) {
     super(scope, id, props);
     // Merge IAM statements that differ only in resources: every function's policy stays one
@@ -633,6 +640,26 @@ export class FactoryStack extends Stack {
 
     // Last: it covers every queue built above.
     new TlsOnlyQueues(this, 'TlsOnlyQueues');
+
+    // The dashboard and alarms, over every queue with a dead-letter queue, function and workflow.
+    const watched = this.node.findAll();
+    this.monitoring = new FactoryMonitoring(this, 'Monitoring', {
+      queues: watched
+        .filter((c): c is Queue => c instanceof Queue && c.deadLetterQueue !== undefined)
+        .map((queue) => ({
+          name: displayNameOf(this, queue.node.path),
+          queue,
+          deadLetters: (queue.deadLetterQueue as DeadLetterQueue).queue,
+        })),
+      functions: watched
+        .filter((c): c is FactoryFunction => c instanceof FactoryFunction)
+        .map((fn) => ({ name: displayNameOf(this, fn.node.path), fn })),
+      stateMachines: workflows.map((w) => ({
+        name: displayNameOf(this, w.stateMachine.node.path),
+        machine: w.stateMachine,
+      })),
+      alarmEmail: props.alarmEmail,
+    });
 
     acknowledgeReviewedFindings(
       this,

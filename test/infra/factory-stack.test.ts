@@ -7,12 +7,15 @@ import { productionLineNames, productionLines } from '../../functions/domain/pro
 import { FactoryStack } from '../../infra/factory-stack.ts';
 
 let template: Template;
+let monitoring: Template;
 type Resources = Record<string, { Properties: Record<string, any> }>;
 
 beforeAll(() => {
   // Prepare: bundling skipped, the template is what matters here.
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  template = Template.fromStack(new FactoryStack(app, 'TestFactory'));
+  const stack = new FactoryStack(app, 'TestFactory', { alarmEmail: 'ops@example.com' });
+  template = Template.fromStack(stack);
+  monitoring = Template.fromStack(stack.monitoring);
 });
 
 /** Resources of the HTTP API only (the WebSocket API of real-time push has its own). */
@@ -788,5 +791,82 @@ describe('real-time push', () => {
     ]);
     for (const [, policy] of managers)
       expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('/live/*/@connections/*');
+  });
+});
+
+describe('monitoring (a nested stack)', () => {
+  const alarmsOn = (metricName: string) =>
+    Object.values(monitoring.findResources('AWS::CloudWatch::Alarm') as Resources).filter(
+      (a) => a.Properties.MetricName === metricName,
+    );
+  const queuesWithDeadLetters = () =>
+    Object.values(template.findResources('AWS::SQS::Queue') as Resources).filter(
+      (q) => q.Properties.RedrivePolicy !== undefined,
+    );
+
+  it('is one resource of the factory stack', () => {
+    template.resourceCountIs('AWS::CloudFormation::Stack', 1);
+  });
+
+  it('alarms when a dead-letter queue holds anything, and when a message waits over 15 minutes', () => {
+    const sources = queuesWithDeadLetters().length;
+    expect(sources).toBeGreaterThan(20);
+    const deadLetters = alarmsOn('ApproximateNumberOfMessagesVisible');
+    expect(deadLetters).toHaveLength(sources);
+    for (const alarm of deadLetters)
+      expect(alarm.Properties).toMatchObject({
+        Namespace: 'AWS/SQS',
+        Statistic: 'Maximum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    const age = alarmsOn('ApproximateAgeOfOldestMessage');
+    expect(age).toHaveLength(sources);
+    for (const alarm of age) expect(alarm.Properties.Threshold).toBe(900);
+  });
+
+  it('alarms on every function throttled and every assembly workflow failed', () => {
+    const functions = Object.keys(template.findResources('AWS::Lambda::Function')).length;
+    expect(alarmsOn('Throttles')).toHaveLength(functions);
+    expect(alarmsOn('ExecutionsFailed')).toHaveLength(
+      Object.keys(template.findResources('AWS::StepFunctions::StateMachine')).length,
+    );
+  });
+
+  it('tells every alarm and its recovery to one TLS-only topic, mailed to the operator', () => {
+    const topics = Object.keys(monitoring.findResources('AWS::SNS::Topic'));
+    expect(topics).toHaveLength(1);
+    for (const alarm of Object.values(monitoring.findResources('AWS::CloudWatch::Alarm') as Resources)) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topics[0] }]);
+      expect(alarm.Properties.OKActions).toEqual([{ Ref: topics[0] }]);
+    }
+    monitoring.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+    monitoring.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('draws queue depth, oldest age, dead letters, workflows and Lambda errors/throttles on one dashboard', () => {
+    const dashboards = Object.values(monitoring.findResources('AWS::CloudWatch::Dashboard') as Resources);
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.stringify(dashboards[0]?.Properties.DashboardBody);
+    for (const title of [
+      'Queue depth (waiting)',
+      'Age of oldest message (s)',
+      'Dead letters',
+      'Assembly workflows',
+      'Lambda errors and throttles (all factory functions)',
+    ])
+      expect(body).toContain(title);
+    expect(body).toContain('ExecutionsFailed');
+    expect(body).toContain('Throttles');
   });
 });
