@@ -1,0 +1,17 @@
+/** @robot-factory/client: a typed client of the Robot Factory's HTTP API (docs/cli.md). */
+export {
+  FactoryClient,
+  type FactoryClientOptions,
+  maxBulkJobs,
+  type RequestOptions,
+  type SubmitJobsOptions,
+  type WaitOptions,
+} from './client.ts';
+export { FactoryApiError, FactoryConnectionError, FactoryTimeoutError } from './errors.ts';
+export {
+  type SocketFactory,
+  type SocketLike,
+  Subscription,
+  type SubscriptionFilters,
+} from './realtime.ts';
+export * from './types.ts';
