@@ -55,6 +55,8 @@ for (const line of describeLocalCloud(cloud)) console.log(line);
 const keysFile = path.relative(process.cwd(), cloud.keys.file);
 console.log(
   `\nConsole: ${cloud.apiUrl}/console/  (sign in with the admin key above)` +
+    `\nAPI reference: ${cloud.apiUrl}/docs/  (OpenAPI: ${cloud.apiUrl}/openapi.json)` +
+    '\nCLI: npx factory --help' +
     `\nTry: curl -s ${cloud.apiUrl}/robot-types -H "Authorization: Bearer $(node -p "require('./${keysFile}').viewer")"` +
     '\nPress Ctrl+C to stop.',
 );
