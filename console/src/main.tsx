@@ -1,5 +1,5 @@
 /**
- * The operator console: sign in with an API key (kept in session storage), then eight pages,
+ * The operator console: sign in with an API key (kept in session storage), then nine pages,
  * all live over the WebSocket. The key's role decides which actions are offered; the API
  * enforces it regardless.
  */
@@ -9,6 +9,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, forgetKey, keepKey, signedInKey, whenKeyRefused } from './api.ts';
 import { type Session, SessionContext } from './hooks.ts';
 import { LiveFeed, type LiveState } from './live.ts';
+import { AlertsPage } from './pages/alerts.tsx';
 import { DeadLettersPage } from './pages/dead-letters.tsx';
 import { JobsPage } from './pages/jobs.tsx';
 import { MetricsPage } from './pages/metrics.tsx';
@@ -29,6 +30,7 @@ const pages = [
   { path: 'dead-letters', title: 'Dead letters', Page: DeadLettersPage },
   { path: 'metrics', title: 'Metrics', Page: MetricsPage },
   { path: 'schedules', title: 'Schedules', Page: SchedulesPage },
+  { path: 'alerts', title: 'Alerts', Page: AlertsPage },
 ] as const;
 
 /** `#/jobs?queue=default` → the page and its parameters. */

@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { api, keyOf, placeOrder } from '../helpers/factory-client.ts';
+import { api, invokeFunction, keyOf, placeOrder } from '../helpers/factory-client.ts';
 
 const chromium = [
   process.env.CHROMIUM_PATH,
@@ -28,7 +28,10 @@ if (!chromium)
 
 /** What the functions run in the page see (the test's own types know no DOM). */
 interface InPage {
-  readonly document: { querySelector(selector: string): { textContent: string | null } | null };
+  readonly document: {
+    querySelector(selector: string): { textContent: string | null } | null;
+    querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }>;
+  };
   readonly location: { hash: string };
 }
 
@@ -81,7 +84,7 @@ const email = (subject: string) => ({
 
 /** Words on the action buttons: a viewer must see none of them. */
 const actionWords =
-  /^(Retry|Cancel|Scale|Autoscale|Pause|Resume|Delete|Create|Schedule window|Cancel window|Select)/;
+  /^(Retry|Cancel|Scale|Autoscale|Pause|Resume|Delete|Create|Schedule window|Cancel window|Select|Disable|Enable)/;
 
 describe.runIf(chromium && inject('backend') === 'embedded')('the console in a browser', () => {
   beforeAll(async () => {
@@ -246,6 +249,43 @@ describe.runIf(chromium && inject('backend') === 'embedded')('the console in a b
     await page.close();
   }, 180_000);
 
+  it('shows a firing alert, live, and resolves it when an admin disables its rule', async () => {
+    // A rule that always holds: the reports queue's throughput is never below zero.
+    const created = await api('POST', '/alerts/rules', {
+      name: 'console always',
+      condition: { metric: 'throughput', queue: 'reports', op: '>', threshold: -1 },
+    });
+    expect(created.status).toBe(201);
+    const { ruleId } = created.body;
+    const page = await openPage();
+    try {
+      await signIn(page, 'admin');
+      await go(page, '#/alerts');
+      await page.waitForSelector(`tr[data-rule="${ruleId}"]`);
+      await invokeFunction('AlertEvaluator');
+      // The alert.fired event brings it onto the page without a reload.
+      await page.waitForSelector('tr[data-alert] td.red', { timeout: 30_000 });
+      const firing = await page.$$eval('tr[data-alert]', (rows) => rows.map((r) => r.textContent ?? ''));
+      expect(firing.some((text) => text.includes('console always'))).toBe(true);
+      await page.click(`tr[data-rule="${ruleId}"] ::-p-text(Disable)`);
+      await page.waitForSelector('::-p-text(console always: disabled)');
+      await page.waitForSelector(`tr[data-rule="${ruleId}"] ::-p-text(disabled)`);
+      await page.waitForFunction(
+        () =>
+          Array.from((globalThis as unknown as InPage).document.querySelectorAll('tr[data-alert]')).some(
+            (r) =>
+              (r.textContent ?? '').includes('console always') &&
+              (r.textContent ?? '').includes('rule changed'),
+          ),
+        { timeout: 30_000 },
+      );
+      await shoot(page, 'alerts');
+    } finally {
+      await page.close();
+      await api('DELETE', `/alerts/rules/${ruleId}`);
+    }
+  }, 120_000);
+
   it('offers a viewer no action buttons', async () => {
     const dead = await submit({
       queue: 'default',
@@ -258,7 +298,15 @@ describe.runIf(chromium && inject('backend') === 'embedded')('the console in a b
     expect(await page.$eval('[data-role]', (e) => e.getAttribute('data-role'))).toBe('viewer');
     const visible = async () =>
       page.$$eval('button, a.button', (all) => all.map((b) => (b.textContent ?? '').trim()));
-    for (const hash of ['#/overview', '#/jobs', '#/workers', '#/dead-letters', '#/schedules', '#/orders']) {
+    for (const hash of [
+      '#/overview',
+      '#/jobs',
+      '#/workers',
+      '#/dead-letters',
+      '#/schedules',
+      '#/orders',
+      '#/alerts',
+    ]) {
       await go(page, hash);
       await page.waitForSelector('h1#page-title');
       await new Promise((resolve) => setTimeout(resolve, 1000));
