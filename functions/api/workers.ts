@@ -9,7 +9,13 @@
 import { z } from 'zod';
 import { operationsFromEnv } from '#adapters/operations';
 import { allQueueNames } from '#domain/job-queues';
-import { boundsOf, describeMode, manualLimits, splitAcrossBands } from '#domain/worker-scaling';
+import {
+  boundsOf,
+  defaultTargetWaitMs,
+  describeMode,
+  manualLimits,
+  splitAcrossBands,
+} from '#domain/worker-scaling';
 import { activeWithinMs, workerStatus } from '#domain/worker-status';
 import { actorOf, byRoute, httpRoute, json } from '#shared/http';
 import { badRequest } from '#shared/http-errors';
@@ -70,8 +76,19 @@ const scaleSchema = z
     min: z.int().optional(),
     max: z.int().optional(),
     reason: z.string().max(200).optional(),
+    /** auto only: target tracking (default) or the queueing model (predictive). */
+    policy: z.enum(['target-tracking', 'predictive']).optional(),
+    targetWaitMs: z.int().min(1).max(86_400_000).optional(),
   })
   .strict()
+  .refine((b) => b.mode === 'auto' || (b.policy === undefined && b.targetWaitMs === undefined), {
+    message: 'policy and targetWaitMs say how the autoscaler decides: give them with {"mode": "auto"}',
+    path: ['policy'],
+  })
+  .refine((b) => b.targetWaitMs === undefined || b.policy === 'predictive', {
+    message: 'targetWaitMs is the predictive policy\'s target: give it with {"policy": "predictive"}',
+    path: ['targetWaitMs'],
+  })
   .refine((b) => (b.mode === 'auto' ? b.concurrency === undefined : b.concurrency !== undefined), {
     message:
       'Give a concurrency to pin the queue (mode manual), or {"mode": "auto"} to hand it to the autoscaler',
@@ -108,7 +125,19 @@ const scale = httpRoute({ body: scaleSchema }, async ({ body, event }) => {
     });
     if (bounds.min > bounds.max)
       throw badRequest('INVALID_BOUNDS', `min (${bounds.min}) is above max (${bounds.max})`, bounds);
-    await ops.operations.setScalingMode({ queue: body.queue, mode: 'auto', ...bounds, by, at, reason });
+    const policy =
+      body.policy === 'predictive'
+        ? { policy: 'predictive' as const, targetWaitMs: body.targetWaitMs ?? defaultTargetWaitMs }
+        : {};
+    await ops.operations.setScalingMode({
+      queue: body.queue,
+      mode: 'auto',
+      ...bounds,
+      ...policy,
+      by,
+      at,
+      reason,
+    });
     // Today's concurrency stays until the autoscaler's next tick, unless it is out of the new bounds.
     const to = Math.min(bounds.max, Math.max(bounds.min, before.total));
     const parts = splitAcrossBands(body.queue, to);
@@ -124,6 +153,8 @@ const scale = httpRoute({ body: scaleSchema }, async ({ body, event }) => {
       bands: parts,
       mode: 'auto' as const,
       bounds,
+      policy: body.policy ?? 'target-tracking',
+      ...policy,
     };
     await ops.operations.recordScaling(scalingEvent);
     return json(200, scalingEvent);

@@ -65,6 +65,13 @@ export interface ScalingMode {
   /** auto: the autoscaler's bounds. */
   readonly min?: number;
   readonly max?: number;
+  /**
+   * auto: how it decides. `target-tracking` (default): backlog per worker, with an age trigger.
+   * `predictive`: the workers a queueing model (Erlang C, domain/scaling-advice.ts) says the
+   * arrivals need for `targetWaitMs`, plus what clears today's backlog within a minute.
+   */
+  readonly policy?: 'target-tracking' | 'predictive';
+  readonly targetWaitMs?: number;
   readonly by: string;
   readonly at: string;
   readonly reason: string;
@@ -89,6 +96,8 @@ export function describeMode(queue: string, mode: ScalingMode | undefined) {
   return {
     mode: 'auto' as const,
     bounds: boundsOf(queue, mode),
+    policy: mode?.policy ?? 'target-tracking',
+    ...(mode?.policy === 'predictive' ? { targetWaitMs: mode.targetWaitMs ?? defaultTargetWaitMs } : {}),
     ...(mode ? { since: mode.at, by: mode.by, reason: mode.reason } : {}),
   };
 }
@@ -137,6 +146,39 @@ export function autoscale(
     desired = Math.ceil(current * 1.5);
     reason = `oldest job waiting ${Math.round(load.oldestWaitingMs / 1000)} s > ${policy.maxWaitMs / 1000} s`;
   }
+  if (desired < current) {
+    desired = Math.max(desired, Math.ceil(current / 2));
+    reason += '; scaling down at most by half per tick';
+  }
+  return { desired: clamp(desired), reason };
+}
+
+/** The mean wait a predictive queue aims for when its operator named none. */
+export const defaultTargetWaitMs = 1000;
+
+/** What the predictive policy reads: the model's suggestion and the run time it rests on. */
+export interface PredictiveInput {
+  readonly suggestedWorkers: number;
+  readonly meanRunMs: number | null;
+  readonly reasoning: readonly string[];
+}
+
+/**
+ * Predictive scaling: the queueing model sizes the queue for its arrivals (steady state), and a
+ * backlog already waiting adds the workers that clear it within a minute at the mean run time
+ * (Erlang C assumes no backlog). Down by at most half per tick, as target tracking.
+ */
+export function predictiveScale(
+  current: number,
+  load: QueueLoad,
+  bounds: ScalingBounds,
+  model: PredictiveInput,
+): ScalingDecision {
+  const clamp = (n: number) => Math.min(bounds.max, Math.max(bounds.min, n));
+  const catchUp = model.meanRunMs === null ? 0 : Math.ceil((load.depth * model.meanRunMs) / 60_000);
+  let desired = model.suggestedWorkers + catchUp;
+  let reason = `predictive: ${model.suggestedWorkers} for the arrivals (${model.reasoning.at(-2) ?? model.reasoning[0] ?? 'Erlang C'})`;
+  if (catchUp > 0) reason += ` + ${catchUp} to clear ${load.depth} waiting within a minute`;
   if (desired < current) {
     desired = Math.max(desired, Math.ceil(current / 2));
     reason += '; scaling down at most by half per tick';

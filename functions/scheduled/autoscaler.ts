@@ -1,7 +1,8 @@
 /**
  * Autoscaler (every minute): sets each queue's worker concurrency from its backlog (SQS depth
  * and in-flight messages) and the age of its oldest waiting job, within per-queue bounds
- * (domain/worker-scaling.ts). Paused queues (maintenance) and queues an operator pinned (mode
+ * (domain/worker-scaling.ts) — or, for a queue set to the predictive policy, from a queueing
+ * model of its last hour's arrivals and run times (domain/scaling-advice.ts). Paused queues (maintenance) and queues an operator pinned (mode
  * manual) are left alone. Every change is recorded as a scaling event with its reason, and every
  * queue's backlog as a snapshot row (the minute's queue.backlog event).
  */
@@ -9,10 +10,20 @@ import middy from '@middy/core';
 import { jobEngineFromEnv } from '#adapters/job-engine';
 import { operationsFromEnv } from '#adapters/operations';
 import { isJobQueue } from '#domain/job-queues';
-import { autoscale, boundsOf, splitAcrossBands } from '#domain/worker-scaling';
+import { scalingAdvice } from '#domain/scaling-advice';
+import { bucketStart } from '#domain/throughput';
+import {
+  autoscale,
+  boundsOf,
+  defaultTargetWaitMs,
+  predictiveScale,
+  splitAcrossBands,
+} from '#domain/worker-scaling';
 import { describeError, logger } from '#shared/logger';
 
 const ops = operationsFromEnv();
+/** How much history the predictive policy's queueing model reads. */
+const adviceWindowMs = 60 * 60_000;
 const engine = jobEngineFromEnv('autoscaler');
 
 export const handler = middy<unknown, { decisions: unknown[] }>().handler(async () => {
@@ -42,15 +53,34 @@ export const handler = middy<unknown, { decisions: unknown[] }>().handler(async 
       // An operator pinned this queue: their decision holds until they release it.
       if (mode?.mode === 'manual') continue;
       if (current.paused) continue;
-      const decision = autoscale(
-        current.total,
-        {
-          depth: load.depth,
-          inFlight: load.inFlight,
-          oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
-        },
-        boundsOf(queue, mode),
-      );
+      const queueLoad = {
+        depth: load.depth,
+        inFlight: load.inFlight,
+        oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
+      };
+      const bounds = boundsOf(queue, mode);
+      const decision =
+        mode?.policy === 'predictive'
+          ? predictiveScale(
+              current.total,
+              queueLoad,
+              bounds,
+              scalingAdvice({
+                queue,
+                // The last hour's arrivals and run times, as GET /analytics/scaling-advice reads them.
+                buckets: await ops.metrics.buckets(
+                  'minute',
+                  queue,
+                  new Date(bucketStart(now - adviceWindowMs, 'minute')),
+                  new Date(now),
+                ),
+                windowMs: adviceWindowMs,
+                targetWaitMs: mode.targetWaitMs ?? defaultTargetWaitMs,
+                currentConcurrency: current.total,
+                maxWorkers: bounds.max,
+              }),
+            )
+          : autoscale(current.total, queueLoad, bounds);
       decisions.push({ queue, from: current.total, ...decision, load });
       if (decision.desired === current.total) continue;
       const parts = splitAcrossBands(queue, decision.desired);

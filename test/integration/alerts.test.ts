@@ -27,7 +27,11 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
   hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`;
 });
-afterAll(() => hook.close());
+afterAll(() => {
+  // The evaluator's keep-alive sockets would hold the test process open.
+  hook.closeAllConnections();
+  hook.close();
+});
 
 const failing = (probability: number, n: number) =>
   Promise.all(

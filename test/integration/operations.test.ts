@@ -182,6 +182,43 @@ describe('scaling', () => {
     ]);
   });
 
+  it('autoscaler, predictive: sizes a queue from the queueing model of its last hour', async () => {
+    // Refused: a target without the predictive policy, a policy for a pinned queue.
+    const noPolicy = await api('POST', '/workers/scale', {
+      queue: 'notifications',
+      mode: 'auto',
+      targetWaitMs: 500,
+    });
+    expect(noPolicy).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED' } } });
+    const pinned = await api('POST', '/workers/scale', {
+      queue: 'notifications',
+      concurrency: 8,
+      policy: 'predictive',
+    });
+    expect(pinned.status).toBe(400);
+    try {
+      const set = await api('POST', '/workers/scale', {
+        queue: 'notifications',
+        mode: 'auto',
+        policy: 'predictive',
+        targetWaitMs: 500,
+      });
+      expect(set).toMatchObject({ status: 200, body: { policy: 'predictive', targetWaitMs: 500 } });
+      const status = await api('GET', '/workers/status?queue=notifications');
+      expect(status.body.queues[0].summary.scaling).toMatchObject({
+        mode: 'auto',
+        policy: 'predictive',
+        targetWaitMs: 500,
+      });
+      const tick = await invokeFunction('Autoscaler');
+      const decision = tick.decisions.find((d: { queue: string }) => d.queue === 'notifications');
+      expect(decision.reason).toMatch(/^predictive: \d+ for the arrivals/);
+      expect(decision.desired).toBeGreaterThanOrEqual(6);
+    } finally {
+      await api('POST', '/workers/scale', { queue: 'notifications', mode: 'auto' });
+    }
+  });
+
   it('autoscaler: a backlog scales the queue up, an idle queue back down', async () => {
     await api('POST', '/workers/scale', { queue: 'reports', concurrency: 6 });
     await api('POST', '/workers/scale', { queue: 'reports', mode: 'auto' });

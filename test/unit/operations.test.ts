@@ -70,7 +70,11 @@ describe('scaling', () => {
       by: 'ada',
       reason: 'month end',
     });
-    expect(describeMode('reports', undefined)).toEqual({ mode: 'auto', bounds: scalingBounds('reports') });
+    expect(describeMode('reports', undefined)).toEqual({
+      mode: 'auto',
+      policy: 'target-tracking',
+      bounds: scalingBounds('reports'),
+    });
     expect(
       boundsOf('reports', { queue: 'reports', mode: 'auto', min: 8, by: 'ada', at, reason: 'r' }),
     ).toEqual({

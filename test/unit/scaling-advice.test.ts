@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { bucketOf } from '../../functions/domain/histogram.ts';
 import { erlangC, meanOf, scalingAdvice } from '../../functions/domain/scaling-advice.ts';
 import type { StoredBucket } from '../../functions/domain/throughput.ts';
+import { predictiveScale } from '../../functions/domain/worker-scaling.ts';
 
 const minute = (submitted: number, runMs: number, runs: number): StoredBucket => ({
   bucket: '2026-12-02T09:00:00.000Z',
@@ -72,5 +73,62 @@ describe('scaling advice', () => {
     });
     expect(idle).toMatchObject({ suggestedWorkers: 1, expectedWaitMs: null });
     expect(idle.reasoning[0]).toBe('no job was submitted in the last 10 min');
+  });
+});
+
+describe('the predictive autoscaling policy', () => {
+  const bounds = { min: 2, max: 40 };
+  const minuteOf = (n: number) => new Date(Date.UTC(2026, 11, 2, 12, n)).toISOString();
+  // An hour of 600 jobs a minute (10/s) that run 400 ms: 4 workers busy on average.
+  const steady = Array.from({ length: 60 }, (_, i) => ({
+    bucket: minuteOf(i),
+    queue: 'reports',
+    type: 'generate_report',
+    counters: { submitted: 600, completed: 600, [`r${bucketOf(400)}`]: 600 },
+  }));
+  const advice = (current: number) =>
+    scalingAdvice({
+      queue: 'reports',
+      buckets: steady,
+      windowMs: 3_600_000,
+      targetWaitMs: 100,
+      currentConcurrency: current,
+      maxWorkers: 40,
+    });
+
+  it('sizes the queue for its arrivals from the queueing model, with its reasoning', () => {
+    const decision = predictiveScale(3, { depth: 0, inFlight: 3, oldestWaitingMs: null }, bounds, advice(3));
+    const suggested = advice(3).suggestedWorkers;
+    expect(suggested).toBeGreaterThan(4);
+    expect(decision.desired).toBe(suggested);
+    expect(decision.reason).toMatch(
+      /^predictive: \d+ for the arrivals \(with \d+ workers \(M\/M\/\d+, Erlang C\)/,
+    );
+  });
+
+  it('adds the workers that clear a standing backlog within a minute', () => {
+    const model = advice(5);
+    // 3,000 waiting × ~400 ms = 1,200 worker-seconds: 20 more workers for a minute.
+    const decision = predictiveScale(5, { depth: 3000, inFlight: 5, oldestWaitingMs: 60_000 }, bounds, model);
+    expect(decision.desired - model.suggestedWorkers).toBeGreaterThanOrEqual(18);
+    expect(decision.desired - model.suggestedWorkers).toBeLessThanOrEqual(22);
+    expect(decision.reason).toContain('to clear 3000 waiting within a minute');
+  });
+
+  it('stays within the bounds and comes down by at most half a tick', () => {
+    expect(
+      predictiveScale(5, { depth: 100_000, inFlight: 5, oldestWaitingMs: 1 }, bounds, advice(5)).desired,
+    ).toBe(40);
+    const idle = scalingAdvice({
+      queue: 'reports',
+      buckets: [],
+      windowMs: 3_600_000,
+      targetWaitMs: 100,
+      currentConcurrency: 30,
+      maxWorkers: 40,
+    });
+    const down = predictiveScale(30, { depth: 0, inFlight: 0, oldestWaitingMs: null }, bounds, idle);
+    expect(down).toMatchObject({ desired: 15 });
+    expect(down.reason).toContain('at most by half');
   });
 });
