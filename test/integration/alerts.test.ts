@@ -33,6 +33,24 @@ afterAll(() => {
   hook.close();
 });
 
+type AlertEvent = { type: string; queue?: string; data: { ruleId: string } };
+
+/** Every alert event GET /events lists, following its cursor (pages hold the oldest events first). */
+async function alertEvents(): Promise<AlertEvent[]> {
+  const seen: AlertEvent[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await api(
+      'GET',
+      `/events?type=alert.fired,alert.resolved&limit=500${after ? `&after=${after}` : ''}`,
+    );
+    expect(page.status).toBe(200);
+    seen.push(...page.body.events);
+    if (!page.body.nextCursor || page.body.nextCursor === after || page.body.events.length === 0) return seen;
+    after = page.body.nextCursor;
+  }
+}
+
 const failing = (probability: number, n: number) =>
   Promise.all(
     Array.from({ length: n }, () =>
@@ -136,10 +154,7 @@ describe('alert rules', () => {
       // And both are events of the stream.
       await vi.waitFor(
         async () => {
-          const events = await api('GET', '/events?type=alert.fired,alert.resolved&limit=500');
-          const mine = events.body.events.filter(
-            (e: { data: { ruleId: string } }) => e.data.ruleId === ruleId,
-          );
+          const mine = (await alertEvents()).filter((e) => e.data.ruleId === ruleId);
           expect(mine.map((e: { type: string }) => e.type)).toEqual(['alert.fired', 'alert.resolved']);
           expect(mine[0]).toMatchObject({
             queue: 'default',
