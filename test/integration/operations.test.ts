@@ -271,9 +271,10 @@ describe('priority within a band', () => {
     // Assess
     const jobs = [];
     for (const id of [...low, ...high]) jobs.push(await waitForJob(id, finished, 60_000));
-    // Each job's state and attempts, so that a failure says which job and how.
-    expect(jobs.map((j) => `${j.jobId} ${j.status} ${j.attempts} ${j.error ?? ''}`.trim())).toEqual(
-      jobs.map((j) => `${j.jobId} COMPLETED 1`),
+    // Every job ran to COMPLETED without an error (a slow moto may redeliver one: at-least-once,
+    // a second attempt then completes it); a failure names each job's state and error.
+    expect(jobs.map((j) => `${j.jobId} ${j.status} ${j.error ?? ''}`.trim())).toEqual(
+      jobs.map((j) => `${j.jobId} COMPLETED`),
     );
     const order = [...jobs]
       .sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt))
