@@ -188,3 +188,29 @@ export async function functionNamed(nameContains: string): Promise<string> {
 /** A unique tag per test run, to find one's own jobs among other tests'. */
 export const runTag = (label: string) =>
   `${label}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+/**
+ * Events GET /events lists for a query, following its cursor until `enough` holds of what was
+ * seen or the pages stop moving (a page reads a bounded number of publications, so in a busy
+ * minute a page can hold none of the filtered events and still not be the last).
+ */
+export async function eventsListed<E = Record<string, any>>(
+  query: string,
+  enough: (seen: E[]) => boolean,
+  maxPages = 300,
+): Promise<E[]> {
+  const seen: E[] = [];
+  let after: string | undefined;
+  for (let page = 0; page < maxPages; page++) {
+    const { status, body } = await api('GET', `/events?${query}${after ? `&after=${after}` : ''}`);
+    if (status !== 200) throw new Error(`GET /events?${query}: ${status} ${JSON.stringify(body)}`);
+    seen.push(...body.events);
+    if (enough(seen) || !body.nextCursor || body.nextCursor === after) break;
+    // Caught up with the present: nothing more to read this time.
+    // (An event id starts with its publication time, base 36 in nine digits.)
+    const cursorAt = Number.parseInt(String(body.nextCursor).slice(0, 9), 36);
+    if (body.events.length === 0 && Date.now() - cursorAt < 5_000) break;
+    after = body.nextCursor;
+  }
+  return seen;
+}

@@ -7,7 +7,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { api, bearer, invokeFunction, submitJob, waitForJob } from '../helpers/factory-client.ts';
+import {
+  api,
+  bearer,
+  eventsListed,
+  invokeFunction,
+  submitJob,
+  waitForJob,
+} from '../helpers/factory-client.ts';
 
 const told: { type: string; ruleId: string; value: number }[] = [];
 let hook: Server;
@@ -34,22 +41,6 @@ afterAll(() => {
 });
 
 type AlertEvent = { type: string; queue?: string; data: { ruleId: string } };
-
-/** Every alert event GET /events lists, following its cursor (pages hold the oldest events first). */
-async function alertEvents(): Promise<AlertEvent[]> {
-  const seen: AlertEvent[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await api(
-      'GET',
-      `/events?type=alert.fired,alert.resolved&limit=500${after ? `&after=${after}` : ''}`,
-    );
-    expect(page.status).toBe(200);
-    seen.push(...page.body.events);
-    if (!page.body.nextCursor || page.body.nextCursor === after || page.body.events.length === 0) return seen;
-    after = page.body.nextCursor;
-  }
-}
 
 const failing = (probability: number, n: number) =>
   Promise.all(
@@ -154,7 +145,12 @@ describe('alert rules', () => {
       // And both are events of the stream.
       await vi.waitFor(
         async () => {
-          const mine = (await alertEvents()).filter((e) => e.data.ruleId === ruleId);
+          const mine = (
+            await eventsListed<AlertEvent>(
+              'type=alert.fired,alert.resolved&limit=500',
+              (seen) => seen.filter((e) => e.data.ruleId === ruleId).length >= 2,
+            )
+          ).filter((e) => e.data.ruleId === ruleId);
           expect(mine.map((e: { type: string }) => e.type)).toEqual(['alert.fired', 'alert.resolved']);
           expect(mine[0]).toMatchObject({
             queue: 'default',

@@ -3,7 +3,15 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Jimp } from 'jimp';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { api, bearer, jobLog, runTag, submitJob, waitForJob } from '../helpers/factory-client.ts';
+import {
+  api,
+  bearer,
+  eventsListed,
+  jobLog,
+  runTag,
+  submitJob,
+  waitForJob,
+} from '../helpers/factory-client.ts';
 
 const received: { method: string; path: string; body: string; headers: IncomingMessage['headers'] }[] = [];
 const hooks = createServer((req, res) => {
@@ -237,8 +245,8 @@ describe('process_image', () => {
     expect(job.progress).toMatchObject({ percent: 100, message: 'stored' });
     await vi.waitFor(
       async () => {
-        const { body } = await api('GET', `/events?jobId=${jobId}&type=job.progress`);
-        expect(body.events[0]).toMatchObject({
+        const events = await eventsListed(`jobId=${jobId}&type=job.progress`, (seen) => seen.length > 0);
+        expect(events[0]).toMatchObject({
           type: 'job.progress',
           data: { percent: 0, message: 'loading the image' },
         });
