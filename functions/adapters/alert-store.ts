@@ -3,10 +3,11 @@
  * with the time it fired) in the operations table. The alerts' inserts and their resolution are
  * the `alert.fired` / `alert.resolved` events (domain/factory-events.ts).
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert, AlertRule, Notice, RuleState } from '#domain/alerts';
 import { envInt } from '#shared/env';
 import { dynamo, isConditionFailure } from './aws-clients.ts';
+import { queryPartition } from './operations-store.ts';
 
 const strip = <T>({ pk: _pk, sk: _sk, expiresAt: _e, ...item }: Record<string, unknown>) => item as T;
 
@@ -18,23 +19,7 @@ export class AlertStore {
   ) {}
 
   private async query<T>(pk: string, limit: number, newestFirst: boolean): Promise<T[]> {
-    const items: T[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await dynamo().send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': pk },
-          ScanIndexForward: !newestFirst,
-          Limit: limit - items.length,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) items.push(strip<T>(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && items.length < limit);
-    return items;
+    return (await queryPartition(this.tableName, pk, limit, newestFirst)).map((item) => strip<T>(item));
   }
 
   // Rules

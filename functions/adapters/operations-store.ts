@@ -42,6 +42,35 @@ export interface BacklogSnapshot {
 
 export type { CronSchedule } from '#domain/cron-schedules';
 
+/**
+ * Up to `limit` items of one kind (one pk) of the operations table, in sort-key order: every
+ * owner of a kind of row there (this store, the alert store) lists its rows with it.
+ */
+export async function queryPartition(
+  tableName: string,
+  pk: string,
+  limit: number,
+  newestFirst: boolean,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo().send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ScanIndexForward: !newestFirst,
+        Limit: limit - items.length,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey && items.length < limit);
+  return items;
+}
+
 export class OperationsStore {
   /** @param retentionDays how long scaling events and finished maintenance windows stay (TTL) */
   constructor(
@@ -54,23 +83,8 @@ export class OperationsStore {
   }
 
   private async list<T>(pk: string, limit = 1000, newestFirst = false): Promise<T[]> {
-    const items: T[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await dynamo().send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': pk },
-          ScanIndexForward: !newestFirst,
-          Limit: limit - items.length,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const { pk: _pk, sk: _sk, ...item } of page.Items ?? []) items.push(item as T);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && items.length < limit);
-    return items;
+    const items = await queryPartition(this.tableName, pk, limit, newestFirst);
+    return items.map(({ pk: _pk, sk: _sk, ...item }) => item as T);
   }
 
   // Scaling events

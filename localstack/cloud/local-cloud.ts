@@ -336,7 +336,7 @@ export function describeLocalCloud(cloud: LocalCloud): string[] {
     ),
     `  Schedules       ${stack.schedules.map((s) => `${s.ruleName} ${s.expression}`).join(', ') || 'none'}`,
     `  Function logs   ${path.relative(process.cwd(), path.join(cloud.workDir, 'lambda.log'))}`,
-    `  API keys        ${path.relative(process.cwd(), cloud.keys.file)} (Authorization: Bearer <key>; every route but GET /health and the console's files needs one)`,
+    `  API keys        ${path.relative(process.cwd(), cloud.keys.file)} (Authorization: Bearer <key>; every route but GET /health, the console's files and the API reference needs one)`,
     ...Object.entries(cloud.keys.credentials).map(
       ([role, key]) =>
         `                  ${role.padEnd(9)} ${key}${cloud.keys.issued.includes(role as Role) ? '  (new)' : ''}`,
