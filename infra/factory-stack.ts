@@ -691,7 +691,7 @@ const tableAccess = {
   /** Retries jobs and resumes orders (a robot step's retry moves its order on). */
   retry: { write: ['jobs', 'jobLogs', 'orders'] },
   /** A job worker: claims, settles, logs, beats, rate-limits and writes the outbox. */
-  jobWorker: { write: ['jobs', 'jobLogs', 'workers', 'outbox', 'operations'] },
+  jobWorker: { read: ['metrics'], write: ['jobs', 'jobLogs', 'workers', 'outbox', 'operations'] },
   /** Timers, windows and cron: their rows, and the jobs they submit; workers and metrics are read. */
   operating: { read: ['workers', 'metrics'], write: ['operations', 'jobs', 'jobLogs'] },
   /** The analytics recorder: the metric buckets, from the jobs table's stream. */

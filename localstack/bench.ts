@@ -11,13 +11,16 @@
  * - analytics: GET /analytics/throughput latency with 1k and then 100k jobs recorded.
  * - events: BENCH_EVENT_JOBS (default 100) jobs, 5 every 300 ms: state change → frame on a
  *   subscribed WebSocket, p50/p95 per event type.
- * BENCH_SECTIONS=orders,jobs,throughput,analytics,events picks sections.
+ * - intelligence: the adaptive retry policy against exponential backoff on a generated workload
+ *   with known ground truth (BENCH_RETRY_JOBS, default 5,000), simulated time.
+ * BENCH_SECTIONS=orders,jobs,throughput,analytics,events,intelligence picks sections.
  */
 import './cloud/quiet-sdk.ts';
 import { transitionsPerOrder } from '../functions/domain/assembly-plan.ts';
 import { robotTypes } from '../functions/domain/catalog.ts';
 import { emulatorRates } from './bench/emulator-rates.ts';
 import { eventLatency } from './bench/event-latency.ts';
+import { compareRetryPolicies, retryComparisonTable } from './bench/retry-workload.ts';
 import { bullmqRun, factoryRun, type ThroughputRun, throughputTable } from './bench/throughput.ts';
 import { CallCounter } from './cloud/call-counter.ts';
 import { startLocalCloud } from './cloud/local-cloud.ts';
@@ -76,7 +79,7 @@ async function runOrders(robotType: string): Promise<number> {
 }
 
 const sections = new Set(
-  (process.env.BENCH_SECTIONS ?? 'orders,jobs,emulator,throughput,analytics,events')
+  (process.env.BENCH_SECTIONS ?? 'orders,jobs,emulator,throughput,analytics,events,intelligence')
     .split(',')
     .map((s) => s.trim()),
 );
@@ -109,6 +112,7 @@ try {
   await section('events', () =>
     eventLatency({ url: cloud.apiUrl, key: adminKey }, Number(process.env.BENCH_EVENT_JOBS ?? 100), log),
   );
+  await section('intelligence', benchIntelligence);
 } finally {
   await cloud.stop();
 }
@@ -346,4 +350,14 @@ async function benchAnalytics(): Promise<string[]> {
     '  (the same 180 bucket items are read at every size; they grow only until each histogram has',
     '   its occupied buckets, at most ~110 per histogram, so the cost levels off instead of following the job count)',
   ];
+}
+
+async function benchIntelligence(): Promise<string[]> {
+  const retries = compareRetryPolicies({
+    jobs: Number(process.env.BENCH_RETRY_JOBS ?? 5000),
+    spanMs: 4 * 3_600_000,
+    maxAttempts: 5,
+    seed: 2026,
+  });
+  return retryComparisonTable(retries);
 }

@@ -25,10 +25,13 @@ export const finishedOrderStatuses: readonly OrderStatus[] = ['COMPLETED', 'FAIL
 export type Priority = number | 'critical' | 'high' | 'normal' | 'low';
 
 export interface Backoff {
-  type?: 'exponential' | 'linear' | 'fixed' | 'none';
+  /** adaptive: retries decided from the type's history of the error (docs/intelligence.md). */
+  type?: 'exponential' | 'linear' | 'fixed' | 'none' | 'adaptive';
   delayMs?: number;
   maxDelayMs?: number;
   jitter?: boolean;
+  /** adaptive only: the estimated chance of recovery below which the job goes DEAD now. */
+  minSuccessProbability?: number;
 }
 
 /** The body of POST /jobs (functions/domain/job-submission.ts, jobRequestSchema). */

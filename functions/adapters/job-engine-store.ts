@@ -14,6 +14,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { FailureMark } from '#domain/adaptive-retry';
 import type { IntakeMarker } from '#domain/job-intake';
 import type { DispatchPlan, JobEnginePort, Settlement } from '#domain/job-lifecycle';
 import type { JobProgress } from '#domain/job-progress';
@@ -369,6 +370,7 @@ export class JobEngineStore implements JobEnginePort {
               ...base,
               failedAt: at,
               lastError: settlement.error,
+              ...this.failureMarks(job, settlement.failure),
               runAt: settlement.runAt,
               ...this.marker(job.jobId, plan?.dispatchAt ?? at),
               ...this.ready(job, settlement.runAt),
@@ -378,6 +380,7 @@ export class JobEngineStore implements JobEnginePort {
                 ...base,
                 deadAt: at,
                 lastError: settlement.error,
+                ...this.failureMarks(job, settlement.failure),
                 expiresAt: epochSeconds(at, this.retention.deadDays),
               }
             : {
@@ -409,6 +412,11 @@ export class JobEngineStore implements JobEnginePort {
       condition,
       values,
     });
+  }
+
+  /** The row's failure marks with this one added (the last 25: an attempt budget's worth). */
+  private failureMarks(job: JobRecord, failure: FailureMark | undefined) {
+    return failure ? { failures: [...(job.failures ?? []), failure].slice(-25) } : {};
   }
 
   async clearMarker(jobId: string, dispatchAt: string): Promise<void> {
@@ -536,7 +544,8 @@ export class JobEngineStore implements JobEnginePort {
         ...this.marker(job.jobId, plan.dispatchAt),
         ...this.ready(job, at),
       },
-      remove: ['expiresAt', 'deadAt', 'discardedAt'],
+      // A fresh budget starts a fresh history: the old failures were taught when the job died.
+      remove: ['expiresAt', 'deadAt', 'discardedAt', 'failures'],
       condition: '#status = :seen AND #updatedAt = :seenAt',
       values: { ':seen': job.status, ':seenAt': job.updatedAt },
     });

@@ -19,6 +19,32 @@ import { dynamo } from './aws-clients.ts';
 
 const shards = 4;
 
+/** Adds counters to an item (created when missing) and sets its expiry: one write, no read. */
+export async function addCounters(
+  tableName: string,
+  key: { pk: string; sk: string },
+  counters: Record<string, number>,
+  expiresAt: number,
+): Promise<void> {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ':expires': expiresAt };
+  const adds = Object.entries(counters).map(([name, value], i) => {
+    names[`#a${i}`] = name;
+    values[`:a${i}`] = value;
+    return `#a${i} :a${i}`;
+  });
+  if (adds.length === 0) return;
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: key,
+      UpdateExpression: `SET expiresAt = :expires ADD ${adds.join(', ')}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    }),
+  );
+}
+
 export class MetricsStore {
   constructor(
     private readonly tableName: string,
@@ -32,26 +58,14 @@ export class MetricsStore {
     bucket: string,
     granularity: StoredGranularity,
   ) {
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
-    const adds = Object.entries(counters).map(([key, value], i) => {
-      names[`#a${i}`] = key;
-      values[`:a${i}`] = value;
-      return `#a${i} :a${i}`;
-    });
-    if (adds.length === 0) return;
     // Minute buckets are kept for the retention; hour buckets (which answer days, weeks and
     // months too) thirty times as long.
     const keepDays = this.retentionDays * { minute: 1, hour: 30 }[granularity];
-    values[':expires'] = Math.floor(Date.parse(bucket) / 1000) + keepDays * 86_400;
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk, sk },
-        UpdateExpression: `SET expiresAt = :expires ADD ${adds.join(', ')}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
+    await addCounters(
+      this.tableName,
+      { pk, sk },
+      counters,
+      Math.floor(Date.parse(bucket) / 1000) + keepDays * 86_400,
     );
   }
 

@@ -51,6 +51,8 @@ export async function queryPartition(
   pk: string,
   limit: number,
   newestFirst: boolean,
+  /** Only items whose sort key is at least this. */
+  skFrom?: string,
 ): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   let startKey: Record<string, unknown> | undefined;
@@ -58,8 +60,8 @@ export async function queryPartition(
     const page = await dynamo().send(
       new QueryCommand({
         TableName: tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': pk },
+        KeyConditionExpression: skFrom === undefined ? 'pk = :pk' : 'pk = :pk AND sk >= :from',
+        ExpressionAttributeValues: { ':pk': pk, ...(skFrom === undefined ? {} : { ':from': skFrom }) },
         ScanIndexForward: !newestFirst,
         Limit: limit - items.length,
         ExclusiveStartKey: startKey,

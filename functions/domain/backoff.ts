@@ -1,13 +1,15 @@
 /**
  * Retry schedules. The delay before attempt n+1 (n = attempts made so far, from 1):
  * exponential delayMs·2^(n-1), linear delayMs·n, fixed delayMs, none 0; capped at maxDelayMs;
- * with full jitter the delay is uniform in [0, computed] (AWS's "full jitter").
+ * with full jitter the delay is uniform in [0, computed] (AWS's "full jitter"). The adaptive
+ * policy decides from history (domain/adaptive-retry.ts); without evidence, and as its base
+ * schedule, it is exponential.
  */
 import { z } from 'zod';
 
 export const backoffSchema = z
   .object({
-    type: z.enum(['exponential', 'linear', 'fixed', 'none']).default('exponential'),
+    type: z.enum(['exponential', 'linear', 'fixed', 'none', 'adaptive']).default('exponential'),
     delayMs: z.int().min(0).max(86_400_000).default(1000),
     maxDelayMs: z
       .int()
@@ -15,8 +17,17 @@ export const backoffSchema = z
       .max(7 * 86_400_000)
       .default(3_600_000),
     jitter: z.boolean().default(false),
+    /**
+     * adaptive only: below this estimated chance that a retry recovers the job, it goes DEAD
+     * now (domain/adaptive-retry.ts). Default 0.1.
+     */
+    minSuccessProbability: z.number().min(0).max(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((b) => b.minSuccessProbability === undefined || b.type === 'adaptive', {
+    message: 'minSuccessProbability applies to the adaptive policy only',
+    path: ['minSuccessProbability'],
+  });
 export type Backoff = z.infer<typeof backoffSchema>;
 
 export const defaultBackoff: Backoff = {
@@ -34,7 +45,7 @@ export function retryDelayMs(
 ): number {
   const n = Math.max(1, attemptsMade);
   const raw =
-    backoff.type === 'exponential'
+    backoff.type === 'exponential' || backoff.type === 'adaptive'
       ? backoff.delayMs * 2 ** (n - 1)
       : backoff.type === 'linear'
         ? backoff.delayMs * n

@@ -18,7 +18,8 @@ const replacements: readonly (readonly [RegExp, string])[] = [
   [/\b[0-9a-f]{12,}\b/gi, '<hex>'],
   [/"[^"]*"|'[^']*'/g, '<value>'],
   [/\b\d{4}-\d{2}-\d{2}T[\d:.]+Z?\b/g, '<time>'],
-  [/-?\b\d+(?:\.\d+)?\b/g, '<n>'],
+  // Digits inside identifiers too (acct_1234, user42): an id with a prefix is still an id.
+  [/-?\d+(?:\.\d+)?/g, '<n>'],
 ];
 
 export function errorClassOf(message: string): ErrorClass {

@@ -6,6 +6,7 @@
  * covered — the worker's settle, lease recovery, the workflow's own DEAD record — without any of
  * them writing a metric: the counts come from the data, once per change, off the job path.
  */
+import { type RetryLesson, retryLessonsOf } from './adaptive-retry.ts';
 import type { JobRecord } from './jobs.ts';
 import type { MetricDelta } from './throughput.ts';
 
@@ -25,6 +26,7 @@ export type JobRowImage = Partial<
     | 'updatedAt'
     | 'priority'
     | 'waitingOn'
+    | 'failures'
   >
 > & {
   /** The listing index's partition (`<queue>#<state>`; `#DISCARDED` once a dead job is discarded). */
@@ -75,4 +77,13 @@ export function metricDeltaOf(change: JobRowChange): MetricDelta | undefined {
     default:
       return undefined;
   }
+}
+
+/** A standalone job's move into COMPLETED or DEAD teaches the adaptive retry policy its failures. */
+export function retryLessonsOfChange(change: JobRowChange): RetryLesson[] {
+  const { before, after } = change;
+  if (!isJobRow(after) || after.kind !== 'job' || !after.failures?.length) return [];
+  if (before?.status === after.status || !after.status) return [];
+  const at = dateOr(after.completedAt ?? after.deadAt, change.at);
+  return retryLessonsOf({ ...after, status: after.status }, at);
 }

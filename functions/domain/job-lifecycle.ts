@@ -13,7 +13,9 @@
 import { z } from 'zod';
 import type { JobContext, JobType } from '#job-types/job-type';
 import { PermanentJobError } from '#job-types/job-type';
+import { adaptiveRetry, errorClassId, type FailureMark, type RetryEvidence } from './adaptive-retry.ts';
 import { retryDelayMs } from './backoff.ts';
+import { errorClassOf } from './error-classes.ts';
 import { type JobProgress, progressReporter } from './job-progress.ts';
 import type { PriorityBand } from './job-queues.ts';
 import { bandOf, priorityBands } from './job-queues.ts';
@@ -53,26 +55,55 @@ export type Settlement =
       /** The handler's last progress report, written with the settlement (no write of its own). */
       readonly progress?: JobProgress;
     }
-  | { readonly status: 'FAILED'; readonly error: string; readonly runAt: string; readonly retryInMs: number }
-  | { readonly status: 'DEAD'; readonly error: string }
+  | {
+      readonly status: 'FAILED';
+      readonly error: string;
+      readonly runAt: string;
+      readonly retryInMs: number;
+      /** The failure's mark for the row (adaptive retry's evidence). */
+      readonly failure?: FailureMark;
+      /** Why the retry policy decided so, for the job's log (the adaptive policy's estimate). */
+      readonly decision?: string;
+    }
+  | {
+      readonly status: 'DEAD';
+      readonly error: string;
+      readonly failure?: FailureMark;
+      readonly decision?: string;
+    }
   | { readonly status: 'CANCELLED'; readonly reason: string };
 
-/** What an attempt's failure means for the job under its retry policy. */
+/**
+ * What an attempt's failure means for the job under its retry policy. The adaptive policy
+ * decides from `evidence` (its type's history of this error class; none: the base schedule).
+ */
 export function settleFailure(
   job: JobRecord,
   error: string,
   permanent: boolean,
   now: Date,
   random: () => number,
+  evidence?: RetryEvidence,
 ): Settlement {
-  if (permanent || job.attempts >= job.maxAttempts) return { status: 'DEAD', error };
-  const retryInMs = retryDelayMs(
-    job.backoff ?? { type: 'none', delayMs: 0, maxDelayMs: 0, jitter: false },
-    job.attempts,
-    random,
-  );
-  return { status: 'FAILED', error, retryInMs, runAt: new Date(now.getTime() + retryInMs).toISOString() };
+  const failure: FailureMark = { n: job.attempts, c: failureClassOf(error), at: now.toISOString() };
+  if (permanent || job.attempts >= job.maxAttempts) return { status: 'DEAD', error, failure };
+  const backoff = job.backoff ?? { type: 'none', delayMs: 0, maxDelayMs: 0, jitter: false };
+  const adaptive =
+    backoff.type === 'adaptive' ? adaptiveRetry(backoff, job.attempts, evidence, random) : undefined;
+  if (adaptive && !adaptive.retry) return { status: 'DEAD', error, failure, decision: adaptive.explanation };
+  const retryInMs = adaptive?.delayMs ?? retryDelayMs(backoff, job.attempts, random);
+  return {
+    status: 'FAILED',
+    error,
+    retryInMs,
+    runAt: new Date(now.getTime() + retryInMs).toISOString(),
+    failure,
+    ...(adaptive ? { decision: adaptive.explanation } : {}),
+  };
 }
+
+/** The class id of an error message, as `settleFailure` marks it (the evidence's key). */
+export const failureClassOf = (error: string): string => errorClassId(errorClassOf(error).key);
 
 export interface JobEnginePort {
   get(jobId: string): Promise<JobRecord | undefined>;
@@ -308,6 +339,8 @@ export interface AttemptPorts extends FollowUpPorts {
   readonly clock: { now(): Date; sleep(ms: number, signal?: AbortSignal): Promise<void> };
   readonly random: () => number;
   readonly newToken: () => string;
+  /** A type's history of an error class, for the adaptive retry policy (none: its base schedule). */
+  readonly retryEvidence?: { of(type: string, errorClass: string): Promise<RetryEvidence> };
   readonly services: Pick<JobContext, 'outbox' | 'artifacts' | 'jobsData' | 'outbound'>;
 }
 
@@ -464,7 +497,8 @@ export async function runJobAttempt(
   const started = performance.now();
   const progress = progressReporter((p) => ports.jobs.recordProgress(jobId, token, p), ports.clock);
   let lastProgress: JobProgress | undefined;
-  let settlement: Settlement;
+  let settlement: Settlement | undefined;
+  let failed: { message: string; permanent: boolean } | undefined;
   try {
     if (!type) throw new PermanentJobError(`No handler for job type ${job.type} on this worker`);
     const context: JobContext = {
@@ -489,16 +523,13 @@ export async function runJobAttempt(
       await log('WARN', 'Attempt abandoned: its lease was taken over');
       return 'lost-ownership';
     }
-    settlement =
-      error instanceof Abort && error.why === 'cancelled'
-        ? { status: 'CANCELLED', reason: 'Cancelled while running (DELETE /jobs/{id})' }
-        : settleFailure(
-            job,
-            (error as Error)?.message ?? String(error),
-            error instanceof PermanentJobError,
-            ports.clock.now(),
-            ports.random,
-          );
+    if (error instanceof Abort && error.why === 'cancelled')
+      settlement = { status: 'CANCELLED', reason: 'Cancelled while running (DELETE /jobs/{id})' };
+    else
+      failed = {
+        message: (error as Error)?.message ?? String(error),
+        permanent: error instanceof PermanentJobError,
+      };
   } finally {
     beating = false;
     clearTimeout(timer);
@@ -506,10 +537,27 @@ export async function runJobAttempt(
     lastProgress = await progress.close();
   }
   await Promise.all([heartbeat, startLineTimer]);
+  const ranMs = Math.round(performance.now() - started);
+  if (failed) {
+    // The adaptive policy's evidence is read only when an attempt of it fails; a failed read
+    // leaves the base schedule in charge.
+    const evidence =
+      job.backoff?.type === 'adaptive' && !failed.permanent && job.attempts < job.maxAttempts
+        ? await ports.retryEvidence?.of(job.type, failureClassOf(failed.message)).catch(() => undefined)
+        : undefined;
+    settlement = settleFailure(
+      job,
+      failed.message,
+      failed.permanent,
+      ports.clock.now(),
+      ports.random,
+      evidence,
+    );
+  }
+  if (!settlement) throw new Error('unreachable: an attempt ends completed, cancelled or failed');
   if (settlement.status === 'COMPLETED' && lastProgress)
     settlement = { ...settlement, progress: lastProgress };
 
-  const ranMs = Math.round(performance.now() - started);
   const now = ports.clock.now();
   const plan =
     settlement.status === 'FAILED'
@@ -533,13 +581,15 @@ export async function runJobAttempt(
     case 'FAILED':
       await log(
         'WARN',
-        `Attempt ${job.attempts} failed after ${ranMs} ms: ${settlement.error}; retry in ${settlement.retryInMs} ms (at ${settlement.runAt})`,
+        `Attempt ${job.attempts} failed after ${ranMs} ms: ${settlement.error}; retry in ${settlement.retryInMs} ms (at ${settlement.runAt})${settlement.decision ? `; ${settlement.decision}` : ''}`,
       );
       break;
     case 'DEAD':
       await log(
         'ERROR',
-        `Attempt ${job.attempts} failed after ${ranMs} ms: ${settlement.error}; no retries left: DEAD`,
+        settlement.decision
+          ? `Attempt ${job.attempts} failed after ${ranMs} ms: ${settlement.error}; ${settlement.decision}: DEAD`
+          : `Attempt ${job.attempts} failed after ${ranMs} ms: ${settlement.error}; no retries left: DEAD`,
       );
       break;
     case 'CANCELLED':

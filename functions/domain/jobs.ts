@@ -3,6 +3,7 @@
  * conditional write in the job store, so a duplicate delivery or a late worker cannot move a job
  * backwards.
  */
+import type { FailureMark } from './adaptive-retry.ts';
 import type { Backoff } from './backoff.ts';
 import type { JobProgress } from './job-progress.ts';
 import { redact } from './secrets.ts';
@@ -48,6 +49,8 @@ export interface JobRecord {
   readonly completedAt?: string;
   readonly deadAt?: string;
   readonly lastError?: string;
+  /** Standalone jobs: each failed attempt's error class (the adaptive retry policy's evidence). */
+  readonly failures?: readonly FailureMark[];
   readonly result?: Record<string, unknown>;
   // Standalone jobs (kind 'job') only:
   readonly payload?: Record<string, unknown>;
@@ -109,6 +112,8 @@ export function publicJobView(job: JobRecord, secretPaths: readonly string[] = [
     'sortKey',
     'readyKey',
     'readyRank',
+    // The adaptive retry policy's evidence; the log says the same in words.
+    'failures',
   ])
     delete rest[internal];
   return {

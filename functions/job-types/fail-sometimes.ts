@@ -9,6 +9,8 @@ export const failSometimes = defineJobType({
     .object({
       probability: z.number().min(0).max(1),
       workMs: z.int().min(0).max(600_000).default(0),
+      /** The error an unlucky attempt throws (default: the roll), e.g. to stand for one error class. */
+      message: z.string().min(1).max(200).optional(),
     })
     .strict(),
   defaults: { maxAttempts: 3, timeoutMs: 60_000 },
@@ -17,7 +19,8 @@ export const failSometimes = defineJobType({
     const roll = context.random();
     if (roll < payload.probability) {
       throw new Error(
-        `Unlucky attempt ${context.attempt}: rolled ${roll.toFixed(3)} < ${payload.probability}`,
+        payload.message ??
+          `Unlucky attempt ${context.attempt}: rolled ${roll.toFixed(3)} < ${payload.probability}`,
       );
     }
     return { roll, attempt: context.attempt };

@@ -2,7 +2,8 @@
  * The analytics recorder: fed by the jobs table's stream, it turns each batch of row changes
  * into the pre-aggregated metric buckets (domain/job-changes.ts), one write per bucket touched,
  * and then into the live job counts the stats and the queue overview read (domain/job-counts.ts),
- * one write per hour of due times touched and one for the states.
+ * one write per hour of due times touched and one for the states; a job that finishes after
+ * failed attempts also teaches the adaptive retry policy (domain/adaptive-retry.ts).
  * A failed write fails the batch; Lambda halves and retries it (TableStreamConsumer). A retried
  * batch may count some changes twice, as a retried worker's write could before: analytics and
  * counts, not the jobs' state (`GET /jobs/stats?exact=true` recounts the rows).
@@ -11,19 +12,25 @@ import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { jobChangesOf } from '#adapters/job-changes';
 import { JobCountsStore } from '#adapters/job-counts-store';
 import { MetricsStore } from '#adapters/metrics-store';
-import { metricDeltaOf } from '#domain/job-changes';
+import { RetryEvidenceStore } from '#adapters/retry-evidence-store';
+import { tallyLessons } from '#domain/adaptive-retry';
+import { metricDeltaOf, retryLessonsOfChange } from '#domain/job-changes';
 import { countChangesOf, countsEpochOf } from '#domain/job-counts';
 import { envInt, requireEnv } from '#shared/env';
 import { logger } from '#shared/logger';
 
 const metrics = new MetricsStore(requireEnv('METRICS_TABLE'), envInt('METRICS_RETENTION_DAYS', 30));
 const counts = new JobCountsStore(requireEnv('METRICS_TABLE'));
+const retryEvidence = new RetryEvidenceStore(requireEnv('METRICS_TABLE'));
 
 export const handler = async (event: DynamoDBStreamEvent): Promise<void> => {
   const changes = jobChangesOf(event.Records);
   if (changes.length === 0) return;
   const deltas = changes.flatMap((change) => metricDeltaOf(change) ?? []);
-  await metrics.recordAll(deltas);
+  await Promise.all([
+    metrics.recordAll(deltas),
+    retryEvidence.add(tallyLessons(changes.flatMap(retryLessonsOfChange))),
+  ]);
   // The counts are written last: once they land, the batch is done.
   const since = await counts.countsSince(countsEpochOf(changes));
   const counted = countChangesOf(changes, since);

@@ -13,6 +13,7 @@ import { OperationsStore } from '#adapters/operations-store';
 import { outboundRequest } from '#adapters/outbound-http';
 import { OutboxStore } from '#adapters/outbox-store';
 import { RateLimiter } from '#adapters/rate-limiter';
+import { RetryEvidenceStore } from '#adapters/retry-evidence-store';
 import { WorkerRegistry } from '#adapters/worker-registry';
 import { type AttemptPorts, jobWakeUpSchema, runJobAttempt } from '#domain/job-lifecycle';
 import { allQueueNames } from '#domain/job-queues';
@@ -57,6 +58,7 @@ const ports: AttemptPorts = {
   },
   random: Math.random,
   newToken: randomUUID,
+  retryEvidence: new RetryEvidenceStore(requireEnv('METRICS_TABLE')),
   services: {
     outbox,
     artifacts,

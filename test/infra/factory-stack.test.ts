@@ -655,13 +655,14 @@ describe('access control', () => {
       expect(tableAccessOf(functionOf(routeKey))).toEqual(expected);
     });
 
-    it('lets a job worker write the outbox and its rate limits, a step worker its order and no outbox', () => {
+    it('lets a job worker write the outbox and its rate limits and read the retry evidence, a step worker its order and no outbox', () => {
       expect(tableAccessOf(byDescription('Job worker of the default queue'))).toEqual({
         jobs: 'write',
         jobLogs: 'write',
         workers: 'write',
         outbox: 'write',
         operations: 'write',
+        metrics: 'read',
       });
       expect(tableAccessOf(byDescription('Step worker of the assembly line'))).toEqual({
         jobs: 'write',

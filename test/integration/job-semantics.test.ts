@@ -5,8 +5,10 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { ListQueuesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
+import { failureClassOf } from '../../functions/domain/job-lifecycle.ts';
 import { jobIdForKey } from '../../functions/domain/job-submission.ts';
 import {
   api,
@@ -18,13 +20,15 @@ import {
   localAdmin,
   runTag,
   submitJob,
+  tableNamed,
   waitForJob,
 } from '../helpers/factory-client.ts';
 
-const { sqs, lambda } = awsClients();
+const { sqs, lambda, dynamo } = awsClients();
 afterAll(() => {
   sqs.destroy();
   lambda.destroy();
+  dynamo.destroy();
 });
 const local = inject('backend') !== 'external';
 const finished = (job: { status: string }) => ['COMPLETED', 'DEAD', 'CANCELLED'].includes(job.status);
@@ -102,6 +106,57 @@ describe('retries', () => {
       payload: { probability: 0 },
     });
     expect((await waitForJob(jobId)).status).toBe('COMPLETED');
+  });
+});
+
+describe('adaptive retry', () => {
+  it('learns from dead jobs that an error class does not recover, then stops retrying it at once', async () => {
+    const message = `Partner ${runTag('adaptive')} refuses the request`;
+    const failing = { queue: 'default', type: 'fail_sometimes', payload: { probability: 1, message } };
+    // 18 jobs retried once and dead: 18 retries after attempt 1 that did not recover.
+    const taught = await api('POST', '/jobs/bulk', {
+      jobs: Array.from({ length: 18 }, () => ({ ...failing, maxAttempts: 2, backoff: { type: 'none' } })),
+    });
+    expect(taught.status).toBe(202);
+    const dead = await Promise.all(
+      taught.body.jobs.map((j: { jobId: string }) => waitForJob(j.jobId, finished, 60_000)),
+    );
+    expect(dead.map((j) => [j.status, j.attempts])).toEqual(Array(18).fill(['DEAD', 2]));
+
+    // The analytics recorder turns them into evidence (the metrics table) off the job path.
+    const metrics = await tableNamed(dynamo, (t) => t.includes('Metrics'));
+    const pk = `retry-evidence#fail_sometimes#${failureClassOf(message)}`;
+    await vi.waitFor(
+      async () => {
+        const { Items = [] } = await dynamo.send(
+          new QueryCommand({
+            TableName: metrics,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': { S: pk } },
+          }),
+        );
+        const retried = Items.reduce((sum, item) => sum + Number(item.retried?.N ?? 0), 0);
+        const recovered = Items.reduce((sum, item) => sum + Number(item.recovered?.N ?? 0), 0);
+        expect([retried, recovered]).toEqual([18, 0]);
+      },
+      { timeout: 30_000, interval: 500 },
+    );
+
+    // Adaptive jobs with three attempts each now die after the first: 2 / 22 ≈ 9% < 10%. One
+    // retry in twenty explores regardless, so of three probes at least one stops at once.
+    const probes = await api('POST', '/jobs/bulk', {
+      jobs: Array.from({ length: 3 }, () => ({ ...failing, maxAttempts: 3, backoff: { type: 'adaptive' } })),
+    });
+    const ended = await Promise.all(
+      probes.body.jobs.map((j: { jobId: string }) => waitForJob(j.jobId, finished, 60_000)),
+    );
+    expect(ended.every((j) => j.status === 'DEAD')).toBe(true);
+    const stopped = ended.filter((j) => j.attempts === 1);
+    expect(stopped.length).toBeGreaterThanOrEqual(1);
+    const lines = (await jobLog((stopped[0] as { jobId: string }).jobId)).map((l) => l.message);
+    expect(lines.join('\n')).toMatch(
+      /adaptive retry stops: estimated 9\.1% chance that retrying recovers \(0 of 18 retries of this error class after attempt 1 recovered\), below 10%: DEAD/,
+    );
   });
 });
 

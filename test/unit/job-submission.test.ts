@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dispatchPlan, settleFailure } from '../../functions/domain/job-lifecycle.ts';
+import { dispatchPlan, failureClassOf, settleFailure } from '../../functions/domain/job-lifecycle.ts';
 import { classify, tallyBands } from '../../functions/domain/job-overview.ts';
 import {
   externalDependencies,
@@ -158,6 +158,7 @@ describe('settling a failed attempt', () => {
       error: 'boom',
       retryInMs: 2000,
       runAt: '2026-11-22T12:00:02.000Z',
+      failure: { n: 2, c: failureClassOf('boom'), at: now.toISOString() },
     });
   });
   it('goes DEAD when attempts are used up or the error is permanent', () => {
