@@ -536,6 +536,7 @@ export class FactoryStack extends Stack {
         [
           'GET /analytics/throughput',
           'GET /analytics/scaling-advice',
+          'GET /analytics/slow-jobs',
           'GET /metrics',
           'GET /metrics/queues',
           'GET /metrics/workers',

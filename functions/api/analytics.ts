@@ -4,6 +4,7 @@
  * GET /metrics/queues, GET /metrics/workers
  * GET /metrics/jobs/timeline?from&to&queue&limit (start/end per job, for a Gantt view)
  * GET /metrics/job-duration-histogram?queue&type&from&to
+ * GET /analytics/scaling-advice, GET /analytics/slow-jobs (operational intelligence)
  */
 import { z } from 'zod';
 import { JobCountsStore, jobCounting } from '#adapters/job-counts-store';
@@ -13,6 +14,7 @@ import { countJobs, statsOf } from '#domain/job-counts';
 import { allQueueNames } from '#domain/job-queues';
 import { prometheusText } from '#domain/prometheus-metrics';
 import { scalingAdvice } from '#domain/scaling-advice';
+import { slowJobsReport } from '#domain/slow-jobs';
 import {
   bucketStart,
   durationHistogram,
@@ -24,6 +26,7 @@ import {
 } from '#domain/throughput';
 import { boundsOf } from '#domain/worker-scaling';
 import { activeWithinMs, workerStatus } from '#domain/worker-status';
+import { jobTypes } from '#job-types/index';
 import { requireEnv } from '#shared/env';
 import { byRoute, httpRoute, json } from '#shared/http';
 import { badRequest } from '#shared/http-errors';
@@ -223,6 +226,40 @@ const advice = httpRoute(
   },
 );
 
+/**
+ * GET /analytics/slow-jobs?from&to&queue&type — per type: run and wait times, the trend, the
+ * share spent waiting, payload size against run time, and suggestions (domain/slow-jobs.ts).
+ */
+const slowJobs = httpRoute(
+  {
+    query: z.object({
+      queue: queueName.optional(),
+      type: z.string().min(1).max(64).optional(),
+      from: instant.optional(),
+      to: instant.optional(),
+    }),
+  },
+  async ({ query }) => {
+    const { from, to } = range(query, 86_400_000, 'hour', 24 * 90);
+    const queues = query.queue ? [query.queue] : allQueueNames;
+    const [buckets, limits] = await Promise.all([
+      Promise.all(queues.map((q) => ops.metrics.buckets('hour', q, from, to, query.type))).then((b) =>
+        b.flat(),
+      ),
+      ops.operations.rateLimits(),
+    ]);
+    return json(
+      200,
+      slowJobsReport(buckets, {
+        from,
+        to,
+        timeoutOf: (type) => jobTypes.get(type)?.defaults.timeoutMs,
+        rateLimited: new Set(Object.keys(limits)),
+      }),
+    );
+  },
+);
+
 const counting = jobCounting(queries, new JobCountsStore(requireEnv('METRICS_TABLE')));
 
 /** GET /metrics — Prometheus text format (domain/prometheus-metrics.ts), for any key. */
@@ -263,6 +300,7 @@ const prometheus = httpRoute({}, async () => {
 export const handler = byRoute({
   'GET /metrics': prometheus,
   'GET /analytics/scaling-advice': advice,
+  'GET /analytics/slow-jobs': slowJobs,
   'GET /analytics/throughput': throughput,
   'GET /metrics/queues': queueMetrics,
   'GET /metrics/workers': workerMetrics,

@@ -27,6 +27,7 @@ export type JobRowImage = Partial<
     | 'priority'
     | 'waitingOn'
     | 'failures'
+    | 'payload'
   >
 > & {
   /** The listing index's partition (`<queue>#<state>`; `#DISCARDED` once a dead job is discarded). */
@@ -68,6 +69,7 @@ export function metricDeltaOf(change: JobRowChange): MetricDelta | undefined {
         completed: 1,
         ...(Number.isFinite(runMs) ? { runMs: Math.max(0, runMs) } : {}),
         ...(Number.isFinite(waitMs) ? { waitMs: Math.max(0, waitMs) } : {}),
+        ...(after.payload ? { payloadBytes: Buffer.byteLength(JSON.stringify(after.payload)) } : {}),
       };
     }
     case 'FAILED':

@@ -56,6 +56,8 @@ export interface MetricDelta {
   readonly dead?: number;
   readonly runMs?: number;
   readonly waitMs?: number;
+  /** A completed job's payload size (JSON bytes): what slow-jobs relates run times to. */
+  readonly payloadBytes?: number;
 }
 
 /** The counter and histogram-bucket increments a delta makes (attribute → amount). */
@@ -64,8 +66,21 @@ export function increments(delta: MetricDelta): Record<string, number> {
   for (const key of ['submitted', 'completed', 'failed', 'dead'] as const) {
     if (delta[key]) add[key] = delta[key];
   }
-  if (delta.runMs !== undefined) add[`r${bucketOf(delta.runMs)}`] = 1;
-  if (delta.waitMs !== undefined) add[`w${bucketOf(Math.max(0, delta.waitMs))}`] = 1;
+  if (delta.runMs !== undefined) {
+    add[`r${bucketOf(delta.runMs)}`] = 1;
+    // Exact sums beside the histograms: means, trends and the payload-size regression.
+    add.runMsSum = delta.runMs;
+    add.runMsSqSum = delta.runMs * delta.runMs;
+    if (delta.payloadBytes !== undefined) {
+      add.payloadBytesSum = delta.payloadBytes;
+      add.payloadBytesSqSum = delta.payloadBytes * delta.payloadBytes;
+      add.payloadRunSum = delta.payloadBytes * delta.runMs;
+    }
+  }
+  if (delta.waitMs !== undefined) {
+    add[`w${bucketOf(Math.max(0, delta.waitMs))}`] = 1;
+    add.waitMsSum = Math.max(0, delta.waitMs);
+  }
   return add;
 }
 

@@ -124,9 +124,10 @@ describe('production lines', () => {
 
 describe('the stack', () => {
   it("stays within CloudFormation's 500 resources per stack", () => {
-    // 433 since the functions share one log group (484 before): room for the alerts and what
-    // follows; dashboards and alarms still go to a stack of their own.
-    expect(Object.keys(template.toJSON().Resources).length).toBeLessThanOrEqual(460);
+    // 433 since the functions share one log group (484 before); 460 with the alerts and the
+    // intelligence routes. Thirty under the limit stay free for what an operator adds on deploy;
+    // dashboards and alarms go to a stack of their own.
+    expect(Object.keys(template.toJSON().Resources).length).toBeLessThanOrEqual(470);
   });
 
   it("stays well within CloudFormation's 1 MB template", () => {

@@ -126,6 +126,9 @@ describe('histograms', () => {
     expect(find('minute', 'default', '2026-12-01T10:00:00.000Z')).toEqual({
       completed: 2,
       [`r${bucketOf(40)}`]: 2,
+      // Exact sums beside the histogram (slow-jobs' means and regression).
+      runMsSum: 80,
+      runMsSqSum: 3200,
     });
     expect(find('hour', 'default', '2026-12-01T10:00:00.000Z')).toMatchObject({ completed: 2, failed: 1 });
     expect(find('hour', 'media', '2026-12-01T10:00:00.000Z')).toEqual({ submitted: 3 });
