@@ -256,6 +256,15 @@ export class FactoryStack extends Stack {
       }
       tables.grant(task.function, access);
     }
+    // The failure model learns from the week's finished jobs: an hour between fits is plenty.
+    const modelTrainer = new ScheduledTask(this, 'ModelTrainer', {
+      entry: 'scheduled/model-trainer.ts',
+      description: 'Trains the failure model on the last week of finished jobs',
+      environment: { ...tables.environmentFor(tableAccess.modelTraining) },
+      interval: Duration.hours(1),
+      timeout: Duration.minutes(5),
+    });
+    tables.grant(modelTrainer.function, tableAccess.modelTraining);
 
     // Analytics from the data: every change of a job row (whoever wrote it) reaches the metric
     // buckets through the jobs table's stream, in batches, off the job path.
@@ -349,7 +358,16 @@ export class FactoryStack extends Stack {
         entry: 'api/submit-job.ts',
         role: 'developer',
         environment: engineEnv,
-        tables: tableAccess.intake,
+        tables: tableAccess.submission,
+        sendsJobs: true,
+      },
+      {
+        method: HttpMethod.POST,
+        path: '/jobs/predict',
+        entry: 'api/submit-job.ts',
+        role: 'developer',
+        environment: engineEnv,
+        tables: tableAccess.submission,
         sendsJobs: true,
       },
       {
@@ -537,6 +555,7 @@ export class FactoryStack extends Stack {
           'GET /analytics/throughput',
           'GET /analytics/scaling-advice',
           'GET /analytics/slow-jobs',
+          'GET /analytics/models',
           'GET /metrics',
           'GET /metrics/queues',
           'GET /metrics/workers',
@@ -687,6 +706,8 @@ export class FactoryStack extends Stack {
 const tableAccess = {
   /** Submits, cancels, discards and dispatches standalone jobs: the rows and their logs. */
   intake: { write: ['jobs', 'jobLogs'] },
+  /** POST /jobs and /jobs/predict: intake, and the failure model with the type's last hour. */
+  submission: { read: ['metrics'], write: ['jobs', 'jobLogs'] },
   /** Settles lost attempts like intake settles jobs, and marks their workers lost. */
   dispatcher: { write: ['jobs', 'jobLogs', 'workers'] },
   /** Retries jobs and resumes orders (a robot step's retry moves its order on). */
@@ -695,6 +716,8 @@ const tableAccess = {
   jobWorker: { read: ['metrics'], write: ['jobs', 'jobLogs', 'workers', 'outbox', 'operations'] },
   /** Timers, windows and cron: their rows, and the jobs they submit; workers and metrics are read. */
   operating: { read: ['workers', 'metrics'], write: ['operations', 'jobs', 'jobLogs'] },
+  /** The model trainer: finished jobs and the hour buckets in, the model out. */
+  modelTraining: { read: ['jobs'], write: ['metrics'] },
   /** The analytics recorder: the metric buckets, from the jobs table's stream. */
   analytics: { write: ['metrics'] },
   /** The event publisher: the recent events, from the tables' streams; it forgets gone sockets. */

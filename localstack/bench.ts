@@ -12,7 +12,9 @@
  * - events: BENCH_EVENT_JOBS (default 100) jobs, 5 every 300 ms: state change → frame on a
  *   subscribed WebSocket, p50/p95 per event type.
  * - intelligence: the adaptive retry policy against exponential backoff on a generated workload
- *   with known ground truth (BENCH_RETRY_JOBS, default 5,000), simulated time.
+ *   with known ground truth (BENCH_RETRY_JOBS, default 5,000), simulated time; the failure
+ *   model's held-out accuracy, AUC and calibration on a generated month of history (30 days ×
+ *   BENCH_PREDICTION_PER_DAY, default 300) against the majority-class baseline.
  * BENCH_SECTIONS=orders,jobs,throughput,analytics,events,intelligence picks sections.
  */
 import './cloud/quiet-sdk.ts';
@@ -20,6 +22,7 @@ import { transitionsPerOrder } from '../functions/domain/assembly-plan.ts';
 import { robotTypes } from '../functions/domain/catalog.ts';
 import { emulatorRates } from './bench/emulator-rates.ts';
 import { eventLatency } from './bench/event-latency.ts';
+import { predictionTable, predictionWorkload } from './bench/prediction-workload.ts';
 import { compareRetryPolicies, retryComparisonTable } from './bench/retry-workload.ts';
 import { bullmqRun, factoryRun, type ThroughputRun, throughputTable } from './bench/throughput.ts';
 import { CallCounter } from './cloud/call-counter.ts';
@@ -359,5 +362,6 @@ async function benchIntelligence(): Promise<string[]> {
     maxAttempts: 5,
     seed: 2026,
   });
-  return retryComparisonTable(retries);
+  const prediction = predictionWorkload(30, Number(process.env.BENCH_PREDICTION_PER_DAY ?? 300), 2026);
+  return [...retryComparisonTable(retries), '', ...predictionTable(prediction)];
 }

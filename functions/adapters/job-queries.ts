@@ -274,6 +274,39 @@ export class JobQueries {
     }
   }
 
+  /**
+   * The newest standalone jobs of a queue that ended in `status`, created in [from, to), at most
+   * `limit`: the failure model's training sample of that stratum.
+   */
+  async newestFinished(
+    queue: string,
+    status: 'COMPLETED' | 'DEAD',
+    from: string,
+    to: string,
+    limit: number,
+  ): Promise<JobRecord[]> {
+    const query = this.partitionQuery(queue, status);
+    const found: JobRecord[] = [];
+    for await (const page of this.pages({
+      ...query,
+      KeyConditionExpression: 'queueStatus = :partition AND createdAt BETWEEN :from AND :to',
+      FilterExpression: '#kind = :job',
+      ExpressionAttributeNames: { '#kind': 'kind' },
+      ExpressionAttributeValues: {
+        ...query.ExpressionAttributeValues,
+        ':from': from,
+        ':to': to,
+        ':job': 'job',
+      },
+      ScanIndexForward: false,
+      Limit: Math.min(1000, limit),
+    })) {
+      for (const item of page.Items ?? []) if ((item.createdAt as string) < to) found.push(item as JobRecord);
+      if (found.length >= limit) break;
+    }
+    return found.slice(0, limit);
+  }
+
   /** Finished jobs created in [from, to), across the given queues (reports). */
   async *finishedBetween(
     queues: readonly string[],

@@ -9,7 +9,9 @@
 import { z } from 'zod';
 import { JobCountsStore, jobCounting } from '#adapters/job-counts-store';
 import { JobQueries } from '#adapters/job-queries';
+import { ModelStore, noModelYet } from '#adapters/model-store';
 import { operationsFromEnv } from '#adapters/operations';
+import { modelSummary } from '#domain/failure-prediction';
 import { countJobs, statsOf } from '#domain/job-counts';
 import { allQueueNames } from '#domain/job-queues';
 import { prometheusText } from '#domain/prometheus-metrics';
@@ -33,6 +35,7 @@ import { badRequest } from '#shared/http-errors';
 
 const ops = operationsFromEnv();
 const queries = new JobQueries(requireEnv('JOBS_TABLE'));
+const modelStore = new ModelStore(requireEnv('METRICS_TABLE'));
 const queueName = z.enum(allQueueNames as [string, ...string[]]);
 const instant = z.iso.datetime({ offset: true });
 
@@ -260,6 +263,15 @@ const slowJobs = httpRoute(
   },
 );
 
+/** GET /analytics/models — each trained model: its window, samples and held-out quality. */
+const models = httpRoute({}, async () => {
+  const failure = await modelStore.failureModel();
+  return json(200, {
+    models: failure ? [modelSummary(failure)] : [],
+    ...(failure ? {} : { note: noModelYet }),
+  });
+});
+
 const counting = jobCounting(queries, new JobCountsStore(requireEnv('METRICS_TABLE')));
 
 /** GET /metrics — Prometheus text format (domain/prometheus-metrics.ts), for any key. */
@@ -301,6 +313,7 @@ export const handler = byRoute({
   'GET /metrics': prometheus,
   'GET /analytics/scaling-advice': advice,
   'GET /analytics/slow-jobs': slowJobs,
+  'GET /analytics/models': models,
   'GET /analytics/throughput': throughput,
   'GET /metrics/queues': queueMetrics,
   'GET /metrics/workers': workerMetrics,

@@ -56,6 +56,8 @@ const jobRequestObject = z
     timeoutMs: z.int().min(100).max(840_000).optional(),
     /** A name other jobs of the same bulk request or batch can list in dependsOn. */
     ref: z.string().min(1).max(100).optional(),
+    /** POST /jobs only: answer with the failure model's prediction too (docs/intelligence.md). */
+    predict: z.boolean().optional(),
   })
   .strict()
   .refine((r) => r.delayMs === undefined || r.runAt === undefined, {

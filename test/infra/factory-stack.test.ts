@@ -642,8 +642,10 @@ describe('access control', () => {
       ['GET /jobs/queue', { jobs: 'read', metrics: 'read', operations: 'read' }],
       ['POST /queues/{queue}/pause', { operations: 'write' }],
       ['POST /orders', { orders: 'write' }],
-      // The analytics come from the jobs table's stream: no job path writes a metric.
-      ['POST /jobs', { jobs: 'write', jobLogs: 'write' }],
+      // The analytics come from the jobs table's stream: no job path writes a metric (POST /jobs
+      // reads the failure model and the type's last hour, for `"predict": true`).
+      ['POST /jobs', { jobs: 'write', jobLogs: 'write', metrics: 'read' }],
+      ['POST /jobs/bulk', { jobs: 'write', jobLogs: 'write' }],
       ['POST /job-batches', { jobs: 'write', jobLogs: 'write', jobBatches: 'write' }],
       ['POST /jobs/{jobId}/retry', { jobs: 'write', jobLogs: 'write', orders: 'write' }],
       ['PUT /queues/{queue}/rate-limit', { operations: 'write' }],

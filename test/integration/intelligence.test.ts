@@ -3,7 +3,7 @@
  * own history, answered from the metric buckets the analytics recorder fills.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { api, waitForJob } from '../helpers/factory-client.ts';
+import { api, bearer, invokeFunction, waitForJob } from '../helpers/factory-client.ts';
 
 describe('GET /analytics/slow-jobs', () => {
   it('relates run time to payload size and suggests what the data shows', async () => {
@@ -56,5 +56,71 @@ describe('GET /analytics/slow-jobs', () => {
     const queue = await api('GET', '/analytics/slow-jobs?queue=warp');
     expect(queue.status).toBe(400);
     expect(queue.body.error).toMatchObject({ code: expect.any(String), message: expect.any(String) });
+  });
+});
+
+describe('failure prediction', () => {
+  const probe = (probability: number) => ({
+    queue: 'default',
+    type: 'fail_sometimes',
+    payload: { probability },
+  });
+
+  it('trains on finished jobs, reports its quality, and predicts from the payload', async () => {
+    // History: jobs that always fail die, jobs that never fail complete.
+    const history = await api('POST', '/jobs/bulk', {
+      jobs: Array.from({ length: 24 }, (_, i) => ({ ...probe(i % 2), maxAttempts: 1 })),
+    });
+    expect(history.status).toBe(202);
+    const finished = await Promise.all(
+      history.body.jobs.map((j: { jobId: string }) => waitForJob(j.jobId, undefined, 60_000)),
+    );
+    expect(finished.filter((j) => j.status === 'DEAD')).toHaveLength(12);
+
+    const trained = await invokeFunction('ModelTrainer');
+    expect(trained).toMatchObject({ trained: true });
+    expect(trained.samples).toBeGreaterThanOrEqual(24);
+
+    const { status, body } = await api('GET', '/analytics/models');
+    expect(status).toBe(200);
+    const [model] = body.models;
+    expect(model).toMatchObject({ name: 'failure-prediction', kind: expect.stringContaining('logistic') });
+    expect(model.samples).toBeGreaterThanOrEqual(24);
+    expect(model.trainingWindow.from < model.trainingWindow.to).toBe(true);
+    expect(model.quality.heldOut).toBeGreaterThan(0);
+    for (const measure of ['accuracy', 'baselineAccuracy', 'auc'])
+      expect(
+        model.quality[measure] === null || (model.quality[measure] >= 0 && model.quality[measure] <= 1),
+      ).toBe(true);
+    expect(model.quality.calibration).toHaveLength(5);
+
+    const doomed = await api('POST', '/jobs/predict', probe(1));
+    const safe = await api('POST', '/jobs/predict', probe(0));
+    expect([doomed.status, safe.status]).toEqual([200, 200]);
+    expect(doomed.body.successProbability).toBeLessThan(safe.body.successProbability);
+    expect(doomed.body.successProbability).toBeLessThan(0.5);
+    expect(doomed.body.reasons.join('\n')).toContain('payload probability = 1 lowers the chance');
+    expect(safe.body.expectedDurationMs).toEqual(expect.any(Number));
+
+    // Asked for at submission, the prediction comes with the 202.
+    const submitted = await api('POST', '/jobs', { ...probe(0), predict: true });
+    expect(submitted.status).toBe(202);
+    expect(submitted.body.prediction.successProbability).toBeGreaterThan(0.5);
+    const plain = await api('POST', '/jobs', probe(0));
+    expect(plain.body.prediction).toBeUndefined();
+  });
+
+  it('validates a prediction request as a submission: 4xx JSON errors, nothing written', async () => {
+    const queue = await api('POST', '/jobs/predict', { ...probe(0), queue: 'warp' });
+    expect(queue.status).toBe(400);
+    expect(queue.body.error.code).toBe('UNKNOWN_QUEUE');
+    const payload = await api('POST', '/jobs/predict', {
+      queue: 'default',
+      type: 'fail_sometimes',
+      payload: { probability: 7 },
+    });
+    expect(payload.status).toBe(400);
+    const viewer = await api('POST', '/jobs/predict', probe(0), bearer('viewer'));
+    expect(viewer.status).toBe(403);
   });
 });
