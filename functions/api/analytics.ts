@@ -170,21 +170,29 @@ const timeline = httpRoute(
   },
 );
 
+/** A queue (or all), a type (or all) and a range of hour buckets (default: the last day). */
+const hourRangeQuery = z.object({
+  queue: queueName.optional(),
+  type: z.string().min(1).max(64).optional(),
+  from: instant.optional(),
+  to: instant.optional(),
+});
+
+async function hourBuckets(query: z.infer<typeof hourRangeQuery>) {
+  const { from, to } = range(query, 86_400_000, 'hour', 24 * 90);
+  const queues = query.queue ? [query.queue] : allQueueNames;
+  const buckets = (
+    await Promise.all(queues.map((q) => ops.metrics.buckets('hour', q, from, to, query.type)))
+  ).flat();
+  return { from, to, buckets };
+}
+
 const histogram = httpRoute(
   {
-    query: z.object({
-      queue: queueName.optional(),
-      type: z.string().min(1).max(64).optional(),
-      from: instant.optional(),
-      to: instant.optional(),
-    }),
+    query: hourRangeQuery,
   },
   async ({ query }) => {
-    const { from, to } = range(query, 86_400_000, 'hour', 24 * 90);
-    const queues = query.queue ? [query.queue] : allQueueNames;
-    const buckets = (
-      await Promise.all(queues.map((q) => ops.metrics.buckets('hour', q, from, to, query.type)))
-    ).flat();
+    const { from, to, buckets } = await hourBuckets(query);
     return json(200, {
       from: from.toISOString(),
       to: to.toISOString(),
@@ -235,20 +243,11 @@ const advice = httpRoute(
  */
 const slowJobs = httpRoute(
   {
-    query: z.object({
-      queue: queueName.optional(),
-      type: z.string().min(1).max(64).optional(),
-      from: instant.optional(),
-      to: instant.optional(),
-    }),
+    query: hourRangeQuery,
   },
   async ({ query }) => {
-    const { from, to } = range(query, 86_400_000, 'hour', 24 * 90);
-    const queues = query.queue ? [query.queue] : allQueueNames;
-    const [buckets, limits] = await Promise.all([
-      Promise.all(queues.map((q) => ops.metrics.buckets('hour', q, from, to, query.type))).then((b) =>
-        b.flat(),
-      ),
+    const [{ from, to, buckets }, limits] = await Promise.all([
+      hourBuckets(query),
       ops.operations.rateLimits(),
     ]);
     return json(

@@ -101,14 +101,12 @@ export interface PayloadEffect {
   readonly msPerKb: number;
 }
 
-export function payloadEffectOf(s: {
-  sized: number;
-  payloadBytesSum: number;
-  payloadBytesSqSum: number;
-  payloadRunSum: number;
-  sizedRunSum: number;
-  sizedRunSqSum: number;
-}): PayloadEffect | null {
+export type PayloadSums = Pick<
+  Sums,
+  'sized' | 'payloadBytesSum' | 'payloadBytesSqSum' | 'payloadRunSum' | 'sizedRunSum' | 'sizedRunSqSum'
+>;
+
+export function payloadEffectOf(s: PayloadSums): PayloadEffect | null {
   const n = s.sized;
   if (n < 10) return null;
   const sxy = n * s.payloadRunSum - s.payloadBytesSum * s.sizedRunSum;
