@@ -1,7 +1,7 @@
 /**
  * The factory's trained models (domain/failure-prediction.ts), one item each in the metrics
  * table: pk `model`, sk its name, the model as a JSON string (a few KB to a few tens of KB). The
- * trainer writes it every hour; readers keep it for a minute.
+ * trainer writes it every hour; readers keep a model they found for a minute.
  */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import {
@@ -17,7 +17,7 @@ import type { MetricsStore } from './metrics-store.ts';
 const cacheMs = 60_000;
 
 export class ModelStore {
-  private cached?: { until: number; model: FailureModel | undefined };
+  private cached?: { until: number; model: FailureModel };
 
   constructor(
     private readonly tableName: string,
@@ -42,7 +42,8 @@ export class ModelStore {
       new GetCommand({ TableName: this.tableName, Key: { pk: 'model', sk: 'failure-prediction' } }),
     );
     const model = Item?.model ? (JSON.parse(String(Item.model)) as FailureModel) : undefined;
-    this.cached = { until: now + cacheMs, model };
+    // Absence is not kept: the first model trained must be served at once, not a minute later.
+    if (model) this.cached = { until: now + cacheMs, model };
     return model;
   }
 }

@@ -20,6 +20,7 @@ import { slowJobsReport } from '#domain/slow-jobs';
 import {
   bucketStart,
   durationHistogram,
+  finestStoredFor,
   type Granularity,
   granularities,
   ordersReport,
@@ -170,29 +171,30 @@ const timeline = httpRoute(
   },
 );
 
-/** A queue (or all), a type (or all) and a range of hour buckets (default: the last day). */
-const hourRangeQuery = z.object({
+/** A queue (or all), a type (or all) and a range (default: the last day), read from the finest buckets that hold it. */
+const rangeQuery = z.object({
   queue: queueName.optional(),
   type: z.string().min(1).max(64).optional(),
   from: instant.optional(),
   to: instant.optional(),
 });
 
-async function hourBuckets(query: z.infer<typeof hourRangeQuery>) {
+async function rangeBuckets(query: z.infer<typeof rangeQuery>) {
   const { from, to } = range(query, 86_400_000, 'hour', 24 * 90);
+  const granularity = finestStoredFor(from, to, new Date());
   const queues = query.queue ? [query.queue] : allQueueNames;
   const buckets = (
-    await Promise.all(queues.map((q) => ops.metrics.buckets('hour', q, from, to, query.type)))
+    await Promise.all(queues.map((q) => ops.metrics.buckets(granularity, q, from, to, query.type)))
   ).flat();
   return { from, to, buckets };
 }
 
 const histogram = httpRoute(
   {
-    query: hourRangeQuery,
+    query: rangeQuery,
   },
   async ({ query }) => {
-    const { from, to, buckets } = await hourBuckets(query);
+    const { from, to, buckets } = await rangeBuckets(query);
     return json(200, {
       from: from.toISOString(),
       to: to.toISOString(),
@@ -243,11 +245,11 @@ const advice = httpRoute(
  */
 const slowJobs = httpRoute(
   {
-    query: hourRangeQuery,
+    query: rangeQuery,
   },
   async ({ query }) => {
     const [{ from, to, buckets }, limits] = await Promise.all([
-      hourBuckets(query),
+      rangeBuckets(query),
       ops.operations.rateLimits(),
     ]);
     return json(

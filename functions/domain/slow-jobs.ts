@@ -1,7 +1,8 @@
 /**
  * GET /analytics/slow-jobs: per job type, how long its jobs run and wait, whether that is
- * growing, and what the data suggests — from the hour buckets alone (their run and wait
- * histograms and exact sums, domain/throughput.ts), so the cost does not grow with the jobs.
+ * growing, and what the data suggests — from the metric buckets alone (their run and wait
+ * histograms and exact sums, domain/throughput.ts; minutes for a range of up to six hours, hours
+ * beyond), so the cost does not grow with the jobs.
  *
  * - mean from the exact sums, percentiles from the histograms (±9%);
  * - trend: the mean run time of the range's second half against its first;

@@ -25,6 +25,16 @@ export type StoredGranularity = (typeof storedGranularities)[number];
 export const storedFor = (granularity: Granularity): StoredGranularity =>
   granularity === 'minute' ? 'minute' : 'hour';
 
+/**
+ * The finest stored buckets that answer a range: minutes for a range of up to six hours within
+ * the last day (so "the last five minutes" means five minutes, not the whole hour around them),
+ * hours otherwise (fewer items to read for days and weeks).
+ */
+export function finestStoredFor(from: Date, to: Date, now: Date): StoredGranularity {
+  const recent = from.getTime() >= now.getTime() - 86_400_000;
+  return recent && to.getTime() - from.getTime() <= 6 * 3_600_000 ? 'minute' : 'hour';
+}
+
 export const bucketStart = (at: Date | number, granularity: Granularity): string => {
   const ms = typeof at === 'number' ? at : at.getTime();
   if (granularity === 'week' || granularity === 'month') {

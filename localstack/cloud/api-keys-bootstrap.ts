@@ -5,12 +5,13 @@
  * still work. FACTORY_ADMIN_KEY, when set, is adopted as an admin key. The same code path as the
  * deployed bootstrap (`npm run keys`): the keys table through its adapter.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { type DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ApiKeyStore } from '../../functions/adapters/api-key-store.ts';
 import { hashApiKey, issueApiKey, type Role, roles } from '../../functions/domain/access.ts';
+import { replaceFile } from './journal.ts';
 
 export type LocalCredentials = Partial<Record<Role, string>>;
 
@@ -72,6 +73,6 @@ export async function bootstrapApiKeys(
           'Create one with an admin key (POST /api-keys) or npm run keys -- create --role <role> --name <name>.',
       );
   }
-  writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  replaceFile(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
   return { credentials, file, issued, notes };
 }

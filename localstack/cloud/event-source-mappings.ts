@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
@@ -13,6 +13,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { replaceFile } from './journal.ts';
 import type { LambdaRuntime } from './lambda-runtime.ts';
 
 export interface QueueMapping {
@@ -97,7 +98,7 @@ export class EventSourcePollers {
     if (!entry) return undefined;
     Object.assign(entry.mapping, changes);
     this.changed[uuid] = { ...this.changed[uuid], ...changes };
-    if (this.stateFile) writeFileSync(this.stateFile, JSON.stringify(this.changed));
+    if (this.stateFile) replaceFile(this.stateFile, JSON.stringify(this.changed));
     this.reconcile(uuid);
     return entry.mapping;
   }

@@ -7,6 +7,21 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
+/**
+ * Replaces a small state file atomically (a temporary file, then a rename): a process killed
+ * mid-write leaves the old contents or the new, never an empty or torn file that fails the next
+ * start (a `kill -9` between writeFileSync's truncate and its write did exactly that).
+ */
+export function replaceFile(
+  file: string,
+  contents: string | Uint8Array,
+  options: { mode?: number } = {},
+): void {
+  const temporary = `${file}.${process.pid}.writing`;
+  writeFileSync(temporary, contents, options);
+  renameSync(temporary, file);
+}
+
 export class Journal<E> {
   private lines = 0;
 
@@ -48,9 +63,7 @@ export class Journal<E> {
   /** Replaces the file with the given entries (the live state), atomically. */
   rewrite(entries: readonly E[]): void {
     if (!this.file) return;
-    const temporary = `${this.file}.compacting`;
-    writeFileSync(temporary, entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
-    renameSync(temporary, this.file);
+    replaceFile(this.file, entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
     this.lines = entries.length;
   }
 }

@@ -3,9 +3,10 @@
  * DeleteObject) for the embedded backend, in memory and, with a directory, on disk (one file
  * per object and its metadata), so that outputs survive a restart. moto serves the real thing.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BufferedRequest, ServiceResponse } from './edge.ts';
+import { replaceFile } from './journal.ts';
 
 interface StoredObject {
   readonly body: Buffer;
@@ -55,8 +56,9 @@ export class ObjectStore {
       rmSync(`${base}.meta.json`, { force: true });
       return;
     }
-    writeFileSync(`${base}.body`, object.body);
-    writeFileSync(
+    // The metadata file is what the next start reads: written last, and each file whole or not at all.
+    replaceFile(`${base}.body`, object.body);
+    replaceFile(
       `${base}.meta.json`,
       JSON.stringify({
         contentType: object.contentType,

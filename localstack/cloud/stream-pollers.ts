@@ -14,7 +14,7 @@
  * tumbling windows.
  */
 import { setMaxListeners } from 'node:events';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   DescribeStreamCommand,
   type DynamoDBStreamsClient,
@@ -23,6 +23,7 @@ import {
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { replaceFile } from './journal.ts';
 import type { LambdaRuntime } from './lambda-runtime.ts';
 
 export interface StreamMapping {
@@ -278,7 +279,7 @@ export class StreamPollers {
     const sequence = last.dynamodb?.SequenceNumber;
     if (!sequence) return;
     this.checkpoints[mapping.uuid] = { ...this.checkpoints[mapping.uuid], [shardId]: sequence };
-    if (this.stateFile) writeFileSync(this.stateFile, JSON.stringify(this.checkpoints));
+    if (this.stateFile) replaceFile(this.stateFile, JSON.stringify(this.checkpoints));
   }
 
   private async sendToOnFailure(

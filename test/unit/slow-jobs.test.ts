@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { bucketOf } from '../../functions/domain/histogram.ts';
 import { payloadEffectOf, slowJobsReport } from '../../functions/domain/slow-jobs.ts';
-import { bucketAdditions, type MetricDelta, type StoredBucket } from '../../functions/domain/throughput.ts';
+import {
+  bucketAdditions,
+  finestStoredFor,
+  type MetricDelta,
+  type StoredBucket,
+} from '../../functions/domain/throughput.ts';
 
 const from = new Date('2026-12-01T00:00:00Z');
 const to = new Date('2026-12-01T10:00:00Z');
@@ -103,5 +108,20 @@ describe('slow jobs', () => {
     expect(report.types.map((t) => t.type)).toEqual(['old', 'resize']);
     expect(report.types[0]?.runMs.mean).toBeGreaterThan(27_000);
     expect(report.types[0]?.trend.direction).toBe('unknown');
+  });
+});
+
+describe('the buckets a range is read from', () => {
+  const now = new Date('2026-12-04T12:00:00Z');
+  const ago = (ms: number) => new Date(now.getTime() - ms);
+
+  it('reads minutes for a short recent range, so a few minutes are not an hour of other jobs', () => {
+    expect(finestStoredFor(ago(60_000), now, now)).toBe('minute');
+    expect(finestStoredFor(ago(6 * 3_600_000), now, now)).toBe('minute');
+  });
+
+  it('reads hours for a long range, or one older than the minute buckets are sure to be kept', () => {
+    expect(finestStoredFor(ago(6 * 3_600_000 + 1), now, now)).toBe('hour');
+    expect(finestStoredFor(ago(30 * 3_600_000), ago(28 * 3_600_000), now)).toBe('hour');
   });
 });
