@@ -1,5 +1,5 @@
 /**
- * Data planes behind the edge. "embedded" (default): dynalite for DynamoDB, our SQS, our Step
+ * Data planes behind the edge. "embedded" (default): dynalite's DynamoDB API on our in-memory store, our SQS, our Step
  * Functions facade and an S3 subset, all in this process and durable across restarts. "moto": one moto server serves DynamoDB, SQS and
  * Step Functions (LocalStack's interpreter), as an independent second implementation.
  */
@@ -10,10 +10,10 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { observeDynaliteWrites } from './dynalite-writes.ts';
-import { captureDynaliteStore, cleanStop, rebuildIndexes } from './dynamo-index-repair.ts';
+import { importLevelTables } from './dynamo-level-import.ts';
 import { LocalStreams } from './dynamo-streams.ts';
+import { DynamoTables } from './dynamo-tables.ts';
 import type { Backend } from './edge.ts';
-import { inProcess } from './in-process-http.ts';
 import { ObjectStore } from './object-store.ts';
 import { QueueService } from './sqs/queue-service.ts';
 import { WriteUnitMeter } from './write-units.ts';
@@ -26,7 +26,7 @@ export interface DataPlane {
   /** DynamoDB Streams (the API the stream event source mappings read). */
   readonly streams: Backend;
   /** Calls back on each new stream record, when the backend can tell (an idle poller wakes). */
-  readonly onStreamRecord?: (listener: () => void) => void;
+  readonly onStreamRecord?: (listener: (streamArn: string) => void) => void;
   readonly sqs: Backend;
   readonly s3: Backend;
   /** Undefined when the local cloud serves Step Functions itself. */
@@ -50,52 +50,38 @@ export async function startEmbedded(
   identity: { region: string; accountId: string },
   dataDir?: string,
 ): Promise<DataPlane> {
-  const { default: dynalite } = await import('dynalite');
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const store = captureDynaliteStore();
-  const dynamo = dynalite({
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-    ...(dataDir ? { path: path.join(dataDir, 'dynamodb') } : {}),
-  });
-  await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', () => resolve()));
-  const stopMarker = dataDir ? cleanStop(path.join(dataDir, 'dynamodb.clean')) : undefined;
-  const captured = store();
-  const db = captured?.db;
-  const writeUnits = captured ? WriteUnitMeter.attach(captured) : undefined;
+  const journal = dataDir && path.join(dataDir, 'dynamodb.jsonl');
+  const tables = new DynamoTables({ ...identity, ...(journal ? { file: journal } : {}) });
+  if (dataDir && journal) {
+    const imported = await importLevelTables(path.join(dataDir, 'dynamodb'), tables);
+    if (imported)
+      console.log(
+        `DynamoDB: moved ${imported.items} items of ${imported.tables} tables from the old LevelDB store to ${journal}`,
+      );
+  }
+  const writeUnits = WriteUnitMeter.attach(tables.store);
   const streams = new LocalStreams({
     ...identity,
     ...(dataDir ? { file: path.join(dataDir, 'dynamodb-streams.jsonl') } : {}),
   });
-  if (captured)
-    observeDynaliteWrites(captured, (table, before, after) => streams.capture(table, before, after));
-  if (stopMarker && !stopMarker.take() && db) {
-    const started = Date.now();
-    const rebuilt = await rebuildIndexes(db);
-    if (rebuilt.entries > 0)
-      console.log(
-        `DynamoDB: the last run did not stop cleanly; rebuilt the indexes of ${rebuilt.tables} tables (${rebuilt.entries} entries, ${Date.now() - started} ms)`,
-      );
-  }
-  const dynamoUrl = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+  observeDynaliteWrites(tables.store, (table, before, after) => streams.capture(table, before, after));
   const queues = new QueueService(edgeUrl, identity, dataDir && path.join(dataDir, 'sqs.jsonl'));
   const objects = new ObjectStore(dataDir && path.join(dataDir, 's3'));
   return {
     kind: 'embedded',
-    dynamodb: streams.tables(inProcess(dynamo)),
+    dynamodb: streams.tables(tables.handle),
     streams: streams.handle,
     onStreamRecord: (listener) => streams.onRecord(listener),
     sqs: queues.handle,
     s3: objects.handle,
     supportsTtl: false,
     durable: dataDir !== undefined,
-    ...(writeUnits ? { writeUnits } : {}),
-    describe: `dynalite (DynamoDB, called in process; also on ${dynamoUrl}), SQS, Step Functions and S3 in process${dataDir ? `; state kept in ${dataDir}` : ''}`,
+    writeUnits,
+    describe: `DynamoDB (dynalite's API on an in-memory store), SQS, Step Functions and S3 in process${dataDir ? `; state kept in ${dataDir}` : ''}`,
     stop: async () => {
       queues.stop();
-      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
-      stopMarker?.leave();
+      tables.stop();
     },
   };
 }

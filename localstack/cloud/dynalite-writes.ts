@@ -57,7 +57,7 @@ const require = createRequire(import.meta.url);
 const observers = new WeakMap<object, WriteObserver[]>();
 let installed = false;
 
-/** Calls `observer` for each write applied to this dynalite store (from captureDynaliteStore). */
+/** Calls `observer` for each write applied to this store (the one dynamo-tables.ts gives dynalite's actions). */
 export function observeDynaliteWrites(store: object, observer: WriteObserver): void {
   install();
   observers.set(store, [...(observers.get(store) ?? []), observer]);

@@ -98,7 +98,7 @@ export class LocalStreams {
   private readonly retentionMs: number;
   private readonly maxRecords: number;
   private readonly now: () => number;
-  private readonly recordListeners: (() => void)[] = [];
+  private readonly recordListeners: ((streamArn: string) => void)[] = [];
 
   constructor(private readonly options: LocalStreamsOptions) {
     this.retentionMs = options.retentionMs ?? 86_400_000;
@@ -111,7 +111,7 @@ export class LocalStreams {
   }
 
   /** Called on every new record (the stream pollers' wake-up; records are read through the API). */
-  onRecord(listener: () => void): void {
+  onRecord(listener: (streamArn: string) => void): void {
     this.recordListeners.push(listener);
   }
 
@@ -186,7 +186,7 @@ export class LocalStreams {
     const entry: Entry = { t: 'record', table: stream.table, record };
     this.journal.append(entry);
     stream.records.push(kept(record));
-    for (const listener of this.recordListeners) listener();
+    for (const listener of this.recordListeners) listener(stream.arn);
     if (stream.records.length > this.maxRecords * 1.1) this.trim();
     if (this.journal.length > 2 * this.liveRecords() + 10_000) {
       this.trim();

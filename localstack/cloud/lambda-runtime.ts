@@ -64,6 +64,9 @@ export interface LambdaRuntimeOptions {
   readonly concurrentInitialisations?: number;
 }
 
+/** Each environment's young generation (V8 semi-spaces), in MB. */
+const youngGenerationMb = 8;
+
 export class LambdaRuntime {
   private readonly functions = new Map<string, LocalFunction>();
   private readonly environments = new Map<string, Environment[]>();
@@ -276,6 +279,10 @@ export class LambdaRuntime {
       },
       stdout: true,
       stderr: true,
+      // The function's memory is its heap's ceiling, as on Lambda (beyond it the environment
+      // dies). A small young generation keeps each idle environment's footprint small: V8's
+      // default lets every thread's nursery grow to 48 MB, most of the local cloud's RSS.
+      resourceLimits: { maxOldGenerationSizeMb: fn.memorySize, maxYoungGenerationSizeMb: youngGenerationMb },
     });
     env.worker = worker;
     const prefix = `[${fn.name}]`;

@@ -48,12 +48,12 @@ export interface StreamPollerOptions {
   /** The longest pause between retries of a failed batch. @default 10 s */
   readonly maxRetryDelayMs?: number;
   /**
-   * Registers a callback for new stream records (the embedded backend knows). A waiting shard
-   * then reads at once instead of at its next quarter second (after an empty read), or
+   * Registers a callback for new stream records, naming their stream (the embedded backend
+   * knows). A waiting shard of that stream then reads at once instead of at its next quarter second (after an empty read), or
    * `busyGapMs` after a read that found records: events are not held up to 250 ms each, and
    * batches still form under load.
    */
-  readonly onRecord?: (listener: () => void) => void;
+  readonly onRecord?: (listener: (streamArn: string) => void) => void;
   /** With `onRecord`: the least time between reads of a shard that is finding records. @default 100 ms */
   readonly busyGapMs?: number;
 }
@@ -82,6 +82,8 @@ const sleep = (ms: number, signal: AbortSignal, wakers?: Set<() => void>) =>
     signal.addEventListener('abort', wake, { once: true });
   });
 
+const checkpointEveryMs = 250;
+
 export class StreamPollers {
   private readonly mappings: StreamMapping[] = [];
   private readonly stopping = new AbortController();
@@ -105,15 +107,23 @@ export class StreamPollers {
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 10_000;
     this.busyGapMs = options.busyGapMs ?? 100;
     this.wakes = options.onRecord !== undefined;
-    options.onRecord?.(() => {
-      for (const wake of [...this.idleShards]) wake();
+    // Only the record's own stream wakes: waking every stream on any record had each idle
+    // stream read once per write elsewhere (9 empty GetRecords per job under load).
+    options.onRecord?.((streamArn) => {
+      for (const wake of [...(this.idleShards.get(streamArn) ?? [])]) wake();
     });
   }
 
-  /** The waits of shards between reads, which a new record ends. */
-  private readonly idleShards = new Set<() => void>();
+  /** The waits of shards between reads, by stream, which a new record of the stream ends. */
+  private readonly idleShards = new Map<string, Set<() => void>>();
   private readonly busyGapMs: number;
   private readonly wakes: boolean;
+
+  private idleOf(mapping: StreamMapping): Set<() => void> {
+    const idle = this.idleShards.get(mapping.streamArn) ?? new Set<() => void>();
+    this.idleShards.set(mapping.streamArn, idle);
+    return idle;
+  }
 
   add(mapping: StreamMapping): void {
     this.mappings.push(mapping);
@@ -126,6 +136,7 @@ export class StreamPollers {
 
   stop(): void {
     this.stopping.abort();
+    if (this.saving) this.saveCheckpoints();
   }
 
   private async run(mapping: StreamMapping): Promise<void> {
@@ -214,7 +225,7 @@ export class StreamPollers {
       // A batching window is waited out in full; only the wait for new records is cut short.
       if (pending.length > 0 && !windowOver) await sleep(this.idlePollMs, signal);
       else if (pending.length === 0) {
-        const woken = await sleep(this.idlePollMs, signal, this.wakes ? this.idleShards : undefined);
+        const woken = await sleep(this.idlePollMs, signal, this.wakes ? this.idleOf(mapping) : undefined);
         const since = Date.now() - readAt;
         if (woken && !idle && since < this.busyGapMs) await sleep(this.busyGapMs - since, signal);
       }
@@ -279,6 +290,18 @@ export class StreamPollers {
     const sequence = last.dynamodb?.SequenceNumber;
     if (!sequence) return;
     this.checkpoints[mapping.uuid] = { ...this.checkpoints[mapping.uuid], [shardId]: sequence };
+    // Written a quarter second after the first change, not after every batch (a file replaced per
+    // batch was a few per cent of a busy drain): a crash replays at most that much, which the
+    // consumers take as they take any redelivery (at least once, as Lambda's own pollers).
+    if (this.stateFile && !this.saving)
+      this.saving = setTimeout(() => this.saveCheckpoints(), checkpointEveryMs);
+  }
+
+  private saving: NodeJS.Timeout | undefined;
+
+  private saveCheckpoints(): void {
+    clearTimeout(this.saving);
+    this.saving = undefined;
     if (this.stateFile) replaceFile(this.stateFile, JSON.stringify(this.checkpoints));
   }
 

@@ -78,7 +78,7 @@ export function writeUnitsOf(
 export class WriteUnitMeter {
   private readonly spent = new Map<string, number>();
 
-  /** Meters the writes of this store (from captureDynaliteStore). */
+  /** Meters the writes of this store (dynamo-tables.ts hands it to dynalite's actions). */
   static attach(store: object): WriteUnitMeter {
     const meter = new WriteUnitMeter();
     observeDynaliteWrites(store, (table, before, after, itemSize) =>

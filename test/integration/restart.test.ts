@@ -32,13 +32,6 @@ describe('a restart of the local factory', () => {
     async () => {
       // Prepare
       await startFactory();
-      const delayed = await api('POST', '/jobs', {
-        queue: 'default',
-        type: 'delayed_message',
-        payload: { message: 'across a restart' },
-        // Due well after the restart even on a loaded machine (kill, start, key bootstrap).
-        delayMs: 45_000,
-      });
       const { orderId } = await placeOrder('companion', { simulate: { stepDurationMs: 3000 } });
       const schedule = await api('POST', '/scheduled-jobs', {
         name: 'nightly',
@@ -50,6 +43,14 @@ describe('a restart of the local factory', () => {
         if (body.steps.some((s: { status: string }) => s.status === 'RUNNING')) break;
         await sleep(200);
       }
+      // Submitted just before the kill (the wait above takes longer on a loaded machine).
+      const delayed = await api('POST', '/jobs', {
+        queue: 'default',
+        type: 'delayed_message',
+        payload: { message: 'across a restart' },
+        // Due well after the restart even on a loaded machine (kill, start, key bootstrap).
+        delayMs: 45_000,
+      });
 
       // Act
       await killFactory();

@@ -11,10 +11,14 @@ import { type StreamMapping, StreamPollers } from '../../localstack/cloud/stream
 
 const table = { TableName: 'Jobs', KeySchema: [{ AttributeName: 'jobId' }] };
 
+/** GetRecords calls made through clientOf, by shard iterator's stream table. */
+const reads: string[] = [];
+
 /** The Streams API client, answered by the embedded data plane's streams. */
 function clientOf(streams: LocalStreams): DynamoDBStreamsClient {
   return {
     send: async (command: { constructor: { name: string }; input: object }) => {
+      if (command.constructor.name === 'GetRecordsCommand') reads.push('GetRecords');
       const response = await streams.handle({
         method: 'POST',
         url: '/',
@@ -69,7 +73,9 @@ function setUp(
   const pollers = new StreamPollers(clientOf(streams), sqs, runtime, () => undefined, stateFile, {
     idlePollMs: options.idlePollMs ?? 5,
     maxRetryDelayMs: 5,
-    ...(options.wakeOnRecord ? { onRecord: (listener: () => void) => streams.onRecord(listener) } : {}),
+    ...(options.wakeOnRecord
+      ? { onRecord: (listener: (streamArn: string) => void) => streams.onRecord(listener) }
+      : {}),
   });
   running.push(pollers);
   pollers.add({
@@ -106,6 +112,21 @@ describe('stream event source mappings', () => {
     await vi.waitFor(() => expect(batches.flat()).toEqual(['j0']), patience);
     // Let the shard's next read come back empty: it is idle now, waiting its minute.
     await new Promise((resolve) => setTimeout(resolve, 50));
+    streams.capture(table, undefined, { jobId: { S: 'late' } });
+    await vi.waitFor(() => expect(batches.flat()).toEqual(['j0', 'late']), patience);
+  });
+
+  it("wake a shard only for its own stream's records, not for every write elsewhere", async () => {
+    const { streams, batches } = setUp(1, ok, {}, undefined, { idlePollMs: 60_000, wakeOnRecord: true });
+    streams.enable('Orders', ['orderId'], 'NEW_AND_OLD_IMAGES');
+    await vi.waitFor(() => expect(batches.flat()).toEqual(['j0']), patience);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const readsBefore = reads.length;
+    const orders = { TableName: 'Orders', KeySchema: [{ AttributeName: 'orderId' }] };
+    for (let i = 0; i < 20; i++) streams.capture(orders, undefined, { orderId: { S: `o${i}` } });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(reads.length).toBe(readsBefore);
+    // Its own stream still wakes it.
     streams.capture(table, undefined, { jobId: { S: 'late' } });
     await vi.waitFor(() => expect(batches.flat()).toEqual(['j0', 'late']), patience);
   });
