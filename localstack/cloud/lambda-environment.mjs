@@ -1,10 +1,13 @@
 // One Lambda execution environment: a worker thread that imports the bundled handler once
 // (cold start) and then serves invocations one at a time, as Lambda does.
 
+import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { codePath, handlerExport, functionName, memorySize, logStreamName, functionArn } = workerData;
+const { codePath, handlerExport, functionName, memorySize, logStreamName, functionArn, edgeUrl } = workerData;
+if (edgeUrl) callEdgeOverPort(new URL(edgeUrl));
 const module = await import(pathToFileURL(codePath).href);
 const handler = module[handlerExport];
 if (typeof handler !== 'function') {
@@ -12,7 +15,8 @@ if (typeof handler !== 'function') {
 }
 parentPort.postMessage({ type: 'ready' });
 
-parentPort.on('message', async ({ id, event, deadline }) => {
+parentPort.on('message', async ({ type, id, event, deadline }) => {
+  if (type === 'aws-response') return;
   const context = {
     functionName,
     functionVersion: '$LATEST',
@@ -39,3 +43,77 @@ parentPort.on('message', async ({ id, event, deadline }) => {
     });
   }
 });
+
+/**
+ * The function's AWS calls to the local cloud's endpoint go to the main thread over this
+ * environment's message port, as the signed request the SDK built (method, path, headers, body):
+ * the edge serves it as it serves one from a socket. The SDK is the one the function resolves
+ * (Lambda provides it, so bundles leave it out); calls to any other host keep its HTTP handler.
+ */
+function callEdgeOverPort(edge) {
+  const require = createRequire(pathToFileURL(codePath).href);
+  let http;
+  try {
+    http = require('@smithy/node-http-handler');
+  } catch {
+    return; // a function without the SDK
+  }
+  const original = http.NodeHttpHandler.prototype.handle;
+  const waiting = new Map();
+  let next = 0;
+  parentPort.on('message', (message) => {
+    if (message?.type !== 'aws-response') return;
+    const call = waiting.get(message.id);
+    waiting.delete(message.id);
+    call?.(message);
+  });
+  const port = (url) => url.port || (url.protocol === 'https:' ? '443' : '80');
+  http.NodeHttpHandler.prototype.handle = async function handle(request, options = {}) {
+    if (request.hostname !== edge.hostname || String(request.port ?? port(request)) !== port(edge))
+      return original.call(this, request, options);
+    const signal = options.abortSignal;
+    if (signal?.aborted) throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+    const id = next++;
+    const answered = new Promise((resolve, reject) => {
+      waiting.set(id, resolve);
+      signal?.addEventListener?.(
+        'abort',
+        () => {
+          waiting.delete(id);
+          reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
+        },
+        { once: true },
+      );
+    });
+    parentPort.postMessage({
+      type: 'aws',
+      id,
+      method: request.method,
+      url: pathOf(request),
+      headers: Object.fromEntries(
+        Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), String(v)]),
+      ),
+      body: await bodyOf(request.body),
+    });
+    const { status, headers, body } = await answered;
+    return { response: { statusCode: status, headers, body: Readable.from([Buffer.from(body)]) } };
+  };
+}
+
+function pathOf(request) {
+  const query = Object.entries(request.query ?? {}).flatMap(([key, value]) =>
+    (Array.isArray(value) ? value : [value]).map((v) =>
+      v === null ? encodeURIComponent(key) : `${encodeURIComponent(key)}=${encodeURIComponent(v)}`,
+    ),
+  );
+  return `${request.path || '/'}${query.length > 0 ? `?${query.join('&')}` : ''}`;
+}
+
+async function bodyOf(body) {
+  if (body === undefined || body === null) return new Uint8Array(0);
+  if (typeof body === 'string') return Buffer.from(body);
+  if (body instanceof Uint8Array) return body;
+  const chunks = [];
+  for await (const chunk of body) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}

@@ -162,6 +162,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   };
   const admin = new LocalAdmin(runtime);
   edge = await startEdge(options.edgePort ?? 4566, edgeBackends, calls, admin);
+  runtime.connectEdge(edge.url, edge.dispatch);
   // The local cloud's own calls reach the edge without a socket (in-process-transport.ts); the
   // pollers get a client of their own, apart from the workflow's sends.
   const clientConfig = {
