@@ -14,6 +14,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3'
 import { type DeadLetterQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { robotTypes } from '../functions/domain/catalog.ts';
+import { workerMemoryMb } from '../functions/domain/cost-model.ts';
 import { jobQueueNames, jobQueues } from '../functions/domain/job-queues.ts';
 import { parseAllowList } from '../functions/domain/outbound-policy.ts';
 import { productionLineNames, productionLines } from '../functions/domain/production-lines.ts';
@@ -127,9 +128,10 @@ export class FactoryStack extends Stack {
             ...tables.environmentFor(tableAccess.jobWorker),
             OUTBOUND_ALLOW_LIST: outboundAllowList,
           },
+          // The cost model prices the workers' GB-seconds at this memory.
+          memorySize: workerMemoryMb(name),
           ...(name === 'media'
             ? {
-                memorySize: 1024,
                 bundleImageCodecs: true,
                 bundledFiles: [
                   'node_modules/@jsquash/webp/codec/enc/webp_enc_simd.wasm',
@@ -497,7 +499,7 @@ export class FactoryStack extends Stack {
         },
         ['GET /workers/status', 'POST /workers/scale', 'GET /workers/scaling-events'],
       ),
-      // The queues, their pauses (the mappings they disable; windows are read) and rate limits.
+      // The queues, their pauses (the mappings they disable; windows are read), rate limits and SLAs.
       ...routeFamily(
         'api/queue-controls.ts',
         { environment: { QUEUE_WIRING: queueWiring }, operates: true, tables: { write: ['operations'] } },
@@ -505,6 +507,8 @@ export class FactoryStack extends Stack {
           'GET /queues',
           'PUT /queues/{queue}/rate-limit',
           'DELETE /queues/{queue}/rate-limit',
+          'PUT /queues/{queue}/sla',
+          'DELETE /queues/{queue}/sla',
           'POST /queues/{queue}/pause',
           'POST /queues/{queue}/resume',
           'POST /queues/pause',
@@ -556,6 +560,12 @@ export class FactoryStack extends Stack {
           'GET /analytics/scaling-advice',
           'GET /analytics/slow-jobs',
           'GET /analytics/models',
+          'GET /analytics/sla',
+          'GET /analytics/retries',
+          'GET /analytics/cost',
+          'GET /analytics/forecast',
+          'GET /analytics/errors',
+          'GET /analytics/utilisation',
           'GET /metrics',
           'GET /metrics/queues',
           'GET /metrics/workers',

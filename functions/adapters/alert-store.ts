@@ -1,7 +1,8 @@
 /**
- * Alert rules (pk `alert-rule`, sk ruleId) and alerts (pk `alert`, sk alertId, which begins
- * with the time it fired) in the operations table. The alerts' inserts and their resolution are
- * the `alert.fired` / `alert.resolved` events (domain/factory-events.ts).
+ * Alert rules (pk `alert-rule`, sk ruleId), alerts (pk `alert`, sk alertId, which begins with
+ * the time it fired) and the anomaly watch's states (pk `anomaly-watch`, sk the scope) in the
+ * operations table. The alerts' inserts and their resolution are the `alert.fired` /
+ * `alert.resolved` events (domain/factory-events.ts), whoever opened them.
  */
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert, AlertRule, Notice, RuleState } from '#domain/alerts';
@@ -99,6 +100,34 @@ export class AlertStore {
       }),
     );
     return Attributes ? strip<AlertRule>(Attributes) : undefined;
+  }
+
+  // The anomaly watch (domain/alert-evaluation.ts detectAnomalies)
+  async watchStates(): Promise<Map<string, RuleState>> {
+    const rows = await queryPartition(this.tableName, 'anomaly-watch', 5000, false);
+    return new Map(rows.map((row) => [String(row.sk), row.state as RuleState]));
+  }
+
+  /** A scope's state, if its version is still the one read (0: the scope has no row yet). */
+  async setWatchState(scope: string, state: RuleState, expectedVersion: number): Promise<boolean> {
+    try {
+      await dynamo().send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: 'anomaly-watch', sk: scope, state },
+          ConditionExpression:
+            expectedVersion === 0
+              ? 'attribute_not_exists(pk) OR #state.#version = :v'
+              : '#state.#version = :v',
+          ExpressionAttributeNames: { '#state': 'state', '#version': 'version' },
+          ExpressionAttributeValues: { ':v': expectedVersion },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   // Alerts

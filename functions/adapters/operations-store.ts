@@ -1,7 +1,8 @@
 /**
  * The operations table (one table, several item kinds, pk/sk): scaling events
  * (`scaling#<queue>`), maintenance windows (`maintenance`), cron schedules (`schedule`),
- * per-queue rate limits (`ratelimit`) and operator pauses (`pause`). All small, operator-driven data.
+ * per-queue rate limits (`ratelimit`), SLAs (`sla`) and operator pauses (`pause`). All small,
+ * operator-driven data.
  */
 import { randomBytes } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -9,6 +10,7 @@ import type { CronSchedule } from '#domain/cron-schedules';
 import type { MaintenanceWindow } from '#domain/maintenance';
 import type { QueuePause } from '#domain/queue-pause';
 import type { RateLimit } from '#domain/rate-limits';
+import type { QueueSla } from '#domain/sla';
 import type { ScalingMode } from '#domain/worker-scaling';
 import { envInt } from '#shared/env';
 import { dynamo, isConditionFailure } from './aws-clients.ts';
@@ -385,6 +387,23 @@ export class OperationsStore {
     return Object.fromEntries(
       (Items ?? []).map((item) => [item.sk as string, { limit: item.limit, windowMs: item.windowMs }]),
     );
+  }
+
+  // SLAs (domain/sla.ts): one row per queue, like rate limits.
+  async setSla(queue: string, sla: QueueSla | null): Promise<void> {
+    if (!sla) {
+      await dynamo().send(new DeleteCommand({ TableName: this.tableName, Key: { pk: 'sla', sk: queue } }));
+      return;
+    }
+    await dynamo().send(
+      new PutCommand({ TableName: this.tableName, Item: { pk: 'sla', sk: queue, ...sla } }),
+    );
+  }
+
+  /** Every queue's SLA, by queue. */
+  async slas(): Promise<Map<string, QueueSla>> {
+    const rows = await this.list<QueueSla>('sla');
+    return new Map(rows.map((sla) => [sla.queue, sla]));
   }
 
   /**

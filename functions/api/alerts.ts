@@ -1,7 +1,8 @@
 /**
  * Alert rules and their alerts: POST /alerts/rules, GET /alerts/rules, GET/PATCH/DELETE
- * /alerts/rules/{ruleId}, GET /alerts (newest first, firing and resolved). Evaluated every
- * minute by scheduled/alert-evaluator.ts (domain/alerts.ts says how).
+ * /alerts/rules/{ruleId}, GET /alerts (newest first, firing and resolved; the rules' alerts and
+ * the anomaly watch's, `?source=` to tell them apart). Evaluated every minute by
+ * scheduled/alert-evaluator.ts (domain/alerts.ts says how).
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
@@ -93,6 +94,8 @@ const alertsQuery = z
   .object({
     status: z.enum(['firing', 'resolved']).optional(),
     ruleId: z.string().min(1).max(100).optional(),
+    /** `rule`: opened by an alert rule; `anomaly-detector`: by the anomaly watch, without a rule. */
+    source: z.enum(['rule', 'anomaly-detector']).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),
   })
   .strict();
@@ -100,7 +103,10 @@ const alertsQuery = z
 const alerts = httpRoute({ query: alertsQuery }, async ({ query }) => {
   // The alerts partition is small (one item per alert, expiring with the retention): filter here.
   const found = (await store.alerts(1000)).filter(
-    (a) => (!query.status || a.status === query.status) && (!query.ruleId || a.ruleId === query.ruleId),
+    (a) =>
+      (!query.status || a.status === query.status) &&
+      (!query.ruleId || a.ruleId === query.ruleId) &&
+      (!query.source || (a.source ?? 'rule') === query.source),
   );
   return json(200, { alerts: found.slice(0, query.limit) });
 });

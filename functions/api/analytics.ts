@@ -5,17 +5,23 @@
  * GET /metrics/jobs/timeline?from&to&queue&limit (start/end per job, for a Gantt view)
  * GET /metrics/job-duration-histogram?queue&type&from&to
  * GET /analytics/scaling-advice, GET /analytics/slow-jobs (operational intelligence)
+ * GET /analytics/sla, /retries, /cost, /forecast, /errors, /utilisation (admin analytics,
+ * docs/intelligence.md): each from the metric buckets of its range, whatever the number of jobs.
  */
 import { z } from 'zod';
 import { JobCountsStore, jobCounting } from '#adapters/job-counts-store';
 import { JobQueries } from '#adapters/job-queries';
 import { ModelStore, noModelYet } from '#adapters/model-store';
 import { operationsFromEnv } from '#adapters/operations';
+import { costReport } from '#domain/cost-model';
+import { errorPatterns } from '#domain/error-patterns';
 import { modelSummary } from '#domain/failure-prediction';
 import { countJobs, statsOf } from '#domain/job-counts';
 import { allQueueNames } from '#domain/job-queues';
 import { prometheusText } from '#domain/prometheus-metrics';
+import { retryReport } from '#domain/retry-analysis';
 import { scalingAdvice } from '#domain/scaling-advice';
+import { slaReport } from '#domain/sla';
 import { slowJobsReport } from '#domain/slow-jobs';
 import {
   bucketStart,
@@ -27,12 +33,14 @@ import {
   storedFor,
   throughputReport,
 } from '#domain/throughput';
-import { boundsOf } from '#domain/worker-scaling';
+import { concurrencyTimeline, configuredConcurrency, utilisationReport } from '#domain/utilisation';
+import { hourlyCounts, meanRunMsOf, volumeForecast } from '#domain/volume-forecast';
+import { boundsOf, manualLimits } from '#domain/worker-scaling';
 import { activeWithinMs, workerStatus } from '#domain/worker-status';
 import { jobTypes } from '#job-types/index';
 import { requireEnv } from '#shared/env';
 import { byRoute, httpRoute, json } from '#shared/http';
-import { badRequest } from '#shared/http-errors';
+import { badRequest, notFound } from '#shared/http-errors';
 
 const ops = operationsFromEnv();
 const queries = new JobQueries(requireEnv('JOBS_TABLE'));
@@ -186,7 +194,7 @@ async function rangeBuckets(query: z.infer<typeof rangeQuery>) {
   const buckets = (
     await Promise.all(queues.map((q) => ops.metrics.buckets(granularity, q, from, to, query.type)))
   ).flat();
-  return { from, to, buckets };
+  return { from, to, granularity, buckets };
 }
 
 const histogram = httpRoute(
@@ -264,6 +272,129 @@ const slowJobs = httpRoute(
   },
 );
 
+/**
+ * GET /analytics/sla?queue&from&to — per queue with an SLA (PUT /queues/{queue}/sla): the share
+ * of jobs that started within it over the range, the buckets out of it, the trend (domain/sla.ts).
+ */
+const sla = httpRoute({ query: rangeQuery.omit({ type: true }) }, async ({ query }) => {
+  const slas = await ops.operations.slas();
+  if (query.queue && !slas.has(query.queue))
+    throw notFound(
+      'NO_SLA',
+      `${query.queue} has no SLA: PUT /queues/${query.queue}/sla {waitP95Ms} or {withinMs, percent}`,
+    );
+  const { from, to } = range(query, 86_400_000, 'hour', 24 * 90);
+  const granularity = finestStoredFor(from, to, new Date());
+  const queues = [...slas.values()].filter((q) => !query.queue || q.queue === query.queue);
+  const reports = await Promise.all(
+    queues.map(async (q) =>
+      slaReport(q, await ops.metrics.buckets(granularity, q.queue, from, to), { from, to }),
+    ),
+  );
+  return json(200, {
+    from: from.toISOString(),
+    to: to.toISOString(),
+    granularity,
+    queues: reports.sort((a, b) => a.queue.localeCompare(b.queue)),
+  });
+});
+
+/** GET /analytics/retries?queue&type&from&to — success by attempt number, time and cost of retries. */
+const retries = httpRoute({ query: rangeQuery }, async ({ query }) => {
+  const { from, to, buckets } = await rangeBuckets(query);
+  return json(200, retryReport(buckets, { from, to }));
+});
+
+/** GET /analytics/cost?queue&type&from&to — cost per job, queue and type, and the month ahead (domain/cost-model.ts). */
+const cost = httpRoute({ query: rangeQuery }, async ({ query }) => {
+  const { from, to, buckets } = await rangeBuckets(query);
+  return json(200, costReport(buckets, { from, to }));
+});
+
+/**
+ * GET /analytics/forecast?queue&historyDays&hours — the queue's jobs per hour ahead from its
+ * hour buckets, and the workers each hour needs for the queue's SLA (domain/volume-forecast.ts).
+ */
+const forecast = httpRoute(
+  {
+    query: z
+      .object({
+        queue: queueName,
+        historyDays: z.coerce.number().int().min(1).max(90).default(28),
+        hours: z.coerce.number().int().min(1).max(168).default(168),
+      })
+      .strict(),
+  },
+  async ({ query }) => {
+    const nextHour = Date.parse(bucketStart(Date.now(), 'hour')) + 3_600_000;
+    // The history ends with the last whole hour: the running one is not a full count yet.
+    const to = new Date(nextHour - 3_600_000);
+    const from = new Date(to.getTime() - query.historyDays * 86_400_000);
+    const [buckets, slas] = await Promise.all([
+      ops.metrics.buckets('hour', query.queue, from, to),
+      ops.operations.slas(),
+    ]);
+    const history = hourlyCounts(buckets, from.getTime(), to.getTime());
+    const queueSla = slas.get(query.queue);
+    return json(
+      200,
+      volumeForecast({
+        queue: query.queue,
+        counts: history.counts,
+        historyStart: history.start,
+        from: to.getTime(),
+        hours: query.hours,
+        meanRunMs: meanRunMsOf(buckets),
+        ...(queueSla ? { sla: { withinMs: queueSla.withinMs, percent: queueSla.percent } } : {}),
+        maxWorkers: manualLimits(query.queue).max,
+      }),
+    );
+  },
+);
+
+/** GET /analytics/errors?queue&type&from&to&step&top — the top error classes over time (domain/error-patterns.ts). */
+const errors = httpRoute(
+  {
+    query: rangeQuery.extend({
+      step: z.enum(['hour', 'day']).optional(),
+      top: z.coerce.number().int().min(1).max(50).default(10),
+    }),
+  },
+  async ({ query }) => {
+    const { from, to, buckets } = await rangeBuckets(query);
+    const step = query.step ?? (to.getTime() - from.getTime() > 7 * 86_400_000 ? 'day' : 'hour');
+    return json(200, errorPatterns(buckets, { from, to, step, top: query.top }));
+  },
+);
+
+/**
+ * GET /analytics/utilisation?queue&from&to — busy against available worker time per queue: run
+ * times from the buckets, concurrency from the scaling decisions (domain/utilisation.ts).
+ */
+const utilisation = httpRoute({ query: rangeQuery.omit({ type: true }) }, async ({ query }) => {
+  const asked = range(query, 86_400_000, 'hour', 24 * 90);
+  const granularity = finestStoredFor(asked.from, asked.to, new Date());
+  // Whole buckets: a bucket's run time is counted against the whole of its time.
+  const from = new Date(bucketStart(asked.from, granularity));
+  const to = asked.to;
+  const queues = query.queue ? [query.queue] : allQueueNames;
+  const modes = await ops.operations.scalingModes();
+  const reports = await Promise.all(
+    queues.map(async (queue) => {
+      const [buckets, changes] = await Promise.all([
+        ops.metrics.buckets(granularity, queue, from, to),
+        ops.operations.scalingEvents(queue, 1000),
+      ]);
+      const mode = modes.get(queue);
+      const standing =
+        (mode?.mode === 'manual' ? mode.concurrency : undefined) ?? configuredConcurrency(queue);
+      const segments = concurrencyTimeline(changes, standing, from.getTime(), to.getTime());
+      return utilisationReport(queue, buckets, segments, { from, to, stepMs: granularities[granularity] });
+    }),
+  );
+  return json(200, { from: from.toISOString(), to: to.toISOString(), granularity, queues: reports });
+});
+
 /** GET /analytics/models — each trained model: its window, samples and held-out quality. */
 const models = httpRoute({}, async () => {
   const failure = await modelStore.failureModel();
@@ -315,6 +446,12 @@ export const handler = byRoute({
   'GET /analytics/scaling-advice': advice,
   'GET /analytics/slow-jobs': slowJobs,
   'GET /analytics/models': models,
+  'GET /analytics/sla': sla,
+  'GET /analytics/retries': retries,
+  'GET /analytics/cost': cost,
+  'GET /analytics/forecast': forecast,
+  'GET /analytics/errors': errors,
+  'GET /analytics/utilisation': utilisation,
   'GET /analytics/throughput': throughput,
   'GET /metrics/queues': queueMetrics,
   'GET /metrics/workers': workerMetrics,

@@ -7,6 +7,8 @@
  *   POST /queues/resume {queues?} (every queue and production line when `queues` is left out).
  *   Running jobs finish; queued ones wait; submissions are still taken.
  * - Rate limits: PUT /queues/{queue}/rate-limit {limit, windowMs}, DELETE …/rate-limit.
+ * - SLAs on waiting (domain/sla.ts): PUT /queues/{queue}/sla {waitP95Ms} or {withinMs, percent},
+ *   DELETE …/sla; GET /analytics/sla measures them.
  */
 import { z } from 'zod';
 import { pausePortsFromEnv } from '#adapters/operations';
@@ -14,6 +16,7 @@ import { OperationsStore } from '#adapters/operations-store';
 import { allQueueNames, describeQueues, isJobQueue, jobQueueNames } from '#domain/job-queues';
 import { pauseQueues, resumeQueues } from '#domain/queue-pause';
 import { rateLimitSchema, slotSpacingMs } from '#domain/rate-limits';
+import { slaOf, slaRequestSchema, slaView } from '#domain/sla';
 import { requireEnv } from '#shared/env';
 import { actorOf, byRoute, httpRoute, json } from '#shared/http';
 import { badRequest, notFound } from '#shared/http-errors';
@@ -23,14 +26,20 @@ const operations = new OperationsStore(requireEnv('OPERATIONS_TABLE'));
 const queuePath = z.object({ queue: z.string().min(1).max(64) });
 
 const list = httpRoute({}, async () => {
-  const [limits, pauses] = await Promise.all([operations.rateLimits(), operations.pauses()]);
+  const [limits, pauses, slas] = await Promise.all([
+    operations.rateLimits(),
+    operations.pauses(),
+    operations.slas(),
+  ]);
   return json(
     200,
     describeQueues().map((q) => {
       const pause = pauses.get(q.name);
+      const sla = slas.get(q.name);
       return {
         ...q,
         rateLimit: limits[q.name] ?? null,
+        sla: sla ? slaView(sla) : null,
         paused: pause !== undefined,
         ...(pause
           ? { pausedAt: pause.pausedAt, pausedBy: pause.pausedBy, pauseReason: pause.reason ?? null }
@@ -60,18 +69,30 @@ const removeRateLimit = httpRoute({ path: queuePath }, async ({ path, event }) =
   await operations.setRateLimit(path.queue, null, actorOf(event));
   return { statusCode: 204, body: '' };
 });
+const known = (queue: string) => {
+  if (!allQueueNames.includes(queue))
+    throw notFound('QUEUE_NOT_FOUND', `No queue or production line "${queue}" (${allQueueNames.join(', ')})`);
+  return queue;
+};
+
+/** Job queues and production lines alike: a line's steps wait in its bands too. */
+const putSla = httpRoute({ path: queuePath, body: slaRequestSchema }, async ({ path, body, event }) => {
+  const sla = slaOf(known(path.queue), body, actorOf(event), new Date());
+  await operations.setSla(path.queue, sla);
+  return json(200, { queue: path.queue, ...slaView(sla) });
+});
+
+const removeSla = httpRoute({ path: queuePath }, async ({ path }) => {
+  await operations.setSla(known(path.queue), null);
+  return { statusCode: 204, body: '' };
+});
+
 const queueName = z.enum(allQueueNames as [string, ...string[]]);
 const reason = z.string().min(1).max(500).optional();
 const oneBody = z.object({ reason }).strict();
 const manyBody = z
   .object({ queues: z.array(queueName).min(1).max(allQueueNames.length).optional(), reason })
   .strict();
-
-const known = (queue: string) => {
-  if (!allQueueNames.includes(queue))
-    throw notFound('QUEUE_NOT_FOUND', `No queue or production line "${queue}" (${allQueueNames.join(', ')})`);
-  return queue;
-};
 
 const pauseOne = httpRoute(
   { path: queuePath, body: oneBody, bodyOptional: true },
@@ -99,6 +120,8 @@ export const handler = byRoute({
   'GET /queues': list,
   'PUT /queues/{queue}/rate-limit': putRateLimit,
   'DELETE /queues/{queue}/rate-limit': removeRateLimit,
+  'PUT /queues/{queue}/sla': putSla,
+  'DELETE /queues/{queue}/sla': removeSla,
   'POST /queues/{queue}/pause': pauseOne,
   'POST /queues/{queue}/resume': resumeOne,
   'POST /queues/pause': pauseMany,

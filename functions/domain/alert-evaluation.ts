@@ -3,6 +3,12 @@
  * claim its transition with a conditional write, then open or resolve its alert and tell its
  * actions. A notice that was claimed but not told (the evaluator died) is told first, on the
  * next evaluation.
+ *
+ * Beside the rules, the anomaly watch (detectAnomalies): every queue, and every type of it,
+ * against its own history each minute, without anyone writing a rule — an anomaly held for two
+ * minutes opens an alert (source `anomaly-detector`, so `alert.fired` too) that resolves when
+ * the readings are usual again. Its state is a small row per watched scope, written only when
+ * it changes.
  */
 import {
   type Alert,
@@ -11,6 +17,9 @@ import {
   type AlertRule,
   anomalyReading,
   evaluateRule,
+  freshState,
+  hourOfDayBaseline,
+  hourOfDayDays,
   minuteReadings,
   type Notice,
   noticeBody,
@@ -35,6 +44,11 @@ export interface AlertPorts {
   readonly addNotices: (alertId: string, notices: readonly Notice[]) => Promise<void>;
   /** Minute buckets of a queue (all types unless one is named), from ≤ t < to. */
   readonly buckets: (queue: string, from: Date, to: Date, type?: string) => Promise<StoredBucket[]>;
+  /**
+   * Hour buckets of a queue starting at each of these hours (all types unless one is named): the
+   * anomaly baseline by hour of day. Without it, anomalies are judged on the last two hours only.
+   */
+  readonly hourBuckets?: (queue: string, hours: readonly Date[], type?: string) => Promise<StoredBucket[]>;
   /** Jobs waiting in a queue now. */
   readonly backlog: (queue: string) => Promise<number>;
   /** Every queue (a rule without one watches them all). */
@@ -71,6 +85,39 @@ export async function readingFor(condition: AlertCondition, ports: AlertPorts, n
   );
 }
 
+/** The first minute of the trailing reading window that `now` falls in. */
+const windowStartOf = (now: Date) =>
+  new Date(Math.floor(now.getTime() / 60_000) * 60_000 - (readingWindowMinutes - 1) * 60_000);
+
+/** The same hour of the day as `now` on each of the previous days. */
+export const sameHourOnPreviousDays = (now: Date): Date[] =>
+  Array.from(
+    { length: hourOfDayDays },
+    (_, i) => new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 - (i + 1) * 86_400_000),
+  );
+
+/**
+ * The anomaly reading of one scope from its minute buckets (the two hours before the window and
+ * the window) and its hour buckets of the same hour on previous days.
+ */
+export function anomalyOf(
+  minuteBuckets: readonly StoredBucket[],
+  hourBuckets: readonly StoredBucket[],
+  windowStart: Date,
+): Reading {
+  const past = minuteBuckets.filter((b) => Date.parse(b.bucket) < windowStart.getTime());
+  const recent = minuteBuckets.filter((b) => Date.parse(b.bucket) >= windowStart.getTime());
+  return anomalyReading(
+    minuteReadings(past),
+    {
+      failureRate: windowReading('failure_rate', recent).value,
+      p95RunMs: windowReading('p95_run_ms', recent).value,
+      throughput: windowReading('throughput', recent).value ?? 0,
+    },
+    hourOfDayBaseline(hourBuckets),
+  );
+}
+
 async function queueReading(
   condition: AlertCondition,
   queue: string,
@@ -79,24 +126,14 @@ async function queueReading(
 ): Promise<Reading> {
   const { metric, type } = condition;
   if (metric === 'backlog') return { value: await ports.backlog(queue) };
-  const windowStart = new Date(
-    Math.floor(now.getTime() / 60_000) * 60_000 - (readingWindowMinutes - 1) * 60_000,
-  );
+  const windowStart = windowStartOf(now);
   const end = new Date(now.getTime() + 1);
   if (metric !== 'anomaly') return windowReading(metric, await ports.buckets(queue, windowStart, end, type));
-  const buckets = await ports.buckets(
-    queue,
-    new Date(windowStart.getTime() - anomalyHistoryMinutes * 60_000),
-    end,
-    type,
-  );
-  const past = buckets.filter((b) => Date.parse(b.bucket) < windowStart.getTime());
-  const recent = buckets.filter((b) => Date.parse(b.bucket) >= windowStart.getTime());
-  const reading = anomalyReading(minuteReadings(past), {
-    failureRate: windowReading('failure_rate', recent).value,
-    p95RunMs: windowReading('p95_run_ms', recent).value,
-    throughput: windowReading('throughput', recent).value ?? 0,
-  });
+  const [buckets, hourBuckets] = await Promise.all([
+    ports.buckets(queue, new Date(windowStart.getTime() - anomalyHistoryMinutes * 60_000), end, type),
+    ports.hourBuckets?.(queue, sameHourOnPreviousDays(now), type) ?? [],
+  ]);
+  const reading = anomalyOf(buckets, hourBuckets, windowStart);
   return reading.detail ? { ...reading, detail: `${queue}: ${reading.detail}` } : reading;
 }
 
@@ -144,7 +181,9 @@ async function tell(
   ports: AlertPorts,
   now: Date,
   reading: Reading | undefined,
+  watch?: { readonly setState: AlertPorts['setState'] },
 ): Promise<RuleState | undefined> {
+  const setState = watch?.setState ?? ports.setState;
   const transition = state.pendingNotice;
   const alertId = state.alertId;
   if (!transition || !alertId) return state;
@@ -160,6 +199,7 @@ async function tell(
       value: reading?.value ?? state.lastValue ?? null,
       ...(reading?.expected ? { expected: reading.expected } : {}),
       ...(reading?.detail ? { detail: reading.detail } : {}),
+      ...(watch ? { source: 'anomaly-detector' as const } : {}),
     });
     alert = await ports.alert(alertId);
   } else {
@@ -188,8 +228,117 @@ async function tell(
   }
   const { pendingNotice: _p, ...rest } = state;
   const cleared: RuleState = { ...rest, version: state.version + 1 };
-  return (await ports.setState(rule.ruleId, cleared, state.version)) ? cleared : undefined;
+  return (await setState(rule.ruleId, cleared, state.version)) ? cleared : undefined;
 }
 
 export const targetOf = (action: AlertAction): string =>
   action.type === 'webhook' ? action.url : action.type === 'email' ? action.to : action.topicArn;
+
+/** The anomaly watch's state rows: one per watched scope (`<queue>` or `<queue>/<type>`). */
+export interface AnomalyWatchPorts {
+  /** The states written so far (a scope without a row is ok, version 0). */
+  readonly watchStates: () => Promise<Map<string, RuleState>>;
+  /** Writes a scope's state if its version is still `expectedVersion` (0: no row yet). */
+  readonly setWatchState: (scope: string, state: RuleState, expectedVersion: number) => Promise<boolean>;
+}
+
+/** How anomalous (in spreads) and for how many minutes in a row before the watch opens an alert. */
+export const anomalyWatchDefaults = { threshold: 4, forMinutes: 2 } as const;
+
+const watchIdPrefix = 'anomaly:';
+
+/** The rule the watch evaluates for a scope: metric anomaly over the threshold, no actions. */
+function watchRule(
+  queue: string,
+  type: string | undefined,
+  state: RuleState,
+  settings: typeof anomalyWatchDefaults,
+): AlertRule {
+  const scope = type ? `${queue}/${type}` : queue;
+  return {
+    ruleId: `${watchIdPrefix}${scope}`,
+    name: `Anomaly on ${type ? `${type} in ` : ''}${queue}`,
+    condition: {
+      metric: 'anomaly',
+      queue,
+      ...(type ? { type } : {}),
+      op: '>',
+      threshold: settings.threshold,
+      forMinutes: settings.forMinutes,
+    },
+    actions: [],
+    enabled: true,
+    createdAt: '',
+    updatedAt: '',
+    state,
+  };
+}
+
+/**
+ * The anomaly watch, one minute: for every queue, the queue as a whole and each type seen in
+ * its last two hours (or with an open anomaly), the anomaly reading against its own history
+ * (the last two hours and this hour of the day on the previous days: one query of minute
+ * buckets and one per previous day of hour buckets per queue, whatever the types). An anomaly
+ * over the threshold for forMinutes in a row opens an alert; the first usual minute resolves it.
+ * A scope's state is written only when it changes (a quiet factory writes nothing).
+ */
+export async function detectAnomalies(
+  ports: AlertPorts & AnomalyWatchPorts,
+  now: Date,
+  settings: typeof anomalyWatchDefaults = anomalyWatchDefaults,
+): Promise<RuleOutcome[]> {
+  const windowStart = windowStartOf(now);
+  const states = await ports.watchStates();
+  const outcomes: RuleOutcome[] = [];
+  const setState: AlertPorts['setState'] = (ruleId, state, version) =>
+    ports.setWatchState(ruleId.slice(watchIdPrefix.length), state, version);
+  for (const queue of ports.queues()) {
+    try {
+      const [minuteBuckets, hourBuckets] = await Promise.all([
+        ports.buckets(
+          queue,
+          new Date(windowStart.getTime() - anomalyHistoryMinutes * 60_000),
+          new Date(now.getTime() + 1),
+        ),
+        ports.hourBuckets?.(queue, sameHourOnPreviousDays(now)) ?? [],
+      ]);
+      const open = [...states.entries()]
+        .filter(([scope, state]) => scope.startsWith(`${queue}/`) && state.status === 'firing')
+        .map(([scope]) => scope.slice(queue.length + 1));
+      const types = [...new Set([...minuteBuckets.map((b) => b.type), ...open])].sort();
+      for (const type of [undefined, ...types]) {
+        const scope = type ? `${queue}/${type}` : queue;
+        const ofType = <B extends StoredBucket>(list: readonly B[]) =>
+          type ? list.filter((b) => b.type === type) : list;
+        const reading = anomalyOf(ofType(minuteBuckets), ofType(hourBuckets), windowStart);
+        const state = states.get(scope) ?? freshState(0);
+        const rule = watchRule(queue, type, state, settings);
+        let current = state;
+        if (current.pendingNotice) {
+          const told = await tell(rule, current, ports, now, undefined, { setState });
+          if (!told) continue;
+          current = told;
+        }
+        const evaluation = evaluateRule({ ...rule, state: current }, reading, now);
+        // Only a change of state is written: a count of breaches towards firing, or a transition.
+        const unchanged =
+          !evaluation.transition &&
+          evaluation.state.status === current.status &&
+          (current.status === 'firing' || evaluation.state.breaches === current.breaches);
+        if (unchanged) continue;
+        if (!(await setState(rule.ruleId, evaluation.state, current.version))) continue;
+        if (!evaluation.transition) continue;
+        await tell(rule, evaluation.state, ports, now, reading, { setState });
+        outcomes.push({
+          ruleId: rule.ruleId,
+          value: reading.value,
+          status: evaluation.state.status,
+          transition: evaluation.transition,
+        });
+      }
+    } catch (error) {
+      outcomes.push({ ruleId: `${watchIdPrefix}${queue}`, value: null, status: 'ok', error: String(error) });
+    }
+  }
+  return outcomes;
+}

@@ -161,6 +161,8 @@ export interface Alert {
   /** Why it resolved when the data did not say so (the rule was changed, disabled or deleted). */
   readonly resolvedBecause?: string;
   readonly notices?: readonly Notice[];
+  /** `anomaly-detector`: opened by the factory's own anomaly watch, without a rule. @default a rule */
+  readonly source?: 'rule' | 'anomaly-detector';
 }
 
 /** What was told to whom: one per action and transition. */
@@ -225,50 +227,112 @@ export function minuteReadings(buckets: readonly StoredBucket[]): MinuteReadings
     }));
 }
 
-/** Fewer minutes of history than this and nothing is called anomalous. */
+/** Fewer minutes of history than this and the last two hours are no baseline. */
 export const anomalyMinHistory = 30;
 const ewmaAlpha = 0.1;
+/** Below these a spread is not believed: a flat history does not make every wobble an anomaly. */
+const spreadFloors = { failureRate: 0.02, p95RunMs: 5, throughput: 0.5 } as const;
+type ReadingKey = keyof typeof spreadFloors;
+const readingKeys = Object.keys(spreadFloors) as ReadingKey[];
+
+/** Where a reading is expected: a mean and a spread (≈ one standard deviation). */
+export interface Baseline {
+  readonly mean: number;
+  readonly sigma: number;
+  /** Days of the same hour it was made of (hour-of-day baselines). */
+  readonly days?: number;
+}
+
+/** The same hour of the day on previous days: a baseline per reading that has one. */
+export type HourOfDayBaseline = Partial<Record<ReadingKey, Baseline>>;
+
+/** Days of the same hour a baseline needs before it is believed. */
+export const hourOfDayMinDays = 3;
+/** How many previous days make the hour-of-day baseline. */
+export const hourOfDayDays = 7;
 
 /**
- * How far this window's readings are from the queue's own history: for each reading an EWMA
- * of the past minutes with an EWMA of the absolute deviation as a robust spread (a spike moves
- * it by alpha × its size, not by its square as a variance would), and the score in spreads
- * (z). The largest score of the readings is the anomaly reading, with its expected range
- * (EWMA ± 3 spreads). A floor on the spread keeps a perfectly flat history from calling every
- * tiny change an anomaly.
+ * The baseline of the hour of day from the hour buckets of that hour on previous days (any
+ * types and shards): one reading per day that has a bucket — failure rate, p95 run time and
+ * jobs completed per minute of the hour — then their mean, and 1.25 × their mean absolute
+ * deviation as the spread (≈ one standard deviation, robust to one odd day).
+ */
+export function hourOfDayBaseline(hourBuckets: readonly StoredBucket[]): HourOfDayBaseline {
+  const byDay = new Map<string, StoredBucket[]>();
+  for (const b of hourBuckets) byDay.set(b.bucket, [...(byDay.get(b.bucket) ?? []), b]);
+  const days = [...byDay.values()].map((group) => ({
+    failureRate: windowReading('failure_rate', group, 60).value,
+    p95RunMs: windowReading('p95_run_ms', group, 60).value,
+    throughput: windowReading('throughput', group, 60).value,
+  }));
+  const baseline: HourOfDayBaseline = {};
+  for (const key of readingKeys) {
+    const values = days.map((d) => d[key]).filter((v): v is number => v !== null);
+    if (values.length < hourOfDayMinDays) continue;
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const deviation = values.reduce((a, v) => a + Math.abs(v - mean), 0) / values.length;
+    baseline[key] = { mean, sigma: Math.max(1.25 * deviation, spreadFloors[key]), days: values.length };
+  }
+  return baseline;
+}
+
+/** The EWMA baseline of a reading over the minutes of history (undefined without a value). */
+function recentBaseline(history: readonly MinuteReadings[], key: ReadingKey): Baseline | undefined {
+  let mean: number | undefined;
+  let spread = 0;
+  for (const minute of history) {
+    const x = minute[key];
+    if (x === null) continue;
+    if (mean === undefined) {
+      mean = x;
+      continue;
+    }
+    spread = ewmaAlpha * Math.abs(x - mean) + (1 - ewmaAlpha) * spread;
+    mean = ewmaAlpha * x + (1 - ewmaAlpha) * mean;
+  }
+  // 1.25 × mean absolute deviation ≈ one standard deviation of a normal distribution.
+  return mean === undefined ? undefined : { mean, sigma: Math.max(1.25 * spread, spreadFloors[key]) };
+}
+
+/**
+ * How far this window's readings are from the queue's own history, in spreads (z). Two
+ * baselines: the last two hours — an EWMA of the past minutes with an EWMA of the absolute
+ * deviation as a robust spread (a spike moves it by alpha × its size, not by its square as a
+ * variance would) — and, when given, the same hour of the day on previous days. A reading is
+ * as anomalous as it is against the baseline it fits best: a queue busy every night at 2 is
+ * unusual against its quiet evening but not against its other nights, so it is not an anomaly.
+ * The largest score of the readings is the anomaly reading, with its expected range (baseline
+ * ± 3 spreads) and which baseline that was.
  */
 export function anomalyReading(
   history: readonly MinuteReadings[],
   current: { failureRate: number | null; p95RunMs: number | null; throughput: number },
+  hourOfDay: HourOfDayBaseline = {},
 ): Reading {
-  if (history.length < anomalyMinHistory) return { value: null };
-  const floors = { failureRate: 0.02, p95RunMs: 5, throughput: 0.5 } as const;
+  const recentKnown = history.length >= anomalyMinHistory;
   let worst: Reading = { value: null };
-  for (const key of ['failureRate', 'p95RunMs', 'throughput'] as const) {
+  for (const key of readingKeys) {
     const now = current[key];
     if (now === null) continue;
-    let mean: number | undefined;
-    let spread = 0;
-    for (const minute of history) {
-      const x = minute[key];
-      if (x === null) continue;
-      if (mean === undefined) {
-        mean = x;
-        continue;
-      }
-      spread = ewmaAlpha * Math.abs(x - mean) + (1 - ewmaAlpha) * spread;
-      mean = ewmaAlpha * x + (1 - ewmaAlpha) * mean;
-    }
-    if (mean === undefined) continue;
-    // 1.25 × mean absolute deviation ≈ one standard deviation of a normal distribution.
-    const sigma = Math.max(1.25 * spread, floors[key]);
-    const score = round(Math.abs(now - mean) / sigma, 2);
-    if (worst.value === null || score > worst.value)
+    const candidates = [
+      ...(recentKnown ? [{ baseline: recentBaseline(history, key), what: 'the last two hours' }] : []),
+      {
+        baseline: hourOfDay[key],
+        what: `this hour on the last ${hourOfDay[key]?.days ?? 0} days`,
+      },
+    ].flatMap(({ baseline, what }) =>
+      baseline ? [{ baseline, what, score: round(Math.abs(now - baseline.mean) / baseline.sigma, 2) }] : [],
+    );
+    const best = candidates.sort((a, b) => a.score - b.score)[0];
+    if (!best) continue;
+    if (worst.value === null || best.score > worst.value) {
+      const { mean, sigma } = best.baseline;
       worst = {
-        value: score,
+        value: best.score,
         expected: { low: round(Math.max(0, mean - 3 * sigma), 3), high: round(mean + 3 * sigma, 3) },
-        detail: `${key} ${round(now, 3)} against ${round(mean, 3)} ± ${round(sigma, 3)}`,
+        detail: `${key} ${round(now, 3)} against ${round(mean, 3)} ± ${round(sigma, 3)} (${best.what})`,
       };
+    }
   }
   return worst;
 }

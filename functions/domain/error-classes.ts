@@ -32,6 +32,22 @@ export function errorClassOf(message: string): ErrorClass {
   };
 }
 
+/**
+ * A short, stable id of an error class (FNV-1a, 32 bits, as 8 hex digits): the name of its
+ * counter in the metric buckets, where the class's text is kept beside it once.
+ */
+export function errorClassId(key: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Longest class text a metric bucket keeps (the class is identified by its full text's id). */
+export const errorLabelLength = 200;
+
 export interface DeadJobFacts {
   readonly jobId: string;
   readonly type: string;

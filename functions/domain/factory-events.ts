@@ -293,6 +293,7 @@ export function operationsEventsOf(change: RowChange<OperationsEventImage>): Fac
           value: fired ? alert.value : alert.resolvedValue,
           expected: alert.expected,
           resolvedBecause: alert.resolvedBecause,
+          source: alert.source,
         }),
         key: `${change.recordId}#0`,
       },

@@ -7,6 +7,7 @@
  * them writing a metric: the counts come from the data, once per change, off the job path.
  */
 import { type RetryLesson, retryLessonsOf } from './adaptive-retry.ts';
+import { errorClassId, errorClassOf, errorLabelLength } from './error-classes.ts';
 import type { JobRecord } from './jobs.ts';
 import type { MetricDelta } from './throughput.ts';
 
@@ -28,6 +29,8 @@ export type JobRowImage = Partial<
     | 'waitingOn'
     | 'failures'
     | 'payload'
+    | 'attempts'
+    | 'lastError'
   >
 > & {
   /** The listing index's partition (`<queue>#<state>`; `#DISCARDED` once a dead job is discarded). */
@@ -70,15 +73,43 @@ export function metricDeltaOf(change: JobRowChange): MetricDelta | undefined {
         ...(Number.isFinite(runMs) ? { runMs: Math.max(0, runMs) } : {}),
         ...(Number.isFinite(waitMs) ? { waitMs: Math.max(0, waitMs) } : {}),
         ...(after.payload ? { payloadBytes: Buffer.byteLength(JSON.stringify(after.payload)) } : {}),
+        ...attemptOf(after),
       };
     }
-    case 'FAILED':
-      return { ...base, at: dateOr(after.failedAt ?? after.updatedAt, change.at), failed: 1 };
-    case 'DEAD':
-      return { ...base, at: dateOr(after.deadAt ?? after.updatedAt, change.at), failed: 1, dead: 1 };
+    case 'FAILED': {
+      const at = dateOr(after.failedAt ?? after.updatedAt, change.at);
+      return { ...base, at, failed: 1, ...endedAttempt(before, after, at) };
+    }
+    case 'DEAD': {
+      const at = dateOr(after.deadAt ?? after.updatedAt, change.at);
+      return { ...base, at, failed: 1, dead: 1, ...endedAttempt(before, after, at) };
+    }
     default:
       return undefined;
   }
+}
+
+const attemptOf = (row: JobRowImage) =>
+  typeof row.attempts === 'number' && row.attempts >= 1 ? { attempt: row.attempts } : {};
+
+/**
+ * What a failed attempt adds when this change ended it (the row was RUNNING): its number, how
+ * long it ran, its backoff until the retry is due, and its error class. A workflow's DEAD
+ * record after a FAILED attempt ends no attempt: that one was counted when it failed.
+ */
+function endedAttempt(before: JobRowImage, after: JobRowImage, at: Date) {
+  if (before.status !== 'RUNNING') return {};
+  const ranMs = at.getTime() - ms(after.startedAt);
+  const delayMs = ms(after.runAt) - at.getTime();
+  const cls = after.lastError ? errorClassOf(after.lastError) : undefined;
+  return {
+    ...attemptOf(after),
+    ...(Number.isFinite(ranMs) ? { failedRunMs: Math.max(0, ranMs) } : {}),
+    ...(after.status === 'FAILED' && after.kind === 'job' && Number.isFinite(delayMs)
+      ? { retryDelayMs: Math.max(0, delayMs) }
+      : {}),
+    ...(cls ? { errorClass: { id: errorClassId(cls.key), label: cls.key.slice(0, errorLabelLength) } } : {}),
+  };
 }
 
 /** A standalone job's move into COMPLETED or DEAD teaches the adaptive retry policy its failures. */

@@ -44,6 +44,12 @@ export interface ProductionLineDefinition {
   readonly concurrency: Readonly<Record<'urgent' | 'normal' | 'low', number>>;
 }
 
+/**
+ * Step messages a line's worker takes per invocation (its event sources' BatchSize) and runs side
+ * by side: a line worker can be busy with this many steps at once.
+ */
+export const stepsPerLineWorker = 5;
+
 export type ProductionLineName = keyof typeof productionLines;
 export type StepJobType = (typeof productionLines)[ProductionLineName]['jobTypes'][number];
 

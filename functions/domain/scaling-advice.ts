@@ -28,6 +28,49 @@ export function erlangC(servers: number, load: number, serviceMs: number): Erlan
   return { probabilityOfWait, meanWaitMs: (probabilityOfWait * serviceMs) / (servers - load) };
 }
 
+/**
+ * The chance that a job starts within `withinMs` with `servers` workers (M/M/c): in Erlang C
+ * the wait of a job that waits is exponential with rate (c − A) / S, so
+ * P(W ≤ t) = 1 − C(c, A) · e^(−(c − A) t / S).
+ */
+export function waitWithinProbability(
+  servers: number,
+  load: number,
+  serviceMs: number,
+  withinMs: number,
+): number {
+  const { probabilityOfWait } = erlangC(servers, load, serviceMs);
+  if (servers <= load) return 0;
+  return 1 - probabilityOfWait * Math.exp((-(servers - load) * withinMs) / serviceMs);
+}
+
+/**
+ * The fewest workers (up to `maxWorkers`) that start `percent`% of jobs within `withinMs`, at
+ * `arrivalsPerHour` jobs an hour of `serviceMs` each; undefined when even `maxWorkers` cannot.
+ * No arrivals need no worker.
+ */
+export function workersForSla(
+  arrivalsPerHour: number,
+  serviceMs: number,
+  sla: { readonly withinMs: number; readonly percent: number },
+  maxWorkers: number,
+): number | undefined {
+  if (arrivalsPerHour <= 0) return 0;
+  const load = (arrivalsPerHour / 3_600_000) * serviceMs;
+  const meets = (workers: number) =>
+    waitWithinProbability(workers, load, serviceMs, sla.withinMs) >= sla.percent / 100;
+  // More workers never make the wait longer: the fewest that meet it, by bisection.
+  let low = Math.max(1, Math.floor(load) + 1);
+  let high = maxWorkers;
+  if (low > high || !meets(high)) return undefined;
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    if (meets(middle)) high = middle;
+    else low = middle + 1;
+  }
+  return low;
+}
+
 /** The mean of a run-time histogram (each bucket at its representative value). */
 export const meanOf = (histogram: Histogram): number | null => {
   const n = total(histogram);

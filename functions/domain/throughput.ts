@@ -7,7 +7,7 @@
  * per queue and type. A query reads the buckets of its range, so its cost depends on the range
  * and granularity, never on how many jobs there were.
  */
-import { bucketOf, type Histogram, merge, summary } from './histogram.ts';
+import { bucketOf, bucketValue, type Histogram, merge, summary } from './histogram.ts';
 
 /** Approximate size of each granularity, for range limits. */
 export const granularities = {
@@ -68,7 +68,33 @@ export interface MetricDelta {
   readonly waitMs?: number;
   /** A completed job's payload size (JSON bytes): what slow-jobs relates run times to. */
   readonly payloadBytes?: number;
+  /**
+   * The number of the attempt that ended with this change (completed, or failed): the retry
+   * analysis's success rate by attempt. Left out when no attempt ended (a workflow's DEAD record
+   * after a failed attempt, which was counted then).
+   */
+  readonly attempt?: number;
+  /** How long a failed attempt ran (start to failure): worker time that produced nothing. */
+  readonly failedRunMs?: number;
+  /** A failed attempt's backoff: from its failure to the retry's due time. */
+  readonly retryDelayMs?: number;
+  /** The failed attempt's error class (domain/error-classes.ts): its id and text. */
+  readonly errorClass?: { readonly id: string; readonly label: string };
 }
+
+/** Attempts are counted by number up to this one; later attempts count as this one ("10 or later"). */
+export const maxCountedAttempt = 10;
+
+/**
+ * Distinct error classes one bucket item keeps (MetricsStore enforces it with a condition on
+ * the item's set of class ids); the failures of further classes count as `x_other`.
+ */
+export const maxErrorClassesPerBucket = 20;
+
+/** The counter of an error class's failed attempts, and the attribute holding its text. */
+export const errorCounterPrefix = 'x_';
+export const errorLabelPrefix = 'xl_';
+export const otherErrors = 'x_other';
 
 /** The counter and histogram-bucket increments a delta makes (attribute → amount). */
 export function increments(delta: MetricDelta): Record<string, number> {
@@ -91,6 +117,22 @@ export function increments(delta: MetricDelta): Record<string, number> {
     add[`w${bucketOf(Math.max(0, delta.waitMs))}`] = 1;
     add.waitMsSum = Math.max(0, delta.waitMs);
   }
+  if (delta.attempt !== undefined && delta.attempt >= 1) {
+    const n = Math.min(Math.floor(delta.attempt), maxCountedAttempt);
+    // ac<n>: attempt n completed the job; af<n>: attempt n failed (retried or dead).
+    if (delta.completed) add[`ac${n}`] = 1;
+    else if (delta.failed) add[`af${n}`] = 1;
+    if (n >= 2) {
+      const ran = delta.completed ? delta.runMs : delta.failedRunMs;
+      if (ran !== undefined) add.retryRunMsSum = ran;
+    }
+  }
+  if (delta.failedRunMs !== undefined) {
+    add.failedRunMsSum = Math.max(0, delta.failedRunMs);
+    add.failedRuns = 1;
+  }
+  if (delta.retryDelayMs !== undefined) add.retryDelayMsSum = Math.max(0, delta.retryDelayMs);
+  if (delta.errorClass) add[`${errorCounterPrefix}${delta.errorClass.id}`] = 1;
   return add;
 }
 
@@ -101,6 +143,8 @@ export interface BucketAddition {
   readonly type: string;
   readonly bucket: string;
   readonly counters: Record<string, number>;
+  /** The text of each error class counted (class id → normalised message). */
+  readonly errorClasses: Record<string, string>;
 }
 
 export function bucketAdditions(deltas: readonly MetricDelta[]): BucketAddition[] {
@@ -117,9 +161,11 @@ export function bucketAdditions(deltas: readonly MetricDelta[]): BucketAddition[
         type: delta.type,
         bucket,
         counters: {},
+        errorClasses: {},
       };
       for (const [name, n] of Object.entries(counters))
         addition.counters[name] = (addition.counters[name] ?? 0) + n;
+      if (delta.errorClass) addition.errorClasses[delta.errorClass.id] = delta.errorClass.label;
       merged.set(key, addition);
     }
   }
@@ -131,6 +177,22 @@ export interface StoredBucket {
   readonly queue: string;
   readonly type: string;
   readonly counters: Record<string, number>;
+  /** The text of the error classes the bucket counts (`x_<id>` counters), by class id. */
+  readonly errorClasses?: Record<string, string>;
+}
+
+/**
+ * The run time a bucket's counters account for (completed and failed attempts): the exact sums
+ * where kept, else the completed runs' histogram at each bucket's representative value.
+ */
+export function workerMsOf(counters: Record<string, number>): number {
+  let completedMs = counters.runMsSum;
+  if (completedMs === undefined) {
+    completedMs = 0;
+    for (const [key, count] of Object.entries(counters))
+      if (/^r\d+$/.test(key)) completedMs += bucketValue(Number(key.slice(1))) * count;
+  }
+  return completedMs + (counters.failedRunMsSum ?? 0);
 }
 
 interface Aggregate {

@@ -1,15 +1,24 @@
 /**
  * Alert evaluator (every minute): every alert rule against its queue's readings (the minute
  * buckets of the analytics recorder, the live backlog), firing and resolving alerts and telling
- * their webhooks (domain/alert-evaluation.ts). Webhooks obey the outbound allow-list, as jobs do.
+ * their webhooks (domain/alert-evaluation.ts); then the anomaly watch over every queue and type,
+ * which opens and resolves alerts of its own without a rule (ANOMALY_WATCH=off turns it off).
+ * Webhooks obey the outbound allow-list, as jobs do.
  */
 import middy from '@middy/core';
 import { AlertStore } from '#adapters/alert-store';
 import { EventSourceScaling, type QueueWiring } from '#adapters/event-source-scaling';
 import { MetricsStore } from '#adapters/metrics-store';
 import { outboundRequest } from '#adapters/outbound-http';
-import { type AlertPorts, evaluateAlerts, type RuleOutcome } from '#domain/alert-evaluation';
+import {
+  type AlertPorts,
+  type AnomalyWatchPorts,
+  detectAnomalies,
+  evaluateAlerts,
+  type RuleOutcome,
+} from '#domain/alert-evaluation';
 import { parseAllowList } from '#domain/outbound-policy';
+import type { StoredBucket } from '#domain/throughput';
 import { envInt, requireEnv, requireJsonEnv } from '#shared/env';
 import { logger } from '#shared/logger';
 
@@ -17,8 +26,30 @@ const metrics = new MetricsStore(requireEnv('METRICS_TABLE'), envInt('METRICS_RE
 const scaling = new EventSourceScaling(requireJsonEnv<QueueWiring>('QUEUE_WIRING'));
 const store = new AlertStore(requireEnv('OPERATIONS_TABLE'));
 const allowList = parseAllowList(process.env.OUTBOUND_ALLOW_LIST);
+const anomalyWatch = process.env.ANOMALY_WATCH !== 'off';
 
-const ports: AlertPorts = {
+/**
+ * Hour buckets of past days change no more: kept per warm instance for the hour they serve
+ * (every rule and the watch of a queue read the same seven), dropped when the hour turns.
+ */
+const hourCache = { hour: '', entries: new Map<string, Promise<StoredBucket[]>>() };
+function hourBuckets(queue: string, hours: readonly Date[], type?: string): Promise<StoredBucket[]> {
+  const hour = hours[0]?.toISOString() ?? '';
+  if (hourCache.hour !== hour) hourCache.entries.clear();
+  hourCache.hour = hour;
+  const key = `${queue}|${type ?? ''}`;
+  let found = hourCache.entries.get(key);
+  if (!found) {
+    found = Promise.all(
+      hours.map((h) => metrics.buckets('hour', queue, h, new Date(h.getTime() + 3_600_000), type)),
+    ).then((lists) => lists.flat());
+    found.catch(() => hourCache.entries.delete(key));
+    hourCache.entries.set(key, found);
+  }
+  return found;
+}
+
+const ports: AlertPorts & AnomalyWatchPorts = {
   rules: () => store.rules(),
   setState: (ruleId, state, version) => store.setState(ruleId, state, version),
   openAlert: (alert) => store.openAlert(alert),
@@ -26,6 +57,9 @@ const ports: AlertPorts = {
   alert: (alertId) => store.alert(alertId),
   addNotices: (alertId, notices) => store.addNotices(alertId, notices),
   buckets: (queue, from, to, type) => metrics.buckets('minute', queue, from, to, type),
+  hourBuckets,
+  watchStates: () => store.watchStates(),
+  setWatchState: (scope, state, version) => store.setWatchState(scope, state, version),
   backlog: async (queue) => (await scaling.depth(queue)).depth,
   queues: () => scaling.queues(),
   notify: async (action, body) => {
@@ -52,11 +86,15 @@ const ports: AlertPorts = {
   },
 };
 
-export const handler = middy<unknown, { outcomes: RuleOutcome[] }>().handler(async () => {
-  const outcomes = await evaluateAlerts(ports, new Date());
-  for (const outcome of outcomes) {
-    if (outcome.error) logger.error('Evaluating an alert rule failed', { ...outcome });
-    else if (outcome.transition) logger.info(`Alert ${outcome.transition}`, { ...outcome });
-  }
-  return { outcomes };
-});
+export const handler = middy<unknown, { outcomes: RuleOutcome[]; anomalies: RuleOutcome[] }>().handler(
+  async () => {
+    const now = new Date();
+    const outcomes = await evaluateAlerts(ports, now);
+    const anomalies = anomalyWatch ? await detectAnomalies(ports, now) : [];
+    for (const outcome of [...outcomes, ...anomalies]) {
+      if (outcome.error) logger.error('Evaluating an alert rule failed', { ...outcome });
+      else if (outcome.transition) logger.info(`Alert ${outcome.transition}`, { ...outcome });
+    }
+    return { outcomes, anomalies };
+  },
+);

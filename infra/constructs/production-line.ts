@@ -2,7 +2,10 @@ import { Duration } from 'aws-cdk-lib';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { PriorityBand } from '../../functions/domain/job-queues.ts';
-import type { ProductionLineDefinition } from '../../functions/domain/production-lines.ts';
+import {
+  type ProductionLineDefinition,
+  stepsPerLineWorker,
+} from '../../functions/domain/production-lines.ts';
 import { FactoryFunction } from './factory-function.ts';
 import type { FactoryTables, TableAccess } from './factory-tables.ts';
 import { addPriorityBandQueues, bandUrls } from './priority-band-queues.ts';
@@ -16,7 +19,7 @@ export interface ProductionLineProps {
   readonly tables: FactoryTables;
   /** Deliveries before a message is parked in the dead-letter queue. @default 5 */
   readonly maxReceiveCount?: number;
-  /** @default 5 */
+  /** Step messages per invocation, run side by side. @default stepsPerLineWorker (5) */
   readonly batchSize?: number;
   /** Longest a single step may run on a worker. @default 5 minutes */
   readonly workerTimeout?: Duration;
@@ -49,7 +52,7 @@ export class ProductionLine extends Construct {
       // AWS advice for Lambda consumers: at least six times the function timeout, so that
       // retries inside a batch window do not make messages visible again.
       visibilityTimeout: Duration.seconds(workerTimeout.toSeconds() * 6),
-      batchSize: props.batchSize ?? 5,
+      batchSize: props.batchSize ?? stepsPerLineWorker,
       maxReceiveCount: props.maxReceiveCount,
     });
     this.bands = queues.bands;

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type AlertPorts, evaluateAlerts } from '#domain/alert-evaluation';
+import {
+  type AlertPorts,
+  type AnomalyWatchPorts,
+  detectAnomalies,
+  evaluateAlerts,
+  sameHourOnPreviousDays,
+} from '#domain/alert-evaluation';
 import {
   type Alert,
   type AlertRule,
@@ -7,6 +13,7 @@ import {
   anomalyReading,
   evaluateRule,
   freshState,
+  hourOfDayBaseline,
   type MinuteReadings,
   type Notice,
   type RuleState,
@@ -233,5 +240,178 @@ describe('the alert evaluation', () => {
       minute(0),
     );
     expect(outcomes).toMatchObject([{ value: 40, transition: 'fired' }]);
+  });
+});
+
+/** A minute (or hour) bucket of a queue and type with these counts. */
+const counted = (
+  at: Date,
+  completed: number,
+  failed = 0,
+  type = 'probe',
+  queue = 'default',
+): StoredBucket => ({
+  bucket: at.toISOString(),
+  queue,
+  type,
+  counters: { completed, failed, [`r${bucketOf(200)}`]: completed },
+});
+const at = (iso: string) => new Date(iso);
+const minutesBefore = (end: Date, count: number) =>
+  Array.from({ length: count }, (_, i) => new Date(end.getTime() - (count - i) * 60_000));
+
+describe('the anomaly baseline by hour of day', () => {
+  // 02:30, after a quiet evening; the queue is busy every night at 2.
+  const now = at('2026-12-02T02:30:30.000Z');
+  const windowStart = at('2026-12-02T02:26:00.000Z');
+  const quietEvening = minutesBefore(windowStart, 90).map((m) => ({
+    minute: m.toISOString(),
+    failureRate: null,
+    p95RunMs: null,
+    throughput: 0,
+  }));
+  const nightlyBurst = { failureRate: 0, p95RunMs: 200, throughput: 10 };
+
+  it('takes the same hour on previous days: mean and mean absolute deviation of each day’s reading', () => {
+    const hours = sameHourOnPreviousDays(now);
+    expect(hours.map((h) => h.toISOString()).slice(0, 2)).toEqual([
+      '2026-12-01T02:00:00.000Z',
+      '2026-11-30T02:00:00.000Z',
+    ]);
+    expect(hours).toHaveLength(7);
+    // Completed per minute of the hour: 8, 10, 12 → mean 10, MAD 4/3, σ = 1.25 × 4/3.
+    const baseline = hourOfDayBaseline([
+      counted(hours[0] as Date, 480),
+      counted(hours[1] as Date, 600),
+      counted(hours[2] as Date, 720),
+    ]);
+    expect(baseline.throughput?.mean).toBeCloseTo(10, 10);
+    expect(baseline.throughput?.sigma).toBeCloseTo((1.25 * 4) / 3, 10);
+    expect(baseline.throughput?.days).toBe(3);
+    // Two days are not a baseline.
+    expect(hourOfDayBaseline([counted(hours[0] as Date, 480), counted(hours[1] as Date, 600)])).toEqual({});
+  });
+
+  it('does not call the nightly burst an anomaly when the previous nights had it too', () => {
+    const againstEvening = anomalyReading(quietEvening, nightlyBurst);
+    expect(againstEvening.value).toBe(20); // (10 − 0) / the 0.5 floor
+    const nights = sameHourOnPreviousDays(now).map((h) => counted(h, 600));
+    const withNights = anomalyReading(quietEvening, nightlyBurst, hourOfDayBaseline(nights));
+    // Throughput as usual at this hour; p95 within a histogram bucket of the nights' (197 ms).
+    expect(withNights.value).toBeLessThan(1);
+    expect(withNights.detail).toContain('this hour on the last 7 days');
+    // A burst three times the usual night is still one.
+    const surge = anomalyReading(
+      quietEvening,
+      { ...nightlyBurst, throughput: 30 },
+      hourOfDayBaseline(nights),
+    );
+    expect(surge.value).toBe(40);
+    expect(surge.expected).toEqual({ low: 8.5, high: 11.5 });
+  });
+});
+
+describe('the anomaly watch', () => {
+  const now = at('2026-12-02T12:30:30.000Z');
+  /**
+   * Whenever it is read (up to `end`): an hour and a half of 10 completions a minute, then the
+   * five minutes of the reading window as given.
+   */
+  const history = (window: { completed: number; failed: number }) => (end: Date) => {
+    const windowStart = new Date(Math.floor(end.getTime() / 60_000) * 60_000 - 4 * 60_000);
+    return [
+      ...minutesBefore(windowStart, 90).map((m) => counted(m, 10)),
+      ...Array.from({ length: 5 }, (_, i) =>
+        counted(new Date(windowStart.getTime() + i * 60_000), window.completed, window.failed),
+      ),
+    ];
+  };
+
+  function watchFakes() {
+    const f = fakes({ backlog: [] });
+    const states = new Map<string, RuleState>();
+    let writes = 0;
+    let data: (end: Date) => StoredBucket[] = () => [];
+    const ports: AlertPorts & AnomalyWatchPorts = {
+      ...f.ports,
+      buckets: async (queue, from, to, type) =>
+        data(to).filter(
+          (b) =>
+            b.queue === queue &&
+            (!type || b.type === type) &&
+            Date.parse(b.bucket) >= from.getTime() &&
+            Date.parse(b.bucket) < to.getTime(),
+        ),
+      watchStates: async () => new Map(states),
+      setWatchState: async (scope, state, version) => {
+        if ((states.get(scope)?.version ?? 0) !== version) return false;
+        states.set(scope, state);
+        writes++;
+        return true;
+      },
+    };
+    return {
+      ...f,
+      ports,
+      states,
+      writes: () => writes,
+      use: (buckets: (end: Date) => StoredBucket[]) => {
+        data = buckets;
+      },
+    };
+  }
+
+  it('opens an alert without a rule after two anomalous minutes, once, and resolves it once', async () => {
+    const f = watchFakes();
+    f.use(history({ completed: 2, failed: 8 }));
+    expect(await detectAnomalies(f.ports, now)).toEqual([]);
+    expect(f.alerts.size).toBe(0);
+    const second = await detectAnomalies(f.ports, new Date(now.getTime() + 60_000));
+    expect(second.map((o) => [o.ruleId, o.transition])).toEqual([
+      ['anomaly:default', 'fired'],
+      ['anomaly:default/probe', 'fired'],
+    ]);
+    const alerts = [...f.alerts.values()];
+    expect(alerts).toHaveLength(2);
+    expect(alerts[0]).toMatchObject({
+      source: 'anomaly-detector',
+      status: 'firing',
+      name: 'Anomaly on default',
+      condition: { metric: 'anomaly', queue: 'default', op: '>', threshold: 4, forMinutes: 2 },
+      expected: { low: expect.any(Number), high: expect.any(Number) },
+    });
+    expect(alerts[0]?.value).toBeGreaterThan(4);
+    // Still anomalous: nothing new opens.
+    await detectAnomalies(f.ports, new Date(now.getTime() + 120_000));
+    expect(f.alerts.size).toBe(2);
+    // Usual again: each resolves.
+    f.use(history({ completed: 10, failed: 0 }));
+    const resolved = await detectAnomalies(f.ports, new Date(now.getTime() + 180_000));
+    expect(resolved.map((o) => o.transition)).toEqual(['resolved', 'resolved']);
+    expect([...f.alerts.values()].map((a) => a.status)).toEqual(['resolved', 'resolved']);
+    // Nobody to tell: the watch has no actions (an anomaly rule does).
+    expect(f.told).toEqual([]);
+  });
+
+  it('writes nothing while everything is usual, and watches no queue without data', async () => {
+    const f = watchFakes();
+    f.use(history({ completed: 10, failed: 0 }));
+    for (let i = 0; i < 3; i++) await detectAnomalies(f.ports, new Date(now.getTime() + i * 60_000));
+    expect(f.writes()).toBe(0);
+    expect(f.alerts.size).toBe(0);
+  });
+
+  it('stands back when another evaluator wrote the scope first', async () => {
+    const f = watchFakes();
+    f.use(history({ completed: 2, failed: 8 }));
+    await detectAnomalies(f.ports, now);
+    const seen = await f.ports.watchStates();
+    await detectAnomalies(f.ports, new Date(now.getTime() + 60_000));
+    const late = await detectAnomalies(
+      { ...f.ports, watchStates: async () => seen },
+      new Date(now.getTime() + 60_000),
+    );
+    expect(late).toEqual([]);
+    expect(f.alerts.size).toBe(2);
   });
 });
