@@ -30,7 +30,9 @@ if (!chromium)
 interface InPage {
   readonly document: {
     querySelector(selector: string): { textContent: string | null } | null;
-    querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }>;
+    querySelectorAll(
+      selector: string,
+    ): ArrayLike<{ textContent: string | null; querySelector(selector: string): unknown }>;
   };
   readonly location: { hash: string };
 }
@@ -263,10 +265,15 @@ describe.runIf(chromium && inject('backend') === 'embedded')('the console in a b
       await go(page, '#/alerts');
       await page.waitForSelector(`tr[data-rule="${ruleId}"]`);
       await invokeFunction('AlertEvaluator');
-      // The alert.fired event brings it onto the page without a reload.
-      await page.waitForSelector('tr[data-alert] td.red', { timeout: 30_000 });
-      const firing = await page.$$eval('tr[data-alert]', (rows) => rows.map((r) => r.textContent ?? ''));
-      expect(firing.some((text) => text.includes('console always'))).toBe(true);
+      // The alert.fired event brings it onto the page without a reload (other alerts, such as
+      // the anomaly watch's, may be firing beside it).
+      await page.waitForFunction(
+        () =>
+          Array.from((globalThis as unknown as InPage).document.querySelectorAll('tr[data-alert]')).some(
+            (r) => (r.textContent ?? '').includes('console always') && r.querySelector('td.red') !== null,
+          ),
+        { timeout: 30_000 },
+      );
       await page.click(`tr[data-rule="${ruleId}"] ::-p-text(Disable)`);
       await page.waitForSelector('::-p-text(console always: disabled)');
       await page.waitForSelector(`tr[data-rule="${ruleId}"] ::-p-text(disabled)`);
