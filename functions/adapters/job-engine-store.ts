@@ -486,7 +486,15 @@ export class JobEngineStore implements JobEnginePort {
       condition: 'attribute_exists(#jobId) AND NOT (#status IN (:completed, :dead, :cancelled))',
       values: { ':completed': 'COMPLETED', ':dead': 'DEAD', ':cancelled': 'CANCELLED' },
     });
-    return updated ? 'registered' : 'finished';
+    if (updated) return 'registered';
+    // Already finished: nothing is released by it any more, but the dependency graph still shows
+    // the link from this side (a fast dependency finished before its dependent was submitted).
+    await this.update(dependencyId, {
+      set: {},
+      add: { lateDependents: new Set([dependentId]) },
+      condition: 'attribute_exists(#jobId)',
+    });
+    return 'finished';
   }
 
   /** Rate limit: the attempt is given back and the job waits for its start slot. */

@@ -13,6 +13,7 @@ export type GraphJob = Pick<
   | 'status'
   | 'dependsOn'
   | 'dependents'
+  | 'lateDependents'
   | 'createdAt'
   | 'startedAt'
   | 'completedAt'
@@ -59,7 +60,11 @@ export async function connectedJobs(
   return { jobs: [...found.values()], truncated };
 }
 
-const neighboursOf = (job: GraphJob): string[] => [...(job.dependsOn ?? []), ...(job.dependents ?? [])];
+const neighboursOf = (job: GraphJob): string[] => [
+  ...(job.dependsOn ?? []),
+  ...(job.dependents ?? []),
+  ...(job.lateDependents ?? []),
+];
 
 const finishedAt = (job: GraphJob) => job.completedAt ?? job.deadAt ?? job.cancelledAt;
 

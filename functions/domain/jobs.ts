@@ -63,6 +63,8 @@ export interface JobRecord {
   readonly waitingOn?: ReadonlySet<string>;
   /** Jobs waiting for this one. */
   readonly dependents?: ReadonlySet<string>;
+  /** Dependents submitted after this job had finished: shown in its graph, released by nothing. */
+  readonly lateDependents?: ReadonlySet<string>;
   readonly batchId?: string;
   readonly idempotencyKey?: string;
   readonly failedAt?: string;
@@ -101,9 +103,12 @@ export function publicJobView(job: JobRecord, secretPaths: readonly string[] = [
     dispatchAt: _dispatch,
     lastError,
     waitingOn,
-    dependents,
+    dependents: released,
+    lateDependents,
     ...rest
   } = job as JobRecord & Record<string, unknown>;
+  const dependents =
+    released || lateDependents ? new Set([...(released ?? []), ...(lateDependents ?? [])]) : undefined;
   for (const internal of [
     'queueStatus',
     'leaseShard',

@@ -62,4 +62,19 @@ describe('dependency graphs', () => {
     expect(some.jobs).toHaveLength(2);
     expect(some.truncated).toBe(true);
   });
+
+  it('reaches a dependent submitted after its dependency had finished (a late dependent)', async () => {
+    // `x` finished before `y` named it: x's dependents never got y, its lateDependents did.
+    const x = { ...job('x', [0, 1]), lateDependents: new Set(['y']) } as GraphJob;
+    const y = job('y', [1, 2], ['x']);
+    const store = new Map([
+      ['x', x],
+      ['y', y],
+    ]);
+    const getMany = async (ids: readonly string[]) =>
+      new Map(ids.flatMap((id) => (store.has(id) ? [[id, store.get(id) as GraphJob] as const] : [])));
+    const found = await connectedJobs(['x'], getMany);
+    expect(found.jobs.map((j) => j.jobId).sort()).toEqual(['x', 'y']);
+    expect(dependencyGraph(found.jobs, new Date(at(10))).edges).toEqual([{ from: 'x', to: 'y' }]);
+  });
 });
