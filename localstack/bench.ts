@@ -89,6 +89,8 @@ const sections = new Set(
 let failedSections = 0;
 /** The emulator section's rates, which the throughput section relates the drain to. */
 let rates: Awaited<ReturnType<typeof emulatorRates>> | undefined;
+/** DynamoDB calls per standalone job, from the jobs section: with `rates`, the drain's bound. */
+let dynamoCallsPerJob: number | undefined;
 
 /** Runs one section and prints it at once; a failure is printed and the next section runs. */
 async function section(name: string, run: () => Promise<string[]>): Promise<void> {
@@ -191,7 +193,17 @@ async function benchThroughput(): Promise<string[]> {
     factory.push(await factoryRun({ url: cloud.apiUrl, key: adminKey }, count, log));
     bullmq.push(await bullmqRun(count, log));
   }
-  return throughputTable(count, factory, bullmq);
+  const lines = throughputTable(count, factory, bullmq);
+  const drain = factory.map((r) => r.drainPerSecond).sort((a, b) => a - b)[Math.floor(factory.length / 2)];
+  if (rates && dynamoCallsPerJob && drain) {
+    // The local DynamoDB's own ceiling for this workload: its conditional write rate over the
+    // DynamoDB calls a job makes (the other calls and the functions' own work come on top).
+    const bound = rates.dynamoPutsPerSecond / dynamoCallsPerJob;
+    lines.push(
+      `  drain against the local DynamoDB's bound: ${rates.dynamoPutsPerSecond.toFixed(0)} writes/s ÷ ${dynamoCallsPerJob.toFixed(1)} DynamoDB calls per job = ${bound.toFixed(0)} jobs/s; the drain is ${((drain / bound) * 100).toFixed(0)} % of it`,
+    );
+  }
+  return lines;
 }
 
 /**
@@ -237,6 +249,8 @@ async function benchStandaloneJobs(): Promise<string[]> {
   for (const [action, n] of Object.entries(perPoll)) calls[action] = (calls[action] ?? 0) - n * polls;
   const work = Object.entries(calls).filter(([action, n]) => !pollingActions.has(action) && n > 0);
   const total = work.reduce((sum, [, n]) => sum + n, 0);
+  dynamoCallsPerJob =
+    work.filter(([action]) => action.startsWith('dynamodb:')).reduce((sum, [, n]) => sum + n, 0) / count;
   const lines = [
     `standalone jobs: ${count} delayed_message jobs (priorities 0/5/9) in one request`,
     `  intake: accepted in ${intakeMs} ms (${Math.round((count / intakeMs) * 1000)} jobs/s through one API call)`,
