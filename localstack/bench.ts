@@ -15,11 +15,14 @@
  *   with known ground truth (BENCH_RETRY_JOBS, default 5,000), simulated time; the failure
  *   model's held-out accuracy, AUC and calibration on a generated month of history (30 days ×
  *   BENCH_PREDICTION_PER_DAY, default 300) against the majority-class baseline.
- * BENCH_SECTIONS=orders,jobs,throughput,analytics,events,intelligence picks sections.
+ * - bundles: each function's minified bundle and its cold start (a fresh execution environment
+ *   importing it, median of BENCH_INIT_ROUNDS, default 3), against 250 KB and 150 ms.
+ * BENCH_SECTIONS=orders,jobs,emulator,throughput,analytics,events,intelligence,bundles picks sections.
  */
 import './cloud/quiet-sdk.ts';
 import { transitionsPerOrder } from '../functions/domain/assembly-plan.ts';
 import { robotTypes } from '../functions/domain/catalog.ts';
+import { bundleSizes, initTimes, newestAssembly } from './bench/bundles.ts';
 import { emulatorRates } from './bench/emulator-rates.ts';
 import { eventLatency } from './bench/event-latency.ts';
 import { predictionTable, predictionWorkload } from './bench/prediction-workload.ts';
@@ -82,7 +85,7 @@ async function runOrders(robotType: string): Promise<number> {
 }
 
 const sections = new Set(
-  (process.env.BENCH_SECTIONS ?? 'orders,jobs,emulator,throughput,analytics,events,intelligence')
+  (process.env.BENCH_SECTIONS ?? 'orders,jobs,emulator,throughput,analytics,events,intelligence,bundles')
     .split(',')
     .map((s) => s.trim()),
 );
@@ -118,6 +121,14 @@ try {
     eventLatency({ url: cloud.apiUrl, key: adminKey }, Number(process.env.BENCH_EVENT_JOBS ?? 100), log),
   );
   await section('intelligence', benchIntelligence);
+  await section('bundles', async () => {
+    const assembly = newestAssembly();
+    return [
+      ...(await bundleSizes(assembly)),
+      '',
+      ...(await initTimes(assembly, { rounds: Number(process.env.BENCH_INIT_ROUNDS ?? 3) })),
+    ];
+  });
 } finally {
   await cloud.stop();
 }

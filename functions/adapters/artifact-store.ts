@@ -1,11 +1,11 @@
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { StoredArtifact } from '#job-types/job-type';
-import { clientDefaults } from './aws-clients.ts';
+import { captured, clientDefaults } from './aws-clients.ts';
 
 let s3Client: S3Client | undefined;
 // Path-style addressing works on AWS and on local endpoints alike (no bucket DNS needed).
 const s3 = () => {
-  s3Client ??= new S3Client({ ...clientDefaults, forcePathStyle: true });
+  s3Client ??= captured(new S3Client({ ...clientDefaults, forcePathStyle: true }));
   return s3Client;
 };
 

@@ -1,12 +1,16 @@
 /**
  * One client per service per execution environment, created on first use. Endpoints come from
  * the standard AWS_ENDPOINT_URL(_<SERVICE>) variables, which is how the local cloud points the
- * unchanged code at its emulators.
+ * unchanged code at its emulators. Every client is `captured`: on Lambda its calls are X-Ray
+ * subsegments (shared/tracer.ts); where nothing is traced it is the client as created.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
+import { captured } from '#shared/tracer';
+
+export { captured };
 
 const maxRetries = 6;
 const baseDelayMs = 100;
@@ -40,14 +44,14 @@ let documentClient: DynamoDBDocumentClient | undefined;
 let sfnClient: SFNClient | undefined;
 
 export function dynamo(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient(clientDefaults), {
+  documentClient ??= DynamoDBDocumentClient.from(captured(new DynamoDBClient(clientDefaults)), {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
   });
   return documentClient;
 }
 
 export function stepFunctions(): SFNClient {
-  sfnClient ??= new SFNClient(clientDefaults);
+  sfnClient ??= captured(new SFNClient(clientDefaults));
   return sfnClient;
 }
 

@@ -6,11 +6,11 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { busSource, type FactoryEvent } from '#domain/factory-events';
 
-import { clientDefaults } from './aws-clients.ts';
+import { captured, clientDefaults } from './aws-clients.ts';
 
 let client: EventBridgeClient | undefined;
 const events = () => {
-  client ??= new EventBridgeClient(clientDefaults);
+  client ??= captured(new EventBridgeClient(clientDefaults));
   return client;
 };
 

@@ -9,16 +9,16 @@ import {
   UpdateEventSourceMappingCommand,
 } from '@aws-sdk/client-lambda';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { clientDefaults } from './aws-clients.ts';
+import { captured, clientDefaults } from './aws-clients.ts';
 
 let lambdaClient: LambdaClient | undefined;
 let sqsClient: SQSClient | undefined;
 const lambda = () => {
-  lambdaClient ??= new LambdaClient(clientDefaults);
+  lambdaClient ??= captured(new LambdaClient(clientDefaults));
   return lambdaClient;
 };
 const sqs = () => {
-  sqsClient ??= new SQSClient(clientDefaults);
+  sqsClient ??= captured(new SQSClient(clientDefaults));
   return sqsClient;
 };
 

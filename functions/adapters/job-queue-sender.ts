@@ -7,11 +7,11 @@ import {
 import type { JobDispatch } from '#domain/job-intake';
 import type { JobQueuePort, JobWakeUp } from '#domain/job-lifecycle';
 import type { PriorityBand } from '#domain/job-queues';
-import { clientDefaults } from './aws-clients.ts';
+import { captured, clientDefaults } from './aws-clients.ts';
 
 let sqsClient: SQSClient | undefined;
 const sqs = () => {
-  sqsClient ??= new SQSClient(clientDefaults);
+  sqsClient ??= captured(new SQSClient(clientDefaults));
   return sqsClient;
 };
 

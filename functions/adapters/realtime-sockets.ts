@@ -7,7 +7,7 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { clientDefaults } from './aws-clients.ts';
+import { captured, clientDefaults } from './aws-clients.ts';
 
 export class RealtimeSockets {
   private client: ApiGatewayManagementApiClient | undefined;
@@ -15,10 +15,12 @@ export class RealtimeSockets {
   constructor(private readonly url: string) {}
 
   private sockets(): ApiGatewayManagementApiClient {
-    this.client ??= new ApiGatewayManagementApiClient({
-      ...clientDefaults,
-      endpoint: this.url.replace(/^ws/, 'http'),
-    });
+    this.client ??= captured(
+      new ApiGatewayManagementApiClient({
+        ...clientDefaults,
+        endpoint: this.url.replace(/^ws/, 'http'),
+      }),
+    );
     return this.client;
   }
 

@@ -1,10 +1,10 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type TimerMessage, type TimerPort, timerDelaySeconds } from '#domain/timers';
-import { clientDefaults } from './aws-clients.ts';
+import { captured, clientDefaults } from './aws-clients.ts';
 
 let sqsClient: SQSClient | undefined;
 const sqs = () => {
-  sqsClient ??= new SQSClient(clientDefaults);
+  sqsClient ??= captured(new SQSClient(clientDefaults));
   return sqsClient;
 };
 

@@ -8,7 +8,7 @@
  * GET /analytics/sla, /retries, /cost, /forecast, /errors, /utilisation (admin analytics,
  * docs/intelligence.md): each from the metric buckets of its range, whatever the number of jobs.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { JobCountsStore, jobCounting } from '#adapters/job-counts-store';
 import { JobQueries } from '#adapters/job-queries';
 import { ModelStore, noModelYet } from '#adapters/model-store';

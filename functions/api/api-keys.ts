@@ -3,7 +3,7 @@
  * DELETE /api-keys/{keyId} → the key revoked. Admin only (the route table says so). The last live
  * admin key cannot be revoked: the factory would have nobody left to manage it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ApiKeyStore } from '#adapters/api-key-store';
 import { issueApiKey, publicKeyView, roleSchema } from '#domain/access';
 import { requireEnv } from '#shared/env';

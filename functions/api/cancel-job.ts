@@ -3,7 +3,7 @@
  * is CANCELLED at once (with its dependents); a running one is asked to stop and is CANCELLED by
  * its worker at the next heartbeat.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { jobEngineFromEnv } from '#adapters/job-engine';
 import { cancelJob } from '#domain/job-cancel';
 import { actorOf, httpRoute, json } from '#shared/http';

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type HttpResult, httpRoute } from '#shared/http';
 import { notFound } from '#shared/http-errors';
 

@@ -5,7 +5,7 @@
  * a retry completes the batch.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BatchStore } from '#adapters/batch-store';
 import { jobEngineFromEnv } from '#adapters/job-engine';
 import { IntakeFailed, submitJobs, withRequestKey } from '#domain/job-intake';

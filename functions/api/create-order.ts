@@ -25,6 +25,7 @@ export const handler = httpRoute({ body: orderRequestSchema }, async ({ body }) 
     if (error instanceof OrderRejected) throw badRequest(error.code, error.message, error.details);
     throw error;
   }
+  logger.appendKeys({ orderId: order.orderId });
   await orders.create(order);
   try {
     await workflows.start(order.robotType, executionNameOf(order), assemblyInput(order));
@@ -32,10 +33,7 @@ export const handler = httpRoute({ body: orderRequestSchema }, async ({ body }) 
   } catch (error) {
     // The order is stored durably; the intake sweeper starts its workflow. The customer's
     // request succeeded, so it is not a 5xx.
-    logger.warn('Workflow start deferred to the intake sweeper', {
-      orderId: order.orderId,
-      ...describeError(error),
-    });
+    logger.warn('Workflow start deferred to the intake sweeper', describeError(error));
   }
   return json(202, {
     orderId: order.orderId,

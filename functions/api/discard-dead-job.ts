@@ -1,5 +1,5 @@
 /** DELETE /dlq/{jobId} — take a dead job out of the dead-letter queue (it stays readable until its TTL). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { jobEngineFromEnv } from '#adapters/job-engine';
 
 import { actorOf, httpRoute, json } from '#shared/http';

@@ -3,7 +3,7 @@
  * GET /job-batches/{batchId}/graph — its jobs (and those they connect to) as a dependency
  * graph with the critical path.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { BatchStore } from '#adapters/batch-store';
 import { JobEngineStore } from '#adapters/job-engine-store';
 import { JobQueries } from '#adapters/job-queries';

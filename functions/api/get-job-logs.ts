@@ -1,5 +1,5 @@
 /** GET /jobs/{jobId}/logs */
-import { z } from 'zod';
+import * as z from 'zod';
 import { StepJobStore } from '#adapters/job-engine-store';
 import { JobLogStore } from '#adapters/job-log-store';
 import { OrderStore } from '#adapters/order-store';

@@ -1,5 +1,5 @@
 /** GET /jobs/{jobId}/output — the stored output of a job (an image, a report), as its own content type. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ArtifactStore } from '#adapters/artifact-store';
 import { StepJobStore } from '#adapters/job-engine-store';
 import { requireEnv } from '#shared/env';

@@ -2,7 +2,7 @@
  * GET /jobs/{jobId} — a job of either kind; a robot step not yet dispatched shows as PENDING.
  * GET /jobs/{jobId}/graph — the jobs connected to it by dependencies, with the critical path.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { JobEngineStore, StepJobStore } from '#adapters/job-engine-store';
 import { OrderStore } from '#adapters/order-store';
 import { connectedJobs, dependencyGraph } from '#domain/dependency-graph';

@@ -1,5 +1,5 @@
 /** GET /orders/{orderId}/status — read from DynamoDB, never from Step Functions (15 DescribeExecution/s). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { StepJobStore } from '#adapters/job-engine-store';
 import { OrderStore } from '#adapters/order-store';
 import { orderStatusView } from '#domain/orders';

@@ -1,5 +1,5 @@
 /** GET /outbox?day=YYYY-MM-DD&limit=&cursor= — e-mails "delivered" by send_email jobs, per day. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { OutboxStore } from '#adapters/outbox-store';
 import { envInt, requireEnv } from '#shared/env';
 import { httpRoute, json } from '#shared/http';

@@ -4,7 +4,7 @@
  * handler runs the tick for it); the minute ticker does the rest.
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { maintenancePortsFromEnv, operationsFromEnv } from '#adapters/operations';
 import {
   InvalidWindow,

@@ -6,7 +6,7 @@
  *   step stops at its next heartbeat; 200 CANCELLED, 409 when the order already finished;
  * POST /orders/{orderId}/retry — resume a FAILED order from its failed steps (202).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AssemblyWorkflows } from '#adapters/assembly-workflows';
 import { jobEngineFromEnv, retryPortsFromEnv } from '#adapters/job-engine';
 import { StepJobStore } from '#adapters/job-engine-store';

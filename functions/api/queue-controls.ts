@@ -10,7 +10,7 @@
  * - SLAs on waiting (domain/sla.ts): PUT /queues/{queue}/sla {waitP95Ms} or {withinMs, percent},
  *   DELETE …/sla; GET /analytics/sla measures them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { pausePortsFromEnv } from '#adapters/operations';
 import { OperationsStore } from '#adapters/operations-store';
 import { allQueueNames, describeQueues, isJobQueue, jobQueueNames } from '#domain/job-queues';

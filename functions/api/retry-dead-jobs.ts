@@ -2,7 +2,7 @@
  * POST /dlq/retry — bulk redrive: `{jobIds}` or a filter `{queue?, type?, errorContains?, limit?}`.
  * Reports how many matched and were retried, and why any were skipped.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { retryPortsFromEnv } from '#adapters/job-engine';
 import { redriveDeadJobs, selectDeadJobs } from '#domain/dead-job-redrive';
 import { allQueueNames } from '#domain/job-queues';

@@ -1,5 +1,5 @@
 /** POST /jobs/{jobId}/retry — re-run a DEAD or FAILED job; a robot step resumes its order. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { retryPortsFromEnv } from '#adapters/job-engine';
 import { retryJob } from '#domain/job-retry';
 

@@ -3,7 +3,7 @@
  * next run times), PATCH /scheduled-jobs/{id} {paused}, DELETE /scheduled-jobs/{id}.
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { cronPortsFromEnv } from '#adapters/operations';
 import { type CronSchedule, OperationsStore } from '#adapters/operations-store';
 import {

@@ -6,7 +6,7 @@
  *   priority bands) until released with {queue, mode: "auto", min?, max?}; audited.
  * GET /workers/scaling-events?queue=&limit= — manual and autoscaler decisions, newest first.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { operationsFromEnv } from '#adapters/operations';
 import { allQueueNames } from '#domain/job-queues';
 import {

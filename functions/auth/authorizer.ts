@@ -9,6 +9,8 @@
  * Key lookups are remembered for KEY_CACHE_SECONDS (30) per environment: a revocation takes
  * effect within that time. lastUsedAt is written at most every 5 minutes per key.
  */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
 import type {
   APIGatewayRequestAuthorizerEventV2,
   APIGatewaySimpleAuthorizerWithContextResult,
@@ -47,12 +49,16 @@ async function noteUse(keyHash: string): Promise<void> {
   });
 }
 
-export const handler = async (
-  event: APIGatewayRequestAuthorizerEventV2,
-): Promise<APIGatewaySimpleAuthorizerWithContextResult<Record<string, string>>> => {
-  const authorization = event.headers?.authorization;
-  const verdict = await decideAccess({ authorization, routeKey: event.routeKey }, access, { findKey });
-  if (verdict.verdict === 'allow') await noteUse(hashApiKey(bearerToken(authorization) as string));
-  else logger.info('Request refused', { routeKey: event.routeKey, ...verdict });
-  return { isAuthorized: true, context: { ...verdict } };
-};
+export const handler = middy<
+  APIGatewayRequestAuthorizerEventV2,
+  APIGatewaySimpleAuthorizerWithContextResult<Record<string, string>>
+>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(async (event) => {
+    logger.appendKeys({ requestId: event.requestContext?.requestId });
+    const authorization = event.headers?.authorization;
+    const verdict = await decideAccess({ authorization, routeKey: event.routeKey }, access, { findKey });
+    if (verdict.verdict === 'allow') await noteUse(hashApiKey(bearerToken(authorization) as string));
+    else logger.info('Request refused', { routeKey: event.routeKey, ...verdict });
+    return { isAuthorized: true, context: { ...verdict } };
+  });

@@ -7,7 +7,7 @@
  * may have any shape: it is found by its hash all the same.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const roles = ['viewer', 'developer', 'admin'] as const;
 export type Role = (typeof roles)[number];

@@ -5,7 +5,7 @@
  * policy decides from history (domain/adaptive-retry.ts); without evidence, and as its base
  * schedule, it is exponential.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const backoffSchema = z
   .object({

@@ -3,7 +3,7 @@
  * graph into a Step Functions workflow; the API validates orders against it; workers read step
  * durations and retry policies from it. Adding a robot type means adding an entry here.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { StepJobType } from './production-lines.ts';
 
 export type JitterStrategy = 'FULL' | 'NONE';

@@ -5,7 +5,7 @@
  * enqueue it once.
  */
 import { Cron } from 'croner';
-import { z } from 'zod';
+import * as z from 'zod';
 import { jobRequestSchema } from './job-submission.ts';
 
 export interface CronSchedule {

@@ -8,7 +8,7 @@
  * Delivery is at least once: a stream batch retried by Lambda publishes its events again, with
  * the same `key` (the change's identity: its stream record), by which a consumer can drop it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Alert } from './alerts.ts';
 import { isJobRow, type JobRowImage } from './job-changes.ts';
 import type { JobStatus } from './jobs.ts';

@@ -10,7 +10,7 @@
  * harmless and a crash between any two writes strands nothing.
  */
 
-import { z } from 'zod';
+import * as z from 'zod';
 import type { JobContext, JobType } from '#job-types/job-type';
 import { PermanentJobError } from '#job-types/job-type';
 import { adaptiveRetry, errorClassId, type FailureMark, type RetryEvidence } from './adaptive-retry.ts';
@@ -342,6 +342,23 @@ export interface AttemptPorts extends FollowUpPorts {
   /** A type's history of an error class, for the adaptive retry policy (none: its base schedule). */
   readonly retryEvidence?: { of(type: string, errorClass: string): Promise<RetryEvidence> };
   readonly services: Pick<JobContext, 'outbox' | 'artifacts' | 'jobsData' | 'outbound'>;
+  /**
+   * Told of each attempt this worker settled, once its settlement is written (the outcome
+   * metrics: a log line, no AWS call). Whatever it throws is ignored: the attempt is settled.
+   */
+  readonly settled?: (attempt: SettledAttempt) => void;
+}
+
+/** An attempt as it was settled: what the outcome metrics count and time. */
+export interface SettledAttempt {
+  readonly queue: string;
+  readonly type: string;
+  readonly status: Settlement['status'];
+  readonly attempt: number;
+  /** How long the job's handler ran. */
+  readonly ranMs: number;
+  /** From when the attempt was due (runAt, else the job's creation) to its start; absent if unknown. */
+  readonly waitedMs?: number;
 }
 
 export interface AttemptSettings {
@@ -568,6 +585,7 @@ export async function runJobAttempt(
     await log('WARN', `Attempt ${job.attempts} finished after losing its lease; its outcome was discarded`);
     return 'lost-ownership';
   }
+  tellSettled(ports, job, settlement.status, ranMs, startedAt);
   switch (settlement.status) {
     case 'COMPLETED':
       if (startLogged) await log('INFO', `Attempt ${job.attempts} completed in ${ranMs} ms`);
@@ -605,6 +623,29 @@ export async function runJobAttempt(
       : settlement.status === 'DEAD'
         ? 'dead'
         : 'cancelled';
+}
+
+function tellSettled(
+  ports: AttemptPorts,
+  job: JobRecord,
+  status: Settlement['status'],
+  ranMs: number,
+  startedAt: string,
+): void {
+  if (!ports.settled) return;
+  const waitedMs = Date.parse(startedAt) - Date.parse(job.runAt ?? job.createdAt);
+  try {
+    ports.settled({
+      queue: job.queue,
+      type: job.type,
+      status,
+      attempt: job.attempts,
+      ranMs,
+      ...(Number.isFinite(waitedMs) ? { waitedMs: Math.max(0, waitedMs) } : {}),
+    });
+  } catch {
+    // A metric is never worth an attempt: the settlement is written.
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Query-string schemas shared by the listing endpoints. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { allQueueNames } from './job-queues.ts';
 import { jobStatuses } from './jobs.ts';
 

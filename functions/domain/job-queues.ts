@@ -3,7 +3,7 @@
  * queue is three SQS queues, one per priority band, each with its own worker concurrency: urgent
  * work gets the most, and low work always keeps a share (no starvation without aging tricks).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ProductionLineName, productionLineNames, productionLines } from './production-lines.ts';
 
 export const priorityBands = [

@@ -4,7 +4,7 @@
  * here does I/O; the caller fetches the dependencies it names and stores the plan.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { JobType } from '#job-types/job-type';
 import { type Backoff, backoffSchema, defaultBackoff } from './backoff.ts';
 import { defaultQueueOf, isJobQueue, isProductionLine, jobQueues, prioritySchema } from './job-queues.ts';

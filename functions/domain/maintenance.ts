@@ -4,7 +4,7 @@
  * window ends. One-off (startAt + endAt or durationMinutes) or recurring (cron + durationMinutes).
  */
 import { Cron } from 'croner';
-import { z } from 'zod';
+import * as z from 'zod';
 import { allQueueNames } from './job-queues.ts';
 
 export const maintenanceKinds = [

@@ -4,7 +4,7 @@
  * one writer per fact.
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { attemptsAllowed, findRobotType, findStep, type RobotType, robotTypes } from './catalog.ts';
 import { bandIndexOf, prioritySchema } from './job-queues.ts';
 import { type JobRecord, stepJobId } from './jobs.ts';

@@ -5,7 +5,7 @@
  * for it (short waits in place, longer ones back on the queue with a delay) — delayed, never
  * failed. Evenly spaced slots keep any window of `windowMs` to at most `limit` starts.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const rateLimitSchema = z
   .object({

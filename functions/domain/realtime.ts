@@ -6,7 +6,7 @@
  * frame, in the shape of the event stream.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Role } from './access.ts';
 import { eventTypes, type FactoryEvent, matchesFilter } from './factory-events.ts';
 

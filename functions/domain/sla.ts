@@ -9,7 +9,7 @@
  * proportion to where X lies in it (log scale, as the buckets are): exact up to the buckets'
  * ±9% resolution.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Histogram, merge, percentile, total } from './histogram.ts';
 import type { StoredBucket } from './throughput.ts';
 

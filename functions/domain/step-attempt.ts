@@ -12,7 +12,7 @@
  * through the ports below; adapters implement them.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { planStages } from './assembly-plan.ts';
 import { type AssemblyStep, attemptsAllowed, findRobotType, findStep, type RobotType } from './catalog.ts';
 import type { JobLogEntry, JobRecord } from './jobs.ts';

@@ -6,7 +6,7 @@
  * The sweeps stay as the safety net: a lost timer makes an action late, never missing, and every
  * action is a compare-and-set, so one that runs twice acts once.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** How far ahead a timer is armed. */
 export const timerHorizonMs = 14 * 60_000;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineJobType } from './job-type.ts';
 
 /** Holds a message for `holdMs`, then delivers it as the result: timers, demos, long jobs in tests. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineJobType } from './job-type.ts';
 
 /** Fails each attempt with the given probability: exercises retries, backoff and the DLQ. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineJobType } from './job-type.ts';
 
 const isoDate = z.iso.datetime({ offset: true }).or(z.iso.date());

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { maintenanceKinds } from '#domain/maintenance';
 import { defineJobType } from './job-type.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineJobType, PermanentJobError } from './job-type.ts';
 
 /** POSTs to a URL; a non-2xx answer, a network error or the timeout fails the attempt. */

@@ -5,6 +5,8 @@
  * `{"action":"error","error":{code,message,details}}`); `$disconnect` forgets the connection.
  * Events are pushed by the event publisher (workers/event-publisher.ts).
  */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { RealtimeSockets } from '#adapters/realtime-sockets';
 import { RealtimeStore } from '#adapters/realtime-store';
@@ -26,42 +28,47 @@ const refuse = (statusCode: number, message: string): APIGatewayProxyResultV2 =>
   }),
 });
 
-export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResultV2> => {
-  const { routeKey, connectionId } = event.requestContext;
-  if (routeKey === '$connect') {
-    const ticket = event.queryStringParameters?.ticket;
-    if (!ticket) return refuse(401, 'Connect with ?ticket= (POST /realtime/tickets issues one)');
-    const holder = await store.useTicket(ticket, new Date());
-    if (!holder)
-      return refuse(401, 'The ticket is unknown, used or expired: ask POST /realtime/tickets for a new one');
-    await store.putConnection(connectionId, holder, new Date());
-    logger.info('Socket connected', { connectionId, keyId: holder.keyId, role: holder.role });
+export const handler = middy<ConnectEvent, APIGatewayProxyResultV2>()
+  .use(injectLambdaContext(logger))
+  .handler(async (event) => {
+    const { routeKey, connectionId } = event.requestContext;
+    if (routeKey === '$connect') {
+      const ticket = event.queryStringParameters?.ticket;
+      if (!ticket) return refuse(401, 'Connect with ?ticket= (POST /realtime/tickets issues one)');
+      const holder = await store.useTicket(ticket, new Date());
+      if (!holder)
+        return refuse(
+          401,
+          'The ticket is unknown, used or expired: ask POST /realtime/tickets for a new one',
+        );
+      await store.putConnection(connectionId, holder, new Date());
+      logger.info('Socket connected', { connectionId, keyId: holder.keyId, role: holder.role });
+      return { statusCode: 200 };
+    }
+    if (routeKey === '$disconnect') {
+      await store.removeConnection(connectionId);
+      return { statusCode: 200 };
+    }
+    // subscribe (and any other action, through $default when it is routed here)
+    let frame: unknown;
+    try {
+      frame = JSON.parse(event.body ?? '');
+    } catch {
+      frame = undefined;
+    }
+    const parsed = subscribeFrameSchema.safeParse(frame);
+    if (!parsed.success) {
+      await sockets.send(connectionId, {
+        action: 'error',
+        error: {
+          code: 'INVALID_FRAME',
+          message: 'Send {"action":"subscribe","filters":{"jobId"?,"orderId"?,"queue"?,"types"?:[…]}}',
+          details: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+        },
+      });
+      return { statusCode: 200 };
+    }
+    const known = await store.subscribe(connectionId, parsed.data.filters);
+    if (known) await sockets.send(connectionId, { action: 'subscribed', filters: parsed.data.filters });
     return { statusCode: 200 };
-  }
-  if (routeKey === '$disconnect') {
-    await store.removeConnection(connectionId);
-    return { statusCode: 200 };
-  }
-  // subscribe (and any other action, through $default when it is routed here)
-  let frame: unknown;
-  try {
-    frame = JSON.parse(event.body ?? '');
-  } catch {
-    frame = undefined;
-  }
-  const parsed = subscribeFrameSchema.safeParse(frame);
-  if (!parsed.success) {
-    await sockets.send(connectionId, {
-      action: 'error',
-      error: {
-        code: 'INVALID_FRAME',
-        message: 'Send {"action":"subscribe","filters":{"jobId"?,"orderId"?,"queue"?,"types"?:[…]}}',
-        details: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-      },
-    });
-    return { statusCode: 200 };
-  }
-  const known = await store.subscribe(connectionId, parsed.data.filters);
-  if (known) await sockets.send(connectionId, { action: 'subscribed', filters: parsed.data.filters });
-  return { statusCode: 200 };
-};
+  });

@@ -6,6 +6,7 @@
  * manual) are left alone. Every change is recorded as a scaling event with its reason, and every
  * queue's backlog as a snapshot row (the minute's queue.backlog event).
  */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { jobEngineFromEnv } from '#adapters/job-engine';
 import { operationsFromEnv } from '#adapters/operations';
@@ -26,78 +27,80 @@ const ops = operationsFromEnv();
 const adviceWindowMs = 60 * 60_000;
 const engine = jobEngineFromEnv('autoscaler');
 
-export const handler = middy<unknown, { decisions: unknown[] }>().handler(async () => {
-  const decisions = [];
-  const modes = await ops.operations.scalingModes();
-  for (const queue of ops.scaling.queues()) {
-    try {
-      const mode = modes.get(queue);
-      const current = await ops.scaling.concurrency(queue);
-      const load = await ops.scaling.depth(queue);
-      const oldest = isJobQueue(queue) ? await engine.queries.oldestWaiting(queue) : undefined;
-      const now = Date.now();
-      // Every queue's backlog, every minute, whoever decides its scale: the queue.backlog event.
-      // (A snapshot that fails to land never holds up the scaling.)
-      await ops.operations
-        .recordBacklog({
+export const handler = middy<unknown, { decisions: unknown[] }>()
+  .use(injectLambdaContext(logger))
+  .handler(async () => {
+    const decisions = [];
+    const modes = await ops.operations.scalingModes();
+    for (const queue of ops.scaling.queues()) {
+      try {
+        const mode = modes.get(queue);
+        const current = await ops.scaling.concurrency(queue);
+        const load = await ops.scaling.depth(queue);
+        const oldest = isJobQueue(queue) ? await engine.queries.oldestWaiting(queue) : undefined;
+        const now = Date.now();
+        // Every queue's backlog, every minute, whoever decides its scale: the queue.backlog event.
+        // (A snapshot that fails to land never holds up the scaling.)
+        await ops.operations
+          .recordBacklog({
+            queue,
+            at: new Date(now).toISOString(),
+            ...load,
+            oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
+            concurrency: current.total,
+            paused: current.paused,
+          })
+          .catch((error) =>
+            logger.warn('Recording a backlog snapshot failed', { queue, ...describeError(error) }),
+          );
+        // An operator pinned this queue: their decision holds until they release it.
+        if (mode?.mode === 'manual') continue;
+        if (current.paused) continue;
+        const queueLoad = {
+          depth: load.depth,
+          inFlight: load.inFlight,
+          oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
+        };
+        const bounds = boundsOf(queue, mode);
+        const decision =
+          mode?.policy === 'predictive'
+            ? predictiveScale(
+                current.total,
+                queueLoad,
+                bounds,
+                scalingAdvice({
+                  queue,
+                  // The last hour's arrivals and run times, as GET /analytics/scaling-advice reads them.
+                  buckets: await ops.metrics.buckets(
+                    'minute',
+                    queue,
+                    new Date(bucketStart(now - adviceWindowMs, 'minute')),
+                    new Date(now),
+                  ),
+                  windowMs: adviceWindowMs,
+                  targetWaitMs: mode.targetWaitMs ?? defaultTargetWaitMs,
+                  currentConcurrency: current.total,
+                  maxWorkers: bounds.max,
+                }),
+              )
+            : autoscale(current.total, queueLoad, bounds);
+        decisions.push({ queue, from: current.total, ...decision, load });
+        if (decision.desired === current.total) continue;
+        const parts = splitAcrossBands(queue, decision.desired);
+        await ops.scaling.setConcurrency(queue, parts);
+        await ops.operations.recordScaling({
           queue,
           at: new Date(now).toISOString(),
-          ...load,
-          oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
-          concurrency: current.total,
-          paused: current.paused,
-        })
-        .catch((error) =>
-          logger.warn('Recording a backlog snapshot failed', { queue, ...describeError(error) }),
-        );
-      // An operator pinned this queue: their decision holds until they release it.
-      if (mode?.mode === 'manual') continue;
-      if (current.paused) continue;
-      const queueLoad = {
-        depth: load.depth,
-        inFlight: load.inFlight,
-        oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
-      };
-      const bounds = boundsOf(queue, mode);
-      const decision =
-        mode?.policy === 'predictive'
-          ? predictiveScale(
-              current.total,
-              queueLoad,
-              bounds,
-              scalingAdvice({
-                queue,
-                // The last hour's arrivals and run times, as GET /analytics/scaling-advice reads them.
-                buckets: await ops.metrics.buckets(
-                  'minute',
-                  queue,
-                  new Date(bucketStart(now - adviceWindowMs, 'minute')),
-                  new Date(now),
-                ),
-                windowMs: adviceWindowMs,
-                targetWaitMs: mode.targetWaitMs ?? defaultTargetWaitMs,
-                currentConcurrency: current.total,
-                maxWorkers: bounds.max,
-              }),
-            )
-          : autoscale(current.total, queueLoad, bounds);
-      decisions.push({ queue, from: current.total, ...decision, load });
-      if (decision.desired === current.total) continue;
-      const parts = splitAcrossBands(queue, decision.desired);
-      await ops.scaling.setConcurrency(queue, parts);
-      await ops.operations.recordScaling({
-        queue,
-        at: new Date(now).toISOString(),
-        from: current.total,
-        to: decision.desired,
-        by: 'autoscaler',
-        reason: decision.reason,
-        source: 'autoscaler',
-        bands: parts,
-      });
-    } catch (error) {
-      logger.error('Autoscaling a queue failed', { queue, ...describeError(error) });
+          from: current.total,
+          to: decision.desired,
+          by: 'autoscaler',
+          reason: decision.reason,
+          source: 'autoscaler',
+          bands: parts,
+        });
+      } catch (error) {
+        logger.error('Autoscaling a queue failed', { queue, ...describeError(error) });
+      }
     }
-  }
-  return { decisions };
-});
+    return { decisions };
+  });

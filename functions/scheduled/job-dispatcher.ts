@@ -4,6 +4,7 @@
  * 15-minute reach) and settles attempts whose worker stopped heartbeating (lease expired, see
  * domain/lease-recovery.ts).
  */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { AssemblyWorkflows } from '#adapters/assembly-workflows';
 import { jobEngineFromEnv } from '#adapters/job-engine';
@@ -35,39 +36,41 @@ export interface SweepResult {
   errors: number;
 }
 
-export const handler = middy<unknown, SweepResult>().handler(async () => {
-  const result: SweepResult = { followUps: 0, expiredLeases: 0, errors: 0 };
-  const now = new Date();
-  for await (const job of engine.queries.expiredLeases(now.getTime(), maxPerRun)) {
-    try {
-      if ((await recoverExpiredLease(job.jobId, recovery)) === 'recovered') result.expiredLeases++;
-    } catch (error) {
-      result.errors++;
-      logger.error('Could not recover an expired lease', { jobId: job.jobId, ...describeError(error) });
-    }
-  }
-  for await (const job of engine.queries.dueMarkers(now.toISOString(), maxPerRun)) {
-    try {
-      if (isIntakeMarkerKey(job.jobId)) {
-        const marker = await engine.store.getIntakeMarker(job.jobId);
-        if (marker && marker.dispatchAt <= now.toISOString()) {
-          const sent = await repairIntake(marker, { ...engine, clock: engine.followUps.clock });
-          if (sent > 0)
-            logger.warn('Sent jobs whose intake did not confirm their sends', { sent, marker: job.jobId });
-          result.followUps++;
-        }
-        continue;
+export const handler = middy<unknown, SweepResult>()
+  .use(injectLambdaContext(logger))
+  .handler(async () => {
+    const result: SweepResult = { followUps: 0, expiredLeases: 0, errors: 0 };
+    const now = new Date();
+    for await (const job of engine.queries.expiredLeases(now.getTime(), maxPerRun)) {
+      try {
+        if ((await recoverExpiredLease(job.jobId, recovery)) === 'recovered') result.expiredLeases++;
+      } catch (error) {
+        result.errors++;
+        logger.error('Could not recover an expired lease', { jobId: job.jobId, ...describeError(error) });
       }
-      const current = await engine.store.get(job.jobId);
-      if (!current?.dispatchAt || current.dispatchAt > now.toISOString()) continue;
-      await completeFollowUps(current, engine.followUps);
-      result.followUps++;
-    } catch (error) {
-      result.errors++;
-      logger.error('Could not complete a job follow-up', { jobId: job.jobId, ...describeError(error) });
     }
-  }
-  if (result.followUps || result.expiredLeases || result.errors)
-    logger.info('Job sweep finished', { ...result });
-  return result;
-});
+    for await (const job of engine.queries.dueMarkers(now.toISOString(), maxPerRun)) {
+      try {
+        if (isIntakeMarkerKey(job.jobId)) {
+          const marker = await engine.store.getIntakeMarker(job.jobId);
+          if (marker && marker.dispatchAt <= now.toISOString()) {
+            const sent = await repairIntake(marker, { ...engine, clock: engine.followUps.clock });
+            if (sent > 0)
+              logger.warn('Sent jobs whose intake did not confirm their sends', { sent, marker: job.jobId });
+            result.followUps++;
+          }
+          continue;
+        }
+        const current = await engine.store.get(job.jobId);
+        if (!current?.dispatchAt || current.dispatchAt > now.toISOString()) continue;
+        await completeFollowUps(current, engine.followUps);
+        result.followUps++;
+      } catch (error) {
+        result.errors++;
+        logger.error('Could not complete a job follow-up', { jobId: job.jobId, ...describeError(error) });
+      }
+    }
+    if (result.followUps || result.expiredLeases || result.errors)
+      logger.info('Job sweep finished', { ...result });
+    return result;
+  });

@@ -1,23 +1,23 @@
 /**
  * The precise timers (domain/timers.ts): each message is a cron occurrence or a maintenance
  * window's start or end, delivered a moment early; the handler waits to the exact time and
- * acts. A timer that fails is left on the queue and retried; the minute sweeps cover for one
- * that is lost.
+ * acts. A timer that fails is left on the queue and retried (shared/sqs-batch.ts); the minute
+ * sweeps cover for one that is lost.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import middy from '@middy/core';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { SQSRecord } from 'aws-lambda';
 import { cronPortsFromEnv, maintenancePortsFromEnv, operationsFromEnv } from '#adapters/operations';
 import { runOccurrence } from '#domain/cron-tick';
 import { maintenanceTick } from '#domain/maintenance-tick';
 import { timerMessageSchema } from '#domain/timers';
-import { describeError, logger } from '#shared/logger';
+import { sqsBatchHandler } from '#shared/sqs-batch';
 
 const ops = operationsFromEnv();
 const maintenance = maintenancePortsFromEnv(ops);
 const cron = cronPortsFromEnv(ops);
 
-async function fire(record: SQSRecord): Promise<void> {
+async function fire(record: SQSRecord, log: Logger): Promise<void> {
   const parsed = timerMessageSchema.safeParse(JSON.parse(record.body));
   // Left for the queue's dead-letter queue: nobody can act on it.
   if (!parsed.success) throw new Error(`Malformed timer ${record.messageId}: ${parsed.error.message}`);
@@ -29,17 +29,7 @@ async function fire(record: SQSRecord): Promise<void> {
     timer.kind === 'schedule'
       ? await runOccurrence(timer.id, at, cron)
       : await maintenanceTick(maintenance, timer.id);
-  logger.info('Timer fired', { ...timer, lateMs: Date.now() - at.getTime(), outcome });
+  log.info('Timer fired', { ...timer, lateMs: Date.now() - at.getTime(), outcome });
 }
 
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
-  const results = await Promise.allSettled(event.Records.map(fire));
-  return {
-    batchItemFailures: results.flatMap((result, i) => {
-      if (result.status === 'fulfilled') return [];
-      const record = event.Records[i] as SQSRecord;
-      logger.warn('Timer left for a retry', { messageId: record.messageId, ...describeError(result.reason) });
-      return [{ itemIdentifier: record.messageId }];
-    }),
-  };
-});
+export const handler = sqsBatchHandler(fire, { delivery: 'Timer' });

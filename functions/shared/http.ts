@@ -2,8 +2,10 @@
  * The middy stack every HTTP handler shares: parse the JSON body whatever the Content-Type
  * (curl's -d sends form encoding), validate body, path and query with zod, answer errors as
  * {"error":{code,message,details}}. httpErrorHandler is registered last so it runs first on
- * error and decides what is exposed; the envelope then shapes its answer.
+ * error and decides what is exposed; the envelope then shapes its answer. Log lines carry the
+ * invocation's Lambda context and the API's request id (`requestId`).
  */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -161,6 +163,16 @@ function refusalOf(event: APIGatewayProxyEventV2): HttpError | undefined {
   );
 }
 
+/** The API's request id on every line the request logs (cleared after it by injectLambdaContext). */
+function correlateRequest(): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
+  return {
+    before: (request) => {
+      const requestId = request.event.requestContext?.requestId;
+      if (requestId) logger.appendKeys({ requestId });
+    },
+  };
+}
+
 function requireAccess(): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
   return {
     before: (request) => {
@@ -180,7 +192,9 @@ export function httpRoute<S extends RouteSchemas>(
   handle: (input: RouteInput<S>) => Promise<HttpResult>,
   options: RouteOptions = {},
 ) {
-  const stack = middy<APIGatewayProxyEventV2, HttpResult>();
+  const stack = middy<APIGatewayProxyEventV2, HttpResult>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(correlateRequest());
   if (!options.public) stack.use(requireAccess());
   const route = stack
     .use(validate(schemas))

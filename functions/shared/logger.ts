@@ -1,26 +1,54 @@
-/** Structured one-line JSON logs: what CloudWatch Logs Insights and the local console both read. */
-type Fields = Record<string, unknown>;
+/**
+ * Structured one-line JSON logs (Powertools Logger): what CloudWatch Logs Insights and the local
+ * function log both read. Handlers add their invocation's Lambda context with the
+ * `injectLambdaContext` middy middleware; a line carries the correlation ids its code knows
+ * (jobId, orderId, requestId, messageId). Concurrent work of one invocation (the records of an SQS
+ * batch) logs through a child logger each, so that one record's keys never land on another's lines.
+ */
+import { LogFormatter, Logger, LogItem } from '@aws-lambda-powertools/logger';
+import type {
+  ConstructorOptions,
+  LogAttributes,
+  UnformattedAttributes,
+} from '@aws-lambda-powertools/logger/types';
 
-const write = (level: string, message: string, fields: Fields = {}) => {
-  const line = JSON.stringify({
-    level,
-    message,
-    timestamp: new Date().toISOString(),
-    function: process.env.AWS_LAMBDA_FUNCTION_NAME,
-    ...fields,
-  });
-  if (level === 'ERROR') console.error(line);
-  else if (level !== 'DEBUG' || process.env.LOG_LEVEL === 'DEBUG') console.log(line);
-};
+/** The `service` of every log line and the metrics' service dimension. */
+export const serviceName = 'robot-factory';
 
-export const logger = {
-  debug: (message: string, fields?: Fields) => write('DEBUG', message, fields),
-  info: (message: string, fields?: Fields) => write('INFO', message, fields),
-  warn: (message: string, fields?: Fields) => write('WARN', message, fields),
-  error: (message: string, fields?: Fields) => write('ERROR', message, fields),
-};
+/**
+ * The local cloud writes each function's lines to .local/lambda.log behind the function's name:
+ * its ARN, name and memory, the sampling rate and the service would only repeat that on every
+ * line. The request id stays (it groups an invocation's lines); the keys are those of AWS.
+ */
+export class LocalLogFormatter extends LogFormatter {
+  override formatAttributes(attributes: UnformattedAttributes, additional: LogAttributes): LogItem {
+    return new LogItem({
+      attributes: {
+        level: attributes.logLevel,
+        message: attributes.message,
+        timestamp: this.formatTimestamp(attributes.timestamp),
+        function_request_id: attributes.lambdaContext?.awsRequestId,
+      },
+    }).addAttributes(additional);
+  }
+}
 
-export const describeError = (error: unknown) =>
-  error instanceof Error
-    ? { errorName: error.name, errorMessage: error.message, stack: error.stack }
-    : { error };
+class FactoryLogger extends Logger {
+  /**
+   * Each Logger instance keeps a cold-start flag of its own: a child made per SQS record would say
+   * `cold_start: true` on every record. Only the handler's own lines tell a cold start.
+   */
+  protected override createLogger(options?: ConstructorOptions): FactoryLogger {
+    const child = new FactoryLogger(options);
+    child.coldStart = false;
+    return child;
+  }
+}
+
+export const logger: Logger = new FactoryLogger({
+  serviceName,
+  ...(process.env.LOCAL_CLOUD === 'true' ? { logFormatter: new LocalLogFormatter() } : {}),
+});
+
+/** An error as a log key: Powertools writes an Error's name, message, location and stack. */
+export const describeError = (error: unknown) => ({ error });

@@ -11,6 +11,8 @@
  * Lambda invocation per event, and skips the bus's delivery delay: the frames carry the same ids
  * as GET /events.
  */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { EventBus } from '#adapters/event-bus';
 import { EventStore } from '#adapters/event-store';
@@ -59,14 +61,16 @@ async function push(published: FactoryEvent[]): Promise<number> {
   return sent;
 }
 
-export const handler = async (event: DynamoDBStreamEvent): Promise<void> => {
-  const drafts: FactoryEventDraft[] = event.Records.flatMap((record) => {
-    const kind = kinds.get(tableOfRecord(record) ?? '');
-    return kind ? eventSources[kind](rowChangeOf(record)) : [];
+export const handler = middy<DynamoDBStreamEvent, void>()
+  .use(injectLambdaContext(logger))
+  .handler(async (event) => {
+    const drafts: FactoryEventDraft[] = event.Records.flatMap((record) => {
+      const kind = kinds.get(tableOfRecord(record) ?? '');
+      return kind ? eventSources[kind](rowChangeOf(record)) : [];
+    });
+    if (drafts.length === 0) return;
+    // Stored, put on the bus and pushed at once: a socket sees an event as soon as it can.
+    const { events: published, store: write } = store.prepare(drafts, new Date());
+    const [pushed] = await Promise.all([push(published), write(), bus.put(published)]);
+    logger.debug('Events published', { records: event.Records.length, events: published.length, pushed });
   });
-  if (drafts.length === 0) return;
-  // Stored, put on the bus and pushed at once: a socket sees an event as soon as it can.
-  const { events: published, store: write } = store.prepare(drafts, new Date());
-  const [pushed] = await Promise.all([push(published), write(), bus.put(published)]);
-  logger.debug('Events published', { records: event.Records.length, events: published.length, pushed });
-};

@@ -8,6 +8,8 @@
  * batch may count some changes twice, as a retried worker's write could before: analytics and
  * counts, not the jobs' state (`GET /jobs/stats?exact=true` recounts the rows).
  */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { jobChangesOf } from '#adapters/job-changes';
 import { JobCountsStore } from '#adapters/job-counts-store';
@@ -23,21 +25,23 @@ const metrics = new MetricsStore(requireEnv('METRICS_TABLE'), envInt('METRICS_RE
 const counts = new JobCountsStore(requireEnv('METRICS_TABLE'));
 const retryEvidence = new RetryEvidenceStore(requireEnv('METRICS_TABLE'));
 
-export const handler = async (event: DynamoDBStreamEvent): Promise<void> => {
-  const changes = jobChangesOf(event.Records);
-  if (changes.length === 0) return;
-  const deltas = changes.flatMap((change) => metricDeltaOf(change) ?? []);
-  await Promise.all([
-    metrics.recordAll(deltas),
-    retryEvidence.add(tallyLessons(changes.flatMap(retryLessonsOfChange))),
-  ]);
-  // The counts are written last: once they land, the batch is done.
-  const since = await counts.countsSince(countsEpochOf(changes));
-  const counted = countChangesOf(changes, since);
-  await counts.apply(counted);
-  logger.debug('Job changes recorded', {
-    records: event.Records.length,
-    metrics: deltas.length,
-    states: Object.keys(counted.states).length,
+export const handler = middy<DynamoDBStreamEvent, void>()
+  .use(injectLambdaContext(logger))
+  .handler(async (event) => {
+    const changes = jobChangesOf(event.Records);
+    if (changes.length === 0) return;
+    const deltas = changes.flatMap((change) => metricDeltaOf(change) ?? []);
+    await Promise.all([
+      metrics.recordAll(deltas),
+      retryEvidence.add(tallyLessons(changes.flatMap(retryLessonsOfChange))),
+    ]);
+    // The counts are written last: once they land, the batch is done.
+    const since = await counts.countsSince(countsEpochOf(changes));
+    const counted = countChangesOf(changes, since);
+    await counts.apply(counted);
+    logger.debug('Job changes recorded', {
+      records: event.Records.length,
+      metrics: deltas.length,
+      states: Object.keys(counted.states).length,
+    });
   });
-};

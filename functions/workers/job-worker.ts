@@ -1,12 +1,12 @@
 /**
  * Job worker: one per job queue, fed by the queue's three band queues. Each record is a wake-up
  * call for one job id; the job row decides whether anything runs. Records run concurrently and
- * each is acknowledged on its own (ReportBatchItemFailures).
+ * each is acknowledged on its own (ReportBatchItemFailures, shared/sqs-batch.ts). Each settled
+ * attempt is an outcome metric (EMF) and, on AWS, a job type's run is an X-Ray subsegment.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import middy from '@middy/core';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { ArtifactStore } from '#adapters/artifact-store';
 import { jobEngineFromEnv } from '#adapters/job-engine';
 import { OperationsStore } from '#adapters/operations-store';
@@ -19,8 +19,12 @@ import { type AttemptPorts, jobWakeUpSchema, runJobAttempt } from '#domain/job-l
 import { allQueueNames } from '#domain/job-queues';
 import { parseAllowList } from '#domain/outbound-policy';
 import { jobTypes } from '#job-types/index';
+import type { JobType } from '#job-types/job-type';
 import { envInt, requireEnv } from '#shared/env';
 import { describeError, logger } from '#shared/logger';
+import { publishJobOutcome } from '#shared/metrics';
+import { type SqsRecordHandler, sqsBatchHandler } from '#shared/sqs-batch';
+import { inSubsegment } from '#shared/tracer';
 
 const queue = requireEnv('QUEUE_NAME');
 const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? `${queue}-worker`;
@@ -40,6 +44,20 @@ const registry = new WorkerRegistry(
 // A worker registers when its execution environment starts, before its first job.
 await registry.register().catch((error) => logger.warn('Worker registration failed', describeError(error)));
 
+/** Each type's run in an X-Ray subsegment `### <type>`, annotated with the job and its queue. */
+const tracedTypes = new Map(
+  [...jobTypes].map(([name, type]): [string, JobType] => [
+    name,
+    {
+      ...type,
+      run: (payload, context) =>
+        inSubsegment(`### ${name}`, { jobType: name, queue: context.queue, jobId: context.jobId }, () =>
+          type.run(payload, context),
+        ),
+    },
+  ]),
+);
+
 const ports: AttemptPorts = {
   ...engine.followUps,
   rateLimiter: new RateLimiter(new OperationsStore(requireEnv('OPERATIONS_TABLE'))),
@@ -47,7 +65,7 @@ const ports: AttemptPorts = {
     now: () => new Date(),
     sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : undefined),
   },
-  types: jobTypes,
+  types: tracedTypes,
   worker: {
     // Right after the claim and at each heartbeat: which job this environment works on.
     busy: (jobId) => {
@@ -65,13 +83,14 @@ const ports: AttemptPorts = {
     jobsData: { finishedBetween: (from, to) => engine.queries.finishedBetween(allQueueNames, from, to) },
     outbound: { request: (url, init) => outboundRequest(url, init, outboundAllowList) },
   },
+  settled: (attempt) => publishJobOutcome(attempt),
 };
 const settings = {
   leaseMs: envInt('JOB_LEASE_MS', 30_000),
   heartbeatEveryMs: envInt('JOB_HEARTBEAT_MS', 5_000),
 };
 
-async function processRecord(record: SQSRecord): Promise<void> {
+const processRecord: SqsRecordHandler = async (record: SQSRecord, log) => {
   let wakeUp: ReturnType<typeof jobWakeUpSchema.safeParse>;
   try {
     wakeUp = jobWakeUpSchema.safeParse(JSON.parse(record.body));
@@ -82,25 +101,9 @@ async function processRecord(record: SQSRecord): Promise<void> {
     // Left for the queue's dead-letter queue: a message without a job id has nothing to run.
     throw new Error(`Malformed job message ${record.messageId}`);
   }
+  log.appendKeys({ jobId: wakeUp.data.jobId });
   const outcome = await runJobAttempt(wakeUp.data, queue, ports, settings);
-  logger.info('Job delivery handled', {
-    outcome,
-    jobId: wakeUp.data.jobId,
-    messageId: record.messageId,
-    receiveCount: record.attributes.ApproximateReceiveCount,
-  });
-}
+  log.info('Job delivery handled', { outcome, receiveCount: record.attributes.ApproximateReceiveCount });
+};
 
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
-  const results = await Promise.allSettled(event.Records.map(processRecord));
-  const batchItemFailures = results.flatMap((result, i) => {
-    if (result.status === 'fulfilled') return [];
-    const record = event.Records[i] as SQSRecord;
-    logger.warn('Job delivery left for redelivery', {
-      messageId: record.messageId,
-      ...describeError(result.reason),
-    });
-    return [{ itemIdentifier: record.messageId }];
-  });
-  return { batchItemFailures };
-});
+export const handler = sqsBatchHandler(processRecord, { delivery: 'Job delivery' });

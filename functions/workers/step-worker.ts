@@ -1,12 +1,11 @@
 /**
  * Step worker: one per production line, fed by the line's SQS queue. Each record is one delivery
- * of a workflow step; failures are reported per record so one bad message does not redeliver
- * its batch-mates.
+ * of a workflow step; failures are reported per record (shared/sqs-batch.ts) so one bad message
+ * does not redeliver its batch-mates.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import middy from '@middy/core';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { AssemblyWorkflows } from '#adapters/assembly-workflows';
 import { StepJobStore } from '#adapters/job-engine-store';
 import { JobLogStore } from '#adapters/job-log-store';
@@ -17,6 +16,7 @@ import { isFinalStep } from '#domain/catalog';
 import { runStepAttempt, type StepPorts, stepMessageSchema } from '#domain/step-attempt';
 import { envInt, requireEnv } from '#shared/env';
 import { describeError, logger } from '#shared/logger';
+import { type SqsRecordHandler, sqsBatchHandler } from '#shared/sqs-batch';
 
 const line = requireEnv('LINE_NAME');
 const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? `${line}-worker`;
@@ -57,43 +57,27 @@ async function recordOrderCompleted(orderId: string): Promise<void> {
   await orderMetrics.record(order.robotType, now, now.getTime() - Date.parse(order.createdAt));
 }
 
-async function processRecord(record: SQSRecord): Promise<void> {
+const processRecord: SqsRecordHandler = async (record: SQSRecord, log) => {
   const parsed = stepMessageSchema.safeParse(JSON.parse(record.body));
   if (!parsed.success) {
     // Left for the dead-letter queue: without a valid token there is nobody to report to.
     throw new Error(`Malformed step message ${record.messageId}: ${parsed.error.message}`);
   }
+  const { orderId, stepName, robotType } = parsed.data;
+  log.appendKeys({ orderId, step: stepName });
   const sentAt = Number(record.attributes.SentTimestamp);
   const outcome = await runStepAttempt(parsed.data, ports, settings, {
     ...(Number.isFinite(sentAt) && sentAt > 0 ? { sentAt: new Date(sentAt) } : {}),
   });
-  logger.info('Step delivery handled', {
-    outcome,
-    orderId: parsed.data.orderId,
-    step: parsed.data.stepName,
-    messageId: record.messageId,
-    receiveCount: record.attributes.ApproximateReceiveCount,
-  });
-  if (outcome === 'completed' && isFinalStep(parsed.data.robotType, parsed.data.stepName)) {
-    await recordOrderCompleted(parsed.data.orderId).catch((error) =>
-      logger.warn('Order analytics not recorded', { orderId: parsed.data.orderId, ...describeError(error) }),
+  log.info('Step delivery handled', { outcome, receiveCount: record.attributes.ApproximateReceiveCount });
+  if (outcome === 'completed' && isFinalStep(robotType, stepName)) {
+    await recordOrderCompleted(orderId).catch((error) =>
+      log.warn('Order analytics not recorded', describeError(error)),
     );
   }
   if (outcome === 'in-flight-elsewhere') {
-    throw new Error(`Step ${parsed.data.orderId}/${parsed.data.stepName} is running on another worker`);
+    throw new Error(`Step ${orderId}/${stepName} is running on another worker`);
   }
-}
+};
 
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
-  const results = await Promise.allSettled(event.Records.map(processRecord));
-  const batchItemFailures = results.flatMap((result, i) => {
-    if (result.status === 'fulfilled') return [];
-    const record = event.Records[i] as SQSRecord;
-    logger.warn('Step delivery left for redelivery', {
-      messageId: record.messageId,
-      ...describeError(result.reason),
-    });
-    return [{ itemIdentifier: record.messageId }];
-  });
-  return { batchItemFailures };
-});
+export const handler = sqsBatchHandler(processRecord, { delivery: 'Step delivery' });

@@ -16,6 +16,11 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import {
+  jobMetricDimensions,
+  jobMetricNames,
+  jobMetricsNamespace,
+} from '../../functions/domain/job-outcome-metrics.ts';
 
 export interface FactoryMonitoringProps {
   /** The queues jobs and robot steps wait in, each with the dead-letter queue it feeds. */
@@ -29,9 +34,10 @@ export interface FactoryMonitoringProps {
 }
 
 /**
- * Where operators already look: a CloudWatch dashboard of the factory and alarms on an SNS
- * topic — a dead-letter queue not empty, a queue's oldest message too old, a function throttled,
- * an assembly workflow failed. A nested stack: its ~100 alarms count against its own 500
+ * Where operators already look: a CloudWatch dashboard of the factory (with the job outcomes the
+ * job workers emit in the embedded metric format) and alarms on an SNS topic — a dead-letter
+ * queue not empty, a queue's oldest message too old, a function throttled, an assembly workflow
+ * failed. A nested stack: its ~100 alarms count against its own 500
  * resources, not the factory's, and `cdk deploy` still deploys one stack. The local cloud has no
  * CloudWatch; it skips this stack (its resource types) as it would on an account without alarms.
  */
@@ -111,6 +117,20 @@ export class FactoryMonitoring extends NestedStack {
             period: Duration.minutes(1),
           }),
       );
+    // The job workers' EMF metrics (functions/shared/metrics.ts) have one dimension set, service ×
+    // queue × type, whose values are known only at run time: SEARCH finds every queue and type.
+    const schema = `{${jobMetricsNamespace},${['service', ...jobMetricDimensions].join(',')}}`;
+    const search = (metricName: string, statistic: string, label: string, total: boolean) => {
+      const found = `SEARCH('${schema} MetricName="${metricName}"', '${statistic}', 300)`;
+      return new MathExpression({
+        expression: total ? `SUM(${found})` : found,
+        usingMetrics: {},
+        label,
+        period: Duration.minutes(5),
+      });
+    };
+    // A dynamic label: one line per queue and type the search finds.
+    const perQueueAndType = (what: string) => `${what} \${PROP('Dim.queue')} \${PROP('Dim.type')}`;
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
     this.dashboard.addWidgets(
       new GraphWidget({
@@ -141,6 +161,21 @@ export class FactoryMonitoring extends NestedStack {
           machine.metricSucceeded({ label: `${name} succeeded`, period: Duration.minutes(5) }),
           machine.metricFailed({ label: `${name} failed`, period: Duration.minutes(5) }),
         ]),
+      }),
+      new GraphWidget({
+        title: 'Job outcomes (all queues, from the job workers)',
+        width: 12,
+        left: [
+          search(jobMetricNames.completed, 'Sum', 'completed', true),
+          search(jobMetricNames.failed, 'Sum', 'failed attempts', true),
+          search(jobMetricNames.dead, 'Sum', 'dead', true),
+        ],
+      }),
+      new GraphWidget({
+        title: 'Job run and wait time p95 (ms, by queue and type)',
+        width: 12,
+        left: [search(jobMetricNames.runTime, 'p95', perQueueAndType('run'), false)],
+        right: [search(jobMetricNames.waitTime, 'p95', perQueueAndType('wait'), false)],
       }),
       new GraphWidget({
         title: 'Lambda errors and throttles (all factory functions)',

@@ -40,17 +40,33 @@ describe('the HTTP middleware stack', () => {
     });
   });
 
-  it('answers an unexpected error with a 500 that leaks nothing', async () => {
-    const spy = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+  it('answers an unexpected error with a 500 that leaks nothing, and logs it with the request id', async () => {
+    // Prepare: the logger writes its JSON lines to stderr (Powertools Logger's own console).
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
     const handler = httpRoute({}, async () => {
       throw new Error('password=hunter2 in connection string');
     });
-    const response = await call(handler, event());
+    const request = event();
+    (request.requestContext as { requestId?: string }).requestId = 'req-42';
+    // Act
+    const response = await call(handler, request).finally(() => spy.mockRestore());
+    // Assess
     expect(response.statusCode).toBe(500);
     expect(response.body).not.toContain('hunter2');
     expect(JSON.parse(response.body).error.code).toBe('INTERNAL');
-    expect(spy).toHaveBeenCalled();
-    spy.mockRestore();
+    const logged = lines.map((line) => JSON.parse(line));
+    expect(logged).toContainEqual(
+      expect.objectContaining({
+        level: 'ERROR',
+        message: 'Unhandled error in HTTP handler',
+        requestId: 'req-42',
+        error: expect.objectContaining({ name: 'Error', message: 'password=hunter2 in connection string' }),
+      }),
+    );
   });
 
   describe("the authorizer's verdict", () => {
