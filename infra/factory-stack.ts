@@ -234,9 +234,9 @@ export class FactoryStack extends Stack {
       [
         'AlertEvaluator',
         'scheduled/alert-evaluator.ts',
-        'Evaluates the alert rules, opens and resolves alerts, calls their webhooks',
+        'Evaluates the alert rules, opens and resolves alerts, tells their webhooks, mailboxes and topics',
         tableAccess.alerting,
-        { scale: false, submit: false, depth: true },
+        { scale: false, submit: false, depth: true, notify: true },
       ],
     ] as const) {
       const task = new ScheduledTask(this, id, {
@@ -257,6 +257,17 @@ export class FactoryStack extends Stack {
         timers.grantArm(task.function);
       }
       tables.grant(task.function, access);
+      if ('notify' in grants) {
+        // An alert rule's sns action names its topic at run time (rules are data): any topic of
+        // this account and region, no other (the API refuses a topic elsewhere).
+        const topics = this.formatArn({ service: 'sns', resource: '*' });
+        task.function.addToRolePolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: [topics] }));
+        Validations.of(task.function).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:*]',
+          reason:
+            "Alert rules name their SNS topics at run time: Publish on this account's topics in this region, nothing else",
+        });
+      }
     }
     // The failure model learns from the week's finished jobs: an hour between fits is plenty.
     const modelTrainer = new ScheduledTask(this, 'ModelTrainer', {
@@ -734,8 +745,8 @@ const tableAccess = {
   events: { write: ['events', 'realtime'] },
   /** WebSocket tickets and connections. */
   realtime: { write: ['realtime'] },
-  /** Reads the minute buckets; owns the alert rules and alerts (operations table). */
-  alerting: { read: ['metrics'], write: ['operations'] },
+  /** Reads the minute buckets; owns the alert rules and alerts (operations table); mails notices to the outbox. */
+  alerting: { read: ['metrics'], write: ['operations', 'outbox'] },
   /** Reads the backlog and records its scaling decisions. */
   autoscaler: { read: ['jobs', 'jobLogs', 'metrics', 'workers'], write: ['operations'] },
 } as const satisfies Record<string, TableAccess>;

@@ -89,8 +89,17 @@ export class MetricsStore {
    * when an item's error classes are near their bound).
    */
   async recordAll(deltas: readonly MetricDelta[]): Promise<void> {
+    await this.addAll(bucketAdditions(deltas));
+  }
+
+  /**
+   * Writes additions already merged per bucket (`bucketAdditions`), error classes included:
+   * what recordAll does after merging, for a bulk load that chooses its buckets
+   * (`npm run seed-history`).
+   */
+  async addAll(additions: readonly BucketAddition[]): Promise<void> {
     await Promise.all(
-      bucketAdditions(deltas).map((m) => {
+      additions.map((m) => {
         const shard = Math.floor(Math.random() * shards);
         return Object.keys(m.errorClasses).length === 0
           ? this.addToBucket(m.granularity, m.queue, m.type, m.bucket, m.counters, shard)

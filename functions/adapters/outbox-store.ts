@@ -1,7 +1,9 @@
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { AlertMail } from '#domain/alerts';
 import { dynamo } from './aws-clients.ts';
 
-export interface OutboxMail {
+/** A mail delivered by a send_email job. */
+export interface JobMail {
   readonly jobId: string;
   readonly to: string;
   readonly from?: string;
@@ -11,9 +13,13 @@ export interface OutboxMail {
   readonly sentAt: string;
 }
 
+/** A send_email job's mail, or an alert's notice (an alert rule's email action). */
+export type OutboxMail = JobMail | AlertMail;
+
 /**
- * The e-mail outbox: one row per mail, partitioned by day, sorted by time. The key includes the
- * job id, so a retried delivery overwrites its own row instead of adding a second mail.
+ * The e-mail outbox: one row per mail, partitioned by day, sorted by time. The key is the job id
+ * (an alert's notice: alert, transition and recipient), so a retried delivery overwrites its own
+ * row instead of adding a second mail.
  */
 export class OutboxStore {
   constructor(
@@ -27,7 +33,7 @@ export class OutboxStore {
         TableName: this.tableName,
         Item: {
           day: mail.sentAt.slice(0, 10),
-          mailId: `${mail.jobId}`,
+          mailId: 'jobId' in mail ? mail.jobId : mail.mailId,
           ...mail,
           expiresAt: Math.floor(Date.parse(mail.sentAt) / 1000) + this.retentionDays * 86_400,
         },
@@ -47,7 +53,11 @@ export class OutboxStore {
       }),
     );
     return {
-      mails: (page.Items ?? []).map(({ day: _d, mailId: _m, expiresAt: _e, ...mail }) => mail as OutboxMail),
+      // An alert's mail keeps its id: the alert's notice names it.
+      mails: (page.Items ?? []).map(
+        ({ day: _d, mailId, expiresAt: _e, ...mail }) =>
+          ('alertId' in mail ? { mailId, ...mail } : mail) as OutboxMail,
+      ),
       lastKey: page.LastEvaluatedKey,
     };
   }

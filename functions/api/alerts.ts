@@ -5,7 +5,8 @@
  * scheduled/alert-evaluator.ts (domain/alerts.ts says how).
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import * as z from 'zod';
 import { AlertStore } from '#adapters/alert-store';
 import {
   type AlertAction,
@@ -23,23 +24,35 @@ import { badRequest, conflict, notFound } from '#shared/http-errors';
 const store = new AlertStore(requireEnv('OPERATIONS_TABLE'));
 const idPath = z.object({ ruleId: z.string().min(1).max(100) });
 
-/** What a rule may name and do, checked before anything is written. */
-function checkRule(rule: Pick<AlertRuleRequest, 'condition' | 'actions'>): void {
+/**
+ * What a rule may name and do, checked before anything is written. An SNS topic must be the
+ * factory's own account's, in its region: the alert evaluator may publish there and nowhere else
+ * (said plainly rather than accepted and never delivered).
+ */
+function checkRule(
+  rule: Pick<AlertRuleRequest, 'condition' | 'actions'>,
+  event: APIGatewayProxyEventV2,
+): void {
   const { queue } = rule.condition;
   if (queue && !allQueueNames.includes(queue))
     throw badRequest('UNKNOWN_QUEUE', `No queue ${queue}`, { queue, queues: allQueueNames });
-  const undelivered = rule.actions.filter((a: AlertAction) => a.type !== 'webhook');
-  // Said plainly rather than accepted and never told: only webhooks are delivered today.
-  if (undelivered.length)
+  const account = event.requestContext?.accountId;
+  const region = process.env.AWS_REGION;
+  const foreign = rule.actions.filter((a: AlertAction) => {
+    if (a.type !== 'sns') return false;
+    const [, , , topicRegion, topicAccount] = a.topicArn.split(':');
+    return (region && topicRegion !== region) || (account && topicAccount !== account);
+  });
+  if (foreign.length)
     throw badRequest(
-      'ACTION_NOT_AVAILABLE',
-      `${undelivered.map((a) => a.type).join(', ')} actions are not delivered by this factory yet: use a webhook action (it may forward to SNS or email)`,
-      { actions: undelivered },
+      'TOPIC_NOT_ALLOWED',
+      `SNS topics of this factory's account (${account ?? 'unknown'}) in ${region ?? 'its region'} only: the alert evaluator may publish to nothing else`,
+      { actions: foreign, account: account ?? null, region: region ?? null },
     );
 }
 
-const create = httpRoute({ body: alertRuleRequestSchema }, async ({ body }) => {
-  checkRule(body);
+const create = httpRoute({ body: alertRuleRequestSchema }, async ({ body, event }) => {
+  checkRule(body, event);
   const now = new Date().toISOString();
   const rule: AlertRule = {
     ...body,
@@ -64,12 +77,12 @@ const get = httpRoute({ path: idPath }, async ({ path }) => {
  * A changed condition or a disabled rule starts its count again; an alert it had open resolves
  * ("rule changed"), since what it measured is no longer what the rule says.
  */
-const patch = httpRoute({ path: idPath, body: alertRulePatchSchema }, async ({ path, body }) => {
+const patch = httpRoute({ path: idPath, body: alertRulePatchSchema }, async ({ path, body, event }) => {
   for (let attempt = 0; attempt < 5; attempt++) {
     const rule = await store.rule(path.ruleId);
     if (!rule) throw notFound('RULE_NOT_FOUND', `No alert rule ${path.ruleId}`);
     const next = { ...rule, ...body, updatedAt: new Date().toISOString() };
-    checkRule(next);
+    checkRule(next, event);
     const restarts = body.condition !== undefined || body.enabled === false;
     const state = restarts
       ? freshState(rule.state.version + 1)

@@ -14,7 +14,11 @@ import {
   type Alert,
   type AlertAction,
   type AlertCondition,
+  type AlertMail,
   type AlertRule,
+  type AlertTopicMessage,
+  alertMail,
+  alertTopicMessage,
   anomalyReading,
   evaluateRule,
   freshState,
@@ -53,10 +57,44 @@ export interface AlertPorts {
   readonly backlog: (queue: string) => Promise<number>;
   /** Every queue (a rule without one watches them all). */
   readonly queues: () => readonly string[];
-  readonly notify: (
-    action: AlertAction,
-    body: ReturnType<typeof noticeBody>,
-  ) => Promise<Omit<Notice, 'at' | 'transition' | 'action' | 'to'>>;
+  readonly notify: (action: AlertAction, body: ReturnType<typeof noticeBody>) => Promise<NoticeOutcome>;
+}
+
+/** What telling one action came to (the notice adds when, which transition and to whom). */
+export type NoticeOutcome = Omit<Notice, 'at' | 'transition' | 'action' | 'to'>;
+
+/** Where an action's notice goes: a webhook's POST, the outbox for e-mail, an SNS topic. */
+export interface NoticeChannels {
+  readonly webhook: (url: string, body: ReturnType<typeof noticeBody>) => Promise<NoticeOutcome>;
+  /** Stores the mail in the outbox (keyed by its mailId: storing it again overwrites it). */
+  readonly mail: (mail: AlertMail) => Promise<void>;
+  /** Publishes to the topic; the message id. */
+  readonly topic: (message: AlertTopicMessage) => Promise<string>;
+}
+
+/**
+ * Tells one action of a notice: a webhook is called; an e-mail becomes a mail in the outbox
+ * that send_email delivers to, recorded on the notice by its mailId; an SNS topic gets the
+ * webhook's JSON as one message, recorded by its message id. A channel that throws leaves the
+ * notice undelivered with the error (tell records it).
+ */
+export async function deliverNotice(
+  action: AlertAction,
+  body: ReturnType<typeof noticeBody>,
+  channels: NoticeChannels,
+  now: Date,
+): Promise<NoticeOutcome> {
+  switch (action.type) {
+    case 'webhook':
+      return channels.webhook(action.url, body);
+    case 'email': {
+      const mail = alertMail(body, action.to, now);
+      await channels.mail(mail);
+      return { delivered: true, mailId: mail.mailId };
+    }
+    case 'sns':
+      return { delivered: true, messageId: await channels.topic(alertTopicMessage(body, action.topicArn)) };
+  }
 }
 
 export interface RuleOutcome {

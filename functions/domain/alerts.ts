@@ -11,7 +11,7 @@
  * notice stays pending on the rule until delivered, so a crash in between redelivers it on the
  * next evaluation (at-least-once, like everything else in the factory).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Histogram, merge, percentile } from './histogram.ts';
 import type { StoredBucket } from './throughput.ts';
 
@@ -174,6 +174,10 @@ export interface Notice {
   readonly delivered: boolean;
   readonly status?: number;
   readonly error?: string;
+  /** An e-mail notice's row in the outbox (GET /outbox lists it). */
+  readonly mailId?: string;
+  /** An SNS notice's message id, as SNS gave it. */
+  readonly messageId?: string;
 }
 
 /** The readings of one queue (and type) over the trailing window, from its minute buckets. */
@@ -359,5 +363,86 @@ export function noticeBody(alert: Alert, transition: 'fired' | 'resolved') {
     summary:
       `${alert.name}: ${condition.metric} ${value ?? 'n/a'} ${condition.op} ${condition.threshold}` +
       `${where ? ` (${where})` : ''} ${transition === 'fired' ? 'fired' : 'resolved'}`,
+  };
+}
+
+/**
+ * An e-mail notice as the outbox keeps it: the same outbox send_email delivers to (GET /outbox).
+ * Its id names the alert, the transition and the recipient, so a notice told again (an
+ * evaluator that died before recording it) overwrites its own mail instead of sending another.
+ */
+export interface AlertMail {
+  readonly mailId: string;
+  readonly alertId: string;
+  readonly ruleId: string;
+  readonly transition: 'fired' | 'resolved';
+  readonly to: string;
+  readonly cc: readonly string[];
+  readonly subject: string;
+  readonly body: string;
+  readonly sentAt: string;
+}
+
+/** The mail an email action sends for a notice (noticeBody): a subject and plain text. */
+export function alertMail(notice: ReturnType<typeof noticeBody>, to: string, at: Date): AlertMail {
+  const transition = notice.type === 'alert.fired' ? 'fired' : 'resolved';
+  const { condition } = notice;
+  const scope = [
+    condition.queue ? `queue ${condition.queue}` : 'every queue (the worst)',
+    condition.type && `type ${condition.type}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const lines = [
+    notice.summary,
+    '',
+    `Condition:   ${condition.metric} ${condition.op} ${condition.threshold} on ${scope}, for ${condition.forMinutes} minute${condition.forMinutes === 1 ? '' : 's'}`,
+    `Value:       ${notice.value ?? 'n/a'}`,
+    ...(notice.expected ? [`Expected:    ${notice.expected.low} to ${notice.expected.high}`] : []),
+    `Fired at:    ${notice.firedAt}`,
+    ...(notice.resolvedAt ? [`Resolved at: ${notice.resolvedAt}`] : []),
+    `Alert:       ${notice.alertId}`,
+    `Rule:        ${notice.ruleId} (GET /alerts/rules/${notice.ruleId}; its history: GET /alerts?ruleId=${notice.ruleId})`,
+  ];
+  return {
+    mailId: `alert#${notice.alertId}#${transition}#${to}`,
+    alertId: notice.alertId,
+    ruleId: notice.ruleId,
+    transition,
+    to,
+    cc: [],
+    subject: `[Robot Factory] Alert ${transition}: ${notice.name}`,
+    body: `${lines.join('\n')}\n`,
+    sentAt: at.toISOString(),
+  };
+}
+
+/** An SNS notice: one message on the rule's topic. */
+export interface AlertTopicMessage {
+  readonly topicArn: string;
+  readonly subject: string;
+  /** The same JSON a webhook receives. */
+  readonly message: string;
+  /** For subscription filter policies: the notice's type, rule and queue. */
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+/** The message an sns action publishes for a notice (SNS subjects: ≤ 100 printable ASCII characters). */
+export function alertTopicMessage(
+  notice: ReturnType<typeof noticeBody>,
+  topicArn: string,
+): AlertTopicMessage {
+  const subject = `Alert ${notice.type === 'alert.fired' ? 'fired' : 'resolved'}: ${notice.name}`
+    .replace(/[^\x20-\x7e]/g, '?')
+    .slice(0, 100);
+  return {
+    topicArn,
+    subject,
+    message: JSON.stringify(notice),
+    attributes: {
+      type: notice.type,
+      ruleId: notice.ruleId,
+      ...(notice.condition.queue ? { queue: notice.condition.queue } : {}),
+    },
   };
 }

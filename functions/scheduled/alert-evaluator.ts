@@ -3,18 +3,24 @@
  * buckets of the analytics recorder, the live backlog), firing and resolving alerts and telling
  * their webhooks (domain/alert-evaluation.ts); then the anomaly watch over every queue and type,
  * which opens and resolves alerts of its own without a rule (ANOMALY_WATCH=off turns it off).
- * Webhooks obey the outbound allow-list, as jobs do.
+ * Webhooks obey the outbound allow-list, as jobs do; e-mail notices go to the outbox, SNS notices
+ * to the rule's topic.
  */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { AlertStore } from '#adapters/alert-store';
 import { EventSourceScaling, type QueueWiring } from '#adapters/event-source-scaling';
 import { MetricsStore } from '#adapters/metrics-store';
 import { outboundRequest } from '#adapters/outbound-http';
+import { OutboxStore } from '#adapters/outbox-store';
+import { publishToTopic } from '#adapters/topic-publisher';
 import {
   type AlertPorts,
   type AnomalyWatchPorts,
+  deliverNotice,
   detectAnomalies,
   evaluateAlerts,
+  type NoticeChannels,
   type RuleOutcome,
 } from '#domain/alert-evaluation';
 import { parseAllowList } from '#domain/outbound-policy';
@@ -25,6 +31,7 @@ import { logger } from '#shared/logger';
 const metrics = new MetricsStore(requireEnv('METRICS_TABLE'), envInt('METRICS_RETENTION_DAYS', 30));
 const scaling = new EventSourceScaling(requireJsonEnv<QueueWiring>('QUEUE_WIRING'));
 const store = new AlertStore(requireEnv('OPERATIONS_TABLE'));
+const outbox = new OutboxStore(requireEnv('OUTBOX_TABLE'), envInt('OUTBOX_RETENTION_DAYS', 30));
 const allowList = parseAllowList(process.env.OUTBOUND_ALLOW_LIST);
 const anomalyWatch = process.env.ANOMALY_WATCH !== 'off';
 
@@ -49,25 +56,14 @@ function hourBuckets(queue: string, hours: readonly Date[], type?: string): Prom
   return found;
 }
 
-const ports: AlertPorts & AnomalyWatchPorts = {
-  rules: () => store.rules(),
-  setState: (ruleId, state, version) => store.setState(ruleId, state, version),
-  openAlert: (alert) => store.openAlert(alert),
-  resolveAlert: (alertId, at, value, because) => store.resolveAlert(alertId, at, value, because),
-  alert: (alertId) => store.alert(alertId),
-  addNotices: (alertId, notices) => store.addNotices(alertId, notices),
-  buckets: (queue, from, to, type) => metrics.buckets('minute', queue, from, to, type),
-  hourBuckets,
-  watchStates: () => store.watchStates(),
-  setWatchState: (scope, state, version) => store.setWatchState(scope, state, version),
-  backlog: async (queue) => (await scaling.depth(queue)).depth,
-  queues: () => scaling.queues(),
-  notify: async (action, body) => {
-    if (action.type !== 'webhook')
-      return { delivered: false, error: `${action.type} actions are not delivered` };
+/** Webhooks through the outbound policy; e-mail into the outbox send_email delivers to; SNS topics. */
+const channels: NoticeChannels = {
+  mail: (mail) => outbox.deliver(mail),
+  topic: (message) => publishToTopic(message),
+  webhook: async (url, body) => {
     try {
       const response = await outboundRequest(
-        action.url,
+        url,
         {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-robot-factory-alert': body.alertId },
@@ -86,8 +82,25 @@ const ports: AlertPorts & AnomalyWatchPorts = {
   },
 };
 
-export const handler = middy<unknown, { outcomes: RuleOutcome[]; anomalies: RuleOutcome[] }>().handler(
-  async () => {
+const ports: AlertPorts & AnomalyWatchPorts = {
+  rules: () => store.rules(),
+  setState: (ruleId, state, version) => store.setState(ruleId, state, version),
+  openAlert: (alert) => store.openAlert(alert),
+  resolveAlert: (alertId, at, value, because) => store.resolveAlert(alertId, at, value, because),
+  alert: (alertId) => store.alert(alertId),
+  addNotices: (alertId, notices) => store.addNotices(alertId, notices),
+  buckets: (queue, from, to, type) => metrics.buckets('minute', queue, from, to, type),
+  hourBuckets,
+  watchStates: () => store.watchStates(),
+  setWatchState: (scope, state, version) => store.setWatchState(scope, state, version),
+  backlog: async (queue) => (await scaling.depth(queue)).depth,
+  queues: () => scaling.queues(),
+  notify: (action, body) => deliverNotice(action, body, channels, new Date()),
+};
+
+export const handler = middy<unknown, { outcomes: RuleOutcome[]; anomalies: RuleOutcome[] }>()
+  .use(injectLambdaContext(logger))
+  .handler(async () => {
     const now = new Date();
     const outcomes = await evaluateAlerts(ports, now);
     const anomalies = anomalyWatch ? await detectAnomalies(ports, now) : [];
@@ -96,5 +109,4 @@ export const handler = middy<unknown, { outcomes: RuleOutcome[]; anomalies: Rule
       else if (outcome.transition) logger.info(`Alert ${outcome.transition}`, { ...outcome });
     }
     return { outcomes, anomalies };
-  },
-);
+  });

@@ -78,6 +78,32 @@ export interface PredictionBench {
   readonly bayesAccuracy: number;
 }
 
+/** One job of the generated history: what was asked, its true chance, and what happened. */
+export interface HistoryJob {
+  readonly sample: Omit<TrainingSample, 'succeeded' | 'runMs'>;
+  /** The true chance that it completes. */
+  readonly p: number;
+  /** Drawn from `p`: whether it completed (eventually) or died. */
+  readonly succeeded: boolean;
+  /** How long its successful attempt runs. */
+  readonly runMs: number;
+}
+
+/**
+ * A job arriving at `at`, with its outcome drawn from the ground truth. The bench and
+ * `npm run seed-history` (localstack/seed/history.ts, which writes such jobs into a running
+ * factory) generate their history with it.
+ */
+export function historyJob(random: () => number, at: Date): HistoryJob {
+  const { sample, p } = generatedJob(random, at);
+  const succeeded = random() < p;
+  const runMs =
+    sample.type === 'process_image'
+      ? 50 + Number((sample.payload as { width: number }).width) / 10
+      : 20 + random() * 40;
+  return { sample, p, succeeded, runMs };
+}
+
 /** `days` of history, `perDay` jobs a day, outcomes drawn from the ground truth. */
 export function predictionWorkload(days: number, perDay: number, seed: number): PredictionBench {
   const random = seededRandom(seed);
@@ -85,12 +111,7 @@ export function predictionWorkload(days: number, perDay: number, seed: number): 
   const samples: (TrainingSample & { p: number })[] = [];
   for (let i = 0; i < days * perDay; i++) {
     const at = new Date(start + Math.floor((i / perDay) * 86_400_000));
-    const { sample, p } = generatedJob(random, at);
-    const succeeded = random() < p;
-    const runMs =
-      sample.type === 'process_image'
-        ? 50 + Number((sample.payload as { width: number }).width) / 10
-        : 20 + random() * 40;
+    const { sample, p, succeeded, runMs } = historyJob(random, at);
     samples.push({ ...sample, succeeded, runMs, p });
   }
   const to = new Date(start + days * 86_400_000).toISOString();

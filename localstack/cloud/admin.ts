@@ -12,6 +12,8 @@
  *   matching function loses its environment mid-run with probability `rate` (chaos).
  * - GET /__local/iam/denials — the calls of functions that their policies did not allow (the
  *   latest 1,000), each answered with AccessDeniedException as AWS would (local-iam.ts).
+ * - GET /__local/sns/published?topicArn= — the messages published to SNS topics, newest first,
+ *   with how each subscription's delivery went (sns-topics.ts).
  */
 import type { BufferedRequest, ServiceResponse } from './edge.ts';
 import type { LambdaRuntime } from './lambda-runtime.ts';
@@ -42,6 +44,9 @@ export class LocalAdmin {
 
   /** The functions' policies, once the functions are known; until then nothing is checked. */
   iam?: LocalIam;
+
+  /** The SNS topics (GET /__local/sns/published lists what they were sent). */
+  sns?: { published(topicArn?: string): unknown[] };
 
   constructor(private readonly runtime: LambdaRuntime) {}
 
@@ -108,6 +113,10 @@ export class LocalAdmin {
     }
     if (url.pathname === '/__local/iam/denials' && request.method === 'GET')
       return reply(200, { denials: this.iam?.denials ?? [] });
+    if (url.pathname === '/__local/sns/published' && request.method === 'GET')
+      return reply(200, {
+        messages: this.sns?.published(url.searchParams.get('topicArn') ?? undefined) ?? [],
+      });
     if (url.pathname === '/__local/ttl/sweep' && request.method === 'POST') {
       if (!this.ttl) return reply(503, { message: 'The tables are not provisioned yet' });
       return reply(200, { deleted: await this.ttl.sweep() });

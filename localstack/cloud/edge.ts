@@ -38,6 +38,8 @@ export interface EdgeBackends {
   readonly events: Backend;
   /** API Gateway's connections management API of the WebSocket APIs (websocket-api.ts). */
   readonly 'execute-api': Backend;
+  /** SNS topics (sns-topics.ts). */
+  readonly sns: Backend;
 }
 
 /** Local-only hooks: admin routes, IAM, and injected failures of service calls. */
@@ -65,6 +67,9 @@ export function identify(
     const key = (request.url.split('?')[0] ?? '').split('/').filter(Boolean).length > 1;
     return { service: 's3', action: `${request.method} ${key ? 'object' : 'bucket'}` };
   }
+  // SNS speaks the query protocol (Action=… in a form) like SQS's old one: its scope tells them apart.
+  if (authorization.includes('/sns/aws4_request'))
+    return { service: 'sns', action: new URLSearchParams(request.body.toString()).get('Action') ?? '' };
   const target = request.headers['x-amz-target'];
   if (typeof target === 'string') {
     const [prefix, action] = target.split('.');

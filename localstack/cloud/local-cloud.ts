@@ -27,6 +27,7 @@ import { LambdaRuntime } from './lambda-runtime.ts';
 import { LocalIam } from './local-iam.ts';
 import { type ProvisionedStack, provision } from './provisioner.ts';
 import { Schedules } from './schedules.ts';
+import { deliveryThrough, LocalSnsTopics } from './sns-topics.ts';
 import { StepFunctionsFacade } from './step-functions/facade.ts';
 import { StreamPollers } from './stream-pollers.ts';
 import { synthesize } from './synth.ts';
@@ -139,6 +140,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   let pollers: EventSourcePollers | undefined;
   let eventBuses: LocalEventBuses | undefined;
   let webSockets: LocalWebSocketApis | undefined;
+  let snsTopics: LocalSnsTopics | undefined;
   const notYet = (what: string) => ({
     status: 503,
     headers: {},
@@ -159,6 +161,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       eventBuses ? eventBuses.handle(request) : notYet('event buses'),
     'execute-api': async (request: Parameters<LocalWebSocketApis['manage']>[0]) =>
       webSockets ? webSockets.manage(request) : notYet('WebSocket APIs'),
+    // Both backends: subscribed queues are reached through whichever data plane serves SQS.
+    sns: async (request: Parameters<LocalSnsTopics['handle']>[0]) =>
+      snsTopics ? snsTopics.handle(request) : notYet('SNS topics'),
   };
   const admin = new LocalAdmin(runtime);
   edge = await startEdge(options.edgePort ?? 4566, edgeBackends, calls, admin);
@@ -178,6 +183,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     s3: new S3Client({ ...clientConfig, forcePathStyle: true }),
   };
   const pollerSqs = new SQSClient(clientConfig);
+  snsTopics = new LocalSnsTopics(
+    localIdentity,
+    deliveryThrough(clients.sqs),
+    dataPlane.durable && dataDir ? path.join(dataDir, 'sns-topics.json') : undefined,
+  );
+  admin.sns = snsTopics;
   if (!dataPlane.states)
     facade = new StepFunctionsFacade(
       clients,
@@ -318,7 +329,7 @@ export function describeLocalCloud(cloud: LocalCloud): string[] {
     '',
     `  HTTP API        ${cloud.apiUrl}`,
     ...stack.routes.map((r) => `                  ${r.method.padEnd(6)} ${r.path}  →  ${r.functionName}`),
-    `  AWS endpoint    ${cloud.edgeUrl}  (DynamoDB and its streams, SQS, S3, Step Functions, Lambda, EventBridge, API Gateway connections; AWS_ENDPOINT_URL=${cloud.edgeUrl})`,
+    `  AWS endpoint    ${cloud.edgeUrl}  (DynamoDB and its streams, SQS, S3, Step Functions, Lambda, EventBridge, SNS, API Gateway connections; AWS_ENDPOINT_URL=${cloud.edgeUrl})`,
     `  Tables          ${stack.tables.join(', ')}`,
     `  Queues          ${stack.queues.length} SQS queues: ${stack.queues.filter((q) => /LineQueue/.test(q.name) && !/DeadLetter/.test(q.name)).length} production lines, ${stack.queues.filter((q) => /JobQueue/.test(q.name) && !/DeadLetter/.test(q.name)).length} job-queue priority bands, and their DLQs`,
     `  Buckets         ${stack.buckets.join(', ') || 'none'}`,

@@ -284,6 +284,11 @@ export class LocalIam {
           })),
         };
       }
+      case 'sns': {
+        // Publish, Subscribe, …: on the topic the form names (CreateTopic and ListTopics name none: *).
+        const topic = new URLSearchParams(request.body.toString()).get('TopicArn');
+        return { asks: [{ action: `sns:${action}`, resource: topic ?? '*' }], xml: true };
+      }
       case 'execute-api': {
         // …/realtime/<api id>/<stage>/@connections/<id>: the connection IAM names.
         const [, , apiId, stage, , id] = (request.url.split('?')[0] ?? '').split('/');

@@ -1,10 +1,13 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { robotTypes } from '../../functions/domain/catalog.ts';
 import { workerMemoryMb } from '../../functions/domain/cost-model.ts';
+import { jobMetricsNamespace } from '../../functions/domain/job-outcome-metrics.ts';
 import { bandNames, jobQueueNames, jobQueues } from '../../functions/domain/job-queues.ts';
 import { productionLineNames, productionLines } from '../../functions/domain/production-lines.ts';
+import { publishJobOutcome } from '../../functions/shared/metrics.ts';
 import { FactoryStack } from '../../infra/factory-stack.ts';
 
 let template: Template;
@@ -446,6 +449,48 @@ describe('operations', () => {
       expect(statement.Resource).not.toBe('*');
       expect(JSON.stringify(statement.Resource)).toContain('event-source-mapping');
     }
+  });
+});
+
+describe('alerts', () => {
+  it('let only the alert evaluator publish to SNS, to topics of its own account and region, and write the outbox', () => {
+    // Prepare: roles with many grants overflow into managed policies: look at both.
+    const policies = Object.entries({
+      ...(template.findResources('AWS::IAM::Policy') as Resources),
+      ...(template.findResources('AWS::IAM::ManagedPolicy') as Resources),
+    });
+
+    // Act
+    const publishers = policies.filter(([, p]) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes('sns:Publish'),
+    );
+
+    // Assess
+    expect(publishers.map(([id]) => id.replace(/ServiceRole.*$/, ''))).toEqual(['AlertEvaluatorFunction']);
+    const statement = publishers[0]?.[1].Properties.PolicyDocument.Statement.find(
+      (s: { Action: unknown }) => s.Action === 'sns:Publish',
+    );
+    expect(statement.Resource).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':sns:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':*',
+        ],
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: Match.anyValue(),
+      Description: Match.stringLikeRegexp('^Evaluates the alert rules'),
+      Environment: {
+        Variables: Match.objectLike({ OUTBOX_TABLE: { Ref: Match.stringLikeRegexp('^TablesOutbox') } }),
+      },
+    });
   });
 });
 
@@ -904,5 +949,67 @@ describe('monitoring (a nested stack)', () => {
       expect(body).toContain(title);
     expect(body).toContain('ExecutionsFailed');
     expect(body).toContain('Throttles');
+  });
+
+  describe('job outcomes, from the EMF lines the job workers write', () => {
+    /** The dashboard's widgets, its references marked in place. */
+    const widgets = () => {
+      const [dashboard] = Object.values(monitoring.findResources('AWS::CloudWatch::Dashboard') as Resources);
+      const parts = dashboard?.Properties.DashboardBody['Fn::Join'][1] as unknown[];
+      return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'REF')).join('')).widgets as {
+        properties: { title: string; metrics: [{ expression: string; label: string }][] };
+      }[];
+    };
+    const widget = (title: string) => widgets().find((w) => w.properties.title === title)?.properties;
+
+    /** The namespace and dimension names of the line a job worker writes for a settled attempt. */
+    function emittedSchema(): string {
+      const lines: string[] = [];
+      const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+        lines.push(String(chunk));
+        return true;
+      });
+      try {
+        publishJobOutcome(
+          { queue: 'default', type: 'send_email', status: 'DEAD', attempt: 3, ranMs: 5, waitedMs: 1 },
+          new Metrics({ namespace: jobMetricsNamespace, serviceName: 'robot-factory' }),
+        );
+      } finally {
+        spy.mockRestore();
+      }
+      const [directive] = JSON.parse(lines[0] as string)._aws.CloudWatchMetrics;
+      return `{${[directive.Namespace, ...[...directive.Dimensions[0]].sort()].join(',')}}`;
+    }
+
+    it('draws completed jobs, failed attempts and dead jobs over every queue and type', () => {
+      // Prepare
+      const schema = emittedSchema();
+      // Act
+      const outcomes = widget('Job outcomes (all queues, from the job workers)');
+      // Assess
+      expect(schema).toBe('{RobotFactory,queue,service,type}');
+      const search = (name: string) =>
+        `SUM(SEARCH('{RobotFactory,service,queue,type} MetricName="${name}"', 'Sum', 300))`;
+      expect(outcomes?.metrics.map(([m]) => [m.label, m.expression])).toEqual([
+        ['completed', search('JobsCompleted')],
+        ['failed attempts', search('JobsFailed')],
+        ['dead', search('JobsDead')],
+      ]);
+      // The search names exactly the emitted dimension set: a missing or extra one finds nothing.
+      for (const [m] of outcomes?.metrics ?? []) {
+        const [namespace, ...dimensions] = /\{([^}]+)\}/.exec(m.expression)?.[1]?.split(',') ?? [];
+        expect(`{${[namespace, ...dimensions.sort()].join(',')}}`).toBe(schema);
+      }
+    });
+
+    it('draws p95 run and wait time, one line per queue and type', () => {
+      const times = widget('Job run and wait time p95 (ms, by queue and type)');
+      expect(times?.metrics.map(([m]) => m.expression)).toEqual([
+        `SEARCH('{RobotFactory,service,queue,type} MetricName="JobRunTime"', 'p95', 300)`,
+        `SEARCH('{RobotFactory,service,queue,type} MetricName="JobWaitTime"', 'p95', 300)`,
+      ]);
+      for (const [m] of times?.metrics ?? [])
+        expect(m.label).toMatch(/PROP\('Dim.queue'\).*PROP\('Dim.type'\)/);
+    });
   });
 });

@@ -1,17 +1,28 @@
 /**
  * Alert rules over HTTP: a rule on the default queue's fail_sometimes jobs fires when they fail,
- * tells its webhook once, publishes alert.fired, and resolves (once) when they succeed again.
+ * tells its webhook once and mails its address once (a message in the outbox, GET /outbox),
+ * publishes alert.fired, and resolves (once) when they succeed again; a rule with an sns action
+ * publishes to its topic on the local cloud's SNS, which delivers to a subscribed queue.
  * The evaluator is the stack's minute task, invoked here so the test need not wait for the clock
  * (its own schedule may evaluate in between: the assertions read the alerts, not one tick).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CreateTopicCommand, DeleteTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import {
   api,
+  awsClients,
   bearer,
   eventsListed,
   invokeFunction,
+  localAdmin,
   submitJob,
   waitForJob,
 } from '../helpers/factory-client.ts';
@@ -41,6 +52,33 @@ afterAll(() => {
 });
 
 type AlertEvent = { type: string; queue?: string; data: { ruleId: string } };
+type OutboxMail = {
+  mailId?: string;
+  alertId?: string;
+  transition?: string;
+  to: string;
+  subject: string;
+  body: string;
+};
+
+/** Every mail of the outbox on the day of `at` (its pages, as a viewer reads them). */
+async function outboxOf(at: string): Promise<OutboxMail[]> {
+  const mails: OutboxMail[] = [];
+  let cursor: string | null = null;
+  do {
+    const { status, body }: { status: number; body: { mails: OutboxMail[]; nextCursor: string | null } } =
+      await api(
+        'GET',
+        `/outbox?day=${at.slice(0, 10)}&limit=200${cursor ? `&cursor=${cursor}` : ''}`,
+        undefined,
+        bearer('viewer'),
+      );
+    expect(status).toBe(200);
+    mails.push(...body.mails);
+    cursor = body.nextCursor;
+  } while (cursor);
+  return mails;
+}
 
 const failing = (probability: number, n: number) =>
   Promise.all(
@@ -63,11 +101,23 @@ describe('alert rules', () => {
       condition: { ...base.condition, queue: 'nowhere' },
     });
     expect(unknownQueue).toMatchObject({ status: 400, body: { error: { code: 'UNKNOWN_QUEUE' } } });
-    const email = await api('POST', '/alerts/rules', {
+    // The alert evaluator may publish to its own account's topics in its region, nowhere else.
+    const foreignTopic = await api('POST', '/alerts/rules', {
       ...base,
-      actions: [{ type: 'email', to: 'ops@example.com' }],
+      actions: [{ type: 'sns', topicArn: 'arn:aws:sns:us-east-1:111111111111:theirs' }],
     });
-    expect(email).toMatchObject({ status: 400, body: { error: { code: 'ACTION_NOT_AVAILABLE' } } });
+    expect(foreignTopic).toMatchObject({ status: 400, body: { error: { code: 'TOPIC_NOT_ALLOWED' } } });
+    const notAnArn = await api('POST', '/alerts/rules', {
+      ...base,
+      actions: [{ type: 'sns', topicArn: 'factory-alerts' }],
+    });
+    expect(notAnArn).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED' } } });
+    const badAddress = await api('POST', '/alerts/rules', {
+      ...base,
+      actions: [{ type: 'email', to: 'ops at example' }],
+    });
+    expect(badAddress).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED' } } });
+    expect(badAddress.body.error).toHaveProperty('details');
     const viewer = await api('POST', '/alerts/rules', base, bearer('viewer'));
     expect(viewer.status).toBe(403);
     expect((await api('GET', '/alerts/rules', undefined, bearer('viewer'))).status).toBe(200);
@@ -78,6 +128,7 @@ describe('alert rules', () => {
   it('fire once when failures pass the threshold and resolve once when they recover', {
     timeout: 240_000,
   }, async () => {
+    const oncall = `oncall+${Date.now().toString(36)}@example.com`;
     const created = await api('POST', '/alerts/rules', {
       name: 'fail_sometimes failing',
       condition: {
@@ -88,7 +139,10 @@ describe('alert rules', () => {
         threshold: 0.5,
         forMinutes: 1,
       },
-      actions: [{ type: 'webhook', url: hookUrl }],
+      actions: [
+        { type: 'webhook', url: hookUrl },
+        { type: 'email', to: oncall },
+      ],
     });
     expect(created.status).toBe(201);
     const { ruleId } = created.body;
@@ -101,7 +155,7 @@ describe('alert rules', () => {
           await invokeFunction('AlertEvaluator');
           const { body } = await api('GET', `/alerts?ruleId=${ruleId}`, undefined, bearer('viewer'));
           expect(body.alerts).toHaveLength(1);
-          expect(body.alerts[0].notices?.length).toBe(1);
+          expect(body.alerts[0].notices?.length).toBe(2);
           return body.alerts[0];
         },
         { timeout: 60_000, interval: 1_000 },
@@ -109,9 +163,26 @@ describe('alert rules', () => {
       expect(fired).toMatchObject({
         ruleId,
         status: 'firing',
-        notices: [{ transition: 'fired', action: 'webhook', delivered: true, status: 204 }],
+        notices: [
+          { transition: 'fired', action: 'webhook', delivered: true, status: 204 },
+          { transition: 'fired', action: 'email', to: oncall, delivered: true, mailId: expect.any(String) },
+        ],
       });
       expect(fired.value).toBeGreaterThan(0.5);
+      // The e-mail is a message in the outbox that send_email delivers to.
+      const firedMail = (await outboxOf(fired.notices[1].at)).find(
+        (m) => m.mailId === fired.notices[1].mailId,
+      );
+      expect(firedMail).toMatchObject({
+        alertId: fired.alertId,
+        ruleId,
+        transition: 'fired',
+        to: oncall,
+        subject: '[Robot Factory] Alert fired: fail_sometimes failing',
+      });
+      expect(firedMail?.body).toContain(
+        `failure_rate ${fired.value} > 0.5 (queue default, type fail_sometimes) fired`,
+      );
       expect(told.filter((t) => t.ruleId === ruleId)).toMatchObject([
         { type: 'alert.fired', value: fired.value },
       ]);
@@ -134,10 +205,23 @@ describe('alert rules', () => {
       await invokeFunction('AlertEvaluator');
       const { body } = await api('GET', `/alerts?ruleId=${ruleId}`);
       expect(body.alerts).toHaveLength(1);
-      expect(body.alerts[0].notices.map((n: { transition: string }) => n.transition)).toEqual([
-        'fired',
-        'resolved',
+      expect(
+        body.alerts[0].notices.map((n: { transition: string; action: string }) => [n.transition, n.action]),
+      ).toEqual([
+        ['fired', 'webhook'],
+        ['fired', 'email'],
+        ['resolved', 'webhook'],
+        ['resolved', 'email'],
       ]);
+      const resolvedNotice = body.alerts[0].notices[3];
+      const mails = await outboxOf(resolvedNotice.at);
+      expect(mails.filter((m) => m.alertId === resolved.alertId).map((m) => m.transition)).toContain(
+        'resolved',
+      );
+      expect(mails.find((m) => m.mailId === resolvedNotice.mailId)).toMatchObject({
+        to: oncall,
+        subject: '[Robot Factory] Alert resolved: fail_sometimes failing',
+      });
       expect(told.filter((t) => t.ruleId === ruleId).map((t) => t.type)).toEqual([
         'alert.fired',
         'alert.resolved',
@@ -163,6 +247,79 @@ describe('alert rules', () => {
       expect((await api('DELETE', `/alerts/rules/${ruleId}`)).status).toBe(204);
     }
     expect((await api('GET', `/alerts/rules/${ruleId}`)).status).toBe(404);
+  });
+
+  it('publish to an SNS topic, which delivers to the queue subscribed to it', async () => {
+    // A topic of the local cloud's SNS with a queue subscribed, as a user would set them up.
+    const { sqs } = awsClients();
+    const sns = new SNSClient({
+      region: 'us-east-1',
+      endpoint: inject('edgeUrl'),
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const tag = Date.now().toString(36);
+    const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: `factory-alerts-${tag}` }));
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `alert-inbox-${tag}` }));
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    await sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: Attributes?.QueueArn }));
+    const created = await api('POST', '/alerts/rules', {
+      name: `reports watched ${tag}`,
+      condition: { metric: 'throughput', queue: 'reports', op: '>', threshold: -1 },
+      actions: [{ type: 'sns', topicArn: TopicArn }],
+    });
+    expect(created.status).toBe(201);
+    const { ruleId } = created.body;
+    try {
+      const fired = await vi.waitFor(
+        async () => {
+          await invokeFunction('AlertEvaluator');
+          const { body } = await api('GET', `/alerts?ruleId=${ruleId}&status=firing`);
+          expect(body.alerts[0]?.notices).toHaveLength(1);
+          return body.alerts[0];
+        },
+        { timeout: 30_000, interval: 500 },
+      );
+      expect(fired.notices[0]).toMatchObject({
+        transition: 'fired',
+        action: 'sns',
+        to: TopicArn,
+        delivered: true,
+        messageId: expect.any(String),
+      });
+      // SNS got one message, the webhook's JSON, and delivered it to the queue in its envelope.
+      const { messages } = await localAdmin(
+        'GET',
+        `/sns/published?topicArn=${encodeURIComponent(TopicArn ?? '')}`,
+      );
+      expect(messages).toHaveLength(1);
+      expect(messages[0]).toMatchObject({
+        messageId: fired.notices[0].messageId,
+        subject: `Alert fired: reports watched ${tag}`,
+        messageAttributes: { type: { DataType: 'String', Value: 'alert.fired' } },
+        deliveries: [{ protocol: 'sqs', delivered: true }],
+      });
+      expect(JSON.parse(messages[0].message)).toMatchObject({
+        type: 'alert.fired',
+        ruleId,
+        alertId: fired.alertId,
+      });
+      const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 5 }));
+      const envelope = JSON.parse(received.Messages?.[0]?.Body ?? '{}');
+      expect(envelope).toMatchObject({
+        Type: 'Notification',
+        TopicArn,
+        MessageId: fired.notices[0].messageId,
+      });
+      expect(JSON.parse(envelope.Message)).toMatchObject({ type: 'alert.fired', ruleId });
+    } finally {
+      expect((await api('DELETE', `/alerts/rules/${ruleId}`)).status).toBe(204);
+      await sns.send(new DeleteTopicCommand({ TopicArn }));
+      await sqs.send(new DeleteQueueCommand({ QueueUrl }));
+      sns.destroy();
+      sqs.destroy();
+    }
   });
 
   it('resolve an open alert when its rule is changed, saying why', async () => {

@@ -2,20 +2,27 @@ import { describe, expect, it } from 'vitest';
 import {
   type AlertPorts,
   type AnomalyWatchPorts,
+  deliverNotice,
   detectAnomalies,
   evaluateAlerts,
+  type NoticeChannels,
   sameHourOnPreviousDays,
 } from '#domain/alert-evaluation';
 import {
   type Alert,
+  type AlertMail,
   type AlertRule,
+  type AlertTopicMessage,
+  alertMail,
   alertRuleRequestSchema,
+  alertTopicMessage,
   anomalyReading,
   evaluateRule,
   freshState,
   hourOfDayBaseline,
   type MinuteReadings,
   type Notice,
+  noticeBody,
   type RuleState,
   windowReading,
 } from '#domain/alerts';
@@ -413,5 +420,174 @@ describe('the anomaly watch', () => {
     );
     expect(late).toEqual([]);
     expect(f.alerts.size).toBe(2);
+  });
+});
+
+describe('e-mail and SNS notices', () => {
+  /**
+   * The evaluation's ports with notices delivered by deliverNotice: webhooks recorded, mail in an
+   * outbox, SNS messages on their topics (a topic named `…:gone` refuses them).
+   */
+  function noticeFakes(backlog: number[]) {
+    const f = fakes({ backlog });
+    const outbox = new Map<string, AlertMail>();
+    const called: string[] = [];
+    const published: AlertTopicMessage[] = [];
+    const channels: NoticeChannels = {
+      webhook: async (url) => {
+        called.push(url);
+        return { delivered: true, status: 204 };
+      },
+      mail: async (mail) => {
+        outbox.set(mail.mailId, mail);
+      },
+      topic: async (message) => {
+        if (message.topicArn.endsWith(':gone')) throw new Error('NotFoundException: Topic does not exist');
+        published.push(message);
+        return `msg-${published.length}`;
+      },
+    };
+    let clock = minute(0);
+    const ports: AlertPorts = {
+      ...f.ports,
+      notify: (action, body) => deliverNotice(action, body, channels, clock),
+    };
+    return {
+      ...f,
+      ports,
+      outbox,
+      called,
+      published,
+      evaluate: async (at: Date) => {
+        clock = at;
+        await evaluateAlerts(ports, at);
+        f.next();
+      },
+    };
+  }
+
+  it('put one mail in the outbox when the rule fires and one when it resolves, named on the notices', async () => {
+    // Prepare
+    const f = noticeFakes([50, 50, 2]);
+    f.rules.set(
+      'rule_1',
+      rule({}, [
+        { type: 'email', to: 'oncall@example.com' },
+        { type: 'webhook', url: 'https://hooks.example/a' },
+      ]),
+    );
+
+    // Act
+    for (let i = 0; i < 3; i++) await f.evaluate(minute(i));
+
+    // Assess
+    const alert = [...f.alerts.values()][0] as Alert;
+    const mails = [...f.outbox.values()];
+    expect(mails.map((m) => [m.transition, m.to, m.subject])).toEqual([
+      ['fired', 'oncall@example.com', '[Robot Factory] Alert fired: backlog high'],
+      ['resolved', 'oncall@example.com', '[Robot Factory] Alert resolved: backlog high'],
+    ]);
+    expect(mails[0]).toMatchObject({
+      alertId: alert.alertId,
+      ruleId: 'rule_1',
+      sentAt: minute(0).toISOString(),
+    });
+    expect(mails[0]?.body).toContain('backlog high: backlog 50 > 10 (queue default) fired');
+    expect(mails[1]?.body).toContain(`Resolved at: ${minute(2).toISOString()}`);
+    expect(alert.notices?.map((n) => [n.transition, n.action, n.to, n.delivered, n.mailId])).toEqual([
+      ['fired', 'email', 'oncall@example.com', true, mails[0]?.mailId],
+      ['fired', 'webhook', 'https://hooks.example/a', true, undefined],
+      ['resolved', 'email', 'oncall@example.com', true, mails[1]?.mailId],
+      ['resolved', 'webhook', 'https://hooks.example/a', true, undefined],
+    ]);
+    expect(f.called).toHaveLength(2);
+  });
+
+  it('name each mail by alert, transition and recipient, so telling a notice again overwrites its mail', () => {
+    // Prepare
+    const alert: Alert = {
+      alertId: '2026-12-02T12:01:30.000Z#rule_1#3',
+      ruleId: 'rule_1',
+      name: 'emails failing',
+      condition: { metric: 'failure_rate', queue: 'notifications', op: '>', threshold: 0.2, forMinutes: 3 },
+      status: 'firing',
+      firedAt: '2026-12-02T12:01:30.000Z',
+      value: 0.45,
+      expected: { low: 0, high: 0.1 },
+    };
+
+    // Act
+    const first = alertMail(noticeBody(alert, 'fired'), 'a@example.com', minute(1));
+    const again = alertMail(noticeBody(alert, 'fired'), 'a@example.com', minute(2));
+    const other = alertMail(noticeBody(alert, 'fired'), 'b@example.com', minute(1));
+
+    // Assess
+    expect(again.mailId).toBe(first.mailId);
+    expect(other.mailId).not.toBe(first.mailId);
+    expect(first.body).toContain('Condition:   failure_rate > 0.2 on queue notifications, for 3 minutes');
+    expect(first.body).toContain('Expected:    0 to 0.1');
+    expect(first.body).toContain('GET /alerts?ruleId=rule_1');
+  });
+
+  it('publish the webhook’s JSON to an SNS topic, and record a refused publish as undelivered', async () => {
+    // Prepare
+    const topicArn = 'arn:aws:sns:us-east-1:123456789012:factory-alerts';
+    const f = noticeFakes([50, 50, 2]);
+    f.rules.set(
+      'rule_1',
+      rule({}, [
+        { type: 'sns', topicArn },
+        { type: 'sns', topicArn: 'arn:aws:sns:us-east-1:123456789012:gone' },
+      ]),
+    );
+
+    // Act
+    for (let i = 0; i < 3; i++) await f.evaluate(minute(i));
+
+    // Assess
+    expect(f.published.map((m) => [m.topicArn, m.subject, m.attributes])).toEqual([
+      [topicArn, 'Alert fired: backlog high', { type: 'alert.fired', ruleId: 'rule_1', queue: 'default' }],
+      [
+        topicArn,
+        'Alert resolved: backlog high',
+        { type: 'alert.resolved', ruleId: 'rule_1', queue: 'default' },
+      ],
+    ]);
+    expect(JSON.parse(f.published[0]?.message ?? '{}')).toMatchObject({ type: 'alert.fired', value: 50 });
+    const alert = [...f.alerts.values()][0] as Alert;
+    expect(alert.notices?.map((n) => [n.transition, n.to, n.delivered, n.messageId ?? n.error])).toEqual([
+      ['fired', topicArn, true, 'msg-1'],
+      [
+        'fired',
+        'arn:aws:sns:us-east-1:123456789012:gone',
+        false,
+        'Error: NotFoundException: Topic does not exist',
+      ],
+      ['resolved', topicArn, true, 'msg-2'],
+      [
+        'resolved',
+        'arn:aws:sns:us-east-1:123456789012:gone',
+        false,
+        'Error: NotFoundException: Topic does not exist',
+      ],
+    ]);
+  });
+
+  it('keep an SNS subject within SNS’s 100 printable ASCII characters', () => {
+    const notice = noticeBody(
+      {
+        alertId: 'a',
+        ruleId: 'r',
+        name: `Fila de e-mails — ${'x'.repeat(120)}`,
+        condition: { metric: 'backlog', op: '>', threshold: 1, forMinutes: 1 },
+        status: 'firing',
+        firedAt: minute(0).toISOString(),
+        value: 2,
+      },
+      'fired',
+    );
+    const { subject } = alertTopicMessage(notice, 'arn:aws:sns:us-east-1:123456789012:t');
+    expect(subject).toHaveLength(100);
+    expect(subject).toMatch(/^Alert fired: Fila de e-mails \? x+$/);
   });
 });

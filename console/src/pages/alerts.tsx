@@ -20,7 +20,7 @@ interface Rule {
   name: string;
   enabled: boolean;
   condition: Condition;
-  actions: { type: string; url?: string }[];
+  actions: { type: string; url?: string; to?: string; topicArn?: string }[];
   state: { status: 'ok' | 'firing'; breaches: number; lastValue?: number | null; lastEvaluatedAt?: string };
 }
 interface Alert {
@@ -114,7 +114,10 @@ export function AlertsPage() {
               </td>
               <td>{r.state.lastValue ?? '—'}</td>
               <td>{dateTime(r.state.lastEvaluatedAt)}</td>
-              <td class="clip">{r.actions.map((a) => a.url ?? a.type).join(', ') || '—'}</td>
+              <td class="clip">
+                {r.actions.map((a) => `${a.type} ${a.url ?? a.to ?? a.topicArn ?? ''}`.trim()).join(', ') ||
+                  '—'}
+              </td>
               {mayEdit && (
                 <td>
                   <button type="button" disabled={action.busy === r.ruleId} onClick={() => void toggle(r)}>
