@@ -204,7 +204,9 @@ export async function startEdge(
       if (inFlight > 0)
         await Promise.race([
           new Promise<void>((resolve) => drained.push(resolve)),
-          new Promise((resolve) => setTimeout(resolve, 5000).unref()),
+          // Not unref'd: a call that never ends (a long poll whose queue stops after the edge)
+          // must not leave this await pending on an empty event loop (the bench exited 13).
+          new Promise((resolve) => setTimeout(resolve, 5000)),
         ]);
       drained = [];
     },
