@@ -16,6 +16,7 @@ import {
   type JobSubmission,
   type OrderStatusView,
 } from '../client/src/index.ts';
+import { describeBench, runBench } from './factory/bench.ts';
 import { type ConfigFlags, type ResolvedConfig, resolveConfig, roles, UsageError } from './factory/config.ts';
 import { type Output, Progress } from './factory/progress.ts';
 
@@ -504,6 +505,36 @@ export function buildProgram(io: CliIo): Command {
     });
 
   // ── keys ──────────────────────────────────────────────────────────────────────────────
+  // ── bench ─────────────────────────────────────────────────────────────────────────────
+  program
+    .command('bench')
+    .description('submit N no-op jobs in bulk and time the submission and the drain (run on a quiet queue)')
+    .option('-n, --jobs <n>', 'jobs to submit', int('--jobs', 1, 100_000), 1000)
+    .option('-q, --queue <queue>', 'queue', 'default')
+    .option('-t, --type <type>', 'job type', 'delayed_message')
+    .option('-p, --payload <json>', 'payload of every job', jsonObject('--payload'))
+    .option('--chunk-size <n>', 'jobs per POST /jobs/bulk call', int('--chunk-size', 1, 500), 500)
+    .option('--sample <n>', 'jobs read back for the start latency', int('--sample', 0, 1000), 100)
+    .option('--timeout <seconds>', 'give up waiting for the drain after this long', int('--timeout', 1), 600)
+    .action(async (flags, command: Command) => {
+      const result = await runBench(
+        client(command),
+        {
+          jobs: flags.jobs,
+          queue: flags.queue,
+          type: flags.type,
+          payload: flags.payload ?? {},
+          chunkSize: flags.chunkSize,
+          sample: flags.sample,
+          timeoutMs: flags.timeout * 1000,
+        },
+        io.stderr,
+        io.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      );
+      print(command, result, () => describeBench(result));
+      if (result.timedOut) throw new Unfinished(`The drain did not finish within ${flags.timeout} s`);
+    });
+
   const keys = program.command('keys').description('API keys (admin)');
   keys
     .command('create')

@@ -33,6 +33,7 @@ import {
   type OrderRequest,
   type OrderStatusView,
   type QueueInfo,
+  type QueueStats,
   type RealtimeTicket,
   type RetriedJob,
   type Role,
@@ -293,6 +294,14 @@ export class FactoryClient {
 
   queues() {
     return this.request<QueueInfo[]>('GET', '/queues');
+  }
+
+  /** A queue's live counts by state (GET /jobs/stats). */
+  queueStats(queue: string, signal?: AbortSignal) {
+    return this.request<QueueStats>('GET', '/jobs/stats', {
+      query: { queue },
+      ...(signal ? { signal } : {}),
+    });
   }
 
   workersStatus(queue?: string) {

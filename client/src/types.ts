@@ -199,6 +199,20 @@ export interface DlqRetryResult {
   skipped: { jobId: string; reason: string; [field: string]: unknown }[];
 }
 
+/** GET /jobs/stats?queue=: a queue's live counts (kept off the jobs table's stream; they lag by a second or two). */
+export interface QueueStats {
+  queue?: string;
+  waiting: number;
+  delayed: number;
+  blocked: number;
+  active: number;
+  completed: number;
+  failed: number;
+  dead: number;
+  cancelled: number;
+  [field: string]: unknown;
+}
+
 export interface QueueInfo {
   name: string;
   kind: string;

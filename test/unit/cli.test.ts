@@ -340,3 +340,96 @@ describe('parseJobs', () => {
     expect(() => parseJobs('{"queue":"a"}\n{oops', 'jobs.ndjson')).toThrow(/jobs.ndjson:2 is not valid JSON/);
   });
 });
+
+describe('factory bench', () => {
+  /** A factory whose queue finishes 250 jobs per stats read after the submission. */
+  function benchFactory(jobs: number) {
+    let submitted = 0;
+    let statsReads = 0;
+    const ids: string[] = [];
+    return harness({
+      ...withKey,
+      tty: true,
+      answer: (call) => {
+        if (call.method === 'POST' && call.url.pathname === '/jobs/bulk') {
+          const batch = (call.body as { jobs: unknown[] }).jobs;
+          const accepted = batch.map(() => {
+            const jobId = `job_${submitted++}`;
+            ids.push(jobId);
+            return { jobId, status: 'QUEUED' };
+          });
+          return { status: 202, body: { accepted: accepted.length, duplicates: 0, jobs: accepted } };
+        }
+        if (call.url.pathname === '/jobs/stats') {
+          const finished = submitted === 0 ? 0 : Math.min(jobs, statsReads++ * 250);
+          return {
+            status: 200,
+            body: {
+              waiting: 0,
+              delayed: 0,
+              blocked: 0,
+              active: 0,
+              completed: 40 + finished,
+              failed: 0,
+              dead: 2,
+              cancelled: 0,
+            },
+          };
+        }
+        if (call.url.pathname.startsWith('/jobs/job_'))
+          return {
+            status: 200,
+            body: {
+              jobId: call.url.pathname.split('/').pop(),
+              status: 'COMPLETED',
+              createdAt: '2026-12-04T10:00:00.000Z',
+              startedAt: '2026-12-04T10:00:00.120Z',
+            },
+          };
+        return { status: 404, body: { error: { code: 'NOT_FOUND', message: call.url.pathname } } };
+      },
+    });
+  }
+
+  it('submits in chunks, follows the drain on the queue counts, and reports rates and start latency', async () => {
+    const h = benchFactory(1000);
+    expect(await h.run('--json', 'bench', '--jobs', '1000', '--chunk-size', '400', '--sample', '5')).toBe(0);
+    const bulk = h.calls.filter((c) => c.url.pathname === '/jobs/bulk');
+    expect(bulk.map((c) => (c.body as { jobs: unknown[] }).jobs.length)).toEqual([400, 400, 200]);
+    const result = JSON.parse(h.out());
+    expect(result).toMatchObject({
+      queue: 'default',
+      type: 'delayed_message',
+      jobs: 1000,
+      finished: { completed: 1000, failedForGood: 0 },
+      startLatencyMs: { p50: 120, p95: 120, sampled: 5 },
+      timedOut: false,
+    });
+    expect(result.drainPerSecond).toBeGreaterThan(0);
+    // The drain's own bar, with its rate.
+    expect(h.err()).toMatch(/Draining \[█+\] 1000\/1000 100% {2}\d+ jobs\/s/);
+  });
+
+  it('exits 1 when the drain does not finish in time', async () => {
+    const h = harness({
+      ...withKey,
+      answer: (call) =>
+        call.url.pathname === '/jobs/bulk'
+          ? {
+              status: 202,
+              body: { accepted: 1, duplicates: 0, jobs: [{ jobId: 'job_0', status: 'QUEUED' }] },
+            }
+          : call.url.pathname === '/jobs/stats'
+            ? { status: 200, body: { completed: 0, dead: 0, cancelled: 0 } }
+            : { status: 200, body: { jobId: 'job_0', status: 'QUEUED', createdAt: '2026-12-04T10:00:00Z' } },
+    });
+    expect(await h.run('bench', '--jobs', '1', '--timeout', '1', '--sample', '1')).toBe(1);
+    expect(h.err()).toMatch(/did not finish within 1 s/);
+  });
+
+  it('refuses a bad --jobs with exit 2', async () => {
+    const h = harness(withKey);
+    expect(await h.run('bench', '--jobs', '0')).toBe(2);
+    expect(h.calls).toHaveLength(0);
+  });
+});
