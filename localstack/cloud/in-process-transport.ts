@@ -72,3 +72,65 @@ export function inProcessTransport(
     },
   };
 }
+
+/** The `send` of an SDK client, as the local cloud's pollers call it. */
+export interface CommandSender {
+  send(command: { input: object }, options?: { abortSignal?: AbortSignal }): Promise<never>;
+  destroy(): void;
+}
+
+/**
+ * A client for the JSON protocols (SQS, DynamoDB Streams) that hands the command's input to the
+ * edge as the request body and returns the parsed answer, for the local cloud's own pollers:
+ * Lambda's event source pollers are AWS's service, not the user's SDK, and building, signing and
+ * parsing every ReceiveMessage, DeleteMessageBatch and GetRecords through the SDK was a tenth of
+ * the main thread under load. The edge still counts each call, checks it and injects its faults;
+ * the request names the local cloud's own credentials as the SDK's would. Inputs must be plain
+ * JSON (no binary fields): what these pollers send.
+ */
+export function jsonProtocolClient(
+  edge: Pick<Edge, 'dispatch'>,
+  service: { readonly targetPrefix: string; readonly signingName: string },
+  identity: { readonly region: string; readonly accessKeyId: string },
+): CommandSender {
+  const day = () => new Date().toISOString().slice(0, 10).replaceAll('-', '');
+  return {
+    async send(command, options = {}) {
+      const signal = options.abortSignal;
+      const aborted = () => Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+      if (signal?.aborted) throw aborted();
+      const action = command.constructor.name.replace(/Command$/, '');
+      const served = edge.dispatch({
+        method: 'POST',
+        url: '/',
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': `${service.targetPrefix}.${action}`,
+          authorization: `AWS4-HMAC-SHA256 Credential=${identity.accessKeyId}/${day()}/${identity.region}/${service.signingName}/aws4_request, SignedHeaders=content-type;host;x-amz-target, Signature=local`,
+        },
+        body: Buffer.from(JSON.stringify(command.input)),
+      });
+      let onAbort: () => void = () => undefined;
+      const response = await (signal
+        ? Promise.race([
+            served,
+            new Promise<never>((_, reject) => {
+              onAbort = () => reject(aborted());
+              signal.addEventListener('abort', onAbort, { once: true });
+            }),
+          ]).finally(() => signal.removeEventListener('abort', onAbort))
+        : served);
+      const text = response.body.toString();
+      const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+      if (response.status >= 300) {
+        const type = String(parsed.__type ?? parsed.code ?? 'ServiceError');
+        throw Object.assign(new Error(String(parsed.message ?? parsed.Message ?? type)), {
+          name: type.split('#').pop() as string,
+          $metadata: { httpStatusCode: response.status },
+        });
+      }
+      return parsed as never;
+    },
+    destroy: () => undefined,
+  };
+}

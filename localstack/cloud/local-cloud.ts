@@ -8,7 +8,7 @@ import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -21,7 +21,7 @@ import { type Edge, startEdge } from './edge.ts';
 import { LocalEventBuses } from './event-buses.ts';
 import { EventSourcePollers } from './event-source-mappings.ts';
 import { startHttpApi } from './http-api.ts';
-import { inProcessTransport } from './in-process-transport.ts';
+import { inProcessTransport, jsonProtocolClient } from './in-process-transport.ts';
 import { lambdaApi } from './lambda-api.ts';
 import { LambdaRuntime } from './lambda-runtime.ts';
 import { LocalIam } from './local-iam.ts';
@@ -182,7 +182,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     sfn: new SFNClient(clientConfig),
     s3: new S3Client({ ...clientConfig, forcePathStyle: true }),
   };
-  const pollerSqs = new SQSClient(clientConfig);
+  // The pollers (Lambda's own service) skip the SDK: see jsonProtocolClient.
+  const pollerSqs = jsonProtocolClient(
+    edge,
+    { targetPrefix: 'AmazonSQS', signingName: 'sqs' },
+    { region: localIdentity.region, accessKeyId: credentials.accessKeyId },
+  ) as unknown as SQSClient;
   snsTopics = new LocalSnsTopics(
     localIdentity,
     deliveryThrough(clients.sqs),
@@ -239,7 +244,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     dataPlane.durable && dataDir ? path.join(dataDir, 'event-source-mappings.json') : undefined,
   );
   for (const mapping of stack.eventSourceMappings) pollers.add({ ...mapping, uuid: mapping.logicalId });
-  const streamsClient = new DynamoDBStreamsClient(clientConfig);
+  const streamsClient = jsonProtocolClient(
+    edge,
+    { targetPrefix: 'DynamoDBStreams_20120810', signingName: 'dynamodb' },
+    { region: localIdentity.region, accessKeyId: credentials.accessKeyId },
+  ) as unknown as DynamoDBStreamsClient;
   const streamPollers = new StreamPollers(
     streamsClient,
     pollerSqs,
