@@ -8,6 +8,8 @@
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -199,20 +201,25 @@ export class JobEngineStore implements JobEnginePort {
     return found;
   }
 
+  /** The row of a job as intake stores it. */
+  private newRow(job: JobRecord, plan: DispatchPlan | undefined): Record<string, unknown> {
+    const finished = job.status === 'CANCELLED';
+    return {
+      ...job,
+      queueStatus: queueStatusKey(job.queue, job.status),
+      ...(plan ? this.marker(job.jobId, plan.dispatchAt) : {}),
+      ...(!finished && !job.waitingOn ? this.ready(job, job.runAt ?? job.createdAt) : {}),
+      ...(finished ? { expiresAt: epochSeconds(job.createdAt, this.retention.finishedDays) } : {}),
+    };
+  }
+
   /** Stores a new job; false when the id exists (the same idempotency key). */
   async create(job: JobRecord, plan: DispatchPlan | undefined): Promise<boolean> {
-    const finished = job.status === 'CANCELLED';
     try {
       await dynamo().send(
         new PutCommand({
           TableName: this.tableName,
-          Item: {
-            ...job,
-            queueStatus: queueStatusKey(job.queue, job.status),
-            ...(plan ? this.marker(job.jobId, plan.dispatchAt) : {}),
-            ...(!finished && !job.waitingOn ? this.ready(job, job.runAt ?? job.createdAt) : {}),
-            ...(finished ? { expiresAt: epochSeconds(job.createdAt, this.retention.finishedDays) } : {}),
-          },
+          Item: this.newRow(job, plan),
           ConditionExpression: 'attribute_not_exists(jobId)',
         }),
       );
@@ -220,6 +227,28 @@ export class JobEngineStore implements JobEnginePort {
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
+    }
+  }
+
+  /**
+   * Stores up to 25 new jobs whose ids were drawn fresh (no idempotency key: no id can exist
+   * already, so no condition is needed) in one BatchWriteItem instead of a conditional put each.
+   * Items DynamoDB leaves unprocessed (throttling) are written again with backoff; what is still
+   * unprocessed after that fails the call, and intake takes the request back.
+   */
+  async createFresh(jobs: readonly { job: JobRecord; plan: DispatchPlan | undefined }[]): Promise<void> {
+    let requests: NonNullable<BatchWriteCommandInput['RequestItems']>[string] = jobs.map(({ job, plan }) => ({
+      PutRequest: { Item: this.newRow(job, plan) },
+    }));
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt > 0) {
+        if (attempt > 5) throw new Error(`${requests.length} new jobs left unprocessed by BatchWriteItem`);
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      }
+      const { UnprocessedItems } = await dynamo().send(
+        new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+      );
+      requests = UnprocessedItems?.[this.tableName] ?? [];
     }
   }
 

@@ -22,6 +22,8 @@ export interface IntakePorts extends FollowUpPorts {
   readonly store: FollowUpPorts['jobs'] & {
     getMany(jobIds: readonly string[]): Promise<Map<string, JobRecord>>;
     create(job: JobRecord, plan: { dispatchAt: string } | undefined): Promise<boolean>;
+    /** Stores up to 25 jobs with freshly drawn ids (no idempotency key) at once, unconditionally. */
+    createFresh(jobs: readonly { job: JobRecord; plan: { dispatchAt: string } | undefined }[]): Promise<void>;
     /** Takes back a job this request created, if nothing has touched it since. */
     withdraw(job: JobRecord): Promise<boolean>;
     putIntakeMarker(marker: IntakeMarker): Promise<void>;
@@ -148,20 +150,57 @@ export async function submitJobs(
       : undefined;
   const coveredByMarker = new Set(marker?.jobIds ?? []);
   if (marker) await ports.store.putIntakeMarker(marker);
-  const outcomes = await mapLimit(planned, 25, async (job) => {
-    const plan = plans.get(job.jobId);
-    // Under the request's intake marker a job's row needs no marker of its own.
-    const rowMarker = coveredByMarker.has(job.jobId) ? undefined : plan;
-    try {
-      const created = await ports.store.create(job, rowMarker);
-      if (created)
-        return { job: rowMarker ? { ...job, dispatchAt: rowMarker.dispatchAt } : job, created, plan };
-      const found = await ports.store.get(job.jobId);
-      return { job: found ?? job, created: false, plan: undefined };
-    } catch (error) {
-      return { job, created: false, plan: undefined, error };
-    }
-  });
+  // Under the request's intake marker a job's row needs no marker of its own.
+  const rowMarkerOf = (job: JobRecord) => (coveredByMarker.has(job.jobId) ? undefined : plans.get(job.jobId));
+  const storedAs = (job: JobRecord) => {
+    const rowMarker = rowMarkerOf(job);
+    return {
+      job: rowMarker ? { ...job, dispatchAt: rowMarker.dispatchAt } : job,
+      created: true,
+      plan: plans.get(job.jobId),
+    };
+  };
+  type Outcome = {
+    job: JobRecord;
+    created: boolean;
+    plan: ReturnType<typeof dispatchPlan> | undefined;
+    error?: unknown;
+  };
+  const outcomeOf = new Map<string, Outcome>();
+  // A job with an idempotency key may exist already: a conditional put each. Jobs without one got
+  // fresh ids: 25 to a BatchWriteItem (a bulk of 500 is 20 calls, not 500).
+  const keyed = planned.filter((job) => job.idempotencyKey !== undefined);
+  const freshIds = planned.filter((job) => job.idempotencyKey === undefined);
+  const chunks = Array.from({ length: Math.ceil(freshIds.length / 25) }, (_, i) =>
+    freshIds.slice(i * 25, i * 25 + 25),
+  );
+  await Promise.all([
+    mapLimit(keyed, 25, async (job) => {
+      try {
+        if (await ports.store.create(job, rowMarkerOf(job))) outcomeOf.set(job.jobId, storedAs(job));
+        else {
+          const found = await ports.store.get(job.jobId);
+          outcomeOf.set(job.jobId, { job: found ?? job, created: false, plan: undefined });
+        }
+      } catch (error) {
+        outcomeOf.set(job.jobId, { job, created: false, plan: undefined, error });
+      }
+    }),
+    mapLimit(chunks, 4, async (chunk) => {
+      try {
+        await ports.store.createFresh(chunk.map((job) => ({ job, plan: rowMarkerOf(job) })));
+        for (const job of chunk) outcomeOf.set(job.jobId, storedAs(job));
+      } catch (error) {
+        // Some of them may have been written: those are taken back with the rest of the request.
+        const written = await ports.store
+          .getMany(chunk.map((job) => job.jobId))
+          .catch(() => new Map(chunk.map((job) => [job.jobId, job])));
+        for (const job of chunk)
+          outcomeOf.set(job.jobId, { job, created: written.has(job.jobId), plan: undefined, error });
+      }
+    }),
+  ]);
+  const outcomes = planned.map((job) => outcomeOf.get(job.jobId) as Outcome);
   const failure = outcomes.find((o) => 'error' in o);
   if (failure) {
     const created = outcomes.filter((o) => o.created).map((o) => o.job);

@@ -52,11 +52,12 @@ async function jobsTagged(tag: string): Promise<number> {
 
 describe('intake is all or nothing, even when storage fails', () => {
   it.runIf(local)('takes back what a failing bulk request stored: 503, and not one job is left', async () => {
-    // Prepare: every write of job 250 fails (the SDK's retries included).
+    // Prepare: every write of job 250 fails (the SDK's retries included). Jobs without an
+    // idempotency key are stored 25 to a BatchWriteItem: the call that carries job 250 fails.
     const tag = runTag('bulk-fault');
     await localAdmin('POST', '/faults', {
       service: 'dynamodb',
-      action: 'PutItem',
+      action: 'BatchWriteItem',
       bodyContains: `${tag}${failing}`,
       times: 50,
     });

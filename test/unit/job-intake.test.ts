@@ -15,7 +15,7 @@ import { delayedMessage } from '../../functions/job-types/delayed-message.ts';
 import type { JobType } from '../../functions/job-types/job-type.ts';
 import { now } from './fixtures/attempt-harness.ts';
 
-function fakes(options: { failSendOf?: (jobId: string) => boolean } = {}) {
+function fakes(options: { failSendOf?: (jobId: string) => boolean; failFresh?: boolean } = {}) {
   const rows = new Map<string, JobRecord>();
   const markers = new Map<string, IntakeMarker>();
   const calls: string[] = [];
@@ -31,7 +31,16 @@ function fakes(options: { failSendOf?: (jobId: string) => boolean } = {}) {
         rows.set(job.jobId, plan ? { ...job, dispatchAt: plan.dispatchAt } : job);
         return true;
       },
-      withdraw: async () => true,
+      createFresh: async (jobs: readonly { job: JobRecord; plan: { dispatchAt: string } | undefined }[]) => {
+        calls.push(`createFresh ${jobs.length}`);
+        if (options.failFresh) throw new Error('BatchWriteItem failed');
+        for (const { job, plan } of jobs)
+          rows.set(job.jobId, plan ? { ...job, dispatchAt: plan.dispatchAt } : job);
+      },
+      withdraw: async (job: JobRecord) => {
+        calls.push('withdraw');
+        return rows.delete(job.jobId);
+      },
       putIntakeMarker: async (marker: IntakeMarker) => {
         calls.push('putIntakeMarker');
         markers.set(marker.markerId, marker);
@@ -76,18 +85,14 @@ describe('intake markers', () => {
     const accepted = await submitJobs(requests(3), ports, { indexed: true });
     expect(sent.sort()).toEqual(accepted.map((a) => a.jobId).sort());
     expect([...rows.values()].every((row) => row.dispatchAt === undefined)).toBe(true);
-    expect(calls.filter((c) => c !== 'create')).toEqual([
-      'putIntakeMarker',
-      'sendMany',
-      'deleteIntakeMarker',
-    ]);
+    expect(calls).toEqual(['putIntakeMarker', 'createFresh 3', 'sendMany', 'deleteIntakeMarker']);
     expect(markers.size).toBe(0);
   });
 
   it('gives a single job its own marker, cleared after the send', async () => {
     const { ports, calls, rows } = fakes();
     const [accepted] = await submitJobs(requests(1), ports, { indexed: false });
-    expect(calls).toEqual(['create', 'sendMany', 'clearMarker']);
+    expect(calls).toEqual(['createFresh 1', 'sendMany', 'clearMarker']);
     expect(rows.get(accepted?.jobId as string)?.dispatchAt).toBeUndefined();
   });
 
@@ -137,6 +142,35 @@ describe('intake markers', () => {
     ).toBe(4);
     expect(repairPorts.sent).toHaveLength(4);
     expect(markers.size).toBe(0);
+    expect(sent).toHaveLength(0);
+  });
+
+  it('stores jobs without an idempotency key 25 to a call, and those with one by a conditional put each', async () => {
+    const { ports, calls, rows } = fakes();
+    const keyed = jobRequestSchema.parse({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'keyed' },
+      idempotencyKey: 'order-7',
+    });
+    const accepted = await submitJobs([...requests(60), keyed], ports, { indexed: true });
+    expect(calls.filter((c) => c.startsWith('create')).sort()).toEqual([
+      'create',
+      'createFresh 10',
+      'createFresh 25',
+      'createFresh 25',
+    ]);
+    expect(rows.size).toBe(61);
+    expect(accepted.every((a) => !a.duplicate)).toBe(true);
+    // The same key again is a duplicate, found by its conditional put.
+    const again = await submitJobs([keyed], ports, { indexed: false });
+    expect(again[0]).toMatchObject({ jobId: accepted.at(-1)?.jobId, duplicate: true });
+  });
+
+  it('takes the whole request back when a batch of fresh jobs cannot be stored', async () => {
+    const { ports, rows, sent } = fakes({ failFresh: true });
+    await expect(submitJobs(requests(30), ports, { indexed: true })).rejects.toThrow();
+    expect(rows.size).toBe(0);
     expect(sent).toHaveLength(0);
   });
 });
