@@ -21,6 +21,7 @@ import type { PriorityBand } from './job-queues.ts';
 import { bandOf, priorityBands } from './job-queues.ts';
 import { finishedJobStatuses, type JobLogEntry, type JobRecord } from './jobs.ts';
 import { maxSlotReservations, slotLeadMs, waitInPlaceMs } from './rate-limits.ts';
+import type { ReadyAheadMemo } from './ready-ahead-memo.ts';
 
 /** SQS DelaySeconds stops at 15 minutes; later work waits in the marker index. */
 export const sqsMaxDelayMs = 900_000;
@@ -342,6 +343,8 @@ export interface AttemptPorts extends FollowUpPorts {
   /** A type's history of an error class, for the adaptive retry policy (none: its base schedule). */
   readonly retryEvidence?: { of(type: string, errorClass: string): Promise<RetryEvidence> };
   readonly services: Pick<JobContext, 'outbox' | 'artifacts' | 'jobsData' | 'outbound'>;
+  /** This worker's memory of empty ready-index answers (claimBest skips a query it answers). */
+  readonly readyAhead?: ReadyAheadMemo;
   /**
    * Told of each attempt this worker settled, once its settlement is written (the outcome
    * metrics: a log line, no AWS call). Whatever it throws is ignored: the attempt is settled.
@@ -408,10 +411,15 @@ async function claimBest(
     priority > band.min &&
     deferrals < maxDeferrals
   ) {
-    const ahead = (
-      await ports.jobs.readyAhead(queue, band.name, priority, request.now, 3).catch(() => [])
-    ).filter((id) => id !== wakeUp.jobId);
-    if (ahead.length > 0) {
+    const memo = ports.readyAhead;
+    const ahead = memo?.known(queue, band.name, priority, request.now)
+      ? []
+      : (
+          await ports.jobs.readyAhead(queue, band.name, priority, request.now, 3).catch(() => undefined)
+        )?.filter((id) => id !== wakeUp.jobId);
+    if (ahead?.length === 0) memo?.note(queue, band.name, priority, request.now);
+    if (ahead && ahead.length > 0) {
+      memo?.forget(queue, band.name);
       await ports.queue.send(queue, band.name, { ...wakeUp, deferrals: deferrals + 1 }, 0);
       for (const candidate of ahead) {
         const claim = await ports.jobs.claim(candidate, request);

@@ -18,6 +18,7 @@ import { WorkerRegistry } from '#adapters/worker-registry';
 import { type AttemptPorts, jobWakeUpSchema, runJobAttempt } from '#domain/job-lifecycle';
 import { allQueueNames } from '#domain/job-queues';
 import { parseAllowList } from '#domain/outbound-policy';
+import { ReadyAheadMemo } from '#domain/ready-ahead-memo';
 import { jobTypes } from '#job-types/index';
 import type { JobType } from '#job-types/job-type';
 import { envInt, requireEnv } from '#shared/env';
@@ -66,6 +67,7 @@ const ports: AttemptPorts = {
     sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : undefined),
   },
   types: tracedTypes,
+  readyAhead: new ReadyAheadMemo(),
   worker: {
     // Right after the claim and at each heartbeat: which job this environment works on.
     busy: (jobId) => {
