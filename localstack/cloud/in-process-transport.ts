@@ -8,7 +8,7 @@
  */
 import { Readable } from 'node:stream';
 import type { HttpHandlerOptions, HttpRequest, HttpResponse, RequestHandler } from '@smithy/types';
-import type { Edge } from './edge.ts';
+import type { Edge, ServiceResponse } from './edge.ts';
 
 async function bodyOf(body: unknown): Promise<Buffer> {
   if (body === undefined || body === null) return Buffer.alloc(0);
@@ -31,6 +31,27 @@ function urlOf(request: HttpRequest): string {
   return `${request.path || '/'}${query.length > 0 ? `?${query.join('&')}` : ''}`;
 }
 
+const abortError = () => Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+
+/**
+ * The edge's answer, or an AbortError as soon as the signal aborts: a long poll may be abandoned
+ * (a poller stopping); the edge finishes it on its own.
+ */
+function untilAborted(
+  served: Promise<ServiceResponse>,
+  signal: AbortSignal | undefined,
+): Promise<ServiceResponse> {
+  if (!signal) return served;
+  let onAbort: () => void = () => undefined;
+  return Promise.race([
+    served,
+    new Promise<never>((_, reject) => {
+      onAbort = () => reject(abortError());
+      signal.addEventListener('abort', onAbort, { once: true });
+    }),
+  ]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
 export function inProcessTransport(
   edge: Pick<Edge, 'dispatch'>,
 ): RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions> {
@@ -38,8 +59,7 @@ export function inProcessTransport(
     metadata: { handlerProtocol: 'http/1.1' },
     async handle(request, options) {
       const signal = options?.abortSignal as AbortSignal | undefined;
-      const aborted = () => Object.assign(new Error('Request aborted'), { name: 'AbortError' });
-      if (signal?.aborted) throw aborted();
+      if (signal?.aborted) throw abortError();
       const headers = Object.fromEntries(
         Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v]),
       );
@@ -49,17 +69,7 @@ export function inProcessTransport(
         headers,
         body: await bodyOf(request.body),
       });
-      // A long poll may be abandoned (a poller stopping); the edge finishes it on its own.
-      let onAbort: () => void = () => undefined;
-      const response = await (signal
-        ? Promise.race([
-            served,
-            new Promise<never>((_, reject) => {
-              onAbort = () => reject(aborted());
-              signal.addEventListener('abort', onAbort, { once: true });
-            }),
-          ]).finally(() => signal.removeEventListener('abort', onAbort))
-        : served);
+      const response = await untilAborted(served, signal);
       const body = typeof response.body === 'string' ? Buffer.from(response.body) : response.body;
       return {
         response: {
@@ -97,8 +107,7 @@ export function jsonProtocolClient(
   return {
     async send(command, options = {}) {
       const signal = options.abortSignal;
-      const aborted = () => Object.assign(new Error('Request aborted'), { name: 'AbortError' });
-      if (signal?.aborted) throw aborted();
+      if (signal?.aborted) throw abortError();
       const action = command.constructor.name.replace(/Command$/, '');
       const served = edge.dispatch({
         method: 'POST',
@@ -110,16 +119,7 @@ export function jsonProtocolClient(
         },
         body: Buffer.from(JSON.stringify(command.input)),
       });
-      let onAbort: () => void = () => undefined;
-      const response = await (signal
-        ? Promise.race([
-            served,
-            new Promise<never>((_, reject) => {
-              onAbort = () => reject(aborted());
-              signal.addEventListener('abort', onAbort, { once: true });
-            }),
-          ]).finally(() => signal.removeEventListener('abort', onAbort))
-        : served);
+      const response = await untilAborted(served, signal);
       const text = response.body.toString();
       const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
       if (response.status >= 300) {
