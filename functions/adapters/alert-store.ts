@@ -53,13 +53,25 @@ export class AlertStore {
    * Replaces a rule as read (definition and state) if nobody wrote its state since: false when
    * the evaluator (or another change) got there first, so the caller reads again.
    */
-  async replaceRule(rule: AlertRule, expectedVersion: number): Promise<boolean> {
+  replaceRule(rule: AlertRule, expectedVersion: number): Promise<boolean> {
+    return this.putIfVersion({ pk: 'alert-rule', sk: rule.ruleId, ...rule }, expectedVersion, false);
+  }
+
+  /**
+   * Puts an item whose `state.version` is still `expectedVersion` (or, with `orNew`, that does not
+   * exist yet); false when another writer got there first.
+   */
+  private async putIfVersion(
+    item: Record<string, unknown>,
+    expectedVersion: number,
+    orNew: boolean,
+  ): Promise<boolean> {
     try {
       await dynamo().send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: 'alert-rule', sk: rule.ruleId, ...rule },
-          ConditionExpression: '#state.#version = :v',
+          Item: item,
+          ConditionExpression: `${orNew ? 'attribute_not_exists(pk) OR ' : ''}#state.#version = :v`,
           ExpressionAttributeNames: { '#state': 'state', '#version': 'version' },
           ExpressionAttributeValues: { ':v': expectedVersion },
         }),
@@ -109,25 +121,12 @@ export class AlertStore {
   }
 
   /** A scope's state, if its version is still the one read (0: the scope has no row yet). */
-  async setWatchState(scope: string, state: RuleState, expectedVersion: number): Promise<boolean> {
-    try {
-      await dynamo().send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: 'anomaly-watch', sk: scope, state },
-          ConditionExpression:
-            expectedVersion === 0
-              ? 'attribute_not_exists(pk) OR #state.#version = :v'
-              : '#state.#version = :v',
-          ExpressionAttributeNames: { '#state': 'state', '#version': 'version' },
-          ExpressionAttributeValues: { ':v': expectedVersion },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  setWatchState(scope: string, state: RuleState, expectedVersion: number): Promise<boolean> {
+    return this.putIfVersion(
+      { pk: 'anomaly-watch', sk: scope, state },
+      expectedVersion,
+      expectedVersion === 0,
+    );
   }
 
   // Alerts

@@ -182,10 +182,16 @@ class SubDb {
       end = this.position(options.lte);
       if (this.sorted[end] === options.lte) end++;
     }
+    // Only the `limit` keys read from the range's own end: a page of 20 from a partition of
+    // 10,000 waiting jobs copies 20 keys, not the partition.
+    const limit = options.limit ?? -1;
+    if (limit >= 0) {
+      if (options.reverse) start = Math.max(start, end - limit);
+      else end = Math.min(end, start + limit);
+    }
     const keys = start < end ? this.sorted.slice(start, end) : [];
     if (options.reverse) keys.reverse();
-    const limit = options.limit ?? -1;
-    return limit >= 0 ? keys.slice(0, limit) : keys;
+    return keys;
   }
 
   createValueStream(options?: RangeOptions): RangeEmitter {
@@ -249,8 +255,10 @@ export class DynamoTables {
     this.store = this.makeStore();
     if (options.file) {
       mkdirSync(path.dirname(options.file), { recursive: true });
-      this.replay(options.file);
-      this.compact();
+      const whole = this.replay(options.file);
+      // Rewritten at start only after a torn write, or when it has grown past twice the live
+      // entries (as after a flush): not the whole journal at every start.
+      if (!whole || this.journaled > 2 * this.liveEntries() + 50_000) this.compact();
     }
   }
 
@@ -292,11 +300,13 @@ export class DynamoTables {
     if (this.journaled > 2 * this.liveEntries() + 50_000) this.compact();
   }
 
-  private replay(file: string): void {
-    if (!existsSync(file)) return;
+  /** Applies the journal; false when it ends in a torn line (the next append must not follow it). */
+  private replay(file: string): boolean {
+    if (!existsSync(file)) return true;
     this.replaying = true;
     try {
-      for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const text = readFileSync(file, 'utf8');
+      for (const line of text.split('\n')) {
         if (!line) continue;
         let entries: [string, string, unknown?][];
         try {
@@ -305,7 +315,9 @@ export class DynamoTables {
           continue; // a torn last line: a call that was never answered
         }
         for (const [sub, key, value] of entries) this.subDb(sub).set(key, value);
+        this.journaled += entries.length;
       }
+      return text.length === 0 || text.endsWith('\n');
     } finally {
       this.replaying = false;
     }

@@ -115,6 +115,31 @@ describe('the embedded DynamoDB', () => {
     const rest = await byStatus(client, 'QUEUED', 3, first.LastEvaluatedKey);
     expect(rest.Items?.map((i) => i.jobId?.S)).toEqual(['d']);
     expect(rest.LastEvaluatedKey).toBeUndefined();
+    // Newest first: a page from the partition's far end, then the rest before it.
+    const newest = await client.send(
+      new QueryCommand({
+        TableName: 'Jobs',
+        IndexName: 'byStatus',
+        KeyConditionExpression: '#s = :s',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': { S: 'QUEUED' } },
+        ScanIndexForward: false,
+        Limit: 2,
+      }),
+    );
+    expect(newest.Items?.map((i) => i.jobId?.S)).toEqual(['d', 'c']);
+    const older = await client.send(
+      new QueryCommand({
+        TableName: 'Jobs',
+        IndexName: 'byStatus',
+        KeyConditionExpression: '#s = :s',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': { S: 'QUEUED' } },
+        ScanIndexForward: false,
+        ExclusiveStartKey: newest.LastEvaluatedKey,
+      }),
+    );
+    expect(older.Items?.map((i) => i.jobId?.S)).toEqual(['b', 'a']);
   });
 
   it('moves an item between index partitions on update', async () => {
