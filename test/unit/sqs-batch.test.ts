@@ -1,4 +1,7 @@
-/** The SQS workers' batch handling (shared/sqs-batch.ts): per-record failures, concurrency, log keys. */
+/**
+ * The SQS workers' batch handling (shared/sqs-batch.ts): per-record failures, concurrency, log keys,
+ * and the job workers' one-at-a-time batches that hand back what they have not started.
+ */
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sqsBatchHandler } from '../../functions/shared/sqs-batch.ts';
@@ -127,5 +130,121 @@ describe('an SQS worker batch', () => {
       },
       { message: 'Job delivery handled', messageId: 'm1', jobId: 'j1', function_request_id: 'req-1' },
     ]);
+  });
+});
+
+describe('a batch worked through one at a time', () => {
+  afterEach(() => vi.useRealTimers());
+
+  /** A record handler whose first record (m1) runs until `finish` is called; `after` runs then. */
+  function longFirst(after: (r: SQSRecord) => void = () => undefined) {
+    let finish: () => void = () => undefined;
+    const handle = async (r: SQSRecord) => {
+      if (r.messageId === 'm1')
+        await new Promise<void>((resolve) => {
+          finish = resolve;
+        });
+      after(r);
+    };
+    return { handle, finish: () => finish() };
+  }
+
+  it('runs the records in order, never two at once, while its work is short', async () => {
+    // Prepare
+    captureLogLines();
+    const order: string[] = [];
+    let running = 0;
+    const handBack = vi.fn(async () => new Set<string>());
+    const handler = sqsBatchHandler(
+      async (r) => {
+        running++;
+        order.push(`${r.messageId}:${running}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        running--;
+      },
+      { delivery: 'Job delivery', oneAtATime: { handBackAfterMs: 60_000, handBack } },
+    );
+    // Act
+    const response = await handler(
+      batch(record('m1', '{}'), record('m2', '{}'), record('m3', '{}')),
+      context,
+    );
+    // Assess
+    expect(order).toEqual(['m1:1', 'm2:1', 'm3:1']);
+    expect(handBack).not.toHaveBeenCalled();
+    expect(response).toEqual({ batchItemFailures: [] });
+  });
+
+  it('hands back the records not started once it has worked for handBackAfterMs, while a long job still runs', async () => {
+    // Prepare: the first record's job runs until the test lets it finish.
+    vi.useFakeTimers();
+    captureLogLines();
+    const ran: string[] = [];
+    const handedBack: string[][] = [];
+    const long = longFirst((r) => ran.push(r.messageId));
+    const handler = sqsBatchHandler(long.handle, {
+      delivery: 'Job delivery',
+      oneAtATime: {
+        handBackAfterMs: 1_000,
+        handBack: async (records) => {
+          handedBack.push(records.map((r) => r.messageId));
+          return new Set<string>();
+        },
+      },
+    });
+    // Act
+    const answer = handler(batch(record('m1', '{}'), record('m2', '{}'), record('m3', '{}')), context);
+    await vi.advanceTimersByTimeAsync(999);
+    const beforeThreshold = handedBack.length;
+    await vi.advanceTimersByTimeAsync(1);
+    const whileLongJobRuns = handedBack.map((ids) => [...ids]);
+    long.finish();
+    const response = await answer;
+    // Assess: handed back while m1 still ran, and never run here.
+    expect(beforeThreshold).toBe(0);
+    expect(whileLongJobRuns).toEqual([['m2', 'm3']]);
+    expect(ran).toEqual(['m1']);
+    expect(response).toEqual({ batchItemFailures: [] });
+  });
+
+  it('leaves for redelivery the records it could not hand back, and those that failed', async () => {
+    // Prepare
+    vi.useFakeTimers();
+    captureLogLines();
+    const long = longFirst(() => {
+      throw new Error('lost the lease');
+    });
+    const handler = sqsBatchHandler(long.handle, {
+      delivery: 'Job delivery',
+      oneAtATime: { handBackAfterMs: 1_000, handBack: async () => new Set(['m3']) },
+    });
+    // Act
+    const answer = handler(batch(record('m1', '{}'), record('m2', '{}'), record('m3', '{}')), context);
+    await vi.advanceTimersByTimeAsync(1_000);
+    long.finish();
+    const response = await answer;
+    // Assess: m1 failed itself; m2 went back to its queue; m3 could not and is redelivered.
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }, { itemIdentifier: 'm3' }] });
+  });
+
+  it('leaves every record not started for redelivery when handing back throws', async () => {
+    vi.useFakeTimers();
+    captureLogLines();
+    const long = longFirst();
+    const handler = sqsBatchHandler(long.handle, {
+      delivery: 'Job delivery',
+      oneAtATime: {
+        handBackAfterMs: 1_000,
+        handBack: async () => {
+          throw new Error('SQS unavailable');
+        },
+      },
+    });
+    const answer = handler(batch(record('m1', '{}'), record('m2', '{}'), record('m3', '{}')), context);
+    await vi.advanceTimersByTimeAsync(1_000);
+    long.finish();
+    expect(await answer).toEqual({
+      batchItemFailures: [{ itemIdentifier: 'm2' }, { itemIdentifier: 'm3' }],
+    });
   });
 });
