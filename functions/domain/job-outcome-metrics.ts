@@ -1,10 +1,13 @@
 /**
- * The job outcome metrics a job worker emits as it settles an attempt (CloudWatch embedded metric
- * format: a log line, no AWS call), by queue and job type, and what the dashboard reads. They
- * count as the analytics do (domain/job-changes.ts): a failed attempt is failed whether a retry
- * follows or the job is dead, and a dead job is dead too. Only attempts a worker settled are
- * counted here: a job lease recovery or a workflow's DEAD record ended is in the analytics
- * (GET /metrics) but not in these metrics.
+ * The outcome metrics of jobs and robot steps (CloudWatch embedded metric format: a log line, no
+ * AWS call), by queue — a production line is a queue — and type, and what the dashboard reads.
+ * Three writers settle an attempt and tell it: a job worker, a step worker, and the job
+ * dispatcher's lease recovery (a vanished worker's attempt: failed, or dead when it was the last).
+ * They count as the analytics do (domain/job-changes.ts): a failed attempt is failed whether a
+ * retry follows or the job is dead, and a dead job is dead too. A robot step's last failed attempt
+ * counts dead as its worker (or lease recovery) reports it: the workflow's retry policy has the
+ * same budget and writes the DEAD record next. Not counted: a step the workflow gives up on for
+ * another reason (its wait limit, a dispatch that kept failing) — the analytics count those.
  */
 import type { SettledAttempt } from './job-lifecycle.ts';
 
@@ -14,7 +17,7 @@ export const jobMetricNames = {
   completed: 'JobsCompleted',
   failed: 'JobsFailed',
   dead: 'JobsDead',
-  /** How long an attempt's handler ran (every settled attempt), milliseconds. */
+  /** How long an attempt ran on its worker (every attempt a worker settled), milliseconds. */
   runTime: 'JobRunTime',
   /** From the attempt's due time to its start, milliseconds. */
   waitTime: 'JobWaitTime',
@@ -23,13 +26,28 @@ export const jobMetricNames = {
 /** The dimensions of every job outcome metric, besides Powertools' own `service`. */
 export const jobMetricDimensions = ['queue', 'type'] as const;
 
+/**
+ * An attempt as its settler tells it: a job worker's `SettledAttempt`, a step worker's, or lease
+ * recovery's, which knows neither how long a vanished worker ran nor (so) its wait.
+ */
+export interface SettledOutcome {
+  readonly queue: string;
+  readonly type: string;
+  readonly status: SettledAttempt['status'];
+  readonly attempt: number;
+  /** How long the attempt ran, milliseconds; absent when nobody saw it end. */
+  readonly ranMs?: number;
+  /** From when the attempt was due to its start, milliseconds; absent if unknown. */
+  readonly waitedMs?: number;
+}
+
 export interface OutcomeMetric {
   readonly name: (typeof jobMetricNames)[keyof typeof jobMetricNames];
   readonly unit: 'Count' | 'Milliseconds';
   readonly value: number;
 }
 
-export function jobOutcomeMetricsOf(attempt: SettledAttempt): {
+export function jobOutcomeMetricsOf(attempt: SettledOutcome): {
   readonly dimensions: Record<(typeof jobMetricDimensions)[number], string>;
   readonly metrics: readonly OutcomeMetric[];
 } {
@@ -46,7 +64,9 @@ export function jobOutcomeMetricsOf(attempt: SettledAttempt): {
     dimensions: { queue: attempt.queue, type: attempt.type },
     metrics: [
       ...counts,
-      { name: jobMetricNames.runTime, unit: 'Milliseconds', value: attempt.ranMs },
+      ...(attempt.ranMs === undefined
+        ? []
+        : [{ name: jobMetricNames.runTime, unit: 'Milliseconds', value: attempt.ranMs } as const]),
       ...(attempt.waitedMs === undefined
         ? []
         : [{ name: jobMetricNames.waitTime, unit: 'Milliseconds', value: attempt.waitedMs } as const]),

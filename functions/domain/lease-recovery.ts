@@ -3,6 +3,7 @@
  * dispatcher finds them in the lease index and settles them here. The attempt failed; a
  * standalone job is retried or goes DEAD under its own policy, a robot step is reported to its
  * workflow as StepLost, whose retry policy takes it from there (a lost worker is an attempt).
+ * Either is told as a worker's settled attempt would be (the outcome metrics), without a run time.
  */
 import {
   completeFollowUps,
@@ -11,7 +12,9 @@ import {
   type Settlement,
   settleFailure,
 } from './job-lifecycle.ts';
+import type { SettledOutcome } from './job-outcome-metrics.ts';
 import type { JobRecord } from './jobs.ts';
+import { failedStepStatus } from './step-attempt.ts';
 
 export interface LeaseRecoveryPorts extends FollowUpPorts {
   readonly store: FollowUpPorts['jobs'] & {
@@ -29,6 +32,11 @@ export interface LeaseRecoveryPorts extends FollowUpPorts {
   /** The worker's row says lost, if it wrote nothing since `silentSince` (the worker.lost event). */
   readonly workers: { markLost(workerId: string, silentSince: Date, now: Date): Promise<unknown> };
   readonly random: () => number;
+  /**
+   * Told of each lost attempt settled here (the outcome metrics: a log line, no AWS call).
+   * Whatever it throws is ignored: the attempt is settled.
+   */
+  readonly settled?: (attempt: SettledOutcome) => void;
 }
 
 export type RecoveryOutcome = 'recovered' | 'not-expired';
@@ -58,6 +66,7 @@ export async function recoverExpiredLease(
     if (job.taskToken) await ports.workflow.stepFailed(job.taskToken, 'StepLost', error);
     const abandoned = await ports.store.abandonStepAttempt(job, error, now);
     if (!abandoned) return 'not-expired';
+    tellSettled(ports, job, failedStepStatus(job));
     await log(`${error}; the workflow retries the step per its policy`);
     await reportLost(job, now, ports);
     return 'recovered';
@@ -70,10 +79,31 @@ export async function recoverExpiredLease(
       : undefined;
   const settled = await ports.store.expireLease(job, settlement, now, plan);
   if (!settled) return 'not-expired';
+  tellSettled(ports, job, settlement.status);
   await log(`${attempt} lost: ${lost}; job is ${settled.status}`);
   await completeFollowUps(settled, ports);
   await reportLost(job, now, ports);
   return 'recovered';
+}
+
+/**
+ * How long a vanished worker ran is known only to within its lease: no run time, a guess would
+ * skew the type's percentiles. Its wait, due time to start, is on the row, as the worker saw it.
+ */
+function tellSettled(ports: LeaseRecoveryPorts, job: JobRecord, status: SettledOutcome['status']): void {
+  if (!ports.settled) return;
+  const waitedMs = Date.parse(job.startedAt ?? '') - Date.parse(job.runAt ?? job.createdAt);
+  try {
+    ports.settled({
+      queue: job.queue,
+      type: job.type,
+      status,
+      attempt: job.attempts,
+      ...(Number.isFinite(waitedMs) ? { waitedMs: Math.max(0, waitedMs) } : {}),
+    });
+  } catch {
+    // A metric is never worth a recovery: the attempt is settled.
+  }
 }
 
 /**

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { planStages } from './assembly-plan.ts';
 import { type AssemblyStep, attemptsAllowed, findRobotType, findStep, type RobotType } from './catalog.ts';
+import type { SettledOutcome } from './job-outcome-metrics.ts';
 import type { JobLogEntry, JobRecord } from './jobs.ts';
 import { stepJobId } from './jobs.ts';
 import { type Simulation, simulationSchema } from './orders.ts';
@@ -117,7 +118,11 @@ export interface StepPorts {
   };
   readonly clock: { now(): Date; sleep(ms: number): Promise<void> };
   readonly workerId: string;
-  /** Throughput analytics, as for standalone jobs; they never fail a step. */
+  /**
+   * Told of each attempt this worker settled, once its end is written (the outcome metrics, as for
+   * standalone jobs: a log line, no AWS call). Whatever it throws is ignored: it never fails a step.
+   */
+  readonly settled?: (attempt: SettledOutcome) => void;
 }
 
 export interface StepRunSettings {
@@ -142,6 +147,14 @@ export type AttemptResult =
  */
 export const attemptTokenOf = (taskToken: string, retryCount = 0): string =>
   createHash('sha256').update(`${taskToken}#${retryCount}`).digest('hex').slice(0, 32);
+
+/**
+ * What a failed attempt makes of its step: DEAD when it was the last of the step's budget (the
+ * workflow's retry policy allows as many attempts, and records the step dead next; a resumed
+ * order raises both), FAILED when a retry follows.
+ */
+export const failedStepStatus = (job: Pick<JobRecord, 'attempts' | 'maxAttempts'>): 'FAILED' | 'DEAD' =>
+  job.attempts >= job.maxAttempts ? 'DEAD' : 'FAILED';
 
 /** Whether the simulated attempt fails: `n` fails the first n attempts, "always" every attempt. */
 export function simulatedFailure(simulate: Simulation, stepName: string, attempt: number): boolean {
@@ -277,7 +290,18 @@ export async function runStepAttempt(
     await log('WARN', `Attempt ${of} abandoned: its lease was taken over`);
     return 'lost-ownership';
   }
-  const at = ports.clock.now().toISOString();
+  const ended = ports.clock.now();
+  const at = ended.toISOString();
+  const tell = (status: SettledOutcome['status']) =>
+    tellSettled(ports, {
+      queue: job.queue,
+      type: job.type,
+      status,
+      attempt,
+      ranMs: ended.getTime() - now.getTime(),
+      // From the message's send: a step waits in its line's queue (a backlog, a pause) until now.
+      ...(delivery.sentAt ? { waitedMs: Math.max(0, now.getTime() - delivery.sentAt.getTime()) } : {}),
+    });
   if (worked === 'cancel-requested') {
     const owned = await ports.jobs.finish(jobId, attemptToken, {
       status: 'CANCELLED',
@@ -286,6 +310,7 @@ export async function runStepAttempt(
       reason: 'Its order was cancelled while the step ran',
     });
     if (!owned) return 'lost-ownership';
+    tell('CANCELLED');
     await log('WARN', `Attempt ${of} stopped: its order was cancelled`);
     await ports.worker.idle('failed');
     return 'cancelled';
@@ -306,6 +331,7 @@ export async function runStepAttempt(
       error,
     });
     if (!owned) return 'lost-ownership';
+    tell(failedStepStatus(job));
     await log('ERROR', error);
     await ports.workflow.stepFailed(message.taskToken, failure.error, error);
     // The last attempt of the budget: the workflow marks the step dead.
@@ -320,6 +346,7 @@ export async function runStepAttempt(
     result: { durationMs, line: job.queue },
   });
   if (!owned) return 'lost-ownership';
+  tell('COMPLETED');
   if (startLogged) await log('INFO', `Attempt ${of} completed in ${durationMs} ms`);
   else
     await ports.logs.append(jobId, entry('INFO', `${startLine}; completed in ${durationMs} ms`, startedAt));
@@ -365,6 +392,14 @@ async function reportSettledAttempt(
 }
 
 const capitalize = (s: string) => s.charAt(0) + s.slice(1).toLowerCase();
+
+function tellSettled(ports: StepPorts, attempt: SettledOutcome): void {
+  try {
+    ports.settled?.(attempt);
+  } catch {
+    // A metric is never worth a step: its end is written.
+  }
+}
 
 async function workWithHeartbeats(
   durationMs: number,

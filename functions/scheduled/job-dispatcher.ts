@@ -2,7 +2,7 @@
  * The job engine's sweeper (every minute): finishes follow-ups whose marker outlived its grace
  * period (a send that never happened, dependents not yet told, a long delay now within SQS's
  * 15-minute reach) and settles attempts whose worker stopped heartbeating (lease expired, see
- * domain/lease-recovery.ts).
+ * domain/lease-recovery.ts) — each such attempt an outcome metric (EMF), as a worker's would be.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
@@ -15,6 +15,7 @@ import { completeFollowUps } from '#domain/job-lifecycle';
 import { type LeaseRecoveryPorts, recoverExpiredLease } from '#domain/lease-recovery';
 import { envInt, requireEnv } from '#shared/env';
 import { describeError, logger } from '#shared/logger';
+import { publishJobOutcome } from '#shared/metrics';
 
 const engine = jobEngineFromEnv('dispatcher');
 const maxPerRun = envInt('DISPATCH_MAX_PER_RUN', 2000);
@@ -28,6 +29,7 @@ const recovery: LeaseRecoveryPorts = {
     markLost: (workerId, silentSince, now) => markWorkerLost(workersTable, workerId, silentSince, now),
   },
   random: Math.random,
+  settled: (attempt) => publishJobOutcome(attempt),
 };
 
 export interface SweepResult {

@@ -1,7 +1,8 @@
 /**
  * Step worker: one per production line, fed by the line's SQS queue. Each record is one delivery
  * of a workflow step; failures are reported per record (shared/sqs-batch.ts) so one bad message
- * does not redeliver its batch-mates.
+ * does not redeliver its batch-mates. Each settled attempt is an outcome metric (EMF), as a job
+ * worker's: the line is its queue, the step's job type its type.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +17,7 @@ import { isFinalStep } from '#domain/catalog';
 import { runStepAttempt, type StepPorts, stepMessageSchema } from '#domain/step-attempt';
 import { envInt, requireEnv } from '#shared/env';
 import { describeError, logger } from '#shared/logger';
+import { publishJobOutcome } from '#shared/metrics';
 import { type SqsRecordHandler, sqsBatchHandler } from '#shared/sqs-batch';
 
 const line = requireEnv('LINE_NAME');
@@ -38,6 +40,7 @@ const ports: StepPorts & { orders: OrderStore } = {
   worker: registry,
   clock: { now: () => new Date(), sleep: (ms) => sleep(ms) },
   workerId,
+  settled: (attempt) => publishJobOutcome(attempt),
 };
 const settings = {
   leaseMs: envInt('STEP_LEASE_MS', 30_000),

@@ -34,8 +34,9 @@ export interface FactoryMonitoringProps {
 }
 
 /**
- * Where operators already look: a CloudWatch dashboard of the factory (with the job outcomes the
- * job workers emit in the embedded metric format) and alarms on an SNS topic — a dead-letter
+ * Where operators already look: a CloudWatch dashboard of the factory (with the outcomes of jobs
+ * and robot steps the workers and lease recovery emit in the embedded metric format) and alarms
+ * on an SNS topic — a dead-letter
  * queue not empty, a queue's oldest message too old, a function throttled, an assembly workflow
  * failed. A nested stack: its ~100 alarms count against its own 500
  * resources, not the factory's, and `cdk deploy` still deploys one stack. The local cloud has no
@@ -117,7 +118,8 @@ export class FactoryMonitoring extends NestedStack {
             period: Duration.minutes(1),
           }),
       );
-    // The job workers' EMF metrics (functions/shared/metrics.ts) have one dimension set, service ×
+    // The outcome metrics (functions/shared/metrics.ts) — of the job workers, the step workers (a
+    // line is the queue) and the dispatcher's lease recovery — have one dimension set, service ×
     // queue × type, whose values are known only at run time: SEARCH finds every queue and type.
     const schema = `{${jobMetricsNamespace},${['service', ...jobMetricDimensions].join(',')}}`;
     const search = (metricName: string, statistic: string, label: string, total: boolean) => {
@@ -163,7 +165,7 @@ export class FactoryMonitoring extends NestedStack {
         ]),
       }),
       new GraphWidget({
-        title: 'Job outcomes (all queues, from the job workers)',
+        title: 'Job and step outcomes (all queues and lines)',
         width: 12,
         left: [
           search(jobMetricNames.completed, 'Sum', 'completed', true),
@@ -172,7 +174,7 @@ export class FactoryMonitoring extends NestedStack {
         ],
       }),
       new GraphWidget({
-        title: 'Job run and wait time p95 (ms, by queue and type)',
+        title: 'Job and step run and wait time p95 (ms, by queue or line and type)',
         width: 12,
         left: [search(jobMetricNames.runTime, 'p95', perQueueAndType('run'), false)],
         right: [search(jobMetricNames.waitTime, 'p95', perQueueAndType('wait'), false)],

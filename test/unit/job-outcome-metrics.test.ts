@@ -1,4 +1,4 @@
-/** Job outcome metrics: what a settled attempt tells, and the EMF line a job worker writes of it. */
+/** Job outcome metrics: what a settled attempt tells, and the EMF line written of it. */
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runJobAttempt, type SettledAttempt } from '../../functions/domain/job-lifecycle.ts';
@@ -131,5 +131,44 @@ describe('the outcome metrics of an attempt', () => {
     expect(dead.JobsCompleted).toBeUndefined();
     expect(completed).toMatchObject({ queue: 'reports', type: 'generate_report', JobsCompleted: 1 });
     expect(completed.JobsDead).toBeUndefined();
+  });
+
+  it("writes a step's line with its production line as the queue, and a lost attempt's without a run time", () => {
+    // Prepare
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const metrics = new Metrics({ namespace: jobMetricsNamespace, serviceName: 'robot-factory' });
+    // Act: a step's last attempt failed on its line; a job attempt lease recovery found lost;
+    // a cancel nobody timed (nothing to count or time).
+    publishJobOutcome(
+      { queue: 'calibration', type: 'calibrate', status: 'DEAD', attempt: 3, ranMs: 300, waitedMs: 2_000 },
+      metrics,
+    );
+    publishJobOutcome(
+      { queue: 'default', type: 'send_email', status: 'FAILED', attempt: 1, waitedMs: 50 },
+      metrics,
+    );
+    publishJobOutcome({ queue: 'default', type: 'send_email', status: 'CANCELLED', attempt: 1 }, metrics);
+    // Assess
+    expect(lines).toHaveLength(2);
+    const [step, lost] = lines.map((line) => JSON.parse(line));
+    expect(step._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'queue', 'type']]);
+    expect(step).toMatchObject({
+      queue: 'calibration',
+      type: 'calibrate',
+      JobsFailed: 1,
+      JobsDead: 1,
+      JobRunTime: 300,
+      JobWaitTime: 2_000,
+    });
+    expect(lost._aws.CloudWatchMetrics[0].Metrics).toEqual([
+      { Name: 'JobsFailed', Unit: 'Count' },
+      { Name: 'JobWaitTime', Unit: 'Milliseconds' },
+    ]);
+    expect(lost).toMatchObject({ queue: 'default', type: 'send_email', JobsFailed: 1, JobWaitTime: 50 });
+    expect(lost.JobRunTime).toBeUndefined();
   });
 });

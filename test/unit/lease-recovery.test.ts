@@ -1,6 +1,7 @@
 /** A vanished worker's attempt, settled by the dispatcher from the lease index (in-memory ports). */
 import { describe, expect, it } from 'vitest';
 import type { Settlement } from '../../functions/domain/job-lifecycle.ts';
+import type { SettledOutcome } from '../../functions/domain/job-outcome-metrics.ts';
 import type { JobRecord } from '../../functions/domain/jobs.ts';
 import { type LeaseRecoveryPorts, recoverExpiredLease } from '../../functions/domain/lease-recovery.ts';
 import { now, queuedJob } from './fixtures/attempt-harness.ts';
@@ -137,5 +138,85 @@ describe('lease recovery', () => {
     expect(await recoverExpiredLease('j1', ports)).toBe('not-expired');
     expect(logs).toEqual([]);
     expect(lostWorkers).toEqual([]);
+  });
+});
+
+describe('the outcome lease recovery tells (the outcome metrics)', () => {
+  /** Due 45 s ago, started 40 s ago, silent since. */
+  const lost = (jobId: string, extra: Partial<JobRecord> = {}) =>
+    running(jobId, {
+      runAt: new Date(now.getTime() - 45_000).toISOString(),
+      startedAt: new Date(now.getTime() - 40_000).toISOString(),
+      ...extra,
+    });
+  const step = {
+    kind: 'step',
+    queue: 'calibration',
+    type: 'calibrate',
+    orderId: 'o1',
+    taskToken: 'tok-1',
+  } as const;
+
+  function telling(rows: JobRecord[]) {
+    const f = fakes(rows);
+    const told: SettledOutcome[] = [];
+    const ports: LeaseRecoveryPorts = { ...f.ports, settled: (attempt) => void told.push(attempt) };
+    return { ...f, ports, told };
+  }
+
+  it('tells a lost job attempt FAILED with its wait, and no run time (a vanished worker ran for a guess)', async () => {
+    // Prepare
+    const { ports, told } = telling([lost('j1')]);
+    // Act
+    await recoverExpiredLease('j1', ports);
+    // Assess
+    expect(told).toEqual([
+      { queue: 'default', type: 'delayed_message', status: 'FAILED', attempt: 1, waitedMs: 5_000 },
+    ]);
+  });
+
+  it("tells a job's lost last attempt DEAD, as the job worker would have", async () => {
+    const { ports, told, jobs } = telling([lost('j1', { attempts: 3 })]);
+    await recoverExpiredLease('j1', ports);
+    expect(jobs.get('j1')?.status).toBe('DEAD');
+    expect(told.map((t) => [t.queue, t.type, t.status])).toEqual([['default', 'delayed_message', 'DEAD']]);
+  });
+
+  it("tells a robot step's lost attempt by its line, FAILED, and DEAD when it was the step's last", async () => {
+    const { ports, told } = telling([
+      lost('o1.calibrate', step),
+      lost('o2.calibrate', { ...step, attempts: 3 }),
+    ]);
+    await recoverExpiredLease('o1.calibrate', ports);
+    await recoverExpiredLease('o2.calibrate', ports);
+    expect(told).toEqual([
+      { queue: 'calibration', type: 'calibrate', status: 'FAILED', attempt: 1, waitedMs: 5_000 },
+      { queue: 'calibration', type: 'calibrate', status: 'DEAD', attempt: 3, waitedMs: 5_000 },
+    ]);
+  });
+
+  it('tells nothing of a lease not yet run out, or of an attempt another sweep settled first', async () => {
+    const { ports, told, jobs } = telling([lost('j1', { leaseExpiresAt: now.getTime() + 1 }), lost('j2')]);
+    const original = ports.store.expireLease;
+    ports.store.expireLease = async (job, ...rest) => {
+      jobs.set(job.jobId, { ...job, leaseExpiresAt: now.getTime() + 30_000 });
+      return original(job, ...rest);
+    };
+    expect(await recoverExpiredLease('j1', ports)).toBe('not-expired');
+    expect(await recoverExpiredLease('j2', ports)).toBe('not-expired');
+    expect(told).toEqual([]);
+  });
+
+  it('settles the attempt whatever telling it throws', async () => {
+    const { ports, jobs, sent } = fakes([lost('j1')]);
+    const throwing: LeaseRecoveryPorts = {
+      ...ports,
+      settled: () => {
+        throw new RangeError('too many dimensions');
+      },
+    };
+    expect(await recoverExpiredLease('j1', throwing)).toBe('recovered');
+    expect(jobs.get('j1')?.status).toBe('FAILED');
+    expect(sent).toEqual(['j1']);
   });
 });

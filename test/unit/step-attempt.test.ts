@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { SettledOutcome } from '../../functions/domain/job-outcome-metrics.ts';
 import type { JobLogEntry, JobRecord } from '../../functions/domain/jobs.ts';
 import {
   attemptTokenOf,
@@ -250,6 +251,108 @@ describe('runStepAttempt', () => {
     );
     expect(jobs.rows.get('ord_1.calibrate')?.status).toBe('CANCELLED');
     expect(reports).toEqual([]);
+  });
+});
+
+describe('the outcome a step attempt tells (the outcome metrics)', () => {
+  /** The harness, its worker telling each settled attempt to `told`. */
+  function telling() {
+    const h = harness();
+    const told: SettledOutcome[] = [];
+    const ports: StepPorts = { ...h.ports, settled: (attempt) => void told.push(attempt) };
+    return { ...h, ports, told };
+  }
+
+  it('tells a completed step with its line, type, run time and wait since its message was sent', async () => {
+    // Prepare: the message was sent two seconds before the worker took it.
+    const { ports, told } = telling();
+    const sentAt = new Date('2026-11-22T09:59:58.000Z');
+    // Act
+    const outcome = await runStepAttempt(message('t1', { stepDurationMs: 1_500 }), ports, settings, {
+      sentAt,
+    });
+    // Assess
+    expect(outcome).toBe('completed');
+    expect(told).toEqual([
+      {
+        queue: 'calibration',
+        type: 'calibrate',
+        status: 'COMPLETED',
+        attempt: 1,
+        ranMs: 1_500,
+        waitedMs: 2_000,
+      },
+    ]);
+  });
+
+  it('tells failed attempts FAILED while retries are left and the last one DEAD, as the workflow will record it', async () => {
+    const { ports, told } = telling();
+    const simulate = { failures: { calibrate: 'always' as const } };
+    for (const [token, retry] of [
+      ['t1', 0],
+      ['t2', 1],
+      ['t3', 2],
+    ] as const)
+      expect(await runStepAttempt(message(token, simulate, retry), ports, settings)).toBe('failed');
+    expect(told.map((t) => [t.attempt, t.status])).toEqual([
+      [1, 'FAILED'],
+      [2, 'FAILED'],
+      [3, 'DEAD'],
+    ]);
+    // Without the message's send time, no wait is told.
+    expect(told.every((t) => t.waitedMs === undefined && t.ranMs === 300)).toBe(true);
+  });
+
+  it('tells a timed-out attempt as failed, after the time it was given', async () => {
+    const { ports, told } = telling();
+    await runStepAttempt(message('t1', { stepDurationMs: 400_000 }), ports, settings);
+    expect(told).toEqual([expect.objectContaining({ status: 'FAILED', ranMs: 300_000 })]);
+  });
+
+  it('tells a step stopped by its order being cancelled CANCELLED', async () => {
+    const { jobs, ports, told } = telling();
+    jobs.cancelRequested = true;
+    await runStepAttempt(message('t1', { stepDurationMs: 35_000 }), ports, settings);
+    expect(told).toEqual([expect.objectContaining({ status: 'CANCELLED', ranMs: 10_000 })]);
+  });
+
+  it('tells nothing for a delivery that settles no attempt: a duplicate, a superseded or a lost one', async () => {
+    // Prepare: calibrate completed, quality_check's second dispatch failed.
+    const { ports, told } = telling();
+    const quality = (token: string, retry: number) => ({
+      ...message(token, { failures: { quality_check: 'always' } }, retry),
+      stepName: 'quality_check',
+      jobType: 'quality_check',
+    });
+    await runStepAttempt(message('t1'), ports, settings);
+    await runStepAttempt(quality('q2', 1), ports, settings);
+    told.length = 0;
+    // Act: a duplicate of the completed attempt, and the older dispatch surfacing late.
+    expect(await runStepAttempt(message('t1'), ports, settings)).toBe('duplicate-reported');
+    expect(await runStepAttempt(quality('q1', 0), ports, settings)).toBe('superseded');
+    // Assess
+    expect(told).toEqual([]);
+  });
+
+  it('leaves the telling to whoever settles an attempt whose lease was taken over', async () => {
+    const { jobs, ports, told } = telling();
+    jobs.extendLease = async () => 'lost' as const;
+    expect(await runStepAttempt(message('t1', { stepDurationMs: 25_000 }), ports, settings)).toBe(
+      'lost-ownership',
+    );
+    expect(told).toEqual([]);
+  });
+
+  it('settles the step whatever telling it throws', async () => {
+    const { ports, reports } = harness();
+    const throwing: StepPorts = {
+      ...ports,
+      settled: () => {
+        throw new RangeError('too many dimensions');
+      },
+    };
+    expect(await runStepAttempt(message('t1'), throwing, settings)).toBe('completed');
+    expect(reports).toEqual(['success:t1']);
   });
 });
 
