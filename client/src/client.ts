@@ -18,6 +18,7 @@ import {
   type ApiKeyView,
   type BulkAccepted,
   type CancelledJob,
+  type CancelledOrder,
   type DeadJobFilter,
   type DlqRetryRequest,
   type DlqRetryResult,
@@ -30,12 +31,15 @@ import {
   type JobPage,
   type JobSubmission,
   type ListJobsQuery,
+  type OrderPage,
   type OrderRequest,
   type OrderStatusView,
   type QueueInfo,
   type QueueStats,
   type RealtimeTicket,
+  type ResumedOrder,
   type RetriedJob,
+  type RevokedApiKey,
   type Role,
   type ScaleRequest,
   type ScalingEvent,
@@ -240,19 +244,17 @@ export class FactoryClient {
   listOrders(
     query: { status?: string; robotType?: string; customerId?: string; limit?: number; cursor?: string } = {},
   ) {
-    return this.request<{ orders: Record<string, unknown>[]; nextCursor: string | null }>('GET', '/orders', {
-      query: { ...query },
-    });
+    return this.request<OrderPage>('GET', '/orders', { query: { ...query } });
   }
 
   cancelOrder(orderId: string, reason?: string) {
-    return this.request<OrderStatusView>('DELETE', `/orders/${encodeURIComponent(orderId)}`, {
+    return this.request<CancelledOrder>('DELETE', `/orders/${encodeURIComponent(orderId)}`, {
       query: { reason },
     });
   }
 
   retryOrder(orderId: string) {
-    return this.request<Record<string, unknown>>('POST', `/orders/${encodeURIComponent(orderId)}/retry`);
+    return this.request<ResumedOrder>('POST', `/orders/${encodeURIComponent(orderId)}/retry`);
   }
 
   /**
@@ -287,7 +289,7 @@ export class FactoryClient {
   }
 
   discardDeadJob(jobId: string) {
-    return this.request<Record<string, unknown>>('DELETE', `/dlq/${encodeURIComponent(jobId)}`);
+    return this.request<Job>('DELETE', `/dlq/${encodeURIComponent(jobId)}`);
   }
 
   // ── Queues, workers, keys ───────────────────────────────────────────────────────────────
@@ -321,7 +323,7 @@ export class FactoryClient {
   }
 
   revokeKey(keyId: string) {
-    return this.request<ApiKeyView & { note?: string }>('DELETE', `/api-keys/${encodeURIComponent(keyId)}`);
+    return this.request<RevokedApiKey>('DELETE', `/api-keys/${encodeURIComponent(keyId)}`);
   }
 
   // ── Events ──────────────────────────────────────────────────────────────────────────────

@@ -8,6 +8,7 @@ export {
   type WaitOptions,
 } from './client.ts';
 export { FactoryApiError, FactoryConnectionError, FactoryTimeoutError } from './errors.ts';
+export type { components, operations, paths } from './generated/openapi.ts';
 export {
   type SocketFactory,
   type SocketLike,

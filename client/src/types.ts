@@ -1,25 +1,26 @@
 /**
- * The request and response shapes of the factory's HTTP API, as the handlers in functions/api
- * write them. Declared here (not imported from the server) so the client has no runtime or
- * type dependency on the server's code; test/unit/client-types.test.ts checks they stay
- * compatible with the zod schemas that validate the requests.
+ * The request and response shapes of the factory's HTTP API. The answers' types are the
+ * OpenAPI document's (GET /openapi.json), generated into ./generated/openapi.ts by
+ * `npm run client:types` from the zod schemas the routes declare, so the client has no runtime
+ * or type dependency on the server's code. The requests' types are written here, as a caller
+ * would write them (a union per form, priority names); test/unit/client-types.test.ts checks
+ * they fit the document's request bodies and the server's zod schemas.
  */
+import type { components } from './generated/openapi.ts';
 
-export type JobStatus =
-  | 'PENDING'
-  | 'QUEUED'
-  | 'RUNNING'
-  | 'RETRYING'
-  | 'COMPLETED'
-  | 'FAILED'
-  | 'DEAD'
-  | 'CANCELLED';
+type Schemas = components['schemas'];
+
+export type JobStatus = Schemas['JobStatus'];
 
 /** A job in one of these states never runs again on its own. */
 export const finishedJobStatuses: readonly JobStatus[] = ['COMPLETED', 'DEAD', 'CANCELLED'];
 
-export type OrderStatus = 'PENDING' | 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+export type OrderStatus = Schemas['OrderStatus'];
 export const finishedOrderStatuses: readonly OrderStatus[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
+
+export type Role = Schemas['Role'];
+
+// ── Requests ──────────────────────────────────────────────────────────────────────────────────
 
 /** 0 (most urgent) to 10, or a name. */
 export type Priority = number | 'critical' | 'high' | 'normal' | 'low';
@@ -51,60 +52,6 @@ export interface JobSubmission {
   ref?: string;
 }
 
-/** POST /jobs → 202 (200 when the idempotency key matched a job). */
-export interface AcceptedJob {
-  jobId: string;
-  status: JobStatus;
-  duplicate: boolean;
-  jobUrl?: string;
-  [field: string]: unknown;
-}
-
-/** POST /jobs/bulk → 202; FactoryClient.submitJobs sums the chunks. */
-export interface BulkAccepted {
-  accepted: number;
-  duplicates: number;
-  jobs: AcceptedJob[];
-}
-
-/** A job as GET /jobs/{id} shows it (functions/domain/jobs.ts, publicJobView). */
-export interface Job {
-  jobId: string;
-  kind: 'step' | 'job';
-  queue: string;
-  type: string;
-  status: JobStatus;
-  attempts: number;
-  maxAttempts: number;
-  priority: number;
-  orderId?: string;
-  stepName?: string;
-  workerId?: string;
-  createdAt: string;
-  updatedAt?: string;
-  startedAt?: string;
-  completedAt?: string;
-  deadAt?: string;
-  failedAt?: string;
-  cancelledAt?: string;
-  cancelReason?: string;
-  runAt?: string;
-  payload?: Record<string, unknown>;
-  result?: Record<string, unknown>;
-  error?: string;
-  dependsOn?: string[];
-  waitingOn?: string[];
-  dependents?: string[];
-  batchId?: string;
-  progress?: { percent?: number; message?: string; [field: string]: unknown };
-  [field: string]: unknown;
-}
-
-export interface JobPage {
-  jobs: Job[];
-  nextCursor: string | null;
-}
-
 export interface ListJobsQuery {
   queue?: string;
   status?: JobStatus;
@@ -112,29 +59,6 @@ export interface ListJobsQuery {
   /** 1–200, default 50. */
   limit?: number;
   cursor?: string;
-}
-
-/** DELETE /jobs/{id}: the cancelled job (200), or a stop request for a running one (202). */
-export type CancelledJob =
-  | Job
-  | { jobId: string; status: 'RUNNING'; cancelRequested: true; message: string; [field: string]: unknown };
-
-export interface RetriedJob extends Job {
-  resumedOrder?: { orderId: string; execution: string; statusUrl: string };
-}
-
-export interface JobLogEntry {
-  timestamp: string;
-  level: string;
-  message: string;
-  attempt?: number;
-  workerId?: string;
-  [field: string]: unknown;
-}
-
-export interface JobLogs {
-  jobId: string;
-  logs: JobLogEntry[];
 }
 
 /** The body of POST /orders (functions/domain/orders.ts, orderRequestSchema). */
@@ -149,40 +73,6 @@ export interface OrderRequest {
   };
 }
 
-export interface AcceptedOrder {
-  orderId: string;
-  status: OrderStatus;
-  statusUrl: string;
-}
-
-export interface OrderStep {
-  name: string;
-  jobId: string;
-  status: JobStatus;
-  attempts: number;
-  startedAt: string | null;
-  completedAt: string | null;
-  error?: string;
-}
-
-/** GET /orders/{id}/status (functions/domain/orders.ts, orderStatusView). */
-export interface OrderStatusView {
-  orderId: string;
-  customerId: string;
-  robotType: string;
-  priority: number;
-  status: OrderStatus;
-  /** 0–100. */
-  progress: number;
-  steps: OrderStep[];
-  createdAt: string;
-  startedAt?: string;
-  completedAt?: string;
-  failedAt?: string;
-  error?: string;
-  [field: string]: unknown;
-}
-
 export interface DeadJobFilter {
   queue?: string;
   type?: string;
@@ -192,131 +82,76 @@ export interface DeadJobFilter {
 /** POST /dlq/retry: ids, or a filter (`all: true` to retry every dead job). */
 export type DlqRetryRequest = { jobIds: string[] } | (DeadJobFilter & { all?: true; limit?: number });
 
-export interface DlqRetryResult {
-  matched: number;
-  retried: number;
-  jobIds: string[];
-  skipped: { jobId: string; reason: string; [field: string]: unknown }[];
-}
-
-/** GET /jobs/stats?queue=: a queue's live counts (kept off the jobs table's stream; they lag by a second or two). */
-export interface QueueStats {
-  queue?: string;
-  waiting: number;
-  delayed: number;
-  blocked: number;
-  active: number;
-  completed: number;
-  failed: number;
-  dead: number;
-  cancelled: number;
-  [field: string]: unknown;
-}
-
-export interface QueueInfo {
-  name: string;
-  kind: string;
-  jobTypes: string[];
-  concurrency: unknown;
-  bands: unknown;
-  rateLimit: { limit: number; windowMs: number } | null;
-  paused: boolean;
-  pausedAt?: string;
-  pausedBy?: string;
-  pauseReason?: string | null;
-  [field: string]: unknown;
-}
-
-export interface WorkerInfo {
-  workerId: string;
-  queue: string;
-  status: 'idle' | 'busy' | 'lost';
-  currentJobId: string | null;
-  startedAt?: string;
-  lastHeartbeatAt?: string;
-  jobsProcessed: number;
-  failures: number;
-  memoryUsedMb: number | null;
-}
-
-export interface QueueWorkers {
-  queue: string;
-  summary: {
-    activeWorkers: number;
-    busy: number;
-    idle: number;
-    lost: number;
-    configuredConcurrency: number;
-    bands: unknown;
-    paused: boolean;
-    scaling: unknown;
-  };
-  workers: WorkerInfo[];
-}
-
-export interface WorkersStatus {
-  at: string;
-  queues: QueueWorkers[];
-}
-
 /** POST /workers/scale: pin a concurrency, or hand the queue back to the autoscaler. */
 export type ScaleRequest =
   | { queue: string; concurrency: number; mode?: 'manual'; reason?: string }
   | { queue: string; mode: 'auto'; min?: number; max?: number; reason?: string };
 
-export interface ScalingEvent {
-  queue: string;
-  at: string;
-  from: number;
-  to: number;
-  by: string;
-  reason: string;
-  source: string;
-  mode: 'manual' | 'auto';
-  bands: unknown;
-  bounds?: { min: number; max: number };
-}
+// ── Answers (generated from the OpenAPI document) ─────────────────────────────────────────────
 
-export type Role = 'viewer' | 'developer' | 'admin';
+/** POST /jobs → 202 (200 when the idempotency key matched a job). */
+export type AcceptedJob = Schemas['AcceptedJob'];
 
-export interface ApiKeyView {
-  keyId: string;
-  name: string;
-  role: Role;
-  createdAt: string;
-  createdBy?: string;
-  lastUsedAt?: string;
-  revokedAt?: string;
-  [field: string]: unknown;
-}
+/** POST /jobs/bulk → 202; FactoryClient.submitJobs sums the chunks. */
+export type BulkAccepted = Schemas['BulkAccepted'];
 
-export interface IssuedApiKey extends ApiKeyView {
-  /** The secret: shown only in this answer. */
-  key: string;
-  note?: string;
-}
+/** A job as GET /jobs/{id} shows it (functions/domain/jobs.ts, publicJobView). */
+export type Job = Schemas['Job'];
 
-export interface RealtimeTicket {
-  ticket: string;
-  url: string;
-  expiresAt: string;
-  role: Role;
-  keyName: string | null;
-}
+export type JobPage = Schemas['JobPage'];
 
-/** One state change (docs/events.md). */
-export interface FactoryEvent {
-  id: string;
-  type: string;
-  at: string;
-  queue?: string;
-  jobId?: string;
-  orderId?: string;
-  data: Record<string, unknown>;
-  key: string;
-}
+/** DELETE /jobs/{id}: the cancelled job (200), or a stop request for a running one (202). */
+export type CancelledJob = Job | Schemas['CancelRequested'];
+
+export type RetriedJob = Schemas['RetriedJob'];
+
+export type JobLogEntry = Schemas['JobLogEntry'];
+
+export type JobLogs = Schemas['JobLogs'];
+
+export type AcceptedOrder = Schemas['AcceptedOrder'];
+
+export type OrderStep = Schemas['OrderStep'];
+
+/** GET /orders/{id}/status (functions/domain/orders.ts, orderStatusView). */
+export type OrderStatusView = Schemas['OrderStatusView'];
+
+/** GET /orders: newest first within each state. */
+export type OrderPage = Schemas['OrderPage'];
+
+/** DELETE /orders/{id}: the order CANCELLED, and what became of its steps. */
+export type CancelledOrder = Schemas['CancelledOrder'];
+
+/** POST /orders/{id}/retry → 202: a FAILED order resumed from its failed steps. */
+export type ResumedOrder = Schemas['ResumedOrder'];
+
+export type DlqRetryResult = Schemas['DlqRetryResult'];
+
+/** GET /jobs/stats?queue=: live counts by state (kept off the jobs table's stream; they lag by a second or two). */
+export type QueueStats = Schemas['JobStats'];
+
+export type QueueInfo = Schemas['QueueInfo'];
+
+export type WorkerInfo = Schemas['WorkerInfo'];
+
+export type QueueWorkers = Schemas['QueueWorkers'];
+
+export type WorkersStatus = Schemas['WorkersStatus'];
+
+export type ScalingEvent = Schemas['ScalingEvent'];
+
+export type ApiKeyView = Schemas['ApiKeyView'];
+
+/** POST /api-keys → 201: the key itself is shown only in this answer. */
+export type IssuedApiKey = Schemas['IssuedApiKey'];
+
+/** DELETE /api-keys/{id}: the key revoked. */
+export type RevokedApiKey = Schemas['RevokedApiKey'];
+
+export type RealtimeTicket = Schemas['RealtimeTicket'];
+
+/** One state change (docs/events.md): GET /events, and each frame the WebSocket pushes. */
+export type FactoryEvent = Schemas['FactoryEvent'];
 
 /** The error envelope of every 4xx/5xx: `{"error":{"code","message","details"}}`. */
-export interface ErrorEnvelope {
-  error: { code: string; message: string; details?: unknown };
-}
+export type ErrorEnvelope = Schemas['Error'];

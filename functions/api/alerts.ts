@@ -23,6 +23,48 @@ import { badRequest, conflict, notFound } from '#shared/http-errors';
 
 const store = new AlertStore(requireEnv('OPERATIONS_TABLE'));
 const idPath = z.object({ ruleId: z.string().min(1).max(100) });
+const isoTime = z.string().meta({ format: 'date-time' });
+const condition = alertRuleRequestSchema.shape.condition;
+
+/** A rule as stored: what was asked for, and the evaluator's state of it (domain/alerts.ts). */
+const ruleSchema = alertRuleRequestSchema
+  .extend({
+    ruleId: z.string(),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+    state: z.looseObject({
+      status: z.enum(['ok', 'firing']),
+      breaches: z.int().min(0).describe('Breaching evaluations in a row'),
+      version: z.int(),
+      alertId: z.string().optional(),
+      lastValue: z.number().nullable().optional(),
+      lastEvaluatedAt: isoTime.optional(),
+      pendingNotice: z.enum(['fired', 'resolved']).optional(),
+    }),
+  })
+  .loose()
+  .meta({ id: 'AlertRule' });
+
+const alertSchema = z
+  .looseObject({
+    alertId: z.string(),
+    ruleId: z.string(),
+    name: z.string(),
+    condition,
+    status: z.enum(['firing', 'resolved']),
+    firedAt: isoTime,
+    value: z.number().nullable(),
+    expected: z.object({ low: z.number(), high: z.number() }).optional(),
+    detail: z.string().optional(),
+    resolvedAt: isoTime.optional(),
+    resolvedValue: z.number().nullable().optional(),
+    resolvedBecause: z.string().optional(),
+    notices: z
+      .array(z.looseObject({ transition: z.enum(['fired', 'resolved']), action: z.string() }))
+      .optional(),
+    source: z.enum(['rule', 'anomaly-detector']).optional(),
+  })
+  .meta({ id: 'Alert' });
 
 /**
  * What a rule may name and do, checked before anything is written. An SNS topic must be the
@@ -51,23 +93,28 @@ function checkRule(
     );
 }
 
-const create = httpRoute({ body: alertRuleRequestSchema }, async ({ body, event }) => {
-  checkRule(body, event);
-  const now = new Date().toISOString();
-  const rule: AlertRule = {
-    ...body,
-    ruleId: `rule_${Date.now().toString(36)}${randomBytes(4).toString('hex')}`,
-    createdAt: now,
-    updatedAt: now,
-    state: freshState(0),
-  };
-  await store.putRule(rule);
-  return json(201, rule);
-});
+const create = httpRoute(
+  { body: alertRuleRequestSchema, responses: { 201: ruleSchema } },
+  async ({ body, event }) => {
+    checkRule(body, event);
+    const now = new Date().toISOString();
+    const rule: AlertRule = {
+      ...body,
+      ruleId: `rule_${Date.now().toString(36)}${randomBytes(4).toString('hex')}`,
+      createdAt: now,
+      updatedAt: now,
+      state: freshState(0),
+    };
+    await store.putRule(rule);
+    return json(201, rule);
+  },
+);
 
-const list = httpRoute({}, async () => json(200, { rules: await store.rules() }));
+const list = httpRoute({ responses: { 200: z.object({ rules: z.array(ruleSchema) }) } }, async () =>
+  json(200, { rules: await store.rules() }),
+);
 
-const get = httpRoute({ path: idPath }, async ({ path }) => {
+const get = httpRoute({ path: idPath, responses: { 200: ruleSchema } }, async ({ path }) => {
   const rule = await store.rule(path.ruleId);
   if (!rule) throw notFound('RULE_NOT_FOUND', `No alert rule ${path.ruleId}`);
   return json(200, rule);
@@ -77,31 +124,37 @@ const get = httpRoute({ path: idPath }, async ({ path }) => {
  * A changed condition or a disabled rule starts its count again; an alert it had open resolves
  * ("rule changed"), since what it measured is no longer what the rule says.
  */
-const patch = httpRoute({ path: idPath, body: alertRulePatchSchema }, async ({ path, body, event }) => {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const rule = await store.rule(path.ruleId);
-    if (!rule) throw notFound('RULE_NOT_FOUND', `No alert rule ${path.ruleId}`);
-    const next = { ...rule, ...body, updatedAt: new Date().toISOString() };
-    checkRule(next, event);
-    const restarts = body.condition !== undefined || body.enabled === false;
-    const state = restarts
-      ? freshState(rule.state.version + 1)
-      : { ...rule.state, version: rule.state.version + 1 };
-    if (!(await store.replaceRule({ ...next, state }, rule.state.version))) continue;
-    if (restarts && rule.state.status === 'firing' && rule.state.alertId)
-      await store.resolveAlert(rule.state.alertId, next.updatedAt, null, 'rule changed');
-    return json(200, { ...next, state });
-  }
-  throw conflict('RULE_BUSY', 'The rule kept changing while it was edited; try again');
-});
+const patch = httpRoute(
+  { path: idPath, body: alertRulePatchSchema, responses: { 200: ruleSchema } },
+  async ({ path, body, event }) => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const rule = await store.rule(path.ruleId);
+      if (!rule) throw notFound('RULE_NOT_FOUND', `No alert rule ${path.ruleId}`);
+      const next = { ...rule, ...body, updatedAt: new Date().toISOString() };
+      checkRule(next, event);
+      const restarts = body.condition !== undefined || body.enabled === false;
+      const state = restarts
+        ? freshState(rule.state.version + 1)
+        : { ...rule.state, version: rule.state.version + 1 };
+      if (!(await store.replaceRule({ ...next, state }, rule.state.version))) continue;
+      if (restarts && rule.state.status === 'firing' && rule.state.alertId)
+        await store.resolveAlert(rule.state.alertId, next.updatedAt, null, 'rule changed');
+      return json(200, { ...next, state });
+    }
+    throw conflict('RULE_BUSY', 'The rule kept changing while it was edited; try again');
+  },
+);
 
-const remove = httpRoute({ path: idPath }, async ({ path }) => {
-  const rule = await store.deleteRule(path.ruleId);
-  if (!rule) throw notFound('RULE_NOT_FOUND', `No alert rule ${path.ruleId}`);
-  if (rule.state.status === 'firing' && rule.state.alertId)
-    await store.resolveAlert(rule.state.alertId, new Date().toISOString(), null, 'rule deleted');
-  return { statusCode: 204, body: '' };
-});
+const remove = httpRoute(
+  { path: idPath, responses: { 204: { description: 'Deleted' } } },
+  async ({ path }) => {
+    const rule = await store.deleteRule(path.ruleId);
+    if (!rule) throw notFound('RULE_NOT_FOUND', `No alert rule ${path.ruleId}`);
+    if (rule.state.status === 'firing' && rule.state.alertId)
+      await store.resolveAlert(rule.state.alertId, new Date().toISOString(), null, 'rule deleted');
+    return { statusCode: 204, body: '' };
+  },
+);
 
 const alertsQuery = z
   .object({
@@ -113,16 +166,19 @@ const alertsQuery = z
   })
   .strict();
 
-const alerts = httpRoute({ query: alertsQuery }, async ({ query }) => {
-  // The alerts partition is small (one item per alert, expiring with the retention): filter here.
-  const found = (await store.alerts(1000)).filter(
-    (a) =>
-      (!query.status || a.status === query.status) &&
-      (!query.ruleId || a.ruleId === query.ruleId) &&
-      (!query.source || (a.source ?? 'rule') === query.source),
-  );
-  return json(200, { alerts: found.slice(0, query.limit) });
-});
+const alerts = httpRoute(
+  { query: alertsQuery, responses: { 200: z.object({ alerts: z.array(alertSchema) }) } },
+  async ({ query }) => {
+    // The alerts partition is small (one item per alert, expiring with the retention): filter here.
+    const found = (await store.alerts(1000)).filter(
+      (a) =>
+        (!query.status || a.status === query.status) &&
+        (!query.ruleId || a.ruleId === query.ruleId) &&
+        (!query.source || (a.source ?? 'rule') === query.source),
+    );
+    return json(200, { alerts: found.slice(0, query.limit) });
+  },
+);
 
 export const handler = byRoute({
   'POST /alerts/rules': create,

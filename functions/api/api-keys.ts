@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { ApiKeyStore } from '#adapters/api-key-store';
 import { issueApiKey, publicKeyView, roleSchema } from '#domain/access';
+import { apiKeyListSchema, issuedApiKeySchema, revokedApiKeySchema } from '#domain/api-responses';
 import { requireEnv } from '#shared/env';
 import { actorOf, byRoute, httpRoute, json } from '#shared/http';
 import { conflict, HttpError, notFound } from '#shared/http-errors';
@@ -18,6 +19,7 @@ const create = httpRoute(
       name: z.string().trim().min(1).max(64).describe('Who or what uses the key, e.g. "ci" or "wallboard"'),
       role: roleSchema,
     }),
+    responses: { 201: issuedApiKeySchema },
   },
   async ({ body, event }) => {
     const issued = await issueApiKey(body, actorOf(event), {
@@ -30,13 +32,16 @@ const create = httpRoute(
   },
 );
 
-const list = httpRoute({}, async () => {
+const list = httpRoute({ responses: { 200: apiKeyListSchema } }, async () => {
   const keys = await store.list();
   return json(200, { keys: keys.map(publicKeyView) });
 });
 
 const revoke = httpRoute(
-  { path: z.object({ keyId: z.string().regex(/^k[0-9a-f]{12}$/, 'a key id looks like k0123456789ab') }) },
+  {
+    path: z.object({ keyId: z.string().regex(/^k[0-9a-f]{12}$/, 'a key id looks like k0123456789ab') }),
+    responses: { 200: revokedApiKeySchema },
+  },
   async ({ path, event }) => {
     const key = await store.findById(path.keyId);
     if (!key) throw notFound('KEY_NOT_FOUND', `No API key ${path.keyId}`);

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { jobEngineFromEnv } from '#adapters/job-engine';
+import { cancelRequestedSchema, jobViewSchema } from '#domain/api-responses';
 import { cancelJob } from '#domain/job-cancel';
 import { actorOf, httpRoute, json } from '#shared/http';
 import { conflict, notFound } from '#shared/http-errors';
@@ -14,7 +15,11 @@ const engine = jobEngineFromEnv();
 const ports = { ...engine.followUps, jobs: engine.store };
 
 export const handler = httpRoute(
-  { path: z.object({ jobId: z.string().min(1).max(200) }) },
+  {
+    path: z.object({ jobId: z.string().min(1).max(200) }),
+    // 200: the job CANCELLED; 202: a running job asked to stop.
+    responses: { 200: jobViewSchema, 202: cancelRequestedSchema },
+  },
   async ({ path, event }) => {
     // The acting key is on record: in the job's log and its cancel reason.
     const outcome = await cancelJob(path.jobId, { ...ports, actor: actorOf(event) });

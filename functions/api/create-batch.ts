@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as z from 'zod';
 import { BatchStore } from '#adapters/batch-store';
 import { jobEngineFromEnv } from '#adapters/job-engine';
+import { acceptedBatchSchema } from '#domain/api-responses';
 import { IntakeFailed, submitJobs, withRequestKey } from '#domain/job-intake';
 import { jobRequestSchema, maxBulkJobs } from '#domain/job-submission';
 import { envInt, requireEnv } from '#shared/env';
@@ -21,38 +22,41 @@ const batchRequestSchema = z
   .object({ name: z.string().min(1).max(200), jobs: z.array(jobRequestSchema).min(1).max(maxBulkJobs) })
   .strict();
 
-export const handler = httpRoute({ body: batchRequestSchema }, async ({ body, event }) => {
-  const requestKey = event.headers?.['idempotency-key'];
-  const batchId = requestKey
-    ? `batch_${createHash('sha256').update(requestKey).digest('hex').slice(0, 20)}`
-    : `batch_${Date.now().toString(36)}${randomBytes(5).toString('hex')}`;
-  // The row first: a job of the batch never exists without it.
-  const created = await batches.create({
-    batchId,
-    name: body.name,
-    total: body.jobs.length,
-    jobIds: [],
-    createdAt: new Date().toISOString(),
-  });
-  const accepted = await submitJobs(withRequestKey(body.jobs, requestKey), engine.intake, {
-    indexed: true,
-    batchId,
-  }).catch(async (error) => {
-    if (created && !(error instanceof IntakeFailed && error.stored.length > 0))
-      await batches.remove(batchId).catch(() => undefined);
-    return rejectedAsHttp(error);
-  });
-  // Only a convenience for readers (the counts come from the jobs index).
-  await batches
-    .setJobIds(
+export const handler = httpRoute(
+  { body: batchRequestSchema, responses: { 202: acceptedBatchSchema } },
+  async ({ body, event }) => {
+    const requestKey = event.headers?.['idempotency-key'];
+    const batchId = requestKey
+      ? `batch_${createHash('sha256').update(requestKey).digest('hex').slice(0, 20)}`
+      : `batch_${Date.now().toString(36)}${randomBytes(5).toString('hex')}`;
+    // The row first: a job of the batch never exists without it.
+    const created = await batches.create({
       batchId,
-      accepted.map((a) => a.jobId),
-    )
-    .catch(() => undefined);
-  return json(202, {
-    batchId,
-    name: body.name,
-    jobIds: accepted.map((a) => a.jobId),
-    batchUrl: `/job-batches/${batchId}`,
-  });
-});
+      name: body.name,
+      total: body.jobs.length,
+      jobIds: [],
+      createdAt: new Date().toISOString(),
+    });
+    const accepted = await submitJobs(withRequestKey(body.jobs, requestKey), engine.intake, {
+      indexed: true,
+      batchId,
+    }).catch(async (error) => {
+      if (created && !(error instanceof IntakeFailed && error.stored.length > 0))
+        await batches.remove(batchId).catch(() => undefined);
+      return rejectedAsHttp(error);
+    });
+    // Only a convenience for readers (the counts come from the jobs index).
+    await batches
+      .setJobIds(
+        batchId,
+        accepted.map((a) => a.jobId),
+      )
+      .catch(() => undefined);
+    return json(202, {
+      batchId,
+      name: body.name,
+      jobIds: accepted.map((a) => a.jobId),
+      batchUrl: `/job-batches/${batchId}`,
+    });
+  },
+);

@@ -1,6 +1,7 @@
 /** DELETE /dlq/{jobId} — take a dead job out of the dead-letter queue (it stays readable until its TTL). */
 import * as z from 'zod';
 import { jobEngineFromEnv } from '#adapters/job-engine';
+import { jobViewSchema } from '#domain/api-responses';
 
 import { actorOf, httpRoute, json } from '#shared/http';
 import { conflict, notFound } from '#shared/http-errors';
@@ -9,7 +10,7 @@ import { jobView } from './job-view.ts';
 const engine = jobEngineFromEnv();
 
 export const handler = httpRoute(
-  { path: z.object({ jobId: z.string().min(1).max(200) }) },
+  { path: z.object({ jobId: z.string().min(1).max(200) }), responses: { 200: jobViewSchema } },
   async ({ path, event }) => {
     const job = await engine.store.get(path.jobId);
     if (!job) throw notFound('JOB_NOT_FOUND', `No job ${path.jobId}`);

@@ -1,4 +1,5 @@
 /** GET /dlq/export?queue=&type=&errorContains= — the dead-letter queue as CSV (up to 10,000 rows). */
+import * as z from 'zod';
 import { JobQueries } from '#adapters/job-queries';
 import { deadJobFilterSchema } from '#domain/job-listing';
 import { allQueueNames } from '#domain/job-queues';
@@ -34,27 +35,36 @@ const row = (job: JobRecord) => {
   return columns.map((c) => cell(c === 'deadAt' ? (job.deadAt ?? job.updatedAt) : view[c])).join(',');
 };
 
-export const handler = httpRoute({ query: deadJobFilterSchema }, async ({ query }) => {
-  const lines = [columns.join(',')];
-  let cursor: string | undefined;
-  do {
-    const page = await queries.list({
-      queues: query.queue ? [query.queue] : allQueueNames,
-      statuses: ['DEAD'],
-      type: query.type,
-      errorContains: query.errorContains,
-      limit: 200,
-      cursor,
-    });
-    lines.push(...page.jobs.map(row));
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor && lines.length <= maxRows);
-  return {
-    statusCode: 200,
-    headers: {
-      'content-type': 'text/csv; charset=utf-8',
-      'content-disposition': `attachment; filename="dead-jobs-${new Date().toISOString().slice(0, 10)}.csv"`,
-    },
-    body: `${lines.slice(0, maxRows + 1).join('\r\n')}\r\n`,
-  };
-});
+const csv = {
+  description: `The dead jobs as CSV (RFC 4180, every field quoted), up to ${maxRows} rows: ${columns.join(', ')}`,
+  contentType: 'text/csv',
+  schema: z.string(),
+};
+
+export const handler = httpRoute(
+  { query: deadJobFilterSchema, responses: { 200: csv } },
+  async ({ query }) => {
+    const lines = [columns.join(',')];
+    let cursor: string | undefined;
+    do {
+      const page = await queries.list({
+        queues: query.queue ? [query.queue] : allQueueNames,
+        statuses: ['DEAD'],
+        type: query.type,
+        errorContains: query.errorContains,
+        limit: 200,
+        cursor,
+      });
+      lines.push(...page.jobs.map(row));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor && lines.length <= maxRows);
+    return {
+      statusCode: 200,
+      headers: {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="dead-jobs-${new Date().toISOString().slice(0, 10)}.csv"`,
+      },
+      body: `${lines.slice(0, maxRows + 1).join('\r\n')}\r\n`,
+    };
+  },
+);

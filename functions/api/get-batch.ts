@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { BatchStore } from '#adapters/batch-store';
 import { JobEngineStore } from '#adapters/job-engine-store';
 import { JobQueries } from '#adapters/job-queries';
+import { batchGraphSchema, batchProgressSchema } from '#domain/api-responses';
 import { connectedJobs, dependencyGraph } from '#domain/dependency-graph';
 import { envInt, requireEnv } from '#shared/env';
 import { byRoute, httpRoute, json } from '#shared/http';
@@ -19,14 +20,14 @@ const queries = new JobQueries(requireEnv('JOBS_TABLE'));
 const graphReads = new JobEngineStore(requireEnv('JOBS_TABLE'), { finishedDays: 0, deadDays: 0 });
 const batchPath = z.object({ batchId: z.string().min(1).max(100) });
 
-const batchGraph = httpRoute({ path: batchPath }, async ({ path }) => {
+const batchGraph = httpRoute({ path: batchPath, responses: { 200: batchGraphSchema } }, async ({ path }) => {
   const batch = await batches.get(path.batchId);
   if (!batch) throw notFound('BATCH_NOT_FOUND', `No batch ${path.batchId}`);
   const { jobs, truncated } = await connectedJobs(batch.jobIds, (ids) => graphReads.getMany(ids), 1000);
   return json(200, { batchId: batch.batchId, ...dependencyGraph(jobs, new Date(), truncated) });
 });
 
-const getBatch = httpRoute({ path: batchPath }, async ({ path }) => {
+const getBatch = httpRoute({ path: batchPath, responses: { 200: batchProgressSchema } }, async ({ path }) => {
   const batch = await batches.get(path.batchId);
   if (!batch) throw notFound('BATCH_NOT_FOUND', `No batch ${path.batchId}`);
   const statuses = await queries.batchStatuses(batch.batchId);

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { StepJobStore } from '#adapters/job-engine-store';
 import { JobLogStore } from '#adapters/job-log-store';
 import { OrderStore } from '#adapters/order-store';
+import { jobLogsSchema } from '#domain/api-responses';
 import { findJob } from '#domain/job-lookup';
 import { envInt, requireEnv } from '#shared/env';
 import { httpRoute, json } from '#shared/http';
@@ -14,8 +15,11 @@ const ports = {
 };
 const logs = new JobLogStore(requireEnv('JOB_LOGS_TABLE'), envInt('JOB_LOG_RETENTION_DAYS', 30));
 
-export const handler = httpRoute({ path: z.object({ jobId: z.string().min(1) }) }, async ({ path }) => {
-  const [job, entries] = await Promise.all([findJob(path.jobId, ports), logs.list(path.jobId)]);
-  if (!job) throw notFound('JOB_NOT_FOUND', `No job with id "${path.jobId}".`);
-  return json(200, { jobId: job.jobId, logs: entries });
-});
+export const handler = httpRoute(
+  { path: z.object({ jobId: z.string().min(1) }), responses: { 200: jobLogsSchema } },
+  async ({ path }) => {
+    const [job, entries] = await Promise.all([findJob(path.jobId, ports), logs.list(path.jobId)]);
+    if (!job) throw notFound('JOB_NOT_FOUND', `No job with id "${path.jobId}".`);
+    return json(200, { jobId: job.jobId, logs: entries });
+  },
+);

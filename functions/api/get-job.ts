@@ -5,6 +5,7 @@
 import * as z from 'zod';
 import { JobEngineStore, StepJobStore } from '#adapters/job-engine-store';
 import { OrderStore } from '#adapters/order-store';
+import { jobGraphSchema, jobViewSchema } from '#domain/api-responses';
 import { connectedJobs, dependencyGraph } from '#domain/dependency-graph';
 import { findJob } from '#domain/job-lookup';
 
@@ -22,13 +23,13 @@ const ports = {
 const graphReads = new JobEngineStore(requireEnv('JOBS_TABLE'), { finishedDays: 0, deadDays: 0 });
 const jobPath = z.object({ jobId: z.string().min(1) });
 
-const getJob = httpRoute({ path: jobPath }, async ({ path }) => {
+const getJob = httpRoute({ path: jobPath, responses: { 200: jobViewSchema } }, async ({ path }) => {
   const job = await findJob(path.jobId, ports);
   if (!job) throw notFound('JOB_NOT_FOUND', `No job with id "${path.jobId}".`);
   return json(200, jobView(job));
 });
 
-const jobGraph = httpRoute({ path: jobPath }, async ({ path }) => {
+const jobGraph = httpRoute({ path: jobPath, responses: { 200: jobGraphSchema } }, async ({ path }) => {
   const { jobs, truncated } = await connectedJobs([path.jobId], (ids) => graphReads.getMany(ids));
   if (!jobs.some((j) => j.jobId === path.jobId))
     throw notFound('JOB_NOT_FOUND', `No job with id "${path.jobId}".`);

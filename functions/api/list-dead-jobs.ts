@@ -4,6 +4,7 @@
  * 10,000 at most), with counts, first and last seen, affected types and a sample.
  */
 import { JobQueries } from '#adapters/job-queries';
+import { deadLetterCausesSchema, jobPageSchema } from '#domain/api-responses';
 import { type DeadJobFacts, deadLetterCauses } from '#domain/error-classes';
 import { deadJobFilterSchema, pageSchema } from '#domain/job-listing';
 import { allQueueNames } from '#domain/job-queues';
@@ -20,6 +21,7 @@ const maxJobs = 10_000;
 const list = httpRoute(
   {
     query: deadJobFilterSchema.extend(pageSchema.shape),
+    responses: { 200: jobPageSchema },
   },
   async ({ query }) => {
     const page = await queries
@@ -36,29 +38,32 @@ const list = httpRoute(
   },
 );
 
-const causes = httpRoute({ query: deadJobFilterSchema.omit({ errorContains: true }) }, async ({ query }) => {
-  const jobs: DeadJobFacts[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await queries
-      .list({
-        queues: query.queue ? [query.queue] : allQueueNames,
-        statuses: ['DEAD'],
-        type: query.type,
-        limit: 500,
-        cursor,
-      })
-      .catch(rejectedAsHttp);
-    // The view names the error as every listing shows it.
-    jobs.push(...(page.jobs.map(jobView) as DeadJobFacts[]));
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor && jobs.length < maxJobs);
-  return json(200, {
-    at: new Date().toISOString(),
-    jobs: jobs.length,
-    truncated: Boolean(cursor),
-    causes: deadLetterCauses(jobs),
-  });
-});
+const causes = httpRoute(
+  { query: deadJobFilterSchema.omit({ errorContains: true }), responses: { 200: deadLetterCausesSchema } },
+  async ({ query }) => {
+    const jobs: DeadJobFacts[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await queries
+        .list({
+          queues: query.queue ? [query.queue] : allQueueNames,
+          statuses: ['DEAD'],
+          type: query.type,
+          limit: 500,
+          cursor,
+        })
+        .catch(rejectedAsHttp);
+      // The view names the error as every listing shows it.
+      jobs.push(...(page.jobs.map(jobView) as DeadJobFacts[]));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor && jobs.length < maxJobs);
+    return json(200, {
+      at: new Date().toISOString(),
+      jobs: jobs.length,
+      truncated: Boolean(cursor),
+      causes: deadLetterCauses(jobs),
+    });
+  },
+);
 
 export const handler = byRoute({ 'GET /dlq': list, 'GET /dlq/causes': causes });

@@ -9,6 +9,7 @@
 import { EventStore } from '#adapters/event-store';
 import { StepJobStore } from '#adapters/job-engine-store';
 import { OrderStore } from '#adapters/order-store';
+import { eventPageSchema } from '#domain/api-responses';
 import { eventFilterSchema, readEventPage } from '#domain/factory-events';
 import { envInt, requireEnv } from '#shared/env';
 import { httpRoute, json } from '#shared/http';
@@ -17,20 +18,23 @@ const store = new EventStore(requireEnv('EVENTS_TABLE'), envInt('EVENT_RETENTION
 const jobs = new StepJobStore(requireEnv('JOBS_TABLE'));
 const orders = new OrderStore(requireEnv('ORDERS_TABLE'));
 
-export const handler = httpRoute({ query: eventFilterSchema }, async ({ query }) => {
-  const page = await readEventPage(
-    {
-      publications: (minute, after) => store.publications(minute, after),
-      createdAt: async ({ jobId, orderId }) =>
-        jobId
-          ? (await jobs.get(jobId))?.createdAt
-          : orderId
-            ? (await orders.get(orderId))?.createdAt
-            : undefined,
-    },
-    query,
-    new Date(),
-    store.retentionMs,
-  );
-  return json(200, page);
-});
+export const handler = httpRoute(
+  { query: eventFilterSchema, responses: { 200: eventPageSchema } },
+  async ({ query }) => {
+    const page = await readEventPage(
+      {
+        publications: (minute, after) => store.publications(minute, after),
+        createdAt: async ({ jobId, orderId }) =>
+          jobId
+            ? (await jobs.get(jobId))?.createdAt
+            : orderId
+              ? (await orders.get(orderId))?.createdAt
+              : undefined,
+      },
+      query,
+      new Date(),
+      store.retentionMs,
+    );
+    return json(200, page);
+  },
+);

@@ -9,6 +9,27 @@ const outbox = new OutboxStore(requireEnv('OUTBOX_TABLE'), envInt('OUTBOX_RETENT
 
 const outboxCursor = z.strictObject({ day: z.string(), mailId: z.string().min(1).max(500) });
 
+/** A send_email job's mail, or an alert's notice (adapters/outbox-store.ts, OutboxMail). */
+const mailSchema = z
+  .looseObject({
+    to: z.string(),
+    cc: z.array(z.string()),
+    subject: z.string(),
+    body: z.string(),
+    sentAt: z.string().meta({ format: 'date-time' }),
+    jobId: z.string().optional(),
+    from: z.string().optional(),
+    mailId: z.string().optional(),
+    alertId: z.string().optional(),
+    ruleId: z.string().optional(),
+    transition: z.enum(['fired', 'resolved']).optional(),
+  })
+  .meta({ id: 'OutboxMail' });
+
+const outboxPageSchema = z
+  .object({ day: z.string(), mails: z.array(mailSchema), nextCursor: z.string().nullable() })
+  .meta({ id: 'OutboxPage' });
+
 export const handler = httpRoute(
   {
     query: z.object({
@@ -16,6 +37,7 @@ export const handler = httpRoute(
       limit: z.coerce.number().int().min(1).max(200).default(50),
       cursor: z.string().min(1).max(2000).optional(),
     }),
+    responses: { 200: outboxPageSchema },
   },
   async ({ query }) => {
     const day = query.day ?? new Date().toISOString().slice(0, 10);

@@ -11,6 +11,12 @@ import { AssemblyWorkflows } from '#adapters/assembly-workflows';
 import { jobEngineFromEnv, retryPortsFromEnv } from '#adapters/job-engine';
 import { StepJobStore } from '#adapters/job-engine-store';
 import { OrderStore } from '#adapters/order-store';
+import {
+  cancelledOrderSchema,
+  orderPageSchema,
+  orderStatusViewSchema,
+  resumedOrderSchema,
+} from '#domain/api-responses';
 import { robotTypes } from '#domain/catalog';
 import { pageSchema } from '#domain/job-listing';
 import { resumeOrder } from '#domain/job-retry';
@@ -40,6 +46,7 @@ const list = httpRoute(
       robotType: z.enum(robotTypes.map((r) => r.name) as [string, ...string[]]).optional(),
       customerId: z.string().trim().min(1).max(128).optional(),
     }),
+    responses: { 200: orderPageSchema },
   },
   async ({ query }) => {
     const page = await orders.list(query).catch(rejectedAsHttp);
@@ -61,7 +68,7 @@ const list = httpRoute(
   },
 );
 
-const get = httpRoute({ path: orderPath }, async ({ path }) => {
+const get = httpRoute({ path: orderPath, responses: { 200: orderStatusViewSchema } }, async ({ path }) => {
   const [order, steps] = await Promise.all([orderOr404(path.orderId), stepJobs.listForOrder(path.orderId)]);
   return json(200, orderStatusView(order, steps));
 });
@@ -70,6 +77,7 @@ const cancel = httpRoute(
   {
     path: orderPath,
     query: z.object({ reason: z.string().min(1).max(200).optional() }),
+    responses: { 200: cancelledOrderSchema },
   },
   async ({ path, query, event }) => {
     const order = await orderOr404(path.orderId);
@@ -86,18 +94,21 @@ const cancel = httpRoute(
   },
 );
 
-const retry = httpRoute({ path: orderPath }, async ({ path, event }) => {
-  const order = await orderOr404(path.orderId);
-  const outcome = await resumeOrder(order, { ...retryPorts, actor: actorOf(event) });
-  if (outcome.kind === 'refused') throw conflict(outcome.code, outcome.message, { status: order.status });
-  return json(202, {
-    orderId: order.orderId,
-    status: outcome.order.status,
-    execution: outcome.executionName,
-    retriedSteps: outcome.steps.map((s) => s.jobId),
-    statusUrl: `/orders/${order.orderId}/status`,
-  });
-});
+const retry = httpRoute(
+  { path: orderPath, responses: { 202: resumedOrderSchema } },
+  async ({ path, event }) => {
+    const order = await orderOr404(path.orderId);
+    const outcome = await resumeOrder(order, { ...retryPorts, actor: actorOf(event) });
+    if (outcome.kind === 'refused') throw conflict(outcome.code, outcome.message, { status: order.status });
+    return json(202, {
+      orderId: order.orderId,
+      status: outcome.order.status,
+      execution: outcome.executionName,
+      retriedSteps: outcome.steps.map((s) => s.jobId),
+      statusUrl: `/orders/${order.orderId}/status`,
+    });
+  },
+);
 
 export const handler = byRoute({
   'GET /orders': list,

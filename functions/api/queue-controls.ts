@@ -13,6 +13,13 @@
 import * as z from 'zod';
 import { pausePortsFromEnv } from '#adapters/operations';
 import { OperationsStore } from '#adapters/operations-store';
+import {
+  pauseOutcomeSchema,
+  pauseOutcomesSchema,
+  queueListSchema,
+  queueRateLimitSchema,
+  queueSlaSchema,
+} from '#domain/api-responses';
 import { allQueueNames, describeQueues, isJobQueue, jobQueueNames } from '#domain/job-queues';
 import { pauseQueues, resumeQueues } from '#domain/queue-pause';
 import { rateLimitSchema, slotSpacingMs } from '#domain/rate-limits';
@@ -24,8 +31,9 @@ import { badRequest, notFound } from '#shared/http-errors';
 const ports = pausePortsFromEnv();
 const operations = new OperationsStore(requireEnv('OPERATIONS_TABLE'));
 const queuePath = z.object({ queue: z.string().min(1).max(64) });
+const removed = { 204: { description: 'Removed (or there was none)' } };
 
-const list = httpRoute({}, async () => {
+const list = httpRoute({ responses: { 200: queueListSchema } }, async () => {
   const [limits, pauses, slas] = await Promise.all([
     operations.rateLimits(),
     operations.pauses(),
@@ -58,13 +66,16 @@ const checkJobQueue = (queue: string) => {
   }
 };
 
-const putRateLimit = httpRoute({ path: queuePath, body: rateLimitSchema }, async ({ path, body, event }) => {
-  checkJobQueue(path.queue);
-  await operations.setRateLimit(path.queue, body, actorOf(event));
-  return json(200, { queue: path.queue, ...body, startSpacingMs: slotSpacingMs(body) });
-});
+const putRateLimit = httpRoute(
+  { path: queuePath, body: rateLimitSchema, responses: { 200: queueRateLimitSchema } },
+  async ({ path, body, event }) => {
+    checkJobQueue(path.queue);
+    await operations.setRateLimit(path.queue, body, actorOf(event));
+    return json(200, { queue: path.queue, ...body, startSpacingMs: slotSpacingMs(body) });
+  },
+);
 
-const removeRateLimit = httpRoute({ path: queuePath }, async ({ path, event }) => {
+const removeRateLimit = httpRoute({ path: queuePath, responses: removed }, async ({ path, event }) => {
   checkJobQueue(path.queue);
   await operations.setRateLimit(path.queue, null, actorOf(event));
   return { statusCode: 204, body: '' };
@@ -76,13 +87,16 @@ const known = (queue: string) => {
 };
 
 /** Job queues and production lines alike: a line's steps wait in its bands too. */
-const putSla = httpRoute({ path: queuePath, body: slaRequestSchema }, async ({ path, body, event }) => {
-  const sla = slaOf(known(path.queue), body, actorOf(event), new Date());
-  await operations.setSla(path.queue, sla);
-  return json(200, { queue: path.queue, ...slaView(sla) });
-});
+const putSla = httpRoute(
+  { path: queuePath, body: slaRequestSchema, responses: { 200: queueSlaSchema } },
+  async ({ path, body, event }) => {
+    const sla = slaOf(known(path.queue), body, actorOf(event), new Date());
+    await operations.setSla(path.queue, sla);
+    return json(200, { queue: path.queue, ...slaView(sla) });
+  },
+);
 
-const removeSla = httpRoute({ path: queuePath }, async ({ path }) => {
+const removeSla = httpRoute({ path: queuePath, responses: removed }, async ({ path }) => {
   await operations.setSla(known(path.queue), null);
   return { statusCode: 204, body: '' };
 });
@@ -95,24 +109,28 @@ const manyBody = z
   .strict();
 
 const pauseOne = httpRoute(
-  { path: queuePath, body: oneBody, bodyOptional: true },
+  { path: queuePath, body: oneBody, bodyOptional: true, responses: { 200: pauseOutcomeSchema } },
   async ({ path, body, event }) => {
     const [outcome] = await pauseQueues([known(path.queue)], actorOf(event), body.reason, ports);
     return json(200, outcome);
   },
 );
 
-const resumeOne = httpRoute({ path: queuePath }, async ({ path }) => {
+const resumeOne = httpRoute({ path: queuePath, responses: { 200: pauseOutcomeSchema } }, async ({ path }) => {
   const [outcome] = await resumeQueues([known(path.queue)], ports);
   return json(200, outcome);
 });
 
-const pauseMany = httpRoute({ body: manyBody, bodyOptional: true }, async ({ body, event }) =>
-  json(200, { queues: await pauseQueues(body.queues ?? allQueueNames, actorOf(event), body.reason, ports) }),
+const pauseMany = httpRoute(
+  { body: manyBody, bodyOptional: true, responses: { 200: pauseOutcomesSchema } },
+  async ({ body, event }) =>
+    json(200, {
+      queues: await pauseQueues(body.queues ?? allQueueNames, actorOf(event), body.reason, ports),
+    }),
 );
 
 const resumeMany = httpRoute(
-  { body: manyBody.omit({ reason: true }), bodyOptional: true },
+  { body: manyBody.omit({ reason: true }), bodyOptional: true, responses: { 200: pauseOutcomesSchema } },
   async ({ body }) => json(200, { queues: await resumeQueues(body.queues ?? allQueueNames, ports) }),
 );
 

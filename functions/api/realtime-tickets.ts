@@ -5,6 +5,7 @@
  */
 import { RealtimeStore } from '#adapters/realtime-store';
 import type { Role } from '#domain/access';
+import { realtimeTicketSchema } from '#domain/api-responses';
 import { issueTicket } from '#domain/realtime';
 import { requireEnv } from '#shared/env';
 import { httpRoute, json, verdictOf } from '#shared/http';
@@ -12,7 +13,7 @@ import { httpRoute, json, verdictOf } from '#shared/http';
 const store = new RealtimeStore(requireEnv('REALTIME_TABLE'));
 const url = requireEnv('REALTIME_URL');
 
-export const handler = httpRoute({}, async ({ event }) => {
+export const handler = httpRoute({ responses: { 201: realtimeTicketSchema } }, async ({ event }) => {
   const verdict = verdictOf(event);
   const ticket = issueTicket(new Date());
   const role = (verdict?.role ?? 'viewer') as Role;

@@ -4,6 +4,7 @@
  */
 import * as z from 'zod';
 import { retryPortsFromEnv } from '#adapters/job-engine';
+import { dlqRetryResultSchema } from '#domain/api-responses';
 import { redriveDeadJobs, selectDeadJobs } from '#domain/dead-job-redrive';
 import { allQueueNames } from '#domain/job-queues';
 import { retryJob } from '#domain/job-retry';
@@ -26,32 +27,35 @@ const redriveSchema = z.union([
     .strict(),
 ]);
 
-export const handler = httpRoute({ body: redriveSchema }, async ({ body, event }) => {
-  if (!('jobIds' in body) && !body.queue && !body.type && !body.errorContains && !body.all) {
-    throw badRequest(
-      'CONFIRMATION_REQUIRED',
-      'This would retry every dead job: narrow it (jobIds, queue, type, errorContains) or confirm with "all": true',
+export const handler = httpRoute(
+  { body: redriveSchema, responses: { 202: dlqRetryResultSchema } },
+  async ({ body, event }) => {
+    if (!('jobIds' in body) && !body.queue && !body.type && !body.errorContains && !body.all) {
+      throw badRequest(
+        'CONFIRMATION_REQUIRED',
+        'This would retry every dead job: narrow it (jobIds, queue, type, errorContains) or confirm with "all": true',
+      );
+    }
+    const selection =
+      'jobIds' in body
+        ? { jobIds: body.jobIds }
+        : {
+            queues: body.queue ? [body.queue] : allQueueNames,
+            ...(body.type ? { type: body.type } : {}),
+            ...(body.errorContains ? { errorContains: body.errorContains } : {}),
+            limit: body.limit,
+          };
+    const { jobs, skipped: unselected } = await selectDeadJobs(selection, ports);
+    const { retried, skipped: refused } = await redriveDeadJobs(jobs, (job) =>
+      retryJob(job, { ...ports, actor: actorOf(event) }),
     );
-  }
-  const selection =
-    'jobIds' in body
-      ? { jobIds: body.jobIds }
-      : {
-          queues: body.queue ? [body.queue] : allQueueNames,
-          ...(body.type ? { type: body.type } : {}),
-          ...(body.errorContains ? { errorContains: body.errorContains } : {}),
-          limit: body.limit,
-        };
-  const { jobs, skipped: unselected } = await selectDeadJobs(selection, ports);
-  const { retried, skipped: refused } = await redriveDeadJobs(jobs, (job) =>
-    retryJob(job, { ...ports, actor: actorOf(event) }),
-  );
-  const skipped = [...unselected, ...refused];
-  return json(202, {
-    // Selected jobs, and listed ids that exist but are not dead (a refused retry is counted once).
-    matched: jobs.length + unselected.filter((s) => s.reason !== 'not found').length,
-    retried: retried.length,
-    jobIds: retried,
-    skipped,
-  });
-});
+    const skipped = [...unselected, ...refused];
+    return json(202, {
+      // Selected jobs, and listed ids that exist but are not dead (a refused retry is counted once).
+      matched: jobs.length + unselected.filter((s) => s.reason !== 'not found').length,
+      retried: retried.length,
+      jobIds: retried,
+      skipped,
+    });
+  },
+);

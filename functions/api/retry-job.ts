@@ -1,6 +1,7 @@
 /** POST /jobs/{jobId}/retry — re-run a DEAD or FAILED job; a robot step resumes its order. */
 import * as z from 'zod';
 import { retryPortsFromEnv } from '#adapters/job-engine';
+import { retriedJobSchema } from '#domain/api-responses';
 import { retryJob } from '#domain/job-retry';
 
 import { actorOf, httpRoute, json } from '#shared/http';
@@ -10,7 +11,7 @@ import { jobView } from './job-view.ts';
 const ports = retryPortsFromEnv();
 
 export const handler = httpRoute(
-  { path: z.object({ jobId: z.string().min(1).max(200) }) },
+  { path: z.object({ jobId: z.string().min(1).max(200) }), responses: { 202: retriedJobSchema } },
   async ({ path, event }) => {
     const job = await ports.store.get(path.jobId);
     if (!job) throw notFound('JOB_NOT_FOUND', `No job ${path.jobId}`);

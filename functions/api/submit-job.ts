@@ -7,6 +7,7 @@
 import { jobEngineFromEnv } from '#adapters/job-engine';
 import { MetricsStore } from '#adapters/metrics-store';
 import { JobPredictor, ModelStore, noModelYet } from '#adapters/model-store';
+import { acceptedJobSchema, predictionAnswerSchema } from '#domain/api-responses';
 import { submitJob } from '#domain/job-intake';
 import { type JobRequest, jobRequestSchema, planJobs } from '#domain/job-submission';
 import { jobTypes } from '#job-types/index';
@@ -27,7 +28,10 @@ const predictionOf = (job: JobRequest) =>
     new Date(),
   );
 
-const submit = httpRoute({ body: jobRequestSchema }, async ({ body, event }) => {
+/** 202 for a new job, 200 when the idempotency key matched one. */
+const accepted = { 202: acceptedJobSchema, 200: acceptedJobSchema };
+
+const submit = httpRoute({ body: jobRequestSchema, responses: accepted }, async ({ body, event }) => {
   const { predict, ...request } = body;
   const [accepted, prediction] = await Promise.all([
     submitJob(request, event.headers?.['idempotency-key'], engine.intake).catch(rejectedAsHttp),
@@ -43,16 +47,19 @@ const submit = httpRoute({ body: jobRequestSchema }, async ({ body, event }) => 
   });
 });
 
-const predict = httpRoute({ body: jobRequestSchema }, async ({ body }) => {
-  // The same checks as a submission (queue, type, payload), without writing anything.
-  try {
-    planJobs([body], { now: new Date(), jobTypes, dependencies: new Map(), indexed: false });
-  } catch (error) {
-    rejectedAsHttp(error);
-  }
-  const prediction = await predictionOf(body);
-  if (!prediction) throw new HttpError(409, 'MODEL_NOT_TRAINED', noModelYet);
-  return json(200, { queue: body.queue, type: body.type, ...prediction });
-});
+const predict = httpRoute(
+  { body: jobRequestSchema, responses: { 200: predictionAnswerSchema } },
+  async ({ body }) => {
+    // The same checks as a submission (queue, type, payload), without writing anything.
+    try {
+      planJobs([body], { now: new Date(), jobTypes, dependencies: new Map(), indexed: false });
+    } catch (error) {
+      rejectedAsHttp(error);
+    }
+    const prediction = await predictionOf(body);
+    if (!prediction) throw new HttpError(409, 'MODEL_NOT_TRAINED', noModelYet);
+    return json(200, { queue: body.queue, type: body.type, ...prediction });
+  },
+);
 
 export const handler = byRoute({ 'POST /jobs': submit, 'POST /jobs/predict': predict });

@@ -4,6 +4,7 @@
  * header the request can be retried as it is: the same key gives the same jobs.
  */
 import { jobEngineFromEnv } from '#adapters/job-engine';
+import { bulkAcceptedSchema } from '#domain/api-responses';
 import { submitJobs, withRequestKey } from '#domain/job-intake';
 import { bulkRequestSchema } from '#domain/job-submission';
 import { httpRoute, json } from '#shared/http';
@@ -11,12 +12,15 @@ import { rejectedAsHttp } from '#shared/http-errors';
 
 const engine = jobEngineFromEnv();
 
-export const handler = httpRoute({ body: bulkRequestSchema }, async ({ body, event }) => {
-  const jobs = withRequestKey(body.jobs, event.headers?.['idempotency-key']);
-  const accepted = await submitJobs(jobs, engine.intake, { indexed: true }).catch(rejectedAsHttp);
-  return json(202, {
-    accepted: accepted.filter((a) => !a.duplicate).length,
-    duplicates: accepted.filter((a) => a.duplicate).length,
-    jobs: accepted,
-  });
-});
+export const handler = httpRoute(
+  { body: bulkRequestSchema, responses: { 202: bulkAcceptedSchema } },
+  async ({ body, event }) => {
+    const jobs = withRequestKey(body.jobs, event.headers?.['idempotency-key']);
+    const accepted = await submitJobs(jobs, engine.intake, { indexed: true }).catch(rejectedAsHttp);
+    return json(202, {
+      accepted: accepted.filter((a) => !a.duplicate).length,
+      duplicates: accepted.filter((a) => a.duplicate).length,
+      jobs: accepted,
+    });
+  },
+);

@@ -22,7 +22,30 @@ export interface RouteSchemas {
   readonly bodyOptional?: boolean;
   readonly path?: Schema;
   readonly query?: Schema;
+  /**
+   * The success answers by status code, as GET /openapi.json documents them and the client's
+   * types are generated from them (schemas: functions/domain/api-responses.ts). Not checked at
+   * run time: the response-contract tests check the handlers keep to them. @default none: the
+   * document then says only "2XX"
+   */
+  readonly responses?: RouteResponses;
 }
+
+/**
+ * A success answer: the schema of its JSON body, or how it is described when it has no JSON body
+ * (a 204, a CSV file).
+ */
+export type RouteResponse =
+  | Schema
+  | {
+      readonly description: string;
+      /** @default none (no body) */
+      readonly schema?: Schema;
+      /** @default 'application/json' when there is a schema */
+      readonly contentType?: string;
+    };
+
+export type RouteResponses = Readonly<Partial<Record<200 | 201 | 202 | 204, RouteResponse>>>;
 
 export interface RouteInput<S extends RouteSchemas> {
   readonly body: Infer<S['body']>;
@@ -216,7 +239,10 @@ export function httpRoute<S extends RouteSchemas>(
   return Object.assign(route, { contract: { schemas, public: options.public ?? false } as RouteContract });
 }
 
-/** What GET /openapi.json says of a route: the schemas its requests are validated with. */
+/**
+ * What GET /openapi.json says of a route: the schemas its requests are validated with, and those
+ * of its answers (`schemas.responses`).
+ */
 export interface RouteContract {
   readonly schemas: RouteSchemas;
   readonly public: boolean;

@@ -1,10 +1,12 @@
 /**
  * The factory's OpenAPI 3.1 document, made from the routes the stack declares and the zod
- * schemas their handlers validate requests with (shared/http.ts attaches them to each route).
- * A route whose handler declares no contract fails the build: nothing is served undocumented.
+ * schemas their handlers validate requests with and describe their answers with (shared/http.ts
+ * attaches them to each route). A route whose handler declares no contract fails the build:
+ * nothing is served undocumented. Schemas with an `id` (zod's `.meta({ id })`) become named
+ * components, referenced wherever they appear.
  */
 import { z } from 'zod';
-import type { RouteContract } from '../../functions/shared/http.ts';
+import type { RouteContract, RouteResponse } from '../../functions/shared/http.ts';
 
 /** A route as the stack declares it (infra/constructs/factory-api.ts). */
 export interface DeclaredRoute {
@@ -38,19 +40,72 @@ const errorResponse = (description: string) => ({
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 });
 
-function jsonSchemaOf(schema: z.ZodType): JsonSchema {
-  const { $schema: _s, ...rest } = z.toJSONSchema(schema, {
-    io: 'input',
-    target: 'draft-2020-12',
-    unrepresentable: 'any',
-  }) as JsonSchema;
-  return rest;
+/**
+ * A schema as JSON Schema: what a request may send (`input`: before defaults and transforms) or
+ * what an answer holds (`output`). Named schemas go to `components` and are referenced.
+ */
+function jsonSchemaOf(
+  schema: z.ZodType,
+  io: 'input' | 'output',
+  components: Record<string, JsonSchema>,
+): JsonSchema {
+  const {
+    $schema: _s,
+    $defs,
+    ...rest
+  } = z.toJSONSchema(schema, { io, target: 'draft-2020-12', unrepresentable: 'any' }) as JsonSchema;
+  for (const [id, definition] of Object.entries(($defs ?? {}) as Record<string, JsonSchema>)) {
+    const named = asComponentRefs(definition);
+    const known = components[id];
+    // Two different schemas of one name would make one of them lie.
+    if (known && JSON.stringify(known) !== JSON.stringify(named))
+      throw new Error(`Two schemas are named ${id}: give one another id`);
+    components[id] = named;
+  }
+  return asComponentRefs(rest);
+}
+
+const asComponentRefs = (schema: JsonSchema): JsonSchema =>
+  JSON.parse(JSON.stringify(schema).replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonSchema;
+
+const statusText: Record<number, string> = {
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted: the work goes on after the answer',
+  204: 'Done; no body',
+};
+
+/** A route's declared success answer as an OpenAPI response object. */
+function responseOf(status: number, declared: RouteResponse, components: Record<string, JsonSchema>) {
+  if ('_zod' in declared)
+    return {
+      description: statusText[status] ?? 'Success',
+      content: { 'application/json': { schema: jsonSchemaOf(declared, 'output', components) } },
+    };
+  const contentType = declared.contentType ?? (declared.schema ? 'application/json' : undefined);
+  return {
+    description: declared.description,
+    ...(contentType
+      ? {
+          content: {
+            [contentType]: {
+              schema: declared.schema ? jsonSchemaOf(declared.schema, 'output', components) : {},
+            },
+          },
+        }
+      : {}),
+  };
 }
 
 /** Query or path parameters from an object schema's properties. */
-function parametersOf(schema: z.ZodType | undefined, where: 'query' | 'path', path: string) {
+function parametersOf(
+  schema: z.ZodType | undefined,
+  where: 'query' | 'path',
+  path: string,
+  components: Record<string, JsonSchema>,
+) {
   const names = where === 'path' ? [...path.matchAll(/\{([^}+]+)\+?\}/g)].map((m) => m[1] as string) : [];
-  const json = schema ? jsonSchemaOf(schema) : {};
+  const json = schema ? jsonSchemaOf(schema, 'input', components) : {};
   const properties = (json.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set((json.required ?? []) as string[]);
   const all = where === 'path' ? names : Object.keys(properties);
@@ -77,6 +132,7 @@ export function openApiDocument(
   version: string,
 ) {
   const paths: Record<string, Record<string, unknown>> = {};
+  const components: Record<string, JsonSchema> = {};
   const missing: string[] = [];
   for (const route of routes) {
     const contract = contractOf(route);
@@ -95,14 +151,23 @@ export function openApiDocument(
       'x-factory-role': route.public ? null : route.role,
       security: route.public ? [] : [{ apiKey: [] }],
       parameters: [
-        ...parametersOf(schemas.path, 'path', route.path),
-        ...parametersOf(schemas.query, 'query', route.path),
+        ...parametersOf(schemas.path, 'path', route.path, components),
+        ...parametersOf(schemas.query, 'query', route.path, components),
       ],
       responses: {
-        '2XX': {
-          description: 'Success (a JSON body unless 204)',
-          content: { 'application/json': { schema: {} } },
-        },
+        ...(schemas.responses
+          ? Object.fromEntries(
+              Object.entries(schemas.responses).map(([status, declared]) => [
+                status,
+                responseOf(Number(status), declared as RouteResponse, components),
+              ]),
+            )
+          : {
+              '2XX': {
+                description: 'Success (a JSON body unless 204)',
+                content: { 'application/json': { schema: {} } },
+              },
+            }),
         ...(schemas.body || schemas.query || schemas.path
           ? {
               '400': errorResponse(
@@ -122,7 +187,7 @@ export function openApiDocument(
     if (schemas.body)
       operation.requestBody = {
         required: !schemas.bodyOptional,
-        content: { 'application/json': { schema: jsonSchemaOf(schemas.body) } },
+        content: { 'application/json': { schema: jsonSchemaOf(schemas.body, 'input', components) } },
       };
     const openApiPath = route.path.replace(/\{([^}]+)\+\}/g, '{$1}');
     paths[openApiPath] = { ...paths[openApiPath], [method]: operation };
@@ -142,11 +207,15 @@ export function openApiDocument(
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'A factory API key (POST /api-keys)' },
       },
-      schemas: { Error: errorEnvelope },
+      schemas: { Error: errorEnvelope, ...sortedByName(components) },
     },
     paths,
   };
 }
+
+/** Components in name order: the document (and the client's types made from it) stays stable. */
+const sortedByName = <T>(entries: Record<string, T>): Record<string, T> =>
+  Object.fromEntries(Object.entries(entries).sort(([a], [b]) => a.localeCompare(b)));
 
 const tagOf = (path: string) => {
   const parts = path.split('/').filter(Boolean);

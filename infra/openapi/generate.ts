@@ -6,14 +6,9 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import type { RouteContract } from '../../functions/shared/http.ts';
-import { type DeclaredRoute, openApiDocument } from './document.ts';
-
-interface RouteWithEnvironment extends DeclaredRoute {
-  readonly environment: Record<string, string>;
-}
+import { loadContracts, type RouteWithEnvironment } from './contracts.ts';
+import { openApiDocument } from './document.ts';
 
 const [outDir, encoded] = process.argv.slice(2);
 if (!outDir || !encoded) {
@@ -23,28 +18,7 @@ if (!outDir || !encoded) {
 const routes = JSON.parse(Buffer.from(encoded, 'base64').toString()) as RouteWithEnvironment[];
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 
-type Handler = { contract?: RouteContract; contracts?: Record<string, RouteContract> };
-const modules = new Map<string, Handler>();
-for (const route of routes) {
-  if (modules.has(route.entry)) continue;
-  // Each module reads its configuration when loaded, as at a cold start.
-  // (Values CloudFormation resolves at deploy time are unresolved tokens here: '{}' stands in,
-  // which reads as a name and parses as JSON.)
-  for (const [name, value] of Object.entries(route.environment))
-    process.env[name] = value.includes('${Token[') ? '{}' : value;
-  const module = (await import(pathToFileURL(path.join(repoRoot, 'functions', route.entry)).href)) as {
-    handler: Handler;
-  };
-  modules.set(route.entry, module.handler);
-}
-
-const contractOf = (route: DeclaredRoute): RouteContract | undefined => {
-  const handler = modules.get(route.entry);
-  const key = `${route.method} ${route.path}`;
-  return (
-    handler?.contracts?.[key] ?? handler?.contracts?.[key.replace(' /api/v1/', ' /')] ?? handler?.contract
-  );
-};
+const contractOf = await loadContracts(routes);
 
 const { version } = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as {
   version: string;

@@ -1,11 +1,13 @@
 /**
  * The API's contract as a client meets it: GET /openapi.json (open) is a valid OpenAPI 3.1
  * document naming every route the stack serves with its role, built from the zod schemas that
- * validate the requests; GET /docs renders it.
+ * validate the requests and describe the answers; real answers keep to what it declares; GET /docs
+ * renders it.
  */
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { api } from '../helpers/factory-client.ts';
+import * as z from 'zod';
+import { api, placeOrder, runTag, submitJob, waitForJob, waitForOrder } from '../helpers/factory-client.ts';
 
 const noKey = { authorization: '' };
 type Operation = {
@@ -13,8 +15,13 @@ type Operation = {
   'x-factory-role': string | null;
   requestBody?: { content: { 'application/json': { schema: Record<string, any> } } };
   parameters: { name: string; in: string }[];
+  responses: Record<string, { content?: Record<string, { schema: Record<string, any> }> }>;
 };
-let document: { openapi: string; paths: Record<string, Record<string, Operation>> };
+let document: {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, unknown> };
+};
 
 beforeAll(async () => {
   const answer = await api('GET', '/openapi.json', undefined, noKey);
@@ -94,5 +101,186 @@ describe('the API contract', () => {
     const script = await api('GET', '/docs/scalar.js', undefined, noKey);
     expect(script.status).toBe(200);
     expect(String(script.body).length).toBeGreaterThan(1_000_000);
+  });
+});
+
+/**
+ * What the served document declares a route answers with at a status: a zod schema of the JSON
+ * body, `null` for no body (a 204), undefined when it declares no such answer.
+ */
+function declared(method: string, path: string, status: number): z.ZodType | null | undefined {
+  const response = document.paths[path]?.[method.toLowerCase()]?.responses[String(status)];
+  if (!response) return undefined;
+  const schema = response.content?.['application/json']?.schema;
+  if (!schema) return null;
+  // Its references, to the components, as $defs of one schema.
+  const text = JSON.stringify({ ...schema, $defs: document.components.schemas });
+  return z.fromJSONSchema(JSON.parse(text.replaceAll('"#/components/schemas/', '"#/$defs/')));
+}
+
+/** Calls a route (`path` fills in `route`'s template) and checks its answer against the document. */
+async function answerOf(route: string, path?: string, body?: unknown) {
+  const [method, template] = route.split(' ') as [string, string];
+  const answer = await api(method, path ?? template, body);
+  const schema = declared(method, template, answer.status);
+  const issues =
+    schema === undefined
+      ? [`${answer.status} is not an answer the document declares`]
+      : schema === null
+        ? answer.body === ''
+          ? []
+          : ['a body where the document declares none']
+        : (schema.safeParse(answer.body).error?.issues ?? []);
+  expect({ route, status: answer.status, issues }, JSON.stringify(answer.body).slice(0, 2000)).toEqual({
+    route,
+    status: answer.status,
+    issues: [],
+  });
+  return answer;
+}
+
+describe('answers keep to the declared schemas', () => {
+  it('jobs: submitted, listed, read, counted, cancelled', async () => {
+    const key = runTag('contract');
+    const job = {
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'contract' },
+      idempotencyKey: key,
+    };
+    const accepted = await answerOf('POST /jobs', undefined, job);
+    expect(accepted.status).toBe(202);
+    expect((await answerOf('POST /jobs', undefined, job)).status).toBe(200);
+    const { jobId } = accepted.body;
+    const bulk = await answerOf('POST /jobs/bulk', undefined, {
+      jobs: [
+        { ref: 'first', ...job, idempotencyKey: undefined },
+        { ...job, idempotencyKey: undefined, dependsOn: ['first'] },
+      ],
+    });
+    expect(bulk.status).toBe(202);
+    await waitForJob(jobId);
+    await answerOf('GET /jobs/{jobId}', `/jobs/${jobId}`);
+    await answerOf('GET /jobs/{jobId}/logs', `/jobs/${jobId}/logs`);
+    await answerOf('GET /jobs/{jobId}/graph', `/jobs/${bulk.body.jobs[1].jobId}/graph`);
+    await answerOf('GET /jobs', '/jobs?queue=default&limit=20');
+    await answerOf('GET /jobs/stats', '/jobs/stats?queue=default');
+    await answerOf('GET /jobs/queue', '/jobs/queue');
+    await answerOf('GET /events', `/events?jobId=${jobId}`);
+    const later = await submitJob({ ...job, idempotencyKey: undefined, delayMs: 3_600_000 });
+    expect((await answerOf('DELETE /jobs/{jobId}', `/jobs/${later.jobId}`)).status).toBe(200);
+    expect(
+      (await answerOf('POST /api/v1/jobs', undefined, { ...job, idempotencyKey: undefined })).status,
+    ).toBe(202);
+  });
+
+  it('the dead-letter queue: listed, grouped, retried, discarded', async () => {
+    const dies = { queue: 'default', type: 'fail_sometimes', payload: { probability: 1 }, maxAttempts: 1 };
+    const dead = (jobId: string) => waitForJob(jobId, (j) => j.status === 'DEAD');
+    const { jobId } = await submitJob(dies);
+    await dead(jobId);
+    await answerOf('GET /dlq', '/dlq?queue=default&type=fail_sometimes&limit=20');
+    await answerOf('GET /dlq/causes', '/dlq/causes?queue=default&type=fail_sometimes');
+    expect((await answerOf('POST /jobs/{jobId}/retry', `/jobs/${jobId}/retry`)).status).toBe(202);
+    await dead(jobId);
+    expect((await answerOf('POST /dlq/retry', undefined, { jobIds: [jobId, 'job_missing'] })).status).toBe(
+      202,
+    );
+    await dead(jobId);
+    await answerOf('DELETE /dlq/{jobId}', `/dlq/${jobId}`);
+    const csv = await fetch(`${inject('apiUrl')}/dlq/export?queue=default&type=fail_sometimes`, {
+      headers: { authorization: `Bearer ${inject('keys').admin}` },
+    });
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(Object.keys(document.paths['/dlq/export']?.get?.responses['200']?.content ?? {})).toEqual([
+      'text/csv',
+    ]);
+  });
+
+  it('orders: placed, followed, listed, cancelled, resumed', async () => {
+    const customerId = runTag('contract-customer');
+    const placed = await answerOf('POST /orders', undefined, {
+      customerId,
+      robotType: 'courier',
+      specifications: { payloadKg: 8, rangeKm: 25, terrain: 'urban' },
+      simulate: { stepDurationMs: 20 },
+    });
+    const { orderId } = placed.body;
+    await waitForOrder(orderId);
+    await answerOf('GET /orders/{orderId}/status', `/orders/${orderId}/status`);
+    await answerOf('GET /orders/{orderId}', `/orders/${orderId}`);
+    await answerOf('GET /orders', `/orders?customerId=${customerId}`);
+    const slow = await placeOrder('welder', { simulate: { stepDurationMs: 3000 } });
+    await answerOf('DELETE /orders/{orderId}', `/orders/${slow.orderId}?reason=contract`);
+    const failing = await placeOrder('companion', {
+      simulate: { stepDurationMs: 20, failures: { calibrate: 3 } },
+    });
+    expect((await waitForOrder(failing.orderId)).status).toBe('FAILED');
+    expect((await answerOf('POST /orders/{orderId}/retry', `/orders/${failing.orderId}/retry`)).status).toBe(
+      202,
+    );
+    expect((await waitForOrder(failing.orderId)).status).toBe('COMPLETED');
+  });
+
+  it('batches', async () => {
+    const created = await answerOf('POST /job-batches', undefined, {
+      name: runTag('contract-batch'),
+      jobs: [{ queue: 'default', type: 'delayed_message', payload: { message: 'b' } }],
+    });
+    const { batchId } = created.body;
+    await waitForJob(created.body.jobIds[0]);
+    await answerOf('GET /job-batches/{batchId}', `/job-batches/${batchId}`);
+    await answerOf('GET /job-batches/{batchId}/graph', `/job-batches/${batchId}/graph`);
+  });
+
+  it('queues, workers, keys, tickets', async () => {
+    await answerOf('GET /queues');
+    await answerOf('GET /workers/status');
+    await answerOf('GET /api/v1/workers');
+    // Auto is every queue's default: the call changes nothing another test could notice.
+    await answerOf('POST /workers/scale', undefined, { queue: 'media', mode: 'auto' });
+    await answerOf('GET /workers/scaling-events', '/workers/scaling-events?queue=media');
+    const issued = await answerOf('POST /api-keys', undefined, { name: runTag('contract'), role: 'viewer' });
+    expect(issued.status).toBe(201);
+    await answerOf('GET /api-keys');
+    await answerOf('DELETE /api-keys/{keyId}', `/api-keys/${issued.body.keyId}`);
+    expect((await answerOf('POST /realtime/tickets')).status).toBe(201);
+    await answerOf('GET /robot-types');
+    await answerOf('GET /outbox');
+  });
+
+  it('operator settings: alert rules, schedules, maintenance windows (inert ones, removed after)', async () => {
+    const rule = await answerOf('POST /alerts/rules', undefined, {
+      name: runTag('contract-rule'),
+      condition: { metric: 'backlog', queue: 'default', op: '>', threshold: 1_000_000 },
+      enabled: false,
+    });
+    const { ruleId } = rule.body;
+    await answerOf('GET /alerts/rules');
+    await answerOf('GET /alerts/rules/{ruleId}', `/alerts/rules/${ruleId}`);
+    await answerOf('PATCH /alerts/rules/{ruleId}', `/alerts/rules/${ruleId}`, { name: runTag('renamed') });
+    await answerOf('GET /alerts', '/alerts?limit=20');
+    expect((await answerOf('DELETE /alerts/rules/{ruleId}', `/alerts/rules/${ruleId}`)).status).toBe(204);
+
+    const schedule = await answerOf('POST /scheduled-jobs', undefined, {
+      name: runTag('contract-schedule'),
+      cron: '0 0 1 1 *',
+      job: { queue: 'default', type: 'delayed_message', payload: { message: 'yearly' } },
+    });
+    const { scheduleId } = schedule.body;
+    await answerOf('GET /scheduled-jobs');
+    await answerOf('GET /scheduled-jobs/{scheduleId}', `/scheduled-jobs/${scheduleId}`);
+    await answerOf('PATCH /scheduled-jobs/{scheduleId}', `/scheduled-jobs/${scheduleId}`, { paused: true });
+    await answerOf('DELETE /scheduled-jobs/{scheduleId}', `/scheduled-jobs/${scheduleId}`);
+
+    const window = await answerOf('POST /factory/maintenance', undefined, {
+      queue: 'reports',
+      kind: 'inspection',
+      startAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+      durationMinutes: 5,
+    });
+    await answerOf('GET /factory/maintenance');
+    await answerOf('DELETE /factory/maintenance/{windowId}', `/factory/maintenance/${window.body.windowId}`);
   });
 });
