@@ -18,7 +18,6 @@ import { errorPatterns } from '#domain/error-patterns';
 import { modelSummary } from '#domain/failure-prediction';
 import { countJobs, statsOf } from '#domain/job-counts';
 import { allQueueNames } from '#domain/job-queues';
-import { prometheusText } from '#domain/prometheus-metrics';
 import { retryReport } from '#domain/retry-analysis';
 import { scalingAdvice } from '#domain/scaling-advice';
 import { slaReport } from '#domain/sla';
@@ -437,6 +436,9 @@ const prometheus = httpRoute({}, async () => {
       };
     }),
   );
+  // prom-client (~65 KB with its dependencies) serves only this route: a chunk of its own, loaded
+  // at the first scrape rather than at every cold start of the analytics routes.
+  const { prometheusText } = await import('#domain/prometheus-metrics');
   const { text, contentType } = await prometheusText(queues);
   return { statusCode: 200, headers: { 'content-type': contentType }, body: text };
 });

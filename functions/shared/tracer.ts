@@ -7,7 +7,10 @@
  * POWERTOOLS_TRACE_ENABLED=false or under SAM local — the same test the Tracer makes. Elsewhere
  * (the local cloud sets no AWS_EXECUTION_ENV and has no X-Ray daemon, unit tests) it would be a
  * no-op anyway, but importing it starts the X-Ray SDK's context tracking (async hooks on every
- * promise of the environment), which is then spared.
+ * promise of the environment), which is then spared. In a function's bundle the dynamic import is
+ * a chunk of its own beside index.mjs (infra/constructs/bundle-function.mjs splits the bundle at
+ * dynamic imports): where nothing is traced its ~95 KB are not even read; where traced, Lambda
+ * loads them at init as part of the cold start, as before.
  */
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { serviceName } from './logger.ts';

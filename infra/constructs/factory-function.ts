@@ -1,12 +1,14 @@
+import { execFileSync, execSync } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { AssetHashType, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bundler = path.join('infra', 'constructs', 'bundle-function.mjs');
 
 export interface FactoryFunctionProps {
   /** Handler module, relative to functions/ (e.g. `api/create-order.ts`). */
@@ -65,20 +67,69 @@ function buildCommand(
   return `cd "${inputDir}" && ${runner} "${path.join(inputDir, build.script)}" "${path.join(outputDir, build.into)}"${input}`;
 }
 
-/** Provided by the Lambda Node.js runtime, so never bundled. */
+/** Provided by the Lambda Node.js runtime, so never bundled (and loaded with require()). */
 const runtimeProvided = ['@aws-sdk/*'];
 const imageCodecs = ['jimp', '@jsquash/webp'];
+
+/** What bundle-function.mjs builds for one function. */
+interface BundleSpec {
+  readonly entry: string;
+  readonly external: readonly string[];
+  readonly runtimeProvided: readonly string[];
+  readonly splitting: boolean;
+}
 
 /**
  * Every Lambda of the factory: Node 22 on arm64, ESM bundled locally by esbuild (no Docker),
  * the stack's function log group (two weeks' retention), X-Ray tracing. One place to change runtime decisions.
+ *
+ * The bundle (infra/constructs/bundle-function.mjs) is index.mjs, what every cold start loads, and
+ * chunks beside it for what the code imports dynamically, loaded when imported: the Tracer with the
+ * X-Ray SDK (only where the function is traced, functions/shared/tracer.ts), the image codecs' glue.
+ * The AWS SDK stays out (the runtime provides it) and is loaded with require(), half the time of an
+ * ESM import of the same CommonJS packages.
  */
-export class FactoryFunction extends NodejsFunction {
+export class FactoryFunction extends LambdaFunction {
   constructor(scope: Construct, id: string, props: FactoryFunctionProps) {
     const logGroup = functionLogsOf(scope);
+    const spec: BundleSpec = {
+      entry: path.join('functions', props.entry),
+      external: props.bundleImageCodecs ? [] : imageCodecs,
+      runtimeProvided,
+      // The media worker keeps one file: split, its codecs (1.9 MB) would be parsed at its first
+      // image job instead of at its cold start.
+      splitting: !props.bundleImageCodecs,
+    };
+    const bundle = (outputDir: string): boolean => {
+      execFileSync(process.execPath, [path.join(repoRoot, bundler), JSON.stringify(spec), outputDir], {
+        cwd: repoRoot,
+        stdio: ['ignore', process.stderr, 'inherit'],
+      });
+      for (const file of props.bundledFiles ?? [])
+        copyFileSync(path.join(repoRoot, file), path.join(outputDir, path.basename(file)));
+      if (props.bundledBuild)
+        execSync(buildCommand(props.bundledBuild, repoRoot, outputDir), {
+          stdio: ['ignore', process.stderr, 'inherit'],
+        });
+      return true;
+    };
     super(scope, id, {
-      entry: path.join(repoRoot, 'functions', props.entry),
-      handler: 'handler',
+      code: Code.fromAsset(repoRoot, {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // Docker is never used: the bundle is always built locally (tryBundle). The command only
+          // names the build and its inputs, which keeps each function's bundle apart in CDK's cache
+          // of bundled assets (keyed by these options; tryBundle, a function, does not count).
+          image: Runtime.NODEJS_22_X.bundlingImage,
+          command: [
+            'node',
+            bundler,
+            JSON.stringify({ ...spec, bundledFiles: props.bundledFiles, bundledBuild: props.bundledBuild }),
+          ],
+          local: { tryBundle: bundle },
+        },
+      }),
+      handler: 'index.handler',
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
@@ -86,35 +137,9 @@ export class FactoryFunction extends NodejsFunction {
       description: props.description,
       tracing: Tracing.ACTIVE,
       logGroup,
-      depsLockFilePath: path.join(repoRoot, 'package-lock.json'),
-      projectRoot: repoRoot,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        // Some SDK dependencies still call require(); give the ESM bundle one.
-        banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-        mainFields: ['module', 'main'],
-        externalModules: props.bundleImageCodecs ? runtimeProvided : [...runtimeProvided, ...imageCodecs],
-        ...(props.bundledFiles?.length || props.bundledBuild
-          ? {
-              commandHooks: {
-                beforeBundling: () => [],
-                beforeInstall: () => [],
-                afterBundling: (inputDir: string, outputDir: string) => [
-                  ...(props.bundledFiles ?? []).map(
-                    (file) => `cp "${path.join(inputDir, file)}" "${outputDir}/"`,
-                  ),
-                  ...(props.bundledBuild ? [buildCommand(props.bundledBuild, inputDir, outputDir)] : []),
-                ],
-              },
-            }
-          : {}),
       },
     });
     // Reviewed findings of cdk-nag (test/infra/nag.test.ts), true of every function of the factory.

@@ -2,23 +2,27 @@
  * The bench's bundle section: what each Lambda function ships and what its cold start costs,
  * read from a synthesized cloud assembly (cdk.out, or the local cloud's .local/assemblies/<hash>/).
  *
- * - bundleSizes: per bundle (functions with the same code share one), the bytes of the minified
- *   handler module (index.mjs, as esbuild wrote it; its source map is not counted), and apart from
- *   it the files shipped beside it (the WebP codec's .wasm, the console's build). Goal: at most
- *   250 KB each, except a bundle that ships a codec.
+ * - bundleSizes: per bundle (functions with the same code share one), the bytes of minified code
+ *   a cold start loads: the handler module (index.mjs, as esbuild wrote it; source maps are not
+ *   counted) and the chunks it imports statically. Apart from them: the lazy chunks, which only a
+ *   dynamic import loads (the Tracer where a function is traced, i.e. on Lambda; the image codecs'
+ *   glue at an image job), and the other files shipped beside it (the WebP codec's .wasm, the
+ *   console's build). Goal: at most 250 KB each, except a bundle that ships a codec.
  * - initTimes: per bundle, a cold start as the local cloud makes one: a fresh worker thread (the
  *   local cloud's execution environment, with the function's environment and memory as heap
  *   ceiling) imports the handler module. `init` is spawn → module evaluated (thread start included),
  *   `import` the module's own evaluation: its top-level code, the AWS SDK it loads from
  *   node_modules (on Lambda the runtime provides it) and any AWS call made at init (a worker
- *   registering itself), answered at once by a stub endpoint with `{}`. Each bundle is started
- *   `rounds` times, one after the other; the median is printed. Goal: at most 150 ms. On Lambda
- *   add the runtime's own start, and read it from the REPORT line's Init Duration.
+ *   registering itself), answered at once by a stub endpoint with `{}`. `traced` is the same cold
+ *   start with AWS_EXECUTION_ENV set, as on Lambda, where the function's Tracer (X-Ray SDK) loads
+ *   too. Each bundle is started `rounds` times each way, one after the other; the medians are
+ *   printed. Goal: init at most 150 ms. On Lambda add the runtime's own start, and read it from the
+ *   REPORT line's Init Duration.
  *
  * `npx tsx localstack/bench/bundles.ts [assemblyDir]` prints both (default: the newest assembly in
- * .local/assemblies).
+ * .local/assemblies; BENCH_INIT_ROUNDS cold starts each, default 3).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -40,8 +44,11 @@ export interface FunctionBundle {
   readonly functions: readonly string[];
   readonly modulePath: string;
   readonly handlerExport: string;
+  /** The handler module and the chunks it imports statically: what every cold start loads. */
   readonly moduleBytes: number;
-  /** Files beside the module, its source map left out: a codec's .wasm, the console's build. */
+  /** Chunks only a dynamic import loads (the Tracer, loaded where the function is traced). */
+  readonly lazyBytes: number;
+  /** Other files beside the module, source maps left out: a codec's .wasm, the console's build. */
   readonly otherBytes: number;
   readonly shipsCodec: boolean;
   /** The first function's environment (references replaced by placeholders) and memory. */
@@ -59,6 +66,32 @@ function folderBytes(dir: string): number {
     total += stat.isDirectory() ? folderBytes(full) : stat.size;
   }
   return total;
+}
+
+/** `import … from "./x.mjs"` or `import "./x.mjs"` (static) and `import("./x.mjs")` (dynamic) in esbuild's output. */
+const staticChunk = /(?:\bfrom\s*|\bimport\s*)["']\.\/([^"']+\.mjs)["']/g;
+const dynamicChunk = /\bimport\(\s*["']\.\/([^"']+\.mjs)["']\s*\)/g;
+
+/**
+ * The files a cold start loads (the module and its static imports, transitively) and the chunks
+ * only dynamic imports reach (the rest of what the module reaches through either kind).
+ */
+function chunksOf(dir: string, moduleFile: string): { loaded: Set<string>; lazy: Set<string> } {
+  const reach = (patterns: readonly RegExp[]) => {
+    const seen = new Set<string>();
+    for (const queue = [moduleFile]; queue.length > 0; ) {
+      const file = queue.pop() as string;
+      if (seen.has(file) || !existsSync(path.join(dir, file))) continue;
+      seen.add(file);
+      const source = readFileSync(path.join(dir, file), 'utf8');
+      for (const pattern of patterns)
+        for (const [, chunk] of source.matchAll(pattern)) queue.push(chunk as string);
+    }
+    return seen;
+  };
+  const loaded = reach([staticChunk]);
+  const lazy = new Set([...reach([staticChunk, dynamicChunk])].filter((file) => !loaded.has(file)));
+  return { loaded, lazy };
 }
 
 /**
@@ -108,14 +141,18 @@ export function functionBundles(assemblyDir: string): FunctionBundle[] {
     const dir = path.join(assemblyDir, asset);
     const modulePath = path.join(dir, `${handler.slice(0, dot)}.mjs`);
     const moduleFile = path.basename(modulePath);
-    const others = readdirSync(dir).filter((f) => f !== moduleFile && f !== `${moduleFile}.map`);
+    const { loaded, lazy } = chunksOf(dir, moduleFile);
+    const bytesOf = (files: Iterable<string>) =>
+      [...files].reduce((sum, f) => sum + statSync(path.join(dir, f)).size, 0);
+    const others = readdirSync(dir).filter((f) => !loaded.has(f) && !lazy.has(f) && !f.endsWith('.map'));
     const variables = ((p.Environment as Props | undefined)?.Variables ?? {}) as Record<string, unknown>;
     byAsset.set(asset, {
       asset,
       functions: [readableName(logicalId)],
       modulePath,
       handlerExport: handler.slice(dot + 1),
-      moduleBytes: statSync(modulePath).size,
+      moduleBytes: bytesOf(loaded),
+      lazyBytes: bytesOf(lazy),
       otherBytes: others.reduce((sum, f) => {
         const full = path.join(dir, f);
         return sum + (statSync(full).isDirectory() ? folderBytes(full) : statSync(full).size);
@@ -147,12 +184,13 @@ export async function bundleSizes(assemblyDir: string): Promise<string[]> {
   const over = bundles.filter((b) => b.moduleBytes > bundleBudgetBytes && !b.shipsCodec);
   const functions = bundles.reduce((n, b) => n + b.functions.length, 0);
   return [
-    `Bundles (minified handler module; budget ${kb(bundleBudgetBytes)}, codecs excepted): ${functions} functions, ${bundles.length} bundles`,
+    `Bundles (minified code a cold start loads; budget ${kb(bundleBudgetBytes)}, codecs excepted): ${functions} functions, ${bundles.length} bundles`,
     ...bundles.map((b) => {
       const flag =
         b.moduleBytes <= bundleBudgetBytes ? '' : b.shipsCodec ? '  (ships a codec)' : '  OVER BUDGET';
+      const lazy = b.lazyBytes > 0 ? ` + ${kb(b.lazyBytes)} lazy` : '';
       const besides = b.otherBytes > 0 ? ` + ${kb(b.otherBytes)} beside it` : '';
-      return `  ${kb(b.moduleBytes).padStart(10)}${besides}  ${who(b.functions)}${flag}`;
+      return `  ${kb(b.moduleBytes).padStart(10)}${lazy}${besides}  ${who(b.functions)}${flag}`;
     }),
     `  median ${kb(median(bundles.map((b) => b.moduleBytes)))}; over budget: ${overBudget(
       over.map((b) => b.functions[0] ?? b.asset),
@@ -178,7 +216,10 @@ interface ColdStart {
   readonly importMs: number;
 }
 
-function coldStart(bundle: FunctionBundle, endpoint: string): Promise<ColdStart> {
+/** On Lambda the runtime sets AWS_EXECUTION_ENV; the factory's Tracer loads where it is set. */
+const asOnLambda = { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR' };
+
+function coldStart(bundle: FunctionBundle, endpoint: string, traced = false): Promise<ColdStart> {
   const spawned = performance.now();
   const worker = new Worker(importer, {
     eval: true,
@@ -196,6 +237,7 @@ function coldStart(bundle: FunctionBundle, endpoint: string): Promise<ColdStart>
       AWS_LAMBDA_LOG_STREAM_NAME: '2026/01/01/[$LATEST]bench',
       LOCAL_CLOUD: 'true',
       NODE_OPTIONS: '',
+      ...(traced ? asOnLambda : {}),
     },
     // As the local cloud's environments: the function's memory as heap ceiling, a small nursery.
     resourceLimits: { maxOldGenerationSizeMb: bundle.memorySize, maxYoungGenerationSizeMb: 8 },
@@ -235,22 +277,31 @@ export async function initTimes(assemblyDir: string, options: InitTimesOptions =
   });
   await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
-  const measured: { bundle: FunctionBundle; initMs: number; importMs: number; error?: string }[] = [];
+  const measured: {
+    bundle: FunctionBundle;
+    initMs: number;
+    importMs: number;
+    tracedMs: number;
+    error?: string;
+  }[] = [];
   try {
     for (const bundle of bundles) {
       const starts: ColdStart[] = [];
+      const traced: ColdStart[] = [];
       let error: string | undefined;
-      for (let i = 0; i < rounds && !error; i++)
-        await coldStart(bundle, endpoint).then(
-          (start) => starts.push(start),
-          (failed: Error) => {
-            error = failed.message;
-          },
-        );
+      const failed = (e: Error) => {
+        error = e.message;
+      };
+      // Alternately local and as on Lambda, so that both see the same moments of a busy machine.
+      for (let i = 0; i < rounds && !error; i++) {
+        await coldStart(bundle, endpoint).then((start) => starts.push(start), failed);
+        if (!error) await coldStart(bundle, endpoint, true).then((start) => traced.push(start), failed);
+      }
       measured.push({
         bundle,
         initMs: median(starts.map((s) => s.initMs)),
         importMs: median(starts.map((s) => s.importMs)),
+        tracedMs: median(traced.map((s) => s.initMs)),
         ...(error ? { error } : {}),
       });
     }
@@ -261,13 +312,15 @@ export async function initTimes(assemblyDir: string, options: InitTimesOptions =
   const over = measured.filter((m) => m.initMs > initBudgetMs);
   const ms = (value: number) => `${Math.round(value)} ms`.padStart(7);
   return [
-    `Cold start in a fresh worker thread (median of ${rounds}; budget ${initBudgetMs} ms): init = spawn → module evaluated, import = the module alone`,
-    ...measured.map(({ bundle, initMs, importMs, error }) =>
+    `Cold start in a fresh worker thread (median of ${rounds}; budget ${initBudgetMs} ms): init = spawn → module evaluated, import = the module alone, traced = init as on Lambda (AWS_EXECUTION_ENV set: the Tracer loads)`,
+    ...measured.map(({ bundle, initMs, importMs, tracedMs, error }) =>
       error
         ? `  ${'failed'.padStart(7)}  ${who(bundle.functions)}: ${error}`
-        : `  ${ms(initMs)} init ${ms(importMs)} import  ${who(bundle.functions)}${initMs > initBudgetMs ? '  OVER BUDGET' : ''}`,
+        : `  ${ms(initMs)} init ${ms(importMs)} import ${ms(tracedMs)} traced  ${who(bundle.functions)}${initMs > initBudgetMs ? '  OVER BUDGET' : ''}`,
     ),
-    `  median init ${Math.round(median(measured.map((m) => m.initMs)))} ms; over budget: ${overBudget(
+    `  median init ${Math.round(median(measured.map((m) => m.initMs)))} ms, traced ${Math.round(
+      median(measured.map((m) => m.tracedMs)),
+    )} ms; over budget: ${overBudget(
       over.map((m) => m.bundle.functions[0] ?? m.bundle.asset),
       measured.length,
     )}`,
@@ -289,5 +342,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   console.log(`${assemblyDir}\n`);
   console.log((await bundleSizes(assemblyDir)).join('\n'));
   console.log('');
-  console.log((await initTimes(assemblyDir)).join('\n'));
+  console.log(
+    (await initTimes(assemblyDir, { rounds: Number(process.env.BENCH_INIT_ROUNDS ?? 3) })).join('\n'),
+  );
 }

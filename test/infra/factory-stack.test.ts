@@ -1,14 +1,21 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { robotTypes } from '../../functions/domain/catalog.ts';
 import { workerMemoryMb } from '../../functions/domain/cost-model.ts';
-import { jobMetricsNamespace } from '../../functions/domain/job-outcome-metrics.ts';
+import { jobMetricsNamespace, type SettledOutcome } from '../../functions/domain/job-outcome-metrics.ts';
 import { bandNames, jobQueueNames, jobQueues } from '../../functions/domain/job-queues.ts';
 import { productionLineNames, productionLines } from '../../functions/domain/production-lines.ts';
 import { publishJobOutcome } from '../../functions/shared/metrics.ts';
+import { FactoryFunction } from '../../infra/constructs/factory-function.ts';
 import { FactoryStack } from '../../infra/factory-stack.ts';
+import { bundleBudgetBytes, functionBundles } from '../../localstack/bench/bundles.ts';
 
 let template: Template;
 let monitoring: Template;
@@ -952,7 +959,7 @@ describe('monitoring (a nested stack)', () => {
     expect(body).toContain('Throttles');
   });
 
-  describe('job outcomes, from the EMF lines the job workers write', () => {
+  describe('job and step outcomes, from the EMF lines the workers and lease recovery write', () => {
     /** The dashboard's widgets, its references marked in place. */
     const widgets = () => {
       const [dashboard] = Object.values(monitoring.findResources('AWS::CloudWatch::Dashboard') as Resources);
@@ -963,8 +970,17 @@ describe('monitoring (a nested stack)', () => {
     };
     const widget = (title: string) => widgets().find((w) => w.properties.title === title)?.properties;
 
-    /** The namespace and dimension names of the line a job worker writes for a settled attempt. */
-    function emittedSchema(): string {
+    /** A job worker's last attempt. */
+    const jobAttempt: SettledOutcome = {
+      queue: 'default',
+      type: 'send_email',
+      status: 'DEAD',
+      attempt: 3,
+      ranMs: 5,
+      waitedMs: 1,
+    };
+    /** The namespace, dimension names and metric names of the line written for a settled attempt. */
+    function emitted(outcome: SettledOutcome = jobAttempt): { schema: string; names: string[] } {
       const lines: string[] = [];
       const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
         lines.push(String(chunk));
@@ -972,21 +988,31 @@ describe('monitoring (a nested stack)', () => {
       });
       try {
         publishJobOutcome(
-          { queue: 'default', type: 'send_email', status: 'DEAD', attempt: 3, ranMs: 5, waitedMs: 1 },
+          outcome,
           new Metrics({ namespace: jobMetricsNamespace, serviceName: 'robot-factory' }),
         );
       } finally {
         spy.mockRestore();
       }
       const [directive] = JSON.parse(lines[0] as string)._aws.CloudWatchMetrics;
-      return `{${[directive.Namespace, ...[...directive.Dimensions[0]].sort()].join(',')}}`;
+      return {
+        schema: `{${[directive.Namespace, ...[...directive.Dimensions[0]].sort()].join(',')}}`,
+        names: directive.Metrics.map((m: { Name: string }) => m.Name),
+      };
     }
+    const emittedSchema = () => emitted().schema;
+    /** The namespace and dimension names a widget's SEARCH expression names, sorted as `emitted`'s. */
+    const searchedSchema = (expression: string) => {
+      const [namespace, ...dimensions] = /\{([^}]+)\}/.exec(expression)?.[1]?.split(',') ?? [];
+      return `{${[namespace, ...dimensions.sort()].join(',')}}`;
+    };
+    const searchedName = (expression: string) => /MetricName="([^"]+)"/.exec(expression)?.[1];
 
     it('draws completed jobs, failed attempts and dead jobs over every queue and type', () => {
       // Prepare
       const schema = emittedSchema();
       // Act
-      const outcomes = widget('Job outcomes (all queues, from the job workers)');
+      const outcomes = widget('Job and step outcomes (all queues and lines)');
       // Assess
       expect(schema).toBe('{RobotFactory,queue,service,type}');
       const search = (name: string) =>
@@ -997,14 +1023,11 @@ describe('monitoring (a nested stack)', () => {
         ['dead', search('JobsDead')],
       ]);
       // The search names exactly the emitted dimension set: a missing or extra one finds nothing.
-      for (const [m] of outcomes?.metrics ?? []) {
-        const [namespace, ...dimensions] = /\{([^}]+)\}/.exec(m.expression)?.[1]?.split(',') ?? [];
-        expect(`{${[namespace, ...dimensions.sort()].join(',')}}`).toBe(schema);
-      }
+      for (const [m] of outcomes?.metrics ?? []) expect(searchedSchema(m.expression)).toBe(schema);
     });
 
     it('draws p95 run and wait time, one line per queue and type', () => {
-      const times = widget('Job run and wait time p95 (ms, by queue and type)');
+      const times = widget('Job and step run and wait time p95 (ms, by queue or line and type)');
       expect(times?.metrics.map(([m]) => m.expression)).toEqual([
         `SEARCH('{RobotFactory,service,queue,type} MetricName="JobRunTime"', 'p95', 300)`,
         `SEARCH('{RobotFactory,service,queue,type} MetricName="JobWaitTime"', 'p95', 300)`,
@@ -1012,5 +1035,131 @@ describe('monitoring (a nested stack)', () => {
       for (const [m] of times?.metrics ?? [])
         expect(m.label).toMatch(/PROP\('Dim.queue'\).*PROP\('Dim.type'\)/);
     });
+
+    it("finds a step worker's and lease recovery's lines too: the same names and dimensions, no queue filtered", () => {
+      // Prepare: a line's step settled dead by its worker, and a job's lost attempt (no run time).
+      const step = emitted({
+        queue: 'calibration',
+        type: 'calibrate',
+        status: 'DEAD',
+        attempt: 3,
+        ranMs: 300,
+      });
+      const lost = emitted({
+        queue: 'default',
+        type: 'send_email',
+        status: 'FAILED',
+        attempt: 1,
+        waitedMs: 40,
+      });
+      // Act
+      const expressions = [
+        ...(widget('Job and step outcomes (all queues and lines)')?.metrics ?? []),
+        ...(widget('Job and step run and wait time p95 (ms, by queue or line and type)')?.metrics ?? []),
+      ].map(([m]) => m.expression);
+      // Assess
+      expect(step.names).toEqual(['JobsFailed', 'JobsDead', 'JobRunTime']);
+      expect(lost.names).toEqual(['JobsFailed', 'JobWaitTime']);
+      const searched = new Set(expressions.map(searchedName));
+      for (const { schema, names } of [step, lost]) {
+        expect(schema).toBe(emittedSchema());
+        for (const name of names) expect(searched).toContain(name);
+      }
+      // Each search spans every queue and line: it filters on the metric's name alone.
+      for (const expression of expressions) expect(expression).not.toMatch(/\b(queue|type)\s*=/);
+    });
+  });
+});
+
+describe('function bundles, as a deploy builds them (infra/constructs/bundle-function.mjs)', () => {
+  let assembly: string;
+  /** A bundled function's asset folder. */
+  let assetOf: (logicalIdPrefix: string) => string;
+  const files = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.mjs'));
+  const text = (dir: string, file: string) => readFileSync(path.join(dir, file), 'utf8');
+  /** What the bundle's module imports statically from beside it, and what only through import(). */
+  const chunkImports = (source: string) => ({
+    static: [...source.matchAll(/(?:\bfrom\s*|\bimport\s*)"\.\/([^"]+\.mjs)"/g)].map((m) => m[1] as string),
+    dynamic: [...source.matchAll(/\bimport\("\.\/([^"]+\.mjs)"\)/g)].map((m) => m[1] as string),
+  });
+
+  beforeAll(() => {
+    // Prepare: two functions bundled for real, the authorizer (the SDK, the Tracer) and the
+    // Tracer's own module (to run it with and without tracing).
+    assembly = mkdtempSync(path.join(tmpdir(), 'factory-bundles-'));
+    const app = new App({ outdir: assembly });
+    const stack = new Stack(app, 'Bundles');
+    new FactoryFunction(stack, 'Authorizer', { entry: 'auth/authorizer.ts' });
+    new FactoryFunction(stack, 'Tracer', { entry: 'shared/tracer.ts' });
+    app.synth();
+    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function') as Resources;
+    assetOf = (prefix) => {
+      const [, fn] = Object.entries(functions).find(([id]) => id.startsWith(prefix)) ?? [];
+      // The asset's S3 key is "<hash>.zip"; the assembly holds it as asset.<hash>/.
+      return path.join(assembly, `asset.${String(fn?.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+    };
+  }, 120_000);
+  afterAll(() => rmSync(assembly, { recursive: true, force: true }));
+
+  it('load the AWS SDK the runtime provides with require(), never with an ESM import', () => {
+    const dir = assetOf('Authorizer');
+    const code = files(dir).map((f) => text(dir, f));
+    // No import of it at all, static or dynamic (Node would scan the CommonJS packages' sources).
+    for (const source of code) expect(source).not.toMatch(/(from\s*|import\s*\(?\s*)"@aws-sdk\//);
+    // A require() through the bundle's createRequire, which resolves from the runtime's node_modules.
+    expect(code.join('\n')).toMatch(/\("@aws-sdk\/client-dynamodb"\)/);
+    expect(text(dir, 'index.mjs').startsWith("import { createRequire as __cr } from 'node:module'")).toBe(
+      true,
+    );
+  });
+
+  it('keep the Tracer and the X-Ray SDK out of what a cold start loads: a chunk only an import() reaches', () => {
+    const dir = assetOf('Authorizer');
+    const index = text(dir, 'index.mjs');
+    const loaded = ['index.mjs', ...chunkImports(index).static];
+    const lazy = chunkImports(index).dynamic;
+    // The X-Ray SDK's own setting names mark its code.
+    for (const file of loaded)
+      expect({ file, xray: text(dir, file).includes('AWS_XRAY_DAEMON_ADDRESS') }).toEqual({
+        file,
+        xray: false,
+      });
+    expect(lazy.filter((file) => text(dir, file).includes('AWS_XRAY_DAEMON_ADDRESS'))).toHaveLength(1);
+    // semver, which only the X-Ray SDK's AWS SDK v2 patcher needs, is left out of it.
+    for (const file of files(dir)) expect(text(dir, file)).not.toContain('SEMVER_SPEC_VERSION');
+    // What the bench counts: within the budget at cold start, the Tracer apart.
+    const [bundle] = functionBundles(assembly).filter((b) => b.functions.includes('Authorizer'));
+    expect(bundle?.moduleBytes).toBeLessThanOrEqual(bundleBudgetBytes);
+    expect(bundle?.lazyBytes).toBeGreaterThan(50 * 1024);
+  });
+
+  it('construct the Tracer where the function is traced (on Lambda), and read nothing of it elsewhere', () => {
+    // Prepare: the bundle as built, and a copy without the chunks only an import() reaches.
+    const dir = assetOf('Tracer');
+    const withoutLazy = mkdtempSync(path.join(assembly, 'without-lazy-'));
+    cpSync(dir, withoutLazy, { recursive: true });
+    for (const chunk of chunkImports(text(dir, 'index.mjs')).dynamic) rmSync(path.join(withoutLazy, chunk));
+    const probe = (bundle: string, env: Record<string, string>) =>
+      JSON.parse(
+        execFileSync(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `const m = await import(${JSON.stringify(pathToFileURL(path.join(bundle, 'index.mjs')).href)});
+             console.log(JSON.stringify({ tracer: typeof m.tracer?.captureAWSv3Client, enabled: m.tracer?.isTracingEnabled() ?? false }));`,
+          ],
+          { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' },
+        ),
+      );
+    // Act
+    const local = probe(withoutLazy, {});
+    const onLambda = probe(dir, {
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+      AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
+    });
+    // Assess
+    expect(local).toEqual({ tracer: 'undefined', enabled: false });
+    expect(onLambda).toEqual({ tracer: 'function', enabled: true });
   });
 });
