@@ -1,12 +1,16 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
 import type { JobDispatch } from '#domain/job-intake';
 import type { JobQueuePort, JobWakeUp } from '#domain/job-lifecycle';
 import type { PriorityBand } from '#domain/job-queues';
+import type { DeliveredMessages } from '#shared/sqs-batch';
 import { captured, clientDefaults } from './aws-clients.ts';
 
 let sqsClient: SQSClient | undefined;
@@ -40,35 +44,67 @@ export class JobQueueSender implements JobQueuePort {
 
   /** Bulk intake: ten messages a call. Returns the ids whose send failed (their markers stay). */
   async sendMany(items: readonly JobDispatch[]): Promise<Set<string>> {
-    return sendInTens(
-      items.map((item) => ({
-        id: item.jobId,
-        url: this.url(item.queue, item.band),
-        body: JSON.stringify({ jobId: item.jobId, priority: item.priority }),
-        delaySeconds: Math.min(900, Math.max(0, item.delaySeconds)),
-      })),
+    return inTens(
+      items,
+      (item) => item.jobId,
+      (item) => this.url(item.queue, item.band),
+      (url, chunk) =>
+        sqs().send(
+          new SendMessageBatchCommand({
+            QueueUrl: url,
+            Entries: chunk.map((item, n) => ({
+              Id: String(n),
+              MessageBody: JSON.stringify({ jobId: item.jobId, priority: item.priority }),
+              DelaySeconds: Math.min(900, Math.max(0, item.delaySeconds)),
+            })),
+          }),
+        ),
     );
   }
 
   /**
-   * Puts delivered messages back on the band queues they came from, as new messages with the same
-   * bodies (a worker handing back wake-ups it will not get to). Returns the messageIds it could
-   * not put back.
+   * What a worker may do with the messages of the batch it was given, on the band queues they came
+   * from (shared/sqs-batch.ts, one at a time): hide them, send their bodies again as new messages
+   * (wake-ups it hands back), delete them.
    */
-  async putBack(
-    messages: readonly { messageId: string; body: string; eventSourceARN: string }[],
-  ): Promise<Set<string>> {
+  deliveredMessages(): DeliveredMessages {
     const byName = new Map(
       Object.values(this.urls).flatMap((bands) => Object.values(bands).map((url) => [nameOf(url), url])),
     );
-    const unknown = messages.filter((m) => !byName.has(nameOf(m.eventSourceARN))).map((m) => m.messageId);
-    const failed = await sendInTens(
-      messages.flatMap((m) => {
-        const url = byName.get(nameOf(m.eventSourceARN));
-        return url ? [{ id: m.messageId, url, body: m.body, delaySeconds: 0 }] : [];
-      }),
-    );
-    return new Set([...unknown, ...failed]);
+    const urlOf = (record: SQSRecord) => {
+      const url = byName.get(nameOf(record.eventSourceARN));
+      if (!url) throw new Error(`No band queue named by ${record.eventSourceARN}`);
+      return url;
+    };
+    const entries = (chunk: readonly SQSRecord[]) =>
+      chunk.map((r, n) => ({ Id: String(n), ReceiptHandle: r.receiptHandle }));
+    const allDone = (label: string) => (failed: Set<string>) => {
+      if (failed.size > 0) throw new Error(`${label}: ${failed.size} message(s) failed`);
+    };
+    return {
+      hide: (records, seconds) =>
+        inTens(records, messageIdOf, urlOf, (url, chunk) =>
+          sqs().send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: url,
+              Entries: entries(chunk).map((e) => ({ ...e, VisibilityTimeout: Math.min(43_200, seconds) })),
+            }),
+          ),
+        ).then(allDone('ChangeMessageVisibilityBatch')),
+      resend: (records) =>
+        inTens(records, messageIdOf, urlOf, (url, chunk) =>
+          sqs().send(
+            new SendMessageBatchCommand({
+              QueueUrl: url,
+              Entries: chunk.map((r, n) => ({ Id: String(n), MessageBody: r.body })),
+            }),
+          ),
+        ),
+      remove: (records) =>
+        inTens(records, messageIdOf, urlOf, (url, chunk) =>
+          sqs().send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: entries(chunk) })),
+        ).then(allDone('DeleteMessageBatch')),
+    };
   }
 
   /** Messages waiting (visible) in a band queue: an estimate of the line a new job joins. */
@@ -86,37 +122,38 @@ export class JobQueueSender implements JobQueuePort {
 /** A queue's name: the last part of its URL or ARN. */
 const nameOf = (urlOrArn: string) => urlOrArn.split(/[/:]/).pop() ?? urlOrArn;
 
-/** Sends messages ten to a SendMessageBatch per queue; returns the ids of those not sent. */
-async function sendInTens(
-  messages: readonly { id: string; url: string; body: string; delaySeconds: number }[],
+const messageIdOf = (record: SQSRecord) => record.messageId;
+
+/**
+ * One SQS batch call per ten items of a queue, all at once; returns the ids of the items that
+ * failed (an entry the call refused, or every entry of a call that failed).
+ */
+async function inTens<T>(
+  items: readonly T[],
+  idOf: (item: T) => string,
+  urlOf: (item: T) => string,
+  call: (url: string, chunk: readonly T[]) => Promise<{ Failed?: { Id?: string }[] }>,
 ): Promise<Set<string>> {
   const failed = new Set<string>();
-  const groups = new Map<string, (typeof messages)[number][]>();
-  for (const message of messages) groups.set(message.url, [...(groups.get(message.url) ?? []), message]);
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const url = urlOf(item);
+    groups.set(url, [...(groups.get(url) ?? []), item]);
+  }
   const calls: Promise<void>[] = [];
   for (const [url, group] of groups) {
     for (let i = 0; i < group.length; i += 10) {
       const chunk = group.slice(i, i + 10);
       calls.push(
-        sqs()
-          .send(
-            new SendMessageBatchCommand({
-              QueueUrl: url,
-              Entries: chunk.map((m, n) => ({
-                Id: String(n),
-                MessageBody: m.body,
-                DelaySeconds: m.delaySeconds,
-              })),
-            }),
-          )
+        call(url, chunk)
           .then((result) => {
             for (const f of result.Failed ?? []) {
-              const message = chunk[Number(f.Id)];
-              if (message) failed.add(message.id);
+              const item = chunk[Number(f.Id)];
+              if (item !== undefined) failed.add(idOf(item));
             }
           })
           .catch(() => {
-            for (const message of chunk) failed.add(message.id);
+            for (const item of chunk) failed.add(idOf(item));
           }),
       );
     }

@@ -38,10 +38,22 @@ export class WorkerRegistry {
     return this.beat({ status: 'idle', currentJobId: null });
   }
 
-  /** Writes the row when `rowNeedsWrite` says so (on change that matters, and by time). */
-  private async beat(state: { status: 'idle' | 'busy'; currentJobId: string | null }): Promise<void> {
+  /**
+   * At the end of an invocation, before Lambda may freeze the environment: the counts of the jobs
+   * it finished that no write has carried yet.
+   */
+  flush(): Promise<void> {
+    if (this.pending.jobsProcessed + this.pending.failures === 0) return Promise.resolve();
+    return this.beat({ status: 'idle', currentJobId: null }, true);
+  }
+
+  /** Writes the row when `rowNeedsWrite` says so (on change that matters, and by time), or forced. */
+  private async beat(
+    state: { status: 'idle' | 'busy'; currentJobId: string | null },
+    force = false,
+  ): Promise<void> {
     const now = new Date();
-    if (!rowNeedsWrite(this.written, state.status, now.getTime())) return;
+    if (!force && !rowNeedsWrite(this.written, state.status, now.getTime())) return;
     const counts = { ...this.pending };
     const counters = Object.entries(counts).filter(([, n]) => n > 0);
     await dynamo().send(

@@ -28,10 +28,13 @@ export interface WrittenRow {
 
 /**
  * Whether a worker's row must be written now. Writing it busy and idle around every job cost two
- * writes per job; now the end of a job always writes (its counters, and a busy row left behind
- * would read as lost), and its start only when the row is older than `rowRefreshMs`. A stream of
- * short jobs writes once per job; a long job shows busy after at most one period (its heartbeat
- * writes then). A row may say idle while a short job runs, for that long.
+ * writes per job, and its end alone one. Now a start is written only when the row is older than
+ * `rowRefreshMs`, and an end only when the row says busy (a busy row left behind would read as
+ * lost) or is that old: the finished jobs' counts wait for the invocation's end, which writes
+ * them once (WorkerRegistry.flush). A batch of short jobs writes once per invocation — a tenth of
+ * a write per job with ten wake-ups an invocation; a long job shows busy after at most one period
+ * (its heartbeat writes then) and idle as it ends. A row may say idle while a short job runs, for
+ * that long.
  */
 export function rowNeedsWrite(
   written: WrittenRow | undefined,
@@ -39,5 +42,5 @@ export function rowNeedsWrite(
   now: number,
   refreshMs = rowRefreshMs,
 ): boolean {
-  return next === 'idle' || !written || now - written.at >= refreshMs;
+  return !written || now - written.at >= refreshMs || (next === 'idle' && written.status === 'busy');
 }

@@ -8,15 +8,21 @@
  *
  * Records run concurrently by default. A worker whose concurrency must equal its running work (the
  * job workers: a band's MaximumConcurrency is its number of running jobs) takes them one at a time
- * (`oneAtATime`) and, once the invocation has worked for `handBackAfterMs`, hands the records it
- * has not started back to their queue at once — so a batch of ten wake-ups costs one invocation
- * while its jobs are short, and a long job never holds nine wake-ups that idle workers could take.
+ * (`oneAtATime`), so a batch of ten wake-ups costs one invocation while its jobs are short. Two
+ * things keep a batch from holding its records when it should not:
+ * - a long job: once the invocation has worked for `handBackAfterMs`, the records not started go
+ *   back to their queue as new messages for idle workers, and those done are deleted at once;
+ * - a dying invocation (a crash, a timeout, a kill): the records after the first are hidden for
+ *   `waitingVisibilitySeconds` only, not the queue's visibility timeout (the worker's timeout and
+ *   a minute), so they come back within seconds; a record still running when the invocation is
+ *   handed back gets the invocation's remaining time again. The first record's job, like any
+ *   claimed job, is recovered by its lease.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describeError, logger as rootLogger } from './logger.ts';
 
 /**
@@ -25,14 +31,22 @@ import { describeError, logger as rootLogger } from './logger.ts';
  */
 export type SqsRecordHandler = (record: SQSRecord, log: Logger) => Promise<void>;
 
+/** What a one-at-a-time worker may do with the messages of its batch (their queue URLs are its own). */
+export interface DeliveredMessages {
+  /** Hides the records' messages for `seconds` from now (ChangeMessageVisibility). */
+  hide(records: readonly SQSRecord[], seconds: number): Promise<void>;
+  /** Sends the records' bodies again as new messages; returns the messageIds it could not send. */
+  resend(records: readonly SQSRecord[]): Promise<ReadonlySet<string>>;
+  /** Deletes the records' messages (done, or sent again). */
+  remove(records: readonly SQSRecord[]): Promise<void>;
+}
+
 export interface OneAtATime {
   /** How long an invocation works through its batch before handing back the records not started. */
   readonly handBackAfterMs: number;
-  /**
-   * Puts the records back on their queues as new messages (the originals are then acknowledged).
-   * Returns the messageIds it could not put back: those are left for redelivery instead.
-   */
-  readonly handBack: (records: readonly SQSRecord[]) => Promise<ReadonlySet<string>>;
+  /** How long the records waiting their turn stay hidden should the invocation die. */
+  readonly waitingVisibilitySeconds: number;
+  readonly messages: DeliveredMessages;
 }
 
 export interface SqsBatchOptions {
@@ -42,6 +56,11 @@ export interface SqsBatchOptions {
   readonly logger?: Logger;
   /** @default records run concurrently */
   readonly oneAtATime?: OneAtATime;
+  /**
+   * Run once the batch is done, whatever its outcome, before the answer (e.g. the worker row's
+   * counts of the batch's jobs, written once). What it throws is logged, never the batch's failure.
+   */
+  readonly afterBatch?: () => Promise<void>;
 }
 
 export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptions) {
@@ -59,50 +78,104 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
       throw error;
     }
   };
-  const { oneAtATime } = options;
+  const { oneAtATime, afterBatch } = options;
+  const work = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    if (!oneAtATime || event.Records.length < 2)
+      return processPartialResponse(event, processRecord, processor, {
+        context,
+        processInParallel: !oneAtATime,
+        throwOnFullBatchFailure: false,
+      });
+    return oneByOne(event, context, oneAtATime);
+  };
+
+  /** A batch's records one at a time (see the module's comment). */
+  async function oneByOne(
+    event: SQSEvent,
+    context: Context,
+    { handBackAfterMs, waitingVisibilitySeconds, messages }: OneAtATime,
+  ): Promise<SQSBatchResponse> {
+    const [first, ...waiting] = event.Records;
+    const notStarted = new Set(event.Records);
+    const done: SQSRecord[] = [];
+    let running: SQSRecord | undefined;
+    let handedBack = false;
+    const warn = (message: string, error: unknown) =>
+      logger.warn(message, { delivery: options.delivery, ...describeError(error) });
+    const hidden = messages
+      .hide(waiting, waitingVisibilitySeconds)
+      .catch((error) => warn('Waiting records not hidden: they keep the queue visibility timeout', error));
+    /** The records this invocation could not hand back: left for redelivery. */
+    let notHandedBack: Promise<ReadonlySet<string>> = Promise.resolve(new Set());
+    const handBack = async (): Promise<ReadonlySet<string>> => {
+      await hidden;
+      const unstarted = [...notStarted];
+      notStarted.clear();
+      const finished = [...done];
+      const current = running;
+      const unsent = unstarted.length
+        ? await messages.resend(unstarted).catch((error) => {
+            warn('Records not started could not be handed back: left for redelivery', error);
+            return new Set(unstarted.map((r) => r.messageId));
+          })
+        : new Set<string>();
+      logger.info('Records not started handed back to their queue', {
+        delivery: options.delivery,
+        records: unstarted.length - unsent.size,
+      });
+      await Promise.all([
+        messages
+          .remove([...unstarted.filter((r) => !unsent.has(r.messageId)), ...finished])
+          .catch((error) => warn('Handed-back or finished records not deleted: they come back', error)),
+        current && current !== first
+          ? messages
+              .hide([current], Math.ceil(context.getRemainingTimeInMillis() / 1000) + 60)
+              .catch((error) => warn('Running record not hidden again: it may come back', error))
+          : undefined,
+      ]);
+      return unsent;
+    };
+    const timer = setTimeout(() => {
+      handedBack = true;
+      notHandedBack = handBack();
+    }, handBackAfterMs);
+    try {
+      const response = await processPartialResponse(
+        event,
+        async (record: SQSRecord) => {
+          if (!notStarted.delete(record)) return;
+          running = record;
+          try {
+            await processRecord(record);
+            // Done before the hand-back: deleted by it if the invocation runs on; else answered.
+            if (!handedBack) done.push(record);
+          } finally {
+            running = undefined;
+          }
+        },
+        processor,
+        { context, processInParallel: false, throwOnFullBatchFailure: false },
+      );
+      const unsent = await notHandedBack;
+      return {
+        batchItemFailures: [
+          ...response.batchItemFailures,
+          ...[...unsent].map((itemIdentifier) => ({ itemIdentifier })),
+        ],
+      };
+    } finally {
+      clearTimeout(timer);
+      await hidden;
+    }
+  }
+
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(logger))
     .handler(async (event, context) => {
-      if (!oneAtATime || event.Records.length < 2)
-        return processPartialResponse(event, processRecord, processor, {
-          context,
-          processInParallel: !oneAtATime,
-          throwOnFullBatchFailure: false,
-        });
-      const notStarted = new Set(event.Records);
-      let handedBack: Promise<ReadonlySet<string>> | undefined;
-      const timer = setTimeout(() => {
-        const records = [...notStarted];
-        notStarted.clear();
-        if (records.length === 0) return;
-        logger.info('Records not started handed back to their queue', {
-          delivery: options.delivery,
-          records: records.length,
-        });
-        handedBack = oneAtATime.handBack(records).catch((error) => {
-          logger.warn('Records not started could not be handed back: left for redelivery', {
-            delivery: options.delivery,
-            ...describeError(error),
-          });
-          return new Set(records.map((r) => r.messageId));
-        });
-      }, oneAtATime.handBackAfterMs);
       try {
-        const response = await processPartialResponse(
-          event,
-          (record: SQSRecord) => (notStarted.delete(record) ? processRecord(record) : Promise.resolve()),
-          processor,
-          { context, processInParallel: false, throwOnFullBatchFailure: false },
-        );
-        const notHandedBack = [...((await handedBack) ?? [])];
-        return {
-          batchItemFailures: [
-            ...response.batchItemFailures,
-            ...notHandedBack.map((itemIdentifier) => ({ itemIdentifier })),
-          ],
-        };
+        return await work(event, context);
       } finally {
-        clearTimeout(timer);
+        await afterBatch?.().catch((error) => logger.warn('After the batch: failed', describeError(error)));
       }
     });
 }

@@ -114,6 +114,9 @@ export const handler = sqsBatchHandler(processRecord, {
   delivery: 'Job delivery',
   oneAtATime: {
     handBackAfterMs: envInt('WAKE_UP_HAND_BACK_MS', 1_000),
-    handBack: (records) => engine.sender.putBack(records),
+    waitingVisibilitySeconds: envInt('WAKE_UP_WAITING_VISIBILITY_SECONDS', 30),
+    messages: engine.sender.deliveredMessages(),
   },
+  // The batch's finished jobs reach the worker's row in one write (domain/worker-status.ts).
+  afterBatch: () => registry.flush(),
 });

@@ -83,4 +83,8 @@ const processRecord: SqsRecordHandler = async (record: SQSRecord, log) => {
   }
 };
 
-export const handler = sqsBatchHandler(processRecord, { delivery: 'Step delivery' });
+export const handler = sqsBatchHandler(processRecord, {
+  delivery: 'Step delivery',
+  // The batch's finished steps reach the worker's row in one write (domain/worker-status.ts).
+  afterBatch: () => registry.flush(),
+});

@@ -4,7 +4,7 @@
  */
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { sqsBatchHandler } from '../../functions/shared/sqs-batch.ts';
+import { type DeliveredMessages, sqsBatchHandler } from '../../functions/shared/sqs-batch.ts';
 
 const record = (messageId: string, body: string): SQSRecord =>
   ({
@@ -133,28 +133,101 @@ describe('an SQS worker batch', () => {
   });
 });
 
+describe('after a batch', () => {
+  it('runs afterBatch once the records are done, failed ones included, and answers the batch even if it throws', async () => {
+    captureLogLines();
+    const seen: string[] = [];
+    const handler = sqsBatchHandler(
+      async (r) => {
+        seen.push(r.messageId);
+        if (r.messageId === 'm2') throw new Error('boom');
+      },
+      {
+        delivery: 'Job delivery',
+        afterBatch: async () => {
+          seen.push('after');
+          throw new Error('row write failed');
+        },
+      },
+    );
+    const response = await handler(batch(record('m1', '{}'), record('m2', '{}')), context);
+    expect(seen).toHaveLength(3);
+    expect(seen.at(-1)).toBe('after');
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm2' }] });
+  });
+});
+
 describe('a batch worked through one at a time', () => {
   afterEach(() => vi.useRealTimers());
+  const timedContext = { ...context, getRemainingTimeInMillis: () => 600_000 } as Context;
 
-  /** A record handler whose first record (m1) runs until `finish` is called; `after` runs then. */
-  function longFirst(after: (r: SQSRecord) => void = () => undefined) {
+  /** A queue that records what the worker did with its messages. */
+  function fakeMessages(resendFails: (id: string) => boolean = () => false) {
+    const calls: string[] = [];
+    const ids = (records: readonly SQSRecord[]) => records.map((r) => r.messageId).join(',');
+    const messages: DeliveredMessages = {
+      hide: async (records, seconds) => {
+        if (records.length) calls.push(`hide ${ids(records)} ${seconds}s`);
+      },
+      resend: async (records) => {
+        calls.push(`resend ${ids(records)}`);
+        return new Set(records.map((r) => r.messageId).filter(resendFails));
+      },
+      remove: async (records) => {
+        calls.push(`remove ${ids(records)}`);
+      },
+    };
+    return { calls, messages };
+  }
+
+  /** A record handler whose record `long` runs until `finish` is called; `after` runs then. */
+  function oneLong(long: string, after: (r: SQSRecord) => void = () => undefined) {
     let finish: () => void = () => undefined;
+    const ran: string[] = [];
     const handle = async (r: SQSRecord) => {
-      if (r.messageId === 'm1')
+      ran.push(r.messageId);
+      if (r.messageId === long)
         await new Promise<void>((resolve) => {
           finish = resolve;
         });
       after(r);
     };
-    return { handle, finish: () => finish() };
+    return { handle, ran, finish: () => finish() };
   }
 
-  it('runs the records in order, never two at once, while its work is short', async () => {
+  const threeRecords = () => batch(record('m1', '{}'), record('m2', '{}'), record('m3', '{}'));
+
+  /**
+   * Three records through a handler whose record `long` runs past the 1 s hand-back: the answer
+   * once `long` finishes, what the worker did with the messages, and which records ran here.
+   */
+  async function withLongRecord(
+    long: string,
+    queue: ReturnType<typeof fakeMessages>,
+    after?: (r: SQSRecord) => void,
+  ) {
+    vi.useFakeTimers();
+    captureLogLines();
+    const work = oneLong(long, after);
+    const handler = sqsBatchHandler(work.handle, {
+      delivery: 'Job delivery',
+      oneAtATime: { handBackAfterMs: 1_000, waitingVisibilitySeconds: 30, messages: queue.messages },
+    });
+    const answer = handler(threeRecords(), timedContext);
+    await vi.advanceTimersByTimeAsync(999);
+    const beforeHandBack = [...queue.calls];
+    await vi.advanceTimersByTimeAsync(1);
+    const atHandBack = [...queue.calls];
+    work.finish();
+    return { response: await answer, beforeHandBack, atHandBack, ran: work.ran };
+  }
+
+  it('runs the records in order, never two at once, hiding those that wait for 30 s only', async () => {
     // Prepare
     captureLogLines();
     const order: string[] = [];
     let running = 0;
-    const handBack = vi.fn(async () => new Set<string>());
+    const queue = fakeMessages();
     const handler = sqsBatchHandler(
       async (r) => {
         running++;
@@ -162,88 +235,58 @@ describe('a batch worked through one at a time', () => {
         await new Promise((resolve) => setTimeout(resolve, 5));
         running--;
       },
-      { delivery: 'Job delivery', oneAtATime: { handBackAfterMs: 60_000, handBack } },
-    );
-    // Act
-    const response = await handler(
-      batch(record('m1', '{}'), record('m2', '{}'), record('m3', '{}')),
-      context,
-    );
-    // Assess
-    expect(order).toEqual(['m1:1', 'm2:1', 'm3:1']);
-    expect(handBack).not.toHaveBeenCalled();
-    expect(response).toEqual({ batchItemFailures: [] });
-  });
-
-  it('hands back the records not started once it has worked for handBackAfterMs, while a long job still runs', async () => {
-    // Prepare: the first record's job runs until the test lets it finish.
-    vi.useFakeTimers();
-    captureLogLines();
-    const ran: string[] = [];
-    const handedBack: string[][] = [];
-    const long = longFirst((r) => ran.push(r.messageId));
-    const handler = sqsBatchHandler(long.handle, {
-      delivery: 'Job delivery',
-      oneAtATime: {
-        handBackAfterMs: 1_000,
-        handBack: async (records) => {
-          handedBack.push(records.map((r) => r.messageId));
-          return new Set<string>();
-        },
+      {
+        delivery: 'Job delivery',
+        oneAtATime: { handBackAfterMs: 60_000, waitingVisibilitySeconds: 30, messages: queue.messages },
       },
-    });
+    );
     // Act
-    const answer = handler(batch(record('m1', '{}'), record('m2', '{}'), record('m3', '{}')), context);
-    await vi.advanceTimersByTimeAsync(999);
-    const beforeThreshold = handedBack.length;
-    await vi.advanceTimersByTimeAsync(1);
-    const whileLongJobRuns = handedBack.map((ids) => [...ids]);
-    long.finish();
-    const response = await answer;
-    // Assess: handed back while m1 still ran, and never run here.
-    expect(beforeThreshold).toBe(0);
-    expect(whileLongJobRuns).toEqual([['m2', 'm3']]);
-    expect(ran).toEqual(['m1']);
+    const response = await handler(threeRecords(), timedContext);
+    // Assess: nothing handed back; the ESM deletes all three with the answer.
+    expect(order).toEqual(['m1:1', 'm2:1', 'm3:1']);
+    expect(queue.calls).toEqual(['hide m2,m3 30s']);
     expect(response).toEqual({ batchItemFailures: [] });
   });
 
-  it('leaves for redelivery the records it could not hand back, and those that failed', async () => {
-    // Prepare
-    vi.useFakeTimers();
-    captureLogLines();
-    const long = longFirst(() => {
+  it('hands back the records not started while a long first job still runs', async () => {
+    // Act
+    const queue = fakeMessages();
+    const run = await withLongRecord('m1', queue);
+    // Assess: sent again and deleted while m1 still ran; never run here; m1 keeps its visibility.
+    expect(run.beforeHandBack).toEqual(['hide m2,m3 30s']);
+    expect(run.atHandBack).toEqual(['hide m2,m3 30s', 'resend m2,m3', 'remove m2,m3']);
+    expect(run.ran).toEqual(['m1']);
+    expect(run.response).toEqual({ batchItemFailures: [] });
+  });
+
+  it('deletes what it finished and gives a long job started later its visibility back', async () => {
+    const queue = fakeMessages();
+    const run = await withLongRecord('m2', queue);
+    // m2 was hidden 30 s with m3; as it runs on, it gets the invocation's 600 s and a minute.
+    expect(queue.calls).toEqual(['hide m2,m3 30s', 'resend m3', 'remove m3,m1', 'hide m2 660s']);
+    expect(run.ran).toEqual(['m1', 'm2']);
+    expect(run.response).toEqual({ batchItemFailures: [] });
+  });
+
+  it('leaves for redelivery the records it could not send again, and those that failed', async () => {
+    const queue = fakeMessages((id) => id === 'm3');
+    const run = await withLongRecord('m1', queue, () => {
       throw new Error('lost the lease');
     });
-    const handler = sqsBatchHandler(long.handle, {
-      delivery: 'Job delivery',
-      oneAtATime: { handBackAfterMs: 1_000, handBack: async () => new Set(['m3']) },
+    // m1 failed itself; m2 went back to its queue; m3 could not, and comes back within 30 s.
+    expect(queue.calls).toEqual(['hide m2,m3 30s', 'resend m2,m3', 'remove m2']);
+    expect(run.response).toEqual({
+      batchItemFailures: [{ itemIdentifier: 'm1' }, { itemIdentifier: 'm3' }],
     });
-    // Act
-    const answer = handler(batch(record('m1', '{}'), record('m2', '{}'), record('m3', '{}')), context);
-    await vi.advanceTimersByTimeAsync(1_000);
-    long.finish();
-    const response = await answer;
-    // Assess: m1 failed itself; m2 went back to its queue; m3 could not and is redelivered.
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }, { itemIdentifier: 'm3' }] });
   });
 
-  it('leaves every record not started for redelivery when handing back throws', async () => {
-    vi.useFakeTimers();
-    captureLogLines();
-    const long = longFirst();
-    const handler = sqsBatchHandler(long.handle, {
-      delivery: 'Job delivery',
-      oneAtATime: {
-        handBackAfterMs: 1_000,
-        handBack: async () => {
-          throw new Error('SQS unavailable');
-        },
-      },
-    });
-    const answer = handler(batch(record('m1', '{}'), record('m2', '{}'), record('m3', '{}')), context);
-    await vi.advanceTimersByTimeAsync(1_000);
-    long.finish();
-    expect(await answer).toEqual({
+  it('leaves every record not started for redelivery when sending them again throws', async () => {
+    const queue = fakeMessages();
+    queue.messages.resend = async () => {
+      throw new Error('SQS unavailable');
+    };
+    const run = await withLongRecord('m1', queue);
+    expect(run.response).toEqual({
       batchItemFailures: [{ itemIdentifier: 'm2' }, { itemIdentifier: 'm3' }],
     });
   });
