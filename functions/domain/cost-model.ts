@@ -61,17 +61,19 @@ export type JobKind = 'job' | 'step';
  * Usage per kind of job, split into what a job makes once (intake), what each attempt makes,
  * and what a retry adds to an attempt. Measured by `npm run bench` (docs/cost-model.md):
  *
- * Standalone job — the `jobs` section, 500 jobs in one POST /jobs/bulk: 7.0 calls and 19.2
- * write units per job, by table and index: Jobs 3.0 (intake put, claim, settle),
+ * Standalone job — the `jobs` section, 500 jobs in one POST /jobs/bulk (run 7): 4.2 calls and
+ * 17.4 write units per job, by table and index: Jobs 3.0 (intake put, claim, settle),
  * byQueueStatus 5.0 (enters at intake; the claim and the settle each move it: delete + put),
  * byBatch 3.0 (intake and each status change), leases 2.0 and ready 2.0 (in and out once per
- * attempt), Metrics 0.13, JobLogs 1.0, Workers 1.0 + byLine 2.0. Intake: 1 + 1 + 1 + 0.13 = 3.13
- * WU; each attempt: 2 + 4 + 2 + 2 + 2 + 1 + 3 = 16 WU (3.13 + 16 = 19.13 ≈ 19.2 measured).
- * Calls: 0.1 SendMessageBatch at intake; per attempt 1 DeleteMessageBatch, 1 invocation (one job
- * per invocation) and 0.7 Query of the ready index (0.5 read unit each: eventually consistent,
- * under 4 KB). A retry's message is one more SendMessage. One API request per job (POST /jobs;
- * a bulk request of 500 makes it 0.002). Events: job.submitted, then job.started and
- * job.completed or job.failed per attempt.
+ * attempt), Metrics 0.05, JobLogs 1.0, Workers 0.12 + byLine 0.23 (once per batch of wake-ups),
+ * Events 0.87. Intake: 1 + 1 + 1 + 0.13 = 3.13 WU; each attempt: 2 + 4 + 2 + 2 + 2 + 1 + 0.35 =
+ * 13.35 WU. Calls: 0.1 SendMessageBatch at intake; per attempt 0.1 DeleteMessageBatch, 0.1
+ * ChangeMessageVisibilityBatch and 0.1 invocation (ten wake-ups an invocation, as under a
+ * backlog: a job alone on an idle queue has an invocation, a delete and 3 worker-row WU of its
+ * own) and 0.16 Query of the ready index (0.5 read unit each: eventually consistent, under 4 KB).
+ * A retry's message is one more SendMessage. One API request per job (POST /jobs; a bulk request
+ * of 500 makes it 0.002). Events: job.submitted, then job.started and job.completed or
+ * job.failed per attempt.
  *
  * Robot step — the bench's orders (docs/cost-model.md's first table): ~16.2 WU per step
  * (welder 113/7, courier 131/8, companion 97/6); SQS 1 send (the workflow's
@@ -87,7 +89,14 @@ export const usageOf: Record<
 > = {
   job: {
     perJob: { ...none, writeUnits: 3.13, sqsRequests: 0.1, events: 1, apiRequests: 1 },
-    perAttempt: { ...none, writeUnits: 16, readUnits: 0.35, sqsRequests: 1, lambdaRequests: 1, events: 2 },
+    perAttempt: {
+      ...none,
+      writeUnits: 13.35,
+      readUnits: 0.08,
+      sqsRequests: 0.2,
+      lambdaRequests: 0.1,
+      events: 2,
+    },
     perRetry: { ...none, sqsRequests: 1 },
   },
   step: {
