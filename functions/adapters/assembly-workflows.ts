@@ -1,10 +1,4 @@
-import {
-  SendTaskFailureCommand,
-  SendTaskSuccessCommand,
-  StartExecutionCommand,
-  StopExecutionCommand,
-} from '@aws-sdk/client-sfn';
-import { stepFunctions } from './aws-clients.ts';
+import { stepFunctions, stepFunctionsSdk } from './aws-clients.ts';
 
 /** A report for a task the workflow no longer waits for (timed out, already answered). */
 const settledTaskErrors = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']);
@@ -28,7 +22,11 @@ export class AssemblyWorkflows {
     if (!stateMachineArn) throw new Error(`No assembly workflow is deployed for robot type ${robotType}`);
     try {
       await stepFunctions().send(
-        new StartExecutionCommand({ stateMachineArn, name: executionName, input: JSON.stringify(input) }),
+        new (stepFunctionsSdk().StartExecutionCommand)({
+          stateMachineArn,
+          name: executionName,
+          input: JSON.stringify(input),
+        }),
       );
     } catch (error) {
       if (error instanceof Error && error.name === 'ExecutionAlreadyExists') return;
@@ -38,13 +36,15 @@ export class AssemblyWorkflows {
 
   async stepSucceeded(taskToken: string, output: Record<string, unknown>): Promise<void> {
     await stepFunctions()
-      .send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }))
+      .send(new (stepFunctionsSdk().SendTaskSuccessCommand)({ taskToken, output: JSON.stringify(output) }))
       .catch(ignoreSettled);
   }
 
   async stepFailed(taskToken: string, error: string, cause: string): Promise<void> {
     await stepFunctions()
-      .send(new SendTaskFailureCommand({ taskToken, error, cause: cause.slice(0, 32_000) }))
+      .send(
+        new (stepFunctionsSdk().SendTaskFailureCommand)({ taskToken, error, cause: cause.slice(0, 32_000) }),
+      )
       .catch(ignoreSettled);
   }
 
@@ -55,7 +55,11 @@ export class AssemblyWorkflows {
     const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${executionName}`;
     try {
       await stepFunctions().send(
-        new StopExecutionCommand({ executionArn, error: 'OrderCancelled', cause: cause.slice(0, 32_000) }),
+        new (stepFunctionsSdk().StopExecutionCommand)({
+          executionArn,
+          error: 'OrderCancelled',
+          cause: cause.slice(0, 32_000),
+        }),
       );
     } catch (error) {
       if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return;

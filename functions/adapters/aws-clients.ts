@@ -4,8 +4,10 @@
  * unchanged code at its emulators. Every client is `captured`: on Lambda its calls are X-Ray
  * subsegments (shared/tracer.ts); where nothing is traced it is the client as created.
  */
+
+import { createRequire } from 'node:module';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
 import { captured } from '#shared/tracer';
@@ -50,8 +52,25 @@ export function dynamo(): DynamoDBDocumentClient {
   return documentClient;
 }
 
+/**
+ * An SDK package loaded at its first use, not at every cold start: every function imports the
+ * adapters, few call Step Functions or S3 (each package is ~20–45 ms of a fresh environment's
+ * init). require() finds the runtime's SDK on Lambda and the repository's here; esbuild leaves
+ * a call through createRequire as it is, so the package is not bundled either.
+ */
+export const loadedOnFirstUse = <Sdk>(name: string): (() => Sdk) => {
+  let sdk: Sdk | undefined;
+  return () => {
+    sdk ??= createRequire(import.meta.url)(name) as Sdk;
+    return sdk;
+  };
+};
+
+/** The Step Functions SDK (commands, client), loaded at its first use. */
+export const stepFunctionsSdk = loadedOnFirstUse<typeof import('@aws-sdk/client-sfn')>('@aws-sdk/client-sfn');
+
 export function stepFunctions(): SFNClient {
-  sfnClient ??= captured(new SFNClient(clientDefaults));
+  sfnClient ??= captured(new (stepFunctionsSdk().SFNClient)(clientDefaults));
   return sfnClient;
 }
 
