@@ -110,7 +110,16 @@ function Console(props: { readonly signedIn: SignedIn; readonly onSignOut: () =>
     addEventListener('hashchange', onHash);
     return () => removeEventListener('hashchange', onHash);
   }, []);
-  useEffect(() => props.signedIn.live.watchState(setLiveState), [props.signedIn.live]);
+  useEffect(() => {
+    const { live } = props.signedIn;
+    const stopWatching = live.watchState(setLiveState);
+    // The feed connects on its own from sign-in: a change between the first render and this
+    // effect (the socket subscribed meanwhile) would otherwise leave the header "connecting".
+    setLiveState(live.state);
+    return () => {
+      stopWatching();
+    };
+  }, [props.signedIn.live]);
   const session = useMemo<Session>(
     () => ({ ...props.signedIn, openJob: setDrawerJob, signOut: props.onSignOut }),
     [props.signedIn, props.onSignOut],
