@@ -16,6 +16,7 @@ import { PermanentJobError } from '#job-types/job-type';
 import { adaptiveRetry, errorClassId, type FailureMark, type RetryEvidence } from './adaptive-retry.ts';
 import { retryDelayMs } from './backoff.ts';
 import { errorClassOf } from './error-classes.ts';
+import { outcomeOfJob, tellSettled } from './job-outcome-metrics.ts';
 import { type JobProgress, progressReporter } from './job-progress.ts';
 import type { PriorityBand } from './job-queues.ts';
 import { bandOf, priorityBands } from './job-queues.ts';
@@ -593,7 +594,7 @@ export async function runJobAttempt(
     await log('WARN', `Attempt ${job.attempts} finished after losing its lease; its outcome was discarded`);
     return 'lost-ownership';
   }
-  tellSettled(ports, job, settlement.status, ranMs, startedAt);
+  tellSettled<SettledAttempt>(ports.settled, { ...outcomeOfJob(job, settlement.status, startedAt), ranMs });
   switch (settlement.status) {
     case 'COMPLETED':
       if (startLogged) await log('INFO', `Attempt ${job.attempts} completed in ${ranMs} ms`);
@@ -631,29 +632,6 @@ export async function runJobAttempt(
       : settlement.status === 'DEAD'
         ? 'dead'
         : 'cancelled';
-}
-
-function tellSettled(
-  ports: AttemptPorts,
-  job: JobRecord,
-  status: Settlement['status'],
-  ranMs: number,
-  startedAt: string,
-): void {
-  if (!ports.settled) return;
-  const waitedMs = Date.parse(startedAt) - Date.parse(job.runAt ?? job.createdAt);
-  try {
-    ports.settled({
-      queue: job.queue,
-      type: job.type,
-      status,
-      attempt: job.attempts,
-      ranMs,
-      ...(Number.isFinite(waitedMs) ? { waitedMs: Math.max(0, waitedMs) } : {}),
-    });
-  } catch {
-    // A metric is never worth an attempt: the settlement is written.
-  }
 }
 
 /**

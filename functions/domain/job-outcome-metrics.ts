@@ -10,6 +10,7 @@
  * another reason (its wait limit, a dispatch that kept failing) — the analytics count those.
  */
 import type { SettledAttempt } from './job-lifecycle.ts';
+import type { JobRecord } from './jobs.ts';
 
 export const jobMetricsNamespace = 'RobotFactory';
 
@@ -72,4 +73,36 @@ export function jobOutcomeMetricsOf(attempt: SettledOutcome): {
         : [{ name: jobMetricNames.waitTime, unit: 'Milliseconds', value: attempt.waitedMs } as const]),
     ],
   };
+}
+
+/**
+ * A job's settled attempt as its row tells it: the wait runs from its due time (`runAt`, else its
+ * creation) to `startedAt`, and is left out when that is unknown. Its run time is the settler's
+ * to add: only a worker that saw the attempt end knows it.
+ */
+export function outcomeOfJob(
+  job: Pick<JobRecord, 'queue' | 'type' | 'attempts' | 'runAt' | 'createdAt'>,
+  status: SettledOutcome['status'],
+  startedAt: string | undefined,
+): SettledOutcome {
+  const waitedMs = Date.parse(startedAt ?? '') - Date.parse(job.runAt ?? job.createdAt);
+  return {
+    queue: job.queue,
+    type: job.type,
+    status,
+    attempt: job.attempts,
+    ...(Number.isFinite(waitedMs) ? { waitedMs: Math.max(0, waitedMs) } : {}),
+  };
+}
+
+/** Tells a settler's port of an outcome. A metric is never worth an attempt: what it throws is ignored. */
+export function tellSettled<Outcome extends SettledOutcome>(
+  settled: ((outcome: Outcome) => void) | undefined,
+  outcome: Outcome,
+): void {
+  try {
+    settled?.(outcome);
+  } catch {
+    // The attempt is settled whatever its metric does.
+  }
 }

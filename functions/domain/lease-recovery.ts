@@ -12,7 +12,7 @@ import {
   type Settlement,
   settleFailure,
 } from './job-lifecycle.ts';
-import type { SettledOutcome } from './job-outcome-metrics.ts';
+import { outcomeOfJob, type SettledOutcome, tellSettled } from './job-outcome-metrics.ts';
 import type { JobRecord } from './jobs.ts';
 import { failedStepStatus } from './step-attempt.ts';
 
@@ -66,7 +66,8 @@ export async function recoverExpiredLease(
     if (job.taskToken) await ports.workflow.stepFailed(job.taskToken, 'StepLost', error);
     const abandoned = await ports.store.abandonStepAttempt(job, error, now);
     if (!abandoned) return 'not-expired';
-    tellSettled(ports, job, failedStepStatus(job));
+    // How long a vanished worker ran is known only to within its lease: no run time.
+    tellSettled(ports.settled, outcomeOfJob(job, failedStepStatus(job), job.startedAt));
     await log(`${error}; the workflow retries the step per its policy`);
     await reportLost(job, now, ports);
     return 'recovered';
@@ -79,31 +80,11 @@ export async function recoverExpiredLease(
       : undefined;
   const settled = await ports.store.expireLease(job, settlement, now, plan);
   if (!settled) return 'not-expired';
-  tellSettled(ports, job, settlement.status);
+  tellSettled(ports.settled, outcomeOfJob(job, settlement.status, job.startedAt));
   await log(`${attempt} lost: ${lost}; job is ${settled.status}`);
   await completeFollowUps(settled, ports);
   await reportLost(job, now, ports);
   return 'recovered';
-}
-
-/**
- * How long a vanished worker ran is known only to within its lease: no run time, a guess would
- * skew the type's percentiles. Its wait, due time to start, is on the row, as the worker saw it.
- */
-function tellSettled(ports: LeaseRecoveryPorts, job: JobRecord, status: SettledOutcome['status']): void {
-  if (!ports.settled) return;
-  const waitedMs = Date.parse(job.startedAt ?? '') - Date.parse(job.runAt ?? job.createdAt);
-  try {
-    ports.settled({
-      queue: job.queue,
-      type: job.type,
-      status,
-      attempt: job.attempts,
-      ...(Number.isFinite(waitedMs) ? { waitedMs: Math.max(0, waitedMs) } : {}),
-    });
-  } catch {
-    // A metric is never worth a recovery: the attempt is settled.
-  }
 }
 
 /**

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { planStages } from './assembly-plan.ts';
 import { type AssemblyStep, attemptsAllowed, findRobotType, findStep, type RobotType } from './catalog.ts';
-import type { SettledOutcome } from './job-outcome-metrics.ts';
+import { type SettledOutcome, tellSettled } from './job-outcome-metrics.ts';
 import type { JobLogEntry, JobRecord } from './jobs.ts';
 import { stepJobId } from './jobs.ts';
 import { type Simulation, simulationSchema } from './orders.ts';
@@ -293,7 +293,7 @@ export async function runStepAttempt(
   const ended = ports.clock.now();
   const at = ended.toISOString();
   const tell = (status: SettledOutcome['status']) =>
-    tellSettled(ports, {
+    tellSettled(ports.settled, {
       queue: job.queue,
       type: job.type,
       status,
@@ -392,14 +392,6 @@ async function reportSettledAttempt(
 }
 
 const capitalize = (s: string) => s.charAt(0) + s.slice(1).toLowerCase();
-
-function tellSettled(ports: StepPorts, attempt: SettledOutcome): void {
-  try {
-    ports.settled?.(attempt);
-  } catch {
-    // A metric is never worth a step: its end is written.
-  }
-}
 
 async function workWithHeartbeats(
   durationMs: number,
