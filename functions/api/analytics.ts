@@ -13,6 +13,22 @@ import { JobCountsStore, jobCounting } from '#adapters/job-counts-store';
 import { JobQueries } from '#adapters/job-queries';
 import { ModelStore, noModelYet } from '#adapters/model-store';
 import { operationsFromEnv } from '#adapters/operations';
+import {
+  costReportSchema,
+  errorPatternsSchema,
+  failureModelsSchema,
+  jobDurationHistogramSchema,
+  jobTimelineSchema,
+  queueMetricsSchema,
+  retryReportSchema,
+  scalingAdviceSchema,
+  slaReportSchema,
+  slowJobsReportSchema,
+  throughputReportSchema,
+  utilisationReportSchema,
+  volumeForecastSchema,
+  workerMetricsSchema,
+} from '#domain/analytics-responses';
 import { costReport } from '#domain/cost-model';
 import { errorPatterns } from '#domain/error-patterns';
 import { modelSummary } from '#domain/failure-prediction';
@@ -85,6 +101,7 @@ const throughput = httpRoute(
       queue: queueName.optional(),
       type: z.string().min(1).max(64).optional(),
     }),
+    responses: { 200: throughputReportSchema },
   },
   async ({ query }) => {
     const asked = range(query, defaultRangeMs[query.granularity], query.granularity, 1500);
@@ -104,7 +121,7 @@ const throughput = httpRoute(
   },
 );
 
-const queueMetrics = httpRoute({}, async () => {
+const queueMetrics = httpRoute({ responses: { 200: queueMetricsSchema } }, async () => {
   const limits = await ops.operations.rateLimits();
   const queues = await Promise.all(
     ops.scaling.queues().map(async (queue) => {
@@ -126,7 +143,7 @@ const queueMetrics = httpRoute({}, async () => {
   return json(200, { at: new Date().toISOString(), queues });
 });
 
-const workerMetrics = httpRoute({}, async () => {
+const workerMetrics = httpRoute({ responses: { 200: workerMetricsSchema } }, async () => {
   const now = Date.now();
   const since = new Date(now - activeWithinMs).toISOString();
   const queues = await Promise.all(
@@ -156,6 +173,7 @@ const timeline = httpRoute(
       queue: queueName.optional(),
       limit: z.coerce.number().int().min(1).max(2000).default(500),
     }),
+    responses: { 200: jobTimelineSchema },
   },
   async ({ query }) => {
     const { from, to } = range(query, 3_600_000, 'minute', 10_080);
@@ -199,6 +217,7 @@ async function rangeBuckets(query: z.infer<typeof rangeQuery>) {
 const histogram = httpRoute(
   {
     query: rangeQuery,
+    responses: { 200: jobDurationHistogramSchema },
   },
   async ({ query }) => {
     const { from, to, buckets } = await rangeBuckets(query);
@@ -222,6 +241,7 @@ const advice = httpRoute(
       targetWaitMs: z.coerce.number().int().min(1).max(86_400_000).default(1000),
       windowMinutes: z.coerce.number().int().min(1).max(1440).default(60),
     }),
+    responses: { 200: scalingAdviceSchema },
   },
   async ({ query }) => {
     const now = Date.now();
@@ -253,6 +273,7 @@ const advice = httpRoute(
 const slowJobs = httpRoute(
   {
     query: rangeQuery,
+    responses: { 200: slowJobsReportSchema },
   },
   async ({ query }) => {
     const [{ from, to, buckets }, limits] = await Promise.all([
@@ -275,37 +296,40 @@ const slowJobs = httpRoute(
  * GET /analytics/sla?queue&from&to — per queue with an SLA (PUT /queues/{queue}/sla): the share
  * of jobs that started within it over the range, the buckets out of it, the trend (domain/sla.ts).
  */
-const sla = httpRoute({ query: rangeQuery.omit({ type: true }) }, async ({ query }) => {
-  const slas = await ops.operations.slas();
-  if (query.queue && !slas.has(query.queue))
-    throw notFound(
-      'NO_SLA',
-      `${query.queue} has no SLA: PUT /queues/${query.queue}/sla {waitP95Ms} or {withinMs, percent}`,
+const sla = httpRoute(
+  { query: rangeQuery.omit({ type: true }), responses: { 200: slaReportSchema } },
+  async ({ query }) => {
+    const slas = await ops.operations.slas();
+    if (query.queue && !slas.has(query.queue))
+      throw notFound(
+        'NO_SLA',
+        `${query.queue} has no SLA: PUT /queues/${query.queue}/sla {waitP95Ms} or {withinMs, percent}`,
+      );
+    const { from, to } = range(query, 86_400_000, 'hour', 24 * 90);
+    const granularity = finestStoredFor(from, to, new Date());
+    const queues = [...slas.values()].filter((q) => !query.queue || q.queue === query.queue);
+    const reports = await Promise.all(
+      queues.map(async (q) =>
+        slaReport(q, await ops.metrics.buckets(granularity, q.queue, from, to), { from, to }),
+      ),
     );
-  const { from, to } = range(query, 86_400_000, 'hour', 24 * 90);
-  const granularity = finestStoredFor(from, to, new Date());
-  const queues = [...slas.values()].filter((q) => !query.queue || q.queue === query.queue);
-  const reports = await Promise.all(
-    queues.map(async (q) =>
-      slaReport(q, await ops.metrics.buckets(granularity, q.queue, from, to), { from, to }),
-    ),
-  );
-  return json(200, {
-    from: from.toISOString(),
-    to: to.toISOString(),
-    granularity,
-    queues: reports.sort((a, b) => a.queue.localeCompare(b.queue)),
-  });
-});
+    return json(200, {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      granularity,
+      queues: reports.sort((a, b) => a.queue.localeCompare(b.queue)),
+    });
+  },
+);
 
 /** GET /analytics/retries?queue&type&from&to — success by attempt number, time and cost of retries. */
-const retries = httpRoute({ query: rangeQuery }, async ({ query }) => {
+const retries = httpRoute({ query: rangeQuery, responses: { 200: retryReportSchema } }, async ({ query }) => {
   const { from, to, buckets } = await rangeBuckets(query);
   return json(200, retryReport(buckets, { from, to }));
 });
 
 /** GET /analytics/cost?queue&type&from&to — cost per job, queue and type, and the month ahead (domain/cost-model.ts). */
-const cost = httpRoute({ query: rangeQuery }, async ({ query }) => {
+const cost = httpRoute({ query: rangeQuery, responses: { 200: costReportSchema } }, async ({ query }) => {
   const { from, to, buckets } = await rangeBuckets(query);
   return json(200, costReport(buckets, { from, to }));
 });
@@ -323,6 +347,7 @@ const forecast = httpRoute(
         hours: z.coerce.number().int().min(1).max(168).default(168),
       })
       .strict(),
+    responses: { 200: volumeForecastSchema },
   },
   async ({ query }) => {
     const nextHour = Date.parse(bucketStart(Date.now(), 'hour')) + 3_600_000;
@@ -358,6 +383,7 @@ const errors = httpRoute(
       step: z.enum(['hour', 'day']).optional(),
       top: z.coerce.number().int().min(1).max(50).default(10),
     }),
+    responses: { 200: errorPatternsSchema },
   },
   async ({ query }) => {
     const { from, to, buckets } = await rangeBuckets(query);
@@ -370,32 +396,35 @@ const errors = httpRoute(
  * GET /analytics/utilisation?queue&from&to — busy against available worker time per queue: run
  * times from the buckets, concurrency from the scaling decisions (domain/utilisation.ts).
  */
-const utilisation = httpRoute({ query: rangeQuery.omit({ type: true }) }, async ({ query }) => {
-  const asked = range(query, 86_400_000, 'hour', 24 * 90);
-  const granularity = finestStoredFor(asked.from, asked.to, new Date());
-  // Whole buckets: a bucket's run time is counted against the whole of its time.
-  const from = new Date(bucketStart(asked.from, granularity));
-  const to = asked.to;
-  const queues = query.queue ? [query.queue] : allQueueNames;
-  const modes = await ops.operations.scalingModes();
-  const reports = await Promise.all(
-    queues.map(async (queue) => {
-      const [buckets, changes] = await Promise.all([
-        ops.metrics.buckets(granularity, queue, from, to),
-        ops.operations.scalingEvents(queue, 1000),
-      ]);
-      const mode = modes.get(queue);
-      const standing =
-        (mode?.mode === 'manual' ? mode.concurrency : undefined) ?? configuredConcurrency(queue);
-      const segments = concurrencyTimeline(changes, standing, from.getTime(), to.getTime());
-      return utilisationReport(queue, buckets, segments, { from, to, stepMs: granularities[granularity] });
-    }),
-  );
-  return json(200, { from: from.toISOString(), to: to.toISOString(), granularity, queues: reports });
-});
+const utilisation = httpRoute(
+  { query: rangeQuery.omit({ type: true }), responses: { 200: utilisationReportSchema } },
+  async ({ query }) => {
+    const asked = range(query, 86_400_000, 'hour', 24 * 90);
+    const granularity = finestStoredFor(asked.from, asked.to, new Date());
+    // Whole buckets: a bucket's run time is counted against the whole of its time.
+    const from = new Date(bucketStart(asked.from, granularity));
+    const to = asked.to;
+    const queues = query.queue ? [query.queue] : allQueueNames;
+    const modes = await ops.operations.scalingModes();
+    const reports = await Promise.all(
+      queues.map(async (queue) => {
+        const [buckets, changes] = await Promise.all([
+          ops.metrics.buckets(granularity, queue, from, to),
+          ops.operations.scalingEvents(queue, 1000),
+        ]);
+        const mode = modes.get(queue);
+        const standing =
+          (mode?.mode === 'manual' ? mode.concurrency : undefined) ?? configuredConcurrency(queue);
+        const segments = concurrencyTimeline(changes, standing, from.getTime(), to.getTime());
+        return utilisationReport(queue, buckets, segments, { from, to, stepMs: granularities[granularity] });
+      }),
+    );
+    return json(200, { from: from.toISOString(), to: to.toISOString(), granularity, queues: reports });
+  },
+);
 
 /** GET /analytics/models — each trained model: its window, samples and held-out quality. */
-const models = httpRoute({}, async () => {
+const models = httpRoute({ responses: { 200: failureModelsSchema } }, async () => {
   const failure = await modelStore.failureModel();
   return json(200, {
     models: failure ? [modelSummary(failure)] : [],
@@ -405,8 +434,14 @@ const models = httpRoute({}, async () => {
 
 const counting = jobCounting(queries, new JobCountsStore(requireEnv('METRICS_TABLE')));
 
+const prometheusAnswer = {
+  description: 'The metrics in the Prometheus text exposition format 0.0.4 (prom-client)',
+  contentType: 'text/plain; version=0.0.4; charset=utf-8',
+  schema: z.string(),
+};
+
 /** GET /metrics — Prometheus text format (domain/prometheus-metrics.ts), for any key. */
-const prometheus = httpRoute({}, async () => {
+const prometheus = httpRoute({ responses: { 200: prometheusAnswer } }, async () => {
   const now = new Date();
   const hourAgo = new Date(bucketStart(now.getTime() - 3_600_000, 'minute'));
   const since = new Date(now.getTime() - activeWithinMs).toISOString();

@@ -17,9 +17,9 @@ import { eventTypes } from './factory-events.ts';
 import { jobStatuses } from './jobs.ts';
 import { orderStatuses } from './orders.ts';
 
-const count = z.int().min(0);
+export const count = z.int().min(0);
 /** An ISO 8601 time, as `Date.prototype.toISOString` writes it. */
-const isoTime = z.string().meta({ format: 'date-time' });
+export const isoTime = z.string().meta({ format: 'date-time' });
 const nextCursor = z.string().nullable().describe('Pass as `cursor` for the next page; null on the last');
 
 export const jobStatusSchema = z.enum(jobStatuses).meta({ id: 'JobStatus' });
@@ -359,10 +359,10 @@ export const deadLetterCausesSchema = z
 
 // ── Queues ───────────────────────────────────────────────────────────────────────────────────
 
-const rateLimit = { limit: z.int().min(1), windowMs: z.int().min(1) };
+export const rateLimit = { limit: z.int().min(1), windowMs: z.int().min(1) };
 
 /** An SLA in the form it was set (waitP95Ms, or withinMs and percent), with its meaning. */
-const slaView = {
+export const slaView = {
   waitP95Ms: z.number().optional(),
   withinMs: z.number().optional(),
   percent: z.number().optional(),

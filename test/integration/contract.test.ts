@@ -250,6 +250,36 @@ describe('answers keep to the declared schemas', () => {
     await answerOf('GET /outbox');
   });
 
+  it('analytics and metrics reports (after the jobs above ran)', async () => {
+    const range = `from=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}`;
+    await answerOf('GET /analytics/throughput', '/analytics/throughput?granularity=minute&queue=default');
+    await answerOf('GET /analytics/throughput', '/analytics/throughput?granularity=day');
+    await answerOf('GET /analytics/scaling-advice', '/analytics/scaling-advice?queue=default');
+    await answerOf('GET /analytics/slow-jobs', `/analytics/slow-jobs?${range}`);
+    await answerOf('GET /analytics/models');
+    await answerOf('GET /analytics/sla', `/analytics/sla?${range}`);
+    await answerOf('GET /analytics/retries', `/analytics/retries?${range}&queue=default`);
+    await answerOf('GET /analytics/cost', `/analytics/cost?${range}`);
+    await answerOf('GET /analytics/forecast', '/analytics/forecast?queue=default&historyDays=1&hours=6');
+    await answerOf('GET /analytics/errors', `/analytics/errors?${range}&queue=default`);
+    await answerOf('GET /analytics/utilisation', `/analytics/utilisation?${range}`);
+    await answerOf('GET /metrics/queues');
+    await answerOf('GET /metrics/workers');
+    const timeline = await answerOf('GET /metrics/jobs/timeline', `/metrics/jobs/timeline?${range}&limit=50`);
+    expect(timeline.body.jobs.length).toBeGreaterThan(0);
+    await answerOf(
+      'GET /metrics/job-duration-histogram',
+      `/metrics/job-duration-histogram?${range}&queue=default`,
+    );
+    const text = await fetch(`${inject('apiUrl')}/metrics`, {
+      headers: { authorization: `Bearer ${inject('keys').admin}` },
+    });
+    expect(text.status).toBe(200);
+    expect(Object.keys(document.paths['/metrics']?.get?.responses['200']?.content ?? {})).toEqual([
+      text.headers.get('content-type'),
+    ]);
+  });
+
   it('operator settings: alert rules, schedules, maintenance windows (inert ones, removed after)', async () => {
     const rule = await answerOf('POST /alerts/rules', undefined, {
       name: runTag('contract-rule'),

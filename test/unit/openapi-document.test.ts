@@ -52,6 +52,24 @@ const clientRoutes = {
   'GET /job-batches/{batchId}': [200],
 } as const;
 
+/** The analytics and metrics reports (functions/api/analytics.ts), which dashboards read. */
+const reportRoutes = [
+  'GET /analytics/throughput',
+  'GET /analytics/scaling-advice',
+  'GET /analytics/slow-jobs',
+  'GET /analytics/models',
+  'GET /analytics/sla',
+  'GET /analytics/retries',
+  'GET /analytics/cost',
+  'GET /analytics/forecast',
+  'GET /analytics/errors',
+  'GET /analytics/utilisation',
+  'GET /metrics/queues',
+  'GET /metrics/workers',
+  'GET /metrics/jobs/timeline',
+  'GET /metrics/job-duration-histogram',
+] as const;
+
 describe('the OpenAPI document', () => {
   it('is a valid OpenAPI 3.1 document', async () => {
     const result = await new Validator().validate(
@@ -72,6 +90,23 @@ describe('the OpenAPI document', () => {
           status,
           schema: 1,
         });
+    }
+  });
+
+  it('declares the JSON answer of every analytics and metrics report, as a closed named component', () => {
+    const schemas = document.components.schemas as Json;
+    for (const key of reportRoutes) {
+      const responses = operation(key)?.responses ?? {};
+      expect({ key, statuses: Object.keys(responses).filter((s) => /^2/.test(s)) }).toEqual({
+        key,
+        statuses: ['200'],
+      });
+      const ref: string = responses['200'].content['application/json'].schema.$ref ?? '';
+      const name = ref.replace('#/components/schemas/', '');
+      expect({ key, additionalProperties: schemas[name]?.additionalProperties }).toEqual({
+        key,
+        additionalProperties: false,
+      });
     }
   });
 
@@ -97,6 +132,9 @@ describe('the OpenAPI document', () => {
       description: 'Removed (or there was none)',
     });
     expect(Object.keys(operation('GET /dlq/export').responses['200'].content)).toEqual(['text/csv']);
+    expect(Object.keys(operation('GET /metrics').responses['200'].content)).toEqual([
+      'text/plain; version=0.0.4; charset=utf-8',
+    ]);
   });
 
   it('keeps the bare 2XX only for routes that declare no answer', () => {
@@ -105,7 +143,8 @@ describe('the OpenAPI document', () => {
         .filter(([, op]) => '2XX' in op.responses)
         .map(([method]) => `${method.toUpperCase()} ${path}`),
     );
-    for (const key of Object.keys(clientRoutes)) expect(undeclared).not.toContain(key);
+    for (const key of [...Object.keys(clientRoutes), ...reportRoutes, 'GET /metrics'])
+      expect(undeclared).not.toContain(key);
     expect(operation('GET /console').responses['2XX'].content['application/json'].schema).toEqual({});
   });
 

@@ -7,7 +7,21 @@
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type * as z from 'zod';
+import { noModelYet } from '../../functions/adapters/model-store.ts';
 import { type ApiKeyRecord, issueApiKey, publicKeyView } from '../../functions/domain/access.ts';
+import {
+  costReportSchema,
+  errorPatternsSchema,
+  failureModelsSchema,
+  jobDurationHistogramSchema,
+  retryReportSchema,
+  scalingAdviceSchema,
+  slaReportSchema,
+  slowJobsReportSchema,
+  throughputReportSchema,
+  utilisationReportSchema,
+  volumeForecastSchema,
+} from '../../functions/domain/analytics-responses.ts';
 import {
   apiKeyViewSchema,
   cancelledOrderSchema,
@@ -23,8 +37,15 @@ import {
   scalingModeSchema,
   submittedJobSchema,
 } from '../../functions/domain/api-responses.ts';
+import { costReport } from '../../functions/domain/cost-model.ts';
 import { dependencyGraph } from '../../functions/domain/dependency-graph.ts';
 import { deadLetterCauses } from '../../functions/domain/error-classes.ts';
+import { errorPatterns } from '../../functions/domain/error-patterns.ts';
+import {
+  type FailureModel,
+  modelSummary,
+  trainFailureModel,
+} from '../../functions/domain/failure-prediction.ts';
 import { bandCountsOf, emptyStats, statsOf } from '../../functions/domain/job-counts.ts';
 import type { Accepted } from '../../functions/domain/job-intake.ts';
 import { describeQueues } from '../../functions/domain/job-queues.ts';
@@ -37,7 +58,18 @@ import {
   unstartedStepJob,
 } from '../../functions/domain/orders.ts';
 import { type PausePorts, pauseQueues, resumeQueues } from '../../functions/domain/queue-pause.ts';
-import { slaOf, slaView } from '../../functions/domain/sla.ts';
+import { retryReport } from '../../functions/domain/retry-analysis.ts';
+import { scalingAdvice } from '../../functions/domain/scaling-advice.ts';
+import { slaOf, slaReport, slaView } from '../../functions/domain/sla.ts';
+import { slowJobsReport } from '../../functions/domain/slow-jobs.ts';
+import {
+  durationHistogram,
+  ordersReport,
+  type StoredBucket,
+  throughputReport,
+} from '../../functions/domain/throughput.ts';
+import { concurrencyTimeline, utilisationReport } from '../../functions/domain/utilisation.ts';
+import { volumeForecast } from '../../functions/domain/volume-forecast.ts';
 import { describeMode } from '../../functions/domain/worker-scaling.ts';
 
 const now = new Date('2026-11-22T10:00:00Z');
@@ -310,5 +342,179 @@ describe('keys', () => {
       apiKeyViewSchema,
       publicKeyView({ ...record, revokedAt: now.toISOString(), revokedBy: 'x' }),
     );
+  });
+});
+
+describe('analytics and metrics reports', () => {
+  const from = new Date('2026-11-21T10:00:00Z');
+  const to = now;
+  /** Two hours of two types: runs, waits, retries, payload sums and an error class. */
+  const buckets: StoredBucket[] = [0, 12].flatMap((h) =>
+    ['webhook_call', 'send_email'].map((type, i) => ({
+      bucket: new Date(from.getTime() + h * 3_600_000).toISOString(),
+      queue: i === 0 ? 'default' : 'notifications',
+      type,
+      counters: {
+        submitted: 30,
+        completed: 20 + h,
+        failed: 6,
+        dead: 1,
+        r40: 10 + h,
+        r44: 10,
+        w20: 15,
+        w36: 5 + h,
+        runMsSum: 25_000,
+        runMsSqSum: 40_000_000,
+        waitMsSum: 3_000,
+        payloadBytesSum: 20_000 + h,
+        payloadBytesSqSum: 30_000_000,
+        payloadRunSum: 30_000_000,
+        ac1: 15,
+        af1: 6,
+        ac2: 5 + h,
+        retryRunMsSum: 4_000,
+        failedRunMsSum: 2_000,
+        retryDelayMsSum: 9_000,
+        x_timeout: 4,
+        x_other: 2,
+      },
+      errorClasses: { timeout: 'Timed out after <n> ms' },
+    })),
+  );
+  const sla = slaOf('default', { withinMs: 100, percent: 90 }, 'admin (key k1)', now);
+
+  it('throughput, the duration histogram and the scaling advice', () => {
+    expectDeclared(throughputReportSchema, {
+      ...throughputReport(buckets, from, to, 'hour'),
+      orders: ordersReport([
+        { bucket: from.toISOString(), robotType: 'butler', completed: 3, assemblyMsSum: 9_000 },
+        { bucket: from.toISOString(), robotType: 'drone', completed: 0, assemblyMsSum: 0 },
+      ]),
+    });
+    const runTimeMs = durationHistogram(buckets);
+    expectDeclared(jobDurationHistogramSchema, {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      queue: null,
+      runTimeMs,
+    });
+    expect(runTimeMs.buckets.length).toBeGreaterThan(0);
+    const advice = (minuteBuckets: StoredBucket[]) =>
+      scalingAdvice({
+        queue: 'default',
+        buckets: minuteBuckets,
+        windowMs: 3_600_000,
+        targetWaitMs: 1000,
+        currentConcurrency: 2,
+        maxWorkers: 20,
+      });
+    expectDeclared(scalingAdviceSchema, advice(buckets));
+    expectDeclared(scalingAdviceSchema, advice([]));
+  });
+
+  it('slow jobs, retries, cost and errors', () => {
+    const slow = slowJobsReport(buckets, {
+      from,
+      to,
+      timeoutOf: (type) => (type === 'webhook_call' ? 1_000 : undefined),
+      rateLimited: new Set(['default']),
+    });
+    expect(slow.types.some((t) => t.payload !== null && t.suggestions.length > 0)).toBe(true);
+    expectDeclared(slowJobsReportSchema, slow);
+    expectDeclared(retryReportSchema, retryReport(buckets, { from, to }));
+    expectDeclared(costReportSchema, costReport(buckets, { from, to }));
+    const errors = errorPatterns(buckets, { from, to, step: 'hour', top: 10 });
+    expect(errors.classes.length).toBe(1);
+    expectDeclared(errorPatternsSchema, errors);
+    expectDeclared(retryReportSchema, retryReport([], { from, to }));
+    expectDeclared(costReportSchema, costReport([], { from, to }));
+    expectDeclared(errorPatternsSchema, errorPatterns([], { from, to, step: 'day', top: 5 }));
+    expectDeclared(
+      slowJobsReportSchema,
+      slowJobsReport([], { from, to, timeoutOf: () => undefined, rateLimited: new Set() }),
+    );
+  });
+
+  it('SLA compliance and utilisation', () => {
+    expectDeclared(slaReportSchema, {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      granularity: 'hour',
+      queues: [
+        slaReport(sla, buckets, { from, to }),
+        slaReport(slaOf('notifications', { waitP95Ms: 500 }, 'x', now), [], { from, to }),
+      ],
+    });
+    const segments = concurrencyTimeline(
+      [{ at: new Date(from.getTime() + 3_600_000).toISOString(), from: 2, to: 4 }],
+      2,
+      from.getTime(),
+      to.getTime(),
+    );
+    expectDeclared(utilisationReportSchema, {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      granularity: 'hour',
+      queues: [
+        utilisationReport('default', buckets, segments, { from, to, stepMs: 3_600_000 }),
+        utilisationReport('default', [], [], { from, to, stepMs: 3_600_000 }),
+      ],
+    });
+  });
+
+  it('the volume forecast, with and without an SLA and history', () => {
+    const counts = Array.from({ length: 24 * 15 }, (_, i) => 10 + (i % 24));
+    const input = {
+      queue: 'default',
+      counts,
+      historyStart: Date.parse('2026-11-07T10:00:00Z'),
+      from: now.getTime(),
+      hours: 24,
+      meanRunMs: 250,
+      maxWorkers: 20,
+    };
+    const withSla = volumeForecast({ ...input, sla: { withinMs: 100, percent: 90 } });
+    expect(withSla.hours[0]).toHaveProperty('workers');
+    expectDeclared(volumeForecastSchema, withSla);
+    expectDeclared(volumeForecastSchema, volumeForecast({ ...input, counts: [], meanRunMs: null }));
+  });
+
+  it('the failure model, and none yet', () => {
+    const window = { from: '2026-11-01T00:00:00.000Z', to: '2026-11-02T00:00:00.000Z' };
+    const samples = Array.from({ length: 60 }, (_, i) => ({
+      queue: 'default',
+      type: 'fail_sometimes',
+      payload: { probability: i % 2 },
+      at: new Date(Date.parse(window.from) + i * 60_000).toISOString(),
+      succeeded: i % 2 === 0,
+      runMs: 100,
+    }));
+    const model = trainFailureModel(samples, window, new Date(window.to)) as FailureModel;
+    // Stored as JSON, read back as JSON (adapters/model-store.ts).
+    expectDeclared(failureModelsSchema, { models: [modelSummary(wire(model) as FailureModel)] });
+    expectDeclared(failureModelsSchema, { models: [], note: noModelYet });
+  });
+
+  it('the schemas say what the reports return (compile time)', () => {
+    // The reports' interfaces are readonly; what a client reads of them is not.
+    type Wire<T> = T extends readonly (infer U)[]
+      ? Wire<U>[]
+      : T extends object
+        ? { -readonly [K in keyof T]: Wire<T[K]> }
+        : T;
+    expectTypeOf<Wire<ReturnType<typeof scalingAdvice>>>().toExtend<z.input<typeof scalingAdviceSchema>>();
+    expectTypeOf<Wire<ReturnType<typeof slowJobsReport>>>().toExtend<z.input<typeof slowJobsReportSchema>>();
+    expectTypeOf<Wire<ReturnType<typeof retryReport>>>().toExtend<z.input<typeof retryReportSchema>>();
+    expectTypeOf<Wire<ReturnType<typeof errorPatterns>>>().toExtend<z.input<typeof errorPatternsSchema>>();
+    expectTypeOf<Wire<ReturnType<typeof volumeForecast>>>().toExtend<z.input<typeof volumeForecastSchema>>();
+    expectTypeOf<Wire<ReturnType<typeof slaReport>>>().toExtend<
+      z.input<typeof slaReportSchema>['queues'][number]
+    >();
+    expectTypeOf<Wire<ReturnType<typeof utilisationReport>>>().toExtend<
+      z.input<typeof utilisationReportSchema>['queues'][number]
+    >();
+    expectTypeOf<Wire<ReturnType<typeof modelSummary>>>().toExtend<
+      z.input<typeof failureModelsSchema>['models'][number]
+    >();
   });
 });

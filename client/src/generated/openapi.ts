@@ -1826,6 +1826,151 @@ export interface components {
       cancelRequested: true;
       message: string;
     };
+    CostReport: {
+      /** Format: date-time */
+      from: string;
+      /** Format: date-time */
+      to: string;
+      total: {
+        submitted: number;
+        finished: number;
+        attempts: number;
+        retries: number;
+        workerSeconds: number;
+        costUsd: number;
+        costPerJobUsd: number | null;
+        breakdownUsd: {
+          dynamoDb: number;
+          sqs: number;
+          lambdaRequests: number;
+          lambdaCompute: number;
+          stepFunctions: number;
+          events: number;
+          api: number;
+        };
+      };
+      monthlyProjection: {
+        costUsd: number;
+        jobs: number;
+        basis: string;
+      };
+      queues: {
+        queue: string;
+        /** @enum {string} */
+        kind: 'job' | 'step';
+        workerMemoryMb: number;
+        submitted: number;
+        finished: number;
+        attempts: number;
+        retries: number;
+        workerSeconds: number;
+        costUsd: number;
+        costPerJobUsd: number | null;
+        breakdownUsd: {
+          dynamoDb: number;
+          sqs: number;
+          lambdaRequests: number;
+          lambdaCompute: number;
+          stepFunctions: number;
+          events: number;
+          api: number;
+        };
+      }[];
+      types: {
+        queue: string;
+        type: string;
+        submitted: number;
+        finished: number;
+        attempts: number;
+        retries: number;
+        workerSeconds: number;
+        costUsd: number;
+        costPerJobUsd: number | null;
+        breakdownUsd: {
+          dynamoDb: number;
+          sqs: number;
+          lambdaRequests: number;
+          lambdaCompute: number;
+          stepFunctions: number;
+          events: number;
+          api: number;
+        };
+      }[];
+      prices: {
+        region: string;
+        currency: string;
+        dynamoDbWriteUnit: number;
+        dynamoDbReadUnit: number;
+        sqsRequest: number;
+        lambdaRequest: number;
+        lambdaGbSecondArm: number;
+        stepFunctionsTransition: number;
+        eventBridgeEvent: number;
+        eventArchivePerEvent: number;
+        httpApiRequest: number;
+      };
+      usagePerKind: {
+        job: {
+          perJob: {
+            writeUnits: number;
+            readUnits: number;
+            sqsRequests: number;
+            lambdaRequests: number;
+            transitions: number;
+            events: number;
+            apiRequests: number;
+          };
+          perAttempt: {
+            writeUnits: number;
+            readUnits: number;
+            sqsRequests: number;
+            lambdaRequests: number;
+            transitions: number;
+            events: number;
+            apiRequests: number;
+          };
+          perRetry: {
+            writeUnits: number;
+            readUnits: number;
+            sqsRequests: number;
+            lambdaRequests: number;
+            transitions: number;
+            events: number;
+            apiRequests: number;
+          };
+        };
+        step: {
+          perJob: {
+            writeUnits: number;
+            readUnits: number;
+            sqsRequests: number;
+            lambdaRequests: number;
+            transitions: number;
+            events: number;
+            apiRequests: number;
+          };
+          perAttempt: {
+            writeUnits: number;
+            readUnits: number;
+            sqsRequests: number;
+            lambdaRequests: number;
+            transitions: number;
+            events: number;
+            apiRequests: number;
+          };
+          perRetry: {
+            writeUnits: number;
+            readUnits: number;
+            sqsRequests: number;
+            lambdaRequests: number;
+            transitions: number;
+            events: number;
+            apiRequests: number;
+          };
+        };
+      };
+      limits: string[];
+    };
     CronSchedule: {
       scheduleId: string;
       name: string;
@@ -1880,6 +2025,36 @@ export interface components {
         reason: string;
       }[];
     };
+    ErrorPatterns: {
+      /** Format: date-time */
+      from: string;
+      /** Format: date-time */
+      to: string;
+      /** @enum {string} */
+      step: 'hour' | 'day';
+      failedAttempts: number;
+      classified: number;
+      unclassified: number;
+      overflowed: number;
+      distinctClasses: number;
+      classes: {
+        classId: string;
+        errorClass: string;
+        failures: number;
+        share: number | null;
+        queues: string[];
+        types: string[];
+        firstSeen: string | null;
+        lastSeen: string | null;
+        /** @enum {string} */
+        trend: 'rising' | 'falling' | 'steady' | 'unknown';
+        series: {
+          /** Format: date-time */
+          bucket: string;
+          failures: number;
+        }[];
+      }[];
+    };
     EventPage: {
       events: components['schemas']['FactoryEvent'][];
       /** @description The `after` of the next page */
@@ -1919,6 +2094,53 @@ export interface components {
         [key: string]: unknown;
       };
       key: string;
+    };
+    FailureModels: {
+      models: {
+        /** @constant */
+        name: 'failure-prediction';
+        kind: string;
+        /** Format: date-time */
+        trainedAt: string;
+        trainingWindow: {
+          /** Format: date-time */
+          from: string;
+          /** Format: date-time */
+          to: string;
+        };
+        samples: number;
+        successRate: number;
+        features: number;
+        types: string[];
+        quality: {
+          heldOut: number;
+          accuracy: number | null;
+          baselineAccuracy: number | null;
+          auc: number | null;
+          logLoss: number | null;
+          calibration: {
+            from: number;
+            to: number;
+            predicted: number | null;
+            observed: number | null;
+            count: number;
+          }[];
+        };
+        durations: {
+          [key: string]: {
+            meanMs: number;
+            meanBytes: number;
+            msPerKb: number;
+            samples: number;
+          };
+        };
+        topFeatures: {
+          feature: string;
+          weight: number;
+        }[];
+      }[];
+      /** @description Why there is no model yet */
+      note?: string;
     };
     IssuedApiKey: {
       keyId: string;
@@ -2010,6 +2232,25 @@ export interface components {
     } & {
       [key: string]: unknown;
     };
+    JobDurationHistogram: {
+      /** Format: date-time */
+      from: string;
+      /** Format: date-time */
+      to: string;
+      queue: string | null;
+      runTimeMs: {
+        count: number;
+        p50: number | null;
+        p95: number | null;
+        p99: number | null;
+        buckets: {
+          bucket: number;
+          /** @description Runs of this bucket took less than this */
+          upToMs: number;
+          count: number;
+        }[];
+      };
+    };
     JobGraph: {
       jobId: string;
       nodes: {
@@ -2067,6 +2308,26 @@ export interface components {
     };
     /** @enum {string} */
     JobStatus: 'PENDING' | 'QUEUED' | 'RUNNING' | 'RETRYING' | 'COMPLETED' | 'FAILED' | 'DEAD' | 'CANCELLED';
+    JobTimeline: {
+      /** Format: date-time */
+      from: string;
+      /** Format: date-time */
+      to: string;
+      jobs: {
+        jobId: string;
+        queue: string;
+        type: string;
+        kind: string;
+        status: components['schemas']['JobStatus'];
+        /** Format: date-time */
+        start: string;
+        /** @description Null while it runs */
+        end: string | null;
+        attempts: number;
+      }[];
+      /** @description `limit` jobs were found: there may be more */
+      truncated: boolean;
+    };
     MaintenanceWindow: {
       windowId: string;
       queue: string;
@@ -2255,6 +2516,24 @@ export interface components {
       pausedBy?: string;
       pauseReason?: string | null;
     };
+    QueueMetrics: {
+      /** Format: date-time */
+      at: string;
+      queues: {
+        queue: string;
+        /** @description Messages waiting in SQS */
+        depth: number;
+        inFlight: number;
+        delayed: number;
+        oldestWaitingAgeMs: number | null;
+        concurrency: number;
+        paused: boolean;
+        rateLimit: {
+          limit: number;
+          windowMs: number;
+        } | null;
+      }[];
+    };
     QueueOverview: {
       /** Format: date-time */
       at: string;
@@ -2410,6 +2689,52 @@ export interface components {
     } & {
       [key: string]: unknown;
     };
+    RetryReport: {
+      /** Format: date-time */
+      from: string;
+      /** Format: date-time */
+      to: string;
+      attempts: {
+        /** @description The attempt number; the last counted one is "<n>+" */
+        attempt: string;
+        completed: number;
+        failed: number;
+        successRate: number | null;
+      }[];
+      firstAttemptSuccessRate: number | null;
+      eventualSuccessRate: number | null;
+      retries: {
+        count: number;
+        recovered: number;
+        wasted: number;
+        runSeconds: number;
+        failedAttemptRunSeconds: number;
+        backoffSeconds: number;
+        costUsd: number;
+      };
+      types: {
+        queue: string;
+        type: string;
+        attempts: {
+          /** @description The attempt number; the last counted one is "<n>+" */
+          attempt: string;
+          completed: number;
+          failed: number;
+          successRate: number | null;
+        }[];
+        firstAttemptSuccessRate: number | null;
+        eventualSuccessRate: number | null;
+        retries: {
+          count: number;
+          recovered: number;
+          wasted: number;
+          runSeconds: number;
+          failedAttemptRunSeconds: number;
+          backoffSeconds: number;
+          costUsd: number;
+        };
+      }[];
+    };
     RevokedApiKey: {
       keyId: string;
       name: string;
@@ -2444,6 +2769,23 @@ export interface components {
     };
     /** @enum {string} */
     Role: 'viewer' | 'developer' | 'admin';
+    ScalingAdvice: {
+      queue: string;
+      suggestedWorkers: number;
+      currentConcurrency: number;
+      arrivalRatePerSecond: number;
+      meanRunMs: number | null;
+      offeredLoad: number;
+      expectedWaitMs: number | null;
+      probabilityOfWait: number | null;
+      targetWaitMs: number;
+      window: {
+        minutes: number;
+        submitted: number;
+        runs: number;
+      };
+      reasoning: string[];
+    };
     ScalingEvent: {
       queue: string;
       /** Format: date-time */
@@ -2501,11 +2843,193 @@ export interface components {
           by?: string;
           reason?: string;
         };
+    SlaReport: {
+      /** Format: date-time */
+      from: string;
+      /** Format: date-time */
+      to: string;
+      /** @enum {string} */
+      granularity: 'minute' | 'hour';
+      queues: {
+        queue: string;
+        sla: {
+          waitP95Ms?: number;
+          withinMs?: number;
+          percent?: number;
+          meaning: string;
+          /** Format: date-time */
+          updatedAt: string;
+          updatedBy: string;
+        };
+        compliance: {
+          jobs: number;
+          withinSla: number;
+          percentWithin: number | null;
+          met: boolean | null;
+          waitP95Ms: number | null;
+        };
+        bucketsJudged: number;
+        violationCount: number;
+        /** @description The buckets out of SLA, oldest first (the first 200) */
+        violations: {
+          bucket: string;
+          jobs: number;
+          percentWithin: number;
+          waitP95Ms: number | null;
+        }[];
+        trend: {
+          firstHalfPercent: number | null;
+          secondHalfPercent: number | null;
+          change: number | null;
+          /** @enum {string} */
+          direction: 'improving' | 'worsening' | 'steady' | 'unknown';
+        };
+        series: {
+          bucket: string;
+          jobs: number;
+          percentWithin: number;
+          waitP95Ms: number | null;
+        }[];
+      }[];
+    };
+    SlowJobsReport: {
+      /** Format: date-time */
+      from: string;
+      /** Format: date-time */
+      to: string;
+      types: {
+        type: string;
+        queues: string[];
+        completed: number;
+        failed: number;
+        failureRate: number | null;
+        runMs: {
+          mean: number | null;
+          p50: number | null;
+          p95: number | null;
+          p99: number | null;
+        };
+        waitMs: {
+          mean: number | null;
+          p95: number | null;
+        };
+        waitShare: number | null;
+        trend: {
+          firstHalfMeanRunMs: number | null;
+          secondHalfMeanRunMs: number | null;
+          change: number | null;
+          /** @enum {string} */
+          direction: 'growing' | 'shrinking' | 'steady' | 'unknown';
+        };
+        timeoutMs: number | null;
+        payload: {
+          samples: number;
+          meanBytes: number;
+          correlation: number;
+          msPerKb: number;
+        } | null;
+        suggestions: string[];
+      }[];
+    };
     SubmittedJob: {
       jobId: string;
       status: components['schemas']['JobStatus'];
       /** @description The idempotency key matched a job: nothing new was stored */
       duplicate: boolean;
+    };
+    ThroughputReport: {
+      /** Format: date-time */
+      from: string;
+      /** Format: date-time */
+      to: string;
+      /** @enum {string} */
+      granularity: 'minute' | 'hour' | 'day' | 'week' | 'month';
+      buckets: {
+        /** Format: date-time */
+        bucket: string;
+        submitted: number;
+        completed: number;
+        failed: number;
+        dead: number;
+        jobsPerSecond: number;
+        /** @description Completed ÷ (completed + dead); null when none finished */
+        successRate: number | null;
+        runTimeMs: {
+          count: number;
+          p50: number | null;
+          p95: number | null;
+          p99: number | null;
+        };
+        waitTimeMs: {
+          count: number;
+          p50: number | null;
+          p95: number | null;
+          p99: number | null;
+        };
+      }[];
+      totals: {
+        submitted: number;
+        completed: number;
+        failed: number;
+        dead: number;
+        jobsPerSecond: number;
+        /** @description Completed ÷ (completed + dead); null when none finished */
+        successRate: number | null;
+        runTimeMs: {
+          count: number;
+          p50: number | null;
+          p95: number | null;
+          p99: number | null;
+        };
+        waitTimeMs: {
+          count: number;
+          p50: number | null;
+          p95: number | null;
+          p99: number | null;
+        };
+      };
+      orders: {
+        completedPerHour: {
+          hour: string;
+          completed: number;
+        }[];
+        byRobotType: {
+          [key: string]: {
+            completed: number;
+            meanAssemblyMs: number;
+          };
+        };
+      };
+    };
+    UtilisationReport: {
+      /** Format: date-time */
+      from: string;
+      /** Format: date-time */
+      to: string;
+      /** @enum {string} */
+      granularity: 'minute' | 'hour';
+      queues: {
+        queue: string;
+        busySeconds: number;
+        availableWorkerSeconds: number;
+        idleWorkerSeconds: number;
+        utilisation: number | null;
+        slotsPerWorker: number;
+        workers: {
+          atStart: number | null;
+          atEnd: number | null;
+          min: number | null;
+          max: number | null;
+          changes: number;
+        };
+        series: {
+          /** Format: date-time */
+          bucket: string;
+          busySeconds: number;
+          availableSeconds: number;
+          utilisation: number | null;
+        }[];
+      }[];
     };
     V1AcceptedJob: {
       jobId: string;
@@ -2515,6 +3039,53 @@ export interface components {
       /** @description Jobs waiting in its band queue, itself included */
       queuePosition: number | null;
       jobUrl: string;
+    };
+    VolumeForecast: {
+      queue: string;
+      model: {
+        kind: string;
+        /** @enum {string} */
+        season: 'hour-of-week' | 'hour-of-day' | 'none';
+        history: {
+          /** Format: date-time */
+          from: string;
+          hours: number;
+          jobs: number;
+        };
+        trendPerDay: number;
+        residualSd: number;
+        /** @description Null with less than three days of history */
+        quality: {
+          heldOutHours: number;
+          meanAbsoluteError: number;
+          flatForecastError: number;
+        } | null;
+      };
+      meanRunMs: number | null;
+      sla: {
+        withinMs: number;
+        percent: number;
+      } | null;
+      workersNote: string;
+      totalJobs: number;
+      peak: {
+        /** Format: date-time */
+        hour: string;
+        jobs: number;
+        low: number;
+        high: number;
+        /** @description With an SLA and a measured run time only; null when more than the queue may have are needed */
+        workers?: number | null;
+      } | null;
+      hours: {
+        /** Format: date-time */
+        hour: string;
+        jobs: number;
+        low: number;
+        high: number;
+        /** @description With an SLA and a measured run time only; null when more than the queue may have are needed */
+        workers?: number | null;
+      }[];
     };
     WorkerInfo: {
       workerId: string;
@@ -2529,6 +3100,21 @@ export interface components {
       jobsProcessed: number;
       failures: number;
       memoryUsedMb: number | null;
+    };
+    WorkerMetrics: {
+      /** Format: date-time */
+      at: string;
+      queues: {
+        queue: string;
+        workers: number;
+        busy: number;
+        idle: number;
+        lost: number;
+        jobsProcessed: number;
+        failures: number;
+        /** @description Null when no worker reported its memory */
+        memoryUsedMbMax: number | null;
+      }[];
     };
     WorkersStatus: {
       /** Format: date-time */
@@ -6728,6 +7314,15 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ThroughputReport'];
+        };
+      };
       /** @description The request is invalid: VALIDATION_FAILED with each field, INVALID_JSON, MISSING_BODY or a rule of the route */
       400: {
         headers: {
@@ -6762,15 +7357,6 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Error'];
-        };
-      };
-      /** @description Success (a JSON body unless 204) */
-      '2XX': {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': unknown;
         };
       };
     };
@@ -6798,6 +7384,15 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ScalingAdvice'];
+        };
+      };
       /** @description The request is invalid: VALIDATION_FAILED with each field, INVALID_JSON, MISSING_BODY or a rule of the route */
       400: {
         headers: {
@@ -6832,15 +7427,6 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Error'];
-        };
-      };
-      /** @description Success (a JSON body unless 204) */
-      '2XX': {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': unknown;
         };
       };
     };
@@ -6869,6 +7455,15 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SlowJobsReport'];
+        };
+      };
       /** @description The request is invalid: VALIDATION_FAILED with each field, INVALID_JSON, MISSING_BODY or a rule of the route */
       400: {
         headers: {
@@ -6905,15 +7500,6 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description Success (a JSON body unless 204) */
-      '2XX': {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': unknown;
-        };
-      };
     };
   };
   getAnalyticsModels: {
@@ -6925,6 +7511,15 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['FailureModels'];
+        };
+      };
       /** @description UNAUTHENTICATED: no key, or an unknown or revoked one */
       401: {
         headers: {
@@ -6950,15 +7545,6 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Error'];
-        };
-      };
-      /** @description Success (a JSON body unless 204) */
-      '2XX': {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': unknown;
         };
       };
     };
@@ -6986,6 +7572,15 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SlaReport'];
+        };
+      };
       /** @description The request is invalid: VALIDATION_FAILED with each field, INVALID_JSON, MISSING_BODY or a rule of the route */
       400: {
         headers: {
@@ -7020,15 +7615,6 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Error'];
-        };
-      };
-      /** @description Success (a JSON body unless 204) */
-      '2XX': {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': unknown;
         };
       };
     };
@@ -7057,6 +7643,15 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RetryReport'];
+        };
+      };
       /** @description The request is invalid: VALIDATION_FAILED with each field, INVALID_JSON, MISSING_BODY or a rule of the route */
       400: {
         headers: {
@@ -7091,15 +7686,6 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Error'];
-        };
-      };
-      /** @description Success (a JSON body unless 204) */
-      '2XX': {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': unknown;
         };
       };
     };
@@ -7128,6 +7714,15 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CostReport'];
+        };
+      };
       /** @description The request is invalid: VALIDATION_FAILED with each field, INVALID_JSON, MISSING_BODY or a rule of the route */
       400: {
         headers: {
@@ -7162,15 +7757,6 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Error'];
-        };
-      };
-      /** @description Success (a JSON body unless 204) */
-      '2XX': {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': unknown;
         };
       };
     };
@@ -7198,6 +7784,15 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['VolumeForecast'];
+        };
+      };
       /** @description The request is invalid: VALIDATION_FAILED with each field, INVALID_JSON, MISSING_BODY or a rule of the route */
       400: {
         headers: {
@@ -7232,15 +7827,6 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Error'];
-        };
-      };
-      /** @description Success (a JSON body unless 204) */
-      '2XX': {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': unknown;
         };
       };
     };
@@ -7271,6 +7857,15 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorPatterns'];
+        };
+      };
       /** @description The request is invalid: VALIDATION_FAILED with each field, INVALID_JSON, MISSING_BODY or a rule of the route */
       400: {
         headers: {
@@ -7305,15 +7900,6 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Error'];
-        };
-      };
-      /** @description Success (a JSON body unless 204) */
-      '2XX': {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': unknown;
         };
       };
     };
@@ -7341,6 +7927,15 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['UtilisationReport'];
+        };
+      };
       /** @description The request is invalid: VALIDATION_FAILED with each field, INVALID_JSON, MISSING_BODY or a rule of the route */
       400: {
         headers: {
@@ -7377,15 +7972,6 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description Success (a JSON body unless 204) */
-      '2XX': {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': unknown;
-        };
-      };
     };
   };
   getMetrics: {
@@ -7397,6 +7983,15 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description The metrics in the Prometheus text exposition format 0.0.4 (prom-client) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/plain; version=0.0.4; charset=utf-8': string;
+        };
+      };
       /** @description UNAUTHENTICATED: no key, or an unknown or revoked one */
       401: {
         headers: {
@@ -7422,15 +8017,6 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Error'];
-        };
-      };
-      /** @description Success (a JSON body unless 204) */
-      '2XX': {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': unknown;
         };
       };
     };
@@ -7444,6 +8030,15 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['QueueMetrics'];
+        };
+      };
       /** @description UNAUTHENTICATED: no key, or an unknown or revoked one */
       401: {
         headers: {
@@ -7469,15 +8064,6 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Error'];
-        };
-      };
-      /** @description Success (a JSON body unless 204) */
-      '2XX': {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': unknown;
         };
       };
     };
@@ -7491,6 +8077,15 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WorkerMetrics'];
+        };
+      };
       /** @description UNAUTHENTICATED: no key, or an unknown or revoked one */
       401: {
         headers: {
@@ -7516,15 +8111,6 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Error'];
-        };
-      };
-      /** @description Success (a JSON body unless 204) */
-      '2XX': {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': unknown;
         };
       };
     };
@@ -7553,6 +8139,15 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['JobTimeline'];
+        };
+      };
       /** @description The request is invalid: VALIDATION_FAILED with each field, INVALID_JSON, MISSING_BODY or a rule of the route */
       400: {
         headers: {
@@ -7587,15 +8182,6 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Error'];
-        };
-      };
-      /** @description Success (a JSON body unless 204) */
-      '2XX': {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': unknown;
         };
       };
     };
@@ -7624,6 +8210,15 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['JobDurationHistogram'];
+        };
+      };
       /** @description The request is invalid: VALIDATION_FAILED with each field, INVALID_JSON, MISSING_BODY or a rule of the route */
       400: {
         headers: {
@@ -7658,15 +8253,6 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Error'];
-        };
-      };
-      /** @description Success (a JSON body unless 204) */
-      '2XX': {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': unknown;
         };
       };
     };
