@@ -5,7 +5,7 @@
  *   order and per step;
  * - calls per standalone job: BENCH_JOBS (default 500) jobs in one batch;
  * - throughput beside BullMQ: BENCH_THROUGHPUT_JOBS (default 5,000) no-op jobs through
- *   `POST /jobs/bulk`, then the same jobs through BullMQ on a Redis of its own when
+ *   `POST /jobs/bulk` of a fresh `npm start` in a process of its own, then the same jobs through BullMQ on a Redis of its own when
  *   `redis-server` is installed (BENCH_ROUNDS rounds, interleaved): submit/s, drain/s, start
  *   latency, memory, and the API's answer times during the backlog;
  * - analytics: GET /analytics/throughput latency with 1k and then 100k jobs recorded.
@@ -27,9 +27,16 @@ import { emulatorRates } from './bench/emulator-rates.ts';
 import { eventLatency } from './bench/event-latency.ts';
 import { predictionTable, predictionWorkload } from './bench/prediction-workload.ts';
 import { compareRetryPolicies, retryComparisonTable } from './bench/retry-workload.ts';
-import { bullmqRun, factoryRun, type ThroughputRun, throughputTable } from './bench/throughput.ts';
+import {
+  bullmqRun,
+  factoryRun,
+  processMemory,
+  type ThroughputRun,
+  throughputTable,
+} from './bench/throughput.ts';
 import { CallCounter } from './cloud/call-counter.ts';
 import { startLocalCloud } from './cloud/local-cloud.ts';
+import { startFactoryProcess } from './factory-process.ts';
 
 const ordersPerType = Number(process.env.BENCH_ORDERS ?? 10);
 const specifications: Record<string, unknown> = {
@@ -201,7 +208,21 @@ async function benchThroughput(): Promise<string[]> {
   const factory: ThroughputRun[] = [];
   const bullmq: (ThroughputRun | string)[] = [];
   for (let round = 1; round <= rounds; round++) {
-    factory.push(await factoryRun({ url: cloud.apiUrl, key: adminKey }, count, log));
+    // `npm start` of its own, fresh, as a user runs it: its memory is the factory's alone (not
+    // the bench's, nor what the sections before left), as redis-server's is BullMQ's.
+    log(`bench: starting a fresh \`npm start\` for round ${round}…`);
+    const factoryProcess = await startFactoryProcess({ dir: '.local/bench-throughput', fresh: true });
+    try {
+      const key = factoryProcess.keys.admin as string;
+      factory.push(
+        await factoryRun({ url: factoryProcess.apiUrl, key }, count, log, {
+          of: '`npm start` process RSS once drained',
+          read: () => processMemory(factoryProcess.pid),
+        }),
+      );
+    } finally {
+      await factoryProcess.kill();
+    }
     bullmq.push(await bullmqRun(count, log));
   }
   const lines = throughputTable(count, factory, bullmq);

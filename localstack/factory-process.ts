@@ -15,6 +15,8 @@ export interface FactoryProcess {
   readonly apiUrl: string;
   readonly edgeUrl: string;
   readonly ports: { api: number; edge: number };
+  /** The process's id: the bench reads its memory from /proc. */
+  readonly pid: number;
   /** The keys npm start issued and wrote to `<dir>/credentials.json`. */
   readonly keys: Partial<Record<'admin' | 'developer' | 'viewer', string>>;
   /** SIGKILL, as a crash of the machine's process would. */
@@ -56,22 +58,24 @@ export async function startFactoryProcess(options: {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  // The last lines only: a long run (the bench's) would otherwise keep all it printed.
   let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-8000);
+  };
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`npm start did not get ready:\n${output.slice(-4000)}`)),
       options.readyTimeoutMs ?? 180_000,
     );
     child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
+      keep(chunk);
       if (output.includes('Press Ctrl+C')) {
         clearTimeout(timer);
         resolve();
       }
     });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
+    child.stderr?.on('data', keep);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`npm start exited (${code}):\n${output.slice(-4000)}`));
@@ -81,6 +85,7 @@ export async function startFactoryProcess(options: {
     apiUrl: `http://localhost:${ports.api}`,
     edgeUrl: `http://127.0.0.1:${ports.edge}`,
     ports,
+    pid: child.pid ?? 0,
     keys: JSON.parse(readFileSync(path.resolve(repoRoot, options.dir, 'credentials.json'), 'utf8')),
     kill: () =>
       new Promise((resolve) => {

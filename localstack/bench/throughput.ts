@@ -3,6 +3,7 @@
  * as a client would) and through BullMQ on a Redis of its own, measured the same way.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { freePort } from '../factory-process.ts';
 
 export interface ThroughputRun {
@@ -14,6 +15,8 @@ export interface ThroughputRun {
   /** Submit → start of a single job on an idle queue (median of a few). */
   readonly idleStartP50Ms: number;
   readonly memoryMb: number;
+  /** The highest RSS the process reached during the run, where the system can tell it. */
+  readonly peakMemoryMb?: number;
   readonly memoryOf: string;
   /** Requests answered 429/5xx and retried by the bench (the factory only). */
   readonly retried: number;
@@ -103,10 +106,23 @@ interface JobTimes {
   readonly completedAt?: string;
 }
 
+/** A process's resident memory now and at its peak (VmRSS, VmHWM), from Linux's /proc. */
+export function processMemory(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+}
+
+/**
+ * The factory's run: `api` is an `npm start` of its own (bench.ts starts one per round), whose
+ * memory `memory` reads once the jobs are done, as redis-server's is read for BullMQ.
+ */
 export async function factoryRun(
   api: FactoryEndpoint,
   count: number,
   log: (line: string) => void,
+  memory: { readonly of: string; read(): { rssMb: number; peakMb: number } },
 ): Promise<ThroughputRun> {
   const counters = { retried: 0 };
   const tag = `bench-${Date.now().toString(36)}`;
@@ -183,6 +199,7 @@ export async function factoryRun(
     await sleep(1000);
   }
 
+  const { rssMb, peakMb } = memory.read();
   const times = await jobTimes(api, new Set(ids), counters);
   const starts = times.map((t) => Date.parse(t.startedAt ?? t.createdAt) - Date.parse(t.createdAt));
   starts.sort((a, b) => a - b);
@@ -192,8 +209,9 @@ export async function factoryRun(
   return {
     system: 'factory',
     ...figures({ count, submitMs, firstCreated, lastCompleted, starts, idle }),
-    memoryMb: process.memoryUsage().rss / 2 ** 20,
-    memoryOf: 'local cloud process RSS',
+    memoryMb: rssMb,
+    peakMemoryMb: peakMb,
+    memoryOf: memory.of,
     retried: counters.retried,
     apiP95Ms: percentile(apiTimes, 0.95),
     apiP95ByCall: Object.fromEntries(
@@ -346,11 +364,12 @@ export function throughputTable(
     p95: median(runs.map((r) => r.startP95Ms)),
     idle: median(runs.map((r) => r.idleStartP50Ms)),
     memory: median(runs.map((r) => r.memoryMb)),
+    peak: median(runs.map((r) => r.peakMemoryMb ?? Number.NaN)),
   });
   const f = summary(factory);
   const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
   const row = (name: string, s: ReturnType<typeof summary>, memoryOf: string) =>
-    `  | ${name.padEnd(8)} | ${fmt(s.submit).padStart(9)} | ${fmt(s.drain, 1).padStart(8)} | ${fmt(s.p50).padStart(9)} | ${fmt(s.p95).padStart(9)} | ${fmt(s.idle).padStart(8)} | ${fmt(s.memory).padStart(6)} MB (${memoryOf}) |`;
+    `  | ${name.padEnd(8)} | ${fmt(s.submit).padStart(9)} | ${fmt(s.drain, 1).padStart(8)} | ${fmt(s.p50).padStart(9)} | ${fmt(s.p95).padStart(9)} | ${fmt(s.idle).padStart(8)} | ${fmt(s.memory).padStart(6)} MB (${memoryOf}${Number.isFinite(s.peak) ? `; peak ${fmt(s.peak)} MB` : ''}) |`;
   const lines = [
     `throughput: ${count} no-op jobs (delayed_message, no hold), ${factory.length} round(s), medians`,
     '  | system   | submit/s  | drain/s  | start p50 | start p95 | idle p50 | memory |',

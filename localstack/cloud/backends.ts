@@ -82,6 +82,7 @@ export async function startEmbedded(
     stop: async () => {
       queues.stop();
       tables.stop();
+      streams.stop();
     },
   };
 }

@@ -11,7 +11,7 @@
  * journalled, so a consumer that was behind before a kill -9 resumes where its checkpoint was.
  * Not modelled: shard rollover, iterator expiry (15 min on AWS), the TTL service identity.
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { type DynaliteItem, type DynaliteTable, sameItem } from './dynalite-writes.ts';
 import type { BufferedRequest, ServiceResponse } from './edge.ts';
 import { Journal } from './journal.ts';
@@ -110,6 +110,11 @@ export class LocalStreams {
     this.journal.rewrite(this.entries());
   }
 
+  /** Closes the journal (the local cloud stops). */
+  stop(): void {
+    this.journal.close();
+  }
+
   /** Called on every new record (the stream pollers' wake-up; records are read through the API). */
   onRecord(listener: (streamArn: string) => void): void {
     this.recordListeners.push(listener);
@@ -169,7 +174,8 @@ export class LocalStreams {
       ...(before && (view === 'OLD_IMAGE' || view === 'NEW_AND_OLD_IMAGES') ? { OldImage: before } : {}),
     };
     const record: StreamRecord = {
-      eventID: randomBytes(16).toString('hex'),
+      // randomUUID draws from a buffered pool; randomBytes asked the OS for every record.
+      eventID: randomUUID().replaceAll('-', ''),
       eventName: !before ? 'INSERT' : !after ? 'REMOVE' : 'MODIFY',
       eventVersion: '1.1',
       eventSource: 'aws:dynamodb',

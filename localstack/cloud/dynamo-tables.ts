@@ -18,7 +18,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } f
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { Stream } from 'node:stream';
-import type { BufferedRequest, ServiceResponse } from './edge.ts';
+import { type BufferedRequest, jsonBody, type ServiceResponse } from './edge.ts';
 import { replaceFile } from './journal.ts';
 
 const require = createRequire(import.meta.url);
@@ -94,8 +94,14 @@ class RangeEmitter extends Stream {
   }
 }
 
+/** Level's answer to a missing key; without a stack trace, which dynalite never reads (every
+ * conditional put of a new item asks for one, and capturing the stack was most of its cost). */
 function notFound(): Error {
-  return Object.assign(new Error('NotFoundError'), { name: 'NotFoundError' });
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  const error = Object.assign(new Error('NotFoundError'), { name: 'NotFoundError' });
+  Error.stackTraceLimit = limit;
+  return error;
 }
 
 /**
@@ -408,7 +414,7 @@ export class DynamoTables {
       return answer(400, { __type: 'com.amazon.coral.service#UnknownOperationException' });
     let data: Record<string, unknown>;
     try {
-      data = JSON.parse(request.body.toString());
+      data = jsonBody(request) as Record<string, unknown>;
     } catch {
       return answer(400, { __type: 'com.amazon.coral.service#SerializationException' });
     }

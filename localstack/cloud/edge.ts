@@ -19,6 +19,19 @@ export interface BufferedRequest {
   readonly body: Buffer;
 }
 
+const parsedBodies = new WeakMap<BufferedRequest, unknown>();
+/**
+ * A request's JSON body, parsed once for all who read it: local IAM reads the table or queue a
+ * call names, then the service reads the call (a batch write's body was parsed twice). Throws as
+ * JSON.parse does; readers must not change what it returns.
+ */
+export function jsonBody(request: BufferedRequest): unknown {
+  if (parsedBodies.has(request)) return parsedBodies.get(request);
+  const value: unknown = JSON.parse(request.body.toString());
+  parsedBodies.set(request, value);
+  return value;
+}
+
 export interface ServiceResponse {
   readonly status: number;
   readonly headers: Record<string, string>;

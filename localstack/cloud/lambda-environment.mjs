@@ -1,12 +1,16 @@
 // One Lambda execution environment: a worker thread that imports the bundled handler once
 // (cold start) and then serves invocations one at a time, as Lambda does.
 
+import { readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { setPriority } from 'node:os';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { codePath, handlerExport, functionName, memorySize, logStreamName, functionArn, edgeUrl } = workerData;
+const { codePath, handlerExport, functionName, memorySize, logStreamName, functionArn, edgeUrl, nice } =
+  workerData;
+if (nice) lowerThreadPriority(nice);
 if (edgeUrl) callEdgeOverPort(new URL(edgeUrl));
 const module = await import(pathToFileURL(codePath).href);
 const handler = module[handlerExport];
@@ -118,4 +122,18 @@ async function bodyOf(body) {
   const chunks = [];
   for await (const chunk of body) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks);
+}
+
+/**
+ * On Linux a thread has a nice value of its own: this environment's thread yields to the local
+ * cloud's main thread, which serves every AWS call of every environment (on AWS the services run
+ * elsewhere and a busy function does not slow them). Elsewhere, or without /proc, nothing.
+ */
+function lowerThreadPriority(niceness) {
+  try {
+    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(threadId)) setPriority(threadId, niceness);
+  } catch {
+    // not Linux: the scheduler treats every thread alike
+  }
 }

@@ -334,6 +334,7 @@ export class LambdaRuntime {
         memorySize: fn.memorySize,
         logStreamName,
         edgeUrl: this.edge?.url,
+        nice: Number(process.env.LOCAL_LAMBDA_NICE ?? 5),
       },
       stdout: true,
       stderr: true,

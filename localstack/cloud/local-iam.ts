@@ -7,7 +7,7 @@
  * checked; neither are Deny statements, conditions or resource policies, which the stack does not
  * use for its functions (docs/security.md says so).
  */
-import type { BufferedRequest, ServiceResponse } from './edge.ts';
+import { type BufferedRequest, jsonBody, type ServiceResponse } from './edge.ts';
 import { type TemplateResolver, UnresolvedReference } from './template.ts';
 
 interface Statement {
@@ -21,6 +21,12 @@ export interface LocalPrincipal {
   readonly functionName: string;
   readonly roleArn: string;
   readonly statements: readonly Statement[];
+  /**
+   * What the statements said of each action and resource asked so far: a function asks the same
+   * few thousands of times, and matching every statement's patterns each time was most of local
+   * IAM's cost. Bounded (object keys make resources many).
+   */
+  readonly decisions?: Map<string, boolean>;
 }
 
 export interface Denial {
@@ -86,6 +92,7 @@ export class LocalIam {
         functionName: name,
         roleArn: `arn:aws:sts::${identity.accountId}:assumed-role/${role}/${name}`,
         statements: statementsByRole.get(role) ?? [],
+        decisions: new Map(),
       });
     }
   }
@@ -132,14 +139,7 @@ export class LocalIam {
     asked: IamRequest,
     userAgent = '',
   ): ServiceResponse | undefined {
-    const denied = asked.asks.find(
-      ({ action, resource }) =>
-        !principal.statements.some(
-          (s) =>
-            s.actions.some((a) => a.test(action)) &&
-            (s.resources === undefined || resource === '*' || s.resources.some((r) => r.test(resource))),
-        ),
-    );
+    const denied = asked.asks.find(({ action, resource }) => !this.allows(principal, action, resource));
     if (denied === undefined) return undefined;
     this.denials.push({
       at: new Date().toISOString(),
@@ -168,12 +168,28 @@ export class LocalIam {
     };
   }
 
+  private allows(principal: LocalPrincipal, action: string, resource: string): boolean {
+    const key = `${action} ${resource}`;
+    const known = principal.decisions?.get(key);
+    if (known !== undefined) return known;
+    const allowed = principal.statements.some(
+      (s) =>
+        s.actions.some((a) => a.test(action)) &&
+        (s.resources === undefined || resource === '*' || s.resources.some((r) => r.test(resource))),
+    );
+    if (principal.decisions) {
+      if (principal.decisions.size >= 2_000) principal.decisions.clear();
+      principal.decisions.set(key, allowed);
+    }
+    return allowed;
+  }
+
   /** The action and resources of one call, in IAM's names (see the services' authorization references). */
   requestOf(service: string, action: string, request: BufferedRequest): IamRequest {
     const { region, accountId } = this.identity;
     const body = () => {
       try {
-        return JSON.parse(request.body.toString() || '{}') as Record<string, unknown>;
+        return (request.body.length > 0 ? jsonBody(request) : {}) as Record<string, unknown>;
       } catch {
         return {};
       }

@@ -130,6 +130,36 @@ describe('local IAM', () => {
     ]);
   });
 
+  it('gives the same verdicts when it answers from the decisions it remembers', () => {
+    const iam = iamOf();
+    const get = (TableName: string) =>
+      signedBy('Reader', 'dynamodb', 'DynamoDB_20120810.GetItem', { TableName, Key: {} });
+    const verdicts = () => [
+      verdict(iam, get('jobs'), 'dynamodb', 'GetItem')?.status,
+      verdict(iam, get('orders'), 'dynamodb', 'GetItem')?.status,
+      verdict(
+        iam,
+        signedBy('Reader', 'dynamodb', 'DynamoDB_20120810.PutItem', { TableName: 'jobs' }),
+        'dynamodb',
+        'PutItem',
+      )?.status,
+    ];
+    expect(verdicts()).toEqual([undefined, 400, 400]);
+    expect(iam.principalOf(get('jobs'))?.decisions?.size).toBe(3);
+    // Asked again: remembered, and a denial is still recorded each time.
+    expect(verdicts()).toEqual([undefined, 400, 400]);
+    expect(iam.denials).toHaveLength(4);
+    // The writer's decisions are its own.
+    expect(
+      verdict(
+        iam,
+        signedBy('Writer', 'dynamodb', 'DynamoDB_20120810.PutItem', { TableName: 'jobs' }),
+        'dynamodb',
+        'PutItem',
+      ),
+    ).toBeUndefined();
+  });
+
   it('matches wildcard actions and names a batch send by its single action', () => {
     const iam = iamOf();
     const send = signedBy('Writer', 'sqs', 'AmazonSQS.SendMessageBatch', {

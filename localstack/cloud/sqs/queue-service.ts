@@ -6,8 +6,8 @@
  * the Approximate* counts. Receipt handles change on every receive and only the latest one
  * deletes, as on AWS. Served by the edge without another HTTP hop.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { BufferedRequest, ServiceResponse } from '../edge.ts';
+import { createHash, randomUUID } from 'node:crypto';
+import { type BufferedRequest, jsonBody, type ServiceResponse } from '../edge.ts';
 import { Journal } from '../journal.ts';
 
 type Json = Record<string, unknown>;
@@ -278,7 +278,7 @@ export class QueueService {
   readonly handle = async (request: BufferedRequest): Promise<ServiceResponse> => {
     const action = String(request.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
     try {
-      const body = request.body.length ? (JSON.parse(request.body.toString()) as Json) : {};
+      const body = request.body.length ? (jsonBody(request) as Json) : {};
       const result = await this.dispatch(action, body);
       return {
         status: 200,
@@ -304,6 +304,7 @@ export class QueueService {
   stop(): void {
     this.stopped = true;
     for (const queue of this.queues.values()) queue.stop();
+    this.journal.close();
   }
 
   private stopped = false;
@@ -590,9 +591,9 @@ export class QueueService {
       }
       message.receiveCount++;
       message.firstReceiveAt ??= now;
-      message.receipt = Buffer.from(
-        `${queue.name}\u0000${message.id}\u0000${randomBytes(8).toString('hex')}`,
-      ).toString('base64url');
+      message.receipt = Buffer.from(`${queue.name}\u0000${message.id}\u0000${randomUUID()}`).toString(
+        'base64url',
+      );
       message.visibleAt = now + visibilitySeconds * 1000;
       queue.place(message, now);
       this.journal.append({

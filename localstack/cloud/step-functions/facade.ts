@@ -238,6 +238,7 @@ export class StepFunctionsFacade {
       task.reject(new TaskError('States.Runtime', 'The local cloud stopped'));
     }
     for (const execution of this.executions.values()) if (execution.status === 'RUNNING') execution.abort?.();
+    this.journal.close();
   }
 
   /** All executions, for the bench's transition counts. */

@@ -1,0 +1,31 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Journal } from '../../localstack/cloud/journal.ts';
+
+describe('the local cloud journal', () => {
+  it('appends to its open file, and after a compaction to the file that replaced it', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'journal-')), 'state.jsonl');
+    const journal = new Journal<{ n: number }>(file);
+    journal.append({ n: 1 });
+    journal.append({ n: 2 });
+    expect(new Journal<{ n: number }>(file).load()).toEqual([{ n: 1 }, { n: 2 }]);
+    journal.rewrite([{ n: 2 }]);
+    journal.append({ n: 3 });
+    expect(journal.length).toBe(2);
+    expect(readFileSync(file, 'utf8')).toBe('{"n":2}\n{"n":3}\n');
+    journal.close();
+    // Closed, it opens the file again at the next append.
+    journal.append({ n: 4 });
+    expect(new Journal<{ n: number }>(file).load()).toEqual([{ n: 2 }, { n: 3 }, { n: 4 }]);
+    journal.close();
+  });
+
+  it('keeps nothing without a file', () => {
+    const journal = new Journal<{ n: number }>(undefined);
+    journal.append({ n: 1 });
+    expect(journal.load()).toEqual([]);
+    expect(journal.durable).toBe(false);
+  });
+});
