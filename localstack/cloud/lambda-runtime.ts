@@ -77,6 +77,31 @@ interface AwsCallMessage {
 /** Each environment's young generation (V8 semi-spaces), in MB. */
 const youngGenerationMb = 8;
 
+/**
+ * Node's flags for an environment: the local cloud's own, without the TypeScript loader it may run
+ * under (`npm start` is `tsx …`, which puts tsx's `--require` and `--import` in execArgv, and a
+ * worker inherits them). A bundle is plain JavaScript, as on Lambda; with the loader every
+ * environment ran tsx's hooks on each module it loaded at its cold start.
+ */
+export function environmentExecArgv(execArgv: readonly string[]): string[] {
+  const loaderFlags = new Set(['--require', '-r', '--import', '--loader', '--experimental-loader']);
+  const isTsx = (value = '') => /[/\\]tsx[/\\]|^tsx(\/|$)/.test(value);
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const flag = execArgv[i] ?? '';
+    const [name, inline] = flag.split(/=(.*)/s);
+    if (name && loaderFlags.has(name)) {
+      const value = inline ?? execArgv[i + 1];
+      if (inline === undefined) i++;
+      if (isTsx(value)) continue;
+      kept.push(flag, ...(inline === undefined && value !== undefined ? [value] : []));
+      continue;
+    }
+    kept.push(flag);
+  }
+  return kept;
+}
+
 export class LambdaRuntime {
   private readonly functions = new Map<string, LocalFunction>();
   private readonly environments = new Map<string, Environment[]>();
@@ -324,7 +349,10 @@ export class LambdaRuntime {
   private start(fn: LocalFunction, env: Environment): void {
     const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
     const logStreamName = `${day}/[$LATEST]${env.id}`;
+    const execArgv = environmentExecArgv(process.execArgv);
     const worker = new Worker(bootstrap, {
+      // Inherited as before unless there was a loader to leave out.
+      ...(execArgv.length < process.execArgv.length ? { execArgv } : {}),
       env: { ...fn.environment, AWS_LAMBDA_LOG_STREAM_NAME: logStreamName },
       workerData: {
         codePath: fn.codePath,
