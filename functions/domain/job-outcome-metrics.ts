@@ -9,7 +9,6 @@
  * same budget and writes the DEAD record next. Not counted: a step the workflow gives up on for
  * another reason (its wait limit, a dispatch that kept failing) — the analytics count those.
  */
-import type { SettledAttempt } from './job-lifecycle.ts';
 import type { JobRecord } from './jobs.ts';
 
 export const jobMetricsNamespace = 'RobotFactory';
@@ -34,7 +33,8 @@ export const jobMetricDimensions = ['queue', 'type'] as const;
 export interface SettledOutcome {
   readonly queue: string;
   readonly type: string;
-  readonly status: SettledAttempt['status'];
+  /** A settlement's status (job-lifecycle.ts `Settlement`): how an attempt ends. */
+  readonly status: 'COMPLETED' | 'FAILED' | 'DEAD' | 'CANCELLED';
   readonly attempt: number;
   /** How long the attempt ran, milliseconds; absent when nobody saw it end. */
   readonly ranMs?: number;
