@@ -31,10 +31,10 @@ import {
   intakeMarkerKey,
   intakeMarkerPrefix,
   jobsByOrderIndex,
-  leaseShardOf,
   queueStatusKey,
   readyIndex,
   readyKeyOf,
+  retiredLeaseKey,
 } from './jobs-table.ts';
 
 export interface Retention {
@@ -335,7 +335,6 @@ export class JobEngineStore implements JobEnginePort {
         workerId: request.workerId,
         startedAt: at,
         leaseExpiresAt: request.now.getTime() + request.leaseMs,
-        leaseShard: leaseShardOf(jobId),
       },
       add: { attempts: 1 },
       // A new attempt starts from nothing: the last attempt's progress goes.
@@ -421,7 +420,7 @@ export class JobEngineStore implements JobEnginePort {
               };
     const remove = [
       'leaseExpiresAt',
-      'leaseShard',
+      retiredLeaseKey,
       ...(settlement.status === 'FAILED' ? [] : ['readyKey', 'readyRank']),
     ];
     const condition = `#attemptToken = :token AND #status = :running${extra ? ` AND ${extra.condition}` : ''}`;
@@ -544,7 +543,7 @@ export class JobEngineStore implements JobEnginePort {
         ...this.marker(job.jobId, plan.dispatchAt),
         ...this.ready(job, runAt),
       },
-      remove: ['leaseExpiresAt', 'leaseShard'],
+      remove: ['leaseExpiresAt', retiredLeaseKey],
       condition: '#attemptToken = :token AND #status = :running',
       values: { ':token': token, ':running': 'RUNNING' },
     });
@@ -630,7 +629,7 @@ export class JobEngineStore implements JobEnginePort {
         expiresAt: epochSeconds(at, this.retention.finishedDays),
       },
       setIfMissing: { attempts: 0, createdAt: at, maxAttempts },
-      remove: ['leaseExpiresAt', 'leaseShard', 'taskToken'],
+      remove: ['leaseExpiresAt', retiredLeaseKey, 'taskToken'],
       condition: 'attribute_not_exists(#status) OR #status IN (:pending, :queued, :retrying, :failed)',
       values: { ':pending': 'PENDING', ':queued': 'QUEUED', ':retrying': 'RETRYING', ':failed': 'FAILED' },
     });
@@ -664,7 +663,7 @@ export class JobEngineStore implements JobEnginePort {
     const at = now.toISOString();
     return this.update(job.jobId, {
       set: { ...this.statusFields(job, 'FAILED', at), failedAt: at, lastError: error },
-      remove: ['leaseExpiresAt', 'leaseShard', 'taskToken'],
+      remove: ['leaseExpiresAt', retiredLeaseKey, 'taskToken'],
       condition: '#attemptToken = :token AND #status = :running AND #leaseExpiresAt < :now',
       values: { ':token': job.attemptToken, ':running': 'RUNNING', ':now': now.getTime() },
     });
@@ -733,7 +732,6 @@ export class StepJobStore implements StepJobPort {
         startedAt: at,
         updatedAt: at,
         leaseExpiresAt: lease,
-        leaseShard: leaseShardOf(jobId),
         ...(dueAt ? { runAt: dueAt.toISOString() } : {}),
       },
       setIfMissing: {
@@ -787,7 +785,7 @@ export class StepJobStore implements StepJobPort {
         updatedAt: outcome.at,
         ...fields,
       },
-      remove: ['leaseExpiresAt', 'leaseShard', 'taskToken'],
+      remove: ['leaseExpiresAt', retiredLeaseKey, 'taskToken'],
       condition: '#attemptToken = :token AND #status = :running',
       values: { ':token': attemptToken, ':running': 'RUNNING' },
     });

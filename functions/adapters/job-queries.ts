@@ -1,13 +1,14 @@
 /**
  * Read models over the jobs table, all by Query on indexes (never Scan):
- * - byQueueStatus (queueStatus = "<queue>#<STATUS>", createdAt): listings, the DLQ, counts;
- * - dispatchDue / leases: the sweeper's work lists (sparse: only jobs with a marker / a lease);
+ * - byQueueStatus (queueStatus = "<queue>#<STATUS>", createdAt): listings, the DLQ, counts, and
+ *   the sweeper's expired leases (the RUNNING partitions, whose rows carry their lease);
+ * - dispatchDue: the sweeper's follow-ups (sparse: only jobs with a marker);
  * - byBatch: a batch's jobs.
  * A listing over several queues or states walks their partitions one after another; the cursor
  * remembers the partition and DynamoDB's LastEvaluatedKey within it.
  */
 import { QueryCommand, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { isProductionLine, type PriorityBand, priorityBands } from '#domain/job-queues';
+import { allQueueNames, isProductionLine, type PriorityBand, priorityBands } from '#domain/job-queues';
 import type { JobRecord, JobStatus } from '#domain/jobs';
 import type { FinishedJobFacts } from '#job-types/job-type';
 import { dynamo } from './aws-clients.ts';
@@ -15,8 +16,6 @@ import {
   batchIndex,
   dispatchIndex,
   dispatchShards,
-  leaseIndex,
-  leaseShards,
   listingIndex,
   queueStatusKey,
   readyIndex,
@@ -186,9 +185,26 @@ export class JobQueries {
     yield* this.sparse(dispatchIndex, 'dispatchShard', dispatchShards, 'dispatchAt', now, limit);
   }
 
-  /** Running jobs whose lease ran out. */
-  async *expiredLeases(nowMs: number, limit: number): AsyncGenerator<JobRecord> {
-    yield* this.sparse(leaseIndex, 'leaseShard', leaseShards, 'leaseExpiresAt', nowMs, limit);
+  /**
+   * Running jobs and steps whose lease ran out, from each queue's and line's RUNNING partition of
+   * the listing index: every running row is there with its `leaseExpiresAt` (projection ALL), and
+   * the queues are the stack's own. It reads the running rows only, which concurrency bounds; a
+   * sparse lease index cost 2 write units per job and 2 per heartbeat that moved a lease.
+   */
+  async *expiredLeases(nowMs: number, limit: number, queues = allQueueNames): AsyncGenerator<JobRecord> {
+    let yielded = 0;
+    for (const queue of queues) {
+      for await (const page of this.pages({
+        ...this.partitionQuery(queue, 'RUNNING'),
+        FilterExpression: 'leaseExpiresAt <= :now',
+        ExpressionAttributeValues: { ':partition': queueStatusKey(queue, 'RUNNING'), ':now': nowMs },
+      })) {
+        for (const item of page.Items ?? []) {
+          yield item as JobRecord;
+          if (++yielded >= limit) return;
+        }
+      }
+    }
   }
 
   private async *sparse(

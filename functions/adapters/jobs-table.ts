@@ -30,19 +30,14 @@ export const jobIndexes = {
   byQueueStatus: {
     partitionKey: { name: 'queueStatus', type: 'S' },
     sortKey: { name: 'createdAt', type: 'S' },
-    purpose: 'listings, the dead-letter queue and counts: one partition per queue and state',
+    purpose:
+      'listings, the dead-letter queue, counts, and lease recovery (the RUNNING partitions): one partition per queue and state',
   },
   dispatchDue: {
     partitionKey: { name: 'dispatchShard', type: 'S' },
     sortKey: { name: 'dispatchAt', type: 'S' },
     projection: 'KEYS_ONLY',
     purpose: "sparse: the dispatcher's unconfirmed sends and follow-ups",
-  },
-  leases: {
-    partitionKey: { name: 'leaseShard', type: 'S' },
-    sortKey: { name: 'leaseExpiresAt', type: 'N' },
-    projection: 'KEYS_ONLY',
-    purpose: 'sparse: leases of running jobs and steps, for lease recovery',
   },
   ready: {
     partitionKey: { name: 'readyKey', type: 'S' },
@@ -61,7 +56,6 @@ export type JobIndexName = keyof typeof jobIndexes;
 
 export const listingIndex: JobIndexName = 'byQueueStatus';
 export const dispatchIndex: JobIndexName = 'dispatchDue';
-export const leaseIndex: JobIndexName = 'leases';
 export const readyIndex: JobIndexName = 'ready';
 export const batchIndex: JobIndexName = 'byBatch';
 export const jobsByOrderIndex: JobIndexName = 'byOrder';
@@ -77,11 +71,13 @@ export const readyKeyOf = (queue: string, band: PriorityBand): string => `${queu
 const shards = 4;
 const shardOf = (jobId: string, prefix: string) =>
   `${prefix}${(createHash('md5').update(jobId).digest()[0] ?? 0) % shards}`;
-/** Running jobs of both kinds carry this key while they hold a lease (the dispatcher's index). */
-export const leaseShardOf = (jobId: string) => shardOf(jobId, 'l');
+/**
+ * Rows written before lease recovery read the listing index still carry `leaseShard` (the key of
+ * a `leases` index, now gone): settles and cancels remove it with the lease.
+ */
+export const retiredLeaseKey = 'leaseShard';
 export const dispatchShardOf = (jobId: string) => shardOf(jobId, 'd');
 export const dispatchShards = Array.from({ length: shards }, (_, i) => `d${i}`);
-export const leaseShards = Array.from({ length: shards }, (_, i) => `l${i}`);
 
 /**
  * An intake marker's row key (domain/job-intake.ts): in the jobs table, beside the rows it

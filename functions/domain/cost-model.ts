@@ -61,13 +61,13 @@ export type JobKind = 'job' | 'step';
  * Usage per kind of job, split into what a job makes once (intake), what each attempt makes,
  * and what a retry adds to an attempt. Measured by `npm run bench` (docs/cost-model.md):
  *
- * Standalone job — the `jobs` section, 500 jobs in one POST /jobs/bulk (run 7): 4.2 calls and
- * 17.4 write units per job, by table and index: Jobs 3.0 (intake put, claim, settle),
+ * Standalone job — the `jobs` section, 500 jobs in one POST /job-batches (run 11): 4.2 calls and
+ * 15.4 write units per job, by table and index: Jobs 3.0 (intake put, claim, settle),
  * byQueueStatus 5.0 (enters at intake; the claim and the settle each move it: delete + put),
- * byBatch 3.0 (intake and each status change), leases 2.0 and ready 2.0 (in and out once per
- * attempt), Metrics 0.05, JobLogs 1.0, Workers 0.12 + byLine 0.23 (once per batch of wake-ups),
- * Events 0.87. Intake: 1 + 1 + 1 + 0.13 = 3.13 WU; each attempt: 2 + 4 + 2 + 2 + 2 + 1 + 0.35 =
- * 13.35 WU. Calls: 0.1 SendMessageBatch at intake; per attempt 0.1 DeleteMessageBatch, 0.1
+ * byBatch 3.0 (intake and each status change; only jobs of a batch), ready 2.0 (in and out once
+ * per attempt), Metrics 0.06, JobLogs 1.0, Workers 0.12 + byLine 0.22 (once per batch of
+ * wake-ups), Events 0.86. Intake: 1 + 1 + 1 + 0.13 = 3.13 WU; each attempt: 2 + 4 + 2 + 2 + 1 +
+ * 0.35 = 11.35 WU (13.35 until lease recovery read the listing index instead of a leases index). Calls: 0.1 SendMessageBatch at intake; per attempt 0.1 DeleteMessageBatch, 0.1
  * ChangeMessageVisibilityBatch and 0.1 invocation (ten wake-ups an invocation, as under a
  * backlog: a job alone on an idle queue has an invocation, a delete and 3 worker-row WU of its
  * own) and 0.16 Query of the ready index (0.5 read unit each: eventually consistent, under 4 KB).
@@ -75,8 +75,8 @@ export type JobKind = 'job' | 'step';
  * of 500 makes it 0.002). Events: job.submitted, then job.started and job.completed or
  * job.failed per attempt.
  *
- * Robot step — the bench's orders (docs/cost-model.md's first table): ~16.2 WU per step
- * (welder 113/7, courier 131/8, companion 97/6); SQS 1 send (the workflow's
+ * Robot step — the bench's orders (docs/cost-model.md's first table, run 11): ~14.4 WU per step
+ * (welder 101/7, courier 111/8, companion 89/6); SQS 1 send (the workflow's
  * sendMessage.waitForTaskToken) and ~0.6 DeleteMessageBatch per step (a line worker takes up
  * to 5 messages an invocation; welder 3, courier 5, companion 5 batches an order), so ~0.6
  * invocations; 1 state transition per attempt (the Task; a retry adds one) and ~0.25 per step
@@ -91,7 +91,7 @@ export const usageOf: Record<
     perJob: { ...none, writeUnits: 3.13, sqsRequests: 0.1, events: 1, apiRequests: 1 },
     perAttempt: {
       ...none,
-      writeUnits: 13.35,
+      writeUnits: 11.35,
       readUnits: 0.08,
       sqsRequests: 0.2,
       lambdaRequests: 0.1,
@@ -103,7 +103,7 @@ export const usageOf: Record<
     perJob: { ...none, transitions: 0.25, events: 2 },
     perAttempt: {
       ...none,
-      writeUnits: 16.2,
+      writeUnits: 14.4,
       sqsRequests: 1.6,
       lambdaRequests: 0.6,
       transitions: 1,

@@ -346,7 +346,7 @@ describe('job engine', () => {
     const indexes = ((jobs?.Properties.GlobalSecondaryIndexes ?? []) as { IndexName: string }[]).map(
       (i) => i.IndexName,
     );
-    expect(indexes.sort()).toEqual(['byBatch', 'byOrder', 'byQueueStatus', 'dispatchDue', 'leases', 'ready']);
+    expect(indexes.sort()).toEqual(['byBatch', 'byOrder', 'byQueueStatus', 'dispatchDue', 'ready']);
   });
 
   it('sweeps due markers and expired leases every minute', () => {

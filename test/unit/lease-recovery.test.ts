@@ -1,4 +1,4 @@
-/** A vanished worker's attempt, settled by the dispatcher from the lease index (in-memory ports). */
+/** A vanished worker's attempt, settled by the dispatcher from the listing index's RUNNING partitions (in-memory ports). */
 import { describe, expect, it } from 'vitest';
 import type { Settlement } from '../../functions/domain/job-lifecycle.ts';
 import type { SettledOutcome } from '../../functions/domain/job-outcome-metrics.ts';
