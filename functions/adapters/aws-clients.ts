@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Logger, RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
 import { captured } from '#shared/tracer';
 
@@ -51,18 +52,48 @@ const quietSdkLogger = { debug: () => undefined, warn: () => undefined, error: (
   'info'
 > as Logger;
 
-/** What every client of the factory is created with. */
-export const clientDefaults = { retryStrategy: patientRetry, logger: quietSdkLogger } as const;
+/**
+ * What every client of the factory is created with. `cacheMiddleware`: a client resolves a
+ * command's middleware stack once per command class instead of on every call (collecting and
+ * sorting some 30 middlewares each time). Nothing in the factory adds middleware to a command.
+ */
+export const clientDefaults = {
+  retryStrategy: patientRetry,
+  logger: quietSdkLogger,
+  cacheMiddleware: true,
+} as const;
 
 let documentClient: DynamoDBDocumentClient | undefined;
+let itemClient: DynamoDBClient | undefined;
 let sfnClient: SFNClient | undefined;
 
+const marshallOptions = { removeUndefinedValues: true, convertClassInstanceToMap: true } as const;
+
 export function dynamo(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(captured(new DynamoDBClient(clientDefaults)), {
-    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
-  });
+  // The document layer adds its marshalling middleware to each call's command, so it refuses a
+  // client that caches middleware.
+  documentClient ??= DynamoDBDocumentClient.from(
+    captured(new DynamoDBClient({ ...clientDefaults, cacheMiddleware: false })),
+    // A copy: the document layer writes its defaults into the options object it is given.
+    { marshallOptions: { ...marshallOptions } },
+  );
   return documentClient;
 }
+
+/**
+ * DynamoDB without the document layer, for the calls every job makes (its row's claim and
+ * settle, its log line). The document layer resolves each call's middleware anew; through this
+ * client an UpdateItem took ~385 µs of CPU instead of ~465 µs (a loop of 4,000 against a canned
+ * server in the same process, server included), on Lambda as here. Values go in and out through
+ * `asAttributes` and `fromAttributes`, with the document client's options.
+ */
+export function dynamoItems(): DynamoDBClient {
+  itemClient ??= captured(new DynamoDBClient(clientDefaults));
+  return itemClient;
+}
+
+export const asAttributes = (value: Record<string, unknown>) => marshall(value, marshallOptions);
+export const fromAttributes = unmarshall;
 
 /**
  * An SDK package loaded at its first use, not at every cold start: every function imports the

@@ -5,6 +5,7 @@
  * (queueStatus), the marker (dispatchAt) and the lease index key move in the same write.
  */
 
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
@@ -14,7 +15,6 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { FailureMark } from '#domain/adaptive-retry';
 import type { IntakeMarker } from '#domain/job-intake';
@@ -25,7 +25,7 @@ import type { JobRecord, JobStatus } from '#domain/jobs';
 import { hasSecrets, redact } from '#domain/secrets';
 import type { ClaimOutcome, ClaimRequest, StepFinish, StepJobPort } from '#domain/step-attempt';
 import { envInt } from '#shared/env';
-import { dynamo, isConditionFailure } from './aws-clients.ts';
+import { asAttributes, dynamo, dynamoItems, fromAttributes, isConditionFailure } from './aws-clients.ts';
 import {
   dispatchShardOf,
   intakeMarkerKey,
@@ -98,18 +98,19 @@ async function updateJobRow(tableName: string, jobId: string, u: Update): Promis
     names[`#${match[1]}`] = match[1] as string;
   }
   try {
-    const { Attributes } = await dynamo().send(
-      new UpdateCommand({
+    // Every claim and settle comes through here: the item client, not the document layer.
+    const { Attributes } = await dynamoItems().send(
+      new UpdateItemCommand({
         TableName: tableName,
-        Key: { jobId },
+        Key: asAttributes({ jobId }),
         UpdateExpression: clauses.join(' '),
         ...(u.condition ? { ConditionExpression: u.condition } : {}),
         ExpressionAttributeNames: names,
-        ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+        ...(Object.keys(values).length ? { ExpressionAttributeValues: asAttributes(values) } : {}),
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return Attributes as JobRecord;
+    return Attributes && (fromAttributes(Attributes) as JobRecord);
   } catch (error) {
     if (isConditionFailure(error)) return undefined;
     throw error;

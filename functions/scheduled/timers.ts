@@ -5,19 +5,19 @@
  * sweeps cover for one that is lost.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSRecord } from 'aws-lambda';
 import { cronPortsFromEnv, maintenancePortsFromEnv, operationsFromEnv } from '#adapters/operations';
 import { runOccurrence } from '#domain/cron-tick';
 import { maintenanceTick } from '#domain/maintenance-tick';
 import { timerMessageSchema } from '#domain/timers';
+import type { KeyedLog } from '#shared/logger';
 import { sqsBatchHandler } from '#shared/sqs-batch';
 
 const ops = operationsFromEnv();
 const maintenance = maintenancePortsFromEnv(ops);
 const cron = cronPortsFromEnv(ops);
 
-async function fire(record: SQSRecord, log: Logger): Promise<void> {
+async function fire(record: SQSRecord, log: KeyedLog): Promise<void> {
   const parsed = timerMessageSchema.safeParse(JSON.parse(record.body));
   // Left for the queue's dead-letter queue: nobody can act on it.
   if (!parsed.success) throw new Error(`Malformed timer ${record.messageId}: ${parsed.error.message}`);

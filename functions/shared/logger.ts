@@ -50,5 +50,33 @@ export const logger: Logger = new FactoryLogger({
   ...(process.env.LOCAL_CLOUD === 'true' ? { logFormatter: new LocalLogFormatter() } : {}),
 });
 
+/** What one unit of concurrent work (an SQS record) logs through: its keys ride on each of its lines. */
+export interface KeyedLog {
+  appendKeys(keys: LogAttributes): void;
+  debug(message: string, ...extra: LogAttributes[]): void;
+  info(message: string, ...extra: LogAttributes[]): void;
+  warn(message: string, ...extra: LogAttributes[]): void;
+  error(message: string, ...extra: LogAttributes[]): void;
+}
+
+/**
+ * A logger that adds `keys` (and those appended later) to each line it writes through `base`.
+ * Not a Powertools child logger: `createChild` builds a whole Logger per record (its options, a
+ * Console of its own), ~4 % of a job worker's CPU in a CPU profile of ten-record batches of
+ * short jobs; this is one object and a spread per line.
+ */
+export function keyedLog(base: Logger, keys: LogAttributes): KeyedLog {
+  const own: LogAttributes = { ...keys };
+  return {
+    appendKeys: (more) => {
+      Object.assign(own, more);
+    },
+    debug: (message, ...extra) => base.debug(message, own, ...extra),
+    info: (message, ...extra) => base.info(message, own, ...extra),
+    warn: (message, ...extra) => base.warn(message, own, ...extra),
+    error: (message, ...extra) => base.error(message, own, ...extra),
+  };
+}
+
 /** An error as a log key: Powertools writes an Error's name, message, location and stack. */
 export const describeError = (error: unknown) => ({ error });

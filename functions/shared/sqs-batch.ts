@@ -23,13 +23,13 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { describeError, logger as rootLogger } from './logger.ts';
+import { describeError, type KeyedLog, keyedLog, logger as rootLogger } from './logger.ts';
 
 /**
  * One record's work. `log` is the record's own logger (its messageId already appended): keys it
  * appends (a jobId, an orderId) stay on this record's lines while other records run.
  */
-export type SqsRecordHandler = (record: SQSRecord, log: Logger) => Promise<void>;
+export type SqsRecordHandler = (record: SQSRecord, log: KeyedLog) => Promise<void>;
 
 /** What a one-at-a-time worker may do with the messages of its batch (their queue URLs are its own). */
 export interface DeliveredMessages {
@@ -67,7 +67,7 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
   const logger = options.logger ?? rootLogger;
   const processor = new BatchProcessor(EventType.SQS);
   const processRecord = async (record: SQSRecord): Promise<void> => {
-    const log = logger.createChild({ persistentKeys: { messageId: record.messageId } });
+    const log = keyedLog(logger, { messageId: record.messageId });
     try {
       await handle(record, log);
     } catch (error) {
