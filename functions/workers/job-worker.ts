@@ -4,13 +4,16 @@
  * time — the band's concurrency is its number of running jobs — and each is acknowledged on its
  * own (ReportBatchItemFailures, shared/sqs-batch.ts); once the invocation has worked for
  * WAKE_UP_HAND_BACK_MS, the wake-ups it has not started go back to their band queue for idle workers. Each settled
- * attempt is an outcome metric (EMF) and, on AWS, a job type's run is an X-Ray subsegment.
+ * attempt is an outcome metric (EMF) and, on AWS, a job type's run is an X-Ray subsegment. The
+ * attempts' log lines are batched (JobLogBatcher): a job's last line may trail its state by up to
+ * the end of the invocation.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SQSRecord } from 'aws-lambda';
 import { ArtifactStore } from '#adapters/artifact-store';
 import { jobEngineFromEnv } from '#adapters/job-engine';
+import { JobLogBatcher } from '#adapters/job-log-store';
 import { OperationsStore } from '#adapters/operations-store';
 import { outboundRequest } from '#adapters/outbound-http';
 import { OutboxStore } from '#adapters/outbox-store';
@@ -61,8 +64,14 @@ const tracedTypes = new Map(
   ]),
 );
 
+// The attempts' log lines are written together, once per batch of wake-ups or 250 ms.
+const logs = new JobLogBatcher(engine.logs, (error, lines) =>
+  logger.error('Job log lines lost', { lines, ...describeError(error) }),
+);
+
 const ports: AttemptPorts = {
   ...engine.followUps,
+  logs,
   rateLimiter: new RateLimiter(new OperationsStore(requireEnv('OPERATIONS_TABLE'))),
   clock: {
     now: () => new Date(),
@@ -117,6 +126,9 @@ export const handler = sqsBatchHandler(processRecord, {
     waitingVisibilitySeconds: envInt('WAKE_UP_WAITING_VISIBILITY_SECONDS', 30),
     messages: engine.sender.deliveredMessages(),
   },
-  // The batch's finished jobs reach the worker's row in one write (domain/worker-status.ts).
-  afterBatch: () => registry.flush(),
+  // The batch's finished jobs reach the worker's row in one write (domain/worker-status.ts), and
+  // the lines still held reach the job log before Lambda may freeze the environment.
+  afterBatch: async () => {
+    await Promise.all([registry.flush(), logs.flush()]);
+  },
 });

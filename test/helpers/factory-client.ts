@@ -135,11 +135,30 @@ export async function waitForJob(
   }
 }
 
-export async function jobLog(
-  jobId: string,
-): Promise<{ message: string; level: string; timestamp: string; attempt: number }[]> {
+type JobLogLine = { message: string; level: string; timestamp: string; attempt: number };
+
+export async function jobLog(jobId: string): Promise<JobLogLine[]> {
   const { body } = await api('GET', `/jobs/${jobId}/logs`);
   return body.entries ?? body.logs ?? body;
+}
+
+/**
+ * A job's log once `ready` holds for it. A job worker writes its lines in batches (JobLogBatcher),
+ * so an attempt's last lines may reach the log shortly after the job's final state.
+ */
+export async function jobLogOnce(
+  jobId: string,
+  ready: (lines: JobLogLine[]) => boolean,
+  timeoutMs = 15_000,
+): Promise<JobLogLine[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lines = await jobLog(jobId);
+    if (ready(lines)) return lines;
+    if (Date.now() > deadline)
+      throw new Error(`Job ${jobId}'s log not as awaited after ${timeoutMs} ms: ${JSON.stringify(lines)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Invokes a function of the stack by (part of) its name, through the Lambda API. */

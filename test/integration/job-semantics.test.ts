@@ -17,6 +17,7 @@ import {
   getJob,
   invokeFunction,
   jobLog,
+  jobLogOnce,
   localAdmin,
   runTag,
   submitJob,
@@ -115,7 +116,12 @@ describe('retries', () => {
     const job = await waitForJob(jobId, finished, 60_000);
     expect(job).toMatchObject({ status: 'DEAD', attempts: 3 });
     expect(job.error).toMatch(/Unlucky attempt 3/);
-    const starts = (await jobLog(jobId))
+    const starts = (
+      await jobLogOnce(
+        jobId,
+        (log) => log.filter((l) => /^Attempt \d+ of 3 started/.test(l.message)).length >= 3,
+      )
+    )
       .filter((l) => /^Attempt \d+ of 3 started/.test(l.message))
       .map((l) => Date.parse(l.timestamp));
     expect(starts).toHaveLength(3);
@@ -183,7 +189,11 @@ describe('adaptive retry', () => {
     expect(ended.every((j) => j.status === 'DEAD')).toBe(true);
     const stopped = ended.filter((j) => j.attempts === 1);
     expect(stopped.length).toBeGreaterThanOrEqual(1);
-    const lines = (await jobLog((stopped[0] as { jobId: string }).jobId)).map((l) => l.message);
+    const lines = (
+      await jobLogOnce((stopped[0] as { jobId: string }).jobId, (log) =>
+        log.some((l) => /: DEAD$/.test(l.message)),
+      )
+    ).map((l) => l.message);
     expect(lines.join('\n')).toMatch(
       /adaptive retry stops: estimated 9\.1% chance that retrying recovers \(0 of 18 retries of this error class after attempt 1 recovered\), below 10%: DEAD/,
     );

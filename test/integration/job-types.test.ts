@@ -7,7 +7,7 @@ import {
   api,
   bearer,
   eventsListed,
-  jobLog,
+  jobLogOnce,
   runTag,
   submitJob,
   waitForJob,
@@ -107,7 +107,8 @@ describe('webhook_call', () => {
     const job = await waitForJob(jobId);
     expect(job.status).toBe('DEAD');
     expect(job.error).toMatch(/answered 503/);
-    expect((await jobLog(jobId)).some((l) => /→ 503 in \d+ ms/.test(l.message))).toBe(true);
+    const lines = await jobLogOnce(jobId, (log) => log.some((l) => /→ 503 in \d+ ms/.test(l.message)));
+    expect(lines.filter((l) => /→ 503 in \d+ ms/.test(l.message))).toHaveLength(1);
   });
 
   it('fails the attempt on a network error', async () => {

@@ -19,7 +19,7 @@ import {
   getJob,
   invokeFunction,
   type Job,
-  jobLog,
+  jobLogOnce,
   placeOrder,
   runTag,
   submitJob,
@@ -280,7 +280,9 @@ describe('priority within a band', () => {
       .sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt))
       .map((j) => j.jobId);
     for (const id of high) expect(order.indexOf(id)).toBeLessThan(3);
-    const overtaking = (await jobLog(high[0] as string)).find((l) => / started on reports/.test(l.message));
+    const overtaking = (
+      await jobLogOnce(high[0] as string, (log) => log.some((l) => / started on reports/.test(l.message)))
+    ).find((l) => / started on reports/.test(l.message));
     expect(overtaking?.message).toMatch(/priority 3, ahead of job_/);
   });
 });
@@ -312,8 +314,10 @@ describe('maintenance windows', () => {
     expect((await getJob(jobId)).status).toBe('QUEUED');
     const maintenanceJob = await waitForJob(created.body.maintenanceJobId, finished, 30_000);
     expect(maintenanceJob).toMatchObject({ type: 'run_maintenance', status: 'COMPLETED' });
+    const stepLines = (log: { message: string }[]) =>
+      log.filter((l) => /^Maintenance .* step \d\/4/.test(l.message));
     expect(
-      (await jobLog(maintenanceJob.jobId)).filter((l) => /^Maintenance .* step \d\/4/.test(l.message)),
+      stepLines(await jobLogOnce(maintenanceJob.jobId, (log) => stepLines(log).length >= 4)),
     ).toHaveLength(4);
 
     // The window's end resumes the queue by itself (its precise timer), and the job runs.

@@ -47,6 +47,15 @@ export function JobDrawer(props: { readonly jobId: string; readonly onClose: () 
     }
   };
   const j = job.data;
+  // A job worker writes its attempts' lines in batches, up to about a second after the job's
+  // state, and a finished job sends no more events: its log is read once more a moment later.
+  const isFinished = j !== undefined && finished.includes(j.status);
+  const reloadLogs = logs.reload;
+  useEffect(() => {
+    if (!isFinished) return;
+    const later = setTimeout(reloadLogs, 1500);
+    return () => clearTimeout(later);
+  }, [isFinished, reloadLogs]);
   const attempts = new Map<number, JobLog[]>();
   for (const line of logs.data?.logs ?? []) {
     const n = line.attempt ?? 0;
