@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
+  defaultBulkParallel,
   FactoryApiError,
   FactoryClient,
   FactoryConnectionError,
@@ -14,6 +15,7 @@ import {
   finishedOrderStatuses,
   type Job,
   type JobSubmission,
+  maxBulkParallel,
   type OrderStatusView,
 } from '../client/src/index.ts';
 import { describeBench, runBench } from './factory/bench.ts';
@@ -132,6 +134,12 @@ export function buildProgram(io: CliIo): Command {
       'jobs to submit in bulk: NDJSON (one job per line) or a JSON array; - for stdin',
     )
     .option('--chunk-size <n>', 'jobs per POST /jobs/bulk call', int('--chunk-size', 1, 500), 500)
+    .option(
+      '--parallel <n>',
+      'POST /jobs/bulk calls under way at once',
+      int('--parallel', 1, maxBulkParallel),
+      defaultBulkParallel,
+    )
     .option('-w, --wait', 'wait until the job(s) finish and print them')
     .option('--timeout <seconds>', 'with --wait: give up after this long', int('--timeout', 1))
     .action(async (flags, command: Command) => {
@@ -174,6 +182,7 @@ export function buildProgram(io: CliIo): Command {
       progress.update(0, list.length);
       const accepted = await factory.submitJobs(list, {
         chunkSize: flags.chunkSize,
+        parallel: flags.parallel,
         idempotencyKey: flags.idempotencyKey,
         onProgress: (done, total) => progress.update(done, total),
       });
@@ -514,6 +523,12 @@ export function buildProgram(io: CliIo): Command {
     .option('-t, --type <type>', 'job type', 'delayed_message')
     .option('-p, --payload <json>', 'payload of every job', jsonObject('--payload'))
     .option('--chunk-size <n>', 'jobs per POST /jobs/bulk call', int('--chunk-size', 1, 500), 500)
+    .option(
+      '--parallel <n>',
+      'POST /jobs/bulk calls under way at once',
+      int('--parallel', 1, maxBulkParallel),
+      defaultBulkParallel,
+    )
     .option('--sample <n>', 'jobs read back for the start latency', int('--sample', 0, 1000), 100)
     .option('--timeout <seconds>', 'give up waiting for the drain after this long', int('--timeout', 1), 600)
     .action(async (flags, command: Command) => {
@@ -525,6 +540,7 @@ export function buildProgram(io: CliIo): Command {
           type: flags.type,
           payload: flags.payload ?? {},
           chunkSize: flags.chunkSize,
+          parallel: flags.parallel,
           sample: flags.sample,
           timeoutMs: flags.timeout * 1000,
         },

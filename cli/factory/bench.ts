@@ -15,6 +15,8 @@ export interface BenchOptions {
   readonly type: string;
   readonly payload: Record<string, unknown>;
   readonly chunkSize: number;
+  /** Bulk calls under way at once. */
+  readonly parallel: number;
   /** Give up waiting for the drain after this long. */
   readonly timeoutMs: number;
   /** Jobs read back for the start latency (spread over the run). */
@@ -68,6 +70,7 @@ export async function runBench(
   submitting.update(0, jobs.length);
   const accepted = await factory.submitJobs(jobs, {
     chunkSize: options.chunkSize,
+    parallel: options.parallel,
     onProgress: (done, total) => submitting.update(done, total),
   });
   const submitMs = Math.max(1, now() - started);

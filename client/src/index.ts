@@ -1,8 +1,10 @@
 /** @robot-factory/client: a typed client of the Robot Factory's HTTP API (docs/cli.md). */
 export {
+  defaultBulkParallel,
   FactoryClient,
   type FactoryClientOptions,
   maxBulkJobs,
+  maxBulkParallel,
   type RequestOptions,
   type SubmitJobsOptions,
   type WaitOptions,

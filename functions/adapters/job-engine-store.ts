@@ -15,9 +15,10 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { FailureMark } from '#domain/adaptive-retry';
-import type { IntakeMarker } from '#domain/job-intake';
+import type { IntakeMarker, RequestKeyRecord } from '#domain/job-intake';
 import type { DispatchPlan, JobEnginePort, Settlement } from '#domain/job-lifecycle';
 import type { JobProgress } from '#domain/job-progress';
 import { bandOf, type PriorityBand } from '#domain/job-queues';
@@ -34,6 +35,7 @@ import {
   queueStatusKey,
   readyIndex,
   readyKeyOf,
+  requestKeyRowKey,
   retiredLeaseKey,
 } from './jobs-table.ts';
 
@@ -117,9 +119,9 @@ async function updateJobRow(tableName: string, jobId: string, u: Update): Promis
   }
 }
 
-/** A row of the jobs table as a job; intake markers share the table and are not jobs. */
+/** A row of the jobs table as a job; intake markers and request keys share the table and are not jobs. */
 const asJob = (item: Record<string, unknown> | undefined): JobRecord | undefined =>
-  item && item.kind !== 'intake' ? (item as unknown as JobRecord) : undefined;
+  item && item.kind !== 'intake' && item.kind !== 'request' ? (item as unknown as JobRecord) : undefined;
 
 export class JobEngineStore implements JobEnginePort {
   /** @param secretFieldsOf the payload paths a job type declares secret (dropped once a job is done) */
@@ -251,6 +253,60 @@ export class JobEngineStore implements JobEnginePort {
       );
       requests = UnprocessedItems?.[this.tableName] ?? [];
     }
+  }
+
+  /**
+   * Takes a request-level idempotency key (domain/job-intake.ts) if no row has it. The row is kept
+   * as long as the request's jobs can be (the dead-job retention after the latest start), so the
+   * same request again always finds it while its jobs exist.
+   */
+  async takeRequestKey(requestKey: string, leaseUntil: string, lastRunAt: string): Promise<boolean> {
+    try {
+      await dynamo().send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            jobId: requestKeyRowKey(requestKey),
+            kind: 'request',
+            leaseUntil,
+            expiresAt: epochSeconds(lastRunAt, this.retention.deadDays + 1),
+          },
+          ConditionExpression: 'attribute_not_exists(jobId)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async getRequestKey(requestKey: string): Promise<RequestKeyRecord | undefined> {
+    const { Item } = await dynamo().send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { jobId: requestKeyRowKey(requestKey) },
+        ConsistentRead: true,
+      }),
+    );
+    if (Item?.kind !== 'request') return undefined;
+    return { leaseUntil: Item.leaseUntil as string, released: Item.released === true };
+  }
+
+  async releaseRequestKey(requestKey: string): Promise<void> {
+    await dynamo()
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { jobId: requestKeyRowKey(requestKey) },
+          UpdateExpression: 'SET released = :yes',
+          ConditionExpression: 'attribute_exists(jobId)',
+          ExpressionAttributeValues: { ':yes': true },
+        }),
+      )
+      .catch((error) => {
+        if (!isConditionFailure(error)) throw error;
+      });
   }
 
   /** The intake marker of a request (domain/job-intake.ts), due at the end of its grace. */

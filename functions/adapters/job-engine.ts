@@ -1,5 +1,6 @@
 /** Wires the job engine's ports to DynamoDB and SQS from the environment the stack sets. */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FollowUpPorts } from '#domain/job-lifecycle';
 import { defaultDispatchGraceMs } from '#domain/job-lifecycle';
 import { jobTypes, secretFieldsOf } from '#job-types/index';
@@ -35,7 +36,19 @@ export function jobEngineFromEnv(actor = `api:${randomUUID().slice(0, 8)}`) {
     logs,
     queries: new JobQueries(jobsTable),
     followUps,
-    intake: { ...followUps, store, sender, jobTypes },
+    intake: {
+      ...followUps,
+      store,
+      sender,
+      jobTypes,
+      requestKeys: {
+        take: (key: string, leaseUntil: string, lastRunAt: string) =>
+          store.takeRequestKey(key, leaseUntil, lastRunAt),
+        get: (key: string) => store.getRequestKey(key),
+        release: (key: string) => store.releaseRequestKey(key),
+        pause: (ms: number) => sleep(ms),
+      },
+    },
   };
 }
 

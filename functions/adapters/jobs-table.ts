@@ -88,6 +88,13 @@ export const intakeMarkerPrefix = 'intake#';
 export const intakeMarkerKey = (markerId: string): string => `${intakeMarkerPrefix}${markerId}`;
 export const isIntakeMarkerKey = (key: string): boolean => key.startsWith(intakeMarkerPrefix);
 
+/**
+ * A request-level idempotency key's row (domain/job-intake.ts, `RequestKeys`): the key hashed, so
+ * a header of any length makes a short row key; the prefix cannot name a job either.
+ */
+export const requestKeyRowKey = (requestKey: string): string =>
+  `request#${createHash('sha256').update(requestKey).digest('hex')}`;
+
 /** A step job's id from its order and step (`stepJobId`), as a Step Functions format string. */
 export const stepJobIdFormat = (stepName: string): string => `{}.${stepName}`;
 

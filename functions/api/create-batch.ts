@@ -9,7 +9,7 @@ import * as z from 'zod';
 import { BatchStore } from '#adapters/batch-store';
 import { jobEngineFromEnv } from '#adapters/job-engine';
 import { acceptedBatchSchema } from '#domain/api-responses';
-import { IntakeFailed, submitJobs, withRequestKey } from '#domain/job-intake';
+import { IntakeFailed, submitJobs } from '#domain/job-intake';
 import { jobRequestSchema, maxBulkJobs } from '#domain/job-submission';
 import { envInt, requireEnv } from '#shared/env';
 import { httpRoute, json } from '#shared/http';
@@ -37,9 +37,10 @@ export const handler = httpRoute(
       jobIds: [],
       createdAt: new Date().toISOString(),
     });
-    const accepted = await submitJobs(withRequestKey(body.jobs, requestKey), engine.intake, {
+    const accepted = await submitJobs(body.jobs, engine.intake, {
       indexed: true,
       batchId,
+      ...(requestKey ? { requestKey } : {}),
     }).catch(async (error) => {
       if (created && !(error instanceof IntakeFailed && error.stored.length > 0))
         await batches.remove(batchId).catch(() => undefined);

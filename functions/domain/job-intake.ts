@@ -10,6 +10,14 @@
  * call and ~4 write units per job, most of them index maintenance). The dispatcher repairs a
  * marker that outlives its grace (`repairIntake`): it sends the listed jobs that are still
  * waiting for their first attempt.
+ *
+ * A request-level idempotency key (the Idempotency-Key header of a bulk request or a batch) is
+ * taken with one conditional write before any job (`RequestKeys`): the request that takes it is
+ * the only one that can have written its jobs, so it writes them 25 to a BatchWriteItem like jobs
+ * without a key, instead of a conditional put each (a bulk of 500 is 20 calls, not 500). The same
+ * request again — a client's retry — finds the key taken: it waits until the first has stored its
+ * jobs (or died: its lease outlives any intake function), then stores with a conditional put each
+ * and so answers with the jobs the first stored, as duplicates.
  */
 import type { JobType } from '#job-types/job-type';
 import { mapLimit } from '#shared/concurrency';
@@ -34,6 +42,45 @@ export interface IntakePorts extends FollowUpPorts {
     sendMany(items: readonly JobDispatch[]): Promise<Set<string>>;
   };
   readonly jobTypes: ReadonlyMap<string, JobType>;
+  /** Without it, jobs keyed by their request's key are stored with a conditional put each. */
+  readonly requestKeys?: RequestKeys;
+}
+
+/** A request-level idempotency key as stored: who may still be writing the request's jobs. */
+export interface RequestKeyRecord {
+  /** Until then the request that took the key may still be writing (its intake function's life). */
+  readonly leaseUntil: string;
+  /** The request that took the key has stored its jobs (or given up): nobody writes unconditionally. */
+  readonly released: boolean;
+}
+
+/** Request-level idempotency keys (see the module comment). */
+export interface RequestKeys {
+  /** Takes the key if nobody has (a conditional put): true for the request that took it. */
+  take(key: string, leaseUntil: string, lastRunAt: string): Promise<boolean>;
+  get(key: string): Promise<RequestKeyRecord | undefined>;
+  release(key: string): Promise<void>;
+  /** How a second request waits for the first. */
+  pause(ms: number): Promise<void>;
+}
+
+/**
+ * How long the request that took a key may still be writing: three times the longest intake
+ * function's timeout (29 s), so a lease that ran out belongs to a request that is gone.
+ */
+export const requestKeyLeaseMs = 90_000;
+/** How long the same request again waits for the first before answering 409 (an API call has 29 s). */
+export const requestKeyWaitMs = 10_000;
+const requestKeyPollMs = 200;
+
+/** The same request is being stored by another call: retry in a few seconds. */
+export class RequestInProgress extends Error {
+  override readonly name = 'RequestInProgress';
+  constructor(readonly requestKey: string) {
+    super(
+      `A request with Idempotency-Key ${requestKey} is still being stored. Retry in a few seconds: it answers with the same jobs.`,
+    );
+  }
 }
 
 /** The jobs of one request whose sends are not confirmed yet (see the module comment). */
@@ -112,11 +159,18 @@ export async function submitJob(
 }
 
 export async function submitJobs(
-  requests: readonly JobRequest[],
+  given: readonly JobRequest[],
   ports: IntakePorts,
-  options: { indexed: boolean; batchId?: string },
+  options: { indexed: boolean; batchId?: string; requestKey?: string },
 ): Promise<Accepted[]> {
   const now = ports.clock.now();
+  const requests = withRequestKey(given, options.requestKey);
+  // The keys this request derived from its own key (jobs that brought none).
+  const derivedKeys = new Set(
+    given.flatMap((r, i) =>
+      r.idempotencyKey === undefined && options.requestKey ? [`${options.requestKey}:${i}`] : [],
+    ),
+  );
   const existing = await ports.store.getMany(externalDependencies(requests));
   const dependencies = new Map<string, KnownDependency>(
     [...existing].map(([id, job]) => [id, { status: job.status, kind: job.kind }]),
@@ -140,103 +194,160 @@ export async function submitJobs(
   const toSend = planned.filter(
     (job) => !job.waitingOn && plans.get(job.jobId)?.sendDelaySeconds !== undefined,
   );
-  const marker: IntakeMarker | undefined =
-    toSend.length >= intakeMarkerFrom
-      ? {
-          markerId: `${toSend[0]?.jobId}+${toSend.length}`,
-          jobIds: toSend.map((job) => job.jobId),
-          dispatchAt: new Date(now.getTime() + ports.graceMs).toISOString(),
-        }
-      : undefined;
-  const coveredByMarker = new Set(marker?.jobIds ?? []);
-  if (marker) await ports.store.putIntakeMarker(marker);
-  // Under the request's intake marker a job's row needs no marker of its own.
-  const rowMarkerOf = (job: JobRecord) => (coveredByMarker.has(job.jobId) ? undefined : plans.get(job.jobId));
-  const storedAs = (job: JobRecord) => {
-    const rowMarker = rowMarkerOf(job);
-    return {
-      job: rowMarker ? { ...job, dispatchAt: rowMarker.dispatchAt } : job,
-      created: true,
-      plan: plans.get(job.jobId),
-    };
-  };
-  type Outcome = {
-    job: JobRecord;
-    created: boolean;
-    plan: ReturnType<typeof dispatchPlan> | undefined;
-    error?: unknown;
-  };
-  const outcomeOf = new Map<string, Outcome>();
-  // A job with an idempotency key may exist already: a conditional put each. Jobs without one got
-  // fresh ids: 25 to a BatchWriteItem (a bulk of 500 is 20 calls, not 500).
-  const keyed = planned.filter((job) => job.idempotencyKey !== undefined);
-  const freshIds = planned.filter((job) => job.idempotencyKey === undefined);
-  const chunks = Array.from({ length: Math.ceil(freshIds.length / 25) }, (_, i) =>
-    freshIds.slice(i * 25, i * 25 + 25),
-  );
-  await Promise.all([
-    mapLimit(keyed, 25, async (job) => {
-      try {
-        if (await ports.store.create(job, rowMarkerOf(job))) outcomeOf.set(job.jobId, storedAs(job));
-        else {
-          const found = await ports.store.get(job.jobId);
-          outcomeOf.set(job.jobId, { job: found ?? job, created: false, plan: undefined });
-        }
-      } catch (error) {
-        outcomeOf.set(job.jobId, { job, created: false, plan: undefined, error });
-      }
-    }),
-    mapLimit(chunks, 4, async (chunk) => {
-      try {
-        await ports.store.createFresh(chunk.map((job) => ({ job, plan: rowMarkerOf(job) })));
-        for (const job of chunk) outcomeOf.set(job.jobId, storedAs(job));
-      } catch (error) {
-        // Some of them may have been written: those are taken back with the rest of the request.
-        const written = await ports.store
-          .getMany(chunk.map((job) => job.jobId))
-          .catch(() => new Map(chunk.map((job) => [job.jobId, job])));
-        for (const job of chunk)
-          outcomeOf.set(job.jobId, { job, created: written.has(job.jobId), plan: undefined, error });
-      }
-    }),
-  ]);
-  const outcomes = planned.map((job) => outcomeOf.get(job.jobId) as Outcome);
-  const failure = outcomes.find((o) => 'error' in o);
-  if (failure) {
-    const created = outcomes.filter((o) => o.created).map((o) => o.job);
-    const kept = await mapLimit(created, 25, async (job) =>
-      (await ports.store.withdraw(job).catch(() => false)) ? undefined : job.jobId,
-    );
-    throw new IntakeFailed(
-      kept.filter((id) => id !== undefined),
-      (failure as { error: unknown }).error,
-    );
+  // A request that took its key is the only writer its derived keys' jobs can have had.
+  const tookKey =
+    options.requestKey !== undefined && derivedKeys.size > 0 && ports.requestKeys
+      ? await takeRequestKey(options.requestKey, planned, ports.requestKeys, ports.clock)
+      : false;
+  try {
+    return await storeAndSend(tookKey);
+  } finally {
+    // Stored and sent (or failed): from here on nobody writes this request's jobs without a condition.
+    if (tookKey) await ports.requestKeys?.release(options.requestKey as string).catch(() => undefined);
   }
-  const stored = outcomes;
 
-  const fresh = stored.filter((s) => s.created && s.plan);
-  const sendable = fresh.filter((s) => !s.job.waitingOn && s.plan?.sendDelaySeconds !== undefined);
-  const failed = await ports.sender.sendMany(
-    sendable.map(({ job, plan }) => ({
-      queue: job.queue,
-      band: bandOf(job.priority),
-      jobId: job.jobId,
-      priority: job.priority,
-      delaySeconds: plan?.sendDelaySeconds ?? 0,
-    })),
-  );
-  await mapLimit(
-    sendable.filter((s) => !failed.has(s.job.jobId) && s.job.dispatchAt),
-    25,
-    ({ job }) => ports.jobs.clearMarker(job.jobId, job.dispatchAt as string),
-  );
-  // A failed send keeps the intake marker: the dispatcher sends what is still waiting.
-  if (marker && ![...failed].some((id) => coveredByMarker.has(id)))
-    await ports.store.deleteIntakeMarker(marker);
-  // Blocked jobs: in submission order, so refs point at jobs already stored.
-  for (const { job } of fresh.filter((s) => s.job.waitingOn)) await completeFollowUps(job, ports);
+  async function storeAndSend(tookKey: boolean): Promise<Accepted[]> {
+    const marker: IntakeMarker | undefined =
+      toSend.length >= intakeMarkerFrom
+        ? {
+            // Who and when keep the marker of the same request again (a retry, whose jobs are the
+            // same) apart from this one's: the retry must not take this one's marker away.
+            markerId: `${toSend[0]?.jobId}+${toSend.length}@${ports.actor}@${now.toISOString()}`,
+            jobIds: toSend.map((job) => job.jobId),
+            dispatchAt: new Date(now.getTime() + ports.graceMs).toISOString(),
+          }
+        : undefined;
+    const coveredByMarker = new Set(marker?.jobIds ?? []);
+    if (marker) await ports.store.putIntakeMarker(marker);
+    // Under the request's intake marker a job's row needs no marker of its own.
+    const rowMarkerOf = (job: JobRecord) =>
+      coveredByMarker.has(job.jobId) ? undefined : plans.get(job.jobId);
+    const storedAs = (job: JobRecord) => {
+      const rowMarker = rowMarkerOf(job);
+      return {
+        job: rowMarker ? { ...job, dispatchAt: rowMarker.dispatchAt } : job,
+        created: true,
+        plan: plans.get(job.jobId),
+      };
+    };
+    type Outcome = {
+      job: JobRecord;
+      created: boolean;
+      plan: ReturnType<typeof dispatchPlan> | undefined;
+      error?: unknown;
+    };
+    const outcomeOf = new Map<string, Outcome>();
+    const isNew = (job: JobRecord) =>
+      job.idempotencyKey === undefined || (tookKey && derivedKeys.has(job.idempotencyKey));
+    // A job with an idempotency key may exist already: a conditional put each. Jobs without one got
+    // fresh ids, and those of a request that took its key cannot exist yet: 25 to a BatchWriteItem
+    // (a bulk of 500 is 20 calls, not 500).
+    const keyed = planned.filter((job) => !isNew(job));
+    const freshIds = planned.filter(isNew);
+    const chunks = Array.from({ length: Math.ceil(freshIds.length / 25) }, (_, i) =>
+      freshIds.slice(i * 25, i * 25 + 25),
+    );
+    await storeAll();
+    return sendStored();
 
-  return stored.map(({ job, created }) => ({ jobId: job.jobId, status: job.status, duplicate: !created }));
+    async function storeAll(): Promise<void> {
+      await Promise.all([
+        mapLimit(keyed, 25, async (job) => {
+          try {
+            if (await ports.store.create(job, rowMarkerOf(job))) outcomeOf.set(job.jobId, storedAs(job));
+            else {
+              const found = await ports.store.get(job.jobId);
+              outcomeOf.set(job.jobId, { job: found ?? job, created: false, plan: undefined });
+            }
+          } catch (error) {
+            outcomeOf.set(job.jobId, { job, created: false, plan: undefined, error });
+          }
+        }),
+        mapLimit(chunks, 4, async (chunk) => {
+          try {
+            await ports.store.createFresh(chunk.map((job) => ({ job, plan: rowMarkerOf(job) })));
+            for (const job of chunk) outcomeOf.set(job.jobId, storedAs(job));
+          } catch (error) {
+            // Some of them may have been written: those are taken back with the rest of the request.
+            const written = await ports.store
+              .getMany(chunk.map((job) => job.jobId))
+              .catch(() => new Map(chunk.map((job) => [job.jobId, job])));
+            for (const job of chunk)
+              outcomeOf.set(job.jobId, { job, created: written.has(job.jobId), plan: undefined, error });
+          }
+        }),
+      ]);
+      const outcomes = planned.map((job) => outcomeOf.get(job.jobId) as Outcome);
+      const failure = outcomes.find((o) => 'error' in o);
+      if (failure) {
+        const created = outcomes.filter((o) => o.created).map((o) => o.job);
+        const kept = await mapLimit(created, 25, async (job) =>
+          (await ports.store.withdraw(job).catch(() => false)) ? undefined : job.jobId,
+        );
+        throw new IntakeFailed(
+          kept.filter((id) => id !== undefined),
+          (failure as { error: unknown }).error,
+        );
+      }
+    }
+
+    async function sendStored(): Promise<Accepted[]> {
+      const stored = planned.map((job) => outcomeOf.get(job.jobId) as Outcome);
+
+      const fresh = stored.filter((s) => s.created && s.plan);
+      const sendable = fresh.filter((s) => !s.job.waitingOn && s.plan?.sendDelaySeconds !== undefined);
+      const failed = await ports.sender.sendMany(
+        sendable.map(({ job, plan }) => ({
+          queue: job.queue,
+          band: bandOf(job.priority),
+          jobId: job.jobId,
+          priority: job.priority,
+          delaySeconds: plan?.sendDelaySeconds ?? 0,
+        })),
+      );
+      await mapLimit(
+        sendable.filter((s) => !failed.has(s.job.jobId) && s.job.dispatchAt),
+        25,
+        ({ job }) => ports.jobs.clearMarker(job.jobId, job.dispatchAt as string),
+      );
+      // A failed send keeps the intake marker: the dispatcher sends what is still waiting.
+      if (marker && ![...failed].some((id) => coveredByMarker.has(id)))
+        await ports.store.deleteIntakeMarker(marker);
+      // Blocked jobs: in submission order, so refs point at jobs already stored.
+      for (const { job } of fresh.filter((s) => s.job.waitingOn)) await completeFollowUps(job, ports);
+
+      return stored.map(({ job, created }) => ({
+        jobId: job.jobId,
+        status: job.status,
+        duplicate: !created,
+      }));
+    }
+  }
+}
+
+/**
+ * Takes a request's key (true), or — the key is taken: the same request again — waits until the
+ * request that took it has stored its jobs or is gone (false: store with conditions).
+ */
+async function takeRequestKey(
+  key: string,
+  jobs: readonly JobRecord[],
+  keys: RequestKeys,
+  clock: { now(): Date },
+): Promise<boolean> {
+  const started = clock.now().getTime();
+  const lastRunAt = jobs.reduce<string>(
+    (last, job) => (job.runAt !== undefined && job.runAt > last ? job.runAt : last),
+    clock.now().toISOString(),
+  );
+  if (await keys.take(key, new Date(started + requestKeyLeaseMs).toISOString(), lastRunAt)) return true;
+  for (;;) {
+    const record = await keys.get(key);
+    const now = clock.now().getTime();
+    if (!record || record.released || Date.parse(record.leaseUntil) <= now) return false;
+    if (now - started >= requestKeyWaitMs) throw new RequestInProgress(key);
+    await keys.pause(requestKeyPollMs);
+  }
 }
 
 export interface IntakeRepairPorts {

@@ -75,9 +75,10 @@ describe('intake is all or nothing, even when storage fails', () => {
     async () => {
       const tag = runTag('bulk-retry');
       const headers = { 'idempotency-key': tag };
+      // The first call takes the request's key and writes its jobs 25 to a BatchWriteItem.
       await localAdmin('POST', '/faults', {
         service: 'dynamodb',
-        action: 'PutItem',
+        action: 'BatchWriteItem',
         bodyContains: `${tag}${failing}`,
         times: 50,
       });

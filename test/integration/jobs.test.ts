@@ -99,6 +99,32 @@ describe('submitting jobs', () => {
     expect((await getJob(first.body.jobs[bulkSize - 1].jobId)).status).toBe('PENDING');
   });
 
+  it('stores a bulk request with an Idempotency-Key once, even sent twice at the same moment', async () => {
+    const tag = runTag('bulk-twice');
+    // Parked an hour ahead: the check is the intake, not the drain.
+    const jobs = Array.from({ length: 100 }, (_, i) => ({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: `${tag}-${i}` },
+      delayMs: 3_600_000,
+    }));
+    const headers = { 'idempotency-key': tag };
+    // The first to take the key writes its jobs without conditions; the other waits for it and
+    // finds them: between them, each job is accepted once.
+    const [a, b] = await Promise.all([
+      api('POST', '/jobs/bulk', { jobs }, headers),
+      api('POST', '/jobs/bulk', { jobs }, headers),
+    ]);
+    expect([a.status, b.status]).toEqual([202, 202]);
+    expect(a.body.accepted + b.body.accepted).toBe(100);
+    expect(a.body.duplicates + b.body.duplicates).toBe(100);
+    const ids = (r: typeof a) => r.body.jobs.map((j: { jobId: string }) => j.jobId);
+    expect(ids(a)).toEqual(ids(b));
+    expect(new Set(ids(a)).size).toBe(100);
+    const again = await api('POST', '/jobs/bulk', { jobs }, headers);
+    expect(again.body).toMatchObject({ accepted: 0, duplicates: 100 });
+  });
+
   it('rejects a bulk request atomically: one bad job, nothing stored', async () => {
     const key = runTag('atomic');
     const response = await api('POST', '/jobs/bulk', {

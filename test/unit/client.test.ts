@@ -176,6 +176,26 @@ describe('retries', () => {
     expect(get.calls).toHaveLength(2);
   });
 
+  it('repeats a keyed request answered 409 with Retry-After (still being stored), not another 409', async () => {
+    const inProgress = {
+      status: 409,
+      headers: { 'retry-after': '5' },
+      body: { error: { code: 'REQUEST_IN_PROGRESS', message: 'still being stored' } },
+    };
+    const keyed = clientWith((_call, n) =>
+      n === 0 ? inProgress : { status: 202, body: { accepted: 0, duplicates: 1, jobs: [] } },
+    );
+    await keyed.client.submitJobs([job(1)], { idempotencyKey: 'k' });
+    expect(keyed.calls).toHaveLength(2);
+    expect(keyed.sleeps).toEqual([5000]);
+    const finished = clientWith(() => ({
+      status: 409,
+      body: { error: { code: 'ORDER_FINISHED', message: 'already completed' } },
+    }));
+    await expect(finished.client.cancelOrder('ord_1')).rejects.toMatchObject({ status: 409 });
+    expect(finished.calls).toHaveLength(1);
+  });
+
   it('turns an unreachable factory into FactoryConnectionError after retrying', async () => {
     const refused = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
     const { client, calls } = clientWith(() => refused, { retries: 2 });
@@ -228,6 +248,80 @@ describe('submitJobs', () => {
     await client.submitJobs([job(1), job(2), job(3)], { chunkSize: 2 });
     expect(calls).toHaveLength(2);
     await expect(client.submitJobs([job(1)], { chunkSize: 501 })).rejects.toThrow(/chunkSize/);
+  });
+
+  it('keeps `parallel` calls under way at once and lists the jobs in the order given, whatever order the answers come in', async () => {
+    const pending: { call: Call; answer: () => void }[] = [];
+    const fetch = ((input: string | URL, init: RequestInit = {}) =>
+      new Promise<Response>((resolve) => {
+        const call: Call = {
+          method: init.method ?? 'GET',
+          url: new URL(String(input)),
+          headers: init.headers as Record<string, string>,
+          body: JSON.parse(String(init.body)),
+        };
+        pending.push({
+          call,
+          answer: () => resolve(Response.json(bulk(call).body, { status: 202 })),
+        });
+      })) as typeof globalThis.fetch;
+    const client = new FactoryClient({
+      url: 'http://factory.test/',
+      key: 'rfk_test',
+      fetch,
+      webSocket: false,
+    });
+    // Lets the client's promises run (no timers, no I/O: the fake answers only when told).
+    const settle = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    const jobs = Array.from({ length: 10 }, (_, i) => job(i));
+    const progress: number[] = [];
+    const submitting = client.submitJobs(jobs, {
+      chunkSize: 2,
+      parallel: 3,
+      idempotencyKey: 'k',
+      onProgress: (done) => progress.push(done),
+    });
+    await settle();
+    expect(pending.map((p) => p.call.headers['idempotency-key'])).toEqual(['k-0', 'k-1', 'k-2']);
+    const underWay: number[] = [];
+    const answeredCalls = new Set<number>();
+    // Always the newest call is answered first: the client must still put chunk 0's jobs first.
+    while (answeredCalls.size < 5) {
+      underWay.push(pending.length - answeredCalls.size);
+      let newest = pending.length - 1;
+      while (answeredCalls.has(newest)) newest--;
+      answeredCalls.add(newest);
+      pending[newest]?.answer();
+      await settle();
+    }
+    const result = await submitting;
+    expect(Math.max(...underWay)).toBe(3);
+    expect(pending.map((p) => p.call.headers['idempotency-key']).sort()).toEqual([
+      'k-0',
+      'k-1',
+      'k-2',
+      'k-3',
+      'k-4',
+    ]);
+    expect(result.accepted).toBe(10);
+    expect(result.jobs.map((j) => j.jobId)).toEqual(jobs.map((_, i) => `job_${i}`));
+    expect(progress).toEqual([2, 4, 6, 8, 10]);
+  });
+
+  it('sends no further chunk after a refused one, waits for those under way, and throws the refusal', async () => {
+    const { client, calls } = clientWith((call, n) =>
+      n === 0 ? { status: 400, body: { error: { code: 'INVALID_JOB', message: 'no' } } } : bulk(call),
+    );
+    const jobs = Array.from({ length: 5 }, (_, i) => job(i));
+    await expect(client.submitJobs(jobs, { chunkSize: 1, parallel: 2 })).rejects.toBeInstanceOf(
+      FactoryApiError,
+    );
+    // Chunk 1 was already under way beside chunk 0; chunks 2–4 were never sent.
+    expect(calls).toHaveLength(2);
+    await expect(client.submitJobs(jobs, { parallel: 0 })).rejects.toThrow(/parallel/);
+    await expect(client.submitJobs(jobs, { parallel: 17 })).rejects.toThrow(/parallel/);
   });
 
   it('refuses refs that a chunk boundary would cut, before sending anything', async () => {

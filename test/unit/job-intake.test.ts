@@ -6,10 +6,14 @@ import { describe, expect, it } from 'vitest';
 import {
   type IntakeMarker,
   type IntakePorts,
+  RequestInProgress,
+  type RequestKeyRecord,
+  type RequestKeys,
   repairIntake,
+  requestKeyWaitMs,
   submitJobs,
 } from '../../functions/domain/job-intake.ts';
-import { jobRequestSchema } from '../../functions/domain/job-submission.ts';
+import { jobIdForKey, jobRequestSchema } from '../../functions/domain/job-submission.ts';
 import type { JobRecord } from '../../functions/domain/jobs.ts';
 import { delayedMessage } from '../../functions/job-types/delayed-message.ts';
 import type { JobType } from '../../functions/job-types/job-type.ts';
@@ -172,5 +176,125 @@ describe('intake markers', () => {
     await expect(submitJobs(requests(30), ports, { indexed: true })).rejects.toThrow();
     expect(rows.size).toBe(0);
     expect(sent).toHaveLength(0);
+  });
+});
+
+/** Request keys in memory, on a clock that each pause moves on (no wall-clock waits). */
+function withRequestKeys(ports: IntakePorts, onPause: (pauses: number) => void = () => undefined) {
+  const records = new Map<string, RequestKeyRecord>();
+  const pauses: number[] = [];
+  let t = now.getTime();
+  const requestKeys: RequestKeys = {
+    take: async (key, leaseUntil) => {
+      if (records.has(key)) return false;
+      records.set(key, { leaseUntil, released: false });
+      return true;
+    },
+    get: async (key) => records.get(key),
+    release: async (key) => {
+      const record = records.get(key);
+      if (record) records.set(key, { ...record, released: true });
+    },
+    pause: async (ms) => {
+      pauses.push(ms);
+      t += ms;
+      onPause(pauses.length);
+    },
+  };
+  const keyed: IntakePorts = { ...ports, clock: { now: () => new Date(t) }, requestKeys };
+  const advance = (ms: number) => {
+    t += ms;
+  };
+  return { ports: keyed, records, pauses, advance };
+}
+
+const at = (offsetMs: number) => new Date(now.getTime() + offsetMs).toISOString();
+
+describe('request-level idempotency keys', () => {
+  it('a request that takes its key stores its jobs 25 to a call, and releases the key once they are sent', async () => {
+    const base = fakes();
+    const { ports, records } = withRequestKeys(base.ports);
+    const accepted = await submitJobs(requests(30), ports, { indexed: true, requestKey: 'nightly-1' });
+    expect(base.calls.filter((c) => c.startsWith('create')).sort()).toEqual([
+      'createFresh 25',
+      'createFresh 5',
+    ]);
+    expect(accepted.map((a) => a.jobId)).toEqual(requests(30).map((_, i) => jobIdForKey(`nightly-1:${i}`)));
+    expect(base.sent).toHaveLength(30);
+    expect(records.get('nightly-1')?.released).toBe(true);
+  });
+
+  it('the same request again stores by conditional puts and answers the first one’s jobs as duplicates', async () => {
+    const base = fakes();
+    const { ports } = withRequestKeys(base.ports);
+    const first = await submitJobs(requests(30), ports, { indexed: true, requestKey: 'nightly-1' });
+    base.calls.length = 0;
+    base.sent.length = 0;
+    const again = await submitJobs(requests(30), ports, { indexed: true, requestKey: 'nightly-1' });
+    expect(base.calls.filter((c) => c === 'create')).toHaveLength(30);
+    expect(base.calls.some((c) => c.startsWith('createFresh'))).toBe(false);
+    expect(again.map((a) => a.jobId)).toEqual(first.map((a) => a.jobId));
+    expect(again.every((a) => a.duplicate)).toBe(true);
+    expect(base.rows.size).toBe(30);
+    expect(base.sent).toHaveLength(0);
+  });
+
+  it('a retry made while the first call is still storing waits for it, then stores with conditions', async () => {
+    const base = fakes();
+    const keys = withRequestKeys(base.ports, (pauses) => {
+      if (pauses === 3) keys.records.set('k', { leaseUntil: at(90_000), released: true });
+    });
+    keys.records.set('k', { leaseUntil: at(90_000), released: false });
+    const accepted = await submitJobs(requests(3), keys.ports, { indexed: true, requestKey: 'k' });
+    expect(keys.pauses).toHaveLength(3);
+    expect(base.calls.filter((c) => c.startsWith('create'))).toEqual(['create', 'create', 'create']);
+    expect(accepted.every((a) => !a.duplicate)).toBe(true);
+  });
+
+  it('answers RequestInProgress after waiting its while, having written nothing', async () => {
+    const base = fakes();
+    const keys = withRequestKeys(base.ports);
+    keys.records.set('k', { leaseUntil: at(90_000), released: false });
+    await expect(
+      submitJobs(requests(3), keys.ports, { indexed: true, requestKey: 'k' }),
+    ).rejects.toBeInstanceOf(RequestInProgress);
+    expect(keys.pauses.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(requestKeyWaitMs);
+    expect(base.calls).toEqual([]);
+    expect(base.rows.size).toBe(0);
+  });
+
+  it('does not wait for a request whose lease ran out (it is gone): stores with conditions', async () => {
+    const base = fakes();
+    const keys = withRequestKeys(base.ports);
+    keys.records.set('k', { leaseUntil: at(-1), released: false });
+    await submitJobs(requests(2), keys.ports, { indexed: true, requestKey: 'k' });
+    expect(keys.pauses).toEqual([]);
+    expect(base.calls.filter((c) => c.startsWith('create'))).toEqual(['create', 'create']);
+  });
+
+  it('keeps a job’s own key conditional in a request that took its key', async () => {
+    const base = fakes();
+    const { ports } = withRequestKeys(base.ports);
+    const own = jobRequestSchema.parse({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'own' },
+      idempotencyKey: 'order-7',
+    });
+    await submitJobs([...requests(2), own], ports, { indexed: true, requestKey: 'k' });
+    expect(base.calls.filter((c) => c.startsWith('create')).sort()).toEqual(['create', 'createFresh 2']);
+  });
+
+  it('the same request again leaves the first one’s intake marker to the dispatcher', async () => {
+    let failing = true;
+    const base = fakes({ failSendOf: () => failing });
+    const { ports, advance } = withRequestKeys(base.ports);
+    // The first call stored its jobs and could send none: its marker stays for the repair.
+    await submitJobs(requests(3), ports, { indexed: true, requestKey: 'k' });
+    const [firstMarker] = [...base.markers.values()];
+    failing = false;
+    advance(1_000);
+    await submitJobs(requests(3), ports, { indexed: true, requestKey: 'k' });
+    expect([...base.markers.values()]).toEqual([firstMarker]);
   });
 });
