@@ -13,8 +13,8 @@
  * - a long job: once the invocation has worked for `handBackAfterMs`, the records not started go
  *   back to their queue as new messages for idle workers, and those done are deleted at once;
  * - a dying invocation (a crash, a timeout, a kill): the records after the first are hidden for
- *   `waitingVisibilitySeconds` only, not the queue's visibility timeout (the worker's timeout and
- *   a minute), so they come back within seconds; a record still running when the invocation is
+ *   `waitingVisibilitySeconds` only — before the first record starts —, not the queue's visibility
+ *   timeout (the worker's timeout and a minute), so they come back within seconds; a record still running when the invocation is
  *   handed back gets the invocation's remaining time again. The first record's job, like any
  *   claimed job, is recovered by its lease.
  */
@@ -105,6 +105,12 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
     const hidden = messages
       .hide(waiting, waitingVisibilitySeconds)
       .catch((error) => warn('Waiting records not hidden: they keep the queue visibility timeout', error));
+    // Before the first record starts: an invocation that dies in it (a crash, a kill) must leave
+    // the waiting records hidden for seconds, not for the queue's visibility timeout, and their
+    // jobs are not claimed yet, so no lease brings them back sooner. The chaos run caught the
+    // race: the first job's claim outran the hide, a crash came in between, and seven waiting
+    // wake-ups stayed hidden 16 minutes.
+    await hidden;
     /** The records this invocation could not hand back: left for redelivery. */
     let notHandedBack: Promise<ReadonlySet<string>> = Promise.resolve(new Set());
     const handBack = async (): Promise<ReadonlySet<string>> => {

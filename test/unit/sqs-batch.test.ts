@@ -248,6 +248,43 @@ describe('a batch worked through one at a time', () => {
     expect(response).toEqual({ batchItemFailures: [] });
   });
 
+  it('starts the first record only once the waiting records are hidden (a crash in it leaves them hidden 30 s)', async () => {
+    // Prepare: a hide that answers only when told.
+    captureLogLines();
+    const queue = fakeMessages();
+    let answerHide: () => void = () => undefined;
+    const hide = queue.messages.hide;
+    queue.messages.hide = async (records, seconds) => {
+      await new Promise<void>((resolve) => {
+        answerHide = resolve;
+      });
+      await hide(records, seconds);
+    };
+    const started: string[] = [];
+    const handler = sqsBatchHandler(
+      async (r) => {
+        started.push(`${r.messageId} after ${queue.calls.join(';') || 'nothing'}`);
+      },
+      {
+        delivery: 'Job delivery',
+        oneAtATime: { handBackAfterMs: 60_000, waitingVisibilitySeconds: 30, messages: queue.messages },
+      },
+    );
+    // Act
+    const answer = handler(threeRecords(), timedContext);
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+    const beforeHide = [...started];
+    answerHide();
+    await answer;
+    // Assess
+    expect(beforeHide).toEqual([]);
+    expect(started).toEqual([
+      'm1 after hide m2,m3 30s',
+      'm2 after hide m2,m3 30s',
+      'm3 after hide m2,m3 30s',
+    ]);
+  });
+
   it('hands back the records not started while a long first job still runs', async () => {
     // Act
     const queue = fakeMessages();
