@@ -12,11 +12,13 @@
  * things keep a batch from holding its records when it should not:
  * - a long job: once the invocation has worked for `handBackAfterMs`, the records not started go
  *   back to their queue as new messages for idle workers, and those done are deleted at once;
- * - a dying invocation (a crash, a timeout, a kill): the records after the first are hidden for
+ * - a dying invocation (a crash, a timeout, a kill): every record of the batch is hidden for
  *   `waitingVisibilitySeconds` only — before the first record starts —, not the queue's visibility
- *   timeout (the worker's timeout and a minute), so they come back within seconds; a record still running when the invocation is
- *   handed back gets the invocation's remaining time again. The first record's job, like any
- *   claimed job, is recovered by its lease.
+ *   timeout (the worker's timeout and a minute), so they come back within seconds, the first one
+ *   too (an invocation can die before it claimed the first job, which then has no lease to bring
+ *   it back); a record still running when the invocation is handed back gets the invocation's
+ *   remaining time again. A job claimed when its invocation died is recovered by its lease, and
+ *   its wake-up, back after seconds, is absorbed.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -95,7 +97,6 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
     context: Context,
     { handBackAfterMs, waitingVisibilitySeconds, messages }: OneAtATime,
   ): Promise<SQSBatchResponse> {
-    const [first, ...waiting] = event.Records;
     const notStarted = new Set(event.Records);
     const done: SQSRecord[] = [];
     let running: SQSRecord | undefined;
@@ -103,13 +104,13 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
     const warn = (message: string, error: unknown) =>
       logger.warn(message, { delivery: options.delivery, ...describeError(error) });
     const hidden = messages
-      .hide(waiting, waitingVisibilitySeconds)
-      .catch((error) => warn('Waiting records not hidden: they keep the queue visibility timeout', error));
-    // Before the first record starts: an invocation that dies in it (a crash, a kill) must leave
-    // the waiting records hidden for seconds, not for the queue's visibility timeout, and their
-    // jobs are not claimed yet, so no lease brings them back sooner. The chaos run caught the
-    // race: the first job's claim outran the hide, a crash came in between, and seven waiting
-    // wake-ups stayed hidden 16 minutes.
+      .hide(event.Records, waitingVisibilitySeconds)
+      .catch((error) => warn('Records not hidden: they keep the queue visibility timeout', error));
+    // Before the first record starts: an invocation that dies (a crash, a kill) must leave its
+    // records hidden for seconds, not for the queue's visibility timeout, and a job not claimed
+    // yet has no lease to bring it back sooner. The chaos run caught both holes: the first job's
+    // claim outran the hide and a crash came in between (seven waiting wake-ups hidden 16
+    // minutes), and an invocation killed before its first claim left that wake-up hidden 16 minutes.
     await hidden;
     /** The records this invocation could not hand back: left for redelivery. */
     let notHandedBack: Promise<ReadonlySet<string>> = Promise.resolve(new Set());
@@ -133,7 +134,7 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
         messages
           .remove([...unstarted.filter((r) => !unsent.has(r.messageId)), ...finished])
           .catch((error) => warn('Handed-back or finished records not deleted: they come back', error)),
-        current && current !== first
+        current
           ? messages
               .hide([current], Math.ceil(context.getRemainingTimeInMillis() / 1000) + 60)
               .catch((error) => warn('Running record not hidden again: it may come back', error))

@@ -222,7 +222,7 @@ describe('a batch worked through one at a time', () => {
     return { response: await answer, beforeHandBack, atHandBack, ran: work.ran };
   }
 
-  it('runs the records in order, never two at once, hiding those that wait for 30 s only', async () => {
+  it('runs the records in order, never two at once, hiding them all for 30 s only', async () => {
     // Prepare
     captureLogLines();
     const order: string[] = [];
@@ -244,11 +244,11 @@ describe('a batch worked through one at a time', () => {
     const response = await handler(threeRecords(), timedContext);
     // Assess: nothing handed back; the ESM deletes all three with the answer.
     expect(order).toEqual(['m1:1', 'm2:1', 'm3:1']);
-    expect(queue.calls).toEqual(['hide m2,m3 30s']);
+    expect(queue.calls).toEqual(['hide m1,m2,m3 30s']);
     expect(response).toEqual({ batchItemFailures: [] });
   });
 
-  it('starts the first record only once the waiting records are hidden (a crash in it leaves them hidden 30 s)', async () => {
+  it('starts the first record only once the records are hidden (an invocation that dies leaves them hidden 30 s)', async () => {
     // Prepare: a hide that answers only when told.
     captureLogLines();
     const queue = fakeMessages();
@@ -279,9 +279,9 @@ describe('a batch worked through one at a time', () => {
     // Assess
     expect(beforeHide).toEqual([]);
     expect(started).toEqual([
-      'm1 after hide m2,m3 30s',
-      'm2 after hide m2,m3 30s',
-      'm3 after hide m2,m3 30s',
+      'm1 after hide m1,m2,m3 30s',
+      'm2 after hide m1,m2,m3 30s',
+      'm3 after hide m1,m2,m3 30s',
     ]);
   });
 
@@ -289,9 +289,10 @@ describe('a batch worked through one at a time', () => {
     // Act
     const queue = fakeMessages();
     const run = await withLongRecord('m1', queue);
-    // Assess: sent again and deleted while m1 still ran; never run here; m1 keeps its visibility.
-    expect(run.beforeHandBack).toEqual(['hide m2,m3 30s']);
-    expect(run.atHandBack).toEqual(['hide m2,m3 30s', 'resend m2,m3', 'remove m2,m3']);
+    // Assess: sent again and deleted while m1 still ran; never run here; m1, still running, gets
+    // the invocation's 600 s and a minute.
+    expect(run.beforeHandBack).toEqual(['hide m1,m2,m3 30s']);
+    expect(run.atHandBack).toEqual(['hide m1,m2,m3 30s', 'resend m2,m3', 'remove m2,m3', 'hide m1 660s']);
     expect(run.ran).toEqual(['m1']);
     expect(run.response).toEqual({ batchItemFailures: [] });
   });
@@ -300,7 +301,7 @@ describe('a batch worked through one at a time', () => {
     const queue = fakeMessages();
     const run = await withLongRecord('m2', queue);
     // m2 was hidden 30 s with m3; as it runs on, it gets the invocation's 600 s and a minute.
-    expect(queue.calls).toEqual(['hide m2,m3 30s', 'resend m3', 'remove m3,m1', 'hide m2 660s']);
+    expect(queue.calls).toEqual(['hide m1,m2,m3 30s', 'resend m3', 'remove m3,m1', 'hide m2 660s']);
     expect(run.ran).toEqual(['m1', 'm2']);
     expect(run.response).toEqual({ batchItemFailures: [] });
   });
@@ -311,7 +312,7 @@ describe('a batch worked through one at a time', () => {
       throw new Error('lost the lease');
     });
     // m1 failed itself; m2 went back to its queue; m3 could not, and comes back within 30 s.
-    expect(queue.calls).toEqual(['hide m2,m3 30s', 'resend m2,m3', 'remove m2']);
+    expect(queue.calls).toEqual(['hide m1,m2,m3 30s', 'resend m2,m3', 'remove m2', 'hide m1 660s']);
     expect(run.response).toEqual({
       batchItemFailures: [{ itemIdentifier: 'm1' }, { itemIdentifier: 'm3' }],
     });
