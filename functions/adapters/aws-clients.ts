@@ -96,6 +96,26 @@ export const asAttributes = (value: Record<string, unknown>) => marshall(value, 
 export const fromAttributes = unmarshall;
 
 /**
+ * One BatchWriteItem's requests, written until DynamoDB has processed them all: what it leaves
+ * unprocessed (throttling) is written again after 100, 200, … 1,600 ms; what is still unprocessed
+ * after five retries throws, naming `what` was left.
+ */
+export async function writeUntilProcessed<R>(
+  requests: readonly R[],
+  write: (requests: R[]) => Promise<R[] | undefined>,
+  what: string,
+): Promise<void> {
+  let left = [...requests];
+  for (let attempt = 0; left.length > 0; attempt++) {
+    if (attempt > 0) {
+      if (attempt > 5) throw new Error(`${left.length} ${what} left unprocessed by BatchWriteItem`);
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    }
+    left = (await write(left)) ?? [];
+  }
+}
+
+/**
  * An SDK package loaded at its first use, not at every cold start: every function imports the
  * adapters, few call Step Functions or S3 (each package is ~20–45 ms of a fresh environment's
  * init). require() finds the runtime's SDK on Lambda and the repository's here; esbuild leaves

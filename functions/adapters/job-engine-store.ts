@@ -26,7 +26,14 @@ import type { JobRecord, JobStatus } from '#domain/jobs';
 import { hasSecrets, redact } from '#domain/secrets';
 import type { ClaimOutcome, ClaimRequest, StepFinish, StepJobPort } from '#domain/step-attempt';
 import { envInt } from '#shared/env';
-import { asAttributes, dynamo, dynamoItems, fromAttributes, isConditionFailure } from './aws-clients.ts';
+import {
+  asAttributes,
+  dynamo,
+  dynamoItems,
+  fromAttributes,
+  isConditionFailure,
+  writeUntilProcessed,
+} from './aws-clients.ts';
 import {
   dispatchShardOf,
   intakeMarkerKey,
@@ -240,19 +247,16 @@ export class JobEngineStore implements JobEnginePort {
    * unprocessed after that fails the call, and intake takes the request back.
    */
   async createFresh(jobs: readonly { job: JobRecord; plan: DispatchPlan | undefined }[]): Promise<void> {
-    let requests: NonNullable<BatchWriteCommandInput['RequestItems']>[string] = jobs.map(({ job, plan }) => ({
-      PutRequest: { Item: this.newRow(job, plan) },
-    }));
-    for (let attempt = 0; requests.length > 0; attempt++) {
-      if (attempt > 0) {
-        if (attempt > 5) throw new Error(`${requests.length} new jobs left unprocessed by BatchWriteItem`);
-        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-      }
-      const { UnprocessedItems } = await dynamo().send(
-        new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
-      );
-      requests = UnprocessedItems?.[this.tableName] ?? [];
-    }
+    await writeUntilProcessed<NonNullable<BatchWriteCommandInput['RequestItems']>[string][number]>(
+      jobs.map(({ job, plan }) => ({ PutRequest: { Item: this.newRow(job, plan) } })),
+      async (requests) => {
+        const { UnprocessedItems } = await dynamo().send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
+        return UnprocessedItems?.[this.tableName];
+      },
+      'new jobs',
+    );
   }
 
   /**

@@ -3,7 +3,7 @@ import { BatchWriteItemCommand, PutItemCommand, type WriteRequest } from '@aws-s
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { JobLogPort } from '#domain/job-lifecycle';
 import type { JobLogEntry } from '#domain/jobs';
-import { asAttributes, dynamo, dynamoItems } from './aws-clients.ts';
+import { asAttributes, dynamo, dynamoItems, writeUntilProcessed } from './aws-clients.ts';
 
 /** One line of one job's log. */
 export interface JobLogLine {
@@ -43,19 +43,16 @@ export class JobLogStore implements JobLogPort {
    */
   async appendMany(lines: readonly JobLogLine[]): Promise<void> {
     for (let i = 0; i < lines.length; i += linesPerBatch) {
-      let requests: WriteRequest[] = lines
-        .slice(i, i + linesPerBatch)
-        .map((line) => ({ PutRequest: { Item: this.itemOf(line) } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt > 0) {
-          if (attempt > 5) throw new Error(`${requests.length} log lines left unprocessed by BatchWriteItem`);
-          await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-        }
-        const { UnprocessedItems } = await dynamoItems().send(
-          new BatchWriteItemCommand({ RequestItems: { [this.tableName]: requests } }),
-        );
-        requests = UnprocessedItems?.[this.tableName] ?? [];
-      }
+      await writeUntilProcessed<WriteRequest>(
+        lines.slice(i, i + linesPerBatch).map((line) => ({ PutRequest: { Item: this.itemOf(line) } })),
+        async (requests) => {
+          const { UnprocessedItems } = await dynamoItems().send(
+            new BatchWriteItemCommand({ RequestItems: { [this.tableName]: requests } }),
+          );
+          return UnprocessedItems?.[this.tableName];
+        },
+        'log lines',
+      );
     }
   }
 

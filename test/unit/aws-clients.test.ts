@@ -3,39 +3,22 @@
  * document client marshal the same values the same way, side by side in one environment, and the
  * item client resolves its middleware once per command class.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asAttributes, dynamo, dynamoItems, fromAttributes } from '../../functions/adapters/aws-clients.ts';
+import { type CannedCall, startCannedDynamo } from '../helpers/canned-dynamo.ts';
 
 /** A canned DynamoDB: records each call's target and body, answers `{}`. */
-let server: Server;
-const calls: { target: string; body: Record<string, unknown> }[] = [];
+let dynamoDb: Awaited<ReturnType<typeof startCannedDynamo>>;
+let calls: CannedCall[] = [];
 
 beforeAll(async () => {
-  server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      calls.push({ target: String(request.headers['x-amz-target']), body: JSON.parse(body) });
-      response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
-      response.end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-  });
+  dynamoDb = await startCannedDynamo();
+  calls = dynamoDb.calls;
 });
 
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => dynamoDb.close());
 
 describe('the item client beside the document client', () => {
   it('writes the same item as the document client, after the document client has been used', async () => {

@@ -2,43 +2,28 @@
  * JobLogStore.appendMany (functions/adapters/job-log-store.ts) against a canned DynamoDB: lines
  * go 25 to a BatchWriteItem, and what DynamoDB leaves unprocessed is written again.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JobLogStore } from '../../functions/adapters/job-log-store.ts';
 import type { JobLogEntry } from '../../functions/domain/jobs.ts';
+import { startCannedDynamo } from '../helpers/canned-dynamo.ts';
 
 type WriteRequest = { PutRequest: { Item: Record<string, Record<string, string>> } };
 
 /** Each BatchWriteItem's requests; the answer to call n is `answers[n]` (default: all processed). */
-let server: Server;
 const batches: WriteRequest[][] = [];
 let answers: ((requests: WriteRequest[]) => unknown)[] = [];
+let dynamoDb: Awaited<ReturnType<typeof startCannedDynamo>>;
 
 beforeAll(async () => {
-  server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      const requests = (JSON.parse(body).RequestItems as Record<string, WriteRequest[]>).JobLogs ?? [];
-      const answer = answers[batches.length]?.(requests) ?? {};
-      batches.push(requests);
-      response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
-      response.end(JSON.stringify(answer));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
+  dynamoDb = await startCannedDynamo((call) => {
+    const requests = (call.body.RequestItems as Record<string, WriteRequest[]>).JobLogs ?? [];
+    const answer = answers[batches.length]?.(requests);
+    batches.push(requests);
+    return answer;
   });
 });
 
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => dynamoDb.close());
 
 beforeEach(() => {
   batches.length = 0;
