@@ -183,6 +183,29 @@ export async function submitJobs(
     batchId: options.batchId,
   });
 
+  // A request that took its key is the only writer its derived keys' jobs can have had: they are
+  // new, like jobs without a key.
+  const tookKey =
+    options.requestKey !== undefined && derivedKeys.size > 0 && ports.requestKeys
+      ? await takeRequestKey(options.requestKey, planned, ports.requestKeys, ports.clock)
+      : false;
+  const isNew = (job: JobRecord) =>
+    job.idempotencyKey === undefined || (tookKey && derivedKeys.has(job.idempotencyKey));
+  try {
+    return await storeAndSend(planned, isNew, ports, now);
+  } finally {
+    // Stored and sent (or failed): from here on nobody writes this request's jobs without a condition.
+    if (tookKey) await ports.requestKeys?.release(options.requestKey as string).catch(() => undefined);
+  }
+}
+
+/** Stores a request's planned jobs (all or none), then sends the runnable ones (module comment). */
+async function storeAndSend(
+  planned: readonly JobRecord[],
+  isNew: (job: JobRecord) => boolean,
+  ports: IntakePorts,
+  now: Date,
+): Promise<Accepted[]> {
   // Every job is stored before any is sent: should storage fail for one, the others are taken
   // back before a worker or a dependent could see them (their markers lie in the future).
   const plans = new Map(
@@ -194,135 +217,105 @@ export async function submitJobs(
   const toSend = planned.filter(
     (job) => !job.waitingOn && plans.get(job.jobId)?.sendDelaySeconds !== undefined,
   );
-  // A request that took its key is the only writer its derived keys' jobs can have had.
-  const tookKey =
-    options.requestKey !== undefined && derivedKeys.size > 0 && ports.requestKeys
-      ? await takeRequestKey(options.requestKey, planned, ports.requestKeys, ports.clock)
-      : false;
-  try {
-    return await storeAndSend(tookKey);
-  } finally {
-    // Stored and sent (or failed): from here on nobody writes this request's jobs without a condition.
-    if (tookKey) await ports.requestKeys?.release(options.requestKey as string).catch(() => undefined);
-  }
-
-  async function storeAndSend(tookKey: boolean): Promise<Accepted[]> {
-    const marker: IntakeMarker | undefined =
-      toSend.length >= intakeMarkerFrom
-        ? {
-            // Who and when keep the marker of the same request again (a retry, whose jobs are the
-            // same) apart from this one's: the retry must not take this one's marker away.
-            markerId: `${toSend[0]?.jobId}+${toSend.length}@${ports.actor}@${now.toISOString()}`,
-            jobIds: toSend.map((job) => job.jobId),
-            dispatchAt: new Date(now.getTime() + ports.graceMs).toISOString(),
-          }
-        : undefined;
-    const coveredByMarker = new Set(marker?.jobIds ?? []);
-    if (marker) await ports.store.putIntakeMarker(marker);
-    // Under the request's intake marker a job's row needs no marker of its own.
-    const rowMarkerOf = (job: JobRecord) =>
-      coveredByMarker.has(job.jobId) ? undefined : plans.get(job.jobId);
-    const storedAs = (job: JobRecord) => {
-      const rowMarker = rowMarkerOf(job);
-      return {
-        job: rowMarker ? { ...job, dispatchAt: rowMarker.dispatchAt } : job,
-        created: true,
-        plan: plans.get(job.jobId),
-      };
+  const marker: IntakeMarker | undefined =
+    toSend.length >= intakeMarkerFrom
+      ? {
+          // Who and when keep the marker of the same request again (a retry, whose jobs are the
+          // same) apart from this one's: the retry must not take this one's marker away.
+          markerId: `${toSend[0]?.jobId}+${toSend.length}@${ports.actor}@${now.toISOString()}`,
+          jobIds: toSend.map((job) => job.jobId),
+          dispatchAt: new Date(now.getTime() + ports.graceMs).toISOString(),
+        }
+      : undefined;
+  const coveredByMarker = new Set(marker?.jobIds ?? []);
+  if (marker) await ports.store.putIntakeMarker(marker);
+  // Under the request's intake marker a job's row needs no marker of its own.
+  const rowMarkerOf = (job: JobRecord) => (coveredByMarker.has(job.jobId) ? undefined : plans.get(job.jobId));
+  const storedAs = (job: JobRecord) => {
+    const rowMarker = rowMarkerOf(job);
+    return {
+      job: rowMarker ? { ...job, dispatchAt: rowMarker.dispatchAt } : job,
+      created: true,
+      plan: plans.get(job.jobId),
     };
-    type Outcome = {
-      job: JobRecord;
-      created: boolean;
-      plan: ReturnType<typeof dispatchPlan> | undefined;
-      error?: unknown;
-    };
-    const outcomeOf = new Map<string, Outcome>();
-    const isNew = (job: JobRecord) =>
-      job.idempotencyKey === undefined || (tookKey && derivedKeys.has(job.idempotencyKey));
-    // A job with an idempotency key may exist already: a conditional put each. Jobs without one got
-    // fresh ids, and those of a request that took its key cannot exist yet: 25 to a BatchWriteItem
-    // (a bulk of 500 is 20 calls, not 500).
-    const keyed = planned.filter((job) => !isNew(job));
-    const freshIds = planned.filter(isNew);
-    const chunks = Array.from({ length: Math.ceil(freshIds.length / 25) }, (_, i) =>
-      freshIds.slice(i * 25, i * 25 + 25),
-    );
-    await storeAll();
-    return sendStored();
-
-    async function storeAll(): Promise<void> {
-      await Promise.all([
-        mapLimit(keyed, 25, async (job) => {
-          try {
-            if (await ports.store.create(job, rowMarkerOf(job))) outcomeOf.set(job.jobId, storedAs(job));
-            else {
-              const found = await ports.store.get(job.jobId);
-              outcomeOf.set(job.jobId, { job: found ?? job, created: false, plan: undefined });
-            }
-          } catch (error) {
-            outcomeOf.set(job.jobId, { job, created: false, plan: undefined, error });
-          }
-        }),
-        mapLimit(chunks, 4, async (chunk) => {
-          try {
-            await ports.store.createFresh(chunk.map((job) => ({ job, plan: rowMarkerOf(job) })));
-            for (const job of chunk) outcomeOf.set(job.jobId, storedAs(job));
-          } catch (error) {
-            // Some of them may have been written: those are taken back with the rest of the request.
-            const written = await ports.store
-              .getMany(chunk.map((job) => job.jobId))
-              .catch(() => new Map(chunk.map((job) => [job.jobId, job])));
-            for (const job of chunk)
-              outcomeOf.set(job.jobId, { job, created: written.has(job.jobId), plan: undefined, error });
-          }
-        }),
-      ]);
-      const outcomes = planned.map((job) => outcomeOf.get(job.jobId) as Outcome);
-      const failure = outcomes.find((o) => 'error' in o);
-      if (failure) {
-        const created = outcomes.filter((o) => o.created).map((o) => o.job);
-        const kept = await mapLimit(created, 25, async (job) =>
-          (await ports.store.withdraw(job).catch(() => false)) ? undefined : job.jobId,
-        );
-        throw new IntakeFailed(
-          kept.filter((id) => id !== undefined),
-          (failure as { error: unknown }).error,
-        );
+  };
+  type Outcome = {
+    job: JobRecord;
+    created: boolean;
+    plan: ReturnType<typeof dispatchPlan> | undefined;
+    error?: unknown;
+  };
+  const outcomeOf = new Map<string, Outcome>();
+  // A job with an idempotency key may exist already: a conditional put each. New jobs (fresh ids,
+  // or the derived keys of a request that took its key) 25 to a BatchWriteItem: a bulk of 500 is
+  // 20 calls, not 500.
+  const keyed = planned.filter((job) => !isNew(job));
+  const newJobs = planned.filter(isNew);
+  const chunks = Array.from({ length: Math.ceil(newJobs.length / 25) }, (_, i) =>
+    newJobs.slice(i * 25, i * 25 + 25),
+  );
+  await Promise.all([
+    mapLimit(keyed, 25, async (job) => {
+      try {
+        if (await ports.store.create(job, rowMarkerOf(job))) outcomeOf.set(job.jobId, storedAs(job));
+        else {
+          const found = await ports.store.get(job.jobId);
+          outcomeOf.set(job.jobId, { job: found ?? job, created: false, plan: undefined });
+        }
+      } catch (error) {
+        outcomeOf.set(job.jobId, { job, created: false, plan: undefined, error });
       }
-    }
-
-    async function sendStored(): Promise<Accepted[]> {
-      const stored = planned.map((job) => outcomeOf.get(job.jobId) as Outcome);
-
-      const fresh = stored.filter((s) => s.created && s.plan);
-      const sendable = fresh.filter((s) => !s.job.waitingOn && s.plan?.sendDelaySeconds !== undefined);
-      const failed = await ports.sender.sendMany(
-        sendable.map(({ job, plan }) => ({
-          queue: job.queue,
-          band: bandOf(job.priority),
-          jobId: job.jobId,
-          priority: job.priority,
-          delaySeconds: plan?.sendDelaySeconds ?? 0,
-        })),
-      );
-      await mapLimit(
-        sendable.filter((s) => !failed.has(s.job.jobId) && s.job.dispatchAt),
-        25,
-        ({ job }) => ports.jobs.clearMarker(job.jobId, job.dispatchAt as string),
-      );
-      // A failed send keeps the intake marker: the dispatcher sends what is still waiting.
-      if (marker && ![...failed].some((id) => coveredByMarker.has(id)))
-        await ports.store.deleteIntakeMarker(marker);
-      // Blocked jobs: in submission order, so refs point at jobs already stored.
-      for (const { job } of fresh.filter((s) => s.job.waitingOn)) await completeFollowUps(job, ports);
-
-      return stored.map(({ job, created }) => ({
-        jobId: job.jobId,
-        status: job.status,
-        duplicate: !created,
-      }));
-    }
+    }),
+    mapLimit(chunks, 4, async (chunk) => {
+      try {
+        await ports.store.createFresh(chunk.map((job) => ({ job, plan: rowMarkerOf(job) })));
+        for (const job of chunk) outcomeOf.set(job.jobId, storedAs(job));
+      } catch (error) {
+        // Some of them may have been written: those are taken back with the rest of the request.
+        const written = await ports.store
+          .getMany(chunk.map((job) => job.jobId))
+          .catch(() => new Map(chunk.map((job) => [job.jobId, job])));
+        for (const job of chunk)
+          outcomeOf.set(job.jobId, { job, created: written.has(job.jobId), plan: undefined, error });
+      }
+    }),
+  ]);
+  const stored = planned.map((job) => outcomeOf.get(job.jobId) as Outcome);
+  const failure = stored.find((o) => 'error' in o);
+  if (failure) {
+    const created = stored.filter((o) => o.created).map((o) => o.job);
+    const kept = await mapLimit(created, 25, async (job) =>
+      (await ports.store.withdraw(job).catch(() => false)) ? undefined : job.jobId,
+    );
+    throw new IntakeFailed(
+      kept.filter((id) => id !== undefined),
+      (failure as { error: unknown }).error,
+    );
   }
+
+  const fresh = stored.filter((s) => s.created && s.plan);
+  const sendable = fresh.filter((s) => !s.job.waitingOn && s.plan?.sendDelaySeconds !== undefined);
+  const failed = await ports.sender.sendMany(
+    sendable.map(({ job, plan }) => ({
+      queue: job.queue,
+      band: bandOf(job.priority),
+      jobId: job.jobId,
+      priority: job.priority,
+      delaySeconds: plan?.sendDelaySeconds ?? 0,
+    })),
+  );
+  await mapLimit(
+    sendable.filter((s) => !failed.has(s.job.jobId) && s.job.dispatchAt),
+    25,
+    ({ job }) => ports.jobs.clearMarker(job.jobId, job.dispatchAt as string),
+  );
+  // A failed send keeps the intake marker: the dispatcher sends what is still waiting.
+  if (marker && ![...failed].some((id) => coveredByMarker.has(id)))
+    await ports.store.deleteIntakeMarker(marker);
+  // Blocked jobs: in submission order, so refs point at jobs already stored.
+  for (const { job } of fresh.filter((s) => s.job.waitingOn)) await completeFollowUps(job, ports);
+
+  return stored.map(({ job, created }) => ({ jobId: job.jobId, status: job.status, duplicate: !created }));
 }
 
 /**
