@@ -471,7 +471,7 @@ export class FactoryStack extends Stack {
         sendsJobs: true,
         timeout: Duration.seconds(29),
       },
-      ...routeFamily('api/get-batch.ts', { environment: {}, ...reading('jobBatches', 'jobs') }, [
+      ...routeFamily('api/get-batch.ts', { environment: {}, ...reading('jobBatches', 'jobs', 'metrics') }, [
         'GET /job-batches/{batchId}',
         'GET /job-batches/{batchId}/graph',
       ]),

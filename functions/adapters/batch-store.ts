@@ -7,6 +7,8 @@ export interface BatchRecord {
   readonly total: number;
   readonly jobIds: readonly string[];
   readonly createdAt: string;
+  /** Its progress is counted off the stream (domain/batch-progress.ts): every batch made since. */
+  readonly counted?: boolean;
 }
 
 export class BatchStore {

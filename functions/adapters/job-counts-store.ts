@@ -5,9 +5,12 @@
  *   `since`, when the counts began (epoch ms). Bounded by queues × bands × states.
  * - pk `counts#due`, sk `<hour ISO>`: the due minutes of that hour, one number per
  *   `<queue>|<band>|<status>|<minute>`; read only from the current hour on, expired a day after.
+ * - pk `counts#batch`, sk `<batchId>`: a batch's jobs per state but pending
+ *   (domain/batch-progress.ts), expiring with the batch's row.
  * Every write is an ADD, so the recorders of several stream shards may write at once.
  */
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { BatchCountName, BatchCounts } from '#domain/batch-progress';
 import type { CountChanges, CountingPorts, StoredCounts } from '#domain/job-counts';
 import type { JobFacts } from '#domain/job-overview';
 import { dynamo } from './aws-clients.ts';
@@ -15,6 +18,7 @@ import type { JobQueries } from './job-queries.ts';
 
 const statesKey = { pk: 'counts#jobs', sk: 'states' };
 const duePartition = 'counts#due';
+const batchPartition = 'counts#batch';
 /** Attributes per update: an update expression stops at 4 KB. */
 const perUpdate = 100;
 const keepDueSeconds = 86_400;
@@ -22,7 +26,11 @@ const keepDueSeconds = 86_400;
 export class JobCountsStore {
   private since: number | undefined;
 
-  constructor(private readonly tableName: string) {}
+  /** `keepBatchDays`: how long a batch's counters stay, as long as the batch's row. */
+  constructor(
+    private readonly tableName: string,
+    private readonly keepBatchDays = 31,
+  ) {}
 
   /**
    * When the counts began: the first recorder to propose a time sets it, every other (another
@@ -43,7 +51,11 @@ export class JobCountsStore {
     return this.since;
   }
 
-  private async add(key: Record<string, string>, counts: Readonly<Record<string, number>>, set?: string) {
+  private async add(
+    key: Record<string, string>,
+    counts: Readonly<Record<string, number>>,
+    set?: { readonly expression: string; readonly expiresAt: number },
+  ) {
     const entries = Object.entries(counts);
     for (let i = 0; i < entries.length; i += perUpdate) {
       const chunk = entries.slice(i, i + perUpdate);
@@ -51,11 +63,11 @@ export class JobCountsStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: key,
-          UpdateExpression: `${set ? `SET ${set} ` : ''}ADD ${chunk.map((_, j) => `#c${j} :c${j}`).join(', ')}`,
+          UpdateExpression: `${set ? `SET ${set.expression} ` : ''}ADD ${chunk.map((_, j) => `#c${j} :c${j}`).join(', ')}`,
           ExpressionAttributeNames: Object.fromEntries(chunk.map(([name], j) => [`#c${j}`, name])),
           ExpressionAttributeValues: {
             ...Object.fromEntries(chunk.map(([, n], j) => [`:c${j}`, n])),
-            ...(set ? { ':expires': Math.floor(Date.parse(key.sk ?? '') / 1000) + keepDueSeconds } : {}),
+            ...(set ? { ':expires': set.expiresAt } : {}),
           },
         }),
       );
@@ -66,10 +78,39 @@ export class JobCountsStore {
   async apply(changes: CountChanges): Promise<void> {
     await Promise.all(
       Object.entries(changes.due).map(([hour, counts]) =>
-        this.add({ pk: duePartition, sk: hour }, counts, 'expiresAt = :expires'),
+        this.add({ pk: duePartition, sk: hour }, counts, {
+          expression: 'expiresAt = :expires',
+          expiresAt: Math.floor(Date.parse(hour) / 1000) + keepDueSeconds,
+        }),
       ),
     );
     await this.add(statesKey, changes.states);
+  }
+
+  /** Applies a stream batch's changes to the batches' counters, one write per batch touched. */
+  async applyToBatches(
+    changes: Readonly<Record<string, Partial<Record<BatchCountName, number>>>>,
+    now: Date,
+  ): Promise<void> {
+    const expiresAt = Math.floor(now.getTime() / 1000) + this.keepBatchDays * 86_400;
+    await Promise.all(
+      Object.entries(changes).map(([batchId, counts]) =>
+        this.add({ pk: batchPartition, sk: batchId }, counts as Record<string, number>, {
+          expression: 'expiresAt = if_not_exists(expiresAt, :expires)',
+          expiresAt,
+        }),
+      ),
+    );
+  }
+
+  /** A batch's counters; none yet when no job of it has left pending (or it has no counters). */
+  async batchCounts(batchId: string): Promise<Partial<BatchCounts> | undefined> {
+    const { Item } = await dynamo().send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: batchPartition, sk: batchId } }),
+    );
+    if (!Item) return undefined;
+    const { pk: _pk, sk: _sk, expiresAt: _e, ...counts } = Item;
+    return counts as Partial<BatchCounts>;
   }
 
   /** The counts at `now`: the states, and the due minutes from the current hour on. */

@@ -3,7 +3,6 @@
  * - byQueueStatus (queueStatus = "<queue>#<STATUS>", createdAt): listings, the DLQ, counts, and
  *   the sweeper's expired leases (the RUNNING partitions, whose rows carry their lease);
  * - dispatchDue: the sweeper's follow-ups (sparse: only jobs with a marker);
- * - byBatch: a batch's jobs.
  * A listing over several queues or states walks their partitions one after another; the cursor
  * remembers the partition and DynamoDB's LastEvaluatedKey within it.
  */
@@ -13,7 +12,6 @@ import type { JobRecord, JobStatus } from '#domain/jobs';
 import type { FinishedJobFacts } from '#job-types/job-type';
 import { dynamo } from './aws-clients.ts';
 import {
-  batchIndex,
   dispatchIndex,
   dispatchShards,
   listingIndex,
@@ -231,21 +229,6 @@ export class JobQueries {
         }
       }
     }
-  }
-
-  async batchStatuses(batchId: string): Promise<JobStatus[]> {
-    const statuses: JobStatus[] = [];
-    for await (const page of this.pages({
-      TableName: this.tableName,
-      IndexName: batchIndex,
-      KeyConditionExpression: 'batchId = :batch',
-      ExpressionAttributeValues: { ':batch': batchId },
-      ProjectionExpression: '#status',
-      ExpressionAttributeNames: { '#status': 'status' },
-    })) {
-      for (const item of page.Items ?? []) statuses.push(item.status as JobStatus);
-    }
-    return statuses;
   }
 
   /** Jobs of the given queues and states created in [from, to), from the listing index. */

@@ -45,19 +45,12 @@ export const jobIndexes = {
     projection: ['runAt'],
     purpose: 'sparse: runnable standalone jobs per queue and band, by priority then due time',
   },
-  byBatch: {
-    partitionKey: { name: 'batchId', type: 'S' },
-    sortKey: { name: 'createdAt', type: 'S' },
-    projection: ['status'],
-    purpose: "a batch's jobs and their states",
-  },
 } as const satisfies Record<string, JobIndex>;
 export type JobIndexName = keyof typeof jobIndexes;
 
 export const listingIndex: JobIndexName = 'byQueueStatus';
 export const dispatchIndex: JobIndexName = 'dispatchDue';
 export const readyIndex: JobIndexName = 'ready';
-export const batchIndex: JobIndexName = 'byBatch';
 export const jobsByOrderIndex: JobIndexName = 'byOrder';
 
 /** The listing index's partition key: one partition per queue and state. */

@@ -36,6 +36,7 @@ export const handler = httpRoute(
       total: body.jobs.length,
       jobIds: [],
       createdAt: new Date().toISOString(),
+      counted: true,
     });
     const accepted = await submitJobs(body.jobs, engine.intake, {
       indexed: true,
@@ -46,7 +47,8 @@ export const handler = httpRoute(
         await batches.remove(batchId).catch(() => undefined);
       return rejectedAsHttp(error);
     });
-    // Only a convenience for readers (the counts come from the jobs index).
+    // For readers, and for the exact count that confirms a finish (domain/batch-progress.ts);
+    // without them the counters alone answer.
     await batches
       .setJobIds(
         batchId,

@@ -61,13 +61,14 @@ export type JobKind = 'job' | 'step';
  * Usage per kind of job, split into what a job makes once (intake), what each attempt makes,
  * and what a retry adds to an attempt. Measured by `npm run bench` (docs/cost-model.md):
  *
- * Standalone job — the `jobs` section, 500 jobs in one POST /job-batches (run 11): 4.2 calls and
- * 15.4 write units per job, by table and index: Jobs 3.0 (intake put, claim, settle),
+ * Standalone job — the `jobs` section, 500 jobs in one POST /job-batches (run 16): 3.2 calls and
+ * 12.4 write units per job, by table and index: Jobs 3.0 (intake put, claim, settle),
  * byQueueStatus 5.0 (enters at intake; the claim and the settle each move it: delete + put),
- * byBatch 3.0 (intake and each status change; only jobs of a batch), ready 2.0 (in and out once
- * per attempt), Metrics 0.06, JobLogs 1.0, Workers 0.12 + byLine 0.22 (once per batch of
- * wake-ups), Events 0.86. Intake: 1 + 1 + 1 + 0.13 = 3.13 WU; each attempt: 2 + 4 + 2 + 2 + 1 +
- * 0.35 = 11.35 WU (13.35 until lease recovery read the listing index instead of a leases index). Calls: 0.1 SendMessageBatch at intake; per attempt 0.1 DeleteMessageBatch, 0.1
+ * ready 2.0 (in and out once per attempt), Metrics 0.06 (the recorder's buckets, live counts and
+ * batch counters, per stream batch), JobBatches 0.03, JobLogs 1.0, Workers 0.12 + byLine 0.22
+ * (once per batch of wake-ups), Events 0.86. Intake: 1 + 1 + 0.13 = 2.13 WU; each attempt: 2 + 4
+ * + 2 + 1 + 0.35 = 9.35 WU (11.35 while a job of a batch had a `byBatch` index entry, 13.35 until
+ * lease recovery read the listing index instead of a leases index). Calls: 0.1 SendMessageBatch at intake; per attempt 0.1 DeleteMessageBatch, 0.1
  * ChangeMessageVisibilityBatch and 0.1 invocation (ten wake-ups an invocation, as under a
  * backlog: a job alone on an idle queue has an invocation, a delete and 3 worker-row WU of its
  * own) and 0.16 Query of the ready index (0.5 read unit each: eventually consistent, under 4 KB).
@@ -88,10 +89,10 @@ export const usageOf: Record<
   { readonly perJob: Usage; readonly perAttempt: Usage; readonly perRetry: Usage }
 > = {
   job: {
-    perJob: { ...none, writeUnits: 3.13, sqsRequests: 0.1, events: 1, apiRequests: 1 },
+    perJob: { ...none, writeUnits: 2.13, sqsRequests: 0.1, events: 1, apiRequests: 1 },
     perAttempt: {
       ...none,
-      writeUnits: 11.35,
+      writeUnits: 9.35,
       readUnits: 0.08,
       sqsRequests: 0.2,
       lambdaRequests: 0.1,

@@ -31,6 +31,7 @@ export type JobRowImage = Partial<
     | 'payload'
     | 'attempts'
     | 'lastError'
+    | 'batchId'
   >
 > & {
   /** The listing index's partition (`<queue>#<state>`; `#DISCARDED` once a dead job is discarded). */

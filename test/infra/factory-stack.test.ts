@@ -339,14 +339,14 @@ describe('job engine', () => {
     }
   });
 
-  it('indexes jobs for listings, the dispatcher, batches and band priority (no Scan anywhere)', () => {
+  it('indexes jobs for listings, the dispatcher, orders and band priority; batches count off the stream (no Scan anywhere)', () => {
     const jobs = Object.entries(template.findResources('AWS::DynamoDB::Table') as Resources).find(([id]) =>
       id.startsWith('TablesJobs'),
     )?.[1];
     const indexes = ((jobs?.Properties.GlobalSecondaryIndexes ?? []) as { IndexName: string }[]).map(
       (i) => i.IndexName,
     );
-    expect(indexes.sort()).toEqual(['byBatch', 'byOrder', 'byQueueStatus', 'dispatchDue', 'ready']);
+    expect(indexes.sort()).toEqual(['byOrder', 'byQueueStatus', 'dispatchDue', 'ready']);
   });
 
   it('sweeps due markers and expired leases every minute', () => {

@@ -5241,7 +5241,9 @@ export interface operations {
   };
   getJobBatchesBatchId: {
     parameters: {
-      query?: never;
+      query?: {
+        exact?: string;
+      };
       header?: never;
       path: {
         batchId: string;
