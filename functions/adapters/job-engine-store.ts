@@ -451,6 +451,7 @@ export class JobEngineStore implements JobEnginePort {
             completedAt: at,
             result: settlement.result,
             ...(settlement.progress ? { progress: settlement.progress } : {}),
+            ...(settlement.line ? { settledLine: settlement.line } : {}),
             expiresAt: epochSeconds(at, this.retention.finishedDays),
             ...this.withoutSecrets(job),
           }

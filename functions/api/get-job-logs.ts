@@ -5,6 +5,7 @@ import { JobLogStore } from '#adapters/job-log-store';
 import { OrderStore } from '#adapters/order-store';
 import { jobLogsSchema } from '#domain/api-responses';
 import { findJob } from '#domain/job-lookup';
+import { jobLogOf } from '#domain/jobs';
 import { envInt, requireEnv } from '#shared/env';
 import { httpRoute, json } from '#shared/http';
 import { notFound } from '#shared/http-errors';
@@ -20,6 +21,6 @@ export const handler = httpRoute(
   async ({ path }) => {
     const [job, entries] = await Promise.all([findJob(path.jobId, ports), logs.list(path.jobId)]);
     if (!job) throw notFound('JOB_NOT_FOUND', `No job with id "${path.jobId}".`);
-    return json(200, { jobId: job.jobId, logs: entries });
+    return json(200, { jobId: job.jobId, logs: jobLogOf(entries, job) });
   },
 );

@@ -20,7 +20,7 @@ import { outcomeOfJob, tellSettled } from './job-outcome-metrics.ts';
 import { type JobProgress, progressReporter } from './job-progress.ts';
 import type { PriorityBand } from './job-queues.ts';
 import { bandOf, priorityBands } from './job-queues.ts';
-import { finishedJobStatuses, type JobLogEntry, type JobRecord } from './jobs.ts';
+import { finishedJobStatuses, type JobLogEntry, type JobRecord, settledLineFits } from './jobs.ts';
 import { maxSlotReservations, slotLeadMs, waitInPlaceMs } from './rate-limits.ts';
 import type { ReadyAheadMemo } from './ready-ahead-memo.ts';
 
@@ -56,6 +56,8 @@ export type Settlement =
       readonly result: Record<string, unknown>;
       /** The handler's last progress report, written with the settlement (no write of its own). */
       readonly progress?: JobProgress;
+      /** The attempt's only log line, kept on the row (JobRecord.settledLine) instead of the log. */
+      readonly line?: JobLogEntry;
     }
   | {
       readonly status: 'FAILED';
@@ -583,6 +585,32 @@ export async function runJobAttempt(
   if (!settlement) throw new Error('unreachable: an attempt ends completed, cancelled or failed');
   if (settlement.status === 'COMPLETED' && lastProgress)
     settlement = { ...settlement, progress: lastProgress };
+  // A short attempt that completes has one line; it rides on the settle when the row has room.
+  const onlyLine: JobLogEntry | undefined =
+    settlement.status === 'COMPLETED' && !startLogged
+      ? {
+          ...logEntry(ports, job, 'INFO', `${startLine}; completed in ${ranMs} ms`),
+          timestamp: startedAt,
+          attempt: job.attempts,
+        }
+      : undefined;
+  if (
+    settlement.status === 'COMPLETED' &&
+    onlyLine &&
+    settledLineFits(
+      job,
+      {
+        status: 'COMPLETED',
+        result: settlement.result,
+        progress: settlement.progress,
+        completedAt: startedAt,
+        updatedAt: startedAt,
+        expiresAt: 9_999_999_999,
+      },
+      onlyLine,
+    )
+  )
+    settlement = { ...settlement, line: onlyLine };
 
   const now = ports.clock.now();
   const plan =
@@ -598,12 +626,7 @@ export async function runJobAttempt(
   switch (settlement.status) {
     case 'COMPLETED':
       if (startLogged) await log('INFO', `Attempt ${job.attempts} completed in ${ranMs} ms`);
-      else
-        await ports.logs.append(jobId, {
-          ...logEntry(ports, job, 'INFO', `${startLine}; completed in ${ranMs} ms`),
-          timestamp: startedAt,
-          attempt: job.attempts,
-        });
+      else if (onlyLine && !settlement.line) await ports.logs.append(jobId, onlyLine);
       break;
     case 'FAILED':
       await log(

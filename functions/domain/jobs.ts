@@ -66,6 +66,12 @@ export interface JobRecord {
   /** Dependents submitted after this job had finished: shown in its graph, released by nothing. */
   readonly lateDependents?: ReadonlySet<string>;
   readonly batchId?: string;
+  /**
+   * The one log line of a short attempt that completed, written with the settle instead of as an
+   * item of the log table when the row stays within a write unit (`settledLineFits`); the log
+   * shows it in its place (`jobLogOf`).
+   */
+  readonly settledLine?: JobLogEntry;
   readonly idempotencyKey?: string;
   readonly failedAt?: string;
   readonly cancelledAt?: string;
@@ -105,6 +111,8 @@ export function publicJobView(job: JobRecord, secretPaths: readonly string[] = [
     waitingOn,
     dependents: released,
     lateDependents,
+    // Shown in the job's log (GET /jobs/{id}/logs).
+    settledLine: _line,
     ...rest
   } = job as JobRecord & Record<string, unknown>;
   const dependents =
@@ -128,6 +136,36 @@ export function publicJobView(job: JobRecord, secretPaths: readonly string[] = [
     ...(dependents ? { dependents: [...dependents].sort() } : {}),
     ...(lastError ? { error: lastError } : {}),
   };
+}
+
+/** A job's log: the lines of the log table, and the line its settle kept on the row, in time order. */
+export function jobLogOf(
+  entries: readonly JobLogEntry[],
+  job: Pick<JobRecord, 'settledLine'>,
+): JobLogEntry[] {
+  if (!job.settledLine) return [...entries];
+  return [...entries, job.settledLine].sort((a, b) => a.timestamp.localeCompare(b.timestamp));
+}
+
+/**
+ * How long a row, as JSON, may be for a completed attempt's line to ride on its settle. JSON
+ * spells an item out longer than DynamoDB counts it (quotes, colons and commas against a byte or
+ * so per attribute), so a row within it stays within one write unit (1 KB) on the table and on
+ * the listing index, whose projection is the whole row: the line then costs no write unit, where
+ * an item of its own in the log table costs one.
+ */
+export const settledLineBudget = 1000;
+
+/** Whether the row, settled with `line` and these fields, stays within `settledLineBudget`. */
+export function settledLineFits(
+  row: JobRecord,
+  settled: Readonly<Record<string, unknown>>,
+  line: JobLogEntry,
+): boolean {
+  const asJson = JSON.stringify({ ...row, ...settled, settledLine: line }, (_key, value) =>
+    value instanceof Set ? [...value] : value,
+  );
+  return asJson.length <= settledLineBudget;
 }
 
 /** Deterministic so that the workflow, the workers and the API agree on it without a lookup. */

@@ -384,6 +384,31 @@ describe('cancellation', () => {
   });
 });
 
+describe('job logs', () => {
+  it("keeps a short job's one line on the row it settles, not as an item of the log table", async () => {
+    const { jobId } = await submitJob({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'short' },
+    });
+    await waitForJob(jobId, finished, 20_000);
+    // Shown at once (no batch of log lines to wait for), and nothing written to the log table.
+    const log = await jobLog(jobId);
+    expect(log.map((l) => l.message)).toEqual([
+      expect.stringMatching(/^Attempt 1 of \d+ started on default; completed in \d+ ms$/),
+    ]);
+    await sleep(1000);
+    const { Items = [] } = await dynamo.send(
+      new QueryCommand({
+        TableName: await tableNamed(dynamo, (t) => t.includes('JobLogs')),
+        KeyConditionExpression: 'jobId = :id',
+        ExpressionAttributeValues: { ':id': { S: jobId } },
+      }),
+    );
+    expect(Items).toEqual([]);
+  });
+});
+
 describe('at-least-once safety', () => {
   it('absorbs a duplicate delivery: the job runs once and completes once', async () => {
     const { jobId } = await submitJob({

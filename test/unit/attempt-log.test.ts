@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { runJobAttempt } from '../../functions/domain/job-lifecycle.ts';
+import { jobLogOf, settledLineBudget } from '../../functions/domain/jobs.ts';
 import type { JobContext, JobType } from '../../functions/job-types/job-type.ts';
 import { attemptHarness, now, queuedJob } from './fixtures/attempt-harness.ts';
 
@@ -39,18 +40,35 @@ function steerable(lines: string[] = []) {
 const types = (type: JobType) => new Map([[type.name, type]]);
 
 describe('log lines of an attempt', () => {
-  it('writes one line, with the start time, for a short attempt that completes', async () => {
+  it('keeps the one line of a short attempt that completes on the row it settles, with the start time', async () => {
     const job = steerable();
-    const { ports, logs } = attemptHarness([queuedJob('j1', 5, 'steerable')], {
+    const { ports, logs, jobs } = attemptHarness([queuedJob('j1', 5, 'steerable')], {
       sleep: clockWhere(),
       types: types(job.type),
     });
     const attempt = runJobAttempt({ jobId: 'j1', priority: 5 }, 'default', ports, settings);
     job.finish();
     expect(await attempt).toBe('completed');
-    expect(logs).toHaveLength(1);
-    expect(logs[0]?.message).toMatch(/^Attempt 1 of 3 started on default; completed in \d+ ms$/);
-    expect(logs[0]?.timestamp).toBe(now.toISOString());
+    // No item of its own in the log table: the settle wrote it.
+    expect(logs).toHaveLength(0);
+    const settled = jobs.get('j1');
+    expect(settled?.settledLine?.message).toMatch(/^Attempt 1 of 3 started on default; completed in \d+ ms$/);
+    expect(settled?.settledLine?.timestamp).toBe(now.toISOString());
+    // The log shows it like any other line.
+    expect(jobLogOf(logs, settled ?? {}).map((l) => l.message)).toEqual([settled?.settledLine?.message]);
+  });
+
+  it('writes that line to the log when the row has no room for it (it would cost a write unit more)', async () => {
+    const job = steerable();
+    const big = { ...queuedJob('j1', 5, 'steerable'), payload: { note: 'x'.repeat(settledLineBudget) } };
+    const { ports, logs, jobs } = attemptHarness([big], { sleep: clockWhere(), types: types(job.type) });
+    const attempt = runJobAttempt({ jobId: 'j1', priority: 5 }, 'default', ports, settings);
+    job.finish();
+    expect(await attempt).toBe('completed');
+    expect(jobs.get('j1')?.settledLine).toBeUndefined();
+    expect(logs.map((l) => l.message)).toEqual([
+      expect.stringMatching(/^Attempt 1 of 3 started on default; completed in \d+ ms$/),
+    ]);
   });
 
   it('writes the start line on its own once the attempt outlives the start-line delay', async () => {
@@ -101,5 +119,15 @@ describe('log lines of an attempt', () => {
       'Attempt 1 of 3 started on default',
       expect.stringMatching(/^Attempt 1 failed after \d+ ms: gripper jammed; retry in/),
     ]);
+  });
+
+  it("shows a line kept on the row in time order among the log table's lines", () => {
+    const line = (timestamp: string, message: string) =>
+      ({ timestamp, level: 'INFO', message, attempt: 1, workerId: 'w1' }) as const;
+    const table = [line('2026-12-01T10:00:00.000Z', 'a'), line('2026-12-01T10:00:02.000Z', 'c')];
+    expect(
+      jobLogOf(table, { settledLine: line('2026-12-01T10:00:01.000Z', 'b') }).map((l) => l.message),
+    ).toEqual(['a', 'b', 'c']);
+    expect(jobLogOf(table, {})).toEqual(table);
   });
 });
