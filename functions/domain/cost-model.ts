@@ -53,7 +53,7 @@ const none: Usage = {
 };
 
 /** Write units of the events table per event published (docs/events.md#cost). */
-const eventWriteUnits = 0.2;
+const eventWriteUnits = 0.06;
 
 export type JobKind = 'job' | 'step';
 
@@ -67,7 +67,7 @@ export type JobKind = 'job' | 'step';
  * ready 2.0 (in and out once per attempt), Metrics 0.05 (the recorder's buckets, live counts and
  * batch counters, per stream batch), JobBatches 0.03, JobLogs 0 (a short attempt's one line rides
  * on its settle; 1.0 for an attempt that logs), Workers 0.12 + byLine 0.22 (once per batch of
- * wake-ups), Events 0.85. Intake: 1 + 1 + 0.13 = 2.13 WU; each attempt: 2 + 4 + 2 + 0.35 = 8.35
+ * wake-ups), Events 0.17 (gzipped publications, ~0.06 an event). Intake: 1 + 1 + 0.13 = 2.13 WU; each attempt: 2 + 4 + 2 + 0.35 = 8.35
  * WU (9.35 while its line had an item of its own, 11.35 while a job of a batch had a `byBatch`
  * index entry, 13.35 until lease recovery read the listing index instead of a leases index).
  * Calls: 0.1 SendMessageBatch at intake; per attempt 0.1 DeleteMessageBatch, 0.1
