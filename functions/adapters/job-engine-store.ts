@@ -39,6 +39,7 @@ import {
   intakeMarkerKey,
   intakeMarkerPrefix,
   jobsByOrderIndex,
+  queuedThroughReady,
   queueStatusKey,
   readyIndex,
   readyKeyOf,
@@ -154,6 +155,16 @@ export class JobEngineStore implements JobEnginePort {
     return { status, queueStatus: queueStatusKey(job.queue, status), updatedAt: at };
   }
 
+  /**
+   * A waiting job's state, back on `ready`: a job queue's QUEUED job leaves the listing index
+   * (jobs-table.ts, `queuedThroughReady`), any other keeps its partition there.
+   */
+  private waitingFields(job: Pick<JobRecord, 'queue'>, status: 'QUEUED' | 'PENDING', at: string) {
+    return queuedThroughReady(job.queue, status)
+      ? { set: { status, updatedAt: at }, remove: ['queueStatus'] }
+      : { set: this.statusFields(job, status, at), remove: [] };
+  }
+
   private marker(jobId: string, dispatchAt: string) {
     return { dispatchAt, dispatchShard: dispatchShardOf(jobId) };
   }
@@ -216,7 +227,9 @@ export class JobEngineStore implements JobEnginePort {
     const finished = job.status === 'CANCELLED';
     return {
       ...job,
-      queueStatus: queueStatusKey(job.queue, job.status),
+      ...(queuedThroughReady(job.queue, job.status)
+        ? {}
+        : { queueStatus: queueStatusKey(job.queue, job.status) }),
       ...(plan ? this.marker(job.jobId, plan.dispatchAt) : {}),
       ...(!finished && !job.waitingOn ? this.ready(job, job.runAt ?? job.createdAt) : {}),
       ...(finished ? { expiresAt: epochSeconds(job.createdAt, this.retention.finishedDays) } : {}),
@@ -539,12 +552,15 @@ export class JobEngineStore implements JobEnginePort {
   async release(job: JobRecord, now: Date, plan: DispatchPlan): Promise<JobRecord | undefined> {
     const at = now.toISOString();
     const due = Date.parse(job.runAt ?? at) <= now.getTime();
+    const status = due ? 'QUEUED' : 'PENDING';
+    const waiting = this.waitingFields(job, status, at);
     return this.update(job.jobId, {
       set: {
-        ...this.statusFields(job, due ? 'QUEUED' : 'PENDING', at),
+        ...waiting.set,
         ...this.marker(job.jobId, plan.dispatchAt),
         ...this.ready(job, job.runAt ?? at),
       },
+      remove: waiting.remove,
       condition:
         '#status = :pending AND attribute_not_exists(#waitingOn) AND attribute_not_exists(#dispatchAt)',
       values: { ':pending': 'PENDING' },
@@ -596,16 +612,17 @@ export class JobEngineStore implements JobEnginePort {
     now: Date,
     plan: DispatchPlan,
   ) {
+    const queued = this.waitingFields(job, 'QUEUED', now.toISOString());
     return this.update(job.jobId, {
       set: {
-        ...this.statusFields(job, 'QUEUED', now.toISOString()),
+        ...queued.set,
         attempts: Math.max(0, job.attempts - 1),
         runAt,
         rateSlotAt: slotAt,
         ...this.marker(job.jobId, plan.dispatchAt),
         ...this.ready(job, runAt),
       },
-      remove: ['leaseExpiresAt', retiredLeaseKey],
+      remove: ['leaseExpiresAt', retiredLeaseKey, ...queued.remove],
       condition: '#attemptToken = :token AND #status = :running',
       values: { ':token': token, ':running': 'RUNNING' },
     });

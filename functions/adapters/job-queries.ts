@@ -2,11 +2,19 @@
  * Read models over the jobs table, all by Query on indexes (never Scan):
  * - byQueueStatus (queueStatus = "<queue>#<STATUS>", createdAt): listings, the DLQ, counts, and
  *   the sweeper's expired leases (the RUNNING partitions, whose rows carry their lease);
+ * - ready (readyKey = "<queue>#<band>", by priority then due time): a job queue's QUEUED jobs,
+ *   which have no listing entry (docs/cost-model.md, item 9) — their rows are fetched for a page;
  * - dispatchDue: the sweeper's follow-ups (sparse: only jobs with a marker);
  * A listing over several queues or states walks their partitions one after another; the cursor
  * remembers the partition and DynamoDB's LastEvaluatedKey within it.
  */
-import { QueryCommand, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  QueryCommand,
+  type QueryCommandInput,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
 import { allQueueNames, isProductionLine, type PriorityBand, priorityBands } from '#domain/job-queues';
 import type { JobRecord, JobStatus } from '#domain/jobs';
 import type { FinishedJobFacts } from '#job-types/job-type';
@@ -15,11 +23,12 @@ import {
   dispatchIndex,
   dispatchShards,
   listingIndex,
+  queuedThroughReady,
   queueStatusKey,
   readyIndex,
   readyKeyOf,
 } from './jobs-table.ts';
-import { listPartitions } from './partition-listing.ts';
+import { listPartitions, type RowsPartition } from './partition-listing.ts';
 
 export interface ListingFilter {
   readonly queues: readonly string[];
@@ -33,7 +42,10 @@ export interface ListingFilter {
 export class JobQueries {
   constructor(private readonly tableName: string) {}
 
-  /** One page of jobs, newest first within each queue and state. */
+  /**
+   * One page of jobs, newest first within each queue and state — a job queue's QUEUED jobs in the
+   * order they will run (band by band, by priority, then due time).
+   */
   async list(filter: ListingFilter): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
     const filters: string[] = [];
     const values: Record<string, unknown> = {};
@@ -45,11 +57,19 @@ export class JobQueries {
       filters.push('contains(#lastError, :error)');
       values[':error'] = filter.errorContains;
     }
+    const matches = (row: JobRecord) =>
+      row.status === 'QUEUED' &&
+      (!filter.type || row.type === filter.type) &&
+      (!filter.errorContains || String(row.lastError ?? '').includes(filter.errorContains));
     const page = await listPartitions<JobRecord & Record<string, unknown>>({
       tableName: this.tableName,
       indexName: listingIndex,
       partitionAttribute: 'queueStatus',
-      partitions: filter.queues.flatMap((q) => filter.statuses.map((s) => queueStatusKey(q, s))),
+      partitions: filter.queues.flatMap((q) =>
+        filter.statuses.flatMap<string | RowsPartition<JobRecord & Record<string, unknown>>>((s) =>
+          queuedThroughReady(q, s) ? this.readyPartitions(q, matches) : [queueStatusKey(q, s)],
+        ),
+      ),
       keyAttributes: ['jobId', 'queueStatus', 'createdAt'],
       filters,
       values,
@@ -57,6 +77,44 @@ export class JobQueries {
       cursor: filter.cursor,
     });
     return { jobs: page.items, nextCursor: page.nextCursor };
+  }
+
+  /** A job queue's `ready` partitions, band by band, as listing partitions of the rows `matches` keeps. */
+  private readyPartitions(
+    queue: string,
+    matches: (row: JobRecord) => boolean,
+  ): RowsPartition<JobRecord & Record<string, unknown>>[] {
+    return priorityBands.map((band) => ({
+      indexName: readyIndex,
+      partitionAttribute: 'readyKey',
+      key: readyKeyOf(queue, band.name),
+      keyAttributes: ['jobId', 'readyKey', 'readyRank'],
+      forward: true,
+      rowsOf: async (items) => {
+        const rows = await this.rowsOf(items.map((item) => item.jobId as string));
+        return items.flatMap((item) => {
+          const row = rows.get(item.jobId as string);
+          return row && matches(row) ? [{ item, row: row as JobRecord & Record<string, unknown> }] : [];
+        });
+      },
+    }));
+  }
+
+  /** Rows by id, 100 to a BatchGetItem (eventually consistent, as the index they were found in). */
+  private async rowsOf(jobIds: readonly string[]): Promise<Map<string, JobRecord>> {
+    const found = new Map<string, JobRecord>();
+    for (let i = 0; i < jobIds.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = jobIds.slice(i, i + 100).map((jobId) => ({ jobId }));
+      while (keys && keys.length > 0) {
+        const { Responses, UnprocessedKeys }: BatchGetCommandOutput = await dynamo().send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
+        );
+        for (const item of Responses?.[this.tableName] ?? [])
+          found.set(item.jobId as string, item as JobRecord);
+        keys = UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return found;
   }
 
   /** Every page of a query, following LastEvaluatedKey. */
@@ -90,6 +148,26 @@ export class JobQueries {
     projection: readonly string[],
     createdBefore?: string,
   ): AsyncGenerator<Partial<JobRecord>> {
+    if (queuedThroughReady(queue, status)) {
+      // No listing entry: the band's ready entries, and their rows.
+      for (const band of priorityBands) {
+        for await (const page of this.pages({
+          TableName: this.tableName,
+          IndexName: readyIndex,
+          KeyConditionExpression: 'readyKey = :key',
+          ExpressionAttributeValues: { ':key': readyKeyOf(queue, band.name) },
+        })) {
+          const rows = await this.rowsOf((page.Items ?? []).map((item) => item.jobId as string));
+          for (const row of rows.values()) {
+            if (row.status !== status || (createdBefore && !(row.createdAt < createdBefore))) continue;
+            yield Object.fromEntries(
+              projection.map((p) => [p, (row as unknown as Record<string, unknown>)[p]]),
+            );
+          }
+        }
+      }
+      return;
+    }
     const names = Object.fromEntries(projection.map((p) => [`#${p}`, p]));
     const query = this.partitionQuery(queue, status);
     for await (const page of this.pages({
@@ -107,8 +185,16 @@ export class JobQueries {
     }
   }
 
-  /** When the oldest QUEUED job of a queue became runnable (its runAt), if any waits. */
-  async oldestWaiting(queue: string): Promise<string | undefined> {
+  /**
+   * When the oldest waiting job of a queue became runnable (its runAt), if any waits: a job
+   * queue's from `ready` (the earliest due over its bands), a production line's from its oldest
+   * QUEUED step.
+   */
+  async oldestWaiting(queue: string, now = new Date()): Promise<string | undefined> {
+    if (!isProductionLine(queue)) {
+      const firsts = await Promise.all(priorityBands.map((band) => this.oldestDue(queue, band.name, now)));
+      return firsts.filter((at): at is string => at !== undefined).sort()[0];
+    }
     const { Items } = await dynamo().send(
       new QueryCommand({ ...this.partitionQuery(queue, 'QUEUED'), ScanIndexForward: true, Limit: 1 }),
     );
@@ -168,14 +254,6 @@ export class JobQueries {
       }),
     );
     return firsts.filter((at): at is string => at !== undefined).sort()[0];
-  }
-
-  async count(queue: string, status: JobStatus): Promise<number> {
-    let total = 0;
-    for await (const page of this.pages({ ...this.partitionQuery(queue, status), Select: 'COUNT' })) {
-      total += page.Count ?? 0;
-    }
-    return total;
   }
 
   /** Jobs whose marker is due: follow-ups not confirmed done. */

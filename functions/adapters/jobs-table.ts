@@ -5,7 +5,7 @@
  * them from here, so no one re-derives a key by hand. No SDK import: the stack loads it too.
  */
 import { createHash } from 'node:crypto';
-import type { PriorityBand } from '#domain/job-queues';
+import { isProductionLine, type PriorityBand } from '#domain/job-queues';
 import type { JobStatus } from '#domain/jobs';
 
 export const jobsTableKey = 'jobId';
@@ -56,6 +56,15 @@ export const jobsByOrderIndex: JobIndexName = 'byOrder';
 /** The listing index's partition key: one partition per queue and state. */
 export const queueStatusKey = (queue: string, status: JobStatus | 'DISCARDED'): string =>
   `${queue}#${status}`;
+
+/**
+ * A job queue's QUEUED job is found through the ready index alone, with no listing entry until
+ * its claim puts one in `<queue>#RUNNING`: an entry in and moved out again cost 3 write units a
+ * job, the claim's put costs 1 (docs/cost-model.md, item 9). Its listing reads `ready`
+ * (job-queries.ts). A production line's steps are not on `ready`: they keep theirs.
+ */
+export const queuedThroughReady = (queue: string, status: JobStatus | 'DISCARDED'): boolean =>
+  status === 'QUEUED' && !isProductionLine(queue);
 
 /** The ready index's partition: one per queue and band. */
 export const readyKeyOf = (queue: string, band: PriorityBand): string => `${queue}#${band}`;

@@ -33,11 +33,29 @@ function decodeCursor(raw: string | undefined, partitions: number): Cursor {
   }
 }
 
-export interface PartitionListing {
+/**
+ * A partition of another index than the listing's, whose projection lacks what the listing
+ * shows: its items are read in index order and `rowsOf` fetches and filters their rows.
+ */
+export interface RowsPartition<T> {
+  readonly indexName: string;
+  readonly partitionAttribute: string;
+  readonly key: string;
+  /** The table's key and this index's key: where a page that ends mid-query resumes. */
+  readonly keyAttributes: readonly string[];
+  /** Oldest (lowest sort key) first, where the listing's own partitions are newest first. */
+  readonly forward?: boolean;
+  /** The rows of these index items that the listing shows, each with the item it came from. */
+  readonly rowsOf: (
+    items: readonly Record<string, unknown>[],
+  ) => Promise<{ readonly item: Record<string, unknown>; readonly row: T }[]>;
+}
+
+export interface PartitionListing<T = Record<string, unknown>> {
   readonly tableName: string;
   readonly indexName: string;
   readonly partitionAttribute: string;
-  readonly partitions: readonly string[];
+  readonly partitions: readonly (string | RowsPartition<T>)[];
   /** The attributes of an item's position in the index: the table's key and the index's key. */
   readonly keyAttributes: readonly string[];
   /** ANDed conditions on attributes written #name, with their :values. */
@@ -48,7 +66,7 @@ export interface PartitionListing {
 }
 
 export async function listPartitions<T extends Record<string, unknown>>(
-  listing: PartitionListing,
+  listing: PartitionListing<T>,
 ): Promise<{ items: T[]; nextCursor: string | null }> {
   const { partitions, filters = [], limit } = listing;
   let cursor = decodeCursor(listing.cursor, partitions.length);
@@ -62,30 +80,48 @@ export async function listPartitions<T extends Record<string, unknown>>(
     const partition = partitions[cursor.p];
     if (partition === undefined) return { items, nextCursor: null };
     reads++;
+    const own = typeof partition === 'string';
     const page = await dynamo().send(
-      new QueryCommand({
-        TableName: listing.tableName,
-        IndexName: listing.indexName,
-        KeyConditionExpression: '#partition = :partition',
-        ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ':partition': partition, ...listing.values },
-        ScanIndexForward: false,
-        Limit: filters.length ? pageSize : limit - items.length,
-        ExclusiveStartKey: cursor.k,
-      }),
+      new QueryCommand(
+        own
+          ? {
+              TableName: listing.tableName,
+              IndexName: listing.indexName,
+              KeyConditionExpression: '#partition = :partition',
+              ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: { ':partition': partition, ...listing.values },
+              ScanIndexForward: false,
+              Limit: filters.length ? pageSize : limit - items.length,
+              ExclusiveStartKey: cursor.k,
+            }
+          : {
+              TableName: listing.tableName,
+              IndexName: partition.indexName,
+              KeyConditionExpression: '#partition = :partition',
+              ExpressionAttributeNames: { '#partition': partition.partitionAttribute },
+              ExpressionAttributeValues: { ':partition': partition.key },
+              ScanIndexForward: partition.forward ?? false,
+              // Its rows are filtered after they are read: read a full page.
+              Limit: Math.max(100, limit),
+              ExclusiveStartKey: cursor.k,
+            },
+      ),
     );
-    const found = (page.Items ?? []) as T[];
+    const found = own
+      ? ((page.Items ?? []) as T[]).map((row) => ({ item: row as Record<string, unknown>, row }))
+      : await partition.rowsOf(page.Items ?? []);
+    const keyAttributes = own ? listing.keyAttributes : partition.keyAttributes;
     const wanted = limit - items.length;
     if (found.length > wanted) {
       // More matches than the page needs: resume right after the last one returned.
       const taken = found.slice(0, wanted);
-      items.push(...taken);
-      const last = taken.at(-1) as T;
-      cursor = { p: cursor.p, k: Object.fromEntries(listing.keyAttributes.map((a) => [a, last[a]])) };
+      items.push(...taken.map((f) => f.row));
+      const last = (taken.at(-1) as { item: Record<string, unknown> }).item;
+      cursor = { p: cursor.p, k: Object.fromEntries(keyAttributes.map((a) => [a, last[a]])) };
       break;
     }
-    items.push(...found);
+    items.push(...found.map((f) => f.row));
     cursor = page.LastEvaluatedKey ? { p: cursor.p, k: page.LastEvaluatedKey } : { p: cursor.p + 1 };
   }
   return { items, nextCursor: cursor.p < partitions.length ? encodeCursor(cursor) : null };

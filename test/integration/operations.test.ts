@@ -3,6 +3,7 @@
  * maintenance windows, cron schedules, rate limits and analytics. The tests that pause or
  * scale a queue use "reports" and run one after another in this file.
  */
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import {
   GetEventSourceMappingCommand,
   ListEventSourceMappingsCommand,
@@ -23,11 +24,12 @@ import {
   placeOrder,
   runTag,
   submitJob,
+  tableNamed,
   waitForJob,
   waitForOrder,
 } from '../helpers/factory-client.ts';
 
-const { lambda } = awsClients();
+const { lambda, dynamo } = awsClients();
 afterAll(() => lambda.destroy());
 const finished = (job: { status: string }) => ['COMPLETED', 'DEAD', 'CANCELLED'].includes(job.status);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -379,6 +381,27 @@ describe('queue pauses', () => {
     const { jobId } = await submitJob(report(7));
     await sleep(2000);
     expect((await getJob(jobId)).status).toBe('QUEUED');
+    // A waiting job has no listing entry: the listing and the exact counts find it on `ready`.
+    const waiting = await api('GET', `/jobs?queue=reports&status=QUEUED&type=${report(7).type}&limit=100`);
+    expect(waiting.status).toBe(200);
+    expect(waiting.body.jobs.map((j: { jobId: string }) => j.jobId)).toContain(jobId);
+    expect(waiting.body.jobs.every((j: { status: string }) => j.status === 'QUEUED')).toBe(true);
+    expect(
+      (await api('GET', '/jobs?queue=reports&status=QUEUED&type=no_such_type')).body.jobs.map(
+        (j: { jobId: string }) => j.jobId,
+      ),
+    ).not.toContain(jobId);
+    const exact = await api('GET', '/jobs/stats?queue=reports&exact=true');
+    expect(exact.body.waiting).toBeGreaterThanOrEqual(1);
+    const { Items: listed = [] } = await dynamo.send(
+      new QueryCommand({
+        TableName: await tableNamed(dynamo, (t) => t.includes('Jobs') && !t.includes('Logs')),
+        IndexName: 'byQueueStatus',
+        KeyConditionExpression: 'queueStatus = :partition',
+        ExpressionAttributeValues: { ':partition': { S: 'reports#QUEUED' } },
+      }),
+    );
+    expect(listed.map((item) => item.jobId?.S)).not.toContain(jobId);
     const queues = await api('GET', '/queues');
     expect(queues.body.find((q: { name: string }) => q.name === 'reports')).toMatchObject({
       paused: true,
