@@ -67,7 +67,9 @@ export class JobQueries {
       partitionAttribute: 'queueStatus',
       partitions: filter.queues.flatMap((q) =>
         filter.statuses.flatMap<string | RowsPartition<JobRecord & Record<string, unknown>>>((s) =>
-          queuedThroughReady(q, s) ? this.readyPartitions(q, matches) : [queueStatusKey(q, s)],
+          queuedThroughReady(q, s)
+            ? this.readyPartitions(q, matches, filters.length > 0)
+            : [queueStatusKey(q, s)],
         ),
       ),
       keyAttributes: ['jobId', 'queueStatus', 'createdAt'],
@@ -83,6 +85,7 @@ export class JobQueries {
   private readyPartitions(
     queue: string,
     matches: (row: JobRecord) => boolean,
+    filtered: boolean,
   ): RowsPartition<JobRecord & Record<string, unknown>>[] {
     return priorityBands.map((band) => ({
       indexName: readyIndex,
@@ -90,6 +93,9 @@ export class JobQueries {
       key: readyKeyOf(queue, band.name),
       keyAttributes: ['jobId', 'readyKey', 'readyRank'],
       forward: true,
+      // Most entries of a band are QUEUED jobs (the rest are delayed or retrying): a page's worth
+      // unless a filter may drop many.
+      pageSize: filtered ? 100 : undefined,
       rowsOf: async (items) => {
         const rows = await this.rowsOf(items.map((item) => item.jobId as string));
         return items.flatMap((item) => {
@@ -148,8 +154,10 @@ export class JobQueries {
     projection: readonly string[],
     createdBefore?: string,
   ): AsyncGenerator<Partial<JobRecord>> {
-    if (queuedThroughReady(queue, status)) {
-      // No listing entry: the band's ready entries, and their rows.
+    // A waiting job has no listing entry (jobs-table.ts): all of them are read on `ready`. Rows
+    // created before a time (the counts' `since`: before the jobs table had its stream) predate
+    // that and have one, so those are read from the listing index, by its sort key.
+    if (queuedThroughReady(queue, status) && createdBefore === undefined) {
       for (const band of priorityBands) {
         for await (const page of this.pages({
           TableName: this.tableName,
@@ -159,7 +167,7 @@ export class JobQueries {
         })) {
           const rows = await this.rowsOf((page.Items ?? []).map((item) => item.jobId as string));
           for (const row of rows.values()) {
-            if (row.status !== status || (createdBefore && !(row.createdAt < createdBefore))) continue;
+            if (row.status !== status) continue;
             yield Object.fromEntries(
               projection.map((p) => [p, (row as unknown as Record<string, unknown>)[p]]),
             );

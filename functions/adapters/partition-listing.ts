@@ -45,6 +45,8 @@ export interface RowsPartition<T> {
   readonly keyAttributes: readonly string[];
   /** Oldest (lowest sort key) first, where the listing's own partitions are newest first. */
   readonly forward?: boolean;
+  /** Index items a read asks for; by default what the page still wants. */
+  readonly pageSize?: number;
   /** The rows of these index items that the listing shows, each with the item it came from. */
   readonly rowsOf: (
     items: readonly Record<string, unknown>[],
@@ -102,8 +104,7 @@ export async function listPartitions<T extends Record<string, unknown>>(
               ExpressionAttributeNames: { '#partition': partition.partitionAttribute },
               ExpressionAttributeValues: { ':partition': partition.key },
               ScanIndexForward: partition.forward ?? false,
-              // Its rows are filtered after they are read: read a full page.
-              Limit: Math.max(100, limit),
+              Limit: Math.max(partition.pageSize ?? 0, limit - items.length),
               ExclusiveStartKey: cursor.k,
             },
       ),
