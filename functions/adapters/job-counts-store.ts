@@ -10,7 +10,7 @@
  * Every write is an ADD, so the recorders of several stream shards may write at once.
  */
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { BatchCountName, BatchCounts } from '#domain/batch-progress';
+import type { BatchCountName, BatchCounts, StoredBatchCounts } from '#domain/batch-progress';
 import type { CountChanges, CountingPorts, StoredCounts } from '#domain/job-counts';
 import type { JobFacts } from '#domain/job-overview';
 import { dynamo } from './aws-clients.ts';
@@ -54,7 +54,7 @@ export class JobCountsStore {
   private async add(
     key: Record<string, string>,
     counts: Readonly<Record<string, number>>,
-    set?: { readonly expression: string; readonly expiresAt: number },
+    set?: { readonly expression: string; readonly values: Readonly<Record<string, unknown>> },
   ) {
     const entries = Object.entries(counts);
     for (let i = 0; i < entries.length; i += perUpdate) {
@@ -67,7 +67,7 @@ export class JobCountsStore {
           ExpressionAttributeNames: Object.fromEntries(chunk.map(([name], j) => [`#c${j}`, name])),
           ExpressionAttributeValues: {
             ...Object.fromEntries(chunk.map(([, n], j) => [`:c${j}`, n])),
-            ...(set ? { ':expires': set.expiresAt } : {}),
+            ...set?.values,
           },
         }),
       );
@@ -80,7 +80,7 @@ export class JobCountsStore {
       Object.entries(changes.due).map(([hour, counts]) =>
         this.add({ pk: duePartition, sk: hour }, counts, {
           expression: 'expiresAt = :expires',
-          expiresAt: Math.floor(Date.parse(hour) / 1000) + keepDueSeconds,
+          values: { ':expires': Math.floor(Date.parse(hour) / 1000) + keepDueSeconds },
         }),
       ),
     );
@@ -96,21 +96,24 @@ export class JobCountsStore {
     await Promise.all(
       Object.entries(changes).map(([batchId, counts]) =>
         this.add({ pk: batchPartition, sk: batchId }, counts as Record<string, number>, {
-          expression: 'expiresAt = if_not_exists(expiresAt, :expires)',
-          expiresAt,
+          expression: 'expiresAt = if_not_exists(expiresAt, :expires), updatedAt = :updatedAt',
+          values: { ':expires': expiresAt, ':updatedAt': now.getTime() },
         }),
       ),
     );
   }
 
   /** A batch's counters; none yet when no job of it has left pending (or it has no counters). */
-  async batchCounts(batchId: string): Promise<Partial<BatchCounts> | undefined> {
+  async batchCounts(batchId: string): Promise<StoredBatchCounts | undefined> {
     const { Item } = await dynamo().send(
       new GetCommand({ TableName: this.tableName, Key: { pk: batchPartition, sk: batchId } }),
     );
     if (!Item) return undefined;
-    const { pk: _pk, sk: _sk, expiresAt: _e, ...counts } = Item;
-    return counts as Partial<BatchCounts>;
+    const { pk: _pk, sk: _sk, expiresAt: _e, updatedAt, ...counts } = Item;
+    return {
+      counts: counts as Partial<BatchCounts>,
+      ...(typeof updatedAt === 'number' ? { updatedAt } : {}),
+    };
   }
 
   /** The counts at `now`: the states, and the due minutes from the current hour on. */

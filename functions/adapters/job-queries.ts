@@ -3,7 +3,7 @@
  * - byQueueStatus (queueStatus = "<queue>#<STATUS>", createdAt): listings, the DLQ, counts, and
  *   the sweeper's expired leases (the RUNNING partitions, whose rows carry their lease);
  * - ready (readyKey = "<queue>#<band>", by priority then due time): a job queue's QUEUED jobs,
- *   which have no listing entry (docs/cost-model.md, item 9) — their rows are fetched for a page;
+ *   which have no listing entry (docs/cost-model.md, item 8) — their rows are fetched for a page;
  * - dispatchDue: the sweeper's follow-ups (sparse: only jobs with a marker);
  * A listing over several queues or states walks their partitions one after another; the cursor
  * remembers the partition and DynamoDB's LastEvaluatedKey within it.

@@ -60,7 +60,7 @@ export const queueStatusKey = (queue: string, status: JobStatus | 'DISCARDED'): 
 /**
  * A job queue's QUEUED job is found through the ready index alone, with no listing entry until
  * its claim puts one in `<queue>#RUNNING`: an entry in and moved out again cost 3 write units a
- * job, the claim's put costs 1 (docs/cost-model.md, item 9). Its listing reads `ready`
+ * job, the claim's put costs 1 (docs/cost-model.md, item 8). Its listing reads `ready`
  * (job-queries.ts). A production line's steps are not on `ready`: they keep theirs.
  */
 export const queuedThroughReady = (queue: string, status: JobStatus | 'DISCARDED'): boolean =>

@@ -78,37 +78,53 @@ export async function listPartitions<T extends Record<string, unknown>>(
     names[`#${match[1]}`] = match[1] as string;
   const pageSize = filters.length ? Math.max(100, limit) : limit;
   let reads = 0;
+  /** Reads of the current partition so far in this request. */
+  let readsHere = 0;
+  let here = cursor.p;
   while (items.length < limit && reads < maxReadsPerPage) {
     const partition = partitions[cursor.p];
     if (partition === undefined) return { items, nextCursor: null };
     reads++;
+    readsHere = here === cursor.p ? readsHere + 1 : 1;
+    here = cursor.p;
     const own = typeof partition === 'string';
-    const page = await dynamo().send(
-      new QueryCommand(
-        own
-          ? {
-              TableName: listing.tableName,
-              IndexName: listing.indexName,
-              KeyConditionExpression: '#partition = :partition',
-              ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: { ':partition': partition, ...listing.values },
-              ScanIndexForward: false,
-              Limit: filters.length ? pageSize : limit - items.length,
-              ExclusiveStartKey: cursor.k,
-            }
-          : {
-              TableName: listing.tableName,
-              IndexName: partition.indexName,
-              KeyConditionExpression: '#partition = :partition',
-              ExpressionAttributeNames: { '#partition': partition.partitionAttribute },
-              ExpressionAttributeValues: { ':partition': partition.key },
-              ScanIndexForward: partition.forward ?? false,
-              Limit: Math.max(partition.pageSize ?? 0, limit - items.length),
-              ExclusiveStartKey: cursor.k,
-            },
-      ),
-    );
+    const resumeAt = cursor.k;
+    const page = await dynamo()
+      .send(
+        new QueryCommand(
+          own
+            ? {
+                TableName: listing.tableName,
+                IndexName: listing.indexName,
+                KeyConditionExpression: '#partition = :partition',
+                ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: { ':partition': partition, ...listing.values },
+                ScanIndexForward: false,
+                Limit: filters.length ? pageSize : limit - items.length,
+                ExclusiveStartKey: cursor.k,
+              }
+            : {
+                TableName: listing.tableName,
+                IndexName: partition.indexName,
+                KeyConditionExpression: '#partition = :partition',
+                ExpressionAttributeNames: { '#partition': partition.partitionAttribute },
+                ExpressionAttributeValues: { ':partition': partition.key },
+                ScanIndexForward: partition.forward ?? false,
+                // What the page still wants; more once a read came back short (entries of other
+                // states between the ones it shows).
+                Limit: Math.max(partition.pageSize ?? 0, limit - items.length, readsHere > 1 ? 100 : 0),
+                ExclusiveStartKey: cursor.k,
+              },
+        ),
+      )
+      .catch((error: Error) => {
+        // A cursor from another shape of this listing (an older version's partitions): its start key
+        // does not fit the index it now points at.
+        if (resumeAt && error.name === 'ValidationException')
+          throw new InvalidCursor('The cursor is not one this listing handed out');
+        throw error;
+      });
     const found = own
       ? ((page.Items ?? []) as T[]).map((row) => ({ item: row as Record<string, unknown>, row }))
       : await partition.rowsOf(page.Items ?? []);

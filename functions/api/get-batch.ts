@@ -37,13 +37,14 @@ const getBatch = httpRoute(
     const batch = await batches.get(path.batchId);
     if (!batch) throw notFound('BATCH_NOT_FOUND', `No batch ${path.batchId}`);
     const progress = await batchProgress(
-      batch.total,
+      batch,
       {
         // A batch made before the counters were kept has none: its rows are counted.
-        counted: async () => (batch.counted ? ((await counts.batchCounts(batch.batchId)) ?? {}) : undefined),
+        counted: async () =>
+          batch.counted ? ((await counts.batchCounts(batch.batchId)) ?? { counts: {} }) : undefined,
         statuses: async () => [...(await graphReads.getMany(batch.jobIds)).values()].map((job) => job.status),
       },
-      { exact: query.exact },
+      { exact: query.exact, now: new Date() },
     );
     return json(200, {
       batchId: batch.batchId,

@@ -8,7 +8,8 @@
  * The stream is read at least once: a batch of changes applied twice counts twice. So the counts
  * are clamped to the batch's size, and `finished` — what a caller waits for — is never taken from
  * them alone: when the counters say every job has finished, the jobs' rows are read and counted
- * (`exact`), and the answer is theirs. Pending jobs are not counted at all: they are what the
+ * (`exact`), and the answer is theirs; so it is when the counters have been quiet a while (an
+ * undercount must not keep a batch unfinished for good). Pending jobs are not counted at all: they are what the
  * other states leave of the total, so a new batch reads right before its first change lands.
  */
 import type { JobRowChange } from './job-changes.ts';
@@ -92,11 +93,14 @@ export function progressOfCounts(total: number, counted: Partial<BatchCounts>): 
   };
 }
 
-/** The progress the rows say; a row gone (retention) counts as the counters say of it. */
+/**
+ * The progress the rows say. A row gone (retention) counts as the counters say of it; a batch
+ * without counters (made before them) shows the rows there are, its missing ones in no state.
+ */
 export function progressOfRows(
   total: number,
   statuses: readonly JobStatus[],
-  counted: Partial<BatchCounts>,
+  counted: Partial<BatchCounts> | undefined,
 ): BatchProgress {
   const exact: Record<BatchCountName, number> = {
     running: 0,
@@ -111,29 +115,49 @@ export function progressOfRows(
   }
   const unfinished = statuses.length - finishedCounts.reduce((n, name) => n + exact[name], 0);
   if (statuses.length >= total) return progressOfCounts(total, exact);
+  const rows = progressOfCounts(total, exact);
+  if (!counted) return { ...rows, pending: rows.pending - (total - statuses.length) };
   const fromCounts = progressOfCounts(total, counted);
   // Rows are missing: the counts speak for them, but a row still unfinished is not.
   return unfinished > 0 ? { ...fromCounts, finished: false } : fromCounts;
 }
 
+/**
+ * Counters that have not moved for this long while the batch is unfinished are checked against
+ * the rows: a stream batch applied twice can take one too many from a state a job left (a dead
+ * job retried), and records the consumer gave up on count nothing — an undercount would
+ * otherwise keep `finished` false for good.
+ */
+export const quietCountersMs = 30_000;
+
+export interface StoredBatchCounts {
+  readonly counts: Partial<BatchCounts>;
+  /** When a change last landed in them (epoch ms). */
+  readonly updatedAt?: number;
+}
+
 export interface BatchProgressPorts {
   /** The batch's counters, or undefined when the batch was made before they were kept. */
-  readonly counted: () => Promise<Partial<BatchCounts> | undefined>;
+  readonly counted: () => Promise<StoredBatchCounts | undefined>;
   /** The states of the batch's jobs whose rows are still there. */
   readonly statuses: () => Promise<JobStatus[]>;
 }
 
 /**
- * A batch's progress: from its counters, and from its rows when the counters say it has finished
- * (or were never kept for it).
+ * A batch's progress: from its counters, and from its rows when the counters say it has finished,
+ * have been quiet for `quietCountersMs` while it has not, or were never kept for it.
  */
 export async function batchProgress(
-  total: number,
+  batch: { readonly total: number; readonly createdAt: string },
   ports: BatchProgressPorts,
-  options: { readonly exact?: boolean } = {},
+  options: { readonly exact?: boolean; readonly now: Date },
 ): Promise<BatchProgress> {
   const counted = await ports.counted();
-  const fromCounts = counted ? progressOfCounts(total, counted) : undefined;
-  if (fromCounts && !fromCounts.finished && !options.exact) return fromCounts;
-  return progressOfRows(total, await ports.statuses(), counted ?? {});
+  if (counted && !options.exact) {
+    const fromCounts = progressOfCounts(batch.total, counted.counts);
+    const lastChange = counted.updatedAt ?? Date.parse(batch.createdAt);
+    const quiet = options.now.getTime() - lastChange >= quietCountersMs;
+    if (!fromCounts.finished && !quiet) return fromCounts;
+  }
+  return progressOfRows(batch.total, await ports.statuses(), counted?.counts);
 }

@@ -100,7 +100,17 @@ export function countChangesOf(changes: readonly JobRowChange[], sinceMs: number
  * (before the stream existed, or trimmed from it) is counted from its row by the readers.
  */
 export const countsEpochOf = (changes: readonly JobRowChange[]): number =>
-  Math.floor(Math.min(...changes.map((c) => c.at.getTime())) / 1000) * 1000;
+  Math.floor(
+    Math.min(
+      ...changes.map((c) => {
+        // A row's creation time comes from its writer, a moment before the record's (whole
+        // second) time: a row entering in this batch must not fall before the epoch. A waiting
+        // job has no listing entry to be counted from (jobs-table.ts, queuedThroughReady).
+        const created = !c.before && c.after?.createdAt ? Date.parse(c.after.createdAt) : Number.NaN;
+        return Number.isNaN(created) ? c.at.getTime() : Math.min(created, c.at.getTime());
+      }),
+    ) / 1000,
+  ) * 1000;
 
 /** The counts as read back: the state counters and the due minutes of the hours from now on. */
 export interface StoredCounts {

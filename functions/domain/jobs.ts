@@ -148,13 +148,15 @@ export function jobLogOf(
 }
 
 /**
- * How long a row, as JSON, may be for a completed attempt's line to ride on its settle. JSON
- * spells an item out longer than DynamoDB counts it (quotes, colons and commas against a byte or
- * so per attribute), so a row within it stays within one write unit (1 KB) on the table and on
- * the listing index, whose projection is the whole row: the line then costs no write unit, where
- * an item of its own in the log table costs one.
+ * How many UTF-8 bytes a row, as JSON, may take for a completed attempt's line to ride on its
+ * settle. JSON spells an item out longer than DynamoDB counts it (quotes, colons and commas
+ * against a byte or so per attribute), so a row within it stays within one write unit (1 KB) on
+ * the table and on the listing index, whose projection is the whole row: the line then costs no
+ * write unit, where an item of its own in the log table costs one. The margin below 1,024 covers
+ * what the estimate leaves out: the listing key's longer state, and the follow-up marker a job
+ * with dependents gets with its settle.
  */
-export const settledLineBudget = 1000;
+export const settledLineBudget = 940;
 
 /** Whether the row, settled with `line` and these fields, stays within `settledLineBudget`. */
 export function settledLineFits(
@@ -165,7 +167,7 @@ export function settledLineFits(
   const asJson = JSON.stringify({ ...row, ...settled, settledLine: line }, (_key, value) =>
     value instanceof Set ? [...value] : value,
   );
-  return asJson.length <= settledLineBudget;
+  return new TextEncoder().encode(asJson).length <= settledLineBudget;
 }
 
 /** Deterministic so that the workflow, the workers and the API agree on it without a lookup. */

@@ -1,6 +1,6 @@
 /**
  * A canned DynamoDB endpoint for unit tests of adapters: records each call's target and body and
- * answers what `answer` returns (default `{}`); the SDK clients of the test's module are pointed
+ * answers what `answer` returns (default `{}`; `{ httpStatus, body }` answers an error); the SDK clients of the test's module are pointed
  * at it through AWS_ENDPOINT_URL.
  */
 import { createServer } from 'node:http';
@@ -20,10 +20,14 @@ export async function startCannedDynamo(answer: (call: CannedCall, n: number) =>
     });
     request.on('end', () => {
       const call = { target: String(request.headers['x-amz-target']), body: JSON.parse(body) };
-      const answered = answer(call, calls.length);
+      const answered = answer(call, calls.length) as { httpStatus?: number; body?: unknown } | undefined;
       calls.push(call);
-      response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
-      response.end(JSON.stringify(answered ?? {}));
+      // An answer of `{ httpStatus, body }` is an error DynamoDB gives (e.g. 400 ValidationException).
+      const failed = typeof answered?.httpStatus === 'number';
+      response.writeHead(failed ? (answered?.httpStatus as number) : 200, {
+        'content-type': 'application/x-amz-json-1.0',
+      });
+      response.end(JSON.stringify((failed ? answered?.body : answered) ?? {}));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { runJobAttempt } from '../../functions/domain/job-lifecycle.ts';
-import { jobLogOf, settledLineBudget } from '../../functions/domain/jobs.ts';
+import { jobLogOf, settledLineBudget, settledLineFits } from '../../functions/domain/jobs.ts';
 import type { JobContext, JobType } from '../../functions/job-types/job-type.ts';
 import { attemptHarness, now, queuedJob } from './fixtures/attempt-harness.ts';
 
@@ -129,5 +129,21 @@ describe('log lines of an attempt', () => {
       jobLogOf(table, { settledLine: line('2026-12-01T10:00:01.000Z', 'b') }).map((l) => l.message),
     ).toEqual(['a', 'b', 'c']);
     expect(jobLogOf(table, {})).toEqual(table);
+  });
+
+  it('measures the row in UTF-8 bytes, as DynamoDB bills it', () => {
+    const line = {
+      timestamp: now.toISOString(),
+      level: 'INFO',
+      message: 'done',
+      attempt: 1,
+      workerId: 'w1',
+    } as const;
+    const row = (note: string) => ({ ...queuedJob('j1', 5), payload: { note } });
+    const room =
+      settledLineBudget - new TextEncoder().encode(JSON.stringify({ ...row(''), settledLine: line })).length;
+    expect(settledLineFits(row('a'.repeat(room)), {}, line)).toBe(true);
+    // As many characters, three bytes each: no room.
+    expect(settledLineFits(row('機'.repeat(room)), {}, line)).toBe(false);
   });
 });

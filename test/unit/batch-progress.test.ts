@@ -6,11 +6,13 @@ import {
   batchProgress,
   progressOfCounts,
   progressOfRows,
+  quietCountersMs,
 } from '../../functions/domain/batch-progress.ts';
 import type { JobRowChange, JobRowImage } from '../../functions/domain/job-changes.ts';
 import type { JobStatus } from '../../functions/domain/jobs.ts';
 
 const at = new Date('2026-12-06T10:00:00.000Z');
+const batch = (total: number) => ({ total, createdAt: '2026-12-06T09:59:59.000Z' });
 /** `batchId` '' is a job outside batches. */
 const row = (status: JobStatus, batchId = 'batch_a'): JobRowImage => ({
   kind: 'job',
@@ -72,17 +74,21 @@ describe('batch counters off the stream', () => {
       jobs[i] = to;
     };
     let rowReads = 0;
+    // Each read a second after the last change: the counters are never quiet here.
     const read = (exact = false) =>
       batchProgress(
-        3,
+        batch(3),
         {
-          counted: async () => counters(...stream.map(batchCountChangesOf)).batch_a ?? {},
+          counted: async () => ({
+            counts: counters(...stream.map(batchCountChangesOf)).batch_a ?? {},
+            updatedAt: at.getTime(),
+          }),
           statuses: async () => {
             rowReads += 1;
             return [...jobs];
           },
         },
-        { exact },
+        { exact, now: new Date(at.getTime() + 1000) },
       );
 
     expect(await read()).toMatchObject({ pending: 3, running: 0, finished: false, progress: 0 });
@@ -112,11 +118,43 @@ describe('batch counters off the stream', () => {
     const twice = batchCountChangesOf([change(row('RUNNING'), row('COMPLETED'))]);
     const counted = counters(twice, twice).batch_a ?? {};
     expect(counted).toEqual({ completed: 2, running: -2 });
-    const progress = await batchProgress(2, {
-      counted: async () => counted,
-      statuses: async () => ['COMPLETED', 'RUNNING'],
-    });
+    const progress = await batchProgress(
+      batch(2),
+      {
+        counted: async () => ({ counts: counted, updatedAt: at.getTime() }),
+        statuses: async () => ['COMPLETED', 'RUNNING'],
+      },
+      { now: at },
+    );
     expect(progress).toMatchObject({ completed: 1, running: 1, pending: 0, finished: false, progress: 50 });
+  });
+
+  it('never leaves a batch unfinished for good on an undercount: quiet counters are checked against the rows', async () => {
+    // A dead job retried (DEAD → RETRYING) in a stream batch applied twice: one too few dead.
+    const retried = batchCountChangesOf([change(row('DEAD'), row('RETRYING'))]);
+    const died = batchCountChangesOf([change(row('RUNNING'), row('DEAD'))]);
+    const counted = counters(died, retried, retried, died).batch_a ?? {};
+    expect(counted).toEqual({ dead: 0, running: -2 });
+    let rowReads = 0;
+    const read = (now: Date) =>
+      batchProgress(
+        batch(1),
+        {
+          counted: async () => ({ counts: counted, updatedAt: at.getTime() }),
+          statuses: async () => {
+            rowReads += 1;
+            return ['DEAD'];
+          },
+        },
+        { now },
+      );
+    expect(await read(new Date(at.getTime() + quietCountersMs - 1))).toMatchObject({
+      dead: 0,
+      finished: false,
+    });
+    expect(rowReads).toBe(0);
+    expect(await read(new Date(at.getTime() + quietCountersMs))).toMatchObject({ dead: 1, finished: true });
+    expect(rowReads).toBe(1);
   });
 
   it('clamps double counts to the batch size, finished states first', () => {
@@ -136,15 +174,26 @@ describe('batch counters off the stream', () => {
 
   it('counts a batch made before the counters from its rows, every time', async () => {
     let rowReads = 0;
-    const progress = await batchProgress(2, {
-      counted: async () => undefined,
-      statuses: async () => {
-        rowReads += 1;
-        return ['COMPLETED', 'QUEUED'];
+    const progress = await batchProgress(
+      batch(2),
+      {
+        counted: async () => undefined,
+        statuses: async () => {
+          rowReads += 1;
+          return ['COMPLETED', 'QUEUED'];
+        },
       },
-    });
+      { now: at },
+    );
     expect(rowReads).toBe(1);
     expect(progress).toMatchObject({ completed: 1, pending: 1, finished: false });
+    // Its completed rows gone by retention, its dead one kept: the rows there are, none made up.
+    expect(progressOfRows(3, ['DEAD'], undefined)).toMatchObject({
+      dead: 1,
+      completed: 0,
+      pending: 0,
+      finished: false,
+    });
   });
 
   it('lets the counters speak for rows retention removed, unless a row left is unfinished', () => {

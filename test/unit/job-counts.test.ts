@@ -105,6 +105,16 @@ describe('countChangesOf', () => {
       ]),
     ).toBe(Date.parse('2026-12-01T10:00:03.000Z'));
   });
+
+  it('starts them no later than the creation of a row entering in the first batch', () => {
+    // Created at …02.998, its record stamped …03: counted from the stream, not left out.
+    expect(
+      countsEpochOf([
+        { at: new Date('2026-12-01T10:00:03.000Z'), after: row({ createdAt: '2026-12-01T10:00:02.998Z' }) },
+        { at: new Date('2026-12-01T10:00:04.000Z') },
+      ]),
+    ).toBe(Date.parse('2026-12-01T10:00:02.000Z'));
+  });
 });
 
 describe('views of the counts', () => {
