@@ -147,16 +147,51 @@ export function jobLogOf(
   return [...entries, job.settledLine].sort((a, b) => a.timestamp.localeCompare(b.timestamp));
 }
 
+const utf8 = new TextEncoder();
+
 /**
- * How many UTF-8 bytes a row, as JSON, may take for a completed attempt's line to ride on its
- * settle. JSON spells an item out longer than DynamoDB counts it (quotes, colons and commas
- * against a byte or so per attribute), so a row within it stays within one write unit (1 KB) on
- * the table and on the listing index, whose projection is the whole row: the line then costs no
- * write unit, where an item of its own in the log table costs one. The margin below 1,024 covers
- * what the estimate leaves out: the listing key's longer state, and the follow-up marker a job
- * with dependents gets with its settle.
+ * An item's size as DynamoDB bills it (docs: "Item sizes and formats"): each attribute's name in
+ * UTF-8 bytes plus its value — a string's UTF-8 bytes, a number's ~1 byte per two significant
+ * digits plus one, 1 for a boolean or null, 3 plus its elements (each 1 more) for a list or map,
+ * a set's members. Rounded up where AWS's rule is approximate.
  */
-export const settledLineBudget = 940;
+export function itemSizeOf(item: Readonly<Record<string, unknown>>): number {
+  let size = 0;
+  for (const [name, value] of Object.entries(item))
+    if (value !== undefined) size += utf8.encode(name).length + valueSizeOf(value);
+  return size;
+}
+
+function valueSizeOf(value: unknown): number {
+  if (typeof value === 'string') return utf8.encode(value).length;
+  if (typeof value === 'number')
+    return 2 + Math.ceil(String(Math.abs(value)).replace(/[.e+-]/g, '').length / 2);
+  if (typeof value === 'boolean' || value === null) return 1;
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (value instanceof Set) return [...value].reduce((n: number, v) => n + 1 + valueSizeOf(v), 0);
+  if (Array.isArray(value)) return 3 + value.reduce((n: number, v) => n + 1 + valueSizeOf(v), 0);
+  if (typeof value === 'object')
+    return (
+      3 +
+      Object.entries(value as Record<string, unknown>).reduce(
+        (n, [name, v]) => (v === undefined ? n : n + 1 + utf8.encode(name).length + valueSizeOf(v)),
+        0,
+      )
+    );
+  return 0;
+}
+
+/**
+ * The most a row may weigh (as DynamoDB counts it, `itemSizeOf`) for a completed attempt's line to
+ * ride on its settle: within one write unit (1 KB) on the table and on the listing index, whose
+ * projection is the whole row, the line costs no write unit, where an item of its own in the log
+ * table costs one. The margin covers a number's rounding and the attributes the settle changes
+ * that the estimate does not see.
+ */
+export const settledLineBudget = 1000;
+
+/** A job with dependents gets the follow-up marker with its settle (`dispatchAt`, `dispatchShard`). */
+const followUpMarkerBytes = 64;
 
 /** Whether the row, settled with `line` and these fields, stays within `settledLineBudget`. */
 export function settledLineFits(
@@ -164,10 +199,10 @@ export function settledLineFits(
   settled: Readonly<Record<string, unknown>>,
   line: JobLogEntry,
 ): boolean {
-  const asJson = JSON.stringify({ ...row, ...settled, settledLine: line }, (_key, value) =>
-    value instanceof Set ? [...value] : value,
-  );
-  return new TextEncoder().encode(asJson).length <= settledLineBudget;
+  const size =
+    itemSizeOf({ ...row, ...settled, queueStatus: `${row.queue}#COMPLETED`, settledLine: line }) +
+    (row.dependents?.size ? followUpMarkerBytes : 0);
+  return size <= settledLineBudget;
 }
 
 /** Deterministic so that the workflow, the workers and the API agree on it without a lookup. */

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { runJobAttempt } from '../../functions/domain/job-lifecycle.ts';
-import { jobLogOf, settledLineBudget, settledLineFits } from '../../functions/domain/jobs.ts';
+import { itemSizeOf, jobLogOf, settledLineBudget, settledLineFits } from '../../functions/domain/jobs.ts';
 import type { JobContext, JobType } from '../../functions/job-types/job-type.ts';
 import { attemptHarness, now, queuedJob } from './fixtures/attempt-harness.ts';
 
@@ -131,7 +131,10 @@ describe('log lines of an attempt', () => {
     expect(jobLogOf(table, {})).toEqual(table);
   });
 
-  it('measures the row in UTF-8 bytes, as DynamoDB bills it', () => {
+  it('measures the row as DynamoDB bills it: UTF-8 bytes of names and values', () => {
+    expect(itemSizeOf({ jobId: 'job_1', attempts: 1, ok: true, tags: ['a'], at: { s: 'x' } })).toBe(
+      5 + 5 + (8 + 3) + (2 + 1) + (4 + 3 + 1 + 1) + (2 + 3 + 1 + 1 + 1),
+    );
     const line = {
       timestamp: now.toISOString(),
       level: 'INFO',
@@ -141,8 +144,9 @@ describe('log lines of an attempt', () => {
     } as const;
     const row = (note: string) => ({ ...queuedJob('j1', 5), payload: { note } });
     const room =
-      settledLineBudget - new TextEncoder().encode(JSON.stringify({ ...row(''), settledLine: line })).length;
+      settledLineBudget - itemSizeOf({ ...row(''), queueStatus: 'default#COMPLETED', settledLine: line });
     expect(settledLineFits(row('a'.repeat(room)), {}, line)).toBe(true);
+    expect(settledLineFits(row('a'.repeat(room + 1)), {}, line)).toBe(false);
     // As many characters, three bytes each: no room.
     expect(settledLineFits(row('機'.repeat(room)), {}, line)).toBe(false);
   });
