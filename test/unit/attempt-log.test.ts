@@ -2,7 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { runJobAttempt } from '../../functions/domain/job-lifecycle.ts';
-import { itemSizeOf, jobLogOf, settledLineBudget, settledLineFits } from '../../functions/domain/jobs.ts';
+import {
+  itemSizeOf,
+  type JobRecord,
+  jobLogOf,
+  settledLineBudget,
+  settledLineFits,
+} from '../../functions/domain/jobs.ts';
 import type { JobContext, JobType } from '../../functions/job-types/job-type.ts';
 import { attemptHarness, now, queuedJob } from './fixtures/attempt-harness.ts';
 
@@ -149,5 +155,45 @@ describe('log lines of an attempt', () => {
     expect(settledLineFits(row('a'.repeat(room + 1)), {}, line)).toBe(false);
     // As many characters, three bytes each: no room.
     expect(settledLineFits(row('機'.repeat(room)), {}, line)).toBe(false);
+  });
+
+  it("keeps the line of a no-op job of a batch on its row (a bench job's row, as stored: 786 bytes)", () => {
+    const claimed = {
+      jobId: 'job_mxb89k7lfe3f98baefa3',
+      kind: 'job',
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'bench-497', holdMs: 0 },
+      priority: 9,
+      status: 'RUNNING',
+      attempts: 1,
+      maxAttempts: 3,
+      backoff: { type: 'exponential', delayMs: 1000, maxDelayMs: 3_600_000, jitter: false },
+      runAt: '2026-12-06T02:33:58.159Z',
+      timeoutMs: 60_000,
+      dependsOn: [],
+      batchId: 'batch_mxb89k6w01b7484cd1',
+      createdAt: '2026-12-06T02:33:58.159Z',
+      updatedAt: '2026-12-06T02:34:01.829Z',
+      queueStatus: 'default#RUNNING',
+      attemptToken: '49d36648-d8b7-4994-924f-acb62eafdae0',
+      workerId: 'default:841928a88e42fab6',
+      startedAt: '2026-12-06T02:34:01.829Z',
+      leaseExpiresAt: 1_765_001_671_829,
+    } as unknown as JobRecord;
+    const line = {
+      timestamp: '2026-12-06T02:34:01.831Z',
+      level: 'INFO',
+      message: 'Attempt 1 of 3 started on default; completed in 0 ms',
+      attempt: 1,
+      workerId: 'default:841928a88e42fab6',
+    } as const;
+    const settled = {
+      status: 'COMPLETED',
+      completedAt: '2026-12-06T02:34:01.831Z',
+      result: { message: 'bench-497', deliveredAt: '2026-12-06T02:34:01.831Z' },
+      expiresAt: 1_797_129_241,
+    };
+    expect(settledLineFits(claimed, settled, line)).toBe(true);
   });
 });
