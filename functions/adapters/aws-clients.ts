@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Logger, RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
 import { captured } from '#shared/tracer';
@@ -113,6 +113,38 @@ export async function writeUntilProcessed<R>(
     }
     left = (await write(left)) ?? [];
   }
+}
+
+/**
+ * The items of a table with a plain (hash-only) key `keyName`, for these key values (each once),
+ * 100 to a BatchGetItem; what DynamoDB leaves unprocessed is asked for again. Items that do not
+ * exist are missing from the answer.
+ */
+export async function itemsByKey(
+  tableName: string,
+  keyName: string,
+  values: readonly string[],
+  options: { readonly consistent: boolean },
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  const unique = [...new Set(values)];
+  for (let i = 0; i < unique.length; i += 100) {
+    let keys: Record<string, unknown>[] | undefined = unique
+      .slice(i, i + 100)
+      .map((value) => ({ [keyName]: value }));
+    while (keys && keys.length > 0) {
+      const { Responses, UnprocessedKeys }: BatchGetCommandOutput = await dynamo().send(
+        new BatchGetCommand({
+          RequestItems: {
+            [tableName]: { Keys: keys, ...(options.consistent ? { ConsistentRead: true } : {}) },
+          },
+        }),
+      );
+      items.push(...(Responses?.[tableName] ?? []));
+      keys = UnprocessedKeys?.[tableName]?.Keys;
+    }
+  }
+  return items;
 }
 
 /**

@@ -7,8 +7,6 @@
 
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
   BatchWriteCommand,
   type BatchWriteCommandInput,
   DeleteCommand,
@@ -32,6 +30,7 @@ import {
   dynamoItems,
   fromAttributes,
   isConditionFailure,
+  itemsByKey,
   writeUntilProcessed,
 } from './aws-clients.ts';
 import {
@@ -39,6 +38,7 @@ import {
   intakeMarkerKey,
   intakeMarkerPrefix,
   jobsByOrderIndex,
+  jobsTableKey,
   queuedThroughReady,
   queueStatusKey,
   readyIndex,
@@ -205,19 +205,9 @@ export class JobEngineStore implements JobEnginePort {
 
   async getMany(jobIds: readonly string[]): Promise<Map<string, JobRecord>> {
     const found = new Map<string, JobRecord>();
-    const ids = [...new Set(jobIds)];
-    for (let i = 0; i < ids.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = ids.slice(i, i + 100).map((jobId) => ({ jobId }));
-      while (keys && keys.length > 0) {
-        const { Responses, UnprocessedKeys }: BatchGetCommandOutput = await dynamo().send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
-        );
-        for (const item of Responses?.[this.tableName] ?? []) {
-          const job = asJob(item);
-          if (job) found.set(job.jobId, job);
-        }
-        keys = UnprocessedKeys?.[this.tableName]?.Keys;
-      }
+    for (const item of await itemsByKey(this.tableName, jobsTableKey, jobIds, { consistent: true })) {
+      const job = asJob(item);
+      if (job) found.set(job.jobId, job);
     }
     return found;
   }

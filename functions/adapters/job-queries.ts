@@ -8,20 +8,15 @@
  * A listing over several queues or states walks their partitions one after another; the cursor
  * remembers the partition and DynamoDB's LastEvaluatedKey within it.
  */
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  QueryCommand,
-  type QueryCommandInput,
-  type QueryCommandOutput,
-} from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { allQueueNames, isProductionLine, type PriorityBand, priorityBands } from '#domain/job-queues';
 import type { JobRecord, JobStatus } from '#domain/jobs';
 import type { FinishedJobFacts } from '#job-types/job-type';
-import { dynamo } from './aws-clients.ts';
+import { dynamo, itemsByKey } from './aws-clients.ts';
 import {
   dispatchIndex,
   dispatchShards,
+  jobsTableKey,
   listingIndex,
   queuedThroughReady,
   queueStatusKey,
@@ -106,21 +101,10 @@ export class JobQueries {
     }));
   }
 
-  /** Rows by id, 100 to a BatchGetItem (eventually consistent, as the index they were found in). */
+  /** Rows by id (eventually consistent, as the index they were found in). */
   private async rowsOf(jobIds: readonly string[]): Promise<Map<string, JobRecord>> {
-    const found = new Map<string, JobRecord>();
-    for (let i = 0; i < jobIds.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = jobIds.slice(i, i + 100).map((jobId) => ({ jobId }));
-      while (keys && keys.length > 0) {
-        const { Responses, UnprocessedKeys }: BatchGetCommandOutput = await dynamo().send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
-        );
-        for (const item of Responses?.[this.tableName] ?? [])
-          found.set(item.jobId as string, item as JobRecord);
-        keys = UnprocessedKeys?.[this.tableName]?.Keys;
-      }
-    }
-    return found;
+    const rows = await itemsByKey(this.tableName, jobsTableKey, jobIds, { consistent: false });
+    return new Map(rows.map((row) => [row.jobId as string, row as unknown as JobRecord]));
   }
 
   /** Every page of a query, following LastEvaluatedKey. */
