@@ -114,7 +114,8 @@ describe('reading a job queue’s waiting jobs', () => {
     expect(second.jobs.map((j) => j.jobId)).toEqual(['job_3']);
     expect(second.nextCursor).toBeNull();
     // Resumed on `ready` right after job_2, with that entry's key.
-    expect((calls[0]?.body as any).ExclusiveStartKey).toEqual(entries[1]);
+    const resumed = calls[0]?.body as any;
+    expect(resumed?.ExclusiveStartKey).toEqual(entries[1]);
   });
 
   it('reads more of a band once a read came back with entries of jobs no longer waiting', async () => {
