@@ -385,6 +385,13 @@ export class JobEngineStore implements JobEnginePort {
    * One conditional update, no read first: the condition is the job being runnable now (a job of
    * this queue, in a startable state, due, not blocked). Only when it is not — a duplicate or an
    * early delivery, a job another worker took — is the row read, to say why.
+   *
+   * The claim touches no index: the job keeps its `ready` entry (which projects only `runAt`, so
+   * the status changing beside it costs nothing there) and gets no listing entry. An attempt that
+   * ends within its first second settles straight into its finished partition; one that runs on
+   * is listed under `<queue>#RUNNING` by its first heartbeat (`extendLease` with `listAs`). That
+   * is 2 of the 5 index writes a job made (docs/cost-model.md, item 10). A row that had a listing
+   * entry — written before, or a FAILED job's retry — loses it here.
    */
   async claim(
     jobId: string,
@@ -394,7 +401,8 @@ export class JobEngineStore implements JobEnginePort {
     const startableValues = Object.fromEntries(startable.map((status, i) => [`:startable${i}`, status]));
     const job = await this.update(jobId, {
       set: {
-        ...this.statusFields({ queue: request.queue }, 'RUNNING', at),
+        status: 'RUNNING',
+        updatedAt: at,
         attemptToken: request.token,
         workerId: request.workerId,
         startedAt: at,
@@ -402,7 +410,7 @@ export class JobEngineStore implements JobEnginePort {
       },
       add: { attempts: 1 },
       // A new attempt starts from nothing: the last attempt's progress goes.
-      remove: ['dispatchAt', 'dispatchShard', 'cancelRequestedAt', 'readyKey', 'readyRank', 'progress'],
+      remove: ['dispatchAt', 'dispatchShard', 'cancelRequestedAt', 'queueStatus', 'progress'],
       condition: `#kind = :job AND #queue = :queue AND #status IN (${Object.keys(startableValues).join(', ')}) AND #runAt <= :at AND attribute_not_exists(#waitingOn)`,
       values: { ':job': 'job', ':queue': request.queue, ':at': at, ...startableValues },
     });
@@ -415,9 +423,16 @@ export class JobEngineStore implements JobEnginePort {
     jobId: string,
     token: string,
     until: number,
+    listAs?: string,
   ): Promise<'ok' | 'cancel-requested' | 'lost'> {
+    // The first beat of an attempt still unlisted moves it from `ready` to the listing's RUNNING
+    // partition, where lease recovery and GET /jobs?status=RUNNING find it.
     const job = await this.update(jobId, {
-      set: { leaseExpiresAt: until },
+      set: {
+        leaseExpiresAt: until,
+        ...(listAs ? { queueStatus: queueStatusKey(listAs, 'RUNNING') } : {}),
+      },
+      ...(listAs ? { remove: ['readyKey', 'readyRank'] } : {}),
       condition: '#attemptToken = :token AND #status = :running',
       values: { ':token': token, ':running': 'RUNNING' },
     });

@@ -61,17 +61,21 @@ export type JobKind = 'job' | 'step';
  * Usage per kind of job, split into what a job makes once (intake), what each attempt makes,
  * and what a retry adds to an attempt. Measured by `npm run bench` (docs/cost-model.md):
  *
- * Standalone job — the `jobs` section, 500 jobs in one POST /job-batches (run 16d): 3.1 calls and
- * 8.6 write units per job, by table and index: Jobs 3.0 (intake put, claim, settle),
- * byQueueStatus 3.0 (a waiting job is on `ready` only; the claim puts it in the RUNNING partition,
- * the settle moves it: delete + put), ready 2.0 (in and out once per attempt), Metrics 0.04 (the
- * recorder's buckets, live counts and batch counters, per stream batch), JobBatches 0.03, JobLogs
- * 0 (a short attempt's one line rides on its settle; 1.0 for an attempt that logs), Workers 0.12
- * + byLine 0.22 (once per batch of wake-ups), Events 0.17 (gzipped publications, ~0.06 an event).
- * Intake: 1 + 0.13 = 1.13 WU; each attempt: 2 + 3 + 2 + 0.35 = 7.35 WU (8.35 while a waiting job
- * had a listing entry too, 9.35 while its line had an item of its own, 11.35 while a job of a
- * batch had a `byBatch` index entry, 13.35 until lease recovery read the listing index instead of
- * a leases index).
+ * Standalone job — the `jobs` section, 500 jobs in one POST /job-batches (run 18): 3.1 calls and
+ * 6.7 write units per job, by table and index: Jobs 3.0 (intake put, claim, settle),
+ * byQueueStatus 1.0 (a waiting job is on `ready` only and its claim touches no index: a short
+ * attempt's settle puts it straight into its finished partition), ready 2.0 (in at intake or at a
+ * retry, out at the settle), Metrics 0.05 (the recorder's buckets, live counts and batch counters,
+ * per stream batch), JobBatches 0.03, JobLogs 0 (a short attempt's one line rides on its settle;
+ * 1.0 for an attempt that logs), Workers 0.12 + byLine 0.22 (once per batch of wake-ups), Events
+ * 0.19 (gzipped publications, ~0.06 an event).
+ * Intake: 1 + 0.13 = 1.13 WU; each short attempt (done within `listRunningAfterMs`, 1 s):
+ * 2 + 1 + 2 + 0.35 = 5.35 WU (7.35 while the claim moved the job from `ready` to the RUNNING
+ * partition, 8.35 while a waiting job had a listing entry too, 9.35 while its line had an item of
+ * its own, 11.35 while a job of a batch had a `byBatch` index entry, 13.35 until lease recovery
+ * read the listing index instead of a leases index). An attempt that runs on is listed as RUNNING
+ * by its first heartbeat (Jobs 1, ready 1, byQueueStatus 1) and moved at its settle (2): 8.35 WU,
+ * plus its heartbeats.
  * Calls: 0.1 SendMessageBatch at intake; per attempt 0.1 DeleteMessageBatch, 0.1
  * ChangeMessageVisibilityBatch and 0.1 invocation (ten wake-ups an invocation, as under a
  * backlog: a job alone on an idle queue has an invocation, a delete and 3 worker-row WU of its
@@ -96,7 +100,7 @@ export const usageOf: Record<
     perJob: { ...none, writeUnits: 1.13, sqsRequests: 0.1, events: 1, apiRequests: 1 },
     perAttempt: {
       ...none,
-      writeUnits: 7.35,
+      writeUnits: 5.35,
       readUnits: 0.08,
       sqsRequests: 0.2,
       lambdaRequests: 0.1,

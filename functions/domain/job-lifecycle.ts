@@ -119,8 +119,16 @@ export interface JobEnginePort {
     jobId: string,
     request: { token: string; workerId: string; now: Date; leaseMs: number; queue: string },
   ): Promise<{ kind: 'claimed'; job: JobRecord } | { kind: 'not-runnable'; job: JobRecord | undefined }>;
-  /** Extends the lease; tells whether cancellation was asked for or the attempt is no longer ours. */
-  extendLease(jobId: string, token: string, until: number): Promise<'ok' | 'cancel-requested' | 'lost'>;
+  /**
+   * Extends the lease; tells whether cancellation was asked for or the attempt is no longer ours.
+   * With `listAs` (the job's queue), an attempt claimed unlisted is listed as RUNNING too.
+   */
+  extendLease(
+    jobId: string,
+    token: string,
+    until: number,
+    listAs?: string,
+  ): Promise<'ok' | 'cancel-requested' | 'lost'>;
   /** Records the attempt's progress, if the attempt is still the job's (conditional on the token). */
   recordProgress(jobId: string, token: string, progress: JobProgress): Promise<void>;
   /** Conditional on the token and RUNNING; the settled job, or undefined when not ours any more. */
@@ -353,7 +361,33 @@ export interface AttemptPorts extends FollowUpPorts {
    * metrics: a log line, no AWS call). Whatever it throws is ignored: the attempt is settled.
    */
   readonly settled?: (attempt: SettledAttempt) => void;
+  /**
+   * Settles an attempt whose worker died before listing it (lease recovery's verdict,
+   * domain/lease-recovery.ts): its wake-up, back from the dead invocation, is the only trace
+   * of it. Without it such a wake-up is left for redelivery.
+   */
+  readonly recoverUnlisted?: (jobId: string) => Promise<'recovered' | 'not-expired'>;
 }
+
+/**
+ * A wake-up for a job whose attempt runs unlisted on another worker (or on one that died, its
+ * lease not yet out): thrown so that SQS brings the wake-up back, instead of absorbing it — it
+ * is the attempt's only way back should its worker be gone (`recoverUnlisted`).
+ */
+export class UnlistedAttemptRunning extends Error {
+  /** When the wake-up should be back: just after the lease runs out (shared/sqs-batch.ts). */
+  readonly redeliverAfterSeconds: number;
+  constructor(jobId: string, leaseExpiresAt: number | undefined, now: Date) {
+    super(
+      `Job ${jobId} runs unlisted on another worker (lease until ${new Date(leaseExpiresAt ?? 0).toISOString()}): its wake-up comes back`,
+    );
+    this.redeliverAfterSeconds = Math.max(1, Math.ceil(((leaseExpiresAt ?? 0) - now.getTime()) / 1000) + 1);
+  }
+}
+
+/** A claimed attempt not listed as RUNNING yet (store.claim): still on `ready`. */
+export const isUnlistedAttempt = (job: Pick<JobRecord, 'status' | 'readyKey'>): boolean =>
+  job.status === 'RUNNING' && job.readyKey !== undefined;
 
 /** An attempt as it was settled: what the outcome metrics count and time. */
 export interface SettledAttempt {
@@ -372,6 +406,11 @@ export interface AttemptSettings {
   readonly heartbeatEveryMs: number;
   /** How long an attempt runs before its start line is written on its own (default 1 s). */
   readonly startLineAfterMs?: number;
+  /**
+   * How long an attempt runs unlisted before its first heartbeat lists it as RUNNING (default
+   * 1 s): a shorter one never gets a listing entry of its own (2 write units a job less).
+   */
+  readonly listRunningAfterMs?: number;
 }
 
 export type AttemptOutcome =
@@ -380,6 +419,7 @@ export type AttemptOutcome =
   | 'dead'
   | 'cancelled'
   | 'absorbed'
+  | 'recovered'
   | 'lost-ownership'
   | 'rate-limited';
 
@@ -452,6 +492,14 @@ export async function runJobAttempt(
   if (claim.kind === 'not-runnable') {
     const job = claim.job;
     const jobId = wakeUp.jobId;
+    if (job && isUnlistedAttempt(job)) {
+      // Running unlisted: alive, it is listed or settled within a second; dead, its lease runs
+      // out and this wake-up is what brings the job back.
+      if ((job.leaseExpiresAt ?? 0) >= ports.clock.now().getTime() || !ports.recoverUnlisted)
+        throw new UnlistedAttemptRunning(jobId, job.leaseExpiresAt, ports.clock.now());
+      if ((await ports.recoverUnlisted(jobId)) === 'recovered') return 'recovered';
+      throw new UnlistedAttemptRunning(jobId, job.leaseExpiresAt, ports.clock.now());
+    }
     // A duplicate or early delivery: the job's state says what to do, and it is never "run again".
     if (job && (finishedJobStatuses.includes(job.status) || job.status === 'RUNNING')) {
       await ports.logs.append(
@@ -505,12 +553,28 @@ export async function runJobAttempt(
     timeoutMs,
   );
   let beating = true;
+  // Claimed unlisted (store.claim): the first beat, after `listRunningAfterMs`, lists the
+  // attempt as RUNNING; a beat that fails to leaves that to the next.
+  let unlisted = isUnlistedAttempt(job);
   const heartbeat = (async () => {
     while (beating && !controller.signal.aborted) {
-      await ports.clock.sleep(settings.heartbeatEveryMs, controller.signal).catch(() => undefined);
+      const listing = unlisted;
+      const beatAfterMs = listing
+        ? Math.min(settings.listRunningAfterMs ?? 1_000, settings.heartbeatEveryMs)
+        : settings.heartbeatEveryMs;
+      await ports.clock.sleep(beatAfterMs, controller.signal).catch(() => undefined);
       if (!beating || controller.signal.aborted) return;
       const lease = await ports.jobs
-        .extendLease(jobId, token, ports.clock.now().getTime() + settings.leaseMs)
+        .extendLease(
+          jobId,
+          token,
+          ports.clock.now().getTime() + settings.leaseMs,
+          listing ? job.queue : undefined,
+        )
+        .then((answer) => {
+          if (listing && answer !== 'lost') unlisted = false;
+          return answer;
+        })
         .catch(() => 'ok' as const);
       if (lease === 'cancel-requested') controller.abort(new Abort('cancelled', 'Cancelled while running'));
       else if (lease === 'lost') controller.abort(new Abort('lost', 'The attempt lost its lease'));

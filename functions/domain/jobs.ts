@@ -43,6 +43,11 @@ export interface JobRecord {
   readonly dispatchSeq?: number;
   readonly taskToken?: string;
   readonly leaseExpiresAt?: number;
+  /**
+   * The job's `ready` partition while it waits — and while an attempt runs unlisted, its first
+   * second (job-lifecycle.ts, `listRunningAfterMs`): RUNNING with a readyKey is such an attempt.
+   */
+  readonly readyKey?: string;
   readonly createdAt: string;
   readonly updatedAt?: string;
   readonly startedAt?: string;

@@ -18,7 +18,11 @@
  *   too (an invocation can die before it claimed the first job, which then has no lease to bring
  *   it back); a record still running when the invocation is handed back gets the invocation's
  *   remaining time again. A job claimed when its invocation died is recovered by its lease, and
- *   its wake-up, back after seconds, is absorbed.
+ *   its wake-up, back after seconds, is absorbed — or, for an attempt that died in its first
+ *   second, before it was listed as RUNNING, is what recovers it (job-lifecycle.ts). A batch of
+ *   one record is hidden as well: that costs one ChangeMessageVisibility per lone wake-up.
+ * A record whose handler throws a `RedeliverLater` is hidden for the time it names (a wake-up
+ * that must come back once another attempt's lease runs out), not for what is left of the 30 s.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -32,6 +36,18 @@ import { describeError, type KeyedLog, keyedLog, logger as rootLogger } from './
  * appends (a jobId, an orderId) stay on this record's lines while other records run.
  */
 export type SqsRecordHandler = (record: SQSRecord, log: KeyedLog) => Promise<void>;
+
+/**
+ * What a record's handler may throw to have its message back after `redeliverAfterSeconds`
+ * rather than whenever its hiding ends (one-at-a-time workers, whose messages it may hide).
+ */
+export interface RedeliverLater {
+  readonly redeliverAfterSeconds: number;
+}
+const redeliverAfterOf = (error: unknown): number | undefined => {
+  const seconds = (error as Partial<RedeliverLater> | undefined)?.redeliverAfterSeconds;
+  return typeof seconds === 'number' && seconds > 0 ? seconds : undefined;
+};
 
 /** What a one-at-a-time worker may do with the messages of its batch (their queue URLs are its own). */
 export interface DeliveredMessages {
@@ -82,7 +98,9 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
   };
   const { oneAtATime, afterBatch } = options;
   const work = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    if (!oneAtATime || event.Records.length < 2)
+    // A lone record is hidden too: its job may be claimed unlisted (job-lifecycle.ts), and should
+    // its invocation die, the wake-up coming back in seconds is what brings the job back.
+    if (!oneAtATime || event.Records.length === 0)
       return processPartialResponse(event, processRecord, processor, {
         context,
         processInParallel: !oneAtATime,
@@ -98,6 +116,7 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
     { handBackAfterMs, waitingVisibilitySeconds, messages }: OneAtATime,
   ): Promise<SQSBatchResponse> {
     const notStarted = new Set(event.Records);
+    const redeliverAt = new Map<string, number>();
     const done: SQSRecord[] = [];
     let running: SQSRecord | undefined;
     let handedBack = false;
@@ -126,14 +145,18 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
             return new Set(unstarted.map((r) => r.messageId));
           })
         : new Set<string>();
-      logger.info('Records not started handed back to their queue', {
-        delivery: options.delivery,
-        records: unstarted.length - unsent.size,
-      });
+      if (unstarted.length)
+        logger.info('Records not started handed back to their queue', {
+          delivery: options.delivery,
+          records: unstarted.length - unsent.size,
+        });
+      const removable = [...unstarted.filter((r) => !unsent.has(r.messageId)), ...finished];
       await Promise.all([
-        messages
-          .remove([...unstarted.filter((r) => !unsent.has(r.messageId)), ...finished])
-          .catch((error) => warn('Handed-back or finished records not deleted: they come back', error)),
+        removable.length
+          ? messages
+              .remove(removable)
+              .catch((error) => warn('Handed-back or finished records not deleted: they come back', error))
+          : undefined,
         current
           ? messages
               .hide([current], Math.ceil(context.getRemainingTimeInMillis() / 1000) + 60)
@@ -153,7 +176,11 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
           if (!notStarted.delete(record)) return;
           running = record;
           try {
-            await processRecord(record);
+            await processRecord(record).catch((error) => {
+              const seconds = redeliverAfterOf(error);
+              if (seconds !== undefined) redeliverAt.set(record.messageId, seconds);
+              throw error;
+            });
             // Done before the hand-back: deleted by it if the invocation runs on; else answered.
             if (!handedBack) done.push(record);
           } finally {
@@ -164,6 +191,19 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
         { context, processInParallel: false, throwOnFullBatchFailure: false },
       );
       const unsent = await notHandedBack;
+      // A record left for redelivery at a time of its own choosing (RedeliverLater).
+      await Promise.all(
+        response.batchItemFailures.map(async ({ itemIdentifier }) => {
+          const seconds = redeliverAt.get(itemIdentifier);
+          const failedRecord = event.Records.find((r) => r.messageId === itemIdentifier);
+          if (seconds === undefined || !failedRecord) return;
+          await messages
+            .hide([failedRecord], seconds)
+            .catch((error) =>
+              warn('Record not hidden for its redelivery: it comes back when its hiding ends', error),
+            );
+        }),
+      );
       return {
         batchItemFailures: [
           ...response.batchItemFailures,

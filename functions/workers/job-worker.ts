@@ -19,9 +19,10 @@ import { outboundRequest } from '#adapters/outbound-http';
 import { OutboxStore } from '#adapters/outbox-store';
 import { RateLimiter } from '#adapters/rate-limiter';
 import { RetryEvidenceStore } from '#adapters/retry-evidence-store';
-import { WorkerRegistry } from '#adapters/worker-registry';
+import { markWorkerLost, WorkerRegistry } from '#adapters/worker-registry';
 import { type AttemptPorts, jobWakeUpSchema, runJobAttempt } from '#domain/job-lifecycle';
 import { allQueueNames } from '#domain/job-queues';
+import { recoverExpiredLease } from '#domain/lease-recovery';
 import { parseAllowList } from '#domain/outbound-policy';
 import { ReadyAheadMemo } from '#domain/ready-ahead-memo';
 import { jobTypes } from '#job-types/index';
@@ -97,10 +98,29 @@ const ports: AttemptPorts = {
     outbound: { request: (url, init) => outboundRequest(url, init, outboundAllowList) },
   },
   settled: (attempt) => publishJobOutcome(attempt),
+  // An attempt whose worker died before listing it comes back with its wake-up (job-lifecycle.ts):
+  // settled here as the dispatcher settles a listed one whose lease ran out.
+  recoverUnlisted: (jobId) =>
+    recoverExpiredLease(jobId, {
+      ...engine.followUps,
+      store: engine.store,
+      workflow: {
+        stepFailed: async () => {
+          throw new Error('A job queue runs no robot steps');
+        },
+      },
+      workers: {
+        markLost: (lostId, silentSince, now) =>
+          markWorkerLost(requireEnv('WORKERS_TABLE'), lostId, silentSince, now),
+      },
+      random: Math.random,
+      settled: (attempt) => publishJobOutcome(attempt),
+    }),
 };
 const settings = {
   leaseMs: envInt('JOB_LEASE_MS', 30_000),
   heartbeatEveryMs: envInt('JOB_HEARTBEAT_MS', 5_000),
+  listRunningAfterMs: envInt('JOB_LIST_RUNNING_AFTER_MS', 1_000),
 };
 
 const processRecord: SqsRecordHandler = async (record: SQSRecord, log) => {

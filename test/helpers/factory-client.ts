@@ -135,7 +135,7 @@ export async function waitForJob(
   }
 }
 
-type JobLogLine = { message: string; level: string; timestamp: string; attempt: number };
+type JobLogLine = { message: string; level: string; timestamp: string; attempt: number; workerId?: string };
 
 export async function jobLog(jobId: string): Promise<JobLogLine[]> {
   const { body } = await api('GET', `/jobs/${jobId}/logs`);

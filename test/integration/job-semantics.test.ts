@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ListQueuesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { failureClassOf } from '../../functions/domain/job-lifecycle.ts';
@@ -414,9 +414,18 @@ describe('at-least-once safety', () => {
     const { jobId } = await submitJob({
       queue: 'default',
       type: 'delayed_message',
-      payload: { message: 'dup', holdMs: 2000 },
+      payload: { message: 'dup', holdMs: 3000 },
     });
     await waitForJob(jobId, (j) => j.status === 'RUNNING', 20_000);
+    // Listed as RUNNING after its first second: before, a duplicate is left for redelivery (it
+    // may be the attempt's only way back), not absorbed (unit test unlisted-attempt).
+    await vi.waitFor(
+      async () => {
+        const { body } = await api('GET', '/jobs?queue=default&status=RUNNING&limit=100');
+        expect(body.jobs.map((j: { jobId: string }) => j.jobId)).toContain(jobId);
+      },
+      { timeout: 20_000, interval: 100 },
+    );
     const { QueueUrls } = await sqs.send(
       new ListQueuesCommand({ QueueNamePrefix: 'DefaultJobQueueNormalQueue' }),
     );
@@ -501,6 +510,62 @@ describe('at-least-once safety', () => {
       slow.closeAllConnections();
       slow.close();
     }
+  });
+
+  it('recovers an attempt whose worker died in its first second, before it was listed, by its wake-up', async () => {
+    // A job due in an hour: stored, nothing sent yet (the sweeper would send it 14 minutes before).
+    const { jobId } = await submitJob({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'unlisted' },
+      delayMs: 3_600_000,
+      maxAttempts: 3,
+      backoff: { type: 'none' },
+    });
+    // What a worker that died in the attempt's first second leaves behind: the row RUNNING, still
+    // on `ready`, in no listing partition, its lease running out in 3 s — nothing lease recovery
+    // can find.
+    const runAt = new Date(Date.now() - 5_000).toISOString();
+    await dynamo.send(
+      new UpdateItemCommand({
+        TableName: await tableNamed(dynamo, (t) => t.includes('Jobs') && !t.includes('Logs')),
+        Key: { jobId: { S: jobId } },
+        UpdateExpression:
+          'SET #status = :running, attempts = :one, attemptToken = :token, workerId = :worker, ' +
+          'startedAt = :runAt, runAt = :runAt, leaseExpiresAt = :lease, readyKey = :key, readyRank = :rank ' +
+          'REMOVE queueStatus, dispatchAt, dispatchShard',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':running': { S: 'RUNNING' },
+          ':one': { N: '1' },
+          ':token': { S: 'the-dead-attempt' },
+          ':worker': { S: 'default:died-in-first-second' },
+          ':runAt': { S: runAt },
+          ':lease': { N: String(Date.now() + 3_000) },
+          ':key': { S: 'default#normal' },
+          ':rank': { S: `05#${runAt}#${jobId}` },
+        },
+      }),
+    );
+    // Its wake-up, back from the dead invocation: left for redelivery until the lease is out,
+    // then the worker receiving it settles the lost attempt, and the retry runs.
+    const { QueueUrls } = await sqs.send(
+      new ListQueuesCommand({ QueueNamePrefix: 'DefaultJobQueueNormalQueue' }),
+    );
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: QueueUrls?.[0],
+        MessageBody: JSON.stringify({ jobId, priority: 5 }),
+      }),
+    );
+    const job = await waitForJob(jobId, finished, 60_000);
+    expect(job).toMatchObject({ status: 'COMPLETED', attempts: 2 });
+    const lost = (await jobLog(jobId)).find((l) => /stopped heartbeating/.test(l.message));
+    expect(lost?.message).toMatch(
+      /^Attempt 1 of 3 lost: Worker default:died-in-first-second stopped heartbeating/,
+    );
+    // Settled by a worker of the queue, not by the dispatcher's sweep (which reads listed attempts only).
+    expect(lost?.workerId).toMatch(/^default:/);
   });
 
   it.runIf(local)('repairs a dropped queue send: the job is stored, the sweeper sends it', async () => {

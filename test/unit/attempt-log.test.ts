@@ -1,6 +1,5 @@
 /** An attempt's log lines: one write for a short attempt that completes, more only when needed. */
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { runJobAttempt } from '../../functions/domain/job-lifecycle.ts';
 import {
   itemSizeOf,
@@ -9,8 +8,8 @@ import {
   settledLineBudget,
   settledLineFits,
 } from '../../functions/domain/jobs.ts';
-import type { JobContext, JobType } from '../../functions/job-types/job-type.ts';
-import { attemptHarness, now, queuedJob } from './fixtures/attempt-harness.ts';
+import type { JobType } from '../../functions/job-types/job-type.ts';
+import { attemptHarness, now, queuedJob, steerable } from './fixtures/attempt-harness.ts';
 
 const settings = { leaseMs: 30_000, heartbeatEveryMs: 5_000, startLineAfterMs: 1_000 };
 
@@ -21,27 +20,6 @@ const clockWhere =
     endsAt.includes(ms)
       ? Promise.resolve()
       : new Promise<void>((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason)));
-
-/** A job type whose run ends when the test says, after logging what it is given. */
-function steerable(lines: string[] = []) {
-  let finish: (outcome: Error | undefined) => void = () => undefined;
-  const running = new Promise<Error | undefined>((resolve) => {
-    finish = resolve;
-  });
-  const type: JobType = {
-    name: 'steerable',
-    description: 'ends on cue',
-    payload: z.object({}).passthrough(),
-    defaults: { maxAttempts: 3, timeoutMs: 60_000 },
-    async run(_payload, context: JobContext) {
-      for (const line of lines) await context.log('INFO', line);
-      const error = await running;
-      if (error) throw error;
-      return { ok: true };
-    },
-  };
-  return { type, finish: (error?: Error) => finish(error) };
-}
 
 const types = (type: JobType) => new Map([[type.name, type]]);
 

@@ -38,15 +38,15 @@ describe('the cost model', () => {
     // Intake: 1.13 WU, 0.1 SQS, one API request, job.submitted (EventBridge + archive + 0.06 WU).
     const intake = 1.13 * 0.625e-6 + 0.1 * 0.4e-6 + 1e-6 + (1e-6 + 0.05e-6) + 0.06 * 0.625e-6;
     expect(sum(usageCost(usageOf.job.perJob))).toBeCloseTo(intake, 15);
-    // An attempt: 7.35 WU, 0.08 RRU, a tenth of a delete, of a visibility change and of an
+    // A short attempt: 5.35 WU, 0.08 RRU, a tenth of a delete, of a visibility change and of an
     // invocation (ten wake-ups an invocation), two events.
     const attempt =
-      7.35 * 0.625e-6 + 0.08 * 0.125e-6 + 0.2 * 0.4e-6 + 0.1 * 0.2e-6 + 2 * (1.05e-6 + 0.06 * 0.625e-6);
+      5.35 * 0.625e-6 + 0.08 * 0.125e-6 + 0.2 * 0.4e-6 + 0.1 * 0.2e-6 + 2 * (1.05e-6 + 0.06 * 0.625e-6);
     expect(sum(usageCost(usageOf.job.perAttempt))).toBeCloseTo(attempt, 15);
     // A retry is an attempt plus its message.
     expect(retryAttemptCost('default')).toBeCloseTo(attempt + 0.4e-6, 15);
-    // Intake + one attempt ≈ $9.7 per million jobs before compute: the doc's ~$5.4 of writes and the rest.
-    expect((intake + attempt) * 1e6).toBeCloseTo(9.7125, 3);
+    // Intake + one attempt ≈ $8.5 per million jobs before compute: the doc's ~$4.2 of writes and the rest.
+    expect((intake + attempt) * 1e6).toBeCloseTo(8.4625, 3);
   });
 
   it('gives each queue’s workers the memory the stack gives them', () => {
@@ -63,7 +63,7 @@ describe('the cost model', () => {
   it('prices the range per job, per queue and per type, and projects the month at its rate', () => {
     const report = costReport([emails], { from, to });
     // 10 intakes, 12 attempts, 2 retries' messages, 12 s at 512 MB on arm64.
-    const expected = 10 * 2.83375e-6 + 12 * 6.87875e-6 + 2 * 0.4e-6 + 12 * 0.5 * 0.0000133334;
+    const expected = 10 * 2.83375e-6 + 12 * 5.62875e-6 + 2 * 0.4e-6 + 12 * 0.5 * 0.0000133334;
     expect(report.total.costUsd).toBe(Number(expected.toPrecision(4)));
     expect(report.total).toMatchObject({
       submitted: 10,
@@ -100,7 +100,7 @@ describe('the cost model', () => {
     expect(assembly?.breakdownUsd.api).toBe(0);
     expect(assembly?.kind).toBe('step');
     // Sorted by cost, the dearest first (four robot steps, with their transitions, outweigh ten
-    // e-mails now that a standalone job writes ~8.6 units).
+    // e-mails now that a standalone job writes ~6.7 units).
     expect(queues.map((q) => q.queue)).toEqual(['assembly', 'default']);
     expect(queues[0]?.costUsd).toBeGreaterThan(queues[1]?.costUsd ?? Number.POSITIVE_INFINITY);
   });

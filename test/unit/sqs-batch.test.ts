@@ -248,6 +248,53 @@ describe('a batch worked through one at a time', () => {
     expect(response).toEqual({ batchItemFailures: [] });
   });
 
+  it('hides a lone record for 30 s as well, and gives it the invocation’s time once it runs past the hand-back', async () => {
+    // Prepare: one wake-up whose job runs 1.5 s (its attempt may be claimed unlisted: should the
+    // invocation die, the wake-up must come back in seconds, not the queue's 16 minutes).
+    vi.useFakeTimers();
+    captureLogLines();
+    const queue = fakeMessages();
+    const handler = sqsBatchHandler(
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+      },
+      {
+        delivery: 'Job delivery',
+        oneAtATime: { handBackAfterMs: 1_000, waitingVisibilitySeconds: 30, messages: queue.messages },
+      },
+    );
+    // Act
+    const answer = handler(batch(record('m1', '{}')), timedContext);
+    await vi.advanceTimersByTimeAsync(999);
+    const beforeHandBack = [...queue.calls];
+    await vi.advanceTimersByTimeAsync(600);
+    const response = await answer;
+    // Assess
+    expect(beforeHandBack).toEqual(['hide m1 30s']);
+    expect(queue.calls).toEqual(['hide m1 30s', 'hide m1 660s']);
+    expect(response).toEqual({ batchItemFailures: [] });
+  });
+
+  it('brings a record back when its handler asks (RedeliverLater), the others as they fell', async () => {
+    captureLogLines();
+    const queue = fakeMessages();
+    const handler = sqsBatchHandler(
+      async (r) => {
+        if (r.messageId === 'm2')
+          throw Object.assign(new Error('runs elsewhere'), { redeliverAfterSeconds: 4 });
+        if (r.messageId === 'm3') throw new Error('plain failure');
+      },
+      {
+        delivery: 'Job delivery',
+        oneAtATime: { handBackAfterMs: 60_000, waitingVisibilitySeconds: 30, messages: queue.messages },
+      },
+    );
+    const response = await handler(threeRecords(), timedContext);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['m2', 'm3']);
+    // m2 back after 4 s; m3 when the batch's 30 s end.
+    expect(queue.calls).toEqual(['hide m1,m2,m3 30s', 'hide m2 4s']);
+  });
+
   it('starts the first record only once the records are hidden (an invocation that dies leaves them hidden 30 s)', async () => {
     // Prepare: a hide that answers only when told.
     captureLogLines();
