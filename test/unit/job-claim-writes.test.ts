@@ -15,6 +15,18 @@ let dynamoDb: Awaited<ReturnType<typeof startCannedDynamo>>;
 beforeAll(async () => {
   dynamoDb = await startCannedDynamo((call) => {
     calls.push(call);
+    if (call.target.endsWith('.Query'))
+      return { Items: ['job_a', 'job_b', 'job_c'].map((id) => ({ jobId: { S: id } })) };
+    if (call.target.endsWith('.BatchGetItem'))
+      return {
+        Responses: {
+          Jobs: [
+            { jobId: { S: 'job_a' }, status: { S: 'RUNNING' } },
+            { jobId: { S: 'job_b' }, status: { S: 'QUEUED' } },
+            { jobId: { S: 'job_c' }, status: { S: 'QUEUED' } },
+          ],
+        },
+      };
     return { Attributes: { jobId: { S: 'job_1' }, status: { S: 'RUNNING' } } };
   });
 });
@@ -61,6 +73,11 @@ describe('the writes of an attempt', () => {
       S: 'default#RUNNING',
     });
     expect(touched(calls[1])).toEqual({ set: ['leaseExpiresAt'], remove: [] });
+  });
+
+  it('gives way only to better work still waiting: an unlisted attempt at the head of the band is skipped', async () => {
+    expect(await store.readyAhead('default', 'normal', 6, now, 3)).toEqual(['job_b', 'job_c']);
+    expect(calls.map((c) => c.target.split('.')[1])).toEqual(['Query', 'BatchGetItem']);
   });
 
   it('costs one write unit for the claim and three for a short attempt’s settle, on the real indexes', () => {
