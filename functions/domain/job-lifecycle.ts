@@ -480,6 +480,8 @@ export async function runJobAttempt(
   queue: string,
   ports: AttemptPorts,
   settings: AttemptSettings,
+  /** `listed`: told once the attempt is listed as RUNNING (lease recovery can find it from then). */
+  hooks: { readonly listed?: () => void } = {},
 ): Promise<AttemptOutcome> {
   const token = ports.newToken();
   const claim = await claimBest(wakeUp, queue, ports, {
@@ -553,15 +555,19 @@ export async function runJobAttempt(
     timeoutMs,
   );
   let beating = true;
-  // Claimed unlisted (store.claim): the first beat, after `listRunningAfterMs`, lists the
-  // attempt as RUNNING; a beat that fails to leaves that to the next.
-  let unlisted = isUnlistedAttempt(job);
+  // A claim lists nothing (store.claim): the first beat, after `listRunningAfterMs`, lists the
+  // attempt as RUNNING; a beat that fails to leaves that to the next. A row that was not on
+  // `ready` either (none is, today: every startable state is written with its ready keys) would
+  // be in no index at all, so it is listed at once.
+  let unlisted = true;
   const heartbeat = (async () => {
     while (beating && !controller.signal.aborted) {
       const listing = unlisted;
-      const beatAfterMs = listing
-        ? Math.min(settings.listRunningAfterMs ?? 1_000, settings.heartbeatEveryMs)
-        : settings.heartbeatEveryMs;
+      const beatAfterMs = !listing
+        ? settings.heartbeatEveryMs
+        : isUnlistedAttempt(job)
+          ? Math.min(settings.listRunningAfterMs ?? 1_000, settings.heartbeatEveryMs)
+          : 0;
       await ports.clock.sleep(beatAfterMs, controller.signal).catch(() => undefined);
       if (!beating || controller.signal.aborted) return;
       const lease = await ports.jobs
@@ -572,7 +578,10 @@ export async function runJobAttempt(
           listing ? job.queue : undefined,
         )
         .then((answer) => {
-          if (listing && answer !== 'lost') unlisted = false;
+          if (listing && answer !== 'lost') {
+            unlisted = false;
+            hooks.listed?.();
+          }
           return answer;
         })
         .catch(() => 'ok' as const);

@@ -17,7 +17,7 @@
  *   timeout (the worker's timeout and a minute), so they come back within seconds, the first one
  *   too (an invocation can die before it claimed the first job, which then has no lease to bring
  *   it back); a record still running when the invocation is handed back gets the invocation's
- *   remaining time again. A job claimed when its invocation died is recovered by its lease, and
+ *   remaining time again (with `keepRunningWhenTold`, once its handler says it may be kept). A job claimed when its invocation died is recovered by its lease, and
  *   its wake-up, back after seconds, is absorbed — or, for an attempt that died in its first
  *   second, before it was listed as RUNNING, is what recovers it (job-lifecycle.ts). A batch of
  *   one record is hidden as well: that costs one ChangeMessageVisibility per lone wake-up.
@@ -35,7 +35,16 @@ import { describeError, type KeyedLog, keyedLog, logger as rootLogger } from './
  * One record's work. `log` is the record's own logger (its messageId already appended): keys it
  * appends (a jobId, an orderId) stay on this record's lines while other records run.
  */
-export type SqsRecordHandler = (record: SQSRecord, log: KeyedLog) => Promise<void>;
+export type SqsRecordHandler = (record: SQSRecord, log: KeyedLog, controls: RecordControls) => Promise<void>;
+
+/** What a record's handler may tell a one-at-a-time batch about its record while it runs. */
+export interface RecordControls {
+  /**
+   * The record's work is found elsewhere now should this invocation die (a job's attempt listed
+   * as RUNNING, which lease recovery reads): the hand-back may give it the invocation's time.
+   */
+  keep(): void;
+}
 
 /**
  * What a record's handler may throw to have its message back after `redeliverAfterSeconds`
@@ -64,6 +73,12 @@ export interface OneAtATime {
   readonly handBackAfterMs: number;
   /** How long the records waiting their turn stay hidden should the invocation die. */
   readonly waitingVisibilitySeconds: number;
+  /**
+   * The hand-back gives a running record the invocation's time only once its handler said
+   * `keep()` (default: at once). Until then it keeps its short hiding: its job's attempt is not
+   * listed as RUNNING yet, and its wake-up coming back within seconds is its way back.
+   */
+  readonly keepRunningWhenTold?: boolean;
   readonly messages: DeliveredMessages;
 }
 
@@ -84,10 +99,12 @@ export interface SqsBatchOptions {
 export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptions) {
   const logger = options.logger ?? rootLogger;
   const processor = new BatchProcessor(EventType.SQS);
-  const processRecord = async (record: SQSRecord): Promise<void> => {
+  /** Records that run concurrently: nothing to keep. */
+  const uncontrolled: RecordControls = { keep: () => undefined };
+  const processRecord = async (record: SQSRecord, controls = uncontrolled): Promise<void> => {
     const log = keyedLog(logger, { messageId: record.messageId });
     try {
-      await handle(record, log);
+      await handle(record, log, controls);
     } catch (error) {
       log.warn(`${options.delivery} left for redelivery`, {
         receiveCount: record.attributes?.ApproximateReceiveCount,
@@ -113,13 +130,23 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
   async function oneByOne(
     event: SQSEvent,
     context: Context,
-    { handBackAfterMs, waitingVisibilitySeconds, messages }: OneAtATime,
+    { handBackAfterMs, waitingVisibilitySeconds, messages, keepRunningWhenTold = false }: OneAtATime,
   ): Promise<SQSBatchResponse> {
     const notStarted = new Set(event.Records);
     const redeliverAt = new Map<string, number>();
     const done: SQSRecord[] = [];
     let running: SQSRecord | undefined;
+    /** Whether the running record may be given the invocation's time (keepRunningWhenTold). */
+    let runningKept = false;
     let handedBack = false;
+    /** The running record's long hiding, once handed back and kept. */
+    const keptLong: Promise<void>[] = [];
+    const keepLong = (record: SQSRecord) =>
+      keptLong.push(
+        messages
+          .hide([record], Math.ceil(context.getRemainingTimeInMillis() / 1000) + 60)
+          .catch((error) => warn('Running record not hidden again: it may come back', error)),
+      );
     const warn = (message: string, error: unknown) =>
       logger.warn(message, { delivery: options.delivery, ...describeError(error) });
     const hidden = messages
@@ -157,11 +184,8 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
               .remove(removable)
               .catch((error) => warn('Handed-back or finished records not deleted: they come back', error))
           : undefined,
-        current
-          ? messages
-              .hide([current], Math.ceil(context.getRemainingTimeInMillis() / 1000) + 60)
-              .catch((error) => warn('Running record not hidden again: it may come back', error))
-          : undefined,
+        // A record not kept yet is hidden long when its handler says keep() (below).
+        current && runningKept ? keepLong(current) : undefined,
       ]);
       return unsent;
     };
@@ -175,8 +199,16 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
         async (record: SQSRecord) => {
           if (!notStarted.delete(record)) return;
           running = record;
+          runningKept = !keepRunningWhenTold;
+          const controls: RecordControls = {
+            keep: () => {
+              if (running !== record || runningKept) return;
+              runningKept = true;
+              if (handedBack) keepLong(record);
+            },
+          };
           try {
-            await processRecord(record).catch((error) => {
+            await processRecord(record, controls).catch((error) => {
               const seconds = redeliverAfterOf(error);
               if (seconds !== undefined) redeliverAt.set(record.messageId, seconds);
               throw error;
@@ -191,6 +223,7 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
         { context, processInParallel: false, throwOnFullBatchFailure: false },
       );
       const unsent = await notHandedBack;
+      await Promise.all(keptLong);
       // A record left for redelivery at a time of its own choosing (RedeliverLater).
       await Promise.all(
         response.batchItemFailures.map(async ({ itemIdentifier }) => {

@@ -123,7 +123,7 @@ const settings = {
   listRunningAfterMs: envInt('JOB_LIST_RUNNING_AFTER_MS', 1_000),
 };
 
-const processRecord: SqsRecordHandler = async (record: SQSRecord, log) => {
+const processRecord: SqsRecordHandler = async (record: SQSRecord, log, controls) => {
   let wakeUp: ReturnType<typeof jobWakeUpSchema.safeParse>;
   try {
     wakeUp = jobWakeUpSchema.safeParse(JSON.parse(record.body));
@@ -135,7 +135,7 @@ const processRecord: SqsRecordHandler = async (record: SQSRecord, log) => {
     throw new Error(`Malformed job message ${record.messageId}`);
   }
   log.appendKeys({ jobId: wakeUp.data.jobId });
-  const outcome = await runJobAttempt(wakeUp.data, queue, ports, settings);
+  const outcome = await runJobAttempt(wakeUp.data, queue, ports, settings, { listed: controls.keep });
   log.info('Job delivery handled', { outcome, receiveCount: record.attributes.ApproximateReceiveCount });
 };
 
@@ -144,6 +144,9 @@ export const handler = sqsBatchHandler(processRecord, {
   oneAtATime: {
     handBackAfterMs: envInt('WAKE_UP_HAND_BACK_MS', 1_000),
     waitingVisibilitySeconds: envInt('WAKE_UP_WAITING_VISIBILITY_SECONDS', 30),
+    // Until its attempt is listed as RUNNING, a running job's wake-up keeps its 30 s: it is how
+    // the attempt comes back should this invocation die.
+    keepRunningWhenTold: true,
     messages: engine.sender.deliveredMessages(),
   },
   // The batch's finished jobs reach the worker's row in one write (domain/worker-status.ts), and

@@ -344,6 +344,43 @@ describe('a batch worked through one at a time', () => {
     expect(run.response).toEqual({ batchItemFailures: [] });
   });
 
+  it('keeps a running record hidden briefly at the hand-back until its handler says keep(), then long', async () => {
+    // Its job's attempt is not listed as RUNNING yet: should the invocation die now, the wake-up
+    // must come back within seconds, not with the invocation's remaining time.
+    vi.useFakeTimers();
+    captureLogLines();
+    const queue = fakeMessages();
+    let finish: () => void = () => undefined;
+    const handler = sqsBatchHandler(
+      async (r, _log, controls) => {
+        if (r.messageId !== 'm1') return;
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        controls.keep();
+        await new Promise<void>((resolve) => {
+          finish = resolve;
+        });
+      },
+      {
+        delivery: 'Job delivery',
+        oneAtATime: {
+          handBackAfterMs: 1_000,
+          waitingVisibilitySeconds: 30,
+          keepRunningWhenTold: true,
+          messages: queue.messages,
+        },
+      },
+    );
+    const answer = handler(threeRecords(), timedContext);
+    await vi.advanceTimersByTimeAsync(1_000);
+    const atHandBack = [...queue.calls];
+    await vi.advanceTimersByTimeAsync(500);
+    const whenKept = [...queue.calls];
+    finish();
+    expect(await answer).toEqual({ batchItemFailures: [] });
+    expect(atHandBack).toEqual(['hide m1,m2,m3 30s', 'resend m2,m3', 'remove m2,m3']);
+    expect(whenKept).toEqual([...atHandBack, 'hide m1 660s']);
+  });
+
   it('deletes what it finished and gives a long job started later its visibility back', async () => {
     const queue = fakeMessages();
     const run = await withLongRecord('m2', queue);

@@ -83,9 +83,33 @@ describe('an attempt claimed unlisted', () => {
       { ms: settings.listRunningAfterMs, times: 1 },
       { ms: settings.heartbeatEveryMs, times: 1 },
     ]);
-    const attempt = runJobAttempt({ jobId: 'j1', priority: 5 }, 'default', ports, settings);
+    let listed = 0;
+    const attempt = runJobAttempt({ jobId: 'j1', priority: 5 }, 'default', ports, settings, {
+      listed: () => listed++,
+    });
     for (let i = 0; i < 10; i++) await tick();
     expect(beats).toEqual(['default', undefined]);
+    // Told once: from then the worker may keep the wake-up for the invocation's time.
+    expect(listed).toBe(1);
+    job.finish();
+    expect(await attempt).toBe('completed');
+  });
+
+  it('lists at once a claimed row that was not on ready either: it would be in no index at all', async () => {
+    const job = steerable();
+    const { ports, beats, jobs } = unlistedHarness(job, [{ ms: 0, times: 1 }]);
+    const store = ports.jobs as unknown as Record<string, unknown>;
+    const claim = store.claim as AttemptPorts['jobs']['claim'];
+    store.claim = async (id: string, request: Parameters<AttemptPorts['jobs']['claim']>[1]) => {
+      const claimed = await claim(id, request);
+      if (claimed.kind !== 'claimed') return claimed;
+      const { readyKey: _gone, ...row } = claimed.job;
+      jobs.set(id, row);
+      return { ...claimed, job: row };
+    };
+    const attempt = runJobAttempt({ jobId: 'j1', priority: 5 }, 'default', ports, settings);
+    for (let i = 0; i < 10; i++) await tick();
+    expect(beats).toEqual(['default']);
     job.finish();
     expect(await attempt).toBe('completed');
   });
