@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { FailureMark } from '#domain/adaptive-retry';
 import type { IntakeMarker, RequestKeyRecord } from '#domain/job-intake';
-import type { DispatchPlan, JobEnginePort, Settlement } from '#domain/job-lifecycle';
+import type { DispatchPlan, JobClaimRequest, JobEnginePort, Settlement } from '#domain/job-lifecycle';
 import type { JobProgress } from '#domain/job-progress';
 import { bandOf, type PriorityBand } from '#domain/job-queues';
 import type { JobRecord, JobStatus } from '#domain/jobs';
@@ -178,30 +178,43 @@ export class JobEngineStore implements JobEnginePort {
   }
 
   async readyAhead(queue: string, band: PriorityBand, priority: number, now: Date, limit: number) {
-    const { Items = [] } = await dynamo().send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: readyIndex,
-        KeyConditionExpression: 'readyKey = :key AND readyRank < :rank',
-        FilterExpression: 'runAt <= :now',
-        ExpressionAttributeValues: {
-          ':key': readyKeyOf(queue, band),
-          ':rank': String(priority).padStart(2, '0'),
-          ':now': now.toISOString(),
-        },
-        // Jobs of a better priority that are not due yet are read and filtered: read a few more.
-        Limit: limit * 4,
-      }),
-    );
-    const due = Items.slice(0, limit * 2).map((item) => item.jobId as string);
-    if (due.length === 0) return [];
-    // The head of a band is often an attempt running in its first, unlisted second (it keeps its
-    // entry until listed or settled, claim's comment): those are dropped by their rows, read in
-    // one eventually consistent BatchGetItem, so that a worker does not give way to work already
-    // taken (a wake-up sent again, a claim that fails).
-    const rows = await itemsByKey(this.tableName, jobsTableKey, due, { consistent: false });
-    const running = new Set(rows.filter((row) => row.status === 'RUNNING').map((row) => row.jobId as string));
-    return due.filter((jobId) => !running.has(jobId)).slice(0, limit);
+    // The head of a band is often attempts running in their first, unlisted second (each keeps
+    // its entry until listed or settled, claim's comment): they are dropped by their rows, read
+    // eventually consistent with BatchGetItem, so that a worker does not give way to work already
+    // taken (a wake-up sent again, a claim that fails) — and the band is read on past them, page by
+    // page (a few at most: running attempts are bounded by the band's concurrency), so that they
+    // do not hide better work still waiting behind them.
+    const waiting: string[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    for (let page = 0; page < 5 && waiting.length < limit; page++) {
+      const { Items = [], LastEvaluatedKey } = await dynamo().send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: readyIndex,
+          KeyConditionExpression: 'readyKey = :key AND readyRank < :rank',
+          FilterExpression: 'runAt <= :now',
+          ExpressionAttributeValues: {
+            ':key': readyKeyOf(queue, band),
+            ':rank': String(priority).padStart(2, '0'),
+            ':now': now.toISOString(),
+          },
+          // Jobs of a better priority that are not due yet are read and filtered: read a few more.
+          Limit: Math.max(limit * 4, 12),
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      const due = Items.map((item) => item.jobId as string);
+      if (due.length > 0) {
+        const rows = await itemsByKey(this.tableName, jobsTableKey, due, { consistent: false });
+        const running = new Set(
+          rows.filter((row) => row.status === 'RUNNING').map((row) => row.jobId as string),
+        );
+        waiting.push(...due.filter((jobId) => !running.has(jobId)));
+      }
+      if (!LastEvaluatedKey) break;
+      startKey = LastEvaluatedKey;
+    }
+    return waiting.slice(0, limit);
   }
 
   async get(jobId: string): Promise<JobRecord | undefined> {
@@ -401,16 +414,14 @@ export class JobEngineStore implements JobEnginePort {
    * is 2 of the 5 index writes a job made (docs/cost-model.md, item 10). A row that had a listing
    * entry — written before, or a FAILED job's retry — loses it here.
    */
-  async claim(
-    jobId: string,
-    request: { token: string; workerId: string; now: Date; leaseMs: number; queue: string },
-  ) {
+  async claim(jobId: string, request: JobClaimRequest) {
     const at = request.now.toISOString();
     const startableValues = Object.fromEntries(startable.map((status, i) => [`:startable${i}`, status]));
     const job = await this.update(jobId, {
       set: {
-        status: 'RUNNING',
-        updatedAt: at,
+        ...(request.listed
+          ? this.statusFields({ queue: request.queue }, 'RUNNING', at)
+          : { status: 'RUNNING', updatedAt: at }),
         attemptToken: request.token,
         workerId: request.workerId,
         startedAt: at,
@@ -418,7 +429,13 @@ export class JobEngineStore implements JobEnginePort {
       },
       add: { attempts: 1 },
       // A new attempt starts from nothing: the last attempt's progress goes.
-      remove: ['dispatchAt', 'dispatchShard', 'cancelRequestedAt', 'queueStatus', 'progress'],
+      remove: [
+        'dispatchAt',
+        'dispatchShard',
+        'cancelRequestedAt',
+        'progress',
+        ...(request.listed ? ['readyKey', 'readyRank'] : ['queueStatus']),
+      ],
       condition: `#kind = :job AND #queue = :queue AND #status IN (${Object.keys(startableValues).join(', ')}) AND #runAt <= :at AND attribute_not_exists(#waitingOn)`,
       values: { ':job': 'job', ':queue': request.queue, ':at': at, ...startableValues },
     });

@@ -91,12 +91,16 @@ export class JobQueueSender implements JobQueuePort {
             }),
           ),
         ).then(allDone('ChangeMessageVisibilityBatch')),
-      resend: (records) =>
+      resend: (records, delaySeconds) =>
         inTens(records, messageIdOf, urlOf, (url, chunk) =>
           sqs().send(
             new SendMessageBatchCommand({
               QueueUrl: url,
-              Entries: chunk.map((r, n) => ({ Id: String(n), MessageBody: r.body })),
+              Entries: chunk.map((r, n) => ({
+                Id: String(n),
+                MessageBody: r.body,
+                ...(delaySeconds ? { DelaySeconds: Math.min(900, Math.ceil(delaySeconds)) } : {}),
+              })),
             }),
           ),
         ),

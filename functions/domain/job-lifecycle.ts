@@ -109,15 +109,28 @@ export function settleFailure(
 /** The class id of an error message, as `settleFailure` marks it (the evidence's key). */
 export const failureClassOf = (error: string): string => errorClassId(errorClassOf(error).key);
 
+export interface JobClaimRequest {
+  readonly token: string;
+  readonly workerId: string;
+  readonly now: Date;
+  readonly leaseMs: number;
+  readonly queue: string;
+  /**
+   * Listed as RUNNING by the claim itself: a job claimed without its own wake-up in hand (claimBest
+   * overtaking) may have none in its queue, so nothing would bring it back from an unlisted claim.
+   */
+  readonly listed?: boolean;
+}
+
 export interface JobEnginePort {
   get(jobId: string): Promise<JobRecord | undefined>;
   /**
    * RUNNING with a fresh token and lease, if the job is a runnable job of `queue` now; else the
-   * job as it is.
+   * job as it is. Unlisted (left on `ready`, in no RUNNING partition) unless `listed`.
    */
   claim(
     jobId: string,
-    request: { token: string; workerId: string; now: Date; leaseMs: number; queue: string },
+    request: JobClaimRequest,
   ): Promise<{ kind: 'claimed'; job: JobRecord } | { kind: 'not-runnable'; job: JobRecord | undefined }>;
   /**
    * Extends the lease; tells whether cancellation was asked for or the attempt is no longer ours.
@@ -386,8 +399,8 @@ export class UnlistedAttemptRunning extends Error {
 }
 
 /** A claimed attempt not listed as RUNNING yet (store.claim): still on `ready`. */
-export const isUnlistedAttempt = (job: Pick<JobRecord, 'status' | 'readyKey'>): boolean =>
-  job.status === 'RUNNING' && job.readyKey !== undefined;
+export const isUnlistedAttempt = (job: Pick<JobRecord, 'status' | 'readyKey' | 'queueStatus'>): boolean =>
+  job.status === 'RUNNING' && job.readyKey !== undefined && job.queueStatus === undefined;
 
 /** An attempt as it was settled: what the outcome metrics count and time. */
 export interface SettledAttempt {
@@ -443,7 +456,7 @@ async function claimBest(
   wakeUp: JobWakeUp,
   queue: string,
   ports: AttemptPorts,
-  request: { token: string; workerId: string; now: Date; leaseMs: number; queue: string },
+  request: JobClaimRequest,
 ): Promise<Awaited<ReturnType<JobEnginePort['claim']>> & { overtook?: string }> {
   const { priority, deferrals = 0 } = wakeUp;
   const band = priority === undefined ? undefined : priorityBands.find((b) => b.name === bandOf(priority));
@@ -465,7 +478,8 @@ async function claimBest(
       memo?.forget(queue, band.name);
       await ports.queue.send(queue, band.name, { ...wakeUp, deferrals: deferrals + 1 }, 0);
       for (const candidate of ahead) {
-        const claim = await ports.jobs.claim(candidate, request);
+        // Its wake-up is somewhere else, or nowhere yet (a send the sweep will redo): listed now.
+        const claim = await ports.jobs.claim(candidate, { ...request, listed: true });
         if (claim.kind === 'claimed') return { ...claim, overtook: wakeUp.jobId };
       }
       // Nothing better could be had after all: the own job runs (its re-sent call will be absorbed).
@@ -555,11 +569,12 @@ export async function runJobAttempt(
     timeoutMs,
   );
   let beating = true;
-  // A claim lists nothing (store.claim): the first beat, after `listRunningAfterMs`, lists the
-  // attempt as RUNNING; a beat that fails to leaves that to the next. A row that was not on
-  // `ready` either (none is, today: every startable state is written with its ready keys) would
-  // be in no index at all, so it is listed at once.
-  let unlisted = true;
+  // A claim lists nothing (store.claim) unless it overtook: the first beat, after
+  // `listRunningAfterMs`, lists the attempt as RUNNING; a beat that fails to leaves that to the
+  // next. A row that was not on `ready` either (none is, today: every startable state is written
+  // with its ready keys) would be in no index at all, so it is listed at once.
+  let unlisted = job.queueStatus === undefined;
+  if (!unlisted) hooks.listed?.();
   const heartbeat = (async () => {
     while (beating && !controller.signal.aborted) {
       const listing = unlisted;

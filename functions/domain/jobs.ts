@@ -48,6 +48,8 @@ export interface JobRecord {
    * second (job-lifecycle.ts, `listRunningAfterMs`): RUNNING with a readyKey is such an attempt.
    */
   readonly readyKey?: string;
+  /** The listing index's key, `<queue>#<STATUS>` (adapters/jobs-table.ts): absent while unlisted. */
+  readonly queueStatus?: string;
   readonly createdAt: string;
   readonly updatedAt?: string;
   readonly startedAt?: string;

@@ -21,8 +21,9 @@
  *   its wake-up, back after seconds, is absorbed — or, for an attempt that died in its first
  *   second, before it was listed as RUNNING, is what recovers it (job-lifecycle.ts). A batch of
  *   one record is hidden as well: that costs one ChangeMessageVisibility per lone wake-up.
- * A record whose handler throws a `RedeliverLater` is hidden for the time it names (a wake-up
- * that must come back once another attempt's lease runs out), not for what is left of the 30 s.
+ * A record whose handler throws a `RedeliverLater` comes back after the time it names (a wake-up
+ * that must come back once another attempt's lease runs out): sent again as a new message with
+ * that delay, so that its receive count starts again.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -62,8 +63,11 @@ const redeliverAfterOf = (error: unknown): number | undefined => {
 export interface DeliveredMessages {
   /** Hides the records' messages for `seconds` from now (ChangeMessageVisibility). */
   hide(records: readonly SQSRecord[], seconds: number): Promise<void>;
-  /** Sends the records' bodies again as new messages; returns the messageIds it could not send. */
-  resend(records: readonly SQSRecord[]): Promise<ReadonlySet<string>>;
+  /**
+   * Sends the records' bodies again as new messages (due after `delaySeconds`, ≤ 900); returns the
+   * messageIds it could not send.
+   */
+  resend(records: readonly SQSRecord[], delaySeconds?: number): Promise<ReadonlySet<string>>;
   /** Deletes the records' messages (done, or sent again). */
   remove(records: readonly SQSRecord[]): Promise<void>;
 }
@@ -133,7 +137,6 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
     { handBackAfterMs, waitingVisibilitySeconds, messages, keepRunningWhenTold = false }: OneAtATime,
   ): Promise<SQSBatchResponse> {
     const notStarted = new Set(event.Records);
-    const redeliverAt = new Map<string, number>();
     const done: SQSRecord[] = [];
     let running: SQSRecord | undefined;
     /** Whether the running record may be given the invocation's time (keepRunningWhenTold). */
@@ -158,6 +161,27 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
     // claim outran the hide and a crash came in between (seven waiting wake-ups hidden 16
     // minutes), and an invocation killed before its first claim left that wake-up hidden 16 minutes.
     await hidden;
+    /**
+     * A record whose handler asked for it back later (RedeliverLater) is sent again as a new
+     * message, due then, and this one answered done: a new message's receive count starts again,
+     * and the queue's dead-letter queue takes a message at its fifth receive — for a wake-up that
+     * is an unlisted attempt's only way back, a count it must not run up. If the send fails, the
+     * record is hidden for that long and left for redelivery instead.
+     */
+    const redeliverLater = async (record: SQSRecord, error: unknown): Promise<void> => {
+      const seconds = redeliverAfterOf(error);
+      if (seconds === undefined) throw error;
+      const unsent = await messages
+        .resend([record], Math.min(900, seconds))
+        .catch(() => new Set([record.messageId]));
+      if (unsent.size === 0) return;
+      await messages
+        .hide([record], seconds)
+        .catch((hideError) =>
+          warn('Record not hidden for its redelivery: it comes back when its hiding ends', hideError),
+        );
+      throw error;
+    };
     /** The records this invocation could not hand back: left for redelivery. */
     let notHandedBack: Promise<ReadonlySet<string>> = Promise.resolve(new Set());
     const handBack = async (): Promise<ReadonlySet<string>> => {
@@ -208,11 +232,7 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
             },
           };
           try {
-            await processRecord(record, controls).catch((error) => {
-              const seconds = redeliverAfterOf(error);
-              if (seconds !== undefined) redeliverAt.set(record.messageId, seconds);
-              throw error;
-            });
+            await processRecord(record, controls).catch((error) => redeliverLater(record, error));
             // Done before the hand-back: deleted by it if the invocation runs on; else answered.
             if (!handedBack) done.push(record);
           } finally {
@@ -222,21 +242,10 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
         processor,
         { context, processInParallel: false, throwOnFullBatchFailure: false },
       );
+      // Done before the hand-back's time: no hand-back may start while the answer is made.
+      clearTimeout(timer);
       const unsent = await notHandedBack;
       await Promise.all(keptLong);
-      // A record left for redelivery at a time of its own choosing (RedeliverLater).
-      await Promise.all(
-        response.batchItemFailures.map(async ({ itemIdentifier }) => {
-          const seconds = redeliverAt.get(itemIdentifier);
-          const failedRecord = event.Records.find((r) => r.messageId === itemIdentifier);
-          if (seconds === undefined || !failedRecord) return;
-          await messages
-            .hide([failedRecord], seconds)
-            .catch((error) =>
-              warn('Record not hidden for its redelivery: it comes back when its hiding ends', error),
-            );
-        }),
-      );
       return {
         batchItemFailures: [
           ...response.batchItemFailures,

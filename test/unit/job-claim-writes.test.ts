@@ -62,6 +62,23 @@ describe('the writes of an attempt', () => {
     expect(remove).not.toContain('readyRank');
   });
 
+  it('lists at the claim when asked (a job taken by overtaking, whose wake-up may be nowhere)', async () => {
+    await store.claim('job_1', {
+      token: 't',
+      workerId: 'w',
+      now,
+      leaseMs: 30_000,
+      queue: 'default',
+      listed: true,
+    });
+    const { set, remove } = touched(calls[0]);
+    expect(set).toContain('queueStatus');
+    expect(remove).toEqual(expect.arrayContaining(['readyKey', 'readyRank']));
+    expect(remove).not.toContain('queueStatus');
+    const values = (calls[0]?.body as any)?.ExpressionAttributeValues;
+    expect(values?.[':set_queueStatus']).toEqual({ S: 'default#RUNNING' });
+  });
+
   it('lists the attempt as RUNNING with the beat that asks to, moving it off ready', async () => {
     await store.extendLease('job_1', 't', now.getTime() + 30_000, 'default');
     await store.extendLease('job_1', 't', now.getTime() + 60_000);
@@ -80,6 +97,8 @@ describe('the writes of an attempt', () => {
     expect(calls.map((c) => c.target.split('.')[1])).toEqual(['Query', 'BatchGetItem']);
   });
 
+  // What rows shaped as those writes leave them cost on the jobs table's real index definitions
+  // (the shapes are the cases above; this prices them, it does not call the store).
   it('costs one write unit for the claim and three for a short attempt’s settle, on the real indexes', () => {
     const table = {
       TableName: 'Jobs',

@@ -169,8 +169,8 @@ describe('a batch worked through one at a time', () => {
       hide: async (records, seconds) => {
         if (records.length) calls.push(`hide ${ids(records)} ${seconds}s`);
       },
-      resend: async (records) => {
-        calls.push(`resend ${ids(records)}`);
+      resend: async (records, delaySeconds) => {
+        calls.push(`resend ${ids(records)}${delaySeconds ? ` due in ${delaySeconds}s` : ''}`);
         return new Set(records.map((r) => r.messageId).filter(resendFails));
       },
       remove: async (records) => {
@@ -275,7 +275,7 @@ describe('a batch worked through one at a time', () => {
     expect(response).toEqual({ batchItemFailures: [] });
   });
 
-  it('brings a record back when its handler asks (RedeliverLater), the others as they fell', async () => {
+  it('brings a record back when its handler asks (RedeliverLater): a new message, due then, its receive count fresh', async () => {
     captureLogLines();
     const queue = fakeMessages();
     const handler = sqsBatchHandler(
@@ -290,9 +290,28 @@ describe('a batch worked through one at a time', () => {
       },
     );
     const response = await handler(threeRecords(), timedContext);
-    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['m2', 'm3']);
-    // m2 back after 4 s; m3 when the batch's 30 s end.
-    expect(queue.calls).toEqual(['hide m1,m2,m3 30s', 'hide m2 4s']);
+    // m2 is sent again and answered done (the event source mapping deletes it); m3 comes back
+    // when the batch's 30 s end.
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['m3']);
+    expect(queue.calls).toEqual(['hide m1,m2,m3 30s', 'resend m2 due in 4s']);
+  });
+
+  it('hides such a record for that long and leaves it for redelivery when it cannot be sent again', async () => {
+    captureLogLines();
+    const queue = fakeMessages((id) => id === 'm2');
+    const handler = sqsBatchHandler(
+      async (r) => {
+        if (r.messageId === 'm2')
+          throw Object.assign(new Error('runs elsewhere'), { redeliverAfterSeconds: 4 });
+      },
+      {
+        delivery: 'Job delivery',
+        oneAtATime: { handBackAfterMs: 60_000, waitingVisibilitySeconds: 30, messages: queue.messages },
+      },
+    );
+    const response = await handler(threeRecords(), timedContext);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['m2']);
+    expect(queue.calls).toEqual(['hide m1,m2,m3 30s', 'resend m2 due in 4s', 'hide m2 4s']);
   });
 
   it('starts the first record only once the records are hidden (an invocation that dies leaves them hidden 30 s)', async () => {

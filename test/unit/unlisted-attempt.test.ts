@@ -26,7 +26,9 @@ const settings = {
  */
 function unlistedHarness(job: ReturnType<typeof steerable>, ends: { ms: number; times: number }[]) {
   const left = new Map(ends.map((e) => [e.ms, e.times]));
+  const slept: number[] = [];
   const sleep = (ms: number, signal?: AbortSignal) => {
+    slept.push(ms);
     const n = left.get(ms) ?? 0;
     if (n > 0) {
       left.set(ms, n - 1);
@@ -58,6 +60,7 @@ function unlistedHarness(job: ReturnType<typeof steerable>, ends: { ms: number; 
   return {
     ...harness,
     beats,
+    slept,
     failFirstBeat: () => {
       failFirstBeat = true;
     },
@@ -69,12 +72,55 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 describe('an attempt claimed unlisted', () => {
   it('settles without ever being listed when it ends within its first second', async () => {
     const job = steerable();
-    const { ports, beats, jobs } = unlistedHarness(job, []);
+    const { ports, beats, jobs, slept } = unlistedHarness(job, []);
     const attempt = runJobAttempt({ jobId: 'j1', priority: 5 }, 'default', ports, settings);
+    await tick();
     job.finish();
     expect(await attempt).toBe('completed');
+    // Its heartbeat waited listRunningAfterMs to list it, and the attempt was over first.
+    expect(slept).toContain(settings.listRunningAfterMs);
     expect(beats).toEqual([]);
     expect(jobs.get('j1')?.status).toBe('COMPLETED');
+  });
+
+  it('lists at the claim a job it overtook to: that job’s own wake-up may be nowhere yet', async () => {
+    const job = steerable();
+    const harness = attemptHarness(
+      [
+        { ...queuedJob('own', 5, 'steerable'), readyKey: 'default#normal' },
+        { ...queuedJob('better', 4, 'steerable'), readyKey: 'default#normal' },
+      ],
+      {
+        // Every sleep lasts until the attempt ends.
+        sleep: (_ms, signal) =>
+          new Promise<void>((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason))),
+        types: new Map([[job.type.name, job.type]]),
+      },
+    );
+    const store = harness.ports.jobs as unknown as Record<string, unknown>;
+    const claim = store.claim as AttemptPorts['jobs']['claim'];
+    const claims: string[] = [];
+    store.claim = async (id: string, request: Parameters<AttemptPorts['jobs']['claim']>[1]) => {
+      claims.push(`${id}${request.listed ? ' listed' : ''}`);
+      const claimed = await claim(id, request);
+      if (claimed.kind !== 'claimed' || !request.listed) return claimed;
+      const { readyKey: _off, ...row } = claimed.job;
+      const listed = { ...row, queueStatus: 'default#RUNNING' };
+      harness.jobs.set(id, listed);
+      return { ...claimed, job: listed };
+    };
+    let listed = 0;
+    const attempt = runJobAttempt({ jobId: 'own', priority: 5 }, 'default', harness.ports, settings, {
+      listed: () => listed++,
+    });
+    await tick();
+    job.finish();
+    expect(await attempt).toBe('completed');
+    expect(claims).toEqual(['better listed']);
+    // Listed already: the worker may keep the wake-up it holds for the invocation's time.
+    expect(listed).toBe(1);
+    // Its own wake-up went back in line.
+    expect(harness.sent.map((s) => s.wakeUp.jobId)).toEqual(['own']);
   });
 
   it('is listed as RUNNING by its first beat once it outlives listRunningAfterMs, and beats plainly after', async () => {
