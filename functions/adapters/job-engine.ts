@@ -3,8 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FollowUpPorts } from '#domain/job-lifecycle';
 import { defaultDispatchGraceMs } from '#domain/job-lifecycle';
+import type { LeaseRecoveryPorts } from '#domain/lease-recovery';
 import { jobTypes, secretFieldsOf } from '#job-types/index';
 import { envInt, requireEnv, requireJsonEnv } from '#shared/env';
+import { publishJobOutcome } from '#shared/metrics';
 import { AssemblyWorkflows } from './assembly-workflows.ts';
 import { JobEngineStore, StepJobStore } from './job-engine-store.ts';
 import { JobLogStore } from './job-log-store.ts';
@@ -12,6 +14,7 @@ import { JobQueries } from './job-queries.ts';
 import { type BandQueueUrls, JobQueueSender } from './job-queue-sender.ts';
 
 import { OrderStore } from './order-store.ts';
+import { markWorkerLost } from './worker-registry.ts';
 
 export function jobEngineFromEnv(actor = `api:${randomUUID().slice(0, 8)}`) {
   const jobsTable = requireEnv('JOBS_TABLE');
@@ -62,5 +65,24 @@ export function retryPortsFromEnv() {
     orders: new OrderStore(requireEnv('ORDERS_TABLE')),
     workflows: new AssemblyWorkflows(requireJsonEnv<Record<string, string>>('ASSEMBLY_WORKFLOWS')),
     queries: engine.queries,
+  };
+}
+
+/**
+ * Lease recovery's ports (domain/lease-recovery.ts), for the dispatcher's sweep and for a job
+ * worker settling an unlisted attempt that its wake-up found lost. Task callbacks need no state
+ * machine ARN: the token names the task.
+ */
+export function leaseRecoveryPorts(engine: ReturnType<typeof jobEngineFromEnv>): LeaseRecoveryPorts {
+  const workersTable = requireEnv('WORKERS_TABLE');
+  return {
+    ...engine.followUps,
+    store: engine.store,
+    workflow: new AssemblyWorkflows({}),
+    workers: {
+      markLost: (workerId, silentSince, now) => markWorkerLost(workersTable, workerId, silentSince, now),
+    },
+    random: Math.random,
+    settled: (attempt) => publishJobOutcome(attempt),
   };
 }

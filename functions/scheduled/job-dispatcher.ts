@@ -6,31 +6,17 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { AssemblyWorkflows } from '#adapters/assembly-workflows';
-import { jobEngineFromEnv } from '#adapters/job-engine';
+import { jobEngineFromEnv, leaseRecoveryPorts } from '#adapters/job-engine';
 import { isIntakeMarkerKey } from '#adapters/jobs-table';
-import { markWorkerLost } from '#adapters/worker-registry';
 import { repairIntake } from '#domain/job-intake';
 import { completeFollowUps } from '#domain/job-lifecycle';
-import { type LeaseRecoveryPorts, recoverExpiredLease } from '#domain/lease-recovery';
-import { envInt, requireEnv } from '#shared/env';
+import { recoverExpiredLease } from '#domain/lease-recovery';
+import { envInt } from '#shared/env';
 import { describeError, logger } from '#shared/logger';
-import { publishJobOutcome } from '#shared/metrics';
 
 const engine = jobEngineFromEnv('dispatcher');
 const maxPerRun = envInt('DISPATCH_MAX_PER_RUN', 2000);
-const workersTable = requireEnv('WORKERS_TABLE');
-const recovery: LeaseRecoveryPorts = {
-  ...engine.followUps,
-  store: engine.store,
-  // Task callbacks need no state machine ARN: the token names the task.
-  workflow: new AssemblyWorkflows({}),
-  workers: {
-    markLost: (workerId, silentSince, now) => markWorkerLost(workersTable, workerId, silentSince, now),
-  },
-  random: Math.random,
-  settled: (attempt) => publishJobOutcome(attempt),
-};
+const recovery = leaseRecoveryPorts(engine);
 
 export interface SweepResult {
   followUps: number;

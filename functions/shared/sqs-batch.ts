@@ -171,9 +171,7 @@ export function sqsBatchHandler(handle: SqsRecordHandler, options: SqsBatchOptio
     const redeliverLater = async (record: SQSRecord, error: unknown): Promise<void> => {
       const seconds = redeliverAfterOf(error);
       if (seconds === undefined) throw error;
-      const unsent = await messages
-        .resend([record], Math.min(900, seconds))
-        .catch(() => new Set([record.messageId]));
+      const unsent = await messages.resend([record], seconds).catch(() => new Set([record.messageId]));
       if (unsent.size === 0) return;
       await messages
         .hide([record], seconds)

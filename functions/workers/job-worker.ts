@@ -12,14 +12,14 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SQSRecord } from 'aws-lambda';
 import { ArtifactStore } from '#adapters/artifact-store';
-import { jobEngineFromEnv } from '#adapters/job-engine';
+import { jobEngineFromEnv, leaseRecoveryPorts } from '#adapters/job-engine';
 import { JobLogBatcher } from '#adapters/job-log-store';
 import { OperationsStore } from '#adapters/operations-store';
 import { outboundRequest } from '#adapters/outbound-http';
 import { OutboxStore } from '#adapters/outbox-store';
 import { RateLimiter } from '#adapters/rate-limiter';
 import { RetryEvidenceStore } from '#adapters/retry-evidence-store';
-import { markWorkerLost, WorkerRegistry } from '#adapters/worker-registry';
+import { WorkerRegistry } from '#adapters/worker-registry';
 import { type AttemptPorts, jobWakeUpSchema, runJobAttempt } from '#domain/job-lifecycle';
 import { allQueueNames } from '#domain/job-queues';
 import { recoverExpiredLease } from '#domain/lease-recovery';
@@ -38,6 +38,7 @@ const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? `${queue}-worker`;
 // An execution environment is a worker; its log stream name is unique to it on AWS.
 const workerId = `${queue}:${process.env.AWS_LAMBDA_LOG_STREAM_NAME?.split(']').pop() ?? randomUUID()}`;
 const engine = jobEngineFromEnv(workerId);
+const recovery = leaseRecoveryPorts(engine);
 const artifacts = new ArtifactStore(requireEnv('ARTIFACTS_BUCKET'));
 // Where jobs may send requests besides the public internet (deploy-time: outboundAllowList).
 const outboundAllowList = parseAllowList(process.env.OUTBOUND_ALLOW_LIST);
@@ -100,22 +101,7 @@ const ports: AttemptPorts = {
   settled: (attempt) => publishJobOutcome(attempt),
   // An attempt whose worker died before listing it comes back with its wake-up (job-lifecycle.ts):
   // settled here as the dispatcher settles a listed one whose lease ran out.
-  recoverUnlisted: (jobId) =>
-    recoverExpiredLease(jobId, {
-      ...engine.followUps,
-      store: engine.store,
-      workflow: {
-        stepFailed: async () => {
-          throw new Error('A job queue runs no robot steps');
-        },
-      },
-      workers: {
-        markLost: (lostId, silentSince, now) =>
-          markWorkerLost(requireEnv('WORKERS_TABLE'), lostId, silentSince, now),
-      },
-      random: Math.random,
-      settled: (attempt) => publishJobOutcome(attempt),
-    }),
+  recoverUnlisted: (jobId) => recoverExpiredLease(jobId, recovery),
 };
 const settings = {
   leaseMs: envInt('JOB_LEASE_MS', 30_000),
