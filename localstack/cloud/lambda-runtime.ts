@@ -237,8 +237,12 @@ export class LambdaRuntime {
     if (!chaos || (chaos.until !== undefined && Date.now() > chaos.until) || !chaos.pattern.test(fn.name))
       return;
     if (!line.includes('"message":"Working on job"') || Math.random() >= chaos.rate) return;
+    // The invocation that claimed the job dies mid-attempt, not the next one the environment took
+    // meanwhile (a short job can end within those milliseconds): killing that one before it hid
+    // its batch stranded ten wake-ups for the queue's visibility timeout (16 minutes) in a CI run.
+    const attempt = env.current;
     setTimeout(() => {
-      if (!env.current) return;
+      if (!attempt || env.current !== attempt) return;
       this.chaosCrashes++;
       void this.discard(fn.name, env);
     }, Math.random() * 10).unref();
