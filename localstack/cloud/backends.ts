@@ -66,6 +66,7 @@ export async function startEmbedded(
     ...(dataDir ? { file: path.join(dataDir, 'dynamodb-streams.jsonl') } : {}),
   });
   observeDynaliteWrites(tables.store, (table, before, after) => streams.capture(table, before, after));
+  tables.flushWith(() => streams.flush());
   const queues = new QueueService(edgeUrl, identity, dataDir && path.join(dataDir, 'sqs.jsonl'));
   const objects = new ObjectStore(dataDir && path.join(dataDir, 's3'));
   return {

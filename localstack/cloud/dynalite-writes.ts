@@ -54,6 +54,11 @@ export function sameItem(a: DynaliteItem, b: DynaliteItem): boolean {
 }
 
 const require = createRequire(import.meta.url);
+
+/** An item's size by DynamoDB's rules (attribute names and values), as dynalite measures it. */
+export const dynaliteItemSize = (item: DynaliteItem): number =>
+  (require('dynalite/db/index.js') as DynaliteDb).itemSize(item);
+
 const observers = new WeakMap<object, WriteObserver[]>();
 let installed = false;
 

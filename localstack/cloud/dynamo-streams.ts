@@ -12,7 +12,12 @@
  * Not modelled: shard rollover, iterator expiry (15 min on AWS), the TTL service identity.
  */
 import { randomUUID } from 'node:crypto';
-import { type DynaliteItem, type DynaliteTable, sameItem } from './dynalite-writes.ts';
+import {
+  type DynaliteItem,
+  type DynaliteTable,
+  dynaliteItemSize as itemSize,
+  sameItem,
+} from './dynalite-writes.ts';
 import type { BufferedRequest, ServiceResponse } from './edge.ts';
 import { Journal } from './journal.ts';
 
@@ -104,10 +109,18 @@ export class LocalStreams {
     this.retentionMs = options.retentionMs ?? 86_400_000;
     this.maxRecords = options.maxRecords ?? 50_000;
     this.now = options.now ?? Date.now;
-    this.journal = new Journal<Entry>(options.file);
+    this.journal = new Journal<Entry>(options.file, { deferred: true });
     for (const entry of this.journal.load()) this.apply(entry);
     this.trim();
     this.journal.rewrite(this.entries());
+  }
+
+  /**
+   * Writes the records captured since the last call to the journal: the DynamoDB API calls it
+   * once per call, before the table's own writes are flushed and the call answered.
+   */
+  flush(): void {
+    this.journal.flush();
   }
 
   /** Closes the journal (the local cloud stops). */
@@ -155,7 +168,9 @@ export class LocalStreams {
     };
   }
 
-  /** A write dynalite applied (dynalite-writes.ts): its record, if the table has a stream. */
+  /**
+   * A write dynalite applied (dynalite-writes.ts): its record, if the table has a stream.
+   */
   capture(
     table: DynaliteTable,
     before: DynaliteItem | null | undefined,
@@ -169,10 +184,9 @@ export class LocalStreams {
     for (const k of stream.keys) if (item[k]) keys[k] = item[k];
     const view = stream.viewType;
     this.sequence++;
-    const images = {
-      ...(after && (view === 'NEW_IMAGE' || view === 'NEW_AND_OLD_IMAGES') ? { NewImage: after } : {}),
-      ...(before && (view === 'OLD_IMAGE' || view === 'NEW_AND_OLD_IMAGES') ? { OldImage: before } : {}),
-    };
+    const newImage = after && (view === 'NEW_IMAGE' || view === 'NEW_AND_OLD_IMAGES') ? after : undefined;
+    const oldImage = before && (view === 'OLD_IMAGE' || view === 'NEW_AND_OLD_IMAGES') ? before : undefined;
+    const at = Math.floor(this.now() / 1000);
     const record: StreamRecord = {
       // randomUUID draws from a buffered pool; randomBytes asked the OS for every record.
       eventID: randomUUID().replaceAll('-', ''),
@@ -181,17 +195,20 @@ export class LocalStreams {
       eventSource: 'aws:dynamodb',
       awsRegion: this.options.region,
       dynamodb: {
-        ApproximateCreationDateTime: Math.floor(this.now() / 1000),
+        ApproximateCreationDateTime: at,
         Keys: keys,
-        ...images,
+        ...(newImage ? { NewImage: newImage } : {}),
+        ...(oldImage ? { OldImage: oldImage } : {}),
         SequenceNumber: toSequence(this.sequence),
-        SizeBytes: Buffer.byteLength(JSON.stringify({ keys, ...images })),
+        // The keys and images by DynamoDB's measure of an item (dynalite's), not their JSON.
+        SizeBytes: itemSize(keys) + (newImage ? itemSize(newImage) : 0) + (oldImage ? itemSize(oldImage) : 0),
         StreamViewType: view,
       },
     };
-    const entry: Entry = { t: 'record', table: stream.table, record };
-    this.journal.append(entry);
-    stream.records.push(kept(record));
+    // Serialized once: what GetRecords answers with, and inside the journal's line.
+    const json = JSON.stringify(record);
+    this.journal.appendJson(`{"t":"record","table":${JSON.stringify(stream.table)},"record":${json}}`);
+    stream.records.push({ sequence: this.sequence, at, json });
     for (const listener of this.recordListeners) listener(stream.arn);
     if (stream.records.length > this.maxRecords * 1.1) this.trim();
     if (this.journal.length > 2 * this.liveRecords() + 10_000) {

@@ -248,6 +248,8 @@ export class DynamoTables {
   private fd: number | undefined;
   private journaled = 0;
   private replaying = false;
+  /** Journals that hold what this call's writes caused (the streams' records), flushed first. */
+  private readonly flushedWith: (() => void)[] = [];
 
   constructor(private readonly options: DynamoTablesOptions) {
     this.validations = require('dynalite/validations/index.js') as Validations;
@@ -294,9 +296,18 @@ export class DynamoTables {
     }
   }
 
+  /**
+   * Has `flush` write another journal's held lines before this one's: the streams' records of a
+   * call reach the disk with its writes, before it is answered (in the order they always did).
+   */
+  flushWith(flush: () => void): void {
+    this.flushedWith.push(flush);
+  }
+
   /** Writes what the calls so far wrote, as one journal line (one call's writes stay together). */
   flush(): void {
     this.flushScheduled = false;
+    for (const other of this.flushedWith) other();
     if (this.pending.length === 0 || !this.options.file) return;
     const line = `[${this.pending.join(',')}]\n`;
     this.journaled += this.pending.length;

@@ -148,6 +148,7 @@ describe('local DynamoDB Streams', () => {
     const before = new LocalStreams({ region: 'us-east-1', accountId: '000000000000', file });
     const { arn } = before.enable('Jobs', ['jobId'], 'NEW_AND_OLD_IMAGES');
     before.capture(table, undefined, row('j1', 'QUEUED'));
+    before.flush(); // as the DynamoDB API does before it answers the call that wrote the row
     const after = new LocalStreams({ region: 'us-east-1', accountId: '000000000000', file });
     after.capture(table, row('j1', 'QUEUED'), row('j1', 'RUNNING'));
     expect(after.describe('Jobs')).toMatchObject({ LatestStreamArn: arn });

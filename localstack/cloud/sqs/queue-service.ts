@@ -271,7 +271,7 @@ export class QueueService {
     private readonly identity: { region: string; accountId: string },
     file?: string,
   ) {
-    this.journal = new Journal<Entry>(file);
+    this.journal = new Journal<Entry>(file, { deferred: true });
     this.replay();
   }
 
@@ -280,6 +280,8 @@ export class QueueService {
     try {
       const body = request.body.length ? (jsonBody(request) as Json) : {};
       const result = await this.dispatch(action, body);
+      // What the call changed is on disk before it is answered (one write for a batch's messages).
+      this.journal.flush();
       return {
         status: 200,
         headers: { 'content-type': 'application/x-amz-json-1.0' },
@@ -290,6 +292,7 @@ export class QueueService {
         error instanceof SqsError
           ? error
           : new SqsError('InternalError', (error as Error).message, 'InternalError', 500);
+      this.journal.flush();
       return {
         status: e.status,
         headers: {
