@@ -312,13 +312,15 @@ export class FactoryStack extends Stack {
     realtime.grantPush(eventStream.publisher.function);
 
     // Redoes follow-ups a crash or a failed send left undone, hands long delays to SQS when they
-    // come within 15 minutes, and recovers jobs whose worker stopped heartbeating.
+    // come within 15 minutes, recovers jobs whose worker stopped heartbeating, and wakes jobs
+    // whose wake-up an invocation that stopped still holds.
     const dispatcher = new ScheduledTask(this, 'JobDispatcher', {
       entry: 'scheduled/job-dispatcher.ts',
-      description: 'Job dispatcher: due markers, long delays, expired leases',
+      description: 'Job dispatcher: due markers, long delays, expired leases, held wake-ups',
       environment: { ...engineEnv, ...tables.environmentFor(tableAccess.dispatcher) },
     });
     tables.grant(dispatcher.function, tableAccess.dispatcher);
+    // Sending also reads a band queue's depth: the held wake-ups' backstop needs both.
     grantSend(dispatcher.function);
     // A robot step whose worker vanished is reported to its workflow (StepLost).
     for (const workflow of workflows) workflow.stateMachine.grantTaskResponse(dispatcher.function);

@@ -20,7 +20,7 @@ import type { IntakeMarker, RequestKeyRecord } from '#domain/job-intake';
 import type { DispatchPlan, JobClaimRequest, JobEnginePort, Settlement } from '#domain/job-lifecycle';
 import type { JobProgress } from '#domain/job-progress';
 import { bandOf, type PriorityBand } from '#domain/job-queues';
-import type { JobRecord, JobStatus } from '#domain/jobs';
+import { type JobRecord, type JobStatus, startableJobStatuses } from '#domain/jobs';
 import { hasSecrets, redact } from '#domain/secrets';
 import type { ClaimOutcome, ClaimRequest, StepFinish, StepJobPort } from '#domain/step-attempt';
 import { envInt } from '#shared/env';
@@ -52,7 +52,6 @@ export interface Retention {
   readonly deadDays: number;
 }
 
-const startable: JobStatus[] = ['QUEUED', 'PENDING', 'FAILED', 'RETRYING'];
 const epochSeconds = (iso: string, days: number) => Math.floor(Date.parse(iso) / 1000) + days * 86_400;
 
 type Update = {
@@ -416,7 +415,9 @@ export class JobEngineStore implements JobEnginePort {
    */
   async claim(jobId: string, request: JobClaimRequest) {
     const at = request.now.toISOString();
-    const startableValues = Object.fromEntries(startable.map((status, i) => [`:startable${i}`, status]));
+    const startableValues = Object.fromEntries(
+      startableJobStatuses.map((status, i) => [`:startable${i}`, status]),
+    );
     const job = await this.update(jobId, {
       set: {
         ...(request.listed

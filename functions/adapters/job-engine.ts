@@ -1,8 +1,10 @@
 /** Wires the job engine's ports to DynamoDB and SQS from the environment the stack sets. */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { HeldWakeUpPorts } from '#domain/held-wake-ups';
 import type { FollowUpPorts } from '#domain/job-lifecycle';
 import { defaultDispatchGraceMs } from '#domain/job-lifecycle';
+import { jobQueueNames } from '#domain/job-queues';
 import type { LeaseRecoveryPorts } from '#domain/lease-recovery';
 import { jobTypes, secretFieldsOf } from '#job-types/index';
 import { envInt, requireEnv, requireJsonEnv } from '#shared/env';
@@ -84,5 +86,19 @@ export function leaseRecoveryPorts(engine: ReturnType<typeof jobEngineFromEnv>):
     },
     random: Math.random,
     settled: (attempt) => publishJobOutcome(attempt),
+  };
+}
+
+/** The sweep's backstop for wake-ups held by an invocation that stopped (domain/held-wake-ups.ts). */
+export function heldWakeUpPorts(engine: ReturnType<typeof jobEngineFromEnv>): HeldWakeUpPorts {
+  return {
+    queues: jobQueueNames,
+    overdue: (queue, band, dueBy, limit) => engine.queries.overdueReady(queue, band, dueBy, limit),
+    withinReach: (queue, band) => engine.sender.withinReach(queue, band),
+    rows: (jobIds) => engine.store.getMany(jobIds),
+    send: (wakeUps) => engine.sender.sendMany(wakeUps),
+    logs: engine.logs,
+    clock: engine.followUps.clock,
+    actor: engine.followUps.actor,
   };
 }

@@ -225,8 +225,31 @@ export class JobQueries {
       }
       return undefined;
     }
-    const nowIso = now.toISOString();
-    const firsts = await Promise.all(
+    // The first entry of each priority before now (a due time equal to now sorts after it).
+    const firsts = (await this.duePerPriority(queue, band, now.toISOString(), 1)).map(
+      (items) => items[0]?.runAt as string | undefined,
+    );
+    return firsts.filter((at): at is string => at !== undefined).sort()[0];
+  }
+
+  /**
+   * Jobs of a band due at or before `dueBy`, from the ready index: one read per priority (the
+   * index sorts a band by priority, then due time), at most `limit` each, the longest due first.
+   * Attempts running unlisted keep their entry (job-engine-store.ts, claim): callers read the rows.
+   */
+  async overdueReady(queue: string, band: PriorityBand, dueBy: Date, limit: number): Promise<string[]> {
+    // Every rank of a job due by then sorts below this bound (`#` < any id character).
+    const entries = await this.duePerPriority(queue, band, `${dueBy.toISOString()}#~`, limit);
+    return entries.flat().map((item) => item.jobId as string);
+  }
+
+  /**
+   * The ready-index entries of each priority of a band (read in parallel) whose rank sorts at
+   * most `<priority>#<upTo>`: the longest due first, at most `limit` a priority.
+   */
+  private duePerPriority(queue: string, band: PriorityBand, upTo: string, limit: number) {
+    const range = priorityBands.find((b) => b.name === band) ?? priorityBands[1];
+    return Promise.all(
       Array.from({ length: range.max - range.min + 1 }, async (_, i) => {
         const rank = String(range.min + i).padStart(2, '0');
         const { Items = [] } = await dynamo().send(
@@ -237,15 +260,14 @@ export class JobQueries {
             ExpressionAttributeValues: {
               ':key': readyKeyOf(queue, band),
               ':from': `${rank}#`,
-              ':to': `${rank}#${nowIso}`,
+              ':to': `${rank}#${upTo}`,
             },
-            Limit: 1,
+            Limit: limit,
           }),
         );
-        return Items[0]?.runAt as string | undefined;
+        return Items;
       }),
     );
-    return firsts.filter((at): at is string => at !== undefined).sort()[0];
   }
 
   /** Jobs whose marker is due: follow-ups not confirmed done. */

@@ -20,6 +20,9 @@ export const jobStatuses = [
 ] as const;
 export type JobStatus = (typeof jobStatuses)[number];
 
+/** A job in one of these states starts at a claim once it is due (and waits on nothing). */
+export const startableJobStatuses: readonly JobStatus[] = ['QUEUED', 'PENDING', 'FAILED', 'RETRYING'];
+
 /** A job in one of these states never runs again on its own. */
 export const finishedJobStatuses: readonly JobStatus[] = ['COMPLETED', 'DEAD', 'CANCELLED'];
 

@@ -1,13 +1,16 @@
 /**
  * The job engine's sweeper (every minute): finishes follow-ups whose marker outlived its grace
  * period (a send that never happened, dependents not yet told, a long delay now within SQS's
- * 15-minute reach) and settles attempts whose worker stopped heartbeating (lease expired, see
- * domain/lease-recovery.ts) — each such attempt an outcome metric (EMF), as a worker's would be.
+ * 15-minute reach), settles attempts whose worker stopped heartbeating (lease expired, see
+ * domain/lease-recovery.ts) — each such attempt an outcome metric (EMF), as a worker's would be —
+ * and sends a new wake-up to jobs whose own is held by an invocation that stopped
+ * (domain/held-wake-ups.ts).
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { jobEngineFromEnv, leaseRecoveryPorts } from '#adapters/job-engine';
+import { heldWakeUpPorts, jobEngineFromEnv, leaseRecoveryPorts } from '#adapters/job-engine';
 import { isIntakeMarkerKey } from '#adapters/jobs-table';
+import { defaultHeldAfterMs, resendHeldWakeUps } from '#domain/held-wake-ups';
 import { repairIntake } from '#domain/job-intake';
 import { completeFollowUps } from '#domain/job-lifecycle';
 import { recoverExpiredLease } from '#domain/lease-recovery';
@@ -17,17 +20,21 @@ import { describeError, logger } from '#shared/logger';
 const engine = jobEngineFromEnv('dispatcher');
 const maxPerRun = envInt('DISPATCH_MAX_PER_RUN', 2000);
 const recovery = leaseRecoveryPorts(engine);
+const heldWakeUps = heldWakeUpPorts(engine);
+const heldAfterMs = envInt('WAKE_UP_HELD_AFTER_MS', defaultHeldAfterMs);
 
 export interface SweepResult {
   followUps: number;
   expiredLeases: number;
+  /** Jobs sent a new wake-up: theirs was held by an invocation that stopped. */
+  wakeUpsResent: number;
   errors: number;
 }
 
 export const handler = middy<unknown, SweepResult>()
   .use(injectLambdaContext(logger))
   .handler(async () => {
-    const result: SweepResult = { followUps: 0, expiredLeases: 0, errors: 0 };
+    const result: SweepResult = { followUps: 0, expiredLeases: 0, wakeUpsResent: 0, errors: 0 };
     const now = new Date();
     for await (const job of engine.queries.expiredLeases(now.getTime(), maxPerRun)) {
       try {
@@ -58,7 +65,17 @@ export const handler = middy<unknown, SweepResult>()
         logger.error('Could not complete a job follow-up', { jobId: job.jobId, ...describeError(error) });
       }
     }
-    if (result.followUps || result.expiredLeases || result.errors)
+    // After the follow-ups: a long delay's send made just now puts its message within reach.
+    try {
+      const held = await resendHeldWakeUps(heldWakeUps, { heldAfterMs });
+      result.wakeUpsResent = held.resent;
+      result.errors += held.failed;
+      if (held.resent > 0) logger.warn('Sent new wake-ups for jobs whose own were held', { ...held });
+    } catch (error) {
+      result.errors++;
+      logger.error('Could not look for held wake-ups', describeError(error));
+    }
+    if (result.followUps || result.expiredLeases || result.wakeUpsResent || result.errors)
       logger.info('Job sweep finished', { ...result });
     return result;
   });

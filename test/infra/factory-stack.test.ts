@@ -360,6 +360,28 @@ describe('job engine', () => {
     });
   });
 
+  it("lets the dispatcher read the job queues' band depths (its held wake-ups' backstop), not the lines'", () => {
+    const policies = Object.entries({
+      ...(template.findResources('AWS::IAM::Policy') as Resources),
+      ...(template.findResources('AWS::IAM::ManagedPolicy') as Resources),
+    }).filter(([id]) => id.startsWith('JobDispatcher'));
+    const depthReads = policies.flatMap(([, p]) =>
+      (p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[]).filter((s) =>
+        JSON.stringify(s.Action).includes('sqs:GetQueueAttributes'),
+      ),
+    );
+    const resources = depthReads.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
+    const queues = resources.map((r) => (r as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0]).sort();
+    // Each job queue's three band queues, exactly: no production line's, no dead-letter queue.
+    const expected = jobQueueNames.flatMap((name) =>
+      bandNames.map(
+        (band) =>
+          `${name[0]?.toUpperCase()}${name.slice(1)}JobQueue${band[0]?.toUpperCase()}${band.slice(1)}Queue`,
+      ),
+    );
+    expect(queues.map((id) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual(expected.sort());
+  });
+
   it('never lets standalone-job functions start Step Functions executions', () => {
     const policies = Object.entries({
       ...(template.findResources('AWS::IAM::Policy') as Resources),

@@ -568,6 +568,40 @@ describe('at-least-once safety', () => {
     expect(lost?.workerId).toMatch(/^default:/);
   });
 
+  it('sends a new wake-up to a job whose own is held by an invocation that stopped before hiding it', async () => {
+    // A job due in an hour: stored, nothing sent yet (the sweeper would send it 14 minutes before).
+    const { jobId } = await submitJob({
+      queue: 'default',
+      type: 'delayed_message',
+      payload: { message: 'held' },
+      priority: 9,
+      delayMs: 3_600_000,
+    });
+    // What an invocation that died between receiving its batch and hiding it leaves: the job
+    // waiting and due (here 3 minutes ago), its one wake-up hidden for the queue's 16 minutes —
+    // out of every worker's reach, as if there were none.
+    const runAt = new Date(Date.now() - 180_000).toISOString();
+    await dynamo.send(
+      new UpdateItemCommand({
+        TableName: await tableNamed(dynamo, (t) => t.includes('Jobs') && !t.includes('Logs')),
+        Key: { jobId: { S: jobId } },
+        UpdateExpression: 'SET runAt = :runAt, readyRank = :rank REMOVE dispatchAt, dispatchShard',
+        ExpressionAttributeValues: { ':runAt': { S: runAt }, ':rank': { S: `09#${runAt}#${jobId}` } },
+      }),
+    );
+    // The sweep sees the low band's queue empty with a job overdue, and wakes it (the minute's own
+    // sweep may be first; a sweep that meets another test's message in the band waits for the next).
+    let job = await getJob(jobId);
+    for (let sweep = 0; sweep < 10 && job.status === 'PENDING'; sweep++) {
+      await invokeFunction('JobDispatcher');
+      job = await waitForJob(jobId, (j) => j.status !== 'PENDING', 3_000).catch(() => job);
+    }
+    expect((await waitForJob(jobId, finished, 30_000)).status).toBe('COMPLETED');
+    expect((await jobLog(jobId)).map((l) => l.message)).toContainEqual(
+      expect.stringMatching(/^Wake-up sent again: due since .*, pending, and its band queue held no message/),
+    );
+  });
+
   it.runIf(local)('repairs a dropped queue send: the job is stored, the sweeper sends it', async () => {
     const key = runTag('dropped');
     const jobId = jobIdForKey(key);

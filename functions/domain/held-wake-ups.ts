@@ -1,0 +1,104 @@
+/**
+ * The sweep's backstop for wake-ups held out of reach. SQS hides a batch's messages from the
+ * moment it hands them to an invocation; the job worker hides them again for 30 s before its first
+ * claim, and hands back at once those it does not start (shared/sqs-batch.ts). An invocation that
+ * dies between the two (a crash, an out-of-memory kill, a timeout) leaves the batch's messages
+ * hidden for the band queue's visibility timeout — 16 minutes — and the jobs behind them wait that
+ * long, however idle the workers.
+ *
+ * Once a minute the dispatcher looks at each band of each job queue. A job waiting to start
+ * (queued, delayed, a retry) or running unlisted with its lease long out (an attempt whose worker
+ * died in its first second, and whose wake-up is held), due for longer than `heldAfterMs` while
+ * the band queue holds no message a worker could take — none visible, none delayed — has no
+ * wake-up within reach: it is sent a new one. A held wake-up that comes back later finds its job taken and is absorbed.
+ * A band with messages waiting is left alone: its workers are behind (or paused), not short of
+ * wake-ups.
+ */
+import type { JobDispatch } from './job-intake.ts';
+import { type FollowUpPorts, isUnlistedAttempt } from './job-lifecycle.ts';
+import { bandOf, type PriorityBand, priorityBands } from './job-queues.ts';
+import { type JobRecord, startableJobStatuses } from './jobs.ts';
+
+/** Due this long ago with no message within reach: the job's wake-up is held (or gone). */
+export const defaultHeldAfterMs = 120_000;
+
+export interface HeldWakeUpPorts {
+  readonly queues: readonly string[];
+  /** Jobs of the band on the ready index due at or before `dueBy`, at most `limit` a priority. */
+  overdue(queue: string, band: PriorityBand, dueBy: Date, limit: number): Promise<readonly string[]>;
+  /** Messages of the band's queue a worker could still receive: visible now, or delayed. */
+  withinReach(queue: string, band: PriorityBand): Promise<number>;
+  rows(jobIds: readonly string[]): Promise<ReadonlyMap<string, JobRecord>>;
+  /** Sends the wake-ups; returns the job ids whose send failed. */
+  send(wakeUps: readonly JobDispatch[]): Promise<ReadonlySet<string>>;
+  readonly logs: FollowUpPorts['logs'];
+  readonly clock: { now(): Date };
+  readonly actor: string;
+}
+
+export interface HeldWakeUpSweep {
+  /** Bands that had a job overdue, and those of them whose queue held nothing within reach. */
+  readonly overdueBands: number;
+  readonly emptyBands: number;
+  /** Jobs sent a new wake-up. */
+  readonly resent: number;
+  readonly failed: number;
+}
+
+/**
+ * Whether the row's own wake-up is what would bring it on: startable and due (waiting, delayed, a
+ * retry), or running unlisted and lost.
+ */
+function needsWakeUp(job: JobRecord, dueBy: Date): boolean {
+  if (job.kind !== 'job' || job.waitingOn) return false;
+  if (startableJobStatuses.includes(job.status)) return (job.runAt ?? job.createdAt) <= dueBy.toISOString();
+  return isUnlistedAttempt(job) && (job.leaseExpiresAt ?? 0) <= dueBy.getTime();
+}
+
+export async function resendHeldWakeUps(
+  ports: HeldWakeUpPorts,
+  options: { readonly heldAfterMs?: number; readonly perPriority?: number } = {},
+): Promise<HeldWakeUpSweep> {
+  const now = ports.clock.now();
+  const dueBy = new Date(now.getTime() - (options.heldAfterMs ?? defaultHeldAfterMs));
+  let overdueBands = 0;
+  let emptyBands = 0;
+  const held: JobRecord[] = [];
+  for (const queue of ports.queues) {
+    for (const { name: band } of priorityBands) {
+      const overdue = await ports.overdue(queue, band, dueBy, options.perPriority ?? 25);
+      if (overdue.length === 0) continue;
+      overdueBands++;
+      // Read only for a band with overdue work: a busy band answers here and is left alone.
+      if ((await ports.withinReach(queue, band)) > 0) continue;
+      emptyBands++;
+      const rows = await ports.rows(overdue);
+      for (const job of rows.values()) if (needsWakeUp(job, dueBy)) held.push(job);
+    }
+  }
+  if (held.length === 0) return { overdueBands, emptyBands, resent: 0, failed: 0 };
+  const failed = await ports.send(
+    held.map((job) => ({
+      queue: job.queue,
+      band: bandOf(job.priority),
+      jobId: job.jobId,
+      priority: job.priority,
+      delaySeconds: 0,
+    })),
+  );
+  const sent = held.filter((job) => !failed.has(job.jobId));
+  await Promise.all(
+    sent.map((job) =>
+      ports.logs.append(job.jobId, {
+        timestamp: now.toISOString(),
+        level: 'WARN',
+        message:
+          `Wake-up sent again: due since ${job.runAt ?? job.createdAt}, ${job.status === 'RUNNING' ? 'its unlisted attempt lost' : job.status.toLowerCase()}, ` +
+          'and its band queue held no message: its own was held by an invocation that stopped',
+        attempt: job.attempts,
+        workerId: ports.actor,
+      }),
+    ),
+  );
+  return { overdueBands, emptyBands, resent: sent.length, failed: failed.size };
+}
