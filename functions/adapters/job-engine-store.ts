@@ -787,8 +787,13 @@ export class JobEngineStore implements JobEnginePort {
     plan?: DispatchPlan,
   ): Promise<JobRecord | undefined> {
     if (!job.attemptToken) return undefined;
+    // Settled any other way than CANCELLED only if no cancel was asked since the row was read:
+    // one asked meanwhile is not lost, the next sweep reads it and cancels.
     return this.settleIf(job, job.attemptToken, settlement, now, plan, {
-      condition: '#leaseExpiresAt < :now',
+      condition:
+        settlement.status === 'CANCELLED'
+          ? '#leaseExpiresAt < :now'
+          : '#leaseExpiresAt < :now AND attribute_not_exists(#cancelRequestedAt)',
       values: { ':now': now.getTime() },
     });
   }

@@ -2,7 +2,8 @@
  * Attempts whose worker stopped heartbeating (the lease in the job row ran out): the job
  * dispatcher finds them in the lease index and settles them here. The attempt failed; a
  * standalone job is retried or goes DEAD under its own policy, a robot step is reported to its
- * workflow as StepLost, whose retry policy takes it from there (a lost worker is an attempt).
+ * workflow as StepLost, whose retry policy takes it from there (a lost worker is an attempt). A
+ * job whose cancel was asked while it ran is CANCELLED instead, as its worker would have left it.
  * Either is told as a worker's settled attempt would be (the outcome metrics), without a run time.
  */
 import {
@@ -73,7 +74,11 @@ export async function recoverExpiredLease(
     return 'recovered';
   }
 
-  const settlement = settleFailure(job, `${attempt} lost: ${lost}`, false, now, ports.random);
+  // A cancel asked while it ran (DELETE /jobs/{id}) ends the job CANCELLED, as its worker would
+  // have at its next heartbeat: not retried because the worker died before it could.
+  const settlement: Settlement = job.cancelRequestedAt
+    ? { status: 'CANCELLED', reason: `Cancelled while running (DELETE /jobs/{id}); ${lost}` }
+    : settleFailure(job, `${attempt} lost: ${lost}`, false, now, ports.random);
   const plan =
     settlement.status === 'FAILED'
       ? dispatchPlan({ runAt: settlement.runAt }, now, ports.graceMs)

@@ -52,6 +52,29 @@ function touched(call: CannedCall | undefined) {
 }
 
 describe('the writes of an attempt', () => {
+  it('settles a lost attempt only while no cancel was asked, unless it settles it CANCELLED', async () => {
+    const lost = {
+      jobId: 'job_1',
+      kind: 'job',
+      queue: 'default',
+      type: 'delayed_message',
+      status: 'RUNNING',
+      attempts: 1,
+      maxAttempts: 3,
+      priority: 5,
+      createdAt: now.toISOString(),
+      attemptToken: 't',
+      leaseExpiresAt: now.getTime() - 1,
+    } as const;
+    const retry = { status: 'FAILED', error: 'lost', runAt: now.toISOString(), retryInMs: 0 } as const;
+    await store.expireLease(lost, retry, now, { dispatchAt: now.toISOString() });
+    await store.expireLease(lost, { status: 'CANCELLED', reason: 'asked' }, now);
+    const conditions = calls.map((c) => (c.body as { ConditionExpression: string }).ConditionExpression);
+    expect(conditions[0]).toMatch(/#leaseExpiresAt < :now AND attribute_not_exists\(#cancelRequestedAt\)/);
+    expect(conditions[1]).toMatch(/#leaseExpiresAt < :now/);
+    expect(conditions[1]).not.toMatch(/cancelRequestedAt/);
+  });
+
   it('claims with the job left on ready and out of the listing index', async () => {
     await store.claim('job_1', { token: 't', workerId: 'w', now, leaseMs: 30_000, queue: 'default' });
     const { set, remove } = touched(calls[0]);

@@ -16,6 +16,8 @@ const running = (jobId: string, extra: Partial<JobRecord> = {}): JobRecord => ({
   ...extra,
 });
 
+const minuteAgo = new Date(now.getTime() - 60_000).toISOString();
+
 function fakes(rows: JobRecord[]) {
   const jobs = new Map(rows.map((r) => [r.jobId, r]));
   const reported: { token: string; error: string }[] = [];
@@ -111,6 +113,18 @@ describe('lease recovery', () => {
     expect(await recoverExpiredLease('j1', ports)).toBe('recovered');
     expect(jobs.get('j1')?.status).toBe('FAILED');
     expect(logs.at(-1)).toBe('Could not mark worker default:env-7 lost: throttled');
+  });
+
+  it('cancels, not retries, a job whose cancel was asked while it ran and whose worker then died', async () => {
+    const { ports, jobs, logs, sent } = fakes([running('j1', { cancelRequestedAt: minuteAgo })]);
+
+    expect(await recoverExpiredLease('j1', ports)).toBe('recovered');
+
+    expect(jobs.get('j1')?.status).toBe('CANCELLED');
+    expect(sent).toEqual([]);
+    expect(logs).toEqual([
+      expect.stringMatching(/lost: Worker default:env-7 stopped heartbeating.*; job is CANCELLED$/),
+    ]);
   });
 
   it('sends a job whose last attempt was lost to DEAD', async () => {
