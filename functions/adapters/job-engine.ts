@@ -94,7 +94,7 @@ export function heldWakeUpPorts(engine: ReturnType<typeof jobEngineFromEnv>): He
   return {
     queues: jobQueueNames,
     overdue: (queue, band, dueBy, limit) => engine.queries.overdueReady(queue, band, dueBy, limit),
-    withinReach: (queue, band) => engine.sender.withinReach(queue, band),
+    visibleMessages: (queue, band) => engine.sender.waiting(queue, band),
     rows: (jobIds) => engine.store.getMany(jobIds),
     send: (wakeUps) => engine.sender.sendMany(wakeUps),
     logs: engine.logs,

@@ -111,20 +111,6 @@ export class JobQueueSender implements JobQueuePort {
     };
   }
 
-  /** Messages of a band queue a worker could still receive: visible now, or delayed (approximate). */
-  async withinReach(queue: string, band: PriorityBand): Promise<number> {
-    const { Attributes = {} } = await sqs().send(
-      new GetQueueAttributesCommand({
-        QueueUrl: this.url(queue, band),
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed'],
-      }),
-    );
-    return (
-      Number(Attributes.ApproximateNumberOfMessages ?? 0) +
-      Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0)
-    );
-  }
-
   /** Messages waiting (visible) in a band queue: an estimate of the line a new job joins. */
   async waiting(queue: string, band: PriorityBand): Promise<number> {
     const { Attributes = {} } = await sqs().send(

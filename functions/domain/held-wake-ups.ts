@@ -9,10 +9,13 @@
  * Once a minute the dispatcher looks at each band of each job queue. A job waiting to start
  * (queued, delayed, a retry) or running unlisted with its lease long out (an attempt whose worker
  * died in its first second, and whose wake-up is held), due for longer than `heldAfterMs` while
- * the band queue holds no message a worker could take — none visible, none delayed — has no
- * wake-up within reach: it is sent a new one. A held wake-up that comes back later finds its job taken and is absorbed.
- * A band with messages waiting is left alone: its workers are behind (or paused), not short of
- * wake-ups.
+ * the band queue holds no message a worker can take now (none visible), has no wake-up within
+ * reach: it is sent a new one. A held wake-up that comes back later finds its job taken and is
+ * absorbed. Delayed messages do not count: each is a job's own wake-up, due at that job's due
+ * time, so none belongs to a job overdue by minutes, and none brings another job back.
+ * A band with visible messages is left alone: its workers are behind (or paused), and its overdue
+ * jobs' wake-ups are most likely among them — a held one there waits out the visibility timeout,
+ * or a wake-up of worse priority that looks ahead for it (job-lifecycle.ts, claimBest).
  */
 import type { JobDispatch } from './job-intake.ts';
 import { type FollowUpPorts, isUnlistedAttempt } from './job-lifecycle.ts';
@@ -26,8 +29,8 @@ export interface HeldWakeUpPorts {
   readonly queues: readonly string[];
   /** Jobs of the band on the ready index due at or before `dueBy`, at most `limit` a priority. */
   overdue(queue: string, band: PriorityBand, dueBy: Date, limit: number): Promise<readonly string[]>;
-  /** Messages of the band's queue a worker could still receive: visible now, or delayed. */
-  withinReach(queue: string, band: PriorityBand): Promise<number>;
+  /** Messages of the band's queue a worker can take now (visible; approximate). */
+  visibleMessages(queue: string, band: PriorityBand): Promise<number>;
   rows(jobIds: readonly string[]): Promise<ReadonlyMap<string, JobRecord>>;
   /** Sends the wake-ups; returns the job ids whose send failed. */
   send(wakeUps: readonly JobDispatch[]): Promise<ReadonlySet<string>>;
@@ -37,12 +40,14 @@ export interface HeldWakeUpPorts {
 }
 
 export interface HeldWakeUpSweep {
-  /** Bands that had a job overdue, and those of them whose queue held nothing within reach. */
+  /** Bands that had a job overdue, and those of them whose queue held no visible message. */
   readonly overdueBands: number;
   readonly emptyBands: number;
   /** Jobs sent a new wake-up. */
   readonly resent: number;
+  /** Sends that failed, and bands that could not be looked at (each tried again next minute). */
   readonly failed: number;
+  readonly failedBands: number;
 }
 
 /**
@@ -63,20 +68,26 @@ export async function resendHeldWakeUps(
   const dueBy = new Date(now.getTime() - (options.heldAfterMs ?? defaultHeldAfterMs));
   let overdueBands = 0;
   let emptyBands = 0;
+  let failedBands = 0;
   const held: JobRecord[] = [];
   for (const queue of ports.queues) {
     for (const { name: band } of priorityBands) {
-      const overdue = await ports.overdue(queue, band, dueBy, options.perPriority ?? 25);
-      if (overdue.length === 0) continue;
-      overdueBands++;
-      // Read only for a band with overdue work: a busy band answers here and is left alone.
-      if ((await ports.withinReach(queue, band)) > 0) continue;
-      emptyBands++;
-      const rows = await ports.rows(overdue);
-      for (const job of rows.values()) if (needsWakeUp(job, dueBy)) held.push(job);
+      // One band's failure (a throttled read) leaves the others to be looked at.
+      try {
+        const overdue = await ports.overdue(queue, band, dueBy, options.perPriority ?? 25);
+        if (overdue.length === 0) continue;
+        overdueBands++;
+        // Read only for a band with overdue work: a busy band answers here and is left alone.
+        if ((await ports.visibleMessages(queue, band)) > 0) continue;
+        emptyBands++;
+        const rows = await ports.rows(overdue);
+        for (const job of rows.values()) if (needsWakeUp(job, dueBy)) held.push(job);
+      } catch {
+        failedBands++;
+      }
     }
   }
-  if (held.length === 0) return { overdueBands, emptyBands, resent: 0, failed: 0 };
+  if (held.length === 0) return { overdueBands, emptyBands, resent: 0, failed: 0, failedBands };
   const failed = await ports.send(
     held.map((job) => ({
       queue: job.queue,
@@ -87,7 +98,8 @@ export async function resendHeldWakeUps(
     })),
   );
   const sent = held.filter((job) => !failed.has(job.jobId));
-  await Promise.all(
+  // The wake-ups are out: a log line that cannot be written does not undo them.
+  await Promise.allSettled(
     sent.map((job) =>
       ports.logs.append(job.jobId, {
         timestamp: now.toISOString(),
@@ -100,5 +112,5 @@ export async function resendHeldWakeUps(
       }),
     ),
   );
-  return { overdueBands, emptyBands, resent: sent.length, failed: failed.size };
+  return { overdueBands, emptyBands, resent: sent.length, failed: failed.size, failedBands };
 }

@@ -69,7 +69,7 @@ export const handler = middy<unknown, SweepResult>()
     try {
       const held = await resendHeldWakeUps(heldWakeUps, { heldAfterMs });
       result.wakeUpsResent = held.resent;
-      result.errors += held.failed;
+      result.errors += held.failed + held.failedBands;
       if (held.resent > 0) logger.warn('Sent new wake-ups for jobs whose own were held', { ...held });
     } catch (error) {
       result.errors++;

@@ -146,6 +146,8 @@ export class LocalStreams {
       at: this.now(),
     };
     this.journal.append(entry);
+    // On disk before the CreateTable or UpdateTable that asked for it is answered.
+    this.journal.flush();
     this.apply(entry);
     return this.streams.get(table) as Stream;
   }
@@ -154,6 +156,7 @@ export class LocalStreams {
     if (!this.streams.has(table)) return;
     const entry: Entry = { t: 'off', table };
     this.journal.append(entry);
+    this.journal.flush();
     this.apply(entry);
   }
 

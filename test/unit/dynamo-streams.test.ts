@@ -143,6 +143,26 @@ describe('local DynamoDB Streams', () => {
     expect(seen).toContain('DescribeTable {"TableName":"Older"}');
   });
 
+  it("writes a stream's switch to its journal before the call that asked for it is answered", () => {
+    const journal = () => path.join(mkdtempSync(path.join(tmpdir(), 'streams-')), 'streams.jsonl');
+    const identity = { region: 'us-east-1', accountId: '000000000000' };
+    // Read back with no turn of the event loop in between: what a kill -9 right after the answer leaves.
+    const enabled = journal();
+    const { arn } = new LocalStreams({ ...identity, file: enabled }).enable(
+      'Jobs',
+      ['jobId'],
+      'NEW_AND_OLD_IMAGES',
+    );
+    expect(new LocalStreams({ ...identity, file: enabled }).describe('Jobs')).toMatchObject({
+      LatestStreamArn: arn,
+    });
+    const disabled = journal();
+    const streams = new LocalStreams({ ...identity, file: disabled });
+    streams.enable('Jobs', ['jobId'], 'NEW_AND_OLD_IMAGES');
+    streams.disable('Jobs');
+    expect(new LocalStreams({ ...identity, file: disabled }).describe('Jobs')).toBeUndefined();
+  });
+
   it('survives a restart: the stream, its records and the sequence go on from the journal', async () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'streams-')), 'streams.jsonl');
     const before = new LocalStreams({ region: 'us-east-1', accountId: '000000000000', file });

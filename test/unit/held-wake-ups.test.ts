@@ -17,7 +17,7 @@ function fakes(rows: JobRecord[], reach: Partial<Record<PriorityBand, number>> =
   const jobs = new Map(rows.map((r) => [r.jobId, r]));
   const sent: JobDispatch[] = [];
   const logs: { jobId: string; message: string; level: string }[] = [];
-  const asked = { overdue: 0, withinReach: [] as string[], rows: 0 };
+  const asked = { overdue: 0, visibleMessages: [] as string[], rows: 0 };
   const ports: HeldWakeUpPorts = {
     queues: ['default'],
     // As the ready index answers: the entries of the band due by then (rows keep theirs while running unlisted).
@@ -29,8 +29,8 @@ function fakes(rows: JobRecord[], reach: Partial<Record<PriorityBand, number>> =
         .slice(0, limit)
         .map((j) => j.jobId);
     },
-    withinReach: async (queue, band) => {
-      asked.withinReach.push(`${queue}#${band}`);
+    visibleMessages: async (queue, band) => {
+      asked.visibleMessages.push(`${queue}#${band}`);
       return reach[band] ?? 0;
     },
     rows: async (ids) => {
@@ -60,7 +60,7 @@ describe('held wake-ups (the sweep’s backstop)', () => {
     expect(sent).toEqual([
       { queue: 'default', band: 'normal', jobId: 'job_held', priority: 5, delaySeconds: 0 },
     ]);
-    expect(result).toEqual({ overdueBands: 1, emptyBands: 1, resent: 1, failed: 0 });
+    expect(result).toEqual({ overdueBands: 1, emptyBands: 1, resent: 1, failed: 0, failedBands: 0 });
     expect(logs).toEqual([
       expect.objectContaining({
         jobId: 'job_held',
@@ -70,7 +70,7 @@ describe('held wake-ups (the sweep’s backstop)', () => {
     ]);
   });
 
-  it('leaves a band alone while its queue holds messages a worker can take (a backlog, a pause, a delay)', async () => {
+  it('leaves a band alone while its queue holds messages a worker can take now (a backlog, a pause)', async () => {
     const { ports, sent, asked } = fakes([waiting('job_behind', 10)], { normal: 40 });
 
     const result = await resendHeldWakeUps(ports);
@@ -87,7 +87,7 @@ describe('held wake-ups (the sweep’s backstop)', () => {
     expect(sent).toEqual([]);
     // A quiet system costs one ready-index read per band and nothing of SQS.
     expect(asked.overdue).toBe(3);
-    expect(asked.withinReach).toEqual([]);
+    expect(asked.visibleMessages).toEqual([]);
     expect((await resendHeldWakeUps(ports, { heldAfterMs: 30_000 })).resent).toBe(1);
   });
 
@@ -134,11 +134,27 @@ describe('held wake-ups (the sweep’s backstop)', () => {
 
     await resendHeldWakeUps(ports);
 
-    expect(asked.withinReach.sort()).toEqual(['default#low', 'default#normal', 'default#urgent']);
+    expect(asked.visibleMessages.sort()).toEqual(['default#low', 'default#normal', 'default#urgent']);
     expect(sent.map((w) => [w.jobId, w.band]).sort()).toEqual([
       ['job_low', 'low'],
       ['job_urgent', 'urgent'],
     ]);
+  });
+
+  it('looks at the other bands when one cannot be read, and keeps the count when a log line fails', async () => {
+    const { ports, sent } = fakes([waiting('job_low', 5, 9), waiting('job_normal', 5, 4)]);
+    const overdue = ports.overdue;
+    const failing: HeldWakeUpPorts = {
+      ...ports,
+      overdue: (queue, band, dueBy, limit) =>
+        band === 'urgent' ? Promise.reject(new Error('throttled')) : overdue(queue, band, dueBy, limit),
+      logs: { append: () => Promise.reject(new Error('log table throttled')) },
+    };
+
+    const result = await resendHeldWakeUps(failing);
+
+    expect(sent.map((w) => w.jobId).sort()).toEqual(['job_low', 'job_normal']);
+    expect(result).toMatchObject({ resent: 2, failedBands: 1 });
   });
 
   it('counts a failed send and logs only the wake-ups that went out', async () => {
