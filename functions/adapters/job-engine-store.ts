@@ -654,7 +654,8 @@ export class JobEngineStore implements JobEnginePort {
         ...this.ready(job, runAt),
       },
       remove: ['leaseExpiresAt', retiredLeaseKey, ...queued.remove],
-      condition: '#attemptToken = :token AND #status = :running',
+      // A cancel asked while it held its claim is not carried back into line (a claim removes it).
+      condition: '#attemptToken = :token AND #status = :running AND attribute_not_exists(#cancelRequestedAt)',
       values: { ':token': token, ':running': 'RUNNING' },
     });
   }

@@ -175,7 +175,10 @@ export interface JobEnginePort {
     now: Date,
     limit: number,
   ): Promise<string[]>;
-  /** Rate limit: gives the attempt back; the job waits in line for its start slot. */
+  /**
+   * Rate limit: gives the attempt back; the job waits in line for its start slot. Undefined if
+   * the attempt is no longer this one's, or if a cancel was asked while it held its claim.
+   */
   postpone?(
     job: JobRecord,
     token: string,
@@ -530,11 +533,15 @@ export async function runJobAttempt(
   const type = ports.types.get(job.type);
   const append = (level: JobLogEntry['level'], message: string) =>
     ports.logs.append(jobId, { ...logEntry(ports, job, level, message), attempt: job.attempts });
+  // A cancel asked while the attempt waited for its rate-limit slot: settled CANCELLED below,
+  // the handler never started.
+  let cancelledBeforeStart = false;
   if (ports.rateLimiter) {
     const gate = await passRateLimit(job, token, ports);
     if (gate === 'postponed') return 'rate-limited';
     if (gate === 'lost') return 'lost-ownership';
-    job = gate;
+    if (gate === 'cancel-requested') cancelledBeforeStart = true;
+    else job = gate;
   }
   // The start line is written when the attempt outlives `startLineAfterMs`, logs something or
   // does not complete; a short attempt that completes writes one line for its start and end
@@ -616,6 +623,7 @@ export async function runJobAttempt(
   let settlement: Settlement | undefined;
   let failed: { message: string; permanent: boolean } | undefined;
   try {
+    if (cancelledBeforeStart) throw new Abort('cancelled', 'Cancelled while waiting for its rate-limit slot');
     if (!type) throw new PermanentJobError(`No handler for job type ${job.type} on this worker`);
     const context: JobContext = {
       jobId,
@@ -754,7 +762,7 @@ async function passRateLimit(
   job: JobRecord,
   token: string,
   ports: AttemptPorts,
-): Promise<JobRecord | 'postponed' | 'lost'> {
+): Promise<JobRecord | 'postponed' | 'lost' | 'cancel-requested'> {
   const limiter = ports.rateLimiter;
   const store = ports.jobs;
   if (!limiter || !store.postpone || !store.markStarted) return job;
@@ -787,7 +795,13 @@ async function passRateLimit(
         now,
         dispatchPlan({ runAt }, now, ports.graceMs),
       );
-      if (!postponed) return 'lost';
+      if (!postponed) {
+        // Refused: the attempt is another's now, or a cancel was asked while it held its claim.
+        const current = await store.get(job.jobId);
+        return current?.attemptToken === token && current.status === 'RUNNING' && current.cancelRequestedAt
+          ? 'cancel-requested'
+          : 'lost';
+      }
       await ports.logs.append(
         job.jobId,
         logEntry(

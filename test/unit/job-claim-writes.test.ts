@@ -73,6 +73,12 @@ describe('the writes of an attempt', () => {
     expect(conditions[0]).toMatch(/#leaseExpiresAt < :now AND attribute_not_exists\(#cancelRequestedAt\)/);
     expect(conditions[1]).toMatch(/#leaseExpiresAt < :now/);
     expect(conditions[1]).not.toMatch(/cancelRequestedAt/);
+    // Put back in line for a later rate-limit slot only while no cancel was asked.
+    await store.postpone(lost, 't', now.getTime() + 60_000, now.toISOString(), now, {
+      dispatchAt: now.toISOString(),
+    });
+    const postponed = calls[2]?.body as { ConditionExpression: string } | undefined;
+    expect(postponed?.ConditionExpression).toMatch(/attribute_not_exists\(#cancelRequestedAt\)/);
   });
 
   it('claims with the job left on ready and out of the listing index', async () => {

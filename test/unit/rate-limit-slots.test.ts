@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { runJobAttempt } from '../../functions/domain/job-lifecycle.ts';
 import type { JobRecord } from '../../functions/domain/jobs.ts';
 import { lateStartToleranceMs, slotSpacingMs } from '../../functions/domain/rate-limits.ts';
+import type { JobType } from '../../functions/job-types/job-type.ts';
 import { attemptHarness, now, queuedJob } from './fixtures/attempt-harness.ts';
 
 const limit = { limit: 10, windowMs: 1000 };
@@ -61,5 +62,42 @@ describe('rate limit slots', () => {
     expect(slots).toHaveLength(2);
     // Started on the second slot, not 200 ms after the first.
     expect(started).toEqual([new Date(slots[1] as number).toISOString()]);
+  });
+  it('settles CANCELLED, its handler never run, a job whose cancel was asked while it waited for a later slot', async () => {
+    let handlerRuns = 0;
+    const settled: string[] = [];
+    const { ports, jobs } = attemptHarness([queuedJob('j1', 5)], {
+      types: new Map([['delayed_message', { run: async () => void handlerRuns++ } as unknown as JobType]]),
+    });
+    Object.assign(ports, {
+      rateLimiter: {
+        // The next slot is a minute away: the attempt is given back and the job put back in line.
+        reserve: async (_queue: string, at: number) => ({ slot: at + 60_000, toleranceMs: 100 }),
+        toleranceMs: async () => 100,
+      },
+    });
+    Object.assign(ports.jobs, {
+      // DELETE /jobs/j1 lands while the attempt holds its claim: the store refuses to put it back.
+      postpone: async (job: JobRecord) => {
+        jobs.set(job.jobId, { ...(jobs.get(job.jobId) as JobRecord), cancelRequestedAt: now.toISOString() });
+        return undefined;
+      },
+      markStarted: async () => undefined,
+      settle: async (job: JobRecord, _token: string, settlement: { status: string }) => {
+        settled.push(settlement.status);
+        const row = { ...job, status: settlement.status } as JobRecord;
+        jobs.set(job.jobId, row);
+        return row;
+      },
+    });
+
+    const outcome = await runJobAttempt({ jobId: 'j1', priority: 5 }, 'default', ports, {
+      leaseMs: 30_000,
+      heartbeatEveryMs: 5_000,
+    });
+
+    expect(outcome).toBe('cancelled');
+    expect(settled).toEqual(['CANCELLED']);
+    expect(handlerRuns).toBe(0);
   });
 });
