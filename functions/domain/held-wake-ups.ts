@@ -17,12 +17,12 @@
  * jobs' wake-ups are most likely among them — a held one there waits out the visibility timeout,
  * or a wake-up of worse priority that looks ahead for it (job-lifecycle.ts, claimBest).
  */
-import type { JobDispatch } from './job-intake.ts';
-import { type FollowUpPorts, isUnlistedAttempt } from './job-lifecycle.ts';
-import { bandOf, type PriorityBand, priorityBands } from './job-queues.ts';
+import { dispatchOf, type JobDispatch } from './job-intake.ts';
+import { type FollowUpPorts, isUnlistedAttempt, logEntry } from './job-lifecycle.ts';
+import { type PriorityBand, priorityBands } from './job-queues.ts';
 import { type JobRecord, startableJobStatuses } from './jobs.ts';
 
-/** Due this long ago with no message within reach: the job's wake-up is held (or gone). */
+/** Due this long ago with no visible message in its band: the job's wake-up is held (or gone). */
 export const defaultHeldAfterMs = 120_000;
 
 export interface HeldWakeUpPorts {
@@ -88,28 +88,21 @@ export async function resendHeldWakeUps(
     }
   }
   if (held.length === 0) return { overdueBands, emptyBands, resent: 0, failed: 0, failedBands };
-  const failed = await ports.send(
-    held.map((job) => ({
-      queue: job.queue,
-      band: bandOf(job.priority),
-      jobId: job.jobId,
-      priority: job.priority,
-      delaySeconds: 0,
-    })),
-  );
+  const failed = await ports.send(held.map((job) => dispatchOf(job, 0)));
   const sent = held.filter((job) => !failed.has(job.jobId));
   // The wake-ups are out: a log line that cannot be written does not undo them.
   await Promise.allSettled(
     sent.map((job) =>
-      ports.logs.append(job.jobId, {
-        timestamp: now.toISOString(),
-        level: 'WARN',
-        message:
+      ports.logs.append(
+        job.jobId,
+        logEntry(
+          ports,
+          job,
+          'WARN',
           `Wake-up sent again: due since ${job.runAt ?? job.createdAt}, ${job.status === 'RUNNING' ? 'its unlisted attempt lost' : job.status.toLowerCase()}, ` +
-          'and its band queue held no message: its own was held by an invocation that stopped',
-        attempt: job.attempts,
-        workerId: ports.actor,
-      }),
+            'and its band queue held no message: its own was held by an invocation that stopped',
+        ),
+      ),
     ),
   );
   return { overdueBands, emptyBands, resent: sent.length, failed: failed.size, failedBands };

@@ -103,6 +103,18 @@ export interface JobDispatch {
   readonly delaySeconds: number;
 }
 
+/** A job's wake-up to send, due after `delaySeconds`. */
+export const dispatchOf = (
+  job: Pick<JobRecord, 'queue' | 'priority' | 'jobId'>,
+  delaySeconds: number,
+): JobDispatch => ({
+  queue: job.queue,
+  band: bandOf(job.priority),
+  jobId: job.jobId,
+  priority: job.priority,
+  delaySeconds,
+});
+
 export interface Accepted {
   readonly jobId: string;
   readonly status: JobStatus;
@@ -296,13 +308,7 @@ async function storeAndSend(
   const fresh = stored.filter((s) => s.created && s.plan);
   const sendable = fresh.filter((s) => !s.job.waitingOn && s.plan?.sendDelaySeconds !== undefined);
   const failed = await ports.sender.sendMany(
-    sendable.map(({ job, plan }) => ({
-      queue: job.queue,
-      band: bandOf(job.priority),
-      jobId: job.jobId,
-      priority: job.priority,
-      delaySeconds: plan?.sendDelaySeconds ?? 0,
-    })),
+    sendable.map(({ job, plan }) => dispatchOf(job, plan?.sendDelaySeconds ?? 0)),
   );
   await mapLimit(
     sendable.filter((s) => !failed.has(s.job.jobId) && s.job.dispatchAt),
@@ -362,13 +368,12 @@ export async function repairIntake(marker: IntakeMarker, ports: IntakeRepairPort
     (job) => job.status === 'QUEUED' && job.attempts === 0 && !job.waitingOn && !job.dispatchAt,
   );
   const failed = await ports.sender.sendMany(
-    waiting.map((job) => ({
-      queue: job.queue,
-      band: bandOf(job.priority),
-      jobId: job.jobId,
-      priority: job.priority,
-      delaySeconds: Math.max(0, Math.ceil((Date.parse(job.runAt ?? job.createdAt) - now.getTime()) / 1000)),
-    })),
+    waiting.map((job) =>
+      dispatchOf(
+        job,
+        Math.max(0, Math.ceil((Date.parse(job.runAt ?? job.createdAt) - now.getTime()) / 1000)),
+      ),
+    ),
   );
   if (failed.size === 0) await ports.store.deleteIntakeMarker(marker);
   return waiting.length - failed.size;

@@ -228,8 +228,9 @@ export interface FollowUpPorts {
   readonly actor: string;
 }
 
-const logEntry = (
-  ports: FollowUpPorts,
+/** A job log line written by `ports.actor` now, for the job's current attempt. */
+export const logEntry = (
+  ports: Pick<FollowUpPorts, 'clock' | 'actor'>,
   job: JobRecord,
   level: JobLogEntry['level'],
   message: string,

@@ -65,7 +65,7 @@ export const handler = middy<unknown, SweepResult>()
         logger.error('Could not complete a job follow-up', { jobId: job.jobId, ...describeError(error) });
       }
     }
-    // After the follow-ups: a long delay's send made just now puts its message within reach.
+    // After the follow-ups: a job whose send the sweep just redid has a visible message, not a second one.
     try {
       const held = await resendHeldWakeUps(heldWakeUps, { heldAfterMs });
       result.wakeUpsResent = held.resent;
