@@ -102,8 +102,21 @@ export function environmentExecArgv(execArgv: readonly string[]): string[] {
   return kept;
 }
 
+/**
+ * The nice value of an environment's thread on Linux. Every environment yields to the main thread,
+ * which serves every AWS call (on AWS the services run elsewhere and a busy function does not
+ * slow them). Those working in the background (queue and stream consumers, schedules) yield
+ * as well to those a caller waits on: on AWS each environment has a CPU of its own, and a drain
+ * does not slow the API's answers or its intake; here they share two cores.
+ */
+export function environmentNice(answersCaller: boolean, env: NodeJS.ProcessEnv): number {
+  const callers = Number(env.LOCAL_LAMBDA_NICE ?? 5);
+  return answersCaller ? callers : Number(env.LOCAL_BACKGROUND_NICE ?? Math.min(19, callers + 5));
+}
+
 export class LambdaRuntime {
   private readonly functions = new Map<string, LocalFunction>();
+  private readonly answeringCallers = new Set<string>();
   private readonly environments = new Map<string, Environment[]>();
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly initialisationSlots: number;
@@ -171,8 +184,13 @@ export class LambdaRuntime {
     );
   }
 
-  register(fn: LocalFunction): void {
+  /**
+   * `answersCaller`: the function answers a waiting caller (an HTTP or WebSocket route, an
+   * authorizer). Its environments run at a higher priority than those working in the background.
+   */
+  register(fn: LocalFunction, options: { answersCaller?: boolean } = {}): void {
     this.functions.set(fn.name, fn);
+    if (options.answersCaller) this.answeringCallers.add(fn.name);
     this.environments.set(fn.name, []);
     this.waiters.set(fn.name, []);
   }
@@ -366,7 +384,7 @@ export class LambdaRuntime {
         memorySize: fn.memorySize,
         logStreamName,
         edgeUrl: this.edge?.url,
-        nice: Number(process.env.LOCAL_LAMBDA_NICE ?? 5),
+        nice: environmentNice(this.answeringCallers.has(fn.name), process.env),
       },
       stdout: true,
       stderr: true,

@@ -93,6 +93,16 @@ export const localIdentity = { region: 'us-east-1', accountId: '000000000000' } 
 /** What jobs may call locally besides public addresses: localhost, not the rest of 127/8. */
 export const localOutboundAllowList = 'localhost,127.0.0.1,::1';
 
+/** The functions a caller waits on: HTTP routes, their authorizers and WebSocket routes. */
+export function functionsCallersWaitOn(
+  stack: Pick<ProvisionedStack, 'routes' | 'webSocketApis'>,
+): Set<string> {
+  return new Set([
+    ...stack.routes.flatMap((route) => [route.functionName, route.authorizer?.functionName ?? []].flat()),
+    ...stack.webSocketApis.flatMap((api) => [...api.routes.values()]),
+  ]);
+}
+
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const started = Date.now();
   const log = options.log ?? ((line: string) => console.log(line));
@@ -228,7 +238,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   });
   for (const warning of stack.warnings) log(`warning: ${warning}`);
 
-  for (const fn of stack.functions) runtime.register(fn);
+  const callersWaitOn = functionsCallersWaitOn(stack);
+  for (const fn of stack.functions) runtime.register(fn, { answersCaller: callersWaitOn.has(fn.name) });
   // From here on each function's calls are checked against its policies, as on AWS.
   const iam = new LocalIam(resolver);
   for (const warning of iam.warnings) log(`warning: ${warning}`);

@@ -1,7 +1,9 @@
 /** The local Lambda runtime fails an invocation whose environment dies or hangs at cold start. */
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LambdaRuntime, type LocalFunction } from '../../localstack/cloud/lambda-runtime.ts';
+import { environmentNice, LambdaRuntime, type LocalFunction } from '../../localstack/cloud/lambda-runtime.ts';
+import { functionsCallersWaitOn } from '../../localstack/cloud/local-cloud.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const fn = (name: string, codePath: string): LocalFunction => ({
@@ -68,5 +70,54 @@ describe('the local Lambda runtime', () => {
     ]);
     expect(hung).toMatchObject({ ok: false, error: { errorType: 'Runtime.InitError' } });
     expect(answered).toEqual({ ok: true, result: { echoed: { n: 2 } } });
+  });
+
+  it.runIf(existsSync('/proc/thread-self/stat'))(
+    'runs the functions a caller waits on ahead of those working in the background',
+    async () => {
+      runtime = new LambdaRuntime({ log: () => undefined });
+      runtime.register(fn('route', fixture('reports-nice.mjs')), { answersCaller: true });
+      runtime.register(fn('consumer', fixture('reports-nice.mjs')));
+      const route = await runtime.invoke('route', {});
+      const consumer = await runtime.invoke('consumer', {});
+      expect(route).toEqual({ ok: true, result: { nice: environmentNice(true, process.env) } });
+      expect(consumer).toEqual({ ok: true, result: { nice: environmentNice(false, process.env) } });
+      expect(environmentNice(false, process.env)).toBeGreaterThan(environmentNice(true, process.env));
+    },
+  );
+});
+
+describe("a Lambda environment's nice value", () => {
+  it('is 5 for a function a caller waits on and 10 in the background, unless set', () => {
+    expect([environmentNice(true, {}), environmentNice(false, {})]).toEqual([5, 10]);
+    expect(environmentNice(false, { LOCAL_LAMBDA_NICE: '0' })).toBe(5);
+    expect(environmentNice(false, { LOCAL_LAMBDA_NICE: '17' })).toBe(19);
+    expect(environmentNice(false, { LOCAL_BACKGROUND_NICE: '12' })).toBe(12);
+  });
+});
+
+describe('the functions a caller waits on', () => {
+  it('are those of HTTP routes, their authorizers and WebSocket routes', () => {
+    const authorizer = {
+      functionName: 'Authorizer',
+      identitySource: [],
+      resultTtlSeconds: 0,
+      simpleResponses: true,
+    };
+    const waitedOn = functionsCallersWaitOn({
+      routes: [
+        { method: 'POST', path: '/jobs/bulk', functionName: 'SubmitJobsBulk', authorizer },
+        { method: 'GET', path: '/health', functionName: 'Health' },
+      ],
+      webSocketApis: [
+        {
+          apiId: 'rt',
+          stage: 'live',
+          routeSelectionExpression: '$request.body.action',
+          routes: new Map([['$connect', 'Connect']]),
+        },
+      ],
+    });
+    expect([...waitedOn].sort()).toEqual(['Authorizer', 'Connect', 'Health', 'SubmitJobsBulk']);
   });
 });
