@@ -176,7 +176,14 @@ export class JobEngineStore implements JobEnginePort {
     };
   }
 
-  async readyAhead(queue: string, band: PriorityBand, priority: number, now: Date, limit: number) {
+  async readyAhead(
+    queue: string,
+    band: PriorityBand,
+    priority: number,
+    now: Date,
+    limit: number,
+    heldBefore?: Date,
+  ) {
     // The head of a band is often attempts running in their first, unlisted second (each keeps
     // its entry until listed or settled, claim's comment): they are dropped by their rows, read
     // eventually consistent with BatchGetItem, so that a worker does not give way to work already
@@ -194,7 +201,9 @@ export class JobEngineStore implements JobEnginePort {
           FilterExpression: 'runAt <= :now',
           ExpressionAttributeValues: {
             ':key': readyKeyOf(queue, band),
-            ':rank': String(priority).padStart(2, '0'),
+            // Ranks are priority#runAt#jobId: "before 05" is a better priority, "before
+            // 05#<heldBefore>" takes in priority 5's jobs due before then as well.
+            ':rank': `${String(priority).padStart(2, '0')}${heldBefore ? `#${heldBefore.toISOString()}` : ''}`,
             ':now': now.toISOString(),
           },
           // Jobs of a better priority that are not due yet are read and filtered: read a few more.

@@ -14,16 +14,18 @@
  * absorbed. Delayed messages do not count: each is a job's own wake-up, due at that job's due
  * time, so none belongs to a job overdue by minutes, and none brings another job back.
  * A band with visible messages is left alone: its workers are behind (or paused), and its overdue
- * jobs' wake-ups are most likely among them — a held one there waits out the visibility timeout,
- * or a wake-up of worse priority that looks ahead for it (job-lifecycle.ts, claimBest).
+ * jobs' wake-ups are most likely among them. A held one there is found by the band's workers, who
+ * look for jobs overdue that long beside better priorities every few seconds (job-lifecycle.ts,
+ * claimBest), or else its wake-up comes back after the visibility timeout.
  */
 import { dispatchOf, type JobDispatch } from './job-intake.ts';
 import { type FollowUpPorts, isUnlistedAttempt, logEntry } from './job-lifecycle.ts';
 import { type PriorityBand, priorityBands } from './job-queues.ts';
 import { type JobRecord, startableJobStatuses } from './jobs.ts';
+import { wakeUpHeldAfterMs } from './ready-ahead-memo.ts';
 
 /** Due this long ago with no visible message in its band: the job's wake-up is held (or gone). */
-export const defaultHeldAfterMs = 120_000;
+export const defaultHeldAfterMs = wakeUpHeldAfterMs;
 
 export interface HeldWakeUpPorts {
   readonly queues: readonly string[];

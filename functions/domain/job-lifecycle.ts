@@ -22,7 +22,7 @@ import type { PriorityBand } from './job-queues.ts';
 import { bandOf, priorityBands } from './job-queues.ts';
 import { finishedJobStatuses, type JobLogEntry, type JobRecord, settledLineFits } from './jobs.ts';
 import { maxSlotReservations, slotLeadMs, waitInPlaceMs } from './rate-limits.ts';
-import type { ReadyAheadMemo } from './ready-ahead-memo.ts';
+import { type ReadyAheadMemo, wakeUpHeldAfterMs } from './ready-ahead-memo.ts';
 
 /** SQS DelaySeconds stops at 15 minutes; later work waits in the marker index. */
 export const sqsMaxDelayMs = 900_000;
@@ -165,8 +165,9 @@ export interface JobEnginePort {
   /** Adds `dependentId` to the dependency's dependents unless the dependency has finished. */
   register(dependencyId: string, dependentId: string): Promise<'registered' | 'finished'>;
   /**
-   * Runnable jobs of the band with a better priority than `priority` (most urgent first, then
-   * longest due), from the ready index: eventually consistent, a hint to claim, never the truth.
+   * Runnable jobs of the band with a better priority than `priority` — and, given `heldBefore`,
+   * those of `priority` itself due before it — most urgent first, then longest due, from the
+   * ready index: eventually consistent, a hint to claim, never the truth.
    */
   readyAhead?(
     queue: string,
@@ -174,6 +175,7 @@ export interface JobEnginePort {
     priority: number,
     now: Date,
     limit: number,
+    heldBefore?: Date,
   ): Promise<string[]>;
   /**
    * Rate limit: gives the attempt back; the job waits in line for its start slot. Undefined if
@@ -455,6 +457,10 @@ class Abort extends Error {
  * band. If it claims such a job, it runs that one instead and puts its own job's wake-up call
  * back in line (sent before the claim, so that the job is never left without one), counting the
  * deferral; after `maxDeferrals` the job runs when its call comes, whatever waits.
+ *
+ * Every `heldLookEveryMs` the same look also takes in jobs of the wake-up's own priority due
+ * more than `wakeUpHeldAfterMs` ago: in a busy band that is how a job whose wake-up a dead
+ * invocation holds is found (the dispatcher's backstop sends new wake-ups to quiet bands only).
  */
 async function claimBest(
   wakeUp: JobWakeUp,
@@ -464,20 +470,22 @@ async function claimBest(
 ): Promise<Awaited<ReturnType<JobEnginePort['claim']>> & { overtook?: string }> {
   const { priority, deferrals = 0 } = wakeUp;
   const band = priority === undefined ? undefined : priorityBands.find((b) => b.name === bandOf(priority));
-  if (
-    ports.jobs.readyAhead &&
-    band &&
-    priority !== undefined &&
-    priority > band.min &&
-    deferrals < maxDeferrals
-  ) {
+  if (ports.jobs.readyAhead && band && priority !== undefined && deferrals < maxDeferrals) {
     const memo = ports.readyAhead;
-    const ahead = memo?.known(queue, band.name, priority, request.now)
-      ? []
-      : (
-          await ports.jobs.readyAhead(queue, band.name, priority, request.now, 3).catch(() => undefined)
-        )?.filter((id) => id !== wakeUp.jobId);
-    if (ahead?.length === 0) memo?.note(queue, band.name, priority, request.now);
+    const lookForBetter = priority > band.min && !memo?.known(queue, band.name, priority, request.now);
+    // Only with a memo to pace it: without one every wake-up of a backlog would take the oldest.
+    const lookForHeld = memo?.lookForHeld(queue, band.name, request.now) ?? false;
+    const heldBefore = lookForHeld ? new Date(request.now.getTime() - wakeUpHeldAfterMs) : undefined;
+    const ahead =
+      lookForBetter || lookForHeld
+        ? (
+            await ports.jobs
+              .readyAhead(queue, band.name, priority, request.now, 3, heldBefore)
+              .catch(() => undefined)
+          )?.filter((id) => id !== wakeUp.jobId)
+        : [];
+    if (ahead?.length === 0 && (lookForBetter || lookForHeld))
+      memo?.note(queue, band.name, priority, request.now);
     if (ahead && ahead.length > 0) {
       memo?.forget(queue, band.name);
       await ports.queue.send(queue, band.name, { ...wakeUp, deferrals: deferrals + 1 }, 0);
@@ -549,7 +557,12 @@ export async function runJobAttempt(
   // (one log write per attempt instead of two). Either way it carries the start's timestamp.
   const startLine =
     `Attempt ${job.attempts} of ${job.maxAttempts} started on ${job.queue}` +
-    (claim.overtook ? ` (priority ${job.priority}, ahead of ${claim.overtook})` : '');
+    (claim.overtook === undefined
+      ? ''
+      : job.priority === wakeUp.priority
+        ? // Found by the look for held wake-ups: overdue at the same priority.
+          ` (due since ${job.runAt ?? job.createdAt}, its wake-up overdue; ahead of ${claim.overtook})`
+        : ` (priority ${job.priority}, ahead of ${claim.overtook})`);
   const startedAt = ports.clock.now().toISOString();
   let startLogged: Promise<void> | undefined;
   const logStart = () => {

@@ -11,10 +11,39 @@ import type { PriorityBand } from './job-queues.ts';
 /** How long an empty answer of the ready index is trusted. */
 export const readyAheadMemoMs = 200;
 
+/**
+ * Due this long ago and still waiting in its band: the job's wake-up is held (or gone). An
+ * invocation that dies after SQS handed it a batch and before the worker hid it leaves its
+ * wake-ups hidden for the band queue's visibility timeout (16 minutes); held-wake-ups.ts sends
+ * new ones for a band with no visible message, and a worker of a band that is busy looks for
+ * such jobs itself every `heldLookEveryMs` (job-lifecycle.ts, claimBest).
+ */
+export const wakeUpHeldAfterMs = 120_000;
+
+/**
+ * How often a worker environment looks, beside better priorities, for jobs of its own priority
+ * whose wake-up is held: one query in each window, and in a long backlog — where the band's
+ * oldest jobs are overdue anyway — one job taken oldest first and one wake-up put back in line.
+ */
+export const heldLookEveryMs = 10_000;
+
 export class ReadyAheadMemo {
   private readonly nothingBetter = new Map<string, { priority: number; at: number }>();
+  private readonly lookedForHeld = new Map<string, number>();
 
-  constructor(private readonly windowMs = readyAheadMemoMs) {}
+  constructor(
+    private readonly windowMs = readyAheadMemoMs,
+    private readonly heldLookMs = heldLookEveryMs,
+  ) {}
+
+  /** Whether it is time to look for held jobs in the band again; if so, the look is counted as made. */
+  lookForHeld(queue: string, band: PriorityBand, now: Date): boolean {
+    const key = `${queue}#${band}`;
+    const last = this.lookedForHeld.get(key);
+    if (last !== undefined && now.getTime() - last < this.heldLookMs) return false;
+    this.lookedForHeld.set(key, now.getTime());
+    return true;
+  }
 
   /** Whether the index is known to hold nothing more urgent than `priority` in the band now. */
   known(queue: string, band: PriorityBand, priority: number, now: Date): boolean {

@@ -3,7 +3,7 @@
  * maintenance windows, cron schedules, rate limits and analytics. The tests that pause or
  * scale a queue use "reports" and run one after another in this file.
  */
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   GetEventSourceMappingCommand,
   ListEventSourceMappingsCommand,
@@ -13,6 +13,7 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { occurrenceKey } from '../../functions/domain/cron-schedules.ts';
 import { jobIdForKey } from '../../functions/domain/job-submission.ts';
+import { heldLookEveryMs } from '../../functions/domain/ready-ahead-memo.ts';
 import {
   api,
   awsClients,
@@ -286,6 +287,40 @@ describe('priority within a band', () => {
       await jobLogOnce(high[0] as string, (log) => log.some((l) => / started on reports/.test(l.message)))
     ).find((l) => / started on reports/.test(l.message));
     expect(overtaking?.message).toMatch(/priority 3, ahead of job_/);
+  });
+
+  it("takes a job whose wake-up a dead invocation holds, while the band's backlog drains", async () => {
+    let held = '';
+    let backlog: string[] = [];
+    await whileReportsHeld(async () => {
+      // Stored with its wake-up an hour away, then made what a dead invocation leaves: due three
+      // minutes ago, its one wake-up hidden for the queue's 16 minutes, out of every worker's reach.
+      held = (await submitJob({ ...report(200), priority: 6, delayMs: 3_600_000 })).jobId;
+      const runAt = new Date(Date.now() - 180_000).toISOString();
+      await dynamo.send(
+        new UpdateItemCommand({
+          TableName: await tableNamed(dynamo, (t) => t.includes('Jobs') && !t.includes('Logs')),
+          Key: { jobId: { S: held } },
+          UpdateExpression: 'SET runAt = :runAt, readyRank = :rank REMOVE dispatchAt, dispatchShard',
+          ExpressionAttributeValues: { ':runAt': { S: runAt }, ':rank': { S: `06#${runAt}#${held}` } },
+        }),
+      );
+      // A backlog of its priority in the band: the dispatcher's backstop leaves a band with
+      // visible messages alone, so only the band's workers can find the held job.
+      const { body } = await api('POST', '/jobs/bulk', {
+        jobs: Array.from({ length: 8 }, (_, i) => ({ ...report(210 + i), priority: 6 })),
+      });
+      backlog = body.jobs.map((j: { jobId: string }) => j.jobId);
+      // A worker environment looks for held jobs once in a window: let any recent look age out.
+      await sleep(heldLookEveryMs);
+    });
+
+    expect((await waitForJob(held, finished, 60_000)).status).toBe('COMPLETED');
+    const start = (
+      await jobLogOnce(held, (log) => log.some((l) => / started on reports/.test(l.message)))
+    ).find((l) => / started on reports/.test(l.message));
+    expect(start?.message).toMatch(/its wake-up overdue; ahead of job_/);
+    for (const id of backlog) expect((await waitForJob(id, finished, 60_000)).status).toBe('COMPLETED');
   });
 });
 

@@ -1,8 +1,12 @@
 /** Within a band, a better priority starts first; giving way is bounded (in-memory ports). */
 import { describe, expect, it } from 'vitest';
-import { maxDeferrals, runJobAttempt } from '../../functions/domain/job-lifecycle.ts';
-import { ReadyAheadMemo } from '../../functions/domain/ready-ahead-memo.ts';
-import { attemptHarness as harness, queuedJob as job } from './fixtures/attempt-harness.ts';
+import { type AttemptPorts, maxDeferrals, runJobAttempt } from '../../functions/domain/job-lifecycle.ts';
+import {
+  heldLookEveryMs,
+  ReadyAheadMemo,
+  wakeUpHeldAfterMs,
+} from '../../functions/domain/ready-ahead-memo.ts';
+import { attemptHarness as harness, queuedJob as job, now } from './fixtures/attempt-harness.ts';
 
 const settings = { leaseMs: 30_000, heartbeatEveryMs: 5_000 };
 
@@ -40,6 +44,73 @@ describe('priority within a band', () => {
     await runJobAttempt({ jobId: 'c', priority: 6 }, 'default', withMemo, settings);
     expect(lookedAhead).toEqual([5, 6]);
     expect(ran).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('a job whose wake-up is held in a busy band', () => {
+  const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();
+  const dueAgo = (jobId: string, priority: number, ms: number) => ({
+    ...job(jobId, priority),
+    runAt: ago(ms),
+  });
+  const at = (ms: number, ports: AttemptPorts) => ({
+    ...ports,
+    clock: { ...ports.clock, now: () => new Date(now.getTime() + ms) },
+  });
+
+  it('is taken by a worker of its priority, which puts its own call back in line', async () => {
+    const { ports, sent, ran, logs } = harness([job('a', 5), dueAgo('held', 5, 180_000)]);
+    const withMemo = { ...ports, readyAhead: new ReadyAheadMemo() };
+    expect(await runJobAttempt({ jobId: 'a', priority: 5 }, 'default', withMemo, settings)).toBe('completed');
+    expect(ran).toEqual(['held']);
+    expect(sent).toEqual([{ band: 'normal', wakeUp: { jobId: 'a', priority: 5, deferrals: 1 } }]);
+    expect(logs.find((l) => l.jobId === 'held')?.message).toMatch(
+      /started on default \(due since 2026-12-01T09:57:00\.000Z, its wake-up overdue; ahead of a\)/,
+    );
+  });
+
+  it(`is looked for once in ${heldLookEveryMs / 1000} s, when due for longer than ${wakeUpHeldAfterMs / 60_000} minutes`, async () => {
+    // Priority 3 is the best of its band: every look made is one for held jobs.
+    const { ports, lookedForHeld, ran } = harness([
+      job('a', 3),
+      job('b', 3),
+      job('c', 3),
+      dueAgo('held', 3, wakeUpHeldAfterMs - 5_000),
+    ]);
+    const memo = new ReadyAheadMemo();
+    // Due 115 s ago: not yet taken for held.
+    await runJobAttempt(
+      { jobId: 'a', priority: 3 },
+      'default',
+      at(0, { ...ports, readyAhead: memo }),
+      settings,
+    );
+    // Due 123 s ago, but this worker looked 8 s ago.
+    await runJobAttempt(
+      { jobId: 'b', priority: 3 },
+      'default',
+      at(8_000, { ...ports, readyAhead: memo }),
+      settings,
+    );
+    expect(ran).toEqual(['a', 'b']);
+    await runJobAttempt(
+      { jobId: 'c', priority: 3 },
+      'default',
+      at(heldLookEveryMs, { ...ports, readyAhead: memo }),
+      settings,
+    );
+    expect(ran).toEqual(['a', 'b', 'held']);
+    expect(lookedForHeld.map((d) => d.toISOString())).toEqual([
+      ago(wakeUpHeldAfterMs),
+      ago(wakeUpHeldAfterMs - heldLookEveryMs),
+    ]);
+  });
+
+  it('is not looked for by a worker without a memo to pace the looks', async () => {
+    const { ports, lookedAhead, ran } = harness([job('a', 3), dueAgo('held', 3, 600_000)]);
+    await runJobAttempt({ jobId: 'a', priority: 3 }, 'default', ports, settings);
+    expect(lookedAhead).toEqual([]);
+    expect(ran).toEqual(['a']);
   });
 });
 
