@@ -1,5 +1,5 @@
 /** What a client of the factory does: HTTP calls, and AWS calls against the local endpoint. */
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ListTablesCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
@@ -99,6 +99,31 @@ export async function tableNamed(
   const table = TableNames.find(matches);
   if (!table) throw new Error(`No table matches among ${TableNames.join(', ')}`);
   return table;
+}
+
+/**
+ * Makes a stored job (submitted with a long delay, so nothing was sent for it yet) what an
+ * invocation that died before hiding its batch leaves: due `agoMs` ago, its one wake-up out of
+ * every worker's reach, as if there were none.
+ */
+export async function dueWithWakeUpHeld(
+  dynamo: DynamoDBClient,
+  jobId: string,
+  priority: number,
+  agoMs: number,
+): Promise<void> {
+  const runAt = new Date(Date.now() - agoMs).toISOString();
+  await dynamo.send(
+    new UpdateItemCommand({
+      TableName: await tableNamed(dynamo, (t) => t.includes('Jobs') && !t.includes('Logs')),
+      Key: { jobId: { S: jobId } },
+      UpdateExpression: 'SET runAt = :runAt, readyRank = :rank REMOVE dispatchAt, dispatchShard',
+      ExpressionAttributeValues: {
+        ':runAt': { S: runAt },
+        ':rank': { S: `${String(priority).padStart(2, '0')}#${runAt}#${jobId}` },
+      },
+    }),
+  );
 }
 
 export type Job = Record<string, any> & { jobId: string; status: string };

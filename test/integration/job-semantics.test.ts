@@ -13,6 +13,7 @@ import { jobIdForKey } from '../../functions/domain/job-submission.ts';
 import {
   api,
   awsClients,
+  dueWithWakeUpHeld,
   functionNamed,
   getJob,
   invokeFunction,
@@ -580,15 +581,7 @@ describe('at-least-once safety', () => {
     // What an invocation that died between receiving its batch and hiding it leaves: the job
     // waiting and due (here 3 minutes ago), its one wake-up hidden for the queue's 16 minutes —
     // out of every worker's reach, as if there were none.
-    const runAt = new Date(Date.now() - 180_000).toISOString();
-    await dynamo.send(
-      new UpdateItemCommand({
-        TableName: await tableNamed(dynamo, (t) => t.includes('Jobs') && !t.includes('Logs')),
-        Key: { jobId: { S: jobId } },
-        UpdateExpression: 'SET runAt = :runAt, readyRank = :rank REMOVE dispatchAt, dispatchShard',
-        ExpressionAttributeValues: { ':runAt': { S: runAt }, ':rank': { S: `09#${runAt}#${jobId}` } },
-      }),
-    );
+    await dueWithWakeUpHeld(dynamo, jobId, 9, 180_000);
     // The sweep sees the low band's queue empty with a job overdue, and wakes it (the minute's own
     // sweep may be first; a sweep that meets another test's message in the band waits for the next).
     let job = await getJob(jobId);

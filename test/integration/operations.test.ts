@@ -3,7 +3,7 @@
  * maintenance windows, cron schedules, rate limits and analytics. The tests that pause or
  * scale a queue use "reports" and run one after another in this file.
  */
-import { QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import {
   GetEventSourceMappingCommand,
   ListEventSourceMappingsCommand,
@@ -18,6 +18,7 @@ import {
   api,
   awsClients,
   bearer,
+  dueWithWakeUpHeld,
   getJob,
   invokeFunction,
   type Job,
@@ -296,15 +297,7 @@ describe('priority within a band', () => {
       // Stored with its wake-up an hour away, then made what a dead invocation leaves: due three
       // minutes ago, its one wake-up hidden for the queue's 16 minutes, out of every worker's reach.
       held = (await submitJob({ ...report(200), priority: 6, delayMs: 3_600_000 })).jobId;
-      const runAt = new Date(Date.now() - 180_000).toISOString();
-      await dynamo.send(
-        new UpdateItemCommand({
-          TableName: await tableNamed(dynamo, (t) => t.includes('Jobs') && !t.includes('Logs')),
-          Key: { jobId: { S: held } },
-          UpdateExpression: 'SET runAt = :runAt, readyRank = :rank REMOVE dispatchAt, dispatchShard',
-          ExpressionAttributeValues: { ':runAt': { S: runAt }, ':rank': { S: `06#${runAt}#${held}` } },
-        }),
-      );
+      await dueWithWakeUpHeld(dynamo, held, 6, 180_000);
       // A backlog of its priority in the band: the dispatcher's backstop leaves a band with
       // visible messages alone, so only the band's workers can find the held job.
       const { body } = await api('POST', '/jobs/bulk', {
