@@ -130,6 +130,10 @@ async function updateJobRow(tableName: string, jobId: string, u: Update): Promis
 const asJob = (item: Record<string, unknown> | undefined): JobRecord | undefined =>
   item && item.kind !== 'intake' && item.kind !== 'request' ? (item as unknown as JobRecord) : undefined;
 
+/** The later of a job's due time and the moment it became runnable (ISO strings sort by time). */
+const laterOf = (runAt: string | undefined, at: string): string =>
+  runAt !== undefined && runAt > at ? runAt : at;
+
 export class JobEngineStore implements JobEnginePort {
   /** @param secretFieldsOf the payload paths a job type declares secret (dropped once a job is done) */
   constructor(
@@ -168,7 +172,11 @@ export class JobEngineStore implements JobEnginePort {
     return { dispatchAt, dispatchShard: dispatchShardOf(jobId) };
   }
 
-  /** The ready-index keys of a runnable job (domain/job-lifecycle.ts, claimBest). */
+  /**
+   * The ready-index keys of a runnable job (domain/job-lifecycle.ts, claimBest), ranked from when
+   * it became runnable (`laterOf`: a job submitted with a past runAt, a dependent released now, is
+   * not overdue — held-wake-ups.ts and claimBest take overdue jobs for ones whose wake-up is held).
+   */
   private ready(job: Pick<JobRecord, 'jobId' | 'queue' | 'priority'>, runAt: string) {
     return {
       readyKey: readyKeyOf(job.queue, bandOf(job.priority)),
@@ -176,14 +184,7 @@ export class JobEngineStore implements JobEnginePort {
     };
   }
 
-  async readyAhead(
-    queue: string,
-    band: PriorityBand,
-    priority: number,
-    now: Date,
-    limit: number,
-    heldBefore?: Date,
-  ) {
+  async readyAhead(queue: string, band: PriorityBand, priority: number, now: Date, limit: number) {
     // The head of a band is often attempts running in their first, unlisted second (each keeps
     // its entry until listed or settled, claim's comment): they are dropped by their rows, read
     // eventually consistent with BatchGetItem, so that a worker does not give way to work already
@@ -201,9 +202,7 @@ export class JobEngineStore implements JobEnginePort {
           FilterExpression: 'runAt <= :now',
           ExpressionAttributeValues: {
             ':key': readyKeyOf(queue, band),
-            // Ranks are priority#runAt#jobId: "before 05" is a better priority, "before
-            // 05#<heldBefore>" takes in priority 5's jobs due before then as well.
-            ':rank': `${String(priority).padStart(2, '0')}${heldBefore ? `#${heldBefore.toISOString()}` : ''}`,
+            ':rank': String(priority).padStart(2, '0'),
             ':now': now.toISOString(),
           },
           // Jobs of a better priority that are not due yet are read and filtered: read a few more.
@@ -232,9 +231,13 @@ export class JobEngineStore implements JobEnginePort {
     return asJob(Item);
   }
 
-  async getMany(jobIds: readonly string[]): Promise<Map<string, JobRecord>> {
+  /** The rows of the jobs (strongly consistent unless asked otherwise: half the read units). */
+  async getMany(
+    jobIds: readonly string[],
+    options: { consistent: boolean } = { consistent: true },
+  ): Promise<Map<string, JobRecord>> {
     const found = new Map<string, JobRecord>();
-    for (const item of await itemsByKey(this.tableName, jobsTableKey, jobIds, { consistent: true })) {
+    for (const item of await itemsByKey(this.tableName, jobsTableKey, jobIds, options)) {
       const job = asJob(item);
       if (job) found.set(job.jobId, job);
     }
@@ -250,7 +253,7 @@ export class JobEngineStore implements JobEnginePort {
         ? {}
         : { queueStatus: queueStatusKey(job.queue, job.status) }),
       ...(plan ? this.marker(job.jobId, plan.dispatchAt) : {}),
-      ...(!finished && !job.waitingOn ? this.ready(job, job.runAt ?? job.createdAt) : {}),
+      ...(!finished && !job.waitingOn ? this.ready(job, laterOf(job.runAt, job.createdAt)) : {}),
       ...(finished ? { expiresAt: epochSeconds(job.createdAt, this.retention.finishedDays) } : {}),
     };
   }
@@ -598,7 +601,7 @@ export class JobEngineStore implements JobEnginePort {
       set: {
         ...waiting.set,
         ...this.marker(job.jobId, plan.dispatchAt),
-        ...this.ready(job, job.runAt ?? at),
+        ...this.ready(job, laterOf(job.runAt, at)),
       },
       remove: waiting.remove,
       condition:

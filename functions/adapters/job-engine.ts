@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HeldWakeUpPorts } from '#domain/held-wake-ups';
-import type { FollowUpPorts } from '#domain/job-lifecycle';
+import type { AttemptPorts, FollowUpPorts } from '#domain/job-lifecycle';
 import { defaultDispatchGraceMs } from '#domain/job-lifecycle';
 import { jobQueueNames } from '#domain/job-queues';
 import type { LeaseRecoveryPorts } from '#domain/lease-recovery';
@@ -86,6 +86,22 @@ export function leaseRecoveryPorts(engine: ReturnType<typeof jobEngineFromEnv>):
     },
     random: Math.random,
     settled: (attempt) => publishJobOutcome(attempt),
+  };
+}
+
+/**
+ * Where a job worker looks for jobs whose wake-up is held (domain/job-lifecycle.ts, claimBest):
+ * the band's ready-index entries due by then, one read per priority, and their rows read
+ * eventually consistent (a hint: the claim is the truth).
+ */
+export function overdueInBandPort(
+  engine: ReturnType<typeof jobEngineFromEnv>,
+): AttemptPorts['overdueInBand'] {
+  return async (queue, band, dueBy, limit) => {
+    const jobIds = await engine.queries.overdueReady(queue, band, dueBy, limit);
+    if (jobIds.length === 0) return [];
+    const rows = await engine.store.getMany(jobIds, { consistent: false });
+    return jobIds.flatMap((jobId) => rows.get(jobId) ?? []);
   };
 }
 

@@ -15,8 +15,8 @@
  * time, so none belongs to a job overdue by minutes, and none brings another job back.
  * A band with visible messages is left alone: its workers are behind (or paused), and its overdue
  * jobs' wake-ups are most likely among them. A held one there is found by the band's workers, who
- * look for jobs overdue that long beside better priorities every few seconds (job-lifecycle.ts,
- * claimBest), or else its wake-up comes back after the visibility timeout.
+ * look for jobs of the band overdue that long every 10 s (job-lifecycle.ts, claimBest), or, in a
+ * paused band, after the resume.
  */
 import { dispatchOf, type JobDispatch } from './job-intake.ts';
 import { type FollowUpPorts, isUnlistedAttempt, logEntry } from './job-lifecycle.ts';

@@ -20,7 +20,13 @@ import { outcomeOfJob, tellSettled } from './job-outcome-metrics.ts';
 import { type JobProgress, progressReporter } from './job-progress.ts';
 import type { PriorityBand } from './job-queues.ts';
 import { bandOf, priorityBands } from './job-queues.ts';
-import { finishedJobStatuses, type JobLogEntry, type JobRecord, settledLineFits } from './jobs.ts';
+import {
+  finishedJobStatuses,
+  type JobLogEntry,
+  type JobRecord,
+  settledLineFits,
+  startableJobStatuses,
+} from './jobs.ts';
 import { maxSlotReservations, slotLeadMs, waitInPlaceMs } from './rate-limits.ts';
 import { type ReadyAheadMemo, wakeUpHeldAfterMs } from './ready-ahead-memo.ts';
 
@@ -165,9 +171,8 @@ export interface JobEnginePort {
   /** Adds `dependentId` to the dependency's dependents unless the dependency has finished. */
   register(dependencyId: string, dependentId: string): Promise<'registered' | 'finished'>;
   /**
-   * Runnable jobs of the band with a better priority than `priority` — and, given `heldBefore`,
-   * those of `priority` itself due before it — most urgent first, then longest due, from the
-   * ready index: eventually consistent, a hint to claim, never the truth.
+   * Runnable jobs of the band with a better priority than `priority` (most urgent first, then
+   * longest due), from the ready index: eventually consistent, a hint to claim, never the truth.
    */
   readyAhead?(
     queue: string,
@@ -175,7 +180,6 @@ export interface JobEnginePort {
     priority: number,
     now: Date,
     limit: number,
-    heldBefore?: Date,
   ): Promise<string[]>;
   /**
    * Rate limit: gives the attempt back; the job waits in line for its start slot. Undefined if
@@ -376,6 +380,17 @@ export interface AttemptPorts extends FollowUpPorts {
   /** This worker's memory of empty ready-index answers (claimBest skips a query it answers). */
   readonly readyAhead?: ReadyAheadMemo;
   /**
+   * The rows of the band's jobs on the ready index ranked at or before `dueBy`, at most `limit`
+   * a priority, best priority first and longest due first within it (eventually consistent): where
+   * claimBest looks for jobs whose wake-up is held. Only with `readyAhead`, which paces the looks.
+   */
+  readonly overdueInBand?: (
+    queue: string,
+    band: PriorityBand,
+    dueBy: Date,
+    limit: number,
+  ) => Promise<readonly JobRecord[]>;
+  /**
    * Told of each attempt this worker settled, once its settlement is written (the outcome
    * metrics: a log line, no AWS call). Whatever it throws is ignored: the attempt is settled.
    */
@@ -458,46 +473,69 @@ class Abort extends Error {
  * back in line (sent before the claim, so that the job is never left without one), counting the
  * deferral; after `maxDeferrals` the job runs when its call comes, whatever waits.
  *
- * Every `heldLookEveryMs` the same look also takes in jobs of the wake-up's own priority due
- * more than `wakeUpHeldAfterMs` ago: in a busy band that is how a job whose wake-up a dead
- * invocation holds is found (the dispatcher's backstop sends new wake-ups to quiet bands only).
+ * Every `heldLookEveryMs` a worker environment first looks, in each priority of the band, for
+ * jobs waiting to start since more than `wakeUpHeldAfterMs` ago: in a busy band that is how a job
+ * whose wake-up a dead invocation holds is found (the dispatcher's backstop sends new wake-ups to
+ * quiet bands only). Found, it is run the same way, ahead of the wake-up's own job.
  */
 async function claimBest(
   wakeUp: JobWakeUp,
   queue: string,
   ports: AttemptPorts,
   request: JobClaimRequest,
-): Promise<Awaited<ReturnType<JobEnginePort['claim']>> & { overtook?: string }> {
+): Promise<Awaited<ReturnType<JobEnginePort['claim']>> & { overtook?: string; overdue?: boolean }> {
   const { priority, deferrals = 0 } = wakeUp;
   const band = priority === undefined ? undefined : priorityBands.find((b) => b.name === bandOf(priority));
-  if (ports.jobs.readyAhead && band && priority !== undefined && deferrals < maxDeferrals) {
-    const memo = ports.readyAhead;
-    const lookForBetter = priority > band.min && !memo?.known(queue, band.name, priority, request.now);
-    // Only with a memo to pace it: without one every wake-up of a backlog would take the oldest.
-    const lookForHeld = memo?.lookForHeld(queue, band.name, request.now) ?? false;
-    const heldBefore = lookForHeld ? new Date(request.now.getTime() - wakeUpHeldAfterMs) : undefined;
-    const ahead =
-      lookForBetter || lookForHeld
-        ? (
-            await ports.jobs
-              .readyAhead(queue, band.name, priority, request.now, 3, heldBefore)
-              .catch(() => undefined)
-          )?.filter((id) => id !== wakeUp.jobId)
-        : [];
-    if (ahead?.length === 0 && (lookForBetter || lookForHeld))
-      memo?.note(queue, band.name, priority, request.now);
-    if (ahead && ahead.length > 0) {
-      memo?.forget(queue, band.name);
-      await ports.queue.send(queue, band.name, { ...wakeUp, deferrals: deferrals + 1 }, 0);
-      for (const candidate of ahead) {
-        // Its wake-up is somewhere else, or nowhere yet (a send the sweep will redo): listed now.
-        const claim = await ports.jobs.claim(candidate, { ...request, listed: true });
-        if (claim.kind === 'claimed') return { ...claim, overtook: wakeUp.jobId };
-      }
-      // Nothing better could be had after all: the own job runs (its re-sent call will be absorbed).
+  if (!band || priority === undefined || deferrals >= maxDeferrals)
+    return ports.jobs.claim(wakeUp.jobId, request);
+  const memo = ports.readyAhead;
+  let ahead = memo?.lookForHeld(queue, band.name, request.now)
+    ? await overdueAhead(wakeUp.jobId, queue, band.name, ports, request.now)
+    : [];
+  const overdue = ahead.length > 0;
+  if (!overdue && ports.jobs.readyAhead && priority > band.min) {
+    const better = memo?.known(queue, band.name, priority, request.now)
+      ? []
+      : (
+          await ports.jobs.readyAhead(queue, band.name, priority, request.now, 3).catch(() => undefined)
+        )?.filter((id) => id !== wakeUp.jobId);
+    if (better?.length === 0) memo?.note(queue, band.name, priority, request.now);
+    ahead = better ?? [];
+  }
+  if (ahead.length > 0) {
+    memo?.forget(queue, band.name);
+    await ports.queue.send(queue, band.name, { ...wakeUp, deferrals: deferrals + 1 }, 0);
+    for (const candidate of ahead) {
+      // Its wake-up is somewhere else, or nowhere yet (a send the sweep will redo): listed now.
+      const claim = await ports.jobs.claim(candidate, { ...request, listed: true });
+      if (claim.kind === 'claimed') return { ...claim, overtook: wakeUp.jobId, overdue };
     }
+    // Nothing better could be had after all: the own job runs (its re-sent call will be absorbed).
   }
   return ports.jobs.claim(wakeUp.jobId, request);
+}
+
+/** Jobs of the band waiting to start since `wakeUpHeldAfterMs` ago or longer: their wake-up is held. */
+async function overdueAhead(
+  ownJobId: string,
+  queue: string,
+  band: PriorityBand,
+  ports: AttemptPorts,
+  now: Date,
+): Promise<string[]> {
+  if (!ports.overdueInBand) return [];
+  const dueBy = new Date(now.getTime() - wakeUpHeldAfterMs);
+  const rows = await ports.overdueInBand(queue, band, dueBy, 2).catch(() => []);
+  return rows
+    .filter(
+      (job) =>
+        job.jobId !== ownJobId &&
+        startableJobStatuses.includes(job.status) &&
+        !job.waitingOn &&
+        (job.runAt ?? job.createdAt) <= dueBy.toISOString(),
+    )
+    .map((job) => job.jobId)
+    .slice(0, 3);
 }
 
 /** One delivery of a job message: claim (the best job of the band), run, settle, follow up. */
@@ -559,9 +597,8 @@ export async function runJobAttempt(
     `Attempt ${job.attempts} of ${job.maxAttempts} started on ${job.queue}` +
     (claim.overtook === undefined
       ? ''
-      : job.priority === wakeUp.priority
-        ? // Found by the look for held wake-ups: overdue at the same priority.
-          ` (due since ${job.runAt ?? job.createdAt}, its wake-up overdue; ahead of ${claim.overtook})`
+      : claim.overdue
+        ? ` (due since ${job.runAt ?? job.createdAt}, its wake-up overdue; ahead of ${claim.overtook})`
         : ` (priority ${job.priority}, ahead of ${claim.overtook})`);
   const startedAt = ports.clock.now().toISOString();
   let startLogged: Promise<void> | undefined;

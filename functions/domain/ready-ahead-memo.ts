@@ -21,9 +21,9 @@ export const readyAheadMemoMs = 200;
 export const wakeUpHeldAfterMs = 120_000;
 
 /**
- * How often a worker environment looks, beside better priorities, for jobs of its own priority
- * whose wake-up is held: one query in each window, and in a long backlog — where the band's
- * oldest jobs are overdue anyway — one job taken oldest first and one wake-up put back in line.
+ * How often a worker environment looks for jobs of its band whose wake-up is held: one query per
+ * priority of the band in each window, and in a long backlog — where the band's oldest jobs are
+ * overdue anyway — one job taken oldest first and one wake-up put back in line.
  */
 export const heldLookEveryMs = 10_000;
 

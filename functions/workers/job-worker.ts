@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SQSRecord } from 'aws-lambda';
 import { ArtifactStore } from '#adapters/artifact-store';
-import { jobEngineFromEnv, leaseRecoveryPorts } from '#adapters/job-engine';
+import { jobEngineFromEnv, leaseRecoveryPorts, overdueInBandPort } from '#adapters/job-engine';
 import { JobLogBatcher } from '#adapters/job-log-store';
 import { OperationsStore } from '#adapters/operations-store';
 import { outboundRequest } from '#adapters/outbound-http';
@@ -81,6 +81,7 @@ const ports: AttemptPorts = {
   },
   types: tracedTypes,
   readyAhead: new ReadyAheadMemo(),
+  overdueInBand: overdueInBandPort(engine),
   worker: {
     // Right after the claim and at each heartbeat: which job this environment works on.
     busy: (jobId) => {

@@ -3,7 +3,7 @@
 
 import { readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -127,13 +127,21 @@ async function bodyOf(body) {
 /**
  * On Linux a thread has a nice value of its own: this environment's thread yields to the local
  * cloud's main thread, which serves every AWS call of every environment (on AWS the services run
- * elsewhere and a busy function does not slow them). Elsewhere, or without /proc, nothing.
+ * elsewhere and a busy function does not slow them). `niceness` is added to the nice value the
+ * thread started with (the local cloud's own): a user may raise a nice value, not lower it, so a
+ * local cloud started under `nice` keeps its threads' order. Elsewhere, or without /proc, nothing.
  */
 function lowerThreadPriority(niceness) {
+  let threadId;
   try {
-    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(threadId)) setPriority(threadId, niceness);
+    threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
   } catch {
-    // not Linux: the scheduler treats every thread alike
+    return; // not Linux: the scheduler treats every thread alike
+  }
+  if (!Number.isInteger(threadId)) return;
+  try {
+    setPriority(threadId, Math.min(19, getPriority(threadId) + niceness));
+  } catch (error) {
+    console.error(`${functionName}: could not lower this environment's priority: ${error.message}`);
   }
 }

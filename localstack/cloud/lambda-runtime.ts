@@ -103,7 +103,8 @@ export function environmentExecArgv(execArgv: readonly string[]): string[] {
 }
 
 /**
- * The nice value of an environment's thread on Linux. Every environment yields to the main thread,
+ * How far an environment's thread yields on Linux: added to the local cloud's own nice value
+ * (lambda-environment.mjs). Every environment yields to the main thread,
  * which serves every AWS call (on AWS the services run elsewhere and a busy function does not
  * slow them). Those working in the background (queue and stream consumers, schedules) yield
  * as well to those a caller waits on: on AWS each environment has a CPU of its own, and a drain

@@ -292,28 +292,35 @@ describe('priority within a band', () => {
 
   it("takes a job whose wake-up a dead invocation holds, while the band's backlog drains", async () => {
     let held = '';
+    let recent = '';
     let backlog: string[] = [];
     await whileReportsHeld(async () => {
-      // Stored with its wake-up an hour away, then made what a dead invocation leaves: due three
-      // minutes ago, its one wake-up hidden for the queue's 16 minutes, out of every worker's reach.
-      held = (await submitJob({ ...report(200), priority: 6, delayMs: 3_600_000 })).jobId;
-      await dueWithWakeUpHeld(dynamo, held, 6, 180_000);
-      // A backlog of its priority in the band: the dispatcher's backstop leaves a band with
-      // visible messages alone, so only the band's workers can find the held job.
+      // A backlog of a better priority in the band, first: the dispatcher's backstop leaves a band
+      // with visible messages alone, so only the band's workers can find the held job.
       const { body } = await api('POST', '/jobs/bulk', {
-        jobs: Array.from({ length: 8 }, (_, i) => ({ ...report(210 + i), priority: 6 })),
+        jobs: Array.from({ length: 8 }, (_, i) => ({ ...report(210 + i), priority: 5 })),
       });
       backlog = body.jobs.map((j: { jobId: string }) => j.jobId);
+      // Stored with their wake-ups an hour away, then made what a dead invocation leaves: due,
+      // their one wake-up hidden for the queue's 16 minutes, out of every worker's reach. The
+      // held job has waited three minutes; the recent one 20 s, too short to be taken for held.
+      held = (await submitJob({ ...report(200), priority: 6, delayMs: 3_600_000 })).jobId;
+      recent = (await submitJob({ ...report(201), priority: 6, delayMs: 3_600_000 })).jobId;
+      await dueWithWakeUpHeld(dynamo, held, 6, 180_000);
+      await dueWithWakeUpHeld(dynamo, recent, 6, 20_000);
       // A worker environment looks for held jobs once in a window: let any recent look age out.
       await sleep(heldLookEveryMs);
     });
 
+    // At most 20 + 10 + 60 s overdue by the time it is read: under the 2 minutes.
     expect((await waitForJob(held, finished, 60_000)).status).toBe('COMPLETED');
+    expect(await getJob(recent)).toMatchObject({ status: 'PENDING', attempts: 0 });
     const start = (
       await jobLogOnce(held, (log) => log.some((l) => / started on reports/.test(l.message)))
     ).find((l) => / started on reports/.test(l.message));
     expect(start?.message).toMatch(/its wake-up overdue; ahead of job_/);
     for (const id of backlog) expect((await waitForJob(id, finished, 60_000)).status).toBe('COMPLETED');
+    expect((await api('DELETE', `/jobs/${recent}`)).status).toBe(200);
   });
 });
 

@@ -58,7 +58,7 @@ describe('a job whose wake-up is held in a busy band', () => {
     clock: { ...ports.clock, now: () => new Date(now.getTime() + ms) },
   });
 
-  it('is taken by a worker of its priority, which puts its own call back in line', async () => {
+  it('is taken by a worker of the band, which puts its own call back in line', async () => {
     const { ports, sent, ran, logs } = harness([job('a', 5), dueAgo('held', 5, 180_000)]);
     const withMemo = { ...ports, readyAhead: new ReadyAheadMemo() };
     expect(await runJobAttempt({ jobId: 'a', priority: 5 }, 'default', withMemo, settings)).toBe('completed');
@@ -69,8 +69,31 @@ describe('a job whose wake-up is held in a busy band', () => {
     );
   });
 
+  it('is taken whatever its priority in the band, behind a backlog of a better one', async () => {
+    const { ports, ran } = harness([job('a', 5), job('b', 5), dueAgo('held', 6, 180_000)]);
+    const withMemo = { ...ports, readyAhead: new ReadyAheadMemo() };
+    await runJobAttempt({ jobId: 'a', priority: 5 }, 'default', withMemo, settings);
+    expect(ran).toEqual(['held']);
+  });
+
+  it('is one due for longer than the threshold and free to start: not a recent job nor a blocked one', async () => {
+    const { ports, ran, lookedForHeld } = harness([
+      job('a', 5),
+      dueAgo('recent', 5, wakeUpHeldAfterMs - 1_000),
+      { ...dueAgo('blocked', 4, 600_000), status: 'PENDING', waitingOn: new Set(['x']) },
+      { ...dueAgo('running', 4, 600_000), status: 'RUNNING' },
+    ]);
+    await runJobAttempt(
+      { jobId: 'a', priority: 5 },
+      'default',
+      { ...ports, readyAhead: new ReadyAheadMemo() },
+      settings,
+    );
+    expect(lookedForHeld).toHaveLength(1);
+    expect(ran).toEqual(['a']);
+  });
+
   it(`is looked for once in ${heldLookEveryMs / 1000} s, when due for longer than ${wakeUpHeldAfterMs / 60_000} minutes`, async () => {
-    // Priority 3 is the best of its band: every look made is one for held jobs.
     const { ports, lookedForHeld, ran } = harness([
       job('a', 3),
       job('b', 3),
@@ -107,9 +130,9 @@ describe('a job whose wake-up is held in a busy band', () => {
   });
 
   it('is not looked for by a worker without a memo to pace the looks', async () => {
-    const { ports, lookedAhead, ran } = harness([job('a', 3), dueAgo('held', 3, 600_000)]);
+    const { ports, lookedForHeld, ran } = harness([job('a', 3), dueAgo('held', 3, 600_000)]);
     await runJobAttempt({ jobId: 'a', priority: 3 }, 'default', ports, settings);
-    expect(lookedAhead).toEqual([]);
+    expect(lookedForHeld).toEqual([]);
     expect(ran).toEqual(['a']);
   });
 });
