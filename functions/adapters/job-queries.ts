@@ -226,8 +226,10 @@ export class JobQueries {
       return undefined;
     }
     // The first entry of each priority before now (a due time equal to now sorts after it).
+    // Its rank's time: when the job became runnable (a dependent released now has not waited).
     const firsts = (await this.duePerPriority(queue, band, now.toISOString(), 1)).map(
-      (items) => items[0]?.runAt as string | undefined,
+      (items) =>
+        ((items[0]?.readyRank as string | undefined)?.split('#')[1] ?? items[0]?.runAt) as string | undefined,
     );
     return firsts.filter((at): at is string => at !== undefined).sort()[0];
   }

@@ -473,10 +473,11 @@ class Abort extends Error {
  * back in line (sent before the claim, so that the job is never left without one), counting the
  * deferral; after `maxDeferrals` the job runs when its call comes, whatever waits.
  *
- * Every `heldLookEveryMs` a worker environment first looks, in each priority of the band, for
- * jobs waiting to start since more than `wakeUpHeldAfterMs` ago: in a busy band that is how a job
- * whose wake-up a dead invocation holds is found (the dispatcher's backstop sends new wake-ups to
- * quiet bands only). Found, it is run the same way, ahead of the wake-up's own job.
+ * With no better work found, every `heldLookEveryMs` a worker environment looks in each priority
+ * of the band for jobs waiting to start since more than `wakeUpHeldAfterMs` ago: in a busy band
+ * that is how a job whose wake-up a dead invocation holds is found (the dispatcher's backstop
+ * sends new wake-ups to quiet bands only). Found, it is run the same way, ahead of the wake-up's
+ * own job.
  */
 async function claimBest(
   wakeUp: JobWakeUp,
@@ -489,11 +490,8 @@ async function claimBest(
   if (!band || priority === undefined || deferrals >= maxDeferrals)
     return ports.jobs.claim(wakeUp.jobId, request);
   const memo = ports.readyAhead;
-  let ahead = memo?.lookForHeld(queue, band.name, request.now)
-    ? await overdueAhead(wakeUp.jobId, queue, band.name, ports, request.now)
-    : [];
-  const overdue = ahead.length > 0;
-  if (!overdue && ports.jobs.readyAhead && priority > band.min) {
+  let ahead: string[] = [];
+  if (ports.jobs.readyAhead && priority > band.min) {
     const better = memo?.known(queue, band.name, priority, request.now)
       ? []
       : (
@@ -502,6 +500,9 @@ async function claimBest(
     if (better?.length === 0) memo?.note(queue, band.name, priority, request.now);
     ahead = better ?? [];
   }
+  // Better work first; with none, a job whose wake-up is held (at most once in the window).
+  const overdue = ahead.length === 0 && (memo?.lookForHeld(queue, band.name, request.now) ?? false);
+  if (overdue) ahead = await overdueAhead(wakeUp.jobId, queue, band.name, ports, request.now);
   if (ahead.length > 0) {
     memo?.forget(queue, band.name);
     await ports.queue.send(queue, band.name, { ...wakeUp, deferrals: deferrals + 1 }, 0);
@@ -525,7 +526,9 @@ async function overdueAhead(
 ): Promise<string[]> {
   if (!ports.overdueInBand) return [];
   const dueBy = new Date(now.getTime() - wakeUpHeldAfterMs);
-  const rows = await ports.overdueInBand(queue, band, dueBy, 2).catch(() => []);
+  // Three a priority: attempts that died in their first second keep their entry until their
+  // wake-up comes back, and two of them must not hide a held job.
+  const rows = await ports.overdueInBand(queue, band, dueBy, 3).catch(() => []);
   return rows
     .filter(
       (job) =>

@@ -38,7 +38,14 @@ function inputsHash(context: Record<string, unknown>): string {
   walk(path.join(repoRoot, 'functions'));
   // The console is built into its function's asset (console/build.mjs).
   walk(path.join(repoRoot, 'console'));
-  for (const file of ['package-lock.json', 'cdk.json']) hash.update(readFileSync(path.join(repoRoot, file)));
+  // How the app is synthesized, too: a change there must not reuse an assembly built before it.
+  for (const file of [
+    'package-lock.json',
+    'cdk.json',
+    'localstack/cloud/synth.ts',
+    'localstack/cloud/synth-app.ts',
+  ])
+    hash.update(readFileSync(path.join(repoRoot, file)));
   return hash.digest('hex');
 }
 
@@ -56,7 +63,13 @@ export async function synthesize(
 
   mkdirSync(assembliesDir, { recursive: true });
   const building = `${outdir}.building-${process.pid}`;
-  await synthesizeApart(building, context);
+  try {
+    await synthesizeApart(building, context);
+  } catch (error) {
+    // A half-built assembly (a failed or interrupted synthesis) is ~90 MB nobody will read.
+    rmSync(building, { recursive: true, force: true });
+    throw error;
+  }
   try {
     renameSync(building, outdir);
   } catch {

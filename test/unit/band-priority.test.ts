@@ -77,7 +77,7 @@ describe('a job whose wake-up is held in a busy band', () => {
   });
 
   it('is one due for longer than the threshold and free to start: not a recent job nor a blocked one', async () => {
-    const { ports, ran, lookedForHeld } = harness([
+    const { ports, ran, lookedForHeld, sent } = harness([
       job('a', 5),
       dueAgo('recent', 5, wakeUpHeldAfterMs - 1_000),
       { ...dueAgo('blocked', 4, 600_000), status: 'PENDING', waitingOn: new Set(['x']) },
@@ -91,6 +91,8 @@ describe('a job whose wake-up is held in a busy band', () => {
     );
     expect(lookedForHeld).toHaveLength(1);
     expect(ran).toEqual(['a']);
+    // Nothing taken ahead, so the own wake-up was not put back in line.
+    expect(sent).toEqual([]);
   });
 
   it(`is looked for once in ${heldLookEveryMs / 1000} s, when due for longer than ${wakeUpHeldAfterMs / 60_000} minutes`, async () => {
@@ -127,6 +129,22 @@ describe('a job whose wake-up is held in a busy band', () => {
       ago(wakeUpHeldAfterMs),
       ago(wakeUpHeldAfterMs - heldLookEveryMs),
     ]);
+  });
+
+  it('waits for better work of the band, which goes first', async () => {
+    const { ports, ran, lookedForHeld } = harness([
+      job('a', 5),
+      job('urgent', 3),
+      dueAgo('held', 6, 180_000),
+    ]);
+    await runJobAttempt(
+      { jobId: 'a', priority: 5 },
+      'default',
+      { ...ports, readyAhead: new ReadyAheadMemo() },
+      settings,
+    );
+    expect(ran).toEqual(['urgent']);
+    expect(lookedForHeld).toEqual([]);
   });
 
   it('is not looked for by a worker without a memo to pace the looks', async () => {

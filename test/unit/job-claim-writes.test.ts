@@ -121,6 +121,36 @@ describe('the writes of an attempt', () => {
     expect(touched(calls[1])).toEqual({ set: ['leaseExpiresAt'], remove: [] });
   });
 
+  it('ranks a job on ready from when it became runnable: a past runAt at intake, a dependent released now', async () => {
+    const job = {
+      jobId: 'job_1',
+      kind: 'job',
+      queue: 'default',
+      type: 'delayed_message',
+      status: 'QUEUED',
+      attempts: 0,
+      maxAttempts: 3,
+      priority: 5,
+      createdAt: now.toISOString(),
+      runAt: '2026-12-06T08:00:00.000Z',
+    } as const;
+    await store.createFresh([{ job, plan: undefined }]);
+    const put = (calls[0]?.body as any)?.RequestItems?.Jobs?.[0]?.PutRequest?.Item;
+    expect(put?.readyRank).toEqual({ S: `05#${now.toISOString()}#job_1` });
+    expect(put?.runAt).toEqual({ S: '2026-12-06T08:00:00.000Z' });
+    const later = new Date(now.getTime() + 60_000);
+    await store.release({ ...job, status: 'PENDING' }, later, { dispatchAt: later.toISOString() });
+    const values = (calls[1]?.body as any)?.ExpressionAttributeValues;
+    expect(values?.[':set_readyRank']).toEqual({ S: `05#${later.toISOString()}#job_1` });
+    // A job due later than that keeps its due time.
+    await store.release({ ...job, status: 'PENDING', runAt: '2026-12-06T11:00:00.000Z' }, later, {
+      dispatchAt: later.toISOString(),
+    });
+    expect((calls[2]?.body as any)?.ExpressionAttributeValues?.[':set_readyRank']).toEqual({
+      S: '05#2026-12-06T11:00:00.000Z#job_1',
+    });
+  });
+
   it('gives way only to better work still waiting: an unlisted attempt at the head of the band is skipped', async () => {
     expect(await store.readyAhead('default', 'normal', 6, now, 3)).toEqual(['job_b', 'job_c']);
     expect(calls.map((c) => c.target.split('.')[1])).toEqual(['Query', 'BatchGetItem']);

@@ -71,6 +71,17 @@ const read = async (iterable: AsyncIterable<unknown>) => {
 };
 
 describe('reading a job queue’s waiting jobs', () => {
+  it('times the oldest waiting job by its rank, from when it became runnable, not by its runAt', async () => {
+    // The canned rows' runAt is absent and the entries' ranks say 10:00:00, :01, :02; a job
+    // released just now keeps an old runAt, and its rank says when it could start.
+    const oldest = await new JobQueries('Jobs').oldestDue(
+      'default',
+      'normal',
+      new Date('2026-12-06T10:05:00.000Z'),
+    );
+    expect(oldest).toBe('2026-12-06T10:00:00.000Z');
+  });
+
   it('counts every QUEUED job on ready, fetching the rows', async () => {
     const rows = await read(new JobQueries('Jobs').inPartition('default', 'QUEUED', ['status', 'priority']));
     expect(rows).toEqual([1, 2, 3].map(() => ({ status: 'QUEUED', priority: 5 })));
