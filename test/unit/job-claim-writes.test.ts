@@ -38,6 +38,19 @@ beforeEach(() => {
 const store = new JobEngineStore('Jobs', { finishedDays: 7, deadDays: 30 });
 const now = new Date('2026-12-06T10:00:00.000Z');
 
+/** A no-op job of priority 5, waiting. */
+const noOpJob = {
+  jobId: 'job_1',
+  kind: 'job',
+  queue: 'default',
+  type: 'delayed_message',
+  status: 'QUEUED',
+  attempts: 0,
+  maxAttempts: 3,
+  priority: 5,
+  createdAt: now.toISOString(),
+} as const;
+
 /** The attribute names an update's SET and REMOVE clauses name. */
 function touched(call: CannedCall | undefined) {
   const body = call?.body as { UpdateExpression: string; ExpressionAttributeNames: Record<string, string> };
@@ -54,15 +67,9 @@ function touched(call: CannedCall | undefined) {
 describe('the writes of an attempt', () => {
   it('settles a lost attempt only while no cancel was asked, unless it settles it CANCELLED', async () => {
     const lost = {
-      jobId: 'job_1',
-      kind: 'job',
-      queue: 'default',
-      type: 'delayed_message',
+      ...noOpJob,
       status: 'RUNNING',
       attempts: 1,
-      maxAttempts: 3,
-      priority: 5,
-      createdAt: now.toISOString(),
       attemptToken: 't',
       leaseExpiresAt: now.getTime() - 1,
     } as const;
@@ -123,15 +130,7 @@ describe('the writes of an attempt', () => {
 
   it('ranks a job on ready from when it became runnable: a past runAt at intake, a dependent released now', async () => {
     const job = {
-      jobId: 'job_1',
-      kind: 'job',
-      queue: 'default',
-      type: 'delayed_message',
-      status: 'QUEUED',
-      attempts: 0,
-      maxAttempts: 3,
-      priority: 5,
-      createdAt: now.toISOString(),
+      ...noOpJob,
       runAt: '2026-12-06T08:00:00.000Z',
     } as const;
     await store.createFresh([{ job, plan: undefined }]);
