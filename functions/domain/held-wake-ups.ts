@@ -21,7 +21,7 @@
 import { dispatchOf, type JobDispatch } from './job-intake.ts';
 import { type FollowUpPorts, isUnlistedAttempt, logEntry } from './job-lifecycle.ts';
 import { type PriorityBand, priorityBands } from './job-queues.ts';
-import { type JobRecord, startableJobStatuses } from './jobs.ts';
+import { type JobRecord, waitingToStartBy } from './jobs.ts';
 import { wakeUpHeldAfterMs } from './ready-ahead-memo.ts';
 
 /** Due this long ago with no visible message in its band: the job's wake-up is held (or gone). */
@@ -58,8 +58,9 @@ export interface HeldWakeUpSweep {
  */
 function needsWakeUp(job: JobRecord, dueBy: Date): boolean {
   if (job.kind !== 'job' || job.waitingOn) return false;
-  if (startableJobStatuses.includes(job.status)) return (job.runAt ?? job.createdAt) <= dueBy.toISOString();
-  return isUnlistedAttempt(job) && (job.leaseExpiresAt ?? 0) <= dueBy.getTime();
+  return (
+    waitingToStartBy(job, dueBy) || (isUnlistedAttempt(job) && (job.leaseExpiresAt ?? 0) <= dueBy.getTime())
+  );
 }
 
 export async function resendHeldWakeUps(

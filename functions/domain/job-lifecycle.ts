@@ -25,7 +25,7 @@ import {
   type JobLogEntry,
   type JobRecord,
   settledLineFits,
-  startableJobStatuses,
+  waitingToStartBy,
 } from './jobs.ts';
 import { maxSlotReservations, slotLeadMs, waitInPlaceMs } from './rate-limits.ts';
 import { type ReadyAheadMemo, wakeUpHeldAfterMs } from './ready-ahead-memo.ts';
@@ -530,13 +530,7 @@ async function overdueAhead(
   // wake-up comes back, and two of them must not hide a held job.
   const rows = await ports.overdueInBand(queue, band, dueBy, 3).catch(() => []);
   return rows
-    .filter(
-      (job) =>
-        job.jobId !== ownJobId &&
-        startableJobStatuses.includes(job.status) &&
-        !job.waitingOn &&
-        (job.runAt ?? job.createdAt) <= dueBy.toISOString(),
-    )
+    .filter((job) => job.jobId !== ownJobId && waitingToStartBy(job, dueBy))
     .map((job) => job.jobId)
     .slice(0, 3);
 }

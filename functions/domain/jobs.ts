@@ -23,6 +23,18 @@ export type JobStatus = (typeof jobStatuses)[number];
 /** A job in one of these states starts at a claim once it is due (and waits on nothing). */
 export const startableJobStatuses: readonly JobStatus[] = ['QUEUED', 'PENDING', 'FAILED', 'RETRYING'];
 
+/**
+ * Waiting to start and due at or before `dueBy` (queued, delayed or a retry, waiting on nothing):
+ * what a job whose wake-up is held looks like (held-wake-ups.ts, job-lifecycle.ts claimBest).
+ */
+export const waitingToStartBy = (
+  job: Pick<JobRecord, 'status' | 'waitingOn' | 'runAt' | 'createdAt'>,
+  dueBy: Date,
+): boolean =>
+  startableJobStatuses.includes(job.status) &&
+  !job.waitingOn &&
+  (job.runAt ?? job.createdAt) <= dueBy.toISOString();
+
 /** A job in one of these states never runs again on its own. */
 export const finishedJobStatuses: readonly JobStatus[] = ['COMPLETED', 'DEAD', 'CANCELLED'];
 
