@@ -3,10 +3,11 @@
  * call for one job id; the job row decides whether anything runs. A batch's records run one at a
  * time — the band's concurrency is its number of running jobs — and each is acknowledged on its
  * own (ReportBatchItemFailures, shared/sqs-batch.ts); once the invocation has worked for
- * WAKE_UP_HAND_BACK_MS, the wake-ups it has not started go back to their band queue for idle workers. Each settled
- * attempt is an outcome metric (EMF) and, on AWS, a job type's run is an X-Ray subsegment. The
- * attempts' log lines are batched (JobLogBatcher): a job's last line may trail its state by up to
- * the end of the invocation.
+ * WAKE_UP_HAND_BACK_MS, the wake-ups it has not started go back to their band queue for idle
+ * workers. Each settled attempt is an outcome metric (EMF, one line per queue and type an
+ * invocation) and, on AWS, a job type's run is an X-Ray subsegment. The attempts' log lines are
+ * batched (JobLogBatcher): a job's last line may trail its state by up to the end of the
+ * invocation.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,7 +30,7 @@ import { jobTypes } from '#job-types/index';
 import type { JobType } from '#job-types/job-type';
 import { envInt, requireEnv } from '#shared/env';
 import { describeError, logger } from '#shared/logger';
-import { publishJobOutcome } from '#shared/metrics';
+import { HeldJobOutcomes } from '#shared/metrics';
 import { type SqsRecordHandler, sqsBatchHandler } from '#shared/sqs-batch';
 import { inSubsegment } from '#shared/tracer';
 
@@ -66,6 +67,9 @@ const tracedTypes = new Map(
   ]),
 );
 
+// The attempts' outcome metrics: one EMF line per queue and type at the end of each invocation.
+const outcomes = new HeldJobOutcomes();
+
 // The attempts' log lines are written together, once per batch of wake-ups or 250 ms.
 const logs = new JobLogBatcher(engine.logs, (error, lines) =>
   logger.error('Job log lines lost', { lines, ...describeError(error) }),
@@ -99,7 +103,7 @@ const ports: AttemptPorts = {
     jobsData: { finishedBetween: (from, to) => engine.queries.finishedBetween(allQueueNames, from, to) },
     outbound: { request: (url, init) => outboundRequest(url, init, outboundAllowList) },
   },
-  settled: (attempt) => publishJobOutcome(attempt),
+  settled: (attempt) => outcomes.add(attempt),
   // An attempt whose worker died before listing it comes back with its wake-up (job-lifecycle.ts):
   // settled here as the dispatcher settles a listed one whose lease ran out.
   recoverUnlisted: (jobId) => recoverExpiredLease(jobId, recovery),
@@ -139,6 +143,7 @@ export const handler = sqsBatchHandler(processRecord, {
   // The batch's finished jobs reach the worker's row in one write (domain/worker-status.ts), and
   // the lines still held reach the job log before Lambda may freeze the environment.
   afterBatch: async () => {
+    outcomes.flush();
     await Promise.all([registry.flush(), logs.flush()]);
   },
 });

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runJobAttempt, type SettledAttempt } from '../../functions/domain/job-lifecycle.ts';
 import { jobMetricsNamespace, jobOutcomeMetricsOf } from '../../functions/domain/job-outcome-metrics.ts';
 import { type JobType, PermanentJobError } from '../../functions/job-types/job-type.ts';
-import { publishJobOutcome } from '../../functions/shared/metrics.ts';
+import { HeldJobOutcomes, publishJobOutcome } from '../../functions/shared/metrics.ts';
 import { attemptHarness, now, queuedJob } from './fixtures/attempt-harness.ts';
 
 const settings = { leaseMs: 30_000, heartbeatEveryMs: 5_000 };
@@ -19,6 +19,16 @@ const failing: JobType = {
 };
 
 afterEach(() => vi.restoreAllMocks());
+
+/** Powertools Metrics writes its lines to stdout: what it wrote, one entry a line. */
+function captureStdout(): string[] {
+  const lines: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  return lines;
+}
 
 describe('an attempt settled by the job worker', () => {
   it('is told with its queue, type, outcome, run time and wait since it was due', async () => {
@@ -95,11 +105,7 @@ describe('the outcome metrics of an attempt', () => {
 
   it('is one EMF line in the RobotFactory namespace with service, queue and type as its dimensions', () => {
     // Prepare: Powertools Metrics writes its line to stdout.
-    const lines: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      lines.push(String(chunk));
-      return true;
-    });
+    const lines = captureStdout();
     const metrics = new Metrics({ namespace: jobMetricsNamespace, serviceName: 'robot-factory' });
     // Act: two attempts of different queues, one after the other in the same environment.
     publishJobOutcome(attempt('DEAD'), metrics);
@@ -135,11 +141,7 @@ describe('the outcome metrics of an attempt', () => {
 
   it("writes a step's line with its production line as the queue, and a lost attempt's without a run time", () => {
     // Prepare
-    const lines: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      lines.push(String(chunk));
-      return true;
-    });
+    const lines = captureStdout();
     const metrics = new Metrics({ namespace: jobMetricsNamespace, serviceName: 'robot-factory' });
     // Act: a step's last attempt failed on its line; a job attempt lease recovery found lost;
     // a cancel nobody timed (nothing to count or time).
@@ -170,5 +172,77 @@ describe('the outcome metrics of an attempt', () => {
     ]);
     expect(lost).toMatchObject({ queue: 'default', type: 'send_email', JobsFailed: 1, JobWaitTime: 50 });
     expect(lost.JobRunTime).toBeUndefined();
+  });
+});
+
+describe("a job worker's held outcome lines", () => {
+  const done = (queue: string, type: string, ranMs: number): SettledAttempt => ({
+    queue,
+    type,
+    status: 'COMPLETED',
+    attempt: 1,
+    ranMs,
+    waitedMs: ranMs * 10,
+  });
+
+  it('are written at the flush, one per queue and type, with every attempt a sample', () => {
+    // Prepare
+    const lines = captureStdout();
+    const held = new HeldJobOutcomes(
+      new Metrics({ namespace: jobMetricsNamespace, serviceName: 'robot-factory' }),
+    );
+    // Act: three attempts of one type, a dead one of another, and a cancel nobody timed.
+    held.add(done('default', 'delayed_message', 1));
+    held.add(done('reports', 'generate_report', 40));
+    held.add(done('default', 'delayed_message', 2));
+    held.add({
+      queue: 'reports',
+      type: 'generate_report',
+      status: 'DEAD',
+      attempt: 3,
+      ranMs: 50,
+      waitedMs: 7,
+    });
+    held.add(done('default', 'delayed_message', 3));
+    held.add({ queue: 'default', type: 'send_email', status: 'CANCELLED', attempt: 1 });
+    const beforeFlush = lines.length;
+    held.flush();
+    // Assess: nothing before the flush; no line for the cancel; samples in the order told.
+    expect(beforeFlush).toBe(0);
+    expect(lines).toHaveLength(2);
+    const [noOps, reports] = lines.map((line) => JSON.parse(line));
+    expect(noOps._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'queue', 'type']]);
+    expect(noOps).toMatchObject({
+      queue: 'default',
+      type: 'delayed_message',
+      JobsCompleted: [1, 1, 1],
+      JobRunTime: [1, 2, 3],
+      JobWaitTime: [10, 20, 30],
+    });
+    expect(reports).toMatchObject({
+      queue: 'reports',
+      type: 'generate_report',
+      JobsCompleted: 1,
+      JobsFailed: 1,
+      JobsDead: 1,
+      JobRunTime: [40, 50],
+      JobWaitTime: [400, 7],
+    });
+    // Assess: flushed, nothing is held any more.
+    held.flush();
+    expect(lines).toHaveLength(2);
+  });
+
+  it("keep each line under EMF's 100 values a metric, every line with its dimensions", () => {
+    const lines = captureStdout();
+    const held = new HeldJobOutcomes(
+      new Metrics({ namespace: jobMetricsNamespace, serviceName: 'robot-factory' }),
+    );
+    for (let i = 0; i < 250; i++) held.add(done('default', 'delayed_message', i));
+    held.flush();
+    const written = lines.map((line) => JSON.parse(line));
+    expect(written.map((line) => line.JobRunTime.length)).toEqual([99, 99, 52]);
+    expect(written.flatMap((line) => line.JobRunTime)).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    for (const line of written) expect(line).toMatchObject({ queue: 'default', type: 'delayed_message' });
   });
 });
