@@ -30,6 +30,8 @@ import { compareRetryPolicies, retryComparisonTable } from './bench/retry-worklo
 import {
   bullmqRun,
   factoryRun,
+  type LocalUsage,
+  processCpu,
   processMemory,
   type ThroughputRun,
   throughputTable,
@@ -216,8 +218,11 @@ async function benchThroughput(): Promise<string[]> {
       const key = factoryProcess.keys.admin as string;
       factory.push(
         await factoryRun({ url: factoryProcess.apiUrl, key }, count, log, {
-          of: '`npm start` process RSS once drained',
-          read: () => processMemory(factoryProcess.pid),
+          memoryOf: '`npm start` process RSS once drained',
+          memory: () => processMemory(factoryProcess.pid),
+          cpu: () => processCpu(factoryProcess.pid),
+          usage: async () =>
+            (await (await fetch(`${factoryProcess.edgeUrl}/__local/usage`)).json()) as LocalUsage,
         }),
       );
     } finally {

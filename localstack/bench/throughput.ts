@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { freePort } from '../factory-process.ts';
 
 export interface ThroughputRun {
@@ -26,6 +27,39 @@ export interface ThroughputRun {
   readonly apiP95ByCall?: Readonly<Record<string, number>>;
   readonly apiCalls?: number;
   readonly api5xx?: number;
+  /** What a job cost the factory's process (the factory only, where its probe can tell). */
+  readonly cost?: JobCost;
+}
+
+/**
+ * The factory process's CPU time per job — every thread (the local cloud's main thread, which
+ * serves the data plane, and the Lambda environments' threads), and the main thread's share —
+ * in the intake and the drain, and the AWS calls and write units per job over both: the drain's
+ * bound on this machine is its cores over the CPU a job costs.
+ */
+export interface JobCost {
+  readonly intakeCpuMs: number;
+  readonly drainCpuMs: number;
+  readonly drainMainThreadCpuMs: number;
+  readonly calls: number;
+  readonly callsByAction: Readonly<Record<string, number>>;
+  readonly writeUnits?: number;
+}
+
+/** What the bench can read of the factory's process besides its API. */
+export interface FactoryProbe {
+  readonly memoryOf: string;
+  memory(): { rssMb: number; peakMb: number };
+  /** CPU time used so far, milliseconds: the whole process and its main thread. */
+  cpu?(): { processMs: number; mainThreadMs: number };
+  /** The local cloud's GET /__local/usage. */
+  usage?(): Promise<LocalUsage>;
+}
+
+/** What the local cloud served (GET /__local/usage): calls by service:action, write units by table. */
+export interface LocalUsage {
+  readonly calls: Record<string, number>;
+  readonly writeUnits?: Record<string, number>;
 }
 
 const noOpJob = (tag: string, i: number) => ({
@@ -116,14 +150,38 @@ export function processMemory(pid: number): { rssMb: number; peakMb: number } {
 }
 
 /**
- * The factory's run: `api` is an `npm start` of its own (bench.ts starts one per round), whose
- * memory `memory` reads once the jobs are done, as redis-server's is read for BullMQ.
+ * A process's CPU time (user + system) so far, milliseconds, from Linux's /proc: all its threads,
+ * and its main thread alone (the task whose id is the process's).
+ */
+export function processCpu(pid: number): { processMs: number; mainThreadMs: number } {
+  const ticksPerSecond = 100; // USER_HZ, 100 on Linux's every architecture Node runs on
+  const msOf = (stat: string) => {
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  };
+  return {
+    processMs: msOf(readFileSync(`/proc/${pid}/stat`, 'utf8')),
+    mainThreadMs: msOf(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')),
+  };
+}
+
+const difference = (after: Record<string, number>, before: Record<string, number>) =>
+  Object.fromEntries(
+    Object.entries(after)
+      .map(([key, n]) => [key, n - (before[key] ?? 0)] as const)
+      .filter(([, n]) => n > 0),
+  );
+
+/**
+ * The factory's run: `api` is an `npm start` of its own (bench.ts starts one per round), which
+ * `probe` reads: its memory once the jobs are done (as redis-server's is read for BullMQ), and
+ * its CPU time and AWS calls around the intake and the drain.
  */
 export async function factoryRun(
   api: FactoryEndpoint,
   count: number,
   log: (line: string) => void,
-  memory: { readonly of: string; read(): { rssMb: number; peakMb: number } },
+  probe: FactoryProbe,
 ): Promise<ThroughputRun> {
   const counters = { retried: 0 };
   const tag = `bench-${Date.now().toString(36)}`;
@@ -146,6 +204,8 @@ export async function factoryRun(
 
   const completedBefore = await completedCount(api, counters);
   const ids: string[] = [];
+  const usageBefore = await probe.usage?.();
+  const cpuBefore = probe.cpu?.();
   const submitStarted = performance.now();
   const chunks = Array.from({ length: Math.ceil(count / 500) }, (_, c) =>
     Array.from({ length: Math.min(500, count - c * 500) }, (_, i) => noOpJob(tag, c * 500 + i)),
@@ -168,6 +228,7 @@ export async function factoryRun(
     }),
   );
   const submitMs = performance.now() - submitStarted;
+  const cpuSubmitted = probe.cpu?.();
   log(`bench: factory accepted ${count} jobs in ${(submitMs / 1000).toFixed(1)} s`);
 
   // While the backlog drains: the stats read the bench waits on, a listing and a submission,
@@ -205,7 +266,9 @@ export async function factoryRun(
     await sleep(1000);
   }
 
-  const { rssMb, peakMb } = memory.read();
+  const cpuDrained = probe.cpu?.();
+  const usageDrained = await probe.usage?.();
+  const { rssMb, peakMb } = probe.memory();
   const times = await jobTimes(api, new Set(ids), counters);
   const starts = times.map((t) => Date.parse(t.startedAt ?? t.createdAt) - Date.parse(t.createdAt));
   starts.sort((a, b) => a - b);
@@ -217,7 +280,7 @@ export async function factoryRun(
     ...figures({ count, submitMs, firstCreated, lastCompleted, starts, idle }),
     memoryMb: rssMb,
     peakMemoryMb: peakMb,
-    memoryOf: memory.of,
+    memoryOf: probe.memoryOf,
     retried: counters.retried,
     apiP95Ms: percentile(apiTimes, 0.95),
     apiP95ByCall: Object.fromEntries(
@@ -231,6 +294,31 @@ export async function factoryRun(
     ),
     apiCalls: apiTimes.length,
     api5xx,
+    ...(cpuBefore && cpuSubmitted && cpuDrained && usageBefore && usageDrained
+      ? { cost: jobCost(count, [cpuBefore, cpuSubmitted, cpuDrained], [usageBefore, usageDrained]) }
+      : {}),
+  };
+}
+
+function jobCost(
+  count: number,
+  [before, submitted, drained]: readonly { processMs: number; mainThreadMs: number }[],
+  [usageBefore, usageDrained]: readonly LocalUsage[],
+): JobCost {
+  const calls = difference(usageDrained?.calls ?? {}, usageBefore?.calls ?? {});
+  const units =
+    usageDrained?.writeUnits && usageBefore?.writeUnits
+      ? difference(usageDrained.writeUnits, usageBefore.writeUnits)
+      : undefined;
+  const sum = (values: Record<string, number>) => Object.values(values).reduce((a, b) => a + b, 0);
+  const perJob = (n: number) => n / count;
+  return {
+    intakeCpuMs: perJob((submitted?.processMs ?? 0) - (before?.processMs ?? 0)),
+    drainCpuMs: perJob((drained?.processMs ?? 0) - (submitted?.processMs ?? 0)),
+    drainMainThreadCpuMs: perJob((drained?.mainThreadMs ?? 0) - (submitted?.mainThreadMs ?? 0)),
+    calls: perJob(sum(calls)),
+    callsByAction: Object.fromEntries(Object.entries(calls).map(([action, n]) => [action, perJob(n)])),
+    ...(units ? { writeUnits: perJob(sum(units)) } : {}),
   };
 }
 
@@ -400,5 +488,42 @@ export function throughputTable(
       .map(([name, ms]) => `${name} ${fmt(ms)}`)
       .join(', ')}), ${api?.api5xx ?? 0} × 5xx; ${retried} answers 429/5xx retried by the bench`,
   );
+  lines.push(...costLines(factory, fmt));
   return lines;
+}
+
+/** What a job cost the factory's process, median of the rounds, and its AWS calls. */
+function costLines(factory: readonly ThroughputRun[], fmt: (n: number, digits?: number) => string): string[] {
+  const costs = factory.flatMap((r) => (r.cost ? [r.cost] : []));
+  if (costs.length === 0) return [];
+  const of = (pick: (c: JobCost) => number) => median(costs.map(pick));
+  const drainMs = of((c) => c.drainCpuMs);
+  const actions = Object.keys(costs[0]?.callsByAction ?? {});
+  const byAction = actions
+    .map((action) => [action, of((c) => c.callsByAction[action] ?? 0)] as const)
+    .filter(([, n]) => n >= 0.01)
+    .sort(([, a], [, b]) => b - a)
+    .map(([action, n]) => `${action} ${fmt(n, 2)}`);
+  const cores = availableParallelism();
+  const units = costs.every((c) => c.writeUnits !== undefined)
+    ? `, ${fmt(
+        of((c) => c.writeUnits ?? 0),
+        1,
+      )} write units`
+    : '';
+  return [
+    `  factory CPU per job (every thread of \`npm start\`): intake ${fmt(
+      of((c) => c.intakeCpuMs),
+      2,
+    )} ms, ` +
+      `drain ${fmt(drainMs, 2)} ms (main thread ${fmt(
+        of((c) => c.drainMainThreadCpuMs),
+        2,
+      )} ms); ` +
+      `${cores} cores ÷ ${fmt(drainMs, 2)} ms = a ${fmt((cores * 1000) / drainMs)} jobs/s bound on the drain`,
+    `  factory AWS calls per job, intake to drained: ${fmt(
+      of((c) => c.calls),
+      2,
+    )}${units} (${byAction.join(', ')})`,
+  ];
 }

@@ -14,6 +14,8 @@
  *   latest 1,000), each answered with AccessDeniedException as AWS would (local-iam.ts).
  * - GET /__local/sns/published?topicArn= — the messages published to SNS topics, newest first,
  *   with how each subscription's delivery went (sns-topics.ts).
+ * - GET /__local/usage — every AWS call served since the start, by service and action, and the
+ *   DynamoDB write units billed, by table (embedded backend): what the bench divides by its jobs.
  */
 import type { BufferedRequest, ServiceResponse } from './edge.ts';
 import type { LambdaRuntime } from './lambda-runtime.ts';
@@ -47,6 +49,12 @@ export class LocalAdmin {
 
   /** The SNS topics (GET /__local/sns/published lists what they were sent). */
   sns?: { published(topicArn?: string): unknown[] };
+
+  /** What the data plane served (GET /__local/usage): calls, and write units where measured. */
+  usage?: {
+    readonly calls: { snapshot(): Record<string, number> };
+    readonly writeUnits?: { snapshot(): Record<string, number> };
+  };
 
   constructor(private readonly runtime: LambdaRuntime) {}
 
@@ -116,6 +124,11 @@ export class LocalAdmin {
     if (url.pathname === '/__local/sns/published' && request.method === 'GET')
       return reply(200, {
         messages: this.sns?.published(url.searchParams.get('topicArn') ?? undefined) ?? [],
+      });
+    if (url.pathname === '/__local/usage' && request.method === 'GET')
+      return reply(200, {
+        calls: this.usage?.calls.snapshot() ?? {},
+        ...(this.usage?.writeUnits ? { writeUnits: this.usage.writeUnits.snapshot() } : {}),
       });
     if (url.pathname === '/__local/ttl/sweep' && request.method === 'POST') {
       if (!this.ttl) return reply(503, { message: 'The tables are not provisioned yet' });

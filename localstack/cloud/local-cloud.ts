@@ -180,6 +180,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       snsTopics ? snsTopics.handle(request) : notYet('SNS topics'),
   };
   const admin = new LocalAdmin(runtime);
+  admin.usage = { calls, ...(dataPlane.writeUnits ? { writeUnits: dataPlane.writeUnits } : {}) };
   edge = await startEdge(options.edgePort ?? 4566, edgeBackends, calls, admin);
   runtime.connectEdge(edge.url, edge.dispatch);
   // The local cloud's own calls reach the edge without a socket (in-process-transport.ts); the
