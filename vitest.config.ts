@@ -1,7 +1,10 @@
 import { defineConfig } from 'vitest/config';
+import IntegrationSequencer from './test/helpers/integration-sequencer.ts';
 
 export default defineConfig({
   test: {
+    // The integration files that wait on the clock for a minute or more start first.
+    sequence: { sequencer: IntegrationSequencer },
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       // Synthesizes the stack (with bundling skipped) and asserts on the template.
@@ -21,8 +24,7 @@ export default defineConfig({
           // One local cloud (or moto-backed cloud) for the whole suite, driven over HTTP.
           globalSetup: ['test/helpers/local-cloud-setup.ts'],
           // The files mostly wait on the cloud (a maintenance window waits minutes): run several
-          // at once even on two cores. (Starting the longest first — chaos, the window, the
-          // restart — was tried: three factories at once starved the shared one.)
+          // at once even on two cores, the longest first (test/helpers/integration-sequencer.ts).
           // moto is one Python process: two files at a time. (Two once starved each other's
           // handlers past their 10 s timeout, when every StartExecution copied the run's whole
           // execution history: localstack/moto/moto_server.py shares it now.)
