@@ -51,6 +51,8 @@ export class Journal<E> {
   private fd: number | undefined;
   private held: string[] = [];
   private flushScheduled = false;
+  /** The last write failed partway: the file ends in part of a line. */
+  private torn = false;
 
   constructor(
     private readonly file: string | undefined,
@@ -63,7 +65,10 @@ export class Journal<E> {
     return this.file !== undefined;
   }
 
-  /** The entries written so far; a torn last line (the process died mid-write) is dropped. */
+  /**
+   * The entries written so far. A torn line is dropped: the last one, when the process died
+   * mid-write, or one a failed write left partway (`write`).
+   */
   load(): E[] {
     if (!this.file || !existsSync(this.file)) return [];
     const entries: E[] = [];
@@ -72,7 +77,7 @@ export class Journal<E> {
       try {
         entries.push(JSON.parse(line) as E);
       } catch {
-        // only the last line can be incomplete
+        // torn: the rest of it was never written
       }
     }
     this.lines = entries.length;
@@ -99,18 +104,41 @@ export class Journal<E> {
     }
   }
 
-  /** Writes the held lines (a deferred journal's; nothing otherwise), in the order appended. */
+  /**
+   * Writes the held lines (a deferred journal's; nothing otherwise), in the order appended. A
+   * write that fails (a full disk) throws, and the lines stay held for the next flush: the call
+   * being answered fails, and what other calls were told is not lost with it.
+   */
   flush(): void {
     this.flushScheduled = false;
     if (this.held.length === 0) return;
-    const text = `${this.held.join('\n')}\n`;
+    const lines = this.held;
     this.held = [];
-    this.write(text);
+    try {
+      this.write(`${lines.join('\n')}\n`);
+    } catch (error) {
+      this.held = [...lines, ...this.held];
+      throw error;
+    }
   }
 
+  /**
+   * One write of whole lines. A short write (the OS may take part of a buffer) goes on from where
+   * it stopped; a write that fails after part of its lines reached the file starts the retry on a
+   * line of its own, so that the torn part is one unreadable line, skipped at load, rather than
+   * the first half of the next entry.
+   */
   private write(text: string): void {
     this.fd ??= openSync(this.file as string, 'a');
-    writeSync(this.fd, text);
+    const bytes = Buffer.from(`${this.torn ? '\n' : ''}${text}`);
+    this.torn = false;
+    let written = 0;
+    try {
+      while (written < bytes.length) written += writeSync(this.fd, bytes, written);
+    } catch (error) {
+      this.torn = written > 0;
+      throw error;
+    }
   }
 
   /** Lines written since the last compaction. */

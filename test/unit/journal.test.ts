@@ -1,8 +1,25 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Journal } from '../../localstack/cloud/journal.ts';
+
+// The journal's writes, as the OS takes them unless a test makes one fail or fall short.
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  return { ...fs, writeSync: vi.fn(fs.writeSync) };
+});
+const actualWriteSync = (await vi.importActual<typeof import('node:fs')>('node:fs')).writeSync;
+
+afterEach(() => vi.mocked(writeSync).mockReset().mockImplementation(actualWriteSync));
+
+/** A write the OS takes only the first `limit` bytes of, whatever form it was handed. */
+const shortWrite =
+  (limit: number) =>
+  (fd: number, data: unknown, offset?: unknown): number =>
+    typeof data === 'string'
+      ? actualWriteSync(fd, data.slice(0, limit))
+      : actualWriteSync(fd, data as NodeJS.ArrayBufferView, Number(offset ?? 0), limit);
 
 describe('the local cloud journal', () => {
   it('appends to its open file, and after a compaction to the file that replaced it', () => {
@@ -48,5 +65,37 @@ describe('the local cloud journal', () => {
     journal.append({ n: 1 });
     expect(journal.load()).toEqual([]);
     expect(journal.durable).toBe(false);
+  });
+
+  it('keeps the held lines when a write fails, and writes them whole at the next flush', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'journal-')), 'state.jsonl');
+    const journal = new Journal<{ n: number }>(file, { deferred: true });
+    journal.append({ n: 1 });
+    journal.flush();
+    // A full disk: the OS takes five bytes of the next lines, then refuses the rest.
+    vi.mocked(writeSync)
+      .mockImplementationOnce(shortWrite(5))
+      .mockImplementationOnce(() => {
+        throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      });
+    journal.append({ n: 2 });
+    journal.append({ n: 3 });
+    expect(() => journal.flush()).toThrow(/ENOSPC/);
+    // Appended meanwhile: written after the lines that were held first.
+    journal.append({ n: 4 });
+    journal.flush();
+    journal.close();
+    expect(new Journal<{ n: number }>(file).load()).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+    expect(readFileSync(file, 'utf8')).toBe('{"n":1}\n{"n":\n{"n":2}\n{"n":3}\n{"n":4}\n');
+  });
+
+  it('goes on where a short write stopped', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'journal-')), 'state.jsonl');
+    const journal = new Journal<{ n: number }>(file);
+    vi.mocked(writeSync).mockImplementationOnce(shortWrite(3));
+    journal.append({ n: 10 });
+    journal.append({ n: 11 });
+    journal.close();
+    expect(readFileSync(file, 'utf8')).toBe('{"n":10}\n{"n":11}\n');
   });
 });
