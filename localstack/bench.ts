@@ -36,7 +36,7 @@ import {
   type ThroughputRun,
   throughputTable,
 } from './bench/throughput.ts';
-import { CallCounter } from './cloud/call-counter.ts';
+import { CallCounter, pollingActions } from './cloud/call-counter.ts';
 import { startLocalCloud } from './cloud/local-cloud.ts';
 import { startFactoryProcess } from './factory-process.ts';
 
@@ -46,15 +46,6 @@ const specifications: Record<string, unknown> = {
   courier: { payloadKg: 8, rangeKm: 25, terrain: 'urban' },
   companion: { heightCm: 60, personality: 'calm', language: 'en' },
 };
-// Polling calls depend on idle time, not on orders; they are reported apart. Stream reads are
-// Lambda's own (no request or read charge on AWS for a stream that triggers a function).
-const pollingActions = new Set([
-  'sqs:ReceiveMessage',
-  'streams:GetRecords',
-  'streams:GetShardIterator',
-  'streams:DescribeStream',
-]);
-
 const log = (line: string) => process.stderr.write(`${line}\n`);
 // Fresh data every run: a leftover backlog would be measured too.
 const cloud = await startLocalCloud({ apiPort: 0, edgePort: 0, workDir: '.local/bench', fresh: true, log });

@@ -30,40 +30,64 @@ export function publishJobOutcome(attempt: SettledOutcome, metrics: Metrics = jo
 const attemptsPerLine = 99;
 
 /**
- * A job worker's outcome lines, held until the end of its invocation (Powertools' own rhythm:
- * metrics flushed once per invocation): one line per queue and type, each metric with every
- * attempt's value — the same samples as a line per attempt, stamped with the flush's time. A
- * drain of no-op jobs wrote a third of its log lines, and spent that share of its logging CPU,
- * on these. Lost if the environment dies before the flush, as its last line would be.
+ * A job worker's outcome lines, held for up to `maxDelayMs` or to the end of its invocation,
+ * whichever comes first (as Powertools' logMetrics flushes once per invocation): one line per
+ * queue and type, each metric with every attempt's value — the same samples as a line per
+ * attempt, stamped with the flush's time. A drain of no-op jobs wrote a third of its log lines,
+ * and spent that share of its logging CPU, on these. The bound in time keeps a long job that
+ * follows in the batch from holding its batch-mates' outcomes for its whole run; an environment
+ * that dies loses what it still holds, at most a second's outcomes.
  */
 export class HeldJobOutcomes {
   private readonly held = new Map<string, SettledOutcome[]>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly metrics: Metrics = jobMetrics) {}
+  constructor(
+    private readonly metrics: Metrics = jobMetrics,
+    private readonly maxDelayMs = 1_000,
+  ) {}
 
   add(attempt: SettledOutcome): void {
     const key = JSON.stringify([attempt.queue, attempt.type]);
     const group = this.held.get(key);
     if (group) group.push(attempt);
     else this.held.set(key, [attempt]);
+    this.timer ??= setTimeout(() => this.flush(), this.maxDelayMs);
   }
 
-  /** Writes the held lines; synchronous, so attempts settling meanwhile wait for the next flush. */
+  /**
+   * Writes the held lines. Synchronous: attempts settling meanwhile wait for the next flush. A
+   * line that fails is dropped, never the settlement that told it (nor the flushes after it).
+   */
   flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     const groups = [...this.held.values()];
     this.held.clear();
     for (const group of groups)
       for (let from = 0; from < group.length; from += attemptsPerLine) {
-        let dimensionsSet = false;
-        for (const attempt of group.slice(from, from + attemptsPerLine)) {
-          const { dimensions, metrics: values } = jobOutcomeMetricsOf(attempt);
-          if (!dimensionsSet && values.length > 0) {
-            for (const [name, value] of Object.entries(dimensions)) this.metrics.addDimension(name, value);
-            dimensionsSet = true;
-          }
-          for (const { name, unit, value } of values) this.metrics.addMetric(name, unit, value);
+        try {
+          this.publish(group.slice(from, from + attemptsPerLine));
+        } catch {
+          // As publishJobOutcome's callers do: a metric never fails the work it counts. What the
+          // failed line had stored must not reach the next one.
+          this.metrics.clearMetrics();
+          this.metrics.clearDimensions();
         }
-        if (dimensionsSet) this.metrics.publishStoredMetrics();
       }
+  }
+
+  /** One line: the attempts of one queue and type, fewer than 100. */
+  private publish(attempts: readonly SettledOutcome[]): void {
+    let dimensionsSet = false;
+    for (const attempt of attempts) {
+      const { dimensions, metrics: values } = jobOutcomeMetricsOf(attempt);
+      if (!dimensionsSet && values.length > 0) {
+        for (const [name, value] of Object.entries(dimensions)) this.metrics.addDimension(name, value);
+        dimensionsSet = true;
+      }
+      for (const { name, unit, value } of values) this.metrics.addMetric(name, unit, value);
+    }
+    if (dimensionsSet) this.metrics.publishStoredMetrics();
   }
 }

@@ -4,10 +4,10 @@
  * time — the band's concurrency is its number of running jobs — and each is acknowledged on its
  * own (ReportBatchItemFailures, shared/sqs-batch.ts); once the invocation has worked for
  * WAKE_UP_HAND_BACK_MS, the wake-ups it has not started go back to their band queue for idle
- * workers. Each settled attempt is an outcome metric (EMF, one line per queue and type an
- * invocation) and, on AWS, a job type's run is an X-Ray subsegment. The attempts' log lines are
- * batched (JobLogBatcher): a job's last line may trail its state by up to the end of the
- * invocation.
+ * workers. Each settled attempt is an outcome metric (EMF: one line per queue and type a second
+ * or an invocation, whichever ends first) and, on AWS, a job type's run is an X-Ray subsegment.
+ * The attempts' log lines are batched (JobLogBatcher): a job's last line may trail its state by
+ * up to the end of the invocation.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,6 +22,7 @@ import { RateLimiter } from '#adapters/rate-limiter';
 import { RetryEvidenceStore } from '#adapters/retry-evidence-store';
 import { WorkerRegistry } from '#adapters/worker-registry';
 import { type AttemptPorts, jobWakeUpSchema, runJobAttempt } from '#domain/job-lifecycle';
+import type { SettledOutcome } from '#domain/job-outcome-metrics';
 import { allQueueNames } from '#domain/job-queues';
 import { recoverExpiredLease } from '#domain/lease-recovery';
 import { parseAllowList } from '#domain/outbound-policy';
@@ -39,7 +40,13 @@ const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? `${queue}-worker`;
 // An execution environment is a worker; its log stream name is unique to it on AWS.
 const workerId = `${queue}:${process.env.AWS_LAMBDA_LOG_STREAM_NAME?.split(']').pop() ?? randomUUID()}`;
 const engine = jobEngineFromEnv(workerId);
-const recovery = leaseRecoveryPorts(engine);
+// The attempts' outcome metrics, this worker's and those of attempts it recovers: one EMF line
+// per queue and type a second or an invocation, whichever ends first.
+const outcomes = new HeldJobOutcomes();
+const recovery = {
+  ...leaseRecoveryPorts(engine),
+  settled: (attempt: SettledOutcome) => outcomes.add(attempt),
+};
 const artifacts = new ArtifactStore(requireEnv('ARTIFACTS_BUCKET'));
 // Where jobs may send requests besides the public internet (deploy-time: outboundAllowList).
 const outboundAllowList = parseAllowList(process.env.OUTBOUND_ALLOW_LIST);
@@ -66,9 +73,6 @@ const tracedTypes = new Map(
     },
   ]),
 );
-
-// The attempts' outcome metrics: one EMF line per queue and type at the end of each invocation.
-const outcomes = new HeldJobOutcomes();
 
 // The attempts' log lines are written together, once per batch of wake-ups or 250 ms.
 const logs = new JobLogBatcher(engine.logs, (error, lines) =>

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { CallCounter, pollingActions } from '../cloud/call-counter.ts';
 import { freePort } from '../factory-process.ts';
 
 export interface ThroughputRun {
@@ -34,17 +35,22 @@ export interface ThroughputRun {
 /**
  * The factory process's CPU time per job — every thread (the local cloud's main thread, which
  * serves the data plane, and the Lambda environments' threads), and the main thread's share —
- * in the intake and the drain, and the AWS calls and write units per job over both: the drain's
- * bound on this machine is its cores over the CPU a job costs.
+ * in the intake and the drain, and the AWS calls and write units per job over both, the event
+ * sources' polling apart (it depends on idle time): the drain's bound on this machine is its
+ * cores over the CPU a job costs, or the main thread's one core over its share.
  */
 export interface JobCost {
   readonly intakeCpuMs: number;
+  readonly intakeMainThreadCpuMs: number;
   readonly drainCpuMs: number;
   readonly drainMainThreadCpuMs: number;
   readonly calls: number;
   readonly callsByAction: Readonly<Record<string, number>>;
+  readonly pollingByAction: Readonly<Record<string, number>>;
   readonly writeUnits?: number;
 }
+
+type CpuReading = ReturnType<typeof processCpu>;
 
 /** What the bench can read of the factory's process besides its API. */
 export interface FactoryProbe {
@@ -165,13 +171,6 @@ export function processCpu(pid: number): { processMs: number; mainThreadMs: numb
   };
 }
 
-const difference = (after: Record<string, number>, before: Record<string, number>) =>
-  Object.fromEntries(
-    Object.entries(after)
-      .map(([key, n]) => [key, n - (before[key] ?? 0)] as const)
-      .filter(([, n]) => n > 0),
-  );
-
 /**
  * The factory's run: `api` is an `npm start` of its own (bench.ts starts one per round), which
  * `probe` reads: its memory once the jobs are done (as redis-server's is read for BullMQ), and
@@ -204,7 +203,8 @@ export async function factoryRun(
 
   const completedBefore = await completedCount(api, counters);
   const ids: string[] = [];
-  const usageBefore = await probe.usage?.();
+  // Without a reading (an older local cloud, a probe that failed), no cost lines: the rates stand.
+  const usageBefore = await probe.usage?.().catch(() => undefined);
   const cpuBefore = probe.cpu?.();
   const submitStarted = performance.now();
   const chunks = Array.from({ length: Math.ceil(count / 500) }, (_, c) =>
@@ -267,7 +267,7 @@ export async function factoryRun(
   }
 
   const cpuDrained = probe.cpu?.();
-  const usageDrained = await probe.usage?.();
+  const usageDrained = await probe.usage?.().catch(() => undefined);
   const { rssMb, peakMb } = probe.memory();
   const times = await jobTimes(api, new Set(ids), counters);
   const starts = times.map((t) => Date.parse(t.startedAt ?? t.createdAt) - Date.parse(t.createdAt));
@@ -302,23 +302,27 @@ export async function factoryRun(
 
 function jobCost(
   count: number,
-  [before, submitted, drained]: readonly { processMs: number; mainThreadMs: number }[],
-  [usageBefore, usageDrained]: readonly LocalUsage[],
+  [before, submitted, drained]: readonly [CpuReading, CpuReading, CpuReading],
+  [usageBefore, usageDrained]: readonly [LocalUsage, LocalUsage],
 ): JobCost {
-  const calls = difference(usageDrained?.calls ?? {}, usageBefore?.calls ?? {});
+  const served = CallCounter.difference(usageDrained.calls, usageBefore.calls);
   const units =
-    usageDrained?.writeUnits && usageBefore?.writeUnits
-      ? difference(usageDrained.writeUnits, usageBefore.writeUnits)
+    usageDrained.writeUnits && usageBefore.writeUnits
+      ? CallCounter.difference(usageDrained.writeUnits, usageBefore.writeUnits)
       : undefined;
-  const sum = (values: Record<string, number>) => Object.values(values).reduce((a, b) => a + b, 0);
   const perJob = (n: number) => n / count;
+  const perJobOf = (entries: [string, number][]) =>
+    Object.fromEntries(entries.map(([action, n]) => [action, perJob(n)]));
+  const work = Object.entries(served).filter(([action]) => !pollingActions.has(action));
   return {
-    intakeCpuMs: perJob((submitted?.processMs ?? 0) - (before?.processMs ?? 0)),
-    drainCpuMs: perJob((drained?.processMs ?? 0) - (submitted?.processMs ?? 0)),
-    drainMainThreadCpuMs: perJob((drained?.mainThreadMs ?? 0) - (submitted?.mainThreadMs ?? 0)),
-    calls: perJob(sum(calls)),
-    callsByAction: Object.fromEntries(Object.entries(calls).map(([action, n]) => [action, perJob(n)])),
-    ...(units ? { writeUnits: perJob(sum(units)) } : {}),
+    intakeCpuMs: perJob(submitted.processMs - before.processMs),
+    intakeMainThreadCpuMs: perJob(submitted.mainThreadMs - before.mainThreadMs),
+    drainCpuMs: perJob(drained.processMs - submitted.processMs),
+    drainMainThreadCpuMs: perJob(drained.mainThreadMs - submitted.mainThreadMs),
+    calls: perJob(work.reduce((sum, [, n]) => sum + n, 0)),
+    callsByAction: perJobOf(work),
+    pollingByAction: perJobOf(Object.entries(served).filter(([action]) => pollingActions.has(action))),
+    ...(units ? { writeUnits: perJob(Object.values(units).reduce((a, b) => a + b, 0)) } : {}),
   };
 }
 
@@ -492,38 +496,49 @@ export function throughputTable(
   return lines;
 }
 
-/** What a job cost the factory's process, median of the rounds, and its AWS calls. */
+/**
+ * What a job cost the factory's process, median of the rounds, and its AWS calls. The drain's
+ * clock starts at the first job's creation, during the intake: its bound is the cores over the
+ * intake's and the drain's CPU per job together — or the main thread's one core over its share,
+ * should that be lower (it serves every AWS call alone).
+ */
 function costLines(factory: readonly ThroughputRun[], fmt: (n: number, digits?: number) => string): string[] {
   const costs = factory.flatMap((r) => (r.cost ? [r.cost] : []));
   if (costs.length === 0) return [];
   const of = (pick: (c: JobCost) => number) => median(costs.map(pick));
-  const drainMs = of((c) => c.drainCpuMs);
-  const actions = Object.keys(costs[0]?.callsByAction ?? {});
-  const byAction = actions
-    .map((action) => [action, of((c) => c.callsByAction[action] ?? 0)] as const)
-    .filter(([, n]) => n >= 0.01)
-    .sort(([, a], [, b]) => b - a)
-    .map(([action, n]) => `${action} ${fmt(n, 2)}`);
+  const jobMs = of((c) => c.intakeCpuMs + c.drainCpuMs);
+  const mainMs = of((c) => c.intakeMainThreadCpuMs + c.drainMainThreadCpuMs);
   const cores = availableParallelism();
-  const units = costs.every((c) => c.writeUnits !== undefined)
-    ? `, ${fmt(
-        of((c) => c.writeUnits ?? 0),
-        1,
-      )} write units`
-    : '';
+  const byCores = (cores * 1000) / jobMs;
+  const byMainThread = 1000 / mainMs;
+  const perAction = (pick: (c: JobCost) => Readonly<Record<string, number>>) =>
+    [...new Set(costs.flatMap((c) => Object.keys(pick(c))))]
+      .map((action) => [action, of((c) => pick(c)[action] ?? 0)] as const)
+      .filter(([, n]) => n >= 0.01)
+      .sort(([, a], [, b]) => b - a)
+      .map(([action, n]) => `${action} ${fmt(n, 2)}`);
+  const writeUnits = costs.every((c) => c.writeUnits !== undefined)
+    ? of((c) => c.writeUnits ?? 0)
+    : undefined;
+  const units = writeUnits === undefined ? '' : `, ${fmt(writeUnits, 1)} write units`;
+  const polling = perAction((c) => c.pollingByAction);
   return [
     `  factory CPU per job (every thread of \`npm start\`): intake ${fmt(
       of((c) => c.intakeCpuMs),
       2,
     )} ms, ` +
-      `drain ${fmt(drainMs, 2)} ms (main thread ${fmt(
-        of((c) => c.drainMainThreadCpuMs),
+      `drain ${fmt(
+        of((c) => c.drainCpuMs),
         2,
-      )} ms); ` +
-      `${cores} cores ÷ ${fmt(drainMs, 2)} ms = a ${fmt((cores * 1000) / drainMs)} jobs/s bound on the drain`,
-    `  factory AWS calls per job, intake to drained: ${fmt(
-      of((c) => c.calls),
-      2,
-    )}${units} (${byAction.join(', ')})`,
+      )} ms; the main thread ${fmt(mainMs, 2)} ms of them`,
+    `  the drain's bound, as timed (from the first job's creation): ${cores} cores ÷ ${fmt(jobMs, 2)} ms = ` +
+      `${fmt(byCores)} jobs/s, the main thread's core ÷ ${fmt(mainMs, 2)} ms = ${fmt(byMainThread)} jobs/s: ` +
+      `${byCores <= byMainThread ? 'the cores bind' : 'the main thread binds'}`,
+    `  factory AWS calls per job, intake to drained (the bench's own API probes included): ` +
+      `${fmt(
+        of((c) => c.calls),
+        2,
+      )}${units} (${perAction((c) => c.callsByAction).join(', ')})` +
+      (polling.length > 0 ? `; event source polling apart: ${polling.join(', ')}` : ''),
   ];
 }

@@ -1,3 +1,14 @@
+/**
+ * Lambda's own polling of its event sources: its count depends on idle time, not on the work,
+ * and a stream's reads cost nothing on AWS. Cost figures report it apart.
+ */
+export const pollingActions: ReadonlySet<string> = new Set([
+  'sqs:ReceiveMessage',
+  'streams:GetRecords',
+  'streams:GetShardIterator',
+  'streams:DescribeStream',
+]);
+
 /** Counts every AWS API call the local cloud serves, by service and action: the cost model's input. */
 export class CallCounter {
   private readonly counts = new Map<string, number>();

@@ -2,10 +2,11 @@
  * The integration files that wait on the wall clock for a minute or more start first, so that
  * the short files fill the workers around them instead of the long ones starting last (a clean
  * clone has no timings cached: vitest then starts the largest files first, and the run ended
- * ~35 s after the rest with the window, the restart and chaos still going). The order keeps
- * apart what runs a factory of its own: the maintenance window starts beside the shared
- * factory's two busiest files, the restart and chaos only as those finish (all three long ones
- * at once beside them starved the shared factory). Every other file keeps vitest's order.
+ * ~35 s after the rest with the window, the restart and chaos still going). The order keeps the
+ * files that run a factory of their own apart where it can — it sets when a file starts, not how
+ * long the others run: the maintenance window starts beside the shared factory's two busiest
+ * files, chaos and then the restart as slots free, which on the usual timings is after the window
+ * ends. Every other file keeps vitest's order. (`--sequence.shuffle` has no effect with it.)
  */
 import path from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
@@ -15,8 +16,8 @@ const longFirst = [
   'maintenance-window.test.ts',
   'operations.test.ts',
   'assembly.test.ts',
-  'restart.test.ts',
   'chaos.test.ts',
+  'restart.test.ts',
 ];
 
 export default class IntegrationSequencer extends BaseSequencer {

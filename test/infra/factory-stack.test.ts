@@ -12,7 +12,7 @@ import { workerMemoryMb } from '../../functions/domain/cost-model.ts';
 import { jobMetricsNamespace, type SettledOutcome } from '../../functions/domain/job-outcome-metrics.ts';
 import { bandNames, jobQueueNames, jobQueues } from '../../functions/domain/job-queues.ts';
 import { productionLineNames, productionLines } from '../../functions/domain/production-lines.ts';
-import { publishJobOutcome } from '../../functions/shared/metrics.ts';
+import { HeldJobOutcomes, publishJobOutcome } from '../../functions/shared/metrics.ts';
 import { FactoryFunction } from '../../infra/constructs/factory-function.ts';
 import { FactoryStack } from '../../infra/factory-stack.ts';
 import { bundleBudgetBytes, functionBundles } from '../../localstack/bench/bundles.ts';
@@ -1001,18 +1001,28 @@ describe('monitoring (a nested stack)', () => {
       ranMs: 5,
       waitedMs: 1,
     };
-    /** The namespace, dimension names and metric names of the line written for a settled attempt. */
-    function emitted(outcome: SettledOutcome = jobAttempt): { schema: string; names: string[] } {
+    /**
+     * The namespace, dimension names and metric names of the line written for settled attempts:
+     * one at a time (a step worker, lease recovery), or held and flushed together (a job worker).
+     */
+    function emitted(
+      outcome: SettledOutcome = jobAttempt,
+      writer: 'one at a time' | 'held' = 'one at a time',
+    ): { schema: string; names: string[] } {
       const lines: string[] = [];
       const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
         lines.push(String(chunk));
         return true;
       });
       try {
-        publishJobOutcome(
-          outcome,
-          new Metrics({ namespace: jobMetricsNamespace, serviceName: 'robot-factory' }),
-        );
+        const metrics = new Metrics({ namespace: jobMetricsNamespace, serviceName: 'robot-factory' });
+        if (writer === 'one at a time') publishJobOutcome(outcome, metrics);
+        else {
+          const held = new HeldJobOutcomes(metrics);
+          held.add(outcome);
+          held.add(outcome);
+          held.flush();
+        }
       } finally {
         spy.mockRestore();
       }
@@ -1058,7 +1068,7 @@ describe('monitoring (a nested stack)', () => {
         expect(m.label).toMatch(/PROP\('Dim.queue'\).*PROP\('Dim.type'\)/);
     });
 
-    it("finds a step worker's and lease recovery's lines too: the same names and dimensions, no queue filtered", () => {
+    it("finds a step worker's, lease recovery's and a job worker's held lines too: the same names and dimensions, no queue filtered", () => {
       // Prepare: a line's step settled dead by its worker, and a job's lost attempt (no run time).
       const step = emitted({
         queue: 'calibration',
@@ -1074,6 +1084,8 @@ describe('monitoring (a nested stack)', () => {
         attempt: 1,
         waitedMs: 40,
       });
+      // A job worker's line, two attempts' samples held and written together.
+      const heldByAJobWorker = emitted(jobAttempt, 'held');
       // Act
       const expressions = [
         ...(widget('Job and step outcomes (all queues and lines)')?.metrics ?? []),
@@ -1083,7 +1095,7 @@ describe('monitoring (a nested stack)', () => {
       expect(step.names).toEqual(['JobsFailed', 'JobsDead', 'JobRunTime']);
       expect(lost.names).toEqual(['JobsFailed', 'JobWaitTime']);
       const searched = new Set(expressions.map(searchedName));
-      for (const { schema, names } of [step, lost]) {
+      for (const { schema, names } of [step, lost, heldByAJobWorker]) {
         expect(schema).toBe(emittedSchema());
         for (const name of names) expect(searched).toContain(name);
       }

@@ -233,16 +233,65 @@ describe("a job worker's held outcome lines", () => {
     expect(lines).toHaveLength(2);
   });
 
-  it("keep each line under EMF's 100 values a metric, every line with its dimensions", () => {
+  it("split a long batch into lines under EMF's 100 values a metric, each with its dimensions", () => {
+    // Prepare
     const lines = captureStdout();
     const held = new HeldJobOutcomes(
       new Metrics({ namespace: jobMetricsNamespace, serviceName: 'robot-factory' }),
     );
+    // Act
     for (let i = 0; i < 250; i++) held.add(done('default', 'delayed_message', i));
     held.flush();
+    // Assess: every sample once, in order; each line declares and carries the dimensions.
     const written = lines.map((line) => JSON.parse(line));
     expect(written.map((line) => line.JobRunTime.length)).toEqual([99, 99, 52]);
     expect(written.flatMap((line) => line.JobRunTime)).toEqual(Array.from({ length: 250 }, (_, i) => i));
-    for (const line of written) expect(line).toMatchObject({ queue: 'default', type: 'delayed_message' });
+    for (const line of written) {
+      expect(line._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'queue', 'type']]);
+      expect(line).toMatchObject({ service: 'robot-factory', queue: 'default', type: 'delayed_message' });
+    }
+  });
+
+  it('are written a second after the first is held, without waiting for the end of the invocation', () => {
+    // Prepare: a long job runs after the batch-mates that settled: no flush comes for minutes.
+    vi.useFakeTimers();
+    const lines = captureStdout();
+    const held = new HeldJobOutcomes(
+      new Metrics({ namespace: jobMetricsNamespace, serviceName: 'robot-factory' }),
+      1_000,
+    );
+    // Act
+    held.add(done('default', 'delayed_message', 1));
+    vi.advanceTimersByTime(600);
+    held.add(done('default', 'delayed_message', 2));
+    vi.advanceTimersByTime(399);
+    const within = lines.length;
+    vi.advanceTimersByTime(1);
+    // Assess: one line with both, a second after the first; nothing held is written twice.
+    expect(within).toBe(0);
+    expect(lines.map((line) => JSON.parse(line).JobRunTime)).toEqual([[1, 2]]);
+    held.flush();
+    vi.advanceTimersByTime(5_000);
+    expect(lines).toHaveLength(1);
+    vi.useRealTimers();
+  });
+
+  it('drop a line that fails, and nothing of it reaches the next one', () => {
+    // Prepare: a run time that is not a number (Powertools refuses it) in one group.
+    const lines = captureStdout();
+    const held = new HeldJobOutcomes(
+      new Metrics({ namespace: jobMetricsNamespace, serviceName: 'robot-factory' }),
+    );
+    held.add(done('default', 'delayed_message', 1));
+    held.add({ ...done('reports', 'generate_report', 2), ranMs: 'slow' as unknown as number });
+    held.add(done('media', 'resize_image', 3));
+    // Act
+    expect(() => held.flush()).not.toThrow();
+    // Assess: the two good groups, each with its own dimensions and values only.
+    const written = lines.map((line) => JSON.parse(line));
+    expect(written.map((line) => [line.queue, line.type, line.JobRunTime, line.JobsCompleted])).toEqual([
+      ['default', 'delayed_message', 1, 1],
+      ['media', 'resize_image', 3, 1],
+    ]);
   });
 });
