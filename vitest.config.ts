@@ -25,10 +25,11 @@ export default defineConfig({
           globalSetup: ['test/helpers/local-cloud-setup.ts'],
           // The files mostly wait on the cloud (a maintenance window waits minutes): run several
           // at once even on two cores, the longest first (test/helpers/integration-sequencer.ts).
-          // moto is one Python process: two files at a time. (Two once starved each other's
-          // handlers past their 10 s timeout, when every StartExecution copied the run's whole
-          // execution history: localstack/moto/moto_server.py shares it now.)
-          maxWorkers: process.env.LOCAL_CLOUD_BACKEND === 'moto' ? 2 : 3,
+          // Three against moto too, one Python process: its run took 297 s instead of 383–422 s
+          // with two, every test passing. (Two once starved each other's handlers past their 10 s
+          // timeout, when every StartExecution copied the run's whole execution history:
+          // localstack/moto/moto_server.py shares it now.)
+          maxWorkers: 3,
           // Projects with their own maxWorkers run as a group of their own: after unit and infra.
           sequence: { groupOrder: 1 },
           testTimeout: 90_000,
