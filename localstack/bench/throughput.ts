@@ -48,6 +48,12 @@ export interface JobCost {
   readonly callsByAction: Readonly<Record<string, number>>;
   readonly pollingByAction: Readonly<Record<string, number>>;
   readonly writeUnits?: number;
+  /**
+   * Within the drain as timed (first job created → last job completed; the figures above run
+   * until the bench saw every job counted, the stream consumers' trailing work included): CPU
+   * per job, the main thread's, and how many of the cores were busy on average.
+   */
+  readonly timed: { readonly cpuMs: number; readonly mainThreadCpuMs: number; readonly coresBusy: number };
 }
 
 type CpuReading = ReturnType<typeof processCpu>;
@@ -206,6 +212,14 @@ export async function factoryRun(
   // Without a reading (an older local cloud, a probe that failed), no cost lines: the rates stand.
   const usageBefore = await probe.usage?.().catch(() => undefined);
   const cpuBefore = probe.cpu?.();
+  // CPU readings through the run, each with its time, to read the CPU at the drain's ends.
+  const readings: TimedReading[] = [];
+  const read = () => {
+    const reading = probe.cpu?.();
+    if (reading) readings.push({ at: Date.now(), ...reading });
+    return reading;
+  };
+  if (cpuBefore) readings.push({ at: Date.now(), ...cpuBefore });
   const submitStarted = performance.now();
   const chunks = Array.from({ length: Math.ceil(count / 500) }, (_, c) =>
     Array.from({ length: Math.min(500, count - c * 500) }, (_, i) => noOpJob(tag, c * 500 + i)),
@@ -228,7 +242,7 @@ export async function factoryRun(
     }),
   );
   const submitMs = performance.now() - submitStarted;
-  const cpuSubmitted = probe.cpu?.();
+  const cpuSubmitted = read();
   log(`bench: factory accepted ${count} jobs in ${(submitMs / 1000).toFixed(1)} s`);
 
   // While the backlog drains: the stats read the bench waits on, a listing and a submission,
@@ -250,6 +264,7 @@ export async function factoryRun(
       byCall[name]?.push(answer.ms);
       if (answer.status >= 500) api5xx++;
     }
+    read();
     const done = ((stats.body as { completed?: number }).completed ?? 0) - completedBefore;
     // The probe just submitted may still be running; the ones before it count.
     if (done >= count + probes - 1) break;
@@ -266,7 +281,7 @@ export async function factoryRun(
     await sleep(1000);
   }
 
-  const cpuDrained = probe.cpu?.();
+  const cpuDrained = read();
   const usageDrained = await probe.usage?.().catch(() => undefined);
   const { rssMb, peakMb } = probe.memory();
   const times = await jobTimes(api, new Set(ids), counters);
@@ -295,8 +310,46 @@ export async function factoryRun(
     apiCalls: apiTimes.length,
     api5xx,
     ...(cpuBefore && cpuSubmitted && cpuDrained && usageBefore && usageDrained
-      ? { cost: jobCost(count, [cpuBefore, cpuSubmitted, cpuDrained], [usageBefore, usageDrained]) }
+      ? {
+          cost: {
+            ...jobCost(count, [cpuBefore, cpuSubmitted, cpuDrained], [usageBefore, usageDrained]),
+            timed: timedCost(count, readings, firstCreated, lastCompleted),
+          },
+        }
       : {}),
+  };
+}
+
+export type TimedReading = CpuReading & { readonly at: number };
+
+/** The CPU readings at a time, interpolated between the two around it (clamped to the first and last). */
+function readingAt(readings: readonly TimedReading[], at: number): CpuReading {
+  const after = readings.findIndex((r) => r.at >= at);
+  const last = readings[readings.length - 1] as TimedReading;
+  if (after < 0) return last;
+  const b = readings[after] as TimedReading;
+  const a = readings[after - 1];
+  if (!a || b.at === a.at) return b;
+  const share = (at - a.at) / (b.at - a.at);
+  return {
+    processMs: a.processMs + share * (b.processMs - a.processMs),
+    mainThreadMs: a.mainThreadMs + share * (b.mainThreadMs - a.mainThreadMs),
+  };
+}
+
+export function timedCost(
+  count: number,
+  readings: readonly TimedReading[],
+  from: number,
+  to: number,
+): JobCost['timed'] {
+  const start = readingAt(readings, from);
+  const end = readingAt(readings, to);
+  const cpuMs = end.processMs - start.processMs;
+  return {
+    cpuMs: cpuMs / count,
+    mainThreadCpuMs: (end.mainThreadMs - start.mainThreadMs) / count,
+    coresBusy: cpuMs / Math.max(1, to - from),
   };
 }
 
@@ -304,7 +357,7 @@ function jobCost(
   count: number,
   [before, submitted, drained]: readonly [CpuReading, CpuReading, CpuReading],
   [usageBefore, usageDrained]: readonly [LocalUsage, LocalUsage],
-): JobCost {
+): Omit<JobCost, 'timed'> {
   const served = CallCounter.difference(usageDrained.calls, usageBefore.calls);
   const units =
     usageDrained.writeUnits && usageBefore.writeUnits
@@ -497,20 +550,20 @@ export function throughputTable(
 }
 
 /**
- * What a job cost the factory's process, median of the rounds, and its AWS calls. The drain's
- * clock starts at the first job's creation, during the intake: its bound is the cores over the
- * intake's and the drain's CPU per job together — or the main thread's one core over its share,
- * should that be lower (it serves every AWS call alone).
+ * What a job cost the factory's process, median of the rounds, and its AWS calls. Within the drain
+ * as timed, the CPU a job took sets the drain's bound at full use of the cores — or of the main
+ * thread's one core, should its share bind first (it serves every AWS call alone).
  */
 function costLines(factory: readonly ThroughputRun[], fmt: (n: number, digits?: number) => string): string[] {
   const costs = factory.flatMap((r) => (r.cost ? [r.cost] : []));
   if (costs.length === 0) return [];
   const of = (pick: (c: JobCost) => number) => median(costs.map(pick));
-  const jobMs = of((c) => c.intakeCpuMs + c.drainCpuMs);
-  const mainMs = of((c) => c.intakeMainThreadCpuMs + c.drainMainThreadCpuMs);
   const cores = availableParallelism();
-  const byCores = (cores * 1000) / jobMs;
-  const byMainThread = 1000 / mainMs;
+  const timedMs = of((c) => c.timed.cpuMs);
+  const timedMainMs = of((c) => c.timed.mainThreadCpuMs);
+  const coresBusy = of((c) => c.timed.coresBusy);
+  const byCores = (cores * 1000) / timedMs;
+  const byMainThread = 1000 / timedMainMs;
   const perAction = (pick: (c: JobCost) => Readonly<Record<string, number>>) =>
     [...new Set(costs.flatMap((c) => Object.keys(pick(c))))]
       .map((action) => [action, of((c) => pick(c)[action] ?? 0)] as const)
@@ -523,17 +576,20 @@ function costLines(factory: readonly ThroughputRun[], fmt: (n: number, digits?: 
   const units = writeUnits === undefined ? '' : `, ${fmt(writeUnits, 1)} write units`;
   const polling = perAction((c) => c.pollingByAction);
   return [
-    `  factory CPU per job (every thread of \`npm start\`): intake ${fmt(
+    `  factory CPU per job (every thread of \`npm start\`), until every job was counted: intake ${fmt(
       of((c) => c.intakeCpuMs),
       2,
     )} ms, ` +
       `drain ${fmt(
         of((c) => c.drainCpuMs),
         2,
-      )} ms; the main thread ${fmt(mainMs, 2)} ms of them`,
-    `  the drain's bound, as timed (from the first job's creation): ${cores} cores ÷ ${fmt(jobMs, 2)} ms = ` +
-      `${fmt(byCores)} jobs/s, the main thread's core ÷ ${fmt(mainMs, 2)} ms = ${fmt(byMainThread)} jobs/s: ` +
-      `${byCores <= byMainThread ? 'the cores bind' : 'the main thread binds'}`,
+      )} ms, the main thread ${fmt(
+        of((c) => c.intakeMainThreadCpuMs + c.drainMainThreadCpuMs),
+        2,
+      )} ms of them`,
+    `  the drain as timed: ${fmt(timedMs, 2)} ms of CPU a job (the main thread ${fmt(timedMainMs, 2)} ms), ` +
+      `${fmt(coresBusy, 2)} of ${cores} cores busy; at full use ${fmt(byCores)} jobs/s by the cores, ` +
+      `${fmt(byMainThread)} by the main thread's core: ${byCores <= byMainThread ? 'the cores bind' : 'the main thread binds'}`,
     `  factory AWS calls per job, intake to drained (the bench's own API probes included): ` +
       `${fmt(
         of((c) => c.calls),

@@ -1,12 +1,13 @@
 /** The bench's throughput table: what a job cost the factory's process, beside the rates. */
-
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import {
   type JobCost,
   processCpu,
   type ThroughputRun,
+  type TimedReading,
   throughputTable,
+  timedCost,
 } from '../../localstack/bench/throughput.ts';
 import { LocalAdmin } from '../../localstack/cloud/admin.ts';
 import { CallCounter } from '../../localstack/cloud/call-counter.ts';
@@ -25,33 +26,34 @@ const run = (drainPerSecond: number, cost?: JobCost): ThroughputRun => ({
   ...(cost ? { cost } : {}),
 });
 
-const cost = (drainCpuMs: number, query: number, mainThreadCpuMs = drainCpuMs / 3): JobCost => ({
+const cost = (timedCpuMs: number, query: number, timedMainThreadCpuMs = timedCpuMs / 3): JobCost => ({
   intakeCpuMs: 0.9,
   intakeMainThreadCpuMs: 0.3,
-  drainCpuMs,
-  drainMainThreadCpuMs: mainThreadCpuMs,
+  drainCpuMs: 7,
+  drainMainThreadCpuMs: 2,
   calls: 3 + query,
   // Not in order: the table sorts them.
   callsByAction: { 'sqs:SendMessageBatch': 0.004, 'dynamodb:Query': query, 'dynamodb:UpdateItem': 2.1 },
   pollingByAction: { 'sqs:ReceiveMessage': 0.17 },
   writeUnits: 6.7,
+  timed: { cpuMs: timedCpuMs, mainThreadCpuMs: timedMainThreadCpuMs, coresBusy: 1.9 },
 });
 
 describe('the throughput table', () => {
   it("prints the median round's CPU per job, the drain's bound by the cores and by the main thread, and the calls by action", () => {
     const lines = throughputTable(
       10_000,
-      [run(250, cost(6, 0.3)), run(280, cost(5, 0.2)), run(260, cost(7, 0.1))],
+      [run(250, cost(8, 0.3)), run(280, cost(6, 0.2)), run(260, cost(9, 0.1))],
       ['redis-server not found'],
     );
-    expect(lines.find((line) => line.includes('CPU per job'))).toMatch(
-      /intake 0\.90 ms, drain 6\.00 ms; the main thread 2\.30 ms of them/,
+    expect(lines.find((line) => line.includes('until every job was counted'))).toMatch(
+      /intake 0\.90 ms, drain 7\.00 ms, the main thread 2\.30 ms of them/,
     );
     const cores = availableParallelism();
-    const byCores = (cores * 1000) / 6.9;
-    expect(lines.find((line) => line.includes("drain's bound"))).toContain(
-      `${cores} cores ÷ 6.90 ms = ${byCores.toFixed(0)} jobs/s, the main thread's core ÷ 2.30 ms = 435 jobs/s: ` +
-        (byCores <= 435 ? 'the cores bind' : 'the main thread binds'),
+    const byCores = (cores * 1000) / 8;
+    expect(lines.find((line) => line.includes('the drain as timed'))).toContain(
+      `8.00 ms of CPU a job (the main thread 2.67 ms), 1.90 of ${cores} cores busy; at full use ${byCores.toFixed(0)} jobs/s by the cores, 375 by the main thread's core: ` +
+        (byCores <= 375 ? 'the cores bind' : 'the main thread binds'),
     );
     const calls = lines.find((line) => line.includes('AWS calls per job'));
     // Busiest action first; one called less than once in a hundred jobs left out; polling apart.
@@ -62,14 +64,44 @@ describe('the throughput table', () => {
 
   it('says the main thread binds when its share of a job is what limits the drain', () => {
     const lines = throughputTable(10_000, [run(250, cost(2, 0.1, 2.5))], ['redis-server not found']);
-    expect(lines.find((line) => line.includes("drain's bound"))).toMatch(
-      /= 357 jobs\/s: the main thread binds$/,
+    expect(lines.find((line) => line.includes('the drain as timed'))).toMatch(
+      /400 by the main thread's core: the main thread binds$/,
     );
   });
 
   it('prints no cost lines when the factory could not be probed', () => {
     const lines = throughputTable(10_000, [run(250)], ['redis-server not found']);
     expect(lines.some((line) => line.includes('per job'))).toBe(false);
+  });
+});
+
+describe('the CPU a job took within the drain as timed', () => {
+  it('reads the CPU at both ends between the readings around them', () => {
+    // Prepare: readings a second apart; the drain from 0.5 s to 2.25 s.
+    const readings: TimedReading[] = [
+      { at: 10_000, processMs: 0, mainThreadMs: 0 },
+      { at: 11_000, processMs: 2_000, mainThreadMs: 1_000 },
+      { at: 12_000, processMs: 3_000, mainThreadMs: 1_000 },
+      { at: 13_000, processMs: 7_000, mainThreadMs: 2_000 },
+    ];
+    // Act
+    const timed = timedCost(100, readings, 10_500, 12_250);
+    // Assess: 1,000 → 4,000 ms of CPU over 1.75 s, main thread 500 → 1,250 ms.
+    expect(timed.cpuMs).toBeCloseTo(30);
+    expect(timed.mainThreadCpuMs).toBeCloseTo(7.5);
+    expect(timed.coresBusy).toBeCloseTo(3_000 / 1_750);
+  });
+
+  it('holds to the first and the last reading outside them', () => {
+    const readings: TimedReading[] = [
+      { at: 10_000, processMs: 100, mainThreadMs: 50 },
+      { at: 11_000, processMs: 900, mainThreadMs: 250 },
+    ];
+    expect(timedCost(10, readings, 9_000, 12_000)).toEqual({
+      cpuMs: 80,
+      mainThreadCpuMs: 20,
+      coresBusy: 800 / 3_000,
+    });
   });
 });
 
