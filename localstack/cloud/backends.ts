@@ -80,10 +80,18 @@ export async function startEmbedded(
     durable: dataDir !== undefined,
     writeUnits,
     describe: `DynamoDB (dynalite's API on an in-memory store), SQS, Step Functions and S3 in process${dataDir ? `; state kept in ${dataDir}` : ''}`,
+    // Each journal is closed even if another's last write fails (a full disk): the first failure
+    // is told once all are stopped.
     stop: async () => {
-      queues.stop();
-      tables.stop();
-      streams.stop();
+      const failures = [() => queues.stop(), () => tables.stop(), () => streams.stop()].flatMap((stop) => {
+        try {
+          stop();
+          return [];
+        } catch (error) {
+          return [error];
+        }
+      });
+      if (failures.length > 0) throw failures[0];
     },
   };
 }

@@ -14,12 +14,12 @@
  * and never splits an item from its index entries (a torn last line is one unanswered call). The
  * journal is compacted to the live entries once it holds twice as many.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { Stream } from 'node:stream';
 import { type BufferedRequest, jsonBody, type ServiceResponse } from './edge.ts';
-import { replaceFile } from './journal.ts';
+import { LineFile } from './journal.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -245,7 +245,7 @@ export class DynamoTables {
   /** The current call's writes, as journal entries, until they are written. */
   private pending: string[] = [];
   private flushScheduled = false;
-  private fd: number | undefined;
+  private readonly out: LineFile | undefined;
   private journaled = 0;
   private replaying = false;
   /** Journals that hold what this call's writes caused (the streams' records), flushed first. */
@@ -261,6 +261,7 @@ export class DynamoTables {
       });
     }
     this.store = this.makeStore();
+    this.out = options.file ? new LineFile(options.file) : undefined;
     if (options.file) {
       mkdirSync(path.dirname(options.file), { recursive: true });
       const whole = this.replay(options.file);
@@ -292,7 +293,16 @@ export class DynamoTables {
     // Writes outside a call (a table turning ACTIVE after its creation delay) are flushed soon.
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(() => {
+        if (!this.flushScheduled) return;
+        try {
+          this.flush();
+        } catch (error) {
+          console.error(
+            `${this.options.file}: ${(error as Error).message}; the writes are kept for the next flush`,
+          );
+        }
+      });
     }
   }
 
@@ -304,16 +314,23 @@ export class DynamoTables {
     this.flushedWith.push(flush);
   }
 
-  /** Writes what the calls so far wrote, as one journal line (one call's writes stay together). */
+  /**
+   * Writes what the calls so far wrote, as one journal line (one call's writes stay together). A
+   * write that fails (a full disk) throws and keeps the writes for the next flush: a line is
+   * replayed whole or not at all, so the next flush writes it whole again.
+   */
   flush(): void {
     this.flushScheduled = false;
     for (const other of this.flushedWith) other();
-    if (this.pending.length === 0 || !this.options.file) return;
-    const line = `[${this.pending.join(',')}]\n`;
-    this.journaled += this.pending.length;
+    if (this.pending.length === 0 || !this.out) return;
+    const entries = this.pending;
     this.pending = [];
-    this.fd ??= openSync(this.options.file, 'a');
-    writeSync(this.fd, line);
+    const { error } = this.out.append(`[${entries.join(',')}]\n`);
+    if (error !== undefined) {
+      this.pending = [...entries, ...this.pending];
+      throw error;
+    }
+    this.journaled += entries.length;
     if (this.journaled > 2 * this.liveEntries() + 50_000) this.compact();
   }
 
@@ -334,7 +351,9 @@ export class DynamoTables {
         for (const [sub, key, value] of entries) this.subDb(sub).set(key, value);
         this.journaled += entries.length;
       }
-      return text.length === 0 || text.endsWith('\n');
+      const whole = text.length === 0 || text.endsWith('\n');
+      this.out?.endsMidLine(!whole);
+      return whole;
     } finally {
       this.replaying = false;
     }
@@ -342,10 +361,7 @@ export class DynamoTables {
 
   /** Rewrites the journal as the live entries, atomically. */
   private compact(): void {
-    const file = this.options.file;
-    if (!file) return;
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    if (!this.out) return;
     const lines: string[] = [];
     for (const db of this.subDbs.values()) {
       let chunk: string[] = [];
@@ -358,14 +374,16 @@ export class DynamoTables {
       }
       if (chunk.length > 0) lines.push(`[${chunk.join(',')}]\n`);
     }
-    replaceFile(file, lines.join(''));
+    this.out.replace(lines.join(''));
     this.journaled = this.liveEntries();
   }
 
   stop(): void {
-    this.flush();
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    try {
+      this.flush();
+    } finally {
+      this.out?.close();
+    }
   }
 
   private makeStore(): DynaliteStore {

@@ -31,6 +31,61 @@ export function replaceFile(
   renameSync(temporary, file);
 }
 
+/**
+ * An append-only file of whole lines, kept open between appends (appendFileSync opened and closed
+ * the file for every line: a third of the main thread's file time under a 10,000-job intake; a
+ * write on an open file reaches the OS before the call is answered all the same). A short write
+ * goes on where it stopped. A write that fails partway (a full disk) leaves part of a line at
+ * the end: the next append starts on a line of its own, so that the torn part is one unreadable
+ * line, skipped at load, rather than the first half of the next entry.
+ */
+export class LineFile {
+  private fd: number | undefined;
+  /** The file ends in part of a line. */
+  private torn = false;
+
+  constructor(private readonly file: string) {}
+
+  /** What load found: a file that does not end a line was torn by a process that died mid-write. */
+  endsMidLine(torn: boolean): void {
+    this.torn = torn;
+  }
+
+  /**
+   * Appends `text` (whole lines, each ending in "\n"). Answers how many of its bytes reached the
+   * file, and the error that stopped the rest; it never throws.
+   */
+  append(text: string): { written: number; error?: unknown } {
+    const prefix = this.torn ? 1 : 0;
+    const bytes = Buffer.from(this.torn ? `\n${text}` : text);
+    let written = 0;
+    let error: unknown;
+    try {
+      this.fd ??= openSync(this.file, 'a');
+      while (written < bytes.length) written += writeSync(this.fd, bytes, written);
+    } catch (caught) {
+      error = caught;
+    }
+    // Where the file ends now: mid-line unless the last byte written ended one.
+    if (written > 0) this.torn = bytes[written - 1] !== 0x0a;
+    return { written: Math.max(0, written - prefix), ...(error === undefined ? {} : { error }) };
+  }
+
+  /** Closes the file; the next append opens it again. */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  /** Replaces the file's contents atomically (whole lines); the next append goes to the new file. */
+  replace(contents: string): void {
+    // The open file is the one being replaced.
+    this.close();
+    replaceFile(this.file, contents);
+    this.torn = false;
+  }
+}
+
 export interface JournalOptions {
   /**
    * Appends are held until `flush()`, which the service calls once per call before it answers:
@@ -43,22 +98,16 @@ export interface JournalOptions {
 
 export class Journal<E> {
   private lines = 0;
-  /**
-   * Kept open between appends: appendFileSync opened and closed the file for every line (a
-   * third of the main thread's file time under a 10,000-job intake). A write on an open file
-   * reaches the OS before the call is answered all the same.
-   */
-  private fd: number | undefined;
+  private readonly out: LineFile | undefined;
   private held: string[] = [];
   private flushScheduled = false;
-  /** The last write failed partway: the file ends in part of a line. */
-  private torn = false;
 
   constructor(
     private readonly file: string | undefined,
     private readonly options: JournalOptions = {},
   ) {
     if (file) mkdirSync(path.dirname(file), { recursive: true });
+    this.out = file ? new LineFile(file) : undefined;
   }
 
   get durable(): boolean {
@@ -67,12 +116,13 @@ export class Journal<E> {
 
   /**
    * The entries written so far. A torn line is dropped: the last one, when the process died
-   * mid-write, or one a failed write left partway (`write`).
+   * mid-write, or one a failed write left partway (`LineFile`).
    */
   load(): E[] {
     if (!this.file || !existsSync(this.file)) return [];
+    const text = readFileSync(this.file, 'utf8');
     const entries: E[] = [];
-    for (const line of readFileSync(this.file, 'utf8').split('\n')) {
+    for (const line of text.split('\n')) {
       if (!line) continue;
       try {
         entries.push(JSON.parse(line) as E);
@@ -80,6 +130,7 @@ export class Journal<E> {
         // torn: the rest of it was never written
       }
     }
+    this.out?.endsMidLine(text.length > 0 && !text.endsWith('\n'));
     this.lines = entries.length;
     return entries;
   }
@@ -91,54 +142,49 @@ export class Journal<E> {
 
   /** An entry already serialized (`JSON.stringify` of an `E`), as one line. */
   appendJson(json: string): void {
-    if (!this.file) return;
+    if (!this.out) return;
     this.lines++;
     if (!this.options.deferred) {
-      this.write(`${json}\n`);
+      const { error } = this.out.append(`${json}\n`);
+      if (error !== undefined) throw error;
       return;
     }
     this.held.push(json);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      // Appends made outside a call; a service's own flush before its answer usually comes first.
+      setImmediate(() => {
+        if (!this.flushScheduled) return;
+        try {
+          this.flush();
+        } catch (error) {
+          console.error(`${this.file}: ${(error as Error).message}; the lines are kept for the next write`);
+        }
+      });
     }
   }
 
   /**
    * Writes the held lines (a deferred journal's; nothing otherwise), in the order appended. A
-   * write that fails (a full disk) throws, and the lines stay held for the next flush: the call
-   * being answered fails, and what other calls were told is not lost with it.
+   * write that fails (a full disk) throws, and the lines it did not write whole stay held for the
+   * next flush: the call being answered fails, and what other calls were told is not lost with
+   * it. Lines that reached the file whole are not written again (a replay would apply them twice).
    */
   flush(): void {
     this.flushScheduled = false;
-    if (this.held.length === 0) return;
+    if (!this.out || this.held.length === 0) return;
     const lines = this.held;
     this.held = [];
-    try {
-      this.write(`${lines.join('\n')}\n`);
-    } catch (error) {
-      this.held = [...lines, ...this.held];
-      throw error;
+    const { written, error } = this.out.append(`${lines.join('\n')}\n`);
+    if (error === undefined) return;
+    let whole = 0;
+    for (let left = written; whole < lines.length; whole++) {
+      const size = Buffer.byteLength(lines[whole] as string) + 1;
+      if (left < size) break;
+      left -= size;
     }
-  }
-
-  /**
-   * One write of whole lines. A short write (the OS may take part of a buffer) goes on from where
-   * it stopped; a write that fails after part of its lines reached the file starts the retry on a
-   * line of its own, so that the torn part is one unreadable line, skipped at load, rather than
-   * the first half of the next entry.
-   */
-  private write(text: string): void {
-    this.fd ??= openSync(this.file as string, 'a');
-    const bytes = Buffer.from(`${this.torn ? '\n' : ''}${text}`);
-    this.torn = false;
-    let written = 0;
-    try {
-      while (written < bytes.length) written += writeSync(this.fd, bytes, written);
-    } catch (error) {
-      this.torn = written > 0;
-      throw error;
-    }
+    this.held = [...lines.slice(whole), ...this.held];
+    throw error;
   }
 
   /** Lines written since the last compaction. */
@@ -146,21 +192,23 @@ export class Journal<E> {
     return this.lines;
   }
 
-  /** Replaces the file with the given entries (the live state), atomically. */
+  /**
+   * Replaces the file with the given entries (the live state), atomically. Held lines are part of
+   * that state: dropped once it is written, kept should the write fail.
+   */
   rewrite(entries: readonly E[]): void {
-    if (!this.file) return;
-    // Held lines are part of the live state being written.
+    if (!this.out) return;
+    this.out.replace(entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
     this.held = [];
-    // The open file is the one being replaced: appends go to the new one.
-    this.close();
-    replaceFile(this.file, entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
     this.lines = entries.length;
   }
 
-  /** Closes the file; a later append opens it again. */
+  /** Closes the file, after writing what is held; a later append opens it again. */
   close(): void {
-    this.flush();
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    try {
+      this.flush();
+    } finally {
+      this.out?.close();
+    }
   }
 }

@@ -4,7 +4,7 @@
  * with a cursor, and every answered write surviving a restart (or a kill -9), items and index
  * entries together.
  */
-import { appendFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -16,10 +16,16 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { importLevelTables } from '../../localstack/cloud/dynamo-level-import.ts';
 import { DynamoTables } from '../../localstack/cloud/dynamo-tables.ts';
 import { inProcessTransport } from '../../localstack/cloud/in-process-transport.ts';
+
+// The journal's writes, as the OS takes them unless a test makes one fail.
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  return { ...fs, writeSync: vi.fn(fs.writeSync) };
+});
 
 const identity = { region: 'us-east-1', accountId: '000000000000' };
 const opened: DynamoTables[] = [];
@@ -30,14 +36,17 @@ afterEach(() => {
 function open(file?: string) {
   const tables = new DynamoTables({ ...identity, ...(file ? { file } : {}) });
   opened.push(tables);
-  const client = new DynamoDBClient({
+  return { tables, client: clientOf(tables) };
+}
+
+const clientOf = (tables: DynamoTables, maxAttempts?: number) =>
+  new DynamoDBClient({
     region: identity.region,
     endpoint: 'http://dynamodb.local',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     requestHandler: inProcessTransport({ dispatch: tables.handle }),
+    ...(maxAttempts ? { maxAttempts } : {}),
   });
-  return { tables, client };
-}
 
 /** Creates the table and waits for it to turn ACTIVE (dynalite's creation delay, 0 ms here). */
 const createJobs = async (client: DynamoDBClient) => {
@@ -176,6 +185,26 @@ describe('the embedded DynamoDB', () => {
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     const last = JSON.parse(lines.at(-1) as string) as [string, string][];
     expect(last.map(([sub]) => sub).sort()).toEqual(['index-global~Jobs~byStatus', 'item-Jobs']);
+  });
+
+  it("journals a call's writes that the disk refused with the next call's, instead of losing them", async () => {
+    // Prepare
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'dynamo-tables-')), 'dynamodb.jsonl');
+    const first = open(file);
+    await createJobs(first.client);
+    // Act: the disk refuses the journal line of one put (answered with a failure, not retried);
+    // the next put's line is written.
+    vi.mocked(writeSync).mockImplementationOnce(() => {
+      throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    });
+    await expect(put(clientOf(first.tables, 1), 'refused', 'QUEUED', '2026-12-01T00:00:01Z')).rejects.toThrow(
+      /ENOSPC/,
+    );
+    await put(first.client, 'next', 'QUEUED', '2026-12-01T00:00:02Z');
+    first.tables.stop();
+    // Assess: after a restart, both are there — the refused put had changed the table all the same.
+    const { client } = open(file);
+    expect((await byStatus(client, 'QUEUED')).Items?.map((i) => i.jobId?.S)).toEqual(['refused', 'next']);
   });
 
   it("takes over a data directory of dynalite's LevelDB store, indexes rebuilt", async () => {

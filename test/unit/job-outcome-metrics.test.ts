@@ -18,7 +18,10 @@ const failing: JobType = {
   },
 };
 
-afterEach(() => vi.restoreAllMocks());
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
 
 /** Powertools Metrics writes its lines to stdout: what it wrote, one entry a line. */
 function captureStdout(): string[] {
@@ -273,7 +276,6 @@ describe("a job worker's held outcome lines", () => {
     held.flush();
     vi.advanceTimersByTime(5_000);
     expect(lines).toHaveLength(1);
-    vi.useRealTimers();
   });
 
   it('drop a line that fails, and nothing of it reaches the next one', () => {

@@ -292,7 +292,11 @@ export class QueueService {
         error instanceof SqsError
           ? error
           : new SqsError('InternalError', (error as Error).message, 'InternalError', 500);
-      this.journal.flush();
+      try {
+        this.journal.flush();
+      } catch {
+        // The journal's write failed again (a full disk): its lines stay held for the next call.
+      }
       return {
         status: e.status,
         headers: {
