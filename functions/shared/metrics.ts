@@ -30,13 +30,13 @@ export function publishJobOutcome(attempt: SettledOutcome, metrics: Metrics = jo
 const attemptsPerLine = 99;
 
 /**
- * A job worker's outcome lines, held for up to `maxDelayMs` or to the end of its invocation,
- * whichever comes first (as Powertools' logMetrics flushes once per invocation): one line per
- * queue and type, each metric with every attempt's value — the same samples as a line per
- * attempt, stamped with the flush's time. A drain of no-op jobs wrote a third of its log lines,
- * and spent that share of its logging CPU, on these. The bound in time keeps a long job that
- * follows in the batch from holding its batch-mates' outcomes for its whole run; an environment
- * that dies loses what it still holds, at most a second's outcomes.
+ * A job or step worker's outcome lines, held for up to `maxDelayMs` or to the end of its
+ * invocation, whichever comes first (as Powertools' logMetrics flushes once per invocation): one
+ * line per queue and type, each metric with every attempt's value — the same samples as a line
+ * per attempt, stamped with the flush's time. A drain of no-op jobs wrote a third of its log
+ * lines, and spent that share of its logging CPU, on these. The bound in time keeps a long job
+ * that follows in the batch from holding its batch-mates' outcomes for its whole run; an
+ * environment that dies loses what it still holds, at most a second's outcomes.
  */
 export class HeldJobOutcomes {
   private readonly held = new Map<string, SettledOutcome[]>();

@@ -1,8 +1,8 @@
 /**
  * Step worker: one per production line, fed by the line's SQS queue. Each record is one delivery
  * of a workflow step; failures are reported per record (shared/sqs-batch.ts) so one bad message
- * does not redeliver its batch-mates. Each settled attempt is an outcome metric (EMF), as a job
- * worker's: the line is its queue, the step's job type its type.
+ * does not redeliver its batch-mates. Each settled attempt is an outcome metric (EMF, held a second
+ * or an invocation as a job worker's): the line is its queue, the step's job type its type.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +17,7 @@ import { isFinalStep } from '#domain/catalog';
 import { runStepAttempt, type StepPorts, stepMessageSchema } from '#domain/step-attempt';
 import { envInt, requireEnv } from '#shared/env';
 import { describeError, logger } from '#shared/logger';
-import { publishJobOutcome } from '#shared/metrics';
+import { HeldJobOutcomes } from '#shared/metrics';
 import { type SqsRecordHandler, sqsBatchHandler } from '#shared/sqs-batch';
 
 const line = requireEnv('LINE_NAME');
@@ -32,6 +32,8 @@ const registry = new WorkerRegistry(
 );
 // A worker registers when its execution environment starts, before its first step.
 await registry.register().catch((error) => logger.warn('Worker registration failed', describeError(error)));
+// The steps' outcome metrics: one EMF line per line and type a second or an invocation.
+const outcomes = new HeldJobOutcomes();
 const ports: StepPorts & { orders: OrderStore } = {
   jobs,
   logs: new JobLogStore(requireEnv('JOB_LOGS_TABLE'), envInt('JOB_LOG_RETENTION_DAYS', 30)),
@@ -40,7 +42,7 @@ const ports: StepPorts & { orders: OrderStore } = {
   worker: registry,
   clock: { now: () => new Date(), sleep: (ms) => sleep(ms) },
   workerId,
-  settled: (attempt) => publishJobOutcome(attempt),
+  settled: (attempt) => outcomes.add(attempt),
 };
 const settings = {
   leaseMs: envInt('STEP_LEASE_MS', 30_000),
@@ -85,6 +87,10 @@ const processRecord: SqsRecordHandler = async (record: SQSRecord, log) => {
 
 export const handler = sqsBatchHandler(processRecord, {
   delivery: 'Step delivery',
-  // The batch's finished steps reach the worker's row in one write (domain/worker-status.ts).
-  afterBatch: () => registry.flush(),
+  // The batch's finished steps reach the worker's row in one write (domain/worker-status.ts), and
+  // their outcome metrics one line per line and type.
+  afterBatch: () => {
+    outcomes.flush();
+    return registry.flush();
+  },
 });
