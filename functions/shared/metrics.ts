@@ -10,17 +10,30 @@ import { serviceName } from './logger.ts';
 export const jobMetrics = new Metrics({ namespace: jobMetricsNamespace, serviceName });
 
 /**
- * One line per settled attempt — of a job or a robot step (its line as the queue), by a worker or
- * by lease recovery — dimensions service, queue and type. Synchronous from the first dimension to
+ * One line for a settled attempt — of a job or a robot step (its line as the queue), as lease
+ * recovery settles them (the workers hold theirs: HeldJobOutcomes) — dimensions service, queue
+ * and type. Synchronous from the first dimension to
  * the publish, so attempts settling concurrently never share a line.
  */
 export function publishJobOutcome(attempt: SettledOutcome, metrics: Metrics = jobMetrics): void {
-  const { dimensions, metrics: values } = jobOutcomeMetricsOf(attempt);
-  // Nothing to count or time (say, a cancel nobody timed): no line, rather than Powertools' warning.
-  if (values.length === 0) return;
-  for (const [name, value] of Object.entries(dimensions)) metrics.addDimension(name, value);
-  for (const { name, unit, value } of values) metrics.addMetric(name, unit, value);
-  metrics.publishStoredMetrics();
+  publishLine([attempt], metrics);
+}
+
+/**
+ * One line: attempts of one queue and type (fewer than 100), each a sample of its metrics. Nothing
+ * to count or time (say, a cancel nobody timed): no line, rather than Powertools' warning.
+ */
+function publishLine(attempts: readonly SettledOutcome[], metrics: Metrics): void {
+  let dimensionsSet = false;
+  for (const attempt of attempts) {
+    const { dimensions, metrics: values } = jobOutcomeMetricsOf(attempt);
+    if (!dimensionsSet && values.length > 0) {
+      for (const [name, value] of Object.entries(dimensions)) metrics.addDimension(name, value);
+      dimensionsSet = true;
+    }
+    for (const { name, unit, value } of values) metrics.addMetric(name, unit, value);
+  }
+  if (dimensionsSet) metrics.publishStoredMetrics();
 }
 
 /**
@@ -67,7 +80,7 @@ export class HeldJobOutcomes {
     for (const group of groups)
       for (let from = 0; from < group.length; from += attemptsPerLine) {
         try {
-          this.publish(group.slice(from, from + attemptsPerLine));
+          publishLine(group.slice(from, from + attemptsPerLine), this.metrics);
         } catch {
           // As publishJobOutcome's callers do: a metric never fails the work it counts. What the
           // failed line had stored must not reach the next one.
@@ -75,19 +88,5 @@ export class HeldJobOutcomes {
           this.metrics.clearDimensions();
         }
       }
-  }
-
-  /** One line: the attempts of one queue and type, fewer than 100. */
-  private publish(attempts: readonly SettledOutcome[]): void {
-    let dimensionsSet = false;
-    for (const attempt of attempts) {
-      const { dimensions, metrics: values } = jobOutcomeMetricsOf(attempt);
-      if (!dimensionsSet && values.length > 0) {
-        for (const [name, value] of Object.entries(dimensions)) this.metrics.addDimension(name, value);
-        dimensionsSet = true;
-      }
-      for (const { name, unit, value } of values) this.metrics.addMetric(name, unit, value);
-    }
-    if (dimensionsSet) this.metrics.publishStoredMetrics();
   }
 }

@@ -63,7 +63,7 @@ export interface FactoryProbe {
   readonly memoryOf: string;
   memory(): { rssMb: number; peakMb: number };
   /** CPU time used so far, milliseconds: the whole process and its main thread. */
-  cpu?(): { processMs: number; mainThreadMs: number };
+  cpu?(): CpuReading;
   /** The local cloud's GET /__local/usage. */
   usage?(): Promise<LocalUsage>;
 }
@@ -211,7 +211,6 @@ export async function factoryRun(
   const ids: string[] = [];
   // Without a reading (an older local cloud, a probe that failed), no cost lines: the rates stand.
   const usageBefore = await probe.usage?.().catch(() => undefined);
-  const cpuBefore = probe.cpu?.();
   // CPU readings through the run, each with its time, to read the CPU at the drain's ends.
   const readings: TimedReading[] = [];
   const read = () => {
@@ -219,7 +218,7 @@ export async function factoryRun(
     if (reading) readings.push({ at: Date.now(), ...reading });
     return reading;
   };
-  if (cpuBefore) readings.push({ at: Date.now(), ...cpuBefore });
+  const cpuBefore = read();
   const submitStarted = performance.now();
   const chunks = Array.from({ length: Math.ceil(count / 500) }, (_, c) =>
     Array.from({ length: Math.min(500, count - c * 500) }, (_, i) => noOpJob(tag, c * 500 + i)),
@@ -575,26 +574,19 @@ function costLines(factory: readonly ThroughputRun[], fmt: (n: number, digits?: 
     : undefined;
   const units = writeUnits === undefined ? '' : `, ${fmt(writeUnits, 1)} write units`;
   const polling = perAction((c) => c.pollingByAction);
+  const intakeMs = of((c) => c.intakeCpuMs);
+  const drainMs = of((c) => c.drainCpuMs);
+  const mainMs = of((c) => c.intakeMainThreadCpuMs + c.drainMainThreadCpuMs);
+  const calls = of((c) => c.calls);
+  const verdict = byCores <= byMainThread ? 'the cores bind' : 'the main thread binds';
   return [
-    `  factory CPU per job (every thread of \`npm start\`), until every job was counted: intake ${fmt(
-      of((c) => c.intakeCpuMs),
-      2,
-    )} ms, ` +
-      `drain ${fmt(
-        of((c) => c.drainCpuMs),
-        2,
-      )} ms, the main thread ${fmt(
-        of((c) => c.intakeMainThreadCpuMs + c.drainMainThreadCpuMs),
-        2,
-      )} ms of them`,
+    `  factory CPU per job (every thread of \`npm start\`), until every job was counted: ` +
+      `intake ${fmt(intakeMs, 2)} ms, drain ${fmt(drainMs, 2)} ms, the main thread ${fmt(mainMs, 2)} ms of them`,
     `  the drain as timed: ${fmt(timedMs, 2)} ms of CPU a job (the main thread ${fmt(timedMainMs, 2)} ms), ` +
       `${fmt(coresBusy, 2)} of ${cores} cores busy; at full use ${fmt(byCores)} jobs/s by the cores, ` +
-      `${fmt(byMainThread)} by the main thread's core: ${byCores <= byMainThread ? 'the cores bind' : 'the main thread binds'}`,
+      `${fmt(byMainThread)} by the main thread's core: ${verdict}`,
     `  factory AWS calls per job, intake to drained (the bench's own API probes included): ` +
-      `${fmt(
-        of((c) => c.calls),
-        2,
-      )}${units} (${perAction((c) => c.callsByAction).join(', ')})` +
+      `${fmt(calls, 2)}${units} (${perAction((c) => c.callsByAction).join(', ')})` +
       (polling.length > 0 ? `; event source polling apart: ${polling.join(', ')}` : ''),
   ];
 }

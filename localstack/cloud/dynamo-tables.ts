@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { Stream } from 'node:stream';
 import { type BufferedRequest, jsonBody, type ServiceResponse } from './edge.ts';
-import { LineFile } from './journal.ts';
+import { flushSoon, LineFile } from './journal.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -293,16 +293,11 @@ export class DynamoTables {
     // Writes outside a call (a table turning ACTIVE after its creation delay) are flushed soon.
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => {
-        if (!this.flushScheduled) return;
-        try {
-          this.flush();
-        } catch (error) {
-          console.error(
-            `${this.options.file}: ${(error as Error).message}; the writes are kept for the next flush`,
-          );
-        }
-      });
+      flushSoon(
+        this.options.file,
+        () => this.flushScheduled,
+        () => this.flush(),
+      );
     }
   }
 

@@ -86,6 +86,22 @@ export class LineFile {
   }
 }
 
+/**
+ * Runs a journal's `flush` at the next turn of the event loop, for writes made outside a call, if
+ * it is still due then (a call's own flush before its answer usually comes first). A write that
+ * fails is told, not thrown: `flush` keeps its lines for the next write.
+ */
+export function flushSoon(file: string, due: () => boolean, flush: () => void): void {
+  setImmediate(() => {
+    if (!due()) return;
+    try {
+      flush();
+    } catch (error) {
+      console.error(`${file}: ${(error as Error).message}; kept for the next write`);
+    }
+  });
+}
+
 export interface JournalOptions {
   /**
    * Appends are held until `flush()`, which the service calls once per call before it answers:
@@ -152,15 +168,11 @@ export class Journal<E> {
     this.held.push(json);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      // Appends made outside a call; a service's own flush before its answer usually comes first.
-      setImmediate(() => {
-        if (!this.flushScheduled) return;
-        try {
-          this.flush();
-        } catch (error) {
-          console.error(`${this.file}: ${(error as Error).message}; the lines are kept for the next write`);
-        }
-      });
+      flushSoon(
+        this.file as string,
+        () => this.flushScheduled,
+        () => this.flush(),
+      );
     }
   }
 
