@@ -497,6 +497,14 @@ export const scalingEventSchema = z
     bounds: bounds.optional(),
     policy: z.enum(['target-tracking', 'predictive']).optional(),
     targetWaitMs: z.number().optional(),
+    rate: z
+      .number()
+      .optional()
+      .describe('Autoscaler: attempts the queue finished per second over the minute before the change'),
+    ceiling: count
+      .optional()
+      .describe('Autoscaler: a step out that did not raise the rate was undone; the cap'),
+    holdUntil: isoTime.optional().describe('Autoscaler: until when the cap holds'),
   })
   .meta({ id: 'ScalingEvent' });
 

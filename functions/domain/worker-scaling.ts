@@ -4,6 +4,7 @@
  * mappings' MaximumConcurrency (one mapping per band, for job queues and production lines alike).
  */
 import { bandConcurrency, bandNames, type PriorityBand } from './job-queues.ts';
+import type { StoredBucket } from './throughput.ts';
 
 /** AWS's bounds for ScalingConfig.MaximumConcurrency, per mapping. */
 export const minMappingConcurrency = 2;
@@ -116,24 +117,108 @@ export interface AutoscalePolicy {
   readonly targetPerWorker: number;
   /** A job waiting longer than this asks for more workers even when the backlog is small. */
   readonly maxWaitMs: number;
+  /**
+   * A backlog the workers clear within this at the rate they finish jobs now gets no more
+   * workers: by the next tick it is gone, and new workers would arrive with cold starts to
+   * an empty queue.
+   */
+  readonly clearWithinMs: number;
+  /** The most a tick multiplies the workers by (Kubernetes' HPA doubles per period by default). */
+  readonly maxStepFactor: number;
+  /**
+   * The share of the proportional gain a step out must show to count as paid: doubling the
+   * workers must raise the rate by at least this × 100 %, or the step is undone.
+   */
+  readonly minGainShare: number;
+  /** How long a step that did not pay caps the queue at the level before it. */
+  readonly holdMs: number;
 }
 
-export const defaultAutoscalePolicy: AutoscalePolicy = { targetPerWorker: 2, maxWaitMs: 30_000 };
+export const defaultAutoscalePolicy: AutoscalePolicy = {
+  targetPerWorker: 2,
+  maxWaitMs: 30_000,
+  clearWithinMs: 60_000,
+  maxStepFactor: 2,
+  minGainShare: 0.25,
+  holdMs: 10 * 60_000,
+};
+
+/** The last scaling event of a queue, as the autoscaler reads it back (adapters/operations-store.ts). */
+export interface LastScaling {
+  readonly at: string;
+  readonly from: number;
+  readonly to: number;
+  readonly source: 'manual' | 'autoscaler';
+  /** Attempts the queue finished per second over the minute before the change (autoscaler). */
+  readonly rate?: number;
+  /** A step out that did not pay: no more than `ceiling` workers until `holdUntil`. */
+  readonly ceiling?: number;
+  readonly holdUntil?: string;
+}
+
+/** What the autoscaler knows of the queue's recent past besides its load. */
+export interface ScalingHistory {
+  readonly now: number;
+  /** Attempts finished per second lately (`recentRate`), null when nothing was measured. */
+  readonly rate: number | null;
+  /** The queue's newest scaling events, newest first. */
+  readonly events: readonly LastScaling[];
+}
 
 export interface ScalingDecision {
   readonly desired: number;
   readonly reason: string;
+  /** A step out undone: the cap and until when, to record with the event. */
+  readonly ceiling?: number;
+  readonly holdUntil?: string;
 }
+
+/**
+ * Attempts finished (completed or failed) per second lately, from the queue's minute buckets:
+ * over the last minute (the older bucket counted for the share of it inside the minute), or
+ * over the current minute alone when it has run 10 s and more and is faster (a backlog that
+ * arrived within the minute is not averaged with the idle time before it). Null when no
+ * bucket counts an attempt.
+ */
+export function recentRate(buckets: readonly StoredBucket[], now: number): number | null {
+  const minute = 60_000;
+  const currentStart = Math.floor(now / minute) * minute;
+  const elapsed = now - currentStart;
+  let current = 0;
+  let previous = 0;
+  let seen = false;
+  for (const b of buckets) {
+    const finished = (b.counters.completed ?? 0) + (b.counters.failed ?? 0);
+    if (finished === 0) continue;
+    const start = Date.parse(b.bucket);
+    if (start === currentStart) current += finished;
+    else if (start === currentStart - minute) previous += finished;
+    else continue;
+    seen = true;
+  }
+  if (!seen) return null;
+  const lastMinute = (current + previous * ((minute - elapsed) / minute)) / 60;
+  const thisMinute = elapsed >= 10_000 ? current / (elapsed / 1000) : 0;
+  return Math.max(lastMinute, thisMinute);
+}
+
+const perSecond = (rate: number) => `${rate < 10 ? rate.toFixed(1) : Math.round(rate)}/s`;
+const clock = (at: string) => at.slice(11, 16);
 
 /**
  * Target tracking on backlog per worker, with an age trigger, halving at most per tick on the
  * way down (so a lull between bursts does not drop all capacity), straight to min when idle.
+ * On the way out, with the queue's history: no step for a backlog the workers clear within a
+ * minute, at most ×2 per tick, and a step that did not raise the rate is undone and capped for
+ * a while (when the work is bound elsewhere — a database, a rate-limited API, the machine's
+ * cores — more workers only cost cold starts and money).
  */
 export function autoscale(
   current: number,
   load: QueueLoad,
   bounds: ScalingBounds,
   policy: AutoscalePolicy = defaultAutoscalePolicy,
+  history?: ScalingHistory,
 ): ScalingDecision {
   const clamp = (n: number) => Math.min(bounds.max, Math.max(bounds.min, n));
   const work = load.depth + load.inFlight;
@@ -150,7 +235,70 @@ export function autoscale(
     desired = Math.max(desired, Math.ceil(current / 2));
     reason += '; scaling down at most by half per tick';
   }
+  if (desired > current && history) {
+    const out = scaleOut(current, desired, reason, load, policy, history);
+    return { ...out, desired: clamp(out.desired) };
+  }
   return { desired: clamp(desired), reason };
+}
+
+/** The way out, with the queue's history (see `autoscale`). */
+function scaleOut(
+  current: number,
+  wanted: number,
+  reason: string,
+  load: QueueLoad,
+  policy: AutoscalePolicy,
+  history: ScalingHistory,
+): ScalingDecision {
+  const { now, rate } = history;
+  // An operator's change since is a new start: only the autoscaler's own steps are judged.
+  const lastManual = history.events.findIndex((e) => e.source === 'manual');
+  const own = (lastManual < 0 ? history.events : history.events.slice(0, lastManual)).filter(
+    (e) => e.source === 'autoscaler',
+  );
+  const hold = own.find((e) => e.holdUntil !== undefined && e.ceiling !== undefined);
+  if (hold?.ceiling !== undefined && hold.holdUntil !== undefined && Date.parse(hold.holdUntil) > now) {
+    if (current >= hold.ceiling)
+      return {
+        desired: current,
+        reason: `${reason}; held at ${hold.ceiling}: more workers did not raise the rate (until ${clock(hold.holdUntil)})`,
+      };
+    wanted = Math.min(wanted, hold.ceiling);
+  }
+  // The last step out, judged a tick or two later against the rate before it.
+  const last = own[0];
+  const sinceLast = last ? now - Date.parse(last.at) : Number.POSITIVE_INFINITY;
+  if (
+    last &&
+    last.to > last.from &&
+    last.to === current &&
+    last.rate !== undefined &&
+    last.rate > 0 &&
+    rate !== null &&
+    sinceLast >= 45_000 &&
+    sinceLast <= 150_000
+  ) {
+    const needed = last.rate * (1 + policy.minGainShare * (last.to / last.from - 1));
+    if (rate < needed) {
+      const holdUntil = new Date(now + policy.holdMs).toISOString();
+      return {
+        desired: last.from,
+        reason: `scaling out ${last.from} → ${last.to} took the rate from ${perSecond(last.rate)} to ${perSecond(rate)} (needed ${perSecond(needed)}): back to ${last.from}, no higher until ${clock(holdUntil)}`,
+        ceiling: last.from,
+        holdUntil,
+      };
+    }
+  }
+  if (rate !== null && rate > 0 && load.depth <= (rate * policy.clearWithinMs) / 1000)
+    return {
+      desired: current,
+      reason: `${reason}; the ${load.depth} waiting clear within ${Math.round(policy.clearWithinMs / 1000)} s at ${perSecond(rate)}: no more workers`,
+    };
+  const step = Math.ceil(current * policy.maxStepFactor);
+  return wanted > step
+    ? { desired: step, reason: `${reason}; at most ×${policy.maxStepFactor} per tick` }
+    : { desired: wanted, reason };
 }
 
 /** The mean wait a predictive queue aims for when its operator named none. */

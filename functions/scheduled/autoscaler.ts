@@ -16,8 +16,10 @@ import { bucketStart } from '#domain/throughput';
 import {
   autoscale,
   boundsOf,
+  defaultAutoscalePolicy,
   defaultTargetWaitMs,
   predictiveScale,
+  recentRate,
   splitAcrossBands,
 } from '#domain/worker-scaling';
 import { describeError, logger } from '#shared/logger';
@@ -62,6 +64,19 @@ export const handler = middy<unknown, { decisions: unknown[] }>()
           oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
         };
         const bounds = boundsOf(queue, mode);
+        // Target tracking judges its own steps out by the rate they bring: the queue's last
+        // minute of finished attempts and its newest scaling events (read only with work waiting).
+        const history =
+          mode?.policy === 'predictive' || load.depth + load.inFlight === 0
+            ? undefined
+            : {
+                now,
+                rate: recentRate(
+                  await ops.metrics.buckets('minute', queue, new Date(now - 2 * 60_000), new Date(now)),
+                  now,
+                ),
+                events: await ops.operations.scalingEvents(queue, 5),
+              };
         const decision =
           mode?.policy === 'predictive'
             ? predictiveScale(
@@ -83,7 +98,7 @@ export const handler = middy<unknown, { decisions: unknown[] }>()
                   maxWorkers: bounds.max,
                 }),
               )
-            : autoscale(current.total, queueLoad, bounds);
+            : autoscale(current.total, queueLoad, bounds, defaultAutoscalePolicy, history);
         decisions.push({ queue, from: current.total, ...decision, load });
         if (decision.desired === current.total) continue;
         const parts = splitAcrossBands(queue, decision.desired);
@@ -97,6 +112,10 @@ export const handler = middy<unknown, { decisions: unknown[] }>()
           reason: decision.reason,
           source: 'autoscaler',
           bands: parts,
+          ...(history?.rate != null ? { rate: Math.round(history.rate * 100) / 100 } : {}),
+          ...(decision.ceiling !== undefined
+            ? { ceiling: decision.ceiling, holdUntil: decision.holdUntil }
+            : {}),
         });
       } catch (error) {
         logger.error('Autoscaling a queue failed', { queue, ...describeError(error) });

@@ -18,7 +18,10 @@ import {
 import {
   autoscale,
   boundsOf,
+  defaultAutoscalePolicy,
   describeMode,
+  type LastScaling,
+  recentRate,
   scalingBounds,
   splitAcrossBands,
 } from '../../functions/domain/worker-scaling.ts';
@@ -50,6 +53,125 @@ describe('scaling', () => {
     expect(autoscale(50, { depth: 5000, inFlight: 50, oldestWaitingMs: null }, bounds).desired).toBe(60);
     // Every queue has three priority bands, each at least 2 workers (AWS's floor).
     expect(scalingBounds('packaging').min).toBe(6);
+  });
+
+  describe('scaling out only while it pays', () => {
+    const bounds = { min: 6, max: 60 };
+    const now = Date.parse('2026-12-06T12:00:30Z');
+    const ago = (ms: number) => new Date(now - ms).toISOString();
+    const minuteBucket = (start: string, completed: number, failed = 0) => ({
+      bucket: start,
+      queue: 'default',
+      type: 'delayed_message',
+      counters: { completed, failed, submitted: completed },
+    });
+    const out = (current: number, depth: number, rate: number | null, events: LastScaling[] = [], at = now) =>
+      autoscale(current, { depth, inFlight: 0, oldestWaitingMs: null }, bounds, defaultAutoscalePolicy, {
+        now: at,
+        rate,
+        events,
+      });
+
+    it('measures the rate over the last minute, or the current one alone when a backlog just arrived', () => {
+      // 30 s into the minute: the minute before counts for half.
+      const steady = [
+        minuteBucket('2026-12-06T12:00:00.000Z', 2400, 600),
+        minuteBucket('2026-12-06T11:59:00.000Z', 6000),
+      ];
+      expect(recentRate(steady, now)).toBe(100);
+      // An idle minute before a backlog: the current minute's 30 s alone.
+      expect(recentRate([minuteBucket('2026-12-06T12:00:00.000Z', 4500)], now)).toBe(150);
+      // 5 s into a minute is too short to stand alone: 600 over the last minute.
+      expect(
+        recentRate([minuteBucket('2026-12-06T12:00:00.000Z', 600)], Date.parse('2026-12-06T12:00:05Z')),
+      ).toBe(10);
+      // Older buckets and buckets without attempts measure nothing.
+      expect(recentRate([minuteBucket('2026-12-06T11:58:00.000Z', 900)], now)).toBeNull();
+      expect(recentRate([], now)).toBeNull();
+    });
+
+    it('adds no workers for a backlog the workers clear within a minute', () => {
+      expect(out(12, 5000, 100)).toMatchObject({
+        desired: 12,
+        reason: expect.stringMatching(/5000 waiting clear within 60 s at 100\/s/),
+      });
+      // Nothing measured (a new queue, a stalled one): target tracking steps out.
+      expect(out(12, 5000, null).desired).toBe(24);
+      expect(out(12, 5000, 0).desired).toBe(24);
+    });
+
+    it('at most doubles a tick, within the bounds', () => {
+      expect(out(12, 10_000, 50)).toMatchObject({
+        desired: 24,
+        reason: expect.stringMatching(/at most ×2 per tick/),
+      });
+      expect(out(40, 10_000, 50).desired).toBe(60);
+      // What the backlog asks for when that is less than double.
+      expect(out(12, 40, 0.1).desired).toBe(20);
+    });
+
+    it('undoes a step out that did not raise the rate, and holds below it for ten minutes', () => {
+      const step: LastScaling = { at: ago(60_000), from: 12, to: 24, source: 'autoscaler', rate: 330 };
+      const undone = out(24, 8000, 280, [step]);
+      expect(undone).toMatchObject({
+        desired: 12,
+        ceiling: 12,
+        holdUntil: '2026-12-06T12:10:30.000Z',
+        reason: expect.stringMatching(
+          /scaling out 12 → 24 took the rate from 330\/s to 280\/s \(needed 413\/s\): back to 12/,
+        ),
+      });
+      // A quarter of the proportional gain is enough to go on.
+      expect(out(24, 50_000, 420, [step]).desired).toBe(48);
+      // Held: the next ticks stay at 12 while the backlog lasts; after ten minutes a step again.
+      const hold: LastScaling = {
+        at: ago(0),
+        from: 24,
+        to: 12,
+        source: 'autoscaler',
+        rate: 280,
+        ceiling: 12,
+        holdUntil: undone.holdUntil,
+      };
+      expect(out(12, 50_000, 330, [hold, step], now + 60_000)).toMatchObject({
+        desired: 12,
+        reason: expect.stringMatching(/held at 12: more workers did not raise the rate \(until 12:10\)/),
+      });
+      expect(out(12, 50_000, 330, [hold, step], now + 11 * 60_000).desired).toBe(24);
+      // Below the cap, steps still go up to it.
+      expect(out(6, 50_000, 100, [hold, step], now + 60_000).desired).toBe(12);
+      // The way down is not held.
+      expect(
+        autoscale(12, { depth: 0, inFlight: 4, oldestWaitingMs: null }, bounds, defaultAutoscalePolicy, {
+          now: now + 60_000,
+          rate: 330,
+          events: [hold, step],
+        }).desired,
+      ).toBe(6);
+    });
+
+    it("judges only its own last step, a tick or two after it, and never over an operator's change", () => {
+      const step: LastScaling = { at: ago(60_000), from: 12, to: 24, source: 'autoscaler', rate: 330 };
+      const manual: LastScaling = { at: ago(30_000), from: 24, to: 24, source: 'manual' };
+      expect(out(24, 50_000, 280, [manual, step]).desired).toBe(48);
+      // Too soon (a tick that came early) or too late (another backlog, another day).
+      expect(out(24, 50_000, 280, [{ ...step, at: ago(20_000) }]).desired).toBe(48);
+      expect(out(24, 50_000, 280, [{ ...step, at: ago(10 * 60_000) }]).desired).toBe(48);
+      // Someone set another level since: not the step's to judge.
+      expect(out(30, 50_000, 280, [step]).desired).toBe(60);
+      // A step without a measured rate before it cannot be judged.
+      expect(out(24, 50_000, 280, [{ ...step, rate: undefined }]).desired).toBe(48);
+      // A hold an operator's change came after is over.
+      const hold: LastScaling = {
+        at: ago(120_000),
+        from: 24,
+        to: 12,
+        source: 'autoscaler',
+        ceiling: 12,
+        holdUntil: new Date(now + 60_000).toISOString(),
+      };
+      expect(out(12, 50_000, 330, [{ ...manual, from: 12, to: 12 }, hold]).desired).toBe(24);
+    });
   });
 
   it("holds an operator's decision: a pinned queue shows manual, a released one its bounds", () => {

@@ -2812,6 +2812,15 @@ export interface components {
       /** @enum {string} */
       policy?: 'target-tracking' | 'predictive';
       targetWaitMs?: number;
+      /** @description Autoscaler: attempts the queue finished per second over the minute before the change */
+      rate?: number;
+      /** @description Autoscaler: a step out that did not raise the rate was undone; the cap */
+      ceiling?: number;
+      /**
+       * Format: date-time
+       * @description Autoscaler: until when the cap holds
+       */
+      holdUntil?: string;
     } & {
       [key: string]: unknown;
     };
