@@ -500,7 +500,9 @@ export const scalingEventSchema = z
     rate: z
       .number()
       .optional()
-      .describe('Autoscaler: attempts the queue finished per second over the minute before the change'),
+      .describe(
+        'Autoscaler, on the way out: jobs the queue completed per second when it decided (the last minute, or the current one when faster)',
+      ),
     ceiling: count
       .optional()
       .describe('Autoscaler: a step out that did not raise the rate was undone; the cap'),

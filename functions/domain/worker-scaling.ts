@@ -118,9 +118,11 @@ export interface AutoscalePolicy {
   /** A job waiting longer than this asks for more workers even when the backlog is small. */
   readonly maxWaitMs: number;
   /**
-   * A backlog the workers clear within this at the rate they finish jobs now gets no more
-   * workers: by the next tick it is gone, and new workers would arrive with cold starts to
-   * an empty queue.
+   * A backlog the workers clear within this at the rate they complete jobs now gets no more
+   * workers: by the next tick it is gone, and new workers would arrive with cold starts to an
+   * empty queue. (Arrivals are not subtracted: a burst already in the backlog would count
+   * twice. A backlog that grows anyway soon has a job waiting past `maxWaitMs`, and that
+   * steps out whatever the rate.)
    */
   readonly clearWithinMs: number;
   /** The most a tick multiplies the workers by (Kubernetes' HPA doubles per period by default). */
@@ -132,6 +134,14 @@ export interface AutoscalePolicy {
   readonly minGainShare: number;
   /** How long a step that did not pay caps the queue at the level before it. */
   readonly holdMs: number;
+  /** A step out is judged at the first tick this long after it (the next, as ticks come a minute apart)… */
+  readonly judgeAfterMs: number;
+  /** …and not after this (a later tick measures another backlog, not the step). */
+  readonly judgeWithinMs: number;
+  /** Completions a minute, before the step and after it, below which a rate is noise. */
+  readonly minJudgedCompletions: number;
+  /** Jobs longer than this on average are not judged: a minute cannot show what a step brought them. */
+  readonly maxJudgedRunMs: number;
 }
 
 export const defaultAutoscalePolicy: AutoscalePolicy = {
@@ -141,26 +151,40 @@ export const defaultAutoscalePolicy: AutoscalePolicy = {
   maxStepFactor: 2,
   minGainShare: 0.25,
   holdMs: 10 * 60_000,
+  judgeAfterMs: 45_000,
+  judgeWithinMs: 105_000,
+  minJudgedCompletions: 30,
+  maxJudgedRunMs: 20_000,
 };
 
-/** The last scaling event of a queue, as the autoscaler reads it back (adapters/operations-store.ts). */
+/** A scaling event of a queue, as the autoscaler reads it back (adapters/operations-store.ts). */
 export interface LastScaling {
   readonly at: string;
   readonly from: number;
   readonly to: number;
   readonly source: 'manual' | 'autoscaler';
-  /** Attempts the queue finished per second over the minute before the change (autoscaler). */
+  /** Autoscaler: the jobs the queue completed per second when it decided (`recentWork`). */
   readonly rate?: number;
   /** A step out that did not pay: no more than `ceiling` workers until `holdUntil`. */
   readonly ceiling?: number;
   readonly holdUntil?: string;
 }
 
+/** What a queue's minute buckets say of its last minute (`recentWork`). */
+export interface RecentWork {
+  /** Jobs completed per second. */
+  readonly completedPerS: number;
+  /** The completions the rate rests on. */
+  readonly completed: number;
+  /** Their mean run time, when the buckets keep it. */
+  readonly meanRunMs: number | null;
+}
+
 /** What the autoscaler knows of the queue's recent past besides its load. */
 export interface ScalingHistory {
   readonly now: number;
-  /** Attempts finished per second lately (`recentRate`), null when nothing was measured. */
-  readonly rate: number | null;
+  /** Null when nothing was measured (no bucket, or the read failed). */
+  readonly work: RecentWork | null;
   /** The queue's newest scaling events, newest first. */
   readonly events: readonly LastScaling[];
 }
@@ -174,36 +198,54 @@ export interface ScalingDecision {
 }
 
 /**
- * Attempts finished (completed or failed) per second lately, from the queue's minute buckets:
- * over the last minute (the older bucket counted for the share of it inside the minute), or
- * over the current minute alone when it has run 10 s and more and is faster (a backlog that
- * arrived within the minute is not averaged with the idle time before it). Null when no
- * bucket counts an attempt.
+ * A queue's last minute from its minute buckets (all types and shards summed): over the last
+ * 60 s (the older bucket counted for its share of them), or over the current minute alone once
+ * it has run 20 s when it completed faster there (a backlog that arrived within the minute is
+ * not averaged with the idle time before it). Completions, not failed attempts: a step out that
+ * only fails faster (a rate-limited API answering 429) has not paid. Null when no bucket counts
+ * a completion.
  */
-export function recentRate(buckets: readonly StoredBucket[], now: number): number | null {
+export function recentWork(buckets: readonly StoredBucket[], now: number): RecentWork | null {
   const minute = 60_000;
   const currentStart = Math.floor(now / minute) * minute;
   const elapsed = now - currentStart;
-  let current = 0;
-  let previous = 0;
-  let seen = false;
+  const sum = () => ({ completed: 0, runMsSum: 0, runs: 0 });
+  const current = sum();
+  const previous = sum();
   for (const b of buckets) {
-    const finished = (b.counters.completed ?? 0) + (b.counters.failed ?? 0);
-    if (finished === 0) continue;
     const start = Date.parse(b.bucket);
-    if (start === currentStart) current += finished;
-    else if (start === currentStart - minute) previous += finished;
-    else continue;
-    seen = true;
+    const into = start === currentStart ? current : start === currentStart - minute ? previous : undefined;
+    if (!into) continue;
+    into.completed += b.counters.completed ?? 0;
+    // Exact run-time sums are kept beside the histograms; older buckets lack them.
+    if (b.counters.runMsSum !== undefined) {
+      into.runMsSum += b.counters.runMsSum;
+      into.runs += b.counters.completed ?? 0;
+    }
   }
-  if (!seen) return null;
-  const lastMinute = (current + previous * ((minute - elapsed) / minute)) / 60;
-  const thisMinute = elapsed >= 10_000 ? current / (elapsed / 1000) : 0;
-  return Math.max(lastMinute, thisMinute);
+  if (current.completed + previous.completed === 0) return null;
+  const share = (minute - elapsed) / minute;
+  const window =
+    elapsed >= 20_000 &&
+    current.completed / (elapsed / 1000) > (current.completed + previous.completed * share) / 60
+      ? { ...current, seconds: elapsed / 1000 }
+      : {
+          completed: current.completed + previous.completed * share,
+          runMsSum: current.runMsSum + previous.runMsSum,
+          runs: current.runs + previous.runs,
+          seconds: 60,
+        };
+  return {
+    completedPerS: window.completed / window.seconds,
+    completed: Math.round(window.completed),
+    meanRunMs: window.runs > 0 ? window.runMsSum / window.runs : null,
+  };
 }
 
-const perSecond = (rate: number) => `${rate < 10 ? rate.toFixed(1) : Math.round(rate)}/s`;
-const clock = (at: string) => at.slice(11, 16);
+/** A rate as an operator reads it: per minute below one a second. */
+const perSecond = (rate: number) =>
+  rate < 1 ? `${Math.round(rate * 60)}/min` : `${rate < 10 ? rate.toFixed(1) : Math.round(rate)}/s`;
+const clock = (at: string) => `${at.slice(11, 16)} UTC`;
 
 /**
  * Target tracking on backlog per worker, with an age trigger, halving at most per tick on the
@@ -227,16 +269,17 @@ export function autoscale(
   }
   let desired = Math.ceil(work / policy.targetPerWorker);
   let reason = `backlog ${load.depth} waiting + ${load.inFlight} in flight at ${policy.targetPerWorker} per worker`;
-  if (load.oldestWaitingMs !== null && load.oldestWaitingMs > policy.maxWaitMs && desired <= current) {
+  const aged = load.oldestWaitingMs !== null && load.oldestWaitingMs > policy.maxWaitMs;
+  if (aged && desired <= current) {
     desired = Math.ceil(current * 1.5);
-    reason = `oldest job waiting ${Math.round(load.oldestWaitingMs / 1000)} s > ${policy.maxWaitMs / 1000} s`;
+    reason = `oldest job waiting ${Math.round((load.oldestWaitingMs ?? 0) / 1000)} s > ${policy.maxWaitMs / 1000} s`;
   }
   if (desired < current) {
     desired = Math.max(desired, Math.ceil(current / 2));
     reason += '; scaling down at most by half per tick';
   }
   if (desired > current && history) {
-    const out = scaleOut(current, desired, reason, load, policy, history);
+    const out = scaleOut(current, desired, reason, aged, load, policy, history);
     return { ...out, desired: clamp(out.desired) };
   }
   return { desired: clamp(desired), reason };
@@ -247,11 +290,12 @@ function scaleOut(
   current: number,
   wanted: number,
   reason: string,
+  aged: boolean,
   load: QueueLoad,
   policy: AutoscalePolicy,
   history: ScalingHistory,
 ): ScalingDecision {
-  const { now, rate } = history;
+  const { now, work } = history;
   // An operator's change since is a new start: only the autoscaler's own steps are judged.
   const lastManual = history.events.findIndex((e) => e.source === 'manual');
   const own = (lastManual < 0 ? history.events : history.events.slice(0, lastManual)).filter(
@@ -266,31 +310,39 @@ function scaleOut(
       };
     wanted = Math.min(wanted, hold.ceiling);
   }
-  // The last step out, judged a tick or two later against the rate before it.
+  // The last step out, judged at the next tick against the rate before it, when a minute can
+  // show it: enough completions on both sides, and jobs short enough to finish within it.
   const last = own[0];
   const sinceLast = last ? now - Date.parse(last.at) : Number.POSITIVE_INFINITY;
-  if (
-    last &&
+  const minRate = policy.minJudgedCompletions / 60;
+  const judged =
+    last !== undefined &&
     last.to > last.from &&
     last.to === current &&
     last.rate !== undefined &&
-    last.rate > 0 &&
-    rate !== null &&
-    sinceLast >= 45_000 &&
-    sinceLast <= 150_000
-  ) {
+    last.rate >= minRate &&
+    sinceLast < policy.judgeWithinMs &&
+    (work?.meanRunMs ?? 0) <= policy.maxJudgedRunMs;
+  if (judged && sinceLast < policy.judgeAfterMs)
+    return {
+      desired: current,
+      reason: `${reason}; waiting to judge the step out ${last.from} → ${last.to} of ${clock(last.at)}`,
+    };
+  if (judged && last.rate !== undefined && work && work.completed >= policy.minJudgedCompletions) {
     const needed = last.rate * (1 + policy.minGainShare * (last.to / last.from - 1));
-    if (rate < needed) {
+    if (work.completedPerS < needed) {
       const holdUntil = new Date(now + policy.holdMs).toISOString();
       return {
         desired: last.from,
-        reason: `scaling out ${last.from} → ${last.to} took the rate from ${perSecond(last.rate)} to ${perSecond(rate)} (needed ${perSecond(needed)}): back to ${last.from}, no higher until ${clock(holdUntil)}`,
+        reason: `undoing the step out ${last.from} → ${last.to} of ${clock(last.at)}: the rate went from ${perSecond(last.rate)} to ${perSecond(work.completedPerS)}, not the ${perSecond(needed)} it needed; back to ${last.from}, no higher until ${clock(holdUntil)}`,
         ceiling: last.from,
         holdUntil,
       };
     }
   }
-  if (rate !== null && rate > 0 && load.depth <= (rate * policy.clearWithinMs) / 1000)
+  // A job already waiting too long gets its workers whatever the rate.
+  const rate = work?.completedPerS ?? 0;
+  if (!aged && rate > 0 && load.depth <= (rate * policy.clearWithinMs) / 1000)
     return {
       desired: current,
       reason: `${reason}; the ${load.depth} waiting clear within ${Math.round(policy.clearWithinMs / 1000)} s at ${perSecond(rate)}: no more workers`,

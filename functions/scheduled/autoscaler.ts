@@ -19,7 +19,10 @@ import {
   defaultAutoscalePolicy,
   defaultTargetWaitMs,
   predictiveScale,
-  recentRate,
+  type QueueLoad,
+  recentWork,
+  type ScalingBounds,
+  type ScalingDecision,
   splitAcrossBands,
 } from '#domain/worker-scaling';
 import { describeError, logger } from '#shared/logger';
@@ -28,6 +31,52 @@ const ops = operationsFromEnv();
 /** How much history the predictive policy's queueing model reads. */
 const adviceWindowMs = 60 * 60_000;
 const engine = jobEngineFromEnv('autoscaler');
+
+/**
+ * Target tracking, and on the way out the queue's history, read only then: its last minute of
+ * completions (minute buckets) and its newest scaling events, enough to find a hold among a
+ * hold's worth of ticks. A failed read scales as if nothing were known (×2 steps, no judging).
+ */
+async function targetTracking(
+  queue: string,
+  current: number,
+  load: QueueLoad,
+  bounds: ScalingBounds,
+  now: number,
+): Promise<ScalingDecision & { rate?: number }> {
+  const plain = autoscale(current, load, bounds);
+  if (plain.desired <= current) return plain;
+  const historyRead = <T>(what: string, read: Promise<T>, fallback: T) =>
+    read.catch((error) => {
+      logger.warn(`Reading the queue's ${what} failed: scaling without it`, {
+        queue,
+        ...describeError(error),
+      });
+      return fallback;
+    });
+  const policy = defaultAutoscalePolicy;
+  const [buckets, events] = await Promise.all([
+    historyRead(
+      'minute buckets',
+      ops.metrics.buckets('minute', queue, new Date(now - 60_000), new Date(now)),
+      [],
+    ),
+    historyRead(
+      'scaling events',
+      ops.operations.scalingEvents(queue, Math.ceil(policy.holdMs / 60_000) + 2),
+      [],
+    ),
+  ]);
+  const work = recentWork(buckets, now);
+  const decision = autoscale(current, load, bounds, policy, { now, work, events });
+  if (decision.desired !== plain.desired)
+    logger.info('Scaling out held back by what the last steps brought', {
+      queue,
+      from: current,
+      ...decision,
+    });
+  return { ...decision, ...(work ? { rate: Math.round(work.completedPerS * 100) / 100 } : {}) };
+}
 
 export const handler = middy<unknown, { decisions: unknown[] }>()
   .use(injectLambdaContext(logger))
@@ -64,20 +113,7 @@ export const handler = middy<unknown, { decisions: unknown[] }>()
           oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
         };
         const bounds = boundsOf(queue, mode);
-        // Target tracking judges its own steps out by the rate they bring: the queue's last
-        // minute of finished attempts and its newest scaling events (read only with work waiting).
-        const history =
-          mode?.policy === 'predictive' || load.depth + load.inFlight === 0
-            ? undefined
-            : {
-                now,
-                rate: recentRate(
-                  await ops.metrics.buckets('minute', queue, new Date(now - 2 * 60_000), new Date(now)),
-                  now,
-                ),
-                events: await ops.operations.scalingEvents(queue, 5),
-              };
-        const decision =
+        const decision: ScalingDecision & { rate?: number } =
           mode?.policy === 'predictive'
             ? predictiveScale(
                 current.total,
@@ -98,7 +134,7 @@ export const handler = middy<unknown, { decisions: unknown[] }>()
                   maxWorkers: bounds.max,
                 }),
               )
-            : autoscale(current.total, queueLoad, bounds, defaultAutoscalePolicy, history);
+            : await targetTracking(queue, current.total, queueLoad, bounds, now);
         decisions.push({ queue, from: current.total, ...decision, load });
         if (decision.desired === current.total) continue;
         const parts = splitAcrossBands(queue, decision.desired);
@@ -112,7 +148,7 @@ export const handler = middy<unknown, { decisions: unknown[] }>()
           reason: decision.reason,
           source: 'autoscaler',
           bands: parts,
-          ...(history?.rate != null ? { rate: Math.round(history.rate * 100) / 100 } : {}),
+          ...(decision.rate !== undefined ? { rate: decision.rate } : {}),
           ...(decision.ceiling !== undefined
             ? { ceiling: decision.ceiling, holdUntil: decision.holdUntil }
             : {}),

@@ -21,7 +21,8 @@ import {
   defaultAutoscalePolicy,
   describeMode,
   type LastScaling,
-  recentRate,
+  type RecentWork,
+  recentWork,
   scalingBounds,
   splitAcrossBands,
 } from '../../functions/domain/worker-scaling.ts';
@@ -59,70 +60,96 @@ describe('scaling', () => {
     const bounds = { min: 6, max: 60 };
     const now = Date.parse('2026-12-06T12:00:30Z');
     const ago = (ms: number) => new Date(now - ms).toISOString();
-    const minuteBucket = (start: string, completed: number, failed = 0) => ({
+    const minuteBucket = (start: string, counters: Record<string, number>) => ({
       bucket: start,
       queue: 'default',
       type: 'delayed_message',
-      counters: { completed, failed, submitted: completed },
+      counters,
     });
-    const out = (current: number, depth: number, rate: number | null, events: LastScaling[] = [], at = now) =>
-      autoscale(current, { depth, inFlight: 0, oldestWaitingMs: null }, bounds, defaultAutoscalePolicy, {
+    /** A minute of work at `perS` completions a second (short jobs unless said). */
+    const work = (perS: number, more: Partial<RecentWork> = {}): RecentWork => ({
+      completedPerS: perS,
+      completed: Math.round(perS * 60),
+      meanRunMs: 5,
+      ...more,
+    });
+    const out = (
+      current: number,
+      depth: number,
+      recent: RecentWork | null,
+      events: LastScaling[] = [],
+      at = now,
+      oldestWaitingMs: number | null = null,
+    ) =>
+      autoscale(current, { depth, inFlight: 0, oldestWaitingMs }, bounds, defaultAutoscalePolicy, {
         now: at,
-        rate,
+        work: recent,
         events,
       });
+    const step: LastScaling = { at: ago(60_000), from: 12, to: 24, source: 'autoscaler', rate: 330 };
 
-    it('measures the rate over the last minute, or the current one alone when a backlog just arrived', () => {
-      // 30 s into the minute: the minute before counts for half.
+    it('measures the completions of the last minute, or of the current one alone when a backlog just arrived', () => {
+      // 30 s into the minute: the minute before counts for half; failed attempts are not work done.
       const steady = [
-        minuteBucket('2026-12-06T12:00:00.000Z', 2400, 600),
-        minuteBucket('2026-12-06T11:59:00.000Z', 6000),
+        minuteBucket('2026-12-06T12:00:00.000Z', { completed: 2400, failed: 600, runMsSum: 12_000 }),
+        minuteBucket('2026-12-06T12:00:00.000Z', { completed: 600, runMsSum: 3000 }),
+        minuteBucket('2026-12-06T11:59:00.000Z', { completed: 6000, runMsSum: 30_000 }),
       ];
-      expect(recentRate(steady, now)).toBe(100);
+      expect(recentWork(steady, now)).toEqual({ completedPerS: 100, completed: 6000, meanRunMs: 5 });
       // An idle minute before a backlog: the current minute's 30 s alone.
-      expect(recentRate([minuteBucket('2026-12-06T12:00:00.000Z', 4500)], now)).toBe(150);
-      // 5 s into a minute is too short to stand alone: 600 over the last minute.
+      expect(recentWork([minuteBucket('2026-12-06T12:00:00.000Z', { completed: 4500 })], now)).toEqual({
+        completedPerS: 150,
+        completed: 4500,
+        meanRunMs: null,
+      });
+      // 10 s into a minute is too short to stand alone: 600 over the last minute.
       expect(
-        recentRate([minuteBucket('2026-12-06T12:00:00.000Z', 600)], Date.parse('2026-12-06T12:00:05Z')),
+        recentWork(
+          [minuteBucket('2026-12-06T12:00:00.000Z', { completed: 600 })],
+          Date.parse('2026-12-06T12:00:10Z'),
+        )?.completedPerS,
       ).toBe(10);
-      // Older buckets and buckets without attempts measure nothing.
-      expect(recentRate([minuteBucket('2026-12-06T11:58:00.000Z', 900)], now)).toBeNull();
-      expect(recentRate([], now)).toBeNull();
+      // Older buckets, and failures alone, measure nothing.
+      expect(recentWork([minuteBucket('2026-12-06T11:58:00.000Z', { completed: 900 })], now)).toBeNull();
+      expect(recentWork([minuteBucket('2026-12-06T12:00:00.000Z', { failed: 900 })], now)).toBeNull();
+      expect(recentWork([], now)).toBeNull();
     });
 
-    it('adds no workers for a backlog the workers clear within a minute', () => {
-      expect(out(12, 5000, 100)).toMatchObject({
+    it('adds no workers for a backlog the workers clear within a minute, unless a job waits too long', () => {
+      expect(out(12, 5000, work(100))).toMatchObject({
         desired: 12,
-        reason: expect.stringMatching(/5000 waiting clear within 60 s at 100\/s/),
+        reason: expect.stringMatching(/the 5000 waiting clear within 60 s at 100\/s: no more workers/),
       });
-      // Nothing measured (a new queue, a stalled one): target tracking steps out.
+      expect(out(12, 6001, work(100)).desired).toBe(24);
+      // A backlog that grows all the same soon has a job waiting past 30 s: that steps out.
+      expect(out(12, 5000, work(100), [], now, 31_000).desired).toBe(24);
+      // Nothing measured (a new queue, a stalled one, a failed read): target tracking steps out.
       expect(out(12, 5000, null).desired).toBe(24);
-      expect(out(12, 5000, 0).desired).toBe(24);
+      expect(out(12, 25, work(0.5)).reason).toMatch(/the 25 waiting clear within 60 s at 30\/min/);
     });
 
     it('at most doubles a tick, within the bounds', () => {
-      expect(out(12, 10_000, 50)).toMatchObject({
+      expect(out(12, 10_000, work(50))).toMatchObject({
         desired: 24,
         reason: expect.stringMatching(/at most ×2 per tick/),
       });
-      expect(out(40, 10_000, 50).desired).toBe(60);
+      expect(out(40, 10_000, work(50)).desired).toBe(60);
       // What the backlog asks for when that is less than double.
-      expect(out(12, 40, 0.1).desired).toBe(20);
+      expect(out(12, 40, work(0.1)).desired).toBe(20);
     });
 
     it('undoes a step out that did not raise the rate, and holds below it for ten minutes', () => {
-      const step: LastScaling = { at: ago(60_000), from: 12, to: 24, source: 'autoscaler', rate: 330 };
-      const undone = out(24, 8000, 280, [step]);
+      const undone = out(24, 8000, work(280), [step]);
       expect(undone).toMatchObject({
         desired: 12,
         ceiling: 12,
         holdUntil: '2026-12-06T12:10:30.000Z',
-        reason: expect.stringMatching(
-          /scaling out 12 → 24 took the rate from 330\/s to 280\/s \(needed 413\/s\): back to 12/,
-        ),
+        reason:
+          'undoing the step out 12 → 24 of 11:59 UTC: the rate went from 330/s to 280/s, not the 413/s it needed; back to 12, no higher until 12:10 UTC',
       });
-      // A quarter of the proportional gain is enough to go on.
-      expect(out(24, 50_000, 420, [step]).desired).toBe(48);
+      // A quarter of the proportional gain is enough to go on (412.5/s for a doubling from 330/s).
+      expect(out(24, 50_000, work(412.5), [step]).desired).toBe(48);
+      expect(out(24, 50_000, work(412.4), [step]).desired).toBe(12);
       // Held: the next ticks stay at 12 while the backlog lasts; after ten minutes a step again.
       const hold: LastScaling = {
         at: ago(0),
@@ -133,35 +160,59 @@ describe('scaling', () => {
         ceiling: 12,
         holdUntil: undone.holdUntil,
       };
-      expect(out(12, 50_000, 330, [hold, step], now + 60_000)).toMatchObject({
+      expect(out(12, 50_000, work(330), [hold, step], now + 60_000)).toMatchObject({
         desired: 12,
-        reason: expect.stringMatching(/held at 12: more workers did not raise the rate \(until 12:10\)/),
+        reason: expect.stringMatching(/held at 12: more workers did not raise the rate \(until 12:10 UTC\)$/),
       });
-      expect(out(12, 50_000, 330, [hold, step], now + 11 * 60_000).desired).toBe(24);
+      expect(out(12, 50_000, work(330), [hold, step], now + 11 * 60_000).desired).toBe(24);
       // Below the cap, steps still go up to it.
-      expect(out(6, 50_000, 100, [hold, step], now + 60_000).desired).toBe(12);
-      // The way down is not held.
+      expect(out(6, 50_000, work(100), [hold, step], now + 60_000).desired).toBe(12);
+      // The way down is not held back, nor judged.
       expect(
         autoscale(12, { depth: 0, inFlight: 4, oldestWaitingMs: null }, bounds, defaultAutoscalePolicy, {
           now: now + 60_000,
-          rate: 330,
+          work: work(330),
           events: [hold, step],
         }).desired,
       ).toBe(6);
+      expect(
+        autoscale(24, { depth: 4, inFlight: 4, oldestWaitingMs: null }, bounds, defaultAutoscalePolicy, {
+          now,
+          work: work(100),
+          events: [step],
+        }).desired,
+      ).toBe(12);
     });
 
-    it("judges only its own last step, a tick or two after it, and never over an operator's change", () => {
-      const step: LastScaling = { at: ago(60_000), from: 12, to: 24, source: 'autoscaler', rate: 330 };
-      const manual: LastScaling = { at: ago(30_000), from: 24, to: 24, source: 'manual' };
-      expect(out(24, 50_000, 280, [manual, step]).desired).toBe(48);
-      // Too soon (a tick that came early) or too late (another backlog, another day).
-      expect(out(24, 50_000, 280, [{ ...step, at: ago(20_000) }]).desired).toBe(48);
-      expect(out(24, 50_000, 280, [{ ...step, at: ago(10 * 60_000) }]).desired).toBe(48);
+    it('judges a step once, at the next tick, and waits for it rather than stepping again', () => {
+      expect(out(24, 50_000, work(280), [{ ...step, at: ago(30_000) }])).toMatchObject({
+        desired: 24,
+        reason: expect.stringMatching(/waiting to judge the step out 12 → 24 of 12:00 UTC$/),
+      });
+      expect(out(24, 50_000, work(280), [{ ...step, at: ago(45_000) }]).desired).toBe(12);
+      expect(out(24, 50_000, work(280), [{ ...step, at: ago(104_000) }]).desired).toBe(12);
+      // The tick after the one that judged it measures another minute: not the step's.
+      expect(out(24, 50_000, work(280), [{ ...step, at: ago(105_000) }]).desired).toBe(48);
+    });
+
+    it('judges only what a minute can show: enough completions, short jobs, its own step', () => {
+      // Too few completions before the step or after it: noise.
+      expect(out(24, 50_000, work(280, { completed: 29 }), [step]).desired).toBe(48);
+      expect(out(24, 50_000, work(0.4), [{ ...step, rate: 0.4 }]).desired).toBe(48);
+      expect(out(24, 50_000, work(0.4), [{ ...step, rate: 0.4, at: ago(30_000) }]).desired).toBe(48);
+      // Jobs of a minute: new workers finish nothing within the next tick.
+      expect(out(24, 50_000, work(2, { meanRunMs: 60_000 }), [step]).desired).toBe(48);
+      expect(out(24, 50_000, work(2, { meanRunMs: 60_000 }), [{ ...step, at: ago(30_000) }]).desired).toBe(
+        48,
+      );
+      // Nothing measured since, or before.
+      expect(out(24, 50_000, null, [step]).desired).toBe(48);
+      expect(out(24, 50_000, work(280), [{ ...step, rate: undefined }]).desired).toBe(48);
       // Someone set another level since: not the step's to judge.
-      expect(out(30, 50_000, 280, [step]).desired).toBe(60);
-      // A step without a measured rate before it cannot be judged.
-      expect(out(24, 50_000, 280, [{ ...step, rate: undefined }]).desired).toBe(48);
-      // A hold an operator's change came after is over.
+      expect(out(30, 50_000, work(280), [step]).desired).toBe(60);
+      // An operator's change after the step, or after a hold, is a new start.
+      const manual: LastScaling = { at: ago(30_000), from: 24, to: 24, source: 'manual' };
+      expect(out(24, 50_000, work(280), [manual, step]).desired).toBe(48);
       const hold: LastScaling = {
         at: ago(120_000),
         from: 24,
@@ -170,7 +221,7 @@ describe('scaling', () => {
         ceiling: 12,
         holdUntil: new Date(now + 60_000).toISOString(),
       };
-      expect(out(12, 50_000, 330, [{ ...manual, from: 12, to: 12 }, hold]).desired).toBe(24);
+      expect(out(12, 50_000, work(330), [{ ...manual, from: 12, to: 12 }, hold]).desired).toBe(24);
     });
   });
 

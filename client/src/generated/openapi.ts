@@ -2812,7 +2812,7 @@ export interface components {
       /** @enum {string} */
       policy?: 'target-tracking' | 'predictive';
       targetWaitMs?: number;
-      /** @description Autoscaler: attempts the queue finished per second over the minute before the change */
+      /** @description Autoscaler, on the way out: jobs the queue completed per second when it decided (the last minute, or the current one when faster) */
       rate?: number;
       /** @description Autoscaler: a step out that did not raise the rate was undone; the cap */
       ceiling?: number;
