@@ -178,6 +178,8 @@ export interface RecentWork {
   readonly completed: number;
   /** Their mean run time, when the buckets keep it. */
   readonly meanRunMs: number | null;
+  /** The seconds the rate is measured over: 60, or the current minute's. */
+  readonly seconds: number;
 }
 
 /** What the autoscaler knows of the queue's recent past besides its load. */
@@ -192,6 +194,12 @@ export interface ScalingHistory {
 export interface ScalingDecision {
   readonly desired: number;
   readonly reason: string;
+  /**
+   * A step out: the rate it will be judged against (jobs completed per second), when the queue
+   * had work waiting through the time it was measured over — a rate measured partly before the
+   * backlog arrived says nothing of what the workers can do, and the step is not judged.
+   */
+  readonly rate?: number;
   /** A step out undone: the cap and until when, to record with the event. */
   readonly ceiling?: number;
   readonly holdUntil?: string;
@@ -238,6 +246,7 @@ export function recentWork(buckets: readonly StoredBucket[], now: number): Recen
   return {
     completedPerS: window.completed / window.seconds,
     completed: Math.round(window.completed),
+    seconds: window.seconds,
     meanRunMs: window.runs > 0 ? window.runMsSum / window.runs : null,
   };
 }
@@ -340,17 +349,25 @@ function scaleOut(
       };
     }
   }
-  // A job already waiting too long gets its workers whatever the rate.
-  const rate = work?.completedPerS ?? 0;
+  // A backlog younger than the measured time: the workers were idle for part of it, so the
+  // rate is the completions over the backlog's age (an estimate that errs high — it holds a
+  // step back, and a job waiting too long still gets its workers, whatever the rate).
+  const young = work !== null && load.oldestWaitingMs !== null && load.oldestWaitingMs < work.seconds * 1000;
+  const rate = !work
+    ? 0
+    : young
+      ? work.completed / Math.max((load.oldestWaitingMs ?? 0) / 1000, 5)
+      : work.completedPerS;
   if (!aged && rate > 0 && load.depth <= (rate * policy.clearWithinMs) / 1000)
     return {
       desired: current,
       reason: `${reason}; the ${load.depth} waiting clear within ${Math.round(policy.clearWithinMs / 1000)} s at ${perSecond(rate)}: no more workers`,
     };
   const step = Math.ceil(current * policy.maxStepFactor);
+  const baseline = work && !young ? { rate: Math.round(work.completedPerS * 100) / 100 } : {};
   return wanted > step
-    ? { desired: step, reason: `${reason}; at most ×${policy.maxStepFactor} per tick` }
-    : { desired: wanted, reason };
+    ? { desired: step, reason: `${reason}; at most ×${policy.maxStepFactor} per tick`, ...baseline }
+    : { desired: wanted, reason, ...baseline };
 }
 
 /** The mean wait a predictive queue aims for when its operator named none. */

@@ -43,7 +43,7 @@ async function targetTracking(
   load: QueueLoad,
   bounds: ScalingBounds,
   now: number,
-): Promise<ScalingDecision & { rate?: number }> {
+): Promise<ScalingDecision> {
   const plain = autoscale(current, load, bounds);
   if (plain.desired <= current) return plain;
   const historyRead = <T>(what: string, read: Promise<T>, fallback: T) =>
@@ -75,7 +75,7 @@ async function targetTracking(
       from: current,
       ...decision,
     });
-  return { ...decision, ...(work ? { rate: Math.round(work.completedPerS * 100) / 100 } : {}) };
+  return decision;
 }
 
 export const handler = middy<unknown, { decisions: unknown[] }>()
@@ -113,7 +113,7 @@ export const handler = middy<unknown, { decisions: unknown[] }>()
           oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
         };
         const bounds = boundsOf(queue, mode);
-        const decision: ScalingDecision & { rate?: number } =
+        const decision: ScalingDecision =
           mode?.policy === 'predictive'
             ? predictiveScale(
                 current.total,

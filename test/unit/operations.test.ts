@@ -71,6 +71,7 @@ describe('scaling', () => {
       completedPerS: perS,
       completed: Math.round(perS * 60),
       meanRunMs: 5,
+      seconds: 60,
       ...more,
     });
     const out = (
@@ -95,12 +96,18 @@ describe('scaling', () => {
         minuteBucket('2026-12-06T12:00:00.000Z', { completed: 600, runMsSum: 3000 }),
         minuteBucket('2026-12-06T11:59:00.000Z', { completed: 6000, runMsSum: 30_000 }),
       ];
-      expect(recentWork(steady, now)).toEqual({ completedPerS: 100, completed: 6000, meanRunMs: 5 });
+      expect(recentWork(steady, now)).toEqual({
+        completedPerS: 100,
+        completed: 6000,
+        meanRunMs: 5,
+        seconds: 60,
+      });
       // An idle minute before a backlog: the current minute's 30 s alone.
       expect(recentWork([minuteBucket('2026-12-06T12:00:00.000Z', { completed: 4500 })], now)).toEqual({
         completedPerS: 150,
         completed: 4500,
         meanRunMs: null,
+        seconds: 30,
       });
       // 10 s into a minute is too short to stand alone: 600 over the last minute.
       expect(
@@ -126,6 +133,21 @@ describe('scaling', () => {
       // Nothing measured (a new queue, a stalled one, a failed read): target tracking steps out.
       expect(out(12, 5000, null).desired).toBe(24);
       expect(out(12, 25, work(0.5)).reason).toMatch(/the 25 waiting clear within 60 s at 30\/min/);
+    });
+
+    it('reads a backlog younger than the minute at the rate since it arrived, and judges no step it takes', () => {
+      // 10,000 arrived 12 s ago; 3,000 done since: 250/s, so the other 7,000 clear within the minute.
+      const young = out(12, 7000, work(50, { completed: 3000 }), [], now, 12_000);
+      expect(young).toMatchObject({
+        desired: 12,
+        reason: expect.stringMatching(/clear within 60 s at 250\/s/),
+      });
+      // A step out from a young backlog has no rate to be judged against; a steady one has.
+      const early = out(12, 31_000, work(50, { completed: 3000 }), [], now, 12_000);
+      expect(early).toMatchObject({ desired: 24 });
+      expect(early.rate).toBeUndefined();
+      expect(out(12, 31_000, work(250), [], now, 90_000)).toMatchObject({ desired: 24, rate: 250 });
+      expect(out(12, 31_000, work(250)).rate).toBe(250);
     });
 
     it('at most doubles a tick, within the bounds', () => {
