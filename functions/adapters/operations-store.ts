@@ -129,6 +129,16 @@ export class OperationsStore {
     );
   }
 
+  /** The queue's last backlog snapshot (the autoscaler's reading a minute ago, until it writes this one). */
+  async backlog(queue: string): Promise<BacklogSnapshot | undefined> {
+    const { Item } = await dynamo().send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: 'backlog', sk: queue } }),
+    );
+    if (!Item) return undefined;
+    const { pk: _pk, sk: _sk, expiresAt: _e, ...snapshot } = Item;
+    return snapshot as BacklogSnapshot;
+  }
+
   scalingEvents(queue: string, limit: number): Promise<ScalingEvent[]> {
     return this.list<ScalingEvent>(`scaling#${queue}`, limit, true);
   }

@@ -189,6 +189,8 @@ export interface ScalingHistory {
   readonly work: RecentWork | null;
   /** The queue's newest scaling events, newest first. */
   readonly events: readonly LastScaling[];
+  /** The backlog the last tick saw, when known. */
+  readonly previous?: { readonly at: string; readonly depth: number };
 }
 
 export interface ScalingDecision {
@@ -350,15 +352,22 @@ function scaleOut(
     }
   }
   // A backlog younger than the measured time: the workers were idle for part of it, so the
-  // rate is the completions over the backlog's age (an estimate that errs high — it holds a
-  // step back, and a job waiting too long still gets its workers, whatever the rate).
+  // rate is the completions over the backlog's age, 20 s at least (an estimate that errs high:
+  // it holds a step back, and a job waiting too long in a backlog that does not shrink still
+  // gets its workers).
   const young = work !== null && load.oldestWaitingMs !== null && load.oldestWaitingMs < work.seconds * 1000;
   const rate = !work
     ? 0
     : young
-      ? work.completed / Math.max((load.oldestWaitingMs ?? 0) / 1000, 5)
+      ? work.completed / Math.max((load.oldestWaitingMs ?? 0) / 1000, 20)
       : work.completedPerS;
-  if (!aged && rate > 0 && load.depth <= (rate * policy.clearWithinMs) / 1000)
+  // A job waiting too long steps out whatever the rate, unless the backlog is shrinking (a
+  // drain that clears within the minute, whose oldest jobs waited from its start).
+  const shrinking =
+    history.previous !== undefined &&
+    now - Date.parse(history.previous.at) < policy.judgeWithinMs &&
+    history.previous.depth > load.depth;
+  if ((!aged || shrinking) && rate > 0 && load.depth <= (rate * policy.clearWithinMs) / 1000)
     return {
       desired: current,
       reason: `${reason}; the ${load.depth} waiting clear within ${Math.round(policy.clearWithinMs / 1000)} s at ${perSecond(rate)}: no more workers`,

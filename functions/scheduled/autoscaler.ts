@@ -34,8 +34,9 @@ const engine = jobEngineFromEnv('autoscaler');
 
 /**
  * Target tracking, and on the way out the queue's history, read only then: its last minute of
- * completions (minute buckets) and its newest scaling events, enough to find a hold among a
- * hold's worth of ticks. A failed read scales as if nothing were known (×2 steps, no judging).
+ * completions (minute buckets), its newest scaling events (enough to find a hold among a
+ * hold's worth of ticks) and the backlog a minute ago (the snapshot this tick has not yet
+ * overwritten). A failed read scales as if nothing were known (×2 steps, no judging).
  */
 async function targetTracking(
   queue: string,
@@ -55,7 +56,7 @@ async function targetTracking(
       return fallback;
     });
   const policy = defaultAutoscalePolicy;
-  const [buckets, events] = await Promise.all([
+  const [buckets, events, previous] = await Promise.all([
     historyRead(
       'minute buckets',
       ops.metrics.buckets('minute', queue, new Date(now - 60_000), new Date(now)),
@@ -66,9 +67,15 @@ async function targetTracking(
       ops.operations.scalingEvents(queue, Math.ceil(policy.holdMs / 60_000) + 2),
       [],
     ),
+    historyRead('last backlog snapshot', ops.operations.backlog(queue), undefined),
   ]);
   const work = recentWork(buckets, now);
-  const decision = autoscale(current, load, bounds, policy, { now, work, events });
+  const decision = autoscale(current, load, bounds, policy, {
+    now,
+    work,
+    events,
+    ...(previous ? { previous: { at: previous.at, depth: previous.depth } } : {}),
+  });
   if (decision.desired !== plain.desired)
     logger.info('Scaling out held back by what the last steps brought', {
       queue,
@@ -90,69 +97,74 @@ export const handler = middy<unknown, { decisions: unknown[] }>()
         const load = await ops.scaling.depth(queue);
         const oldest = isJobQueue(queue) ? await engine.queries.oldestWaiting(queue) : undefined;
         const now = Date.now();
-        // Every queue's backlog, every minute, whoever decides its scale: the queue.backlog event.
-        // (A snapshot that fails to land never holds up the scaling.)
-        await ops.operations
-          .recordBacklog({
-            queue,
-            at: new Date(now).toISOString(),
-            ...load,
-            oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
-            concurrency: current.total,
-            paused: current.paused,
-          })
-          .catch((error) =>
-            logger.warn('Recording a backlog snapshot failed', { queue, ...describeError(error) }),
-          );
-        // An operator pinned this queue: their decision holds until they release it.
-        if (mode?.mode === 'manual') continue;
-        if (current.paused) continue;
-        const queueLoad = {
-          depth: load.depth,
-          inFlight: load.inFlight,
-          oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
-        };
-        const bounds = boundsOf(queue, mode);
-        const decision: ScalingDecision =
-          mode?.policy === 'predictive'
-            ? predictiveScale(
-                current.total,
-                queueLoad,
-                bounds,
-                scalingAdvice({
-                  queue,
-                  // The last hour's arrivals and run times, as GET /analytics/scaling-advice reads them.
-                  buckets: await ops.metrics.buckets(
-                    'minute',
-                    queue,
-                    new Date(bucketStart(now - adviceWindowMs, 'minute')),
-                    new Date(now),
-                  ),
-                  windowMs: adviceWindowMs,
-                  targetWaitMs: mode.targetWaitMs ?? defaultTargetWaitMs,
-                  currentConcurrency: current.total,
-                  maxWorkers: bounds.max,
-                }),
-              )
-            : await targetTracking(queue, current.total, queueLoad, bounds, now);
-        decisions.push({ queue, from: current.total, ...decision, load });
-        if (decision.desired === current.total) continue;
-        const parts = splitAcrossBands(queue, decision.desired);
-        await ops.scaling.setConcurrency(queue, parts);
-        await ops.operations.recordScaling({
+        const snapshot = {
           queue,
           at: new Date(now).toISOString(),
-          from: current.total,
-          to: decision.desired,
-          by: 'autoscaler',
-          reason: decision.reason,
-          source: 'autoscaler',
-          bands: parts,
-          ...(decision.rate !== undefined ? { rate: decision.rate } : {}),
-          ...(decision.ceiling !== undefined
-            ? { ceiling: decision.ceiling, holdUntil: decision.holdUntil }
-            : {}),
-        });
+          ...load,
+          oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
+          concurrency: current.total,
+          paused: current.paused,
+        };
+        try {
+          // An operator pinned this queue: their decision holds until they release it.
+          if (mode?.mode === 'manual') continue;
+          if (current.paused) continue;
+          const queueLoad = {
+            depth: load.depth,
+            inFlight: load.inFlight,
+            oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
+          };
+          const bounds = boundsOf(queue, mode);
+          const decision: ScalingDecision =
+            mode?.policy === 'predictive'
+              ? predictiveScale(
+                  current.total,
+                  queueLoad,
+                  bounds,
+                  scalingAdvice({
+                    queue,
+                    // The last hour's arrivals and run times, as GET /analytics/scaling-advice reads them.
+                    buckets: await ops.metrics.buckets(
+                      'minute',
+                      queue,
+                      new Date(bucketStart(now - adviceWindowMs, 'minute')),
+                      new Date(now),
+                    ),
+                    windowMs: adviceWindowMs,
+                    targetWaitMs: mode.targetWaitMs ?? defaultTargetWaitMs,
+                    currentConcurrency: current.total,
+                    maxWorkers: bounds.max,
+                  }),
+                )
+              : await targetTracking(queue, current.total, queueLoad, bounds, now);
+          decisions.push({ queue, from: current.total, ...decision, load });
+          if (decision.desired === current.total) continue;
+          const parts = splitAcrossBands(queue, decision.desired);
+          await ops.scaling.setConcurrency(queue, parts);
+          await ops.operations.recordScaling({
+            queue,
+            at: new Date(now).toISOString(),
+            from: current.total,
+            to: decision.desired,
+            by: 'autoscaler',
+            reason: decision.reason,
+            source: 'autoscaler',
+            bands: parts,
+            ...(decision.rate !== undefined ? { rate: decision.rate } : {}),
+            ...(decision.ceiling !== undefined
+              ? { ceiling: decision.ceiling, holdUntil: decision.holdUntil }
+              : {}),
+          });
+        } finally {
+          // Every queue's backlog, every minute, whoever decides its scale: the queue.backlog
+          // event. Written after the decision, which reads the last one. (A snapshot that fails
+          // to land never holds up the scaling.)
+          await ops.operations
+            .recordBacklog(snapshot)
+            .catch((error) =>
+              logger.warn('Recording a backlog snapshot failed', { queue, ...describeError(error) }),
+            );
+        }
       } catch (error) {
         logger.error('Autoscaling a queue failed', { queue, ...describeError(error) });
       }

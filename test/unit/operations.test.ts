@@ -128,20 +128,35 @@ describe('scaling', () => {
         reason: expect.stringMatching(/the 5000 waiting clear within 60 s at 100\/s: no more workers/),
       });
       expect(out(12, 6001, work(100)).desired).toBe(24);
-      // A backlog that grows all the same soon has a job waiting past 30 s: that steps out.
+      // A backlog that grows all the same soon has a job waiting past 30 s: that steps out…
       expect(out(12, 5000, work(100), [], now, 31_000).desired).toBe(24);
+      const aged = (previous: { at: string; depth: number }) =>
+        autoscale(12, { depth: 5000, inFlight: 0, oldestWaitingMs: 90_000 }, bounds, defaultAutoscalePolicy, {
+          now,
+          work: work(100),
+          events: [],
+          previous,
+        }).desired;
+      expect(aged({ at: ago(60_000), depth: 4000 })).toBe(24);
+      // …unless it shrank since the last tick: a drain whose first jobs waited from its start.
+      expect(aged({ at: ago(60_000), depth: 11_000 })).toBe(12);
+      // A reading of another time says nothing of the trend.
+      expect(aged({ at: ago(10 * 60_000), depth: 11_000 })).toBe(24);
       // Nothing measured (a new queue, a stalled one, a failed read): target tracking steps out.
       expect(out(12, 5000, null).desired).toBe(24);
       expect(out(12, 25, work(0.5)).reason).toMatch(/the 25 waiting clear within 60 s at 30\/min/);
     });
 
     it('reads a backlog younger than the minute at the rate since it arrived, and judges no step it takes', () => {
-      // 10,000 arrived 12 s ago; 3,000 done since: 250/s, so the other 7,000 clear within the minute.
-      const young = out(12, 7000, work(50, { completed: 3000 }), [], now, 12_000);
+      // 10,000 arrived 24 s ago; 6,000 done since: 250/s, so the other 4,000 clear within the minute.
+      const young = out(12, 4000, work(100, { completed: 6000 }), [], now, 24_000);
       expect(young).toMatchObject({
         desired: 12,
         reason: expect.stringMatching(/clear within 60 s at 250\/s/),
       });
+      // Younger than 20 s: over 20 s (completions before it would weigh too much).
+      expect(out(12, 8000, work(50, { completed: 3000 }), [], now, 10_000).reason).toMatch(/at 150\/s/);
+      expect(out(12, 40, work(0.1, { completed: 6 }), [], now, 2000).desired).toBe(20);
       // A step out from a young backlog has no rate to be judged against; a steady one has.
       const early = out(12, 31_000, work(50, { completed: 3000 }), [], now, 12_000);
       expect(early).toMatchObject({ desired: 24 });
