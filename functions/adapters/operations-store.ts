@@ -27,7 +27,7 @@ export interface ScalingEvent {
   /** Who decides from now on (manual pin, or auto within bounds), when the event changed it. */
   readonly mode?: 'manual' | 'auto';
   readonly bounds?: { min: number; max: number };
-  /** Autoscaler: attempts the queue finished per second when it decided (a step out is judged against it). */
+  /** Autoscaler, a step out: jobs the queue completed per second when it decided (the step is judged against it). */
   readonly rate?: number;
   /** Autoscaler: a step out undone caps the queue at `ceiling` until `holdUntil`. */
   readonly ceiling?: number;

@@ -122,7 +122,7 @@ export interface AutoscalePolicy {
    * workers: by the next tick it is gone, and new workers would arrive with cold starts to an
    * empty queue. (Arrivals are not subtracted: a burst already in the backlog would count
    * twice. A backlog that grows anyway soon has a job waiting past `maxWaitMs`, and that
-   * steps out whatever the rate.)
+   * steps out whatever the rate, unless the backlog is draining within the minute.)
    */
   readonly clearWithinMs: number;
   /** The most a tick multiplies the workers by (Kubernetes' HPA doubles per period by default). */
@@ -138,7 +138,7 @@ export interface AutoscalePolicy {
   readonly judgeAfterMs: number;
   /** …and not after this (a later tick measures another backlog, not the step). */
   readonly judgeWithinMs: number;
-  /** Completions a minute, before the step and after it, below which a rate is noise. */
+  /** Completions a minute (a rate of this / 60 s before the step, this many in the minute after) below which a rate is noise. */
   readonly minJudgedCompletions: number;
   /** Jobs longer than this on average are not judged: a minute cannot show what a step brought them. */
   readonly maxJudgedRunMs: number;
@@ -197,9 +197,10 @@ export interface ScalingDecision {
   readonly desired: number;
   readonly reason: string;
   /**
-   * A step out: the rate it will be judged against (jobs completed per second), when the queue
-   * had work waiting through the time it was measured over — a rate measured partly before the
-   * backlog arrived says nothing of what the workers can do, and the step is not judged.
+   * A step out: the rate it will be judged against (jobs completed per second), unless its
+   * backlog is younger than the time the rate was measured over — a rate measured partly before
+   * the backlog arrived says nothing of what the workers can do, and the step is not judged.
+   * (Where the oldest job's age is unknown, the rate is taken as it is.)
    */
   readonly rate?: number;
   /** A step out undone: the cap and until when, to record with the event. */
@@ -254,8 +255,11 @@ export function recentWork(buckets: readonly StoredBucket[], now: number): Recen
 }
 
 /** A rate as an operator reads it: per minute below one a second. */
-const perSecond = (rate: number) =>
-  rate < 1 ? `${Math.round(rate * 60)}/min` : `${rate < 10 ? rate.toFixed(1) : Math.round(rate)}/s`;
+const perSecond = (rate: number) => {
+  if (rate < 1) return `${Math.round(rate * 60)}/min`;
+  const tenths = Math.round(rate * 10) / 10;
+  return `${tenths < 10 ? tenths.toFixed(1) : Math.round(rate)}/s`;
+};
 const clock = (at: string) => `${at.slice(11, 16)} UTC`;
 
 /**
@@ -290,7 +294,7 @@ export function autoscale(
     reason += '; scaling down at most by half per tick';
   }
   if (desired > current && history) {
-    const out = scaleOut(current, desired, reason, aged, load, policy, history);
+    const out = scaleOut(current, desired, reason, aged, load, policy, history, clamp);
     return { ...out, desired: clamp(out.desired) };
   }
   return { desired: clamp(desired), reason };
@@ -305,8 +309,9 @@ function scaleOut(
   load: QueueLoad,
   policy: AutoscalePolicy,
   history: ScalingHistory,
+  clamp: (n: number) => number,
 ): ScalingDecision {
-  const { now, work } = history;
+  const { now, work: recent } = history;
   // An operator's change since is a new start: only the autoscaler's own steps are judged.
   const lastManual = history.events.findIndex((e) => e.source === 'manual');
   const own = (lastManual < 0 ? history.events : history.events.slice(0, lastManual)).filter(
@@ -326,27 +331,29 @@ function scaleOut(
   const last = own[0];
   const sinceLast = last ? now - Date.parse(last.at) : Number.POSITIVE_INFINITY;
   const minRate = policy.minJudgedCompletions / 60;
-  const judged =
+  const judgeable =
     last !== undefined &&
     last.to > last.from &&
     last.to === current &&
     last.rate !== undefined &&
     last.rate >= minRate &&
     sinceLast < policy.judgeWithinMs &&
-    (work?.meanRunMs ?? 0) <= policy.maxJudgedRunMs;
-  if (judged && sinceLast < policy.judgeAfterMs)
+    (recent?.meanRunMs ?? 0) <= policy.maxJudgedRunMs;
+  if (judgeable && sinceLast < policy.judgeAfterMs)
     return {
       desired: current,
       reason: `${reason}; waiting to judge the step out ${last.from} → ${last.to} of ${clock(last.at)}`,
     };
-  if (judged && last.rate !== undefined && work && work.completed >= policy.minJudgedCompletions) {
+  if (judgeable && last.rate !== undefined && recent && recent.completed >= policy.minJudgedCompletions) {
     const needed = last.rate * (1 + policy.minGainShare * (last.to / last.from - 1));
-    if (work.completedPerS < needed) {
+    if (recent.completedPerS < needed) {
       const holdUntil = new Date(now + policy.holdMs).toISOString();
+      // Back within the bounds (an operator may have raised the minimum since).
+      const back = clamp(last.from);
       return {
-        desired: last.from,
-        reason: `undoing the step out ${last.from} → ${last.to} of ${clock(last.at)}: the rate went from ${perSecond(last.rate)} to ${perSecond(work.completedPerS)}, not the ${perSecond(needed)} it needed; back to ${last.from}, no higher until ${clock(holdUntil)}`,
-        ceiling: last.from,
+        desired: back,
+        reason: `undoing the step out ${last.from} → ${last.to} of ${clock(last.at)}: the rate went from ${perSecond(last.rate)} to ${perSecond(recent.completedPerS)}, not the ${perSecond(needed)} it needed; back to ${back}, no higher until ${clock(holdUntil)}`,
+        ceiling: back,
         holdUntil,
       };
     }
@@ -355,25 +362,30 @@ function scaleOut(
   // rate is the completions over the backlog's age, 20 s at least (an estimate that errs high:
   // it holds a step back, and a job waiting too long in a backlog that does not shrink still
   // gets its workers).
-  const young = work !== null && load.oldestWaitingMs !== null && load.oldestWaitingMs < work.seconds * 1000;
-  const rate = !work
+  const young =
+    recent !== null && load.oldestWaitingMs !== null && load.oldestWaitingMs < recent.seconds * 1000;
+  const rate = !recent
     ? 0
     : young
-      ? work.completed / Math.max((load.oldestWaitingMs ?? 0) / 1000, 20)
-      : work.completedPerS;
-  // A job waiting too long steps out whatever the rate, unless the backlog is shrinking (a
-  // drain that clears within the minute, whose oldest jobs waited from its start).
-  const shrinking =
-    history.previous !== undefined &&
-    now - Date.parse(history.previous.at) < policy.judgeWithinMs &&
-    history.previous.depth > load.depth;
-  if ((!aged || shrinking) && rate > 0 && load.depth <= (rate * policy.clearWithinMs) / 1000)
+      ? recent.completed / Math.max((load.oldestWaitingMs ?? 0) / 1000, 20)
+      : recent.completedPerS;
+  // A job waiting too long steps out whatever the rate, unless the backlog shrank since the
+  // last tick fast enough to be gone within the minute (a drain whose oldest jobs waited from
+  // its start). A backlog that merely holds its size, arrivals matching completions, does not.
+  const { previous } = history;
+  const sincePrevious = previous ? (now - Date.parse(previous.at)) / 1000 : 0;
+  const draining =
+    previous !== undefined &&
+    sincePrevious > 0 &&
+    sincePrevious * 1000 < policy.judgeWithinMs &&
+    load.depth <= ((previous.depth - load.depth) / sincePrevious) * (policy.clearWithinMs / 1000);
+  if ((!aged || draining) && rate > 0 && load.depth <= (rate * policy.clearWithinMs) / 1000)
     return {
       desired: current,
       reason: `${reason}; the ${load.depth} waiting clear within ${Math.round(policy.clearWithinMs / 1000)} s at ${perSecond(rate)}: no more workers`,
     };
   const step = Math.ceil(current * policy.maxStepFactor);
-  const baseline = work && !young ? { rate: Math.round(work.completedPerS * 100) / 100 } : {};
+  const baseline = recent && !young ? { rate: Math.round(recent.completedPerS * 100) / 100 } : {};
   return wanted > step
     ? { desired: step, reason: `${reason}; at most ×${policy.maxStepFactor} per tick`, ...baseline }
     : { desired: wanted, reason, ...baseline };

@@ -10,7 +10,6 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { jobEngineFromEnv } from '#adapters/job-engine';
 import { operationsFromEnv } from '#adapters/operations';
-import { isJobQueue } from '#domain/job-queues';
 import { scalingAdvice } from '#domain/scaling-advice';
 import { bucketStart } from '#domain/throughput';
 import {
@@ -36,7 +35,8 @@ const engine = jobEngineFromEnv('autoscaler');
  * Target tracking, and on the way out the queue's history, read only then: its last minute of
  * completions (minute buckets), its newest scaling events (enough to find a hold among a
  * hold's worth of ticks) and the backlog a minute ago (the snapshot this tick has not yet
- * overwritten). A failed read scales as if nothing were known (×2 steps, no judging).
+ * overwritten). A read that fails leaves its part out: without the buckets nothing is judged
+ * or held back for its rate (×2 steps); without the events no hold or step is known.
  */
 async function targetTracking(
   queue: string,
@@ -46,7 +46,8 @@ async function targetTracking(
   now: number,
 ): Promise<ScalingDecision> {
   const plain = autoscale(current, load, bounds);
-  if (plain.desired <= current) return plain;
+  // Whether more workers are wanted is asked without the maximum: a step to the top is judged too.
+  if (autoscale(current, load, { ...bounds, max: Number.POSITIVE_INFINITY }).desired <= current) return plain;
   const historyRead = <T>(what: string, read: Promise<T>, fallback: T) =>
     read.catch((error) => {
       logger.warn(`Reading the queue's ${what} failed: scaling without it`, {
@@ -77,7 +78,7 @@ async function targetTracking(
     ...(previous ? { previous: { at: previous.at, depth: previous.depth } } : {}),
   });
   if (decision.desired !== plain.desired)
-    logger.info('Scaling out held back by what the last steps brought', {
+    logger.info("Scaling out limited by the queue's history", {
       queue,
       from: current,
       ...decision,
@@ -95,7 +96,8 @@ export const handler = middy<unknown, { decisions: unknown[] }>()
         const mode = modes.get(queue);
         const current = await ops.scaling.concurrency(queue);
         const load = await ops.scaling.depth(queue);
-        const oldest = isJobQueue(queue) ? await engine.queries.oldestWaiting(queue) : undefined;
+        // A job queue's earliest due entry on `ready`, a production line's oldest QUEUED step.
+        const oldest = await engine.queries.oldestWaiting(queue);
         const now = Date.now();
         const snapshot = {
           queue,
@@ -112,7 +114,7 @@ export const handler = middy<unknown, { decisions: unknown[] }>()
           const queueLoad = {
             depth: load.depth,
             inFlight: load.inFlight,
-            oldestWaitingMs: oldest ? now - Date.parse(oldest) : null,
+            oldestWaitingMs: snapshot.oldestWaitingMs,
           };
           const bounds = boundsOf(queue, mode);
           const decision: ScalingDecision =

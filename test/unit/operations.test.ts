@@ -138,9 +138,14 @@ describe('scaling', () => {
           previous,
         }).desired;
       expect(aged({ at: ago(60_000), depth: 4000 })).toBe(24);
-      // …unless it shrank since the last tick: a drain whose first jobs waited from its start.
+      // …unless it shrank since the last tick fast enough to be gone within the minute (6,000 in
+      // 60 s: the 5,000 left take 50 s), a drain whose first jobs waited from its start.
       expect(aged({ at: ago(60_000), depth: 11_000 })).toBe(12);
+      // Holding its size (arrivals matching completions), or shrinking slower, is no drain.
+      expect(aged({ at: ago(60_000), depth: 5010 })).toBe(24);
+      expect(aged({ at: ago(60_000), depth: 9000 })).toBe(24);
       // A reading of another time says nothing of the trend.
+      expect(aged({ at: ago(105_000), depth: 20_000 })).toBe(24);
       expect(aged({ at: ago(10 * 60_000), depth: 11_000 })).toBe(24);
       // Nothing measured (a new queue, a stalled one, a failed read): target tracking steps out.
       expect(out(12, 5000, null).desired).toBe(24);
@@ -212,13 +217,34 @@ describe('scaling', () => {
           events: [hold, step],
         }).desired,
       ).toBe(6);
-      expect(
-        autoscale(24, { depth: 4, inFlight: 4, oldestWaitingMs: null }, bounds, defaultAutoscalePolicy, {
-          now,
-          work: work(100),
-          events: [step],
-        }).desired,
-      ).toBe(12);
+      const down = autoscale(
+        40,
+        { depth: 4, inFlight: 4, oldestWaitingMs: null },
+        bounds,
+        defaultAutoscalePolicy,
+        { now, work: work(100), events: [{ ...step, from: 20, to: 40 }] },
+      );
+      expect(down).toEqual({
+        desired: 20,
+        reason: expect.stringMatching(/scaling down at most by half per tick$/),
+      });
+    });
+
+    it('judges a step to the top, and undoes a step within bounds raised since', () => {
+      const top: LastScaling = { at: ago(60_000), from: 30, to: 60, source: 'autoscaler', rate: 330 };
+      expect(out(60, 50_000, work(300), [top])).toMatchObject({ desired: 30, ceiling: 30 });
+      const raised = autoscale(
+        24,
+        { depth: 50_000, inFlight: 0, oldestWaitingMs: null },
+        { min: 16, max: 60 },
+        defaultAutoscalePolicy,
+        { now, work: work(280), events: [step] },
+      );
+      expect(raised).toMatchObject({
+        desired: 16,
+        ceiling: 16,
+        reason: expect.stringMatching(/back to 16,/),
+      });
     });
 
     it('judges a step once, at the next tick, and waits for it rather than stepping again', () => {
