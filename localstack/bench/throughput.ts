@@ -30,6 +30,11 @@ export interface ThroughputRun {
   readonly api5xx?: number;
   /** What a job cost the factory's process (the factory only, where its probe can tell). */
   readonly cost?: JobCost;
+  /**
+   * The autoscaler's changes to the queue within the drain (the factory only): more worker
+   * environments cost CPU on a small machine, so whether a minute's tick met the drain matters.
+   */
+  readonly scaling?: readonly { readonly afterS: number; readonly from: number; readonly to: number }[];
 }
 
 /**
@@ -72,6 +77,14 @@ export interface FactoryProbe {
 export interface LocalUsage {
   readonly calls: Record<string, number>;
   readonly writeUnits?: Record<string, number>;
+}
+
+/** A scaling event as GET /workers/scaling-events lists it (the fields the bench reads). */
+interface ScalingEventSeen {
+  readonly at: string;
+  readonly from: number;
+  readonly to: number;
+  readonly source: string;
 }
 
 const noOpJob = (tag: string, i: number) => ({
@@ -289,6 +302,18 @@ export async function factoryRun(
   const firstCreated = Math.min(...times.map((t) => Date.parse(t.createdAt)));
   const lastCompleted = Math.max(...times.map((t) => Date.parse(t.completedAt ?? t.createdAt)));
   apiTimes.sort((a, b) => a - b);
+  const scalingEvents = await call(
+    api,
+    'GET',
+    '/workers/scaling-events?queue=default&limit=20',
+    undefined,
+    counters,
+  );
+  const scaling = ((scalingEvents.body as { events?: ScalingEventSeen[] }).events ?? [])
+    .filter((e) => e.source === 'autoscaler')
+    .map((e) => ({ afterS: (Date.parse(e.at) - firstCreated) / 1000, from: e.from, to: e.to }))
+    .filter((e) => e.afterS >= 0 && e.afterS * 1000 <= lastCompleted - firstCreated)
+    .sort((a, b) => a.afterS - b.afterS);
   return {
     system: 'factory',
     ...figures({ count, submitMs, firstCreated, lastCompleted, starts, idle }),
@@ -308,6 +333,7 @@ export async function factoryRun(
     ),
     apiCalls: apiTimes.length,
     api5xx,
+    ...(scalingEvents.status === 200 ? { scaling } : {}),
     ...(cpuBefore && cpuSubmitted && cpuDrained && usageBefore && usageDrained
       ? {
           cost: {
@@ -544,6 +570,12 @@ export function throughputTable(
       .map(([name, ms]) => `${name} ${fmt(ms)}`)
       .join(', ')}), ${api?.api5xx ?? 0} × 5xx; ${retried} answers 429/5xx retried by the bench`,
   );
+  const scaled = factory.map((r, i) =>
+    r.scaling === undefined
+      ? `round ${i + 1} unknown`
+      : `round ${i + 1} ${r.scaling.map((e) => `${e.from} → ${e.to} at +${fmt(e.afterS)} s`).join(', ') || 'none'}`,
+  );
+  lines.push(`  autoscaler within the drain (default queue's workers): ${scaled.join('; ')}`);
   lines.push(...costLines(factory, fmt));
   return lines;
 }

@@ -69,6 +69,21 @@ describe('the throughput table', () => {
     );
   });
 
+  it("names the autoscaler's changes within each round's drain", () => {
+    const lines = throughputTable(
+      10_000,
+      [
+        { ...run(250), scaling: [] },
+        { ...run(280), scaling: [{ afterS: 31.4, from: 12, to: 24 }] },
+        run(260),
+      ],
+      ['redis-server not found'],
+    );
+    expect(lines).toContain(
+      "  autoscaler within the drain (default queue's workers): round 1 none; round 2 12 → 24 at +31 s; round 3 unknown",
+    );
+  });
+
   it('prints no cost lines when the factory could not be probed', () => {
     const lines = throughputTable(10_000, [run(250)], ['redis-server not found']);
     expect(lines.some((line) => line.includes('per job'))).toBe(false);
