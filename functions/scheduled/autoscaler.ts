@@ -45,9 +45,10 @@ async function targetTracking(
   bounds: ScalingBounds,
   now: number,
 ): Promise<ScalingDecision> {
-  const plain = autoscale(current, load, bounds);
-  // Whether more workers are wanted is asked without the maximum: a step to the top is judged too.
-  if (autoscale(current, load, { ...bounds, max: Number.POSITIVE_INFINITY }).desired <= current) return plain;
+  // Asked without the maximum, so that a step to the top is judged too.
+  const wanted = autoscale(current, load, { ...bounds, max: Number.POSITIVE_INFINITY });
+  const plain = { ...wanted, desired: Math.min(wanted.desired, bounds.max) };
+  if (wanted.desired <= current) return plain;
   const historyRead = <T>(what: string, read: Promise<T>, fallback: T) =>
     read.catch((error) => {
       logger.warn(`Reading the queue's ${what} failed: scaling without it`, {
@@ -75,7 +76,7 @@ async function targetTracking(
     now,
     work,
     events,
-    ...(previous ? { previous: { at: previous.at, depth: previous.depth } } : {}),
+    ...(previous ? { previous } : {}),
   });
   if (decision.desired !== plain.desired)
     logger.info("Scaling out limited by the queue's history", {
@@ -111,11 +112,7 @@ export const handler = middy<unknown, { decisions: unknown[] }>()
           // An operator pinned this queue: their decision holds until they release it.
           if (mode?.mode === 'manual') continue;
           if (current.paused) continue;
-          const queueLoad = {
-            depth: load.depth,
-            inFlight: load.inFlight,
-            oldestWaitingMs: snapshot.oldestWaitingMs,
-          };
+          const queueLoad: QueueLoad = snapshot;
           const bounds = boundsOf(queue, mode);
           const decision: ScalingDecision =
             mode?.policy === 'predictive'
@@ -145,7 +142,7 @@ export const handler = middy<unknown, { decisions: unknown[] }>()
           await ops.scaling.setConcurrency(queue, parts);
           await ops.operations.recordScaling({
             queue,
-            at: new Date(now).toISOString(),
+            at: snapshot.at,
             from: current.total,
             to: decision.desired,
             by: 'autoscaler',
