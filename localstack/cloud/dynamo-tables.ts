@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { Stream } from 'node:stream';
+import { keepDynaliteParses } from './dynalite-expressions.ts';
 import { type BufferedRequest, jsonBody, type ServiceResponse } from './edge.ts';
 import { flushSoon, LineFile } from './journal.ts';
 
@@ -252,6 +253,7 @@ export class DynamoTables {
   private readonly flushedWith: (() => void)[] = [];
 
   constructor(private readonly options: DynamoTablesOptions) {
+    keepDynaliteParses();
     this.validations = require('dynalite/validations/index.js') as Validations;
     for (const operation of operations) {
       const name = this.validations.toLowerFirst(operation);
