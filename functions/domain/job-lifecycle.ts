@@ -466,6 +466,9 @@ class Abort extends Error {
   }
 }
 
+/** Why an attempt's signal aborts once it is over: one error for every attempt, not one each. */
+const attemptOver = new Abort('timeout', 'attempt over');
+
 /**
  * Within a band, a higher priority starts first: SQS delivers a band's messages in no order of
  * priority, so the worker holding one first looks in the ready index for better work of the
@@ -705,7 +708,7 @@ export async function runJobAttempt(
   } finally {
     beating = false;
     clearTimeout(timer);
-    controller.abort(new Abort('timeout', 'attempt over'));
+    controller.abort(attemptOver);
     lastProgress = await progress.close();
   }
   await Promise.all([heartbeat, startLineTimer]);

@@ -25,19 +25,24 @@ export interface ProgressReporter {
   close(): Promise<JobProgress | undefined>;
 }
 
+const reporterClosed = new Error('progress reporter closed');
+
 export function progressReporter(
   write: (progress: JobProgress) => Promise<void>,
   clock: { now(): Date; sleep(ms: number, signal: AbortSignal): Promise<void> },
   everyMs = progressEveryMs,
 ): ProgressReporter {
+  // Ends a report's wait for its turn. Aborted only when one waits: an abort without a reason
+  // builds a DOMException, and nearly every attempt closes its reporter with nothing waiting.
   const stop = new AbortController();
+  let closed = false;
   let lastWriteAt = Number.NEGATIVE_INFINITY;
   let pending: JobProgress | undefined;
   let latest: JobProgress | undefined;
   let waiting = false;
   let writing: Promise<void> = Promise.resolve();
   const flush = () => {
-    if (!pending || stop.signal.aborted) return;
+    if (!pending || closed) return;
     const progress = pending;
     pending = undefined;
     lastWriteAt = clock.now().getTime();
@@ -46,7 +51,7 @@ export function progressReporter(
   };
   return {
     report(percent, message) {
-      if (stop.signal.aborted || !Number.isFinite(percent)) return;
+      if (closed || !Number.isFinite(percent)) return;
       const now = clock.now();
       pending = {
         percent: Math.min(100, Math.max(0, Math.round(percent))),
@@ -67,7 +72,8 @@ export function progressReporter(
       );
     },
     async close() {
-      stop.abort();
+      closed = true;
+      if (waiting) stop.abort(reporterClosed);
       pending = undefined;
       await writing;
       return latest;

@@ -10,7 +10,6 @@
  * up to the end of the invocation.
  */
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { SQSRecord } from 'aws-lambda';
 import { ArtifactStore } from '#adapters/artifact-store';
 import { jobEngineFromEnv, leaseRecoveryPorts, overdueInBandPort } from '#adapters/job-engine';
@@ -29,6 +28,7 @@ import { parseAllowList } from '#domain/outbound-policy';
 import { ReadyAheadMemo } from '#domain/ready-ahead-memo';
 import { jobTypes } from '#job-types/index';
 import type { JobType } from '#job-types/job-type';
+import { abortableSleep } from '#shared/abortable-sleep';
 import { envInt, requireEnv } from '#shared/env';
 import { describeError, logger } from '#shared/logger';
 import { HeldJobOutcomes } from '#shared/metrics';
@@ -85,7 +85,7 @@ const ports: AttemptPorts = {
   rateLimiter: new RateLimiter(new OperationsStore(requireEnv('OPERATIONS_TABLE'))),
   clock: {
     now: () => new Date(),
-    sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : undefined),
+    sleep: abortableSleep,
   },
   types: tracedTypes,
   readyAhead: new ReadyAheadMemo(),
