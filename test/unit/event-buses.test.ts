@@ -1,4 +1,7 @@
 /** The local EventBridge: event patterns, PutEvents on the template's buses, rules and archives. */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type BusEvent, LocalEventBuses } from '../../localstack/cloud/event-buses.ts';
 import { matchesPattern } from '../../localstack/cloud/event-patterns.ts';
@@ -32,7 +35,7 @@ describe('event patterns', () => {
 
 describe('LocalEventBuses', () => {
   const identity = { region: 'us-east-1', accountId: '000000000000' };
-  function buses() {
+  function buses(archiveDir?: string) {
     const delivered: [string, BusEvent][] = [];
     const lines: string[] = [];
     const local = new LocalEventBuses(
@@ -57,7 +60,7 @@ describe('LocalEventBuses', () => {
         delivered.push([fn, e]);
         return { ok: true, result: null } as never;
       },
-      undefined,
+      archiveDir,
       (line) => lines.push(line),
     );
     return { local, delivered, lines };
@@ -101,6 +104,23 @@ describe('LocalEventBuses', () => {
     expect(local.archived.get('audit')).toBe(2);
     // The rule with a filter not served locally says so, once, and matches nothing.
     expect(lines.filter((l) => l.includes('wildcard'))).toHaveLength(1);
+  });
+
+  it("writes each archived event as a line of its archive's file, one call after another", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'archives-'));
+    const { local } = buses(dir);
+    for (const n of [1, 2, 3])
+      await put(local, [
+        {
+          EventBusName: 'factory-events',
+          Source: 'robot-factory',
+          DetailType: 'job.dead',
+          Detail: `{"n":${n}}`,
+        },
+      ]);
+    const lines = readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.map((line) => JSON.parse(line).detail)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
 
   it('fails entries on an unknown bus or with a malformed detail, and the call with too many entries', async () => {
