@@ -46,6 +46,12 @@ interface KeptParse {
 /** Expressions whose parse reads a value, not only its type (see above). */
 const readsValues = /between|attribute_type/i;
 
+/**
+ * DynamoDB's limit on an expression's length: a longer one (which dynalite does not refuse) is
+ * parsed every time, so that copying a kept tree never nests deeper than the parser itself.
+ */
+const maxKeptLength = 4_096;
+
 /** The type dynalite's parsers see in a value (their `getImmediateType`), or undefined. */
 const valueTypes = ['S', 'N', 'B', 'NULL', 'BOOL', 'SS', 'NS', 'BS', 'L', 'M'] as const;
 function typeOf(value: unknown): string | undefined {
@@ -97,17 +103,24 @@ export function keptParses(parse: ExpressionParse, capacity = 2_000): Expression
   const kept = new Map<string, KeptParse>();
   return (input, options) => {
     const context = options.context;
-    const shape = readsValues.test(input) ? undefined : shapeOf(input, context);
+    const shape =
+      input.length > maxKeptLength || readsValues.test(input) ? undefined : shapeOf(input, context);
     const hit = shape === undefined ? undefined : kept.get(shape);
     if (hit) {
+      const values = context.attrVals ?? {};
+      let tree: unknown;
+      try {
+        tree = copy(
+          hit.template,
+          (node) => (node instanceof ValueSlot ? values[node.name] : undefined),
+          new Map(),
+        );
+      } catch {
+        return parse(input, options); // a tree too deep to copy here: the parser answers
+      }
       for (const name of hit.names) delete context.unusedAttrNames?.[name];
       for (const name of hit.values) delete context.unusedAttrVals?.[name];
-      const values = context.attrVals ?? {};
-      return copy(
-        hit.template,
-        (node) => (node instanceof ValueSlot ? values[node.name] : undefined),
-        new Map(),
-      );
+      return tree;
     }
     if (shape === undefined) return parse(input, options);
     // What this expression uses, on its own: the caller's marks may already be cleared by another
@@ -137,8 +150,14 @@ export function keptParses(parse: ExpressionParse, capacity = 2_000): Expression
     }
     // One object under two names could not be told apart in the tree: parsed every time.
     if (slotOf.size < values.length) return result;
+    let template: unknown;
+    try {
+      template = copy(result, (node) => slotOf.get(node), new Map());
+    } catch {
+      return result; // a tree too deep to copy here: answered, not kept
+    }
     if (kept.size >= capacity) kept.clear();
-    kept.set(shape, { template: copy(result, (node) => slotOf.get(node), new Map()), names, values });
+    kept.set(shape, { template, names, values });
     return result;
   };
 }

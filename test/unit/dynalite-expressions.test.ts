@@ -50,6 +50,25 @@ const answer = (parse: ExpressionParse, input: string, names?: Record<string, st
   return { result, unusedNames: context.unusedAttrNames, unusedValues: context.unusedAttrVals };
 };
 
+/** Whether two trees' objects have the same prototypes, node for node (`toEqual` ignores them). */
+function samePrototypes(a: unknown, b: unknown): boolean {
+  if (a === null || typeof a !== 'object' || b === null || typeof b !== 'object') return true;
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+  return Object.keys(a).every((key) =>
+    samePrototypes((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
+  );
+}
+
+/** A parser that counts its parses. */
+function counted(parse: ExpressionParse) {
+  const counter = { parses: 0 };
+  const parser: ExpressionParse = (input, options) => {
+    counter.parses++;
+    return parse(input, options);
+  };
+  return { parser, counter };
+}
+
 /** Every object of `tree` reached from it, for identity checks. */
 function objectsOf(tree: unknown, into = new Set<unknown>()): Set<unknown> {
   if (tree === null || typeof tree !== 'object' || into.has(tree)) return into;
@@ -122,7 +141,9 @@ describe('dynalite expression parses kept per shape', () => {
       // The first call is parsed and kept; the second is served from the kept template.
       expect(answer(kept, input, expressionNames, a)).toEqual(answer(original, input, expressionNames, a));
       const served = answer(kept, input, expressionNames, b);
-      expect(served).toEqual(answer(original, input, expressionNames, b));
+      const reference = answer(original, input, expressionNames, b);
+      expect(served).toEqual(reference);
+      expect(samePrototypes(served.result, reference.result)).toBe(true);
       expect(typeof served.result).toBe('object');
       // Every value marked used and each of the second call's values in the tree as the object itself.
       expect(Object.keys(served.unusedValues ?? {})).toEqual([]);
@@ -147,6 +168,53 @@ describe('dynalite expression parses kept per shape', () => {
     expect(answer(kept, input, { '#a': 'attempts' }, { ':one': { N: '2' } }).result).toMatchObject({
       sections: [{ type: 'add', val: { N: '2' } }],
     });
+  });
+
+  it('parses attribute_type every time, since its type name is checked by value', () => {
+    const kept = keptParses(unkept('conditionParser'));
+    const input = 'attribute_type(#a, :t)';
+    expect(answer(kept, input, { '#a': 'attempts' }, { ':t': { S: 'N' } }).result).toMatchObject({
+      expression: { type: 'function', name: 'attribute_type' },
+    });
+    expect(answer(kept, input, { '#a': 'attempts' }, { ':t': { S: 'NUMBER' } }).result).toMatch(
+      /Invalid attribute type name found; type: NUMBER/,
+    );
+  });
+
+  it('keeps a tree with its null-prototype maps as the parser builds them', () => {
+    const kept = keptParses(unkept('conditionParser'));
+    const call = () =>
+      answer(kept, '#m.sub[0] <> :v', { '#m': 'constructor' }, { ':v': { S: 'x' } }).result as {
+        nestedPaths: object;
+        pathHeads: object;
+      };
+    call();
+    const served = call();
+    expect(Object.getPrototypeOf(served.nestedPaths)).toBeNull();
+    expect(Object.getPrototypeOf(served.pathHeads)).toBeNull();
+    expect(Object.keys(served.nestedPaths)).toEqual(['constructor']);
+  });
+
+  it('parses an error again on every call rather than keeping it', () => {
+    const { parser, counter } = counted(unkept('updateParser'));
+    const kept = keptParses(parser);
+    const call = () => answer(kept, 'ADD #a :one', { '#a': 'attempts' }, { ':one': { S: 'one' } }).result;
+    expect(call()).toMatch(/Incorrect operand type/);
+    const afterFirst = counter.parses;
+    expect(call()).toMatch(/Incorrect operand type/);
+    expect(counter.parses).toBeGreaterThan(afterFirst);
+  });
+
+  it('parses an expression longer than DynamoDB allows every time, answering as the parser does', () => {
+    const { parser, counter } = counted(unkept('conditionParser'));
+    const kept = keptParses(parser);
+    const input = Array.from({ length: 500 }, () => '#a = :s').join(' AND ');
+    expect(input.length).toBeGreaterThan(4_096);
+    const call = (parse: ExpressionParse) => answer(parse, input, { '#a': 'a' }, { ':s': { S: 'x' } });
+    expect(call(kept)).toEqual(call(unkept('conditionParser')));
+    const afterFirst = counter.parses;
+    call(kept);
+    expect(counter.parses).toBe(afterFirst + 1);
   });
 
   it('parses BETWEEN every time, since its bounds are checked by value', () => {
@@ -188,20 +256,21 @@ describe('dynalite expression parses kept per shape', () => {
     expect(two.sections.map((s) => s.path)).toEqual([['status'], ['queueStatus']]);
   });
 
-  it('starts over when full, keeping answers right', () => {
+  it('keeps at most its capacity, starting over when full', () => {
     const original = unkept('conditionParser');
-    const kept = keptParses(unkept('conditionParser'), 2);
-    for (let round = 0; round < 3; round++)
-      for (const attribute of ['a', 'b', 'c']) {
-        const call = (parse: ExpressionParse) =>
-          answer(
-            parse,
-            `#${attribute} = :v`,
-            { [`#${attribute}`]: attribute },
-            { ':v': { N: String(round) } },
-          );
-        expect(call(kept)).toEqual(call(original));
-      }
+    const { parser, counter } = counted(unkept('conditionParser'));
+    const kept = keptParses(parser, 2);
+    const call = (parse: ExpressionParse, attribute: string, n: number) =>
+      answer(parse, `#${attribute} = :v`, { [`#${attribute}`]: attribute }, { ':v': { N: String(n) } });
+    const parsesFor = (attribute: string, n: number) => {
+      const before = counter.parses;
+      expect(call(kept, attribute, n)).toEqual(call(original, attribute, n));
+      return counter.parses - before;
+    };
+    expect([parsesFor('a', 1), parsesFor('b', 1)]).toEqual([1, 1]);
+    expect([parsesFor('a', 2), parsesFor('b', 2)]).toEqual([0, 0]); // both kept
+    expect(parsesFor('c', 1)).toBe(1); // full: starts over with c alone
+    expect([parsesFor('c', 2), parsesFor('a', 3)]).toEqual([0, 1]);
   });
 
   it('through dynalite: a name two expressions share counts as used by each, whatever the other', () => {
@@ -225,6 +294,11 @@ describe('dynalite expression parses kept per shape', () => {
         ExpressionAttributeValues: { ':v': { N: '2' } },
       }),
     ).toBeUndefined();
+    // A reserved word is refused every time, as the parser refuses it.
+    for (const value of ['1', '2'])
+      expect(
+        call({ UpdateExpression: 'SET status = :v', ExpressionAttributeValues: { ':v': { N: value } } }),
+      ).toMatch(/reserved keyword; reserved keyword: status/);
     // and a name no expression uses is still refused
     expect(
       call({
