@@ -466,8 +466,25 @@ class Abort extends Error {
   }
 }
 
-/** Why an attempt's signal aborts once it is over: one error for every attempt, not one each. */
-const attemptOver = new Abort('timeout', 'attempt over');
+/**
+ * Why an attempt's signal aborts once it is over: one error for every attempt, not one each
+ * (frozen: work a handler left running sees the same object in every attempt).
+ */
+const attemptOver = Object.freeze(new Abort('timeout', 'attempt over'));
+
+/**
+ * A job type's `context.sleep` ended by its signal rejects as Node's own sleep does: a new
+ * AbortError ("The operation was aborted", code ABORT_ERR) whose cause is the signal's reason.
+ * The worker's clock rejects with the reason itself, which is cheaper for the attempt's own
+ * timers; a handler must not get the attempt's Abort, which its outcome is recorded from.
+ */
+function asAbortError(signal: AbortSignal, error: unknown): unknown {
+  if (!signal.aborted || error !== signal.reason) return error;
+  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
+    name: 'AbortError',
+    code: 'ABORT_ERR',
+  });
+}
 
 /**
  * Within a band, a higher priority starts first: SQS delivers a band's messages in no order of
@@ -683,7 +700,10 @@ export async function runJobAttempt(
       signal: controller.signal,
       now: () => ports.clock.now(),
       random: ports.random,
-      sleep: (ms, signal) => ports.clock.sleep(ms, signal),
+      sleep: (ms, signal) =>
+        ports.clock.sleep(ms, signal).catch((error: unknown) => {
+          throw asAbortError(signal, error);
+        }),
       log,
       progress: (percent, message) => progress.report(percent, message),
       ...ports.services,

@@ -25,7 +25,7 @@ export interface ProgressReporter {
   close(): Promise<JobProgress | undefined>;
 }
 
-const reporterClosed = new Error('progress reporter closed');
+const reporterClosed = Object.freeze(new Error('progress reporter closed'));
 
 export function progressReporter(
   write: (progress: JobProgress) => Promise<void>,

@@ -4,7 +4,7 @@
  * Node's `timers/promises` sleep builds a new AbortError, with its stack, for each sleep an abort
  * ends. A job attempt ends two such sleeps every time (its heartbeat's and its start line's), and
  * with the abort's own event that was ~5 % of a job worker's CPU in a drain of no-op jobs. A job
- * type's `context.sleep` rejects the same way: with the reason its attempt was aborted for.
+ * type's `context.sleep` still gets an AbortError of its own (job-lifecycle.ts `asAbortError`).
  */
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(signal.reason);

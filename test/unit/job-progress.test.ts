@@ -53,6 +53,27 @@ describe('progressReporter', () => {
     expect(written.map((p) => p.percent)).toEqual([100]);
   });
 
+  it("on close, ends a waiting report's sleep and writes nothing more, then ignores reports", async () => {
+    const clock = manualClock();
+    const signals: AbortSignal[] = [];
+    const sleep = clock.sleep;
+    clock.sleep = (ms: number, signal: AbortSignal) => {
+      signals.push(signal);
+      return sleep(ms, signal);
+    };
+    const written: JobProgress[] = [];
+    const reporter = progressReporter(async (p) => void written.push(p), clock);
+    reporter.report(10);
+    reporter.report(20); // waits for its turn
+    expect(signals).toHaveLength(1);
+    expect(signals[0]?.aborted).toBe(false);
+    expect((await reporter.close())?.percent).toBe(20);
+    expect(signals[0]?.aborted).toBe(true);
+    reporter.report(30);
+    await clock.advance(5_000);
+    expect(written.map((p) => p.percent)).toEqual([10]);
+  });
+
   it('never fails the job when a write fails', async () => {
     const clock = manualClock();
     const reporter = progressReporter(async () => {
