@@ -75,6 +75,12 @@ function shapeOf(input: string, context: ParseContext): string | undefined {
 const flags = (record: Record<string, unknown> | undefined): Record<string, boolean> =>
   Object.fromEntries(Object.keys(record ?? {}).map((key) => [key, true]));
 
+/** Clears the caller's unused marks of what an expression uses, as the parser does as it goes. */
+function markUsed(context: ParseContext, names: readonly string[], values: readonly string[]): void {
+  for (const name of names) delete context.unusedAttrNames?.[name];
+  for (const name of values) delete context.unusedAttrVals?.[name];
+}
+
 /**
  * A copy of `node` in which each of `slotOf`'s objects is replaced by what `fill` makes of it;
  * objects keep their prototype (the parsers build some maps on `Object.create(null)`) and an
@@ -118,8 +124,7 @@ export function keptParses(parse: ExpressionParse, capacity = 2_000): Expression
       } catch {
         return parse(input, options); // a tree too deep to copy here: the parser answers
       }
-      for (const name of hit.names) delete context.unusedAttrNames?.[name];
-      for (const name of hit.values) delete context.unusedAttrVals?.[name];
+      markUsed(context, hit.names, hit.values);
       return tree;
     }
     if (shape === undefined) return parse(input, options);
@@ -141,8 +146,7 @@ export function keptParses(parse: ExpressionParse, capacity = 2_000): Expression
     if (result === null || typeof result !== 'object') return parse(input, options);
     const names = Object.keys(context.attrNames ?? {}).filter((name) => !probe.unusedAttrNames?.[name]);
     const values = Object.keys(context.attrVals ?? {}).filter((name) => !probe.unusedAttrVals?.[name]);
-    for (const name of names) delete context.unusedAttrNames?.[name];
-    for (const name of values) delete context.unusedAttrVals?.[name];
+    markUsed(context, names, values);
     const slotOf = new Map<object, ValueSlot>();
     for (const name of values) {
       const value = context.attrVals?.[name];

@@ -16,6 +16,17 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** The harness's store, settling as asked and keeping each settlement. */
+function recordSettlements(harness: ReturnType<typeof attemptHarness>) {
+  const settlements: { status: string; error?: string }[] = [];
+  const store = harness.ports.jobs as unknown as Record<string, unknown>;
+  store.settle = async (row: object, _token: string, settlement: { status: string; error?: string }) => {
+    settlements.push(settlement);
+    return { ...row, status: settlement.status };
+  };
+  return settlements;
+}
+
 /** A job type that sleeps on its attempt's signal and annotates the error it gets, as handlers do. */
 function sleeper() {
   const seen: unknown[] = [];
@@ -47,12 +58,7 @@ describe('an attempt ended by its timeout', () => {
       sleep: abortableSleep,
       types: new Map([[job.type.name, job.type]]),
     });
-    const settlements: { status: string; error?: string }[] = [];
-    const store = harness.ports.jobs as unknown as Record<string, unknown>;
-    store.settle = async (row: object, _token: string, settlement: { status: string; error?: string }) => {
-      settlements.push(settlement);
-      return { ...row, status: settlement.status };
-    };
+    const settlements = recordSettlements(harness);
     const attempt = runJobAttempt({ jobId: 'j1', priority: 5 }, 'default', harness.ports, settings);
     await vi.advanceTimersByTimeAsync(50);
     expect(await attempt).toBe('dead');
@@ -85,15 +91,10 @@ describe('an attempt ended by its timeout', () => {
       sleep: (ms, signal) => (ms === 5 ? Promise.reject(broken) : abortableSleep(ms, signal)),
       types: new Map([[failing.name, failing]]),
     });
-    const errors: (string | undefined)[] = [];
-    const store = harness.ports.jobs as unknown as Record<string, unknown>;
-    store.settle = async (row: object, _token: string, settlement: { status: string; error?: string }) => {
-      errors.push(settlement.error);
-      return { ...row, status: settlement.status };
-    };
+    const settlements = recordSettlements(harness);
     expect(await runJobAttempt({ jobId: 'j1', priority: 5 }, 'default', harness.ports, settings)).toBe(
       'dead',
     );
-    expect(errors).toEqual(['clock broke']);
+    expect(settlements.map((s) => s.error)).toEqual(['clock broke']);
   });
 });
